@@ -1,0 +1,35 @@
+/* svcproxy.io/v1alpha1 ProxyConfig: svcproxy's own settings. */
+#include "config.h"
+
+#include "kobj.h"
+#include "kobj_kinds.h"
+
+static const struct kfield spec_fields[] = {
+	KF("nodeAddresses", KF_STRLIST, struct kpcfg_spec, node_addresses),
+	KF("nodePortRange", KF_STR, struct kpcfg_spec, node_port_range),
+	KF("loadBalancerPool", KF_STRLIST, struct kpcfg_spec,
+	    load_balancer_pool),
+	KF("serviceCIDR", KF_STR, struct kpcfg_spec, service_cidr),
+	KF("workers", KF_INT, struct kpcfg_spec, workers),
+	KF("adminAddress", KF_STR, struct kpcfg_spec, admin_address),
+	KF("connectTimeout", KF_STR, struct kpcfg_spec, connect_timeout),
+	KF("idleTimeout", KF_STR, struct kpcfg_spec, idle_timeout),
+	KF("drainTimeout", KF_STR, struct kpcfg_spec, drain_timeout),
+	KF("maxConnections", KF_INT, struct kpcfg_spec, max_connections),
+	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
+	KF_END
+};
+static const struct kschema spec_schema = {
+	"ProxyConfigSpec", 0, spec_fields
+};
+
+static const struct kfield pcfg_fields[] = {
+	KF_IGNORE("apiVersion"),
+	KF_IGNORE("kind"),
+	KF_O("metadata", struct kpcfg, meta, kobj_meta_schema),
+	KF_O("spec", struct kpcfg, spec, spec_schema),
+	KF_END
+};
+const struct kschema kobj_proxyconfig_schema = {
+	"ProxyConfig", 0, pcfg_fields
+};

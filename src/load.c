@@ -1,0 +1,536 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kobj.h"
+#include "kobj_kinds.h"
+#include "load.h"
+#include "ydoc.h"
+
+enum kind_id {
+	K_SERVICE,
+	K_POD,
+	K_NAMESPACE,
+	K_ENDPOINTSLICE,
+	K_NETPOL,
+	K_PROXYCONFIG,
+};
+
+struct kind_desc {
+	const char		*api_version;
+	const char		*kind;
+	enum kind_id		 id;
+	const struct kschema	*schema;
+	size_t			 size;
+	int			 namespaced;
+};
+
+static const struct kind_desc kinds[] = {
+	{ "v1", "Service", K_SERVICE, &kobj_service_schema,
+	    sizeof(struct ksvc), 1 },
+	{ "v1", "Pod", K_POD, &kobj_pod_schema, sizeof(struct kpod), 1 },
+	{ "v1", "Namespace", K_NAMESPACE, &kobj_namespace_schema,
+	    sizeof(struct kns), 0 },
+	{ "discovery.k8s.io/v1", "EndpointSlice", K_ENDPOINTSLICE,
+	    &kobj_endpointslice_schema, sizeof(struct keps), 1 },
+	{ "networking.k8s.io/v1", "NetworkPolicy", K_NETPOL,
+	    &kobj_netpol_schema, sizeof(struct knetpol), 1 },
+	{ "svcproxy.io/v1alpha1", "ProxyConfig", K_PROXYCONFIG,
+	    &kobj_proxyconfig_schema, sizeof(struct kpcfg), 0 },
+};
+
+/*
+ * Every typed object starts the same way; the loader fills these fields
+ * through this view.
+ */
+struct kobj_head {
+	const struct ynode	*y;
+	const char		*file;
+	int			 invalid;
+};
+
+struct kobj_any {
+	struct kobj_head	 h;
+	struct kmeta		 meta;	/* at the same offset in every kind */
+};
+
+void
+kset_init(struct kset *set)
+{
+	memset(set, 0, sizeof(*set));
+	arena_init(&set->arena, LOAD_ARENA_LIMIT);
+	set->hash = 0xcbf29ce484222325ULL;
+}
+
+void
+kset_free(struct kset *set)
+{
+	free(set->svcs.v);
+	free(set->pods.v);
+	free(set->nss.v);
+	free(set->epss.v);
+	free(set->netpols.v);
+	arena_free(&set->arena);
+	memset(set, 0, sizeof(*set));
+}
+
+static void
+hash_bytes(struct kset *set, const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	uint64_t		 h = set->hash;
+
+	while (len-- > 0) {
+		h ^= *b++;
+		h *= 0x100000001b3ULL;
+	}
+	set->hash = h;
+}
+
+static int
+vec_push(void ***v, size_t *n, size_t *cap, void *item)
+{
+	if (*n == *cap) {
+		size_t	 ncap = *cap ? *cap * 2 : 64;
+		void	**nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = item;
+	return 0;
+}
+
+#define VEC_PUSH(vec, item) \
+	vec_push((void ***)&(vec).v, &(vec).n, &(vec).cap, (item))
+
+static const char *
+scalar_or_null(const struct ynode *n)
+{
+	return n != NULL && n->kind == YN_SCALAR ? n->str : NULL;
+}
+
+static const struct kind_desc *
+kind_find(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+static int
+add_object(struct kset *set, const struct kind_desc *k, void *obj,
+    const struct diag_ctx *dc, const struct ynode *root)
+{
+	void *pv = obj;
+
+	switch (k->id) {
+	case K_SERVICE:
+		return VEC_PUSH(set->svcs, pv);
+	case K_POD:
+		return VEC_PUSH(set->pods, pv);
+	case K_NAMESPACE:
+		return VEC_PUSH(set->nss, pv);
+	case K_ENDPOINTSLICE:
+		return VEC_PUSH(set->epss, pv);
+	case K_NETPOL:
+		return VEC_PUSH(set->netpols, pv);
+	case K_PROXYCONFIG:
+		if (set->pcfg != NULL) {
+			kobj_err(dc, kobj_at(root, "kind"), DIAG_DUPLICATE,
+			    "kind", "ProxyConfig",
+			    "at most one ProxyConfig; the first is in %s",
+			    set->pcfg->file);
+			return 0;
+		}
+		set->pcfg = obj;
+		return 0;
+	}
+	return 0;
+}
+
+/* Name and namespace after defaulting, and the checks every kind shares. */
+static int
+object_identity(struct kset *set, const struct kind_desc *k,
+    struct kobj_any *o, struct diag_ctx *dc)
+{
+	struct kmeta *m = &o->meta;
+
+	if (k->namespaced && (m->ns == NULL || *m->ns == '\0'))
+		m->ns = KSET_DEFAULT_NS;
+	if (!k->namespaced && m->ns != NULL && *m->ns != '\0') {
+		kobj_warn(dc, kobj_at(m->y, "namespace"), DIAG_INVALID,
+		    "metadata.namespace", m->ns,
+		    "%s is cluster-scoped; the namespace is ignored", k->kind);
+		m->ns = NULL;
+	}
+	dc->ns = m->ns;
+	dc->name = m->name;
+	if (m->name == NULL || *m->name == '\0') {
+		kobj_err(dc, m->y ? m->y : o->h.y, DIAG_REQUIRED,
+		    "metadata.name", NULL, "%s",
+		    m->generate_name ? "generateName needs an API server to "
+		    "pick a name; give metadata.name" :
+		    "name or generateName is required");
+		return -1;
+	}
+	(void)set;
+	return 0;
+}
+
+/* Decode one object document (a map with apiVersion and kind). */
+static int
+load_object(struct kset *set, const char *file, const struct ynode *root,
+    struct diag_list *diags)
+{
+	const struct kind_desc	*k;
+	const char		*api, *kind;
+	struct kobj_any		*o;
+	struct diag_ctx		 dc = { diags, file, NULL, NULL, NULL };
+	size_t			 nerr;
+
+	if (root->kind == YN_NULL)
+		return 0;	/* an empty document */
+	if (root->kind != YN_MAP) {
+		kobj_err(&dc, root, DIAG_TYPE_INVALID, NULL, NULL,
+		    "expected an object (a map with apiVersion and kind), "
+		    "got %s", ydoc_type_name(root));
+		return -1;
+	}
+	api = scalar_or_null(ydoc_get(root, "apiVersion"));
+	kind = scalar_or_null(ydoc_get(root, "kind"));
+	if (kind == NULL || *kind == '\0') {
+		kobj_err(&dc, root, DIAG_REQUIRED, "kind", NULL, NULL);
+		return -1;
+	}
+	dc.kind = kind;
+	if (api == NULL || *api == '\0') {
+		kobj_err(&dc, root, DIAG_REQUIRED, "apiVersion", NULL, NULL);
+		return -1;
+	}
+	if (strcmp(kind, "List") == 0 || (strlen(kind) > 4 &&
+	    strcmp(kind + strlen(kind) - 4, "List") == 0 &&
+	    ydoc_get(root, "items") != NULL)) {
+		const struct ynode *items = ydoc_get(root, "items");
+		size_t i;
+		int rc = 0;
+
+		if (items == NULL || items->kind == YN_NULL)
+			return 0;
+		if (items->kind != YN_SEQ) {
+			kobj_err(&dc, items, DIAG_TYPE_INVALID, "items", NULL,
+			    "expected list, got %s", ydoc_type_name(items));
+			return -1;
+		}
+		for (i = 0; i < items->n; i++)
+			if (load_object(set, file, items->items[i], diags))
+				rc = -1;
+		return rc;
+	}
+	if ((k = kind_find(kind)) == NULL) {
+		const struct ynode *md = ydoc_get(root, "metadata");
+
+		dc.ns = scalar_or_null(ydoc_get(md, "namespace"));
+		dc.name = scalar_or_null(ydoc_get(md, "name"));
+		set->nskipped++;
+		kobj_warn(&dc, root, DIAG_NOTE, NULL, NULL,
+		    "skipped: svcproxy does not read %s objects (%s)", kind,
+		    api);
+		return 0;
+	}
+	if (strcmp(api, k->api_version) != 0) {
+		kobj_err(&dc, kobj_at(root, "apiVersion"), DIAG_NOT_SUPPORTED,
+		    "apiVersion", api, "supported values: \"%s\"",
+		    k->api_version);
+		return -1;
+	}
+	if ((o = arena_alloc(&set->arena, k->size)) == NULL) {
+		kobj_err(&dc, root, DIAG_INVALID, NULL, NULL,
+		    "out of memory (configuration too large)");
+		return -1;
+	}
+	o->h.file = file;
+	/* Name the object in its own decoding errors, if it has one. */
+	dc.name = scalar_or_null(ydoc_get(ydoc_get(root, "metadata"), "name"));
+	dc.ns = scalar_or_null(ydoc_get(ydoc_get(root, "metadata"),
+	    "namespace"));
+	if (k->namespaced && dc.ns == NULL)
+		dc.ns = KSET_DEFAULT_NS;
+	nerr = kobj_decode(&set->arena, &dc, k->schema, root, "", o);
+	if (object_identity(set, k, o, &dc) == -1 || nerr > 0)
+		return -1;
+	if (add_object(set, k, o, &dc, root) == -1) {
+		kobj_err(&dc, root, DIAG_INVALID, NULL, NULL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+load_buffer(struct kset *set, const char *name, const char *buf, size_t len,
+    struct diag_list *diags)
+{
+	struct ydoc	 doc;
+	const char	*file;
+	size_t		 i;
+	int		 rc = 0;
+
+	set->nfiles++;
+	hash_bytes(set, name, strlen(name) + 1);
+	hash_bytes(set, buf, len);
+	if ((file = arena_strdup(&set->arena, name)) == NULL)
+		return -1;
+	if (ydoc_parse(&set->arena, file, buf, len, &doc, diags) == -1)
+		return -1;
+	for (i = 0; i < doc.ndocs; i++)
+		if (load_object(set, file, doc.docs[i], diags) == -1)
+			rc = -1;
+	return rc;
+}
+
+static int
+read_file(const char *path, char **out, size_t *outlen, size_t budget,
+    struct diag_list *diags)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > YDOC_MAX_FILE ||
+	    (size_t)st.st_size > budget) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL,
+		    "file is %lld bytes, over the limit of %zu", (long long)
+		    st.st_size, budget < YDOC_MAX_FILE ? budget :
+		    (size_t)YDOC_MAX_FILE);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	/* Read what is there now; a file growing under us is cut. */
+	while (off < (size_t)st.st_size &&
+	    (n = read(fd, buf + off, (size_t)st.st_size - off)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL,
+			    NULL, NULL, NULL, NULL, "%s", strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*out = buf;
+	*outlen = off;
+	return 0;
+}
+
+static int
+load_file(struct kset *set, const char *path, size_t *budget,
+    struct diag_list *diags)
+{
+	char	*buf;
+	size_t	 len;
+	int	 rc;
+
+	if (read_file(path, &buf, &len, *budget, diags) == -1)
+		return -1;
+	*budget -= len;
+	rc = load_buffer(set, path, buf, len, diags);
+	free(buf);
+	return rc;
+}
+
+static int
+yaml_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.')
+		return 0;	/* editor and dotfiles */
+	return (len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
+	    (len > 4 && strcmp(name + len - 4, ".yml") == 0);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char * const *)a, *(char * const *)b);
+}
+
+static int
+load_dir(struct kset *set, const char *path, size_t *budget,
+    struct diag_list *diags)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	char		**names = NULL, *full;
+	size_t		 n = 0, cap = 0, i;
+	int		 rc = 0;
+
+	if ((dir = opendir(path)) == NULL) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL, "%s", strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!yaml_name(de->d_name))
+			continue;
+		if (n >= LOAD_MAX_FILES) {
+			diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL,
+			    NULL, NULL, NULL, NULL,
+			    "more than %d YAML files", LOAD_MAX_FILES);
+			rc = -1;
+			break;
+		}
+		if (vec_push((void ***)&names, &n, &cap,
+		    strdup(de->d_name)) == -1 || names[n - 1] == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		size_t plen = strlen(path);
+
+		if (names[i] == NULL)
+			continue;
+		if ((full = malloc(plen + strlen(names[i]) + 2)) == NULL) {
+			rc = -1;
+			break;
+		}
+		sprintf(full, "%s%s%s", path,
+		    plen > 0 && path[plen - 1] == '/' ? "" : "/", names[i]);
+		if (load_file(set, full, budget, diags) == -1)
+			rc = -1;
+		free(full);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+load_path(struct kset *set, const char *path, struct diag_list *diags)
+{
+	struct stat	st;
+	size_t		budget = LOAD_MAX_TOTAL;
+	int		rc;
+
+	if (stat(path, &st) == -1) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL, "%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode))
+		rc = load_dir(set, path, &budget, diags);
+	else
+		rc = load_file(set, path, &budget, diags);
+	load_finish(set, diags);
+	return rc;
+}
+
+/* ---- sorting and duplicates ---- */
+
+static int
+obj_cmp(const void *a, const void *b)
+{
+	const struct kobj_any *x = *(struct kobj_any * const *)a;
+	const struct kobj_any *y = *(struct kobj_any * const *)b;
+	int c;
+
+	c = strcmp(x->meta.ns ? x->meta.ns : "", y->meta.ns ? y->meta.ns : "");
+	return c != 0 ? c : strcmp(x->meta.name, y->meta.name);
+}
+
+/* Name order, then the order read (file, line): first read sorts first. */
+static int
+obj_order(const void *a, const void *b)
+{
+	const struct kobj_any *x = *(struct kobj_any * const *)a;
+	const struct kobj_any *y = *(struct kobj_any * const *)b;
+	int c;
+
+	if ((c = obj_cmp(a, b)) != 0)
+		return c;
+	if ((c = strcmp(x->h.file, y->h.file)) != 0)
+		return c;
+	if (x->h.y->line != y->h.y->line)
+		return x->h.y->line < y->h.y->line ? -1 : 1;
+	return x->h.y->col < y->h.y->col ? -1 : x->h.y->col > y->h.y->col;
+}
+
+/*
+ * Sort a kind's objects and drop the later of two with one name; the
+ * first one read is kept, so an error points at the newcomer.
+ */
+static void
+sort_unique(void **v, size_t *n, const char *kind, struct diag_list *diags)
+{
+	size_t i, out = 0;
+
+	if (*n < 2)
+		return;
+	qsort(v, *n, sizeof(*v), obj_order);
+	for (i = 0; i < *n; i++) {
+		struct kobj_any *o = v[i];
+
+		if (out > 0 && obj_cmp(&v[out - 1], &v[i]) == 0) {
+			struct kobj_any *first = v[out - 1];
+			const struct ynode *at = kobj_at(o->meta.y, "name");
+
+			diag_add(diags, DIAG_ERROR, DIAG_DUPLICATE, o->h.file,
+			    at ? at->line : 0, at ? at->col : 0, kind,
+			    o->meta.ns, o->meta.name, "metadata.name",
+			    o->meta.name, "already defined at %s:%u",
+			    first->h.file, first->h.y ? first->h.y->line : 0);
+			continue;
+		}
+		v[out++] = o;
+	}
+	*n = out;
+}
+
+void
+load_finish(struct kset *set, struct diag_list *diags)
+{
+	sort_unique((void **)set->svcs.v, &set->svcs.n, "Service", diags);
+	sort_unique((void **)set->pods.v, &set->pods.n, "Pod", diags);
+	sort_unique((void **)set->nss.v, &set->nss.n, "Namespace", diags);
+	sort_unique((void **)set->epss.v, &set->epss.n, "EndpointSlice",
+	    diags);
+	sort_unique((void **)set->netpols.v, &set->netpols.n,
+	    "NetworkPolicy", diags);
+}

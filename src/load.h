@@ -1,0 +1,64 @@
+/*
+ * load: files to a set of typed Kubernetes objects.
+ *
+ * A path is a file or a directory whose *.yaml and *.yml files are read
+ * in name order.  Each file may hold several documents (---) and `kind:
+ * List` documents with `items`, as `kubectl get -o yaml` prints.  Kinds
+ * svcproxy does not read are skipped with a warning; objects of a known
+ * kind are decoded strictly (kobj.c).  An object whose decoding failed
+ * is kept out of the set: the rest is still loaded and checked.
+ */
+#ifndef SVCPROXY_LOAD_H
+#define SVCPROXY_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "kobj-t.h"
+
+#define LOAD_MAX_TOTAL		(256u * 1024 * 1024)	/* all files */
+#define LOAD_MAX_FILES		4096
+#define LOAD_ARENA_LIMIT	((size_t)2048 * 1024 * 1024)
+
+/* Growable array of object pointers; the array is malloc'd by kset. */
+#define KSET_VEC(type)	struct { type **v; size_t n, cap; }
+
+struct kset {
+	struct arena		 arena;		/* owns every object, node,
+						   string below */
+	KSET_VEC(struct ksvc)	 svcs;		/* array owned by kset */
+	KSET_VEC(struct kpod)	 pods;
+	KSET_VEC(struct kns)	 nss;
+	KSET_VEC(struct keps)	 epss;
+	KSET_VEC(struct knetpol) netpols;
+	struct kpcfg		*pcfg;		/* arena; NULL: defaults */
+	size_t			 nfiles;
+	size_t			 nskipped;	/* objects of other kinds */
+	uint64_t		 hash;		/* FNV-1a of names+contents */
+};
+
+void	 kset_init(struct kset *);
+void	 kset_free(struct kset *);
+
+/*
+ * Read path into set.  Returns 0 when every file was read and every
+ * object decoded cleanly, else -1; all problems are in diags either way.
+ */
+int	 load_path(struct kset *set, const char *path, struct diag_list *);
+
+/* Parse one in-memory file (also the fuzzer's entry point). */
+int	 load_buffer(struct kset *set, const char *name, const char *buf,
+	    size_t len, struct diag_list *);
+
+/*
+ * After every file: sort each kind by namespace/name and report
+ * duplicates.  load_path() calls it; load_buffer() users call it once.
+ */
+void	 load_finish(struct kset *set, struct diag_list *);
+
+/* Namespace of a namespaced object after defaulting ("default"). */
+#define KSET_DEFAULT_NS	"default"
+
+#endif

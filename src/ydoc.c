@@ -1,0 +1,471 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "ydoc.h"
+
+struct yframe {
+	struct ynode	 *node;
+	struct ynode	**items;	/* malloc; copied to the arena at end */
+	size_t		  n;
+	size_t		  cap;
+	char		 *anchor;	/* arena; registered when closed */
+};
+
+struct yanchor {
+	char		 *name;		/* arena */
+	struct ynode	 *node;
+};
+
+struct yparse {
+	struct arena	 *a;
+	const char	 *file;
+	struct diag_list *diags;
+	struct yframe	  stack[YDOC_MAX_DEPTH + 1];
+	int		  depth;
+	struct yanchor	 *anchors;	/* malloc */
+	size_t		  nanchors;
+	size_t		  capanchors;
+	size_t		  nodes;
+	size_t		  alias_nodes;
+	struct ynode	**docs;		/* malloc while parsing */
+	size_t		  ndocs;
+	size_t		  capdocs;
+};
+
+static void
+yerr(struct yparse *p, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+yerr(struct yparse *p, unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(p->diags, DIAG_ERROR, DIAG_SYNTAX, p->file, line, col, NULL,
+	    NULL, NULL, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static int
+grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void	*nv;
+	size_t	 ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((nv = realloc(*v, ncap * size)) == NULL)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+is_null_scalar(const yaml_event_t *ev)
+{
+	const char	*s = (const char *)ev->data.scalar.value;
+	size_t		 len = ev->data.scalar.length;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	if (ev->data.scalar.tag != NULL &&
+	    strcmp((const char *)ev->data.scalar.tag, YAML_NULL_TAG) == 0)
+		return 1;
+	return len == 0 || (len == 1 && s[0] == '~') ||
+	    (len == 4 && (memcmp(s, "null", 4) == 0 ||
+	    memcmp(s, "Null", 4) == 0 || memcmp(s, "NULL", 4) == 0));
+}
+
+static struct ynode *
+node_new(struct yparse *p, enum ynode_kind kind, const yaml_mark_t *m)
+{
+	struct ynode *n;
+
+	if (++p->nodes > YDOC_MAX_NODES) {
+		yerr(p, (unsigned)m->line + 1, (unsigned)m->column + 1,
+		    "more than %s nodes in one file", "16777216");
+		return NULL;
+	}
+	if ((n = arena_alloc(p->a, sizeof(*n))) == NULL) {
+		yerr(p, (unsigned)m->line + 1, (unsigned)m->column + 1,
+		    "%s", "out of memory");
+		return NULL;
+	}
+	n->kind = kind;
+	n->line = (unsigned)m->line + 1;
+	n->col = (unsigned)m->column + 1;
+	n->weight = 1;
+	return n;
+}
+
+static int
+anchor_add(struct yparse *p, const unsigned char *name, struct ynode *n)
+{
+	if (name == NULL)
+		return 0;
+	if (grow((void **)&p->anchors, &p->capanchors, p->nanchors,
+	    sizeof(*p->anchors)) == -1)
+		return -1;
+	/* Later anchors of the same name shadow earlier ones (YAML 1.2). */
+	p->anchors[p->nanchors].name = arena_strdup(p->a, (const char *)name);
+	if (p->anchors[p->nanchors].name == NULL)
+		return -1;
+	p->anchors[p->nanchors++].node = n;
+	return 0;
+}
+
+static struct ynode *
+anchor_find(struct yparse *p, const unsigned char *name)
+{
+	size_t i;
+
+	for (i = p->nanchors; i > 0; i--)
+		if (strcmp(p->anchors[i - 1].name, (const char *)name) == 0)
+			return p->anchors[i - 1].node;
+	return NULL;
+}
+
+static int
+key_equal(const struct ynode *a, const struct ynode *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == YN_NULL)
+		return 1;
+	if (a->kind != YN_SCALAR)
+		return a == b;
+	return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+}
+
+static int
+key_cmp(const void *x, const void *y)
+{
+	const struct ynode *a = *(struct ynode * const *)x;
+	const struct ynode *b = *(struct ynode * const *)y;
+	size_t m;
+	int c;
+
+	if (a->kind != b->kind)
+		return (int)a->kind - (int)b->kind;
+	if (a->kind != YN_SCALAR)
+		return 0;
+	m = a->len < b->len ? a->len : b->len;
+	if ((c = memcmp(a->str, b->str, m)) != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Report duplicate keys; small maps pairwise, large ones sorted. */
+static void
+check_duplicates(struct yparse *p, struct ynode *map)
+{
+	struct ynode	**keys;
+	size_t		  i, j;
+
+	if (map->n < 2)
+		return;
+	if (map->n <= 16) {
+		for (i = 1; i < map->n; i++)
+			for (j = 0; j < i; j++)
+				if (key_equal(map->items[2 * i],
+				    map->items[2 * j])) {
+					struct ynode *k = map->items[2 * i];
+
+					yerr(p, k->line, k->col,
+					    "duplicate key \"%s\"",
+					    k->str ? k->str : "null");
+					break;
+				}
+		return;
+	}
+	if ((keys = malloc(map->n * sizeof(*keys))) == NULL)
+		return;
+	for (i = 0; i < map->n; i++)
+		keys[i] = map->items[2 * i];
+	qsort(keys, map->n, sizeof(*keys), key_cmp);
+	for (i = 1; i < map->n; i++)
+		if (keys[i]->kind == YN_SCALAR && key_equal(keys[i],
+		    keys[i - 1])) {
+			struct ynode *k = keys[i]->line > keys[i - 1]->line ||
+			    (keys[i]->line == keys[i - 1]->line &&
+			    keys[i]->col > keys[i - 1]->col) ?
+			    keys[i] : keys[i - 1];
+
+			yerr(p, k->line, k->col, "duplicate key \"%s\"",
+			    k->str);
+		}
+	free(keys);
+}
+
+/* Attach a finished node to its parent, or make it a document root. */
+static int
+attach(struct yparse *p, struct ynode *n)
+{
+	struct yframe *f;
+
+	if (p->depth == 0) {
+		if (grow((void **)&p->docs, &p->capdocs, p->ndocs,
+		    sizeof(*p->docs)) == -1)
+			return -1;
+		p->docs[p->ndocs++] = n;
+		return 0;
+	}
+	f = &p->stack[p->depth - 1];
+	if (grow((void **)&f->items, &f->cap, f->n, sizeof(*f->items)) == -1)
+		return -1;
+	f->items[f->n++] = n;
+	if (f->node->weight > SIZE_MAX - n->weight)
+		f->node->weight = SIZE_MAX;
+	else
+		f->node->weight += n->weight;
+	return 0;
+}
+
+static int
+open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
+    const unsigned char *anchor)
+{
+	struct ynode *n;
+
+	if (p->depth >= YDOC_MAX_DEPTH) {
+		yerr(p, (unsigned)ev->start_mark.line + 1,
+		    (unsigned)ev->start_mark.column + 1,
+		    "nesting deeper than %s levels", "64");
+		return -1;
+	}
+	if ((n = node_new(p, kind, &ev->start_mark)) == NULL)
+		return -1;
+	p->stack[p->depth].anchor = NULL;
+	if (anchor != NULL && (p->stack[p->depth].anchor =
+	    arena_strdup(p->a, (const char *)anchor)) == NULL)
+		return -1;
+	p->stack[p->depth].node = n;
+	p->stack[p->depth].items = NULL;
+	p->stack[p->depth].n = 0;
+	p->stack[p->depth].cap = 0;
+	p->depth++;
+	return 0;
+}
+
+static int
+close_collection(struct yparse *p)
+{
+	struct yframe	*f = &p->stack[--p->depth];
+	struct ynode	*n = f->node;
+
+	if (f->n > 0) {
+		n->items = arena_calloc(p->a, f->n, sizeof(*n->items));
+		if (n->items == NULL) {
+			free(f->items);
+			return -1;
+		}
+		memcpy(n->items, f->items, f->n * sizeof(*n->items));
+	}
+	n->n = n->kind == YN_MAP ? f->n / 2 : f->n;
+	free(f->items);
+	f->items = NULL;
+	if (n->kind == YN_MAP)
+		check_duplicates(p, n);
+	/* Only now may an alias name it: no alias can make a cycle. */
+	if (anchor_add(p, (const unsigned char *)f->anchor, n) == -1)
+		return -1;
+	return attach(p, n);
+}
+
+static int
+on_scalar(struct yparse *p, const yaml_event_t *ev)
+{
+	struct ynode *n;
+
+	n = node_new(p, is_null_scalar(ev) ? YN_NULL : YN_SCALAR,
+	    &ev->start_mark);
+	if (n == NULL)
+		return -1;
+	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	n->len = ev->data.scalar.length;
+	n->str = arena_strndup(p->a, (const char *)ev->data.scalar.value,
+	    n->len);
+	if (n->str == NULL)
+		return -1;
+	if (anchor_add(p, ev->data.scalar.anchor, n) == -1)
+		return -1;
+	return attach(p, n);
+}
+
+static int
+on_alias(struct yparse *p, const yaml_event_t *ev)
+{
+	struct ynode *n = anchor_find(p, ev->data.alias.anchor);
+
+	if (n == NULL) {
+		yerr(p, (unsigned)ev->start_mark.line + 1,
+		    (unsigned)ev->start_mark.column + 1,
+		    "unknown anchor \"%s\"",
+		    (const char *)ev->data.alias.anchor);
+		return -1;
+	}
+	/* The tree shares the node; count what a walk would expand. */
+	p->alias_nodes += n->weight;
+	if (n->weight > YDOC_MAX_ALIAS_NODES ||
+	    p->alias_nodes > YDOC_MAX_ALIAS_NODES) {
+		yerr(p, (unsigned)ev->start_mark.line + 1,
+		    (unsigned)ev->start_mark.column + 1,
+		    "aliases expand to more than %s nodes", "1048576");
+		return -1;
+	}
+	return attach(p, n);
+}
+
+static int
+on_event(struct yparse *p, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return on_scalar(p, ev);
+	case YAML_ALIAS_EVENT:
+		return on_alias(p, ev);
+	case YAML_SEQUENCE_START_EVENT:
+		return open_collection(p, YN_SEQ, ev,
+		    ev->data.sequence_start.anchor);
+	case YAML_MAPPING_START_EVENT:
+		return open_collection(p, YN_MAP, ev,
+		    ev->data.mapping_start.anchor);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return close_collection(p);
+	case YAML_DOCUMENT_START_EVENT:
+		/* Anchors do not cross documents. */
+		p->nanchors = 0;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void
+yparse_cleanup(struct yparse *p)
+{
+	while (p->depth > 0)
+		free(p->stack[--p->depth].items);
+	free(p->anchors);
+	free(p->docs);
+}
+
+int
+ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
+    struct ydoc *doc, struct diag_list *diags)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	struct yparse	 p;
+	size_t		 nerr = diags->nerr;
+	int		 done = 0, rc = 0;
+
+	memset(doc, 0, sizeof(*doc));
+	memset(&p, 0, sizeof(p));
+	p.a = a;
+	p.file = file;
+	p.diags = diags;
+	doc->file = arena_strdup(a, file);
+	if (len > YDOC_MAX_FILE) {
+		diag_add(diags, DIAG_ERROR, DIAG_SYNTAX, file, 0, 0, NULL,
+		    NULL, NULL, NULL, NULL,
+		    "file is %zu bytes, over the limit of %u", len,
+		    YDOC_MAX_FILE);
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser))
+		return -1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			const yaml_mark_t *m = &parser.problem_mark;
+
+			diag_add(diags, DIAG_ERROR, DIAG_SYNTAX, file,
+			    (unsigned)m->line + 1, (unsigned)m->column + 1,
+			    NULL, NULL, NULL, NULL, NULL, "%s%s%s",
+			    parser.problem ? parser.problem : "parse error",
+			    parser.context ? " " : "",
+			    parser.context ? parser.context : "");
+			rc = -1;
+			break;
+		}
+		if (on_event(&p, &ev) == -1)
+			rc = -1;
+		done = ev.type == YAML_STREAM_END_EVENT || rc == -1;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	if (rc == 0 && diags->nerr > nerr)
+		rc = -1;	/* duplicate keys */
+	if (rc == 0 && p.ndocs > 0) {
+		doc->docs = arena_calloc(a, p.ndocs, sizeof(*doc->docs));
+		if (doc->docs == NULL)
+			rc = -1;
+		else {
+			memcpy(doc->docs, p.docs, p.ndocs * sizeof(*p.docs));
+			doc->ndocs = p.ndocs;
+		}
+	}
+	yparse_cleanup(&p);
+	return rc;
+}
+
+const struct ynode *
+ydoc_key(const struct ynode *map, const char *key)
+{
+	size_t i, klen;
+
+	if (map == NULL || map->kind != YN_MAP)
+		return NULL;
+	klen = strlen(key);
+	for (i = 0; i < map->n; i++) {
+		const struct ynode *k = map->items[2 * i];
+
+		if (k->kind == YN_SCALAR && k->len == klen &&
+		    memcmp(k->str, key, klen) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const struct ynode *
+ydoc_get(const struct ynode *map, const char *key)
+{
+	size_t i, klen;
+
+	if (map == NULL || map->kind != YN_MAP)
+		return NULL;
+	klen = strlen(key);
+	for (i = 0; i < map->n; i++) {
+		const struct ynode *k = map->items[2 * i];
+
+		if (k->kind == YN_SCALAR && k->len == klen &&
+		    memcmp(k->str, key, klen) == 0)
+			return map->items[2 * i + 1];
+	}
+	return NULL;
+}
+
+const char *
+ydoc_type_name(const struct ynode *n)
+{
+	if (n == NULL)
+		return "nothing";
+	switch (n->kind) {
+	case YN_NULL:	return "null";
+	case YN_MAP:	return "map";
+	case YN_SEQ:	return "list";
+	case YN_SCALAR:	break;
+	}
+	return n->plain ? "scalar" : "string";
+}

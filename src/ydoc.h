@@ -1,0 +1,63 @@
+/*
+ * ydoc: YAML text to a tree of nodes that remember where they were.
+ *
+ * libyaml's event parser feeds a node tree in an arena.  Limits keep
+ * hostile input bounded: file size, nesting depth, total nodes, and the
+ * nodes that aliases would expand to (a "billion laughs" document is an
+ * error, not an out-of-memory).  Duplicate mapping keys are errors, as
+ * in sigs.k8s.io/yaml's strict mode.
+ */
+#ifndef SVCPROXY_YDOC_H
+#define SVCPROXY_YDOC_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "diag.h"
+
+#define YDOC_MAX_FILE		(64u * 1024 * 1024)	/* bytes per file */
+#define YDOC_MAX_DEPTH		64
+#define YDOC_MAX_NODES		(16u * 1024 * 1024)	/* per file */
+#define YDOC_MAX_ALIAS_NODES	(1u * 1024 * 1024)	/* expanded */
+
+enum ynode_kind {
+	YN_NULL,	/* ~, null, empty plain scalar */
+	YN_SCALAR,
+	YN_MAP,
+	YN_SEQ,
+};
+
+struct ynode {
+	enum ynode_kind	  kind;
+	unsigned	  line;		/* 1-based */
+	unsigned	  col;		/* 1-based */
+	int		  plain;	/* scalar was unquoted (1 vs "1") */
+	const char	 *str;		/* scalar text; arena; NUL-terminated */
+	size_t		  len;		/* scalar length (may hold NULs) */
+	struct ynode	**items;	/* arena; seq: n items; map: keys at
+					   2i, values at 2i+1, n pairs */
+	size_t		  n;
+	size_t		  weight;	/* nodes in this subtree */
+};
+
+struct ydoc {
+	const char	 *file;		/* arena */
+	struct ynode	**docs;		/* arena; each document's root */
+	size_t		  ndocs;
+};
+
+/*
+ * Parse buf (len bytes) named file into doc, allocating from a.  Returns
+ * 0, or -1 with errors in diags (a syntax error stops the file).
+ */
+int	 ydoc_parse(struct arena *a, const char *file, const char *buf,
+	    size_t len, struct ydoc *doc, struct diag_list *diags);
+
+/* Mapping lookup by key; NULL when n is not a map or has no such key. */
+const struct ynode *ydoc_get(const struct ynode *map, const char *key);
+/* Mapping key node (for its mark); NULL when absent. */
+const struct ynode *ydoc_key(const struct ynode *map, const char *key);
+/* Human name of a node's type: "string", "integer", "map", ... */
+const char *ydoc_type_name(const struct ynode *);
+
+#endif
