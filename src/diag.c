@@ -200,6 +200,9 @@ diag_body(const struct diag *d, char *buf, size_t len)
 	}
 	if (d->type == DIAG_NOTE)
 		snprintf(buf, len, "%s", detail);
+	else if (d->type == DIAG_UNKNOWN_FIELD)
+		snprintf(buf, len, "unknown field \"%s\"%s%s",
+		    d->bad ? d->bad : "", *detail ? ": " : "", detail);
 	else if (show_bad && *detail != '\0')
 		snprintf(buf, len, "%s: \"%s\": %s", words, d->bad, detail);
 	else if (show_bad)

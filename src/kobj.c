@@ -278,12 +278,13 @@ suggest(struct kdec *d, const struct kschema *s, const char *key, char *buf,
     size_t len)
 {
 	const struct kfield	*f;
+	size_t			 cur = d->levels[d->depth - 1].pathlen;
 	int			 i;
 
 	for (f = s->fields; f->name != NULL; f++)
 		if (strcasecmp(f->name, key) == 0) {
-			snprintf(buf, len, "%.*s%s%s", (int)d->pathlen,
-			    d->path, d->pathlen ? "." : "", f->name);
+			snprintf(buf, len, "%.*s%s%s", (int)cur, d->path,
+			    cur ? "." : "", f->name);
 			return 1;
 		}
 	for (i = d->depth - 2; i >= 0; i--) {
@@ -299,8 +300,8 @@ suggest(struct kdec *d, const struct kschema *s, const char *key, char *buf,
 		if ((f->type != KF_OBJ && f->type != KF_LIST) ||
 		    f->sub == NULL || schema_field(f->sub, key) == NULL)
 			continue;
-		snprintf(buf, len, "%.*s%s%s%s.%s", (int)d->pathlen, d->path,
-		    d->pathlen ? "." : "", f->name,
+		snprintf(buf, len, "%.*s%s%s%s.%s", (int)cur, d->path,
+		    cur ? "." : "", f->name,
 		    f->type == KF_LIST ? "[*]" : "", key);
 		return 1;
 	}
@@ -317,12 +318,12 @@ unknown_field(struct kdec *d, const struct kschema *s, const struct ynode *k)
 	    k->str ? k->str : "");
 	saved = path_child(d, shown);
 	if (suggest(d, s, shown, where, sizeof(where)))
-		err(d, k, DIAG_UNKNOWN_FIELD, NULL,
-		    "\"%s\" is not a field of %s; did you mean %s?", shown,
-		    s->type_name, where);
+		err(d, k, DIAG_UNKNOWN_FIELD, shown,
+		    "%s has no such field; did you mean %s?", s->type_name,
+		    where);
 	else
-		err(d, k, DIAG_UNKNOWN_FIELD, NULL,
-		    "\"%s\" is not a field of %s", shown, s->type_name);
+		err(d, k, DIAG_UNKNOWN_FIELD, shown, "%s has no such field",
+		    s->type_name);
 	path_pop(d, saved);
 }
 

@@ -1,0 +1,126 @@
+#!/bin/bash
+# svcproxy check / resolve / version from the command line: exit codes,
+# error format FILE:LINE:COL, JSON shape, every error listed.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+cat >"$TMP/good.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  creationTimestamp: null
+  labels:
+    app: web
+  name: web
+spec:
+  ports:
+  - name: 80-8080
+    port: 80
+    protocol: TCP
+    targetPort: 8080
+  selector:
+    app: web
+  type: ClusterIP
+status:
+  loadBalancer: {}
+YAML
+
+expect_rc 0 "check accepts kubectl create service output" \
+	"$SVCPROXY" check -c "$TMP/good.yaml"
+expect_grep "configuration .*good.yaml is ok: 1 services" "$TMP/out" \
+	"check prints a one-line summary"
+
+cat >"$TMP/bad.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+  - name: HTTP
+    port: 80
+  - name: other
+    port: 70000
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: np
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - podSelector: {}
+      ports:
+      - port: 80
+YAML
+
+expect_rc 1 "check rejects a bad file" "$SVCPROXY" check -c "$TMP/bad.yaml"
+expect_grep "bad.yaml:7:11: Service default/web: spec.ports\[0\].name: Invalid value: \"HTTP\"" \
+	"$TMP/err" "error names file:line:col, object and field"
+expect_grep "spec.ports\[1\].port: Invalid value: \"70000\"" "$TMP/err" \
+	"every error is listed, not only the first"
+expect_grep "bad.yaml:21:7: NetworkPolicy default/np: spec.ingress\[0\].from\[0\].ports: unknown field \"ports\".*did you mean spec.ingress\[0\].ports\?" \
+	"$TMP/err" "misplaced ports in a peer is an error with a suggestion"
+expect_grep "test failed: 3 errors" "$TMP/err" "check counts the errors"
+
+expect_rc 1 "check -o json on a bad file" \
+	"$SVCPROXY" check -c "$TMP/bad.yaml" -o json
+if python3 - "$TMP/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = d["errors"]
+assert len(e) == 3, e
+assert set(e[0]) == {"file", "line", "column", "object", "field", "reason",
+                     "message"}, e[0]
+assert e[0]["object"] == "Service/default/web", e[0]
+assert e[0]["field"] == "spec.ports[0].name", e[0]
+assert e[0]["reason"] == "FieldValueInvalid", e[0]
+assert e[0]["line"] == 7 and e[0]["column"] == 11, e[0]
+assert isinstance(d["warnings"], list)
+PY
+then pass "check -o json has the documented shape"
+else fail "check -o json has the documented shape"; fi
+
+mkdir "$TMP/dir"
+cp "$TMP/good.yaml" "$TMP/dir/10-web.yaml"
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n' \
+	>"$TMP/dir/20-deploy.yml"
+printf 'garbage: [\n' >"$TMP/dir/notes.txt"
+expect_rc 0 "check reads a directory of *.yaml/*.yml" \
+	"$SVCPROXY" check -c "$TMP/dir"
+expect_grep "warning: .*20-deploy.yml:1:1: Deployment default/d: skipped" \
+	"$TMP/err" "other kinds are skipped with a warning"
+
+printf 'a: [1, 2\n' >"$TMP/syntax.yaml"
+expect_rc 1 "check rejects a YAML syntax error" \
+	"$SVCPROXY" check -c "$TMP/syntax.yaml"
+expect_grep "syntax.yaml:[0-9]+:[0-9]+: invalid YAML" "$TMP/err" \
+	"syntax errors carry a position"
+
+printf 'a: \377\376\n' >"$TMP/utf8.yaml"
+expect_rc 1 "check rejects non-UTF-8" "$SVCPROXY" check -c "$TMP/utf8.yaml"
+
+expect_rc 1 "check on a missing path" "$SVCPROXY" check -c "$TMP/nope"
+expect_rc 2 "unknown option is a usage error" "$SVCPROXY" check --bogus
+expect_rc 2 "unknown command is a usage error" "$SVCPROXY" frobnicate
+expect_rc 0 "version" "$SVCPROXY" version
+expect_grep "^svcproxy [0-9]+\.[0-9]+\.[0-9]+" "$TMP/out" "version prints it"
+
+expect_rc 0 "resolve -o json" "$SVCPROXY" resolve -c "$TMP/good.yaml" -o json
+if python3 - "$TMP/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["services"][0]
+assert s["namespace"] == "default" and s["name"] == "web", s
+assert s["type"] == "ClusterIP" and s["proxied"] is True, s
+assert s["sessionAffinity"] == "None", s
+p = s["ports"][0]
+assert p["port"] == 80 and p["targetPort"] == 8080 and p["protocol"] == "TCP", p
+assert p["nodePort"] is None, p
+assert p["listeners"] == [s["clusterIP"] + ":80/TCP"], p
+PY
+then pass "resolve allocates a clusterIP and lists its listener"
+else fail "resolve allocates a clusterIP and lists its listener"; fi
+
+finish
