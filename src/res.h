@@ -112,6 +112,15 @@ int	 res_build(const struct kset *set, const struct pcfg *pcfg,
 	    struct res_model *model, struct diag_list *diags);
 void	 res_free(struct res_model *);
 
+/*
+ * res_alloc.c, for res_build() only: give every Service the ClusterIP,
+ * NodePorts and load-balancer address its spec leaves out, once the
+ * explicit ones are in model.  Returns 0, or -1 when out of memory;
+ * an exhausted range is a warning in diags, not a failure.
+ */
+int	 res_alloc(struct res_model *model, const struct pcfg *pcfg,
+	    struct diag_list *diags);
+
 const char *res_proto_name(enum res_proto);
 const char *res_listener_kind_name(enum res_listener_kind);
 

@@ -97,4 +97,65 @@ size_t	 val_label_selector(const struct diag_ctx *,
 /* Go time.Duration text ("1m30s", "250ms") to milliseconds. 0 or -1. */
 int	 val_parse_duration(const char *, uint32_t *ms);
 
+/*
+ * Internal to val_*.c (val_common.c): shared by the kinds, not used
+ * outside validation.
+ */
+#define VAL_PATH_MAX	320
+
+/* Supported-value lists, sorted as the API server prints them. */
+#define VAL_PROTOCOLS	"\"SCTP\", \"TCP\", \"UDP\""
+
+/* snprintf into buf (VAL_PATH_MAX); returns buf. */
+char	*val_path(char *buf, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* The node of field in map, else map, else fallback (never NULL if
+   fallback is not). */
+const struct ynode *val_at(const struct ynode *map, const char *field,
+	    const struct ynode *fallback);
+/* The value node of key in a decoded string map, else its key node. */
+const struct ynode *val_map_value(const struct kstrmap *, size_t i);
+/* Context for one object's diagnostics. */
+void	 val_ctx(struct diag_ctx *, struct diag_list *, const char *file,
+	    const char *kind, const struct kmeta *);
+/* Boolean forms of the name rules (no diagnostics). */
+int	 val_is_dns1123_label(const char *);
+int	 val_is_dns1123_subdomain(const char *);
+
+/* Name rule for metadata.name; as NameIsDNS1035Label and friends. */
+typedef size_t (*val_name_fn)(const struct diag_ctx *,
+	    const struct ynode *, const char *, const char *);
+/*
+ * ObjectMeta: name (by name_fn), namespace when namespaced, labels,
+ * annotations and their total size.  root is the object's node.
+ */
+size_t	 val_meta(const struct diag_ctx *, const struct kmeta *,
+	    const struct ynode *root, val_name_fn name_fn, int namespaced);
+/* Label key rule (IsQualifiedName); bad is shown, value checked. */
+size_t	 val_qualified_name(const struct diag_ctx *,
+	    const struct ynode *at, const char *field, const char *bad,
+	    const char *value);
+/*
+ * Protocol: default TCP written into *proto (a string literal), else
+ * TCP, UDP or SCTP.
+ */
+size_t	 val_protocol(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char **proto);
+/*
+ * An IP address; with nonspecial, also ValidateNonSpecialIP (as for
+ * externalIPs and endpoints), except that loopback is only a warning.
+ * out may be NULL.
+ */
+size_t	 val_ip(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char *value, int nonspecial,
+	    struct ipaddr *out);
+/* A loopback address only warns: svcproxy runs on one machine too. */
+void	 val_warn_loopback(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char *value);
+/* "IP:PORT" or "[IPv6]:PORT", port 0-65535.  0 or -1. */
+int	 val_parse_hostport(const char *, struct ipaddr *, uint16_t *port);
+/* A CIDR as IsValidCIDR (host bits may be set); out may be NULL. */
+size_t	 val_cidr(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char *value, struct cidr *out);
+
 #endif

@@ -26,7 +26,7 @@ status:
 YAML
 
 expect_rc 0 "check accepts kubectl create service output" \
-	"$SVCPROXY" check -c "$TMP/good.yaml"
+	sp check -c "$TMP/good.yaml"
 expect_grep "configuration .*good.yaml is ok: 1 services" "$TMP/out" \
 	"check prints a one-line summary"
 
@@ -55,7 +55,7 @@ spec:
       - port: 80
 YAML
 
-expect_rc 1 "check rejects a bad file" "$SVCPROXY" check -c "$TMP/bad.yaml"
+expect_rc 1 "check rejects a bad file" sp check -c "$TMP/bad.yaml"
 expect_grep "bad.yaml:7:11: Service default/web: spec.ports\[0\].name: Invalid value: \"HTTP\"" \
 	"$TMP/err" "error names file:line:col, object and field"
 expect_grep "spec.ports\[1\].port: Invalid value: \"70000\"" "$TMP/err" \
@@ -65,7 +65,7 @@ expect_grep "bad.yaml:21:7: NetworkPolicy default/np: spec.ingress\[0\].from\[0\
 expect_grep "test failed: 3 errors" "$TMP/err" "check counts the errors"
 
 expect_rc 1 "check -o json on a bad file" \
-	"$SVCPROXY" check -c "$TMP/bad.yaml" -o json
+	sp check -c "$TMP/bad.yaml" -o json
 if python3 - "$TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -88,26 +88,26 @@ printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n' \
 	>"$TMP/dir/20-deploy.yml"
 printf 'garbage: [\n' >"$TMP/dir/notes.txt"
 expect_rc 0 "check reads a directory of *.yaml/*.yml" \
-	"$SVCPROXY" check -c "$TMP/dir"
-expect_grep "warning: .*20-deploy.yml:1:1: Deployment default/d: skipped" \
+	sp check -c "$TMP/dir"
+expect_grep "warning: .*20-deploy.yml:1:1: Deployment d: skipped" \
 	"$TMP/err" "other kinds are skipped with a warning"
 
 printf 'a: [1, 2\n' >"$TMP/syntax.yaml"
 expect_rc 1 "check rejects a YAML syntax error" \
-	"$SVCPROXY" check -c "$TMP/syntax.yaml"
+	sp check -c "$TMP/syntax.yaml"
 expect_grep "syntax.yaml:[0-9]+:[0-9]+: invalid YAML" "$TMP/err" \
 	"syntax errors carry a position"
 
 printf 'a: \377\376\n' >"$TMP/utf8.yaml"
-expect_rc 1 "check rejects non-UTF-8" "$SVCPROXY" check -c "$TMP/utf8.yaml"
+expect_rc 1 "check rejects non-UTF-8" sp check -c "$TMP/utf8.yaml"
 
-expect_rc 1 "check on a missing path" "$SVCPROXY" check -c "$TMP/nope"
-expect_rc 2 "unknown option is a usage error" "$SVCPROXY" check --bogus
-expect_rc 2 "unknown command is a usage error" "$SVCPROXY" frobnicate
-expect_rc 0 "version" "$SVCPROXY" version
+expect_rc 1 "check on a missing path" sp check -c "$TMP/nope"
+expect_rc 2 "unknown option is a usage error" sp check --bogus
+expect_rc 2 "unknown command is a usage error" sp frobnicate
+expect_rc 0 "version" sp version
 expect_grep "^svcproxy [0-9]+\.[0-9]+\.[0-9]+" "$TMP/out" "version prints it"
 
-expect_rc 0 "resolve -o json" "$SVCPROXY" resolve -c "$TMP/good.yaml" -o json
+expect_rc 0 "resolve -o json" sp resolve -c "$TMP/good.yaml" -o json
 if python3 - "$TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

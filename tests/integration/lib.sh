@@ -62,3 +62,14 @@ finish() {
 	echo "$PASSES passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]
 }
+
+# sp ARGS...: run svcproxy; under VALGRIND=1, inside valgrind, where any
+# memory error or definite leak fails the command with exit 99.
+sp() {
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		valgrind -q --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite "$SVCPROXY" "$@"
+	else
+		"$SVCPROXY" "$@"
+	fi
+}

@@ -1,0 +1,298 @@
+/*
+ * res_print: `svcproxy resolve` output.  JSON has one fixed shape (the
+ * JSON files of tests/cases pin it); text is for people.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "res.h"
+
+/* "10.0.0.1:80" or "[::1]:80" into buf (NETADDR_STRLEN + 8 bytes). */
+static const char *
+hostport(const struct ipaddr *a, uint16_t port, char *buf)
+{
+	char ip[NETADDR_STRLEN];
+
+	ipaddr_format(a, ip);
+	snprintf(buf, NETADDR_STRLEN + 8, a->family == AF_INET6 ?
+	    "[%s]:%u" : "%s:%u", ip, (unsigned)port);
+	return buf;
+}
+
+static void
+json_ip(FILE *fp, const struct ipaddr *a)
+{
+	char buf[NETADDR_STRLEN];
+
+	if (a->family == 0)
+		fputs("null", fp);
+	else
+		json_str(fp, ipaddr_format(a, buf));
+}
+
+static void
+json_bool(FILE *fp, int v)
+{
+	fputs(v ? "true" : "false", fp);
+}
+
+static void
+json_ips(FILE *fp, const struct ipaddr *v, size_t n)
+{
+	size_t i;
+
+	fputc('[', fp);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_ip(fp, &v[i]);
+	}
+	fputc(']', fp);
+}
+
+static void
+json_cidrs(FILE *fp, const struct cidr *v, size_t n)
+{
+	char	ip[NETADDR_STRLEN], buf[NETADDR_STRLEN + 8];
+	size_t	i;
+
+	fputc('[', fp);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		snprintf(buf, sizeof(buf), "%s/%d",
+		    ipaddr_format(&v[i].addr, ip), v[i].prefix);
+		json_str(fp, buf);
+	}
+	fputc(']', fp);
+}
+
+static void
+json_listener(FILE *fp, const struct res_listener *l)
+{
+	char hp[NETADDR_STRLEN + 8], buf[NETADDR_STRLEN + 16];
+
+	snprintf(buf, sizeof(buf), "%s/%s", hostport(&l->addr, l->port, hp),
+	    res_proto_name(l->proto));
+	json_str(fp, buf);
+}
+
+static void
+json_endpoint(FILE *fp, const struct res_endpoint *e)
+{
+	fputs("{\"ip\":", fp);
+	json_ip(fp, &e->addr);
+	fprintf(fp, ",\"port\":%u,\"pod\":", (unsigned)e->port);
+	if (e->pod != NULL) {
+		char buf[600];
+
+		snprintf(buf, sizeof(buf), "%s/%s",
+		    e->pod_ns != NULL ? e->pod_ns : "", e->pod);
+		json_str(fp, buf);
+	} else
+		fputs("null", fp);
+	fputs(",\"ready\":", fp);
+	json_bool(fp, e->ready);
+	fputs(",\"serving\":", fp);
+	json_bool(fp, e->serving);
+	fputs(",\"terminating\":", fp);
+	json_bool(fp, e->terminating);
+	fputs(",\"usable\":", fp);
+	json_bool(fp, e->usable);
+	fputc('}', fp);
+}
+
+static void
+json_port(FILE *fp, const struct res_port *p)
+{
+	size_t i;
+
+	fputs("{\"name\":", fp);
+	json_str(fp, p->name);
+	fputs(",\"protocol\":", fp);
+	json_str(fp, res_proto_name(p->proto));
+	fprintf(fp, ",\"port\":%u,\"targetPort\":", (unsigned)p->port);
+	if (p->target_port.is_str)
+		json_str(fp, p->target_port.str);
+	else
+		fprintf(fp, "%lld", (long long)p->target_port.num);
+	fputs(",\"nodePort\":", fp);
+	if (p->node_port != 0)
+		fprintf(fp, "%u", (unsigned)p->node_port);
+	else
+		fputs("null", fp);
+	fputs(",\"listeners\":[", fp);
+	for (i = 0; i < p->nlisteners; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_listener(fp, &p->listeners[i]);
+	}
+	fputs("],\"endpoints\":[", fp);
+	for (i = 0; i < p->nendpoints; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_endpoint(fp, &p->endpoints[i]);
+	}
+	fputs("]}", fp);
+}
+
+static void
+json_service(FILE *fp, const struct res_service *s)
+{
+	size_t i;
+
+	fputs("{\"namespace\":", fp);
+	json_str(fp, s->ns);
+	fputs(",\"name\":", fp);
+	json_str(fp, s->name);
+	fputs(",\"type\":", fp);
+	json_str(fp, s->type);
+	fputs(",\"clusterIP\":", fp);
+	if (s->headless)
+		json_str(fp, "None");
+	else
+		json_ip(fp, &s->cluster_ip);
+	fputs(",\"externalName\":", fp);
+	json_str(fp, s->external_name);
+	fputs(",\"proxied\":", fp);
+	json_bool(fp, s->proxied);
+	fputs(",\"addresses\":", fp);
+	json_ips(fp, s->addresses, s->naddresses);
+	fputs(",\"sessionAffinity\":", fp);
+	json_str(fp, s->session_affinity);
+	fputs(",\"sessionAffinityTimeoutSeconds\":", fp);
+	if (strcmp(s->session_affinity, "ClientIP") == 0)
+		fprintf(fp, "%d", s->affinity_timeout);
+	else
+		fputs("null", fp);
+	fputs(",\"externalTrafficPolicy\":", fp);
+	json_str(fp, s->external_traffic_policy);
+	fputs(",\"allocateLoadBalancerNodePorts\":", fp);
+	if (strcmp(s->type, "LoadBalancer") == 0)
+		json_bool(fp, s->allocate_lb_node_ports);
+	else
+		fputs("null", fp);
+	fputs(",\"externalIPs\":", fp);
+	json_ips(fp, s->external_ips, s->nexternal_ips);
+	fputs(",\"loadBalancerSourceRanges\":", fp);
+	json_cidrs(fp, s->lb_source_ranges, s->nlb_source_ranges);
+	fputs(",\"loadBalancerIP\":", fp);
+	json_ip(fp, &s->lb_ip);
+	fputs(",\"ports\":[", fp);
+	for (i = 0; i < s->nports; i++) {
+		if (i > 0)
+			fputc(',', fp);
+		json_port(fp, &s->ports[i]);
+	}
+	fputs("]}", fp);
+}
+
+void
+res_print_json(const struct res_model *m, FILE *fp)
+{
+	size_t i;
+
+	fputs("{\"services\":[", fp);
+	for (i = 0; i < m->nservices; i++) {
+		fputs(i > 0 ? ",\n" : "\n", fp);
+		json_service(fp, &m->services[i]);
+	}
+	fputs("\n]}\n", fp);
+}
+
+/* ---- text ---- */
+
+static const char *
+ep_state(const struct res_endpoint *e)
+{
+	if (e->ready)
+		return "ready";
+	if (e->terminating)
+		return e->serving ? "terminating, serving" :
+		    "terminating";
+	return e->serving ? "serving, not ready" : "not ready";
+}
+
+static void
+text_port(FILE *fp, const struct res_port *p)
+{
+	char	hp[NETADDR_STRLEN + 8], pod[600];
+	size_t	i;
+
+	fprintf(fp, "  port %s %u/%s -> ", *p->name ? p->name : "-",
+	    (unsigned)p->port, res_proto_name(p->proto));
+	if (p->target_port.is_str)
+		fprintf(fp, "%s", p->target_port.str);
+	else
+		fprintf(fp, "%lld", (long long)p->target_port.num);
+	if (p->node_port != 0)
+		fprintf(fp, "  nodePort %u", (unsigned)p->node_port);
+	fprintf(fp, "  (%zu of %zu endpoints usable)\n", p->nusable,
+	    p->nendpoints);
+	for (i = 0; i < p->nlisteners; i++)
+		fprintf(fp, "    listen    %-47s %-4s %s\n",
+		    hostport(&p->listeners[i].addr, p->listeners[i].port, hp),
+		    res_proto_name(p->listeners[i].proto),
+		    res_listener_kind_name(p->listeners[i].kind));
+	for (i = 0; i < p->nendpoints; i++) {
+		const struct res_endpoint *e = &p->endpoints[i];
+
+		if (e->pod != NULL)
+			snprintf(pod, sizeof(pod), "%s/%s",
+			    e->pod_ns ? e->pod_ns : "", e->pod);
+		else
+			snprintf(pod, sizeof(pod), "-");
+		fprintf(fp, "    %s %-47s %-30s %s\n",
+		    e->usable ? "endpoint " : "unusable ",
+		    hostport(&e->addr, e->port, hp), pod, ep_state(e));
+	}
+}
+
+static void
+text_service(FILE *fp, const struct res_service *s)
+{
+	char	ip[NETADDR_STRLEN];
+	size_t	i;
+
+	fprintf(fp, "%s/%s  %s", s->ns, s->name, s->type);
+	if (s->headless)
+		fprintf(fp, "  clusterIP None (headless)");
+	else if (s->cluster_ip.family != 0)
+		fprintf(fp, "  clusterIP %s", ipaddr_format(&s->cluster_ip,
+		    ip));
+	if (s->external_name != NULL)
+		fprintf(fp, "  externalName %s", s->external_name);
+	if (strcmp(s->type, "LoadBalancer") == 0)
+		fprintf(fp, "  loadBalancer %s", s->lb_ip.family != 0 ?
+		    ipaddr_format(&s->lb_ip, ip) : "<pending>");
+	if (strcmp(s->session_affinity, "ClientIP") == 0)
+		fprintf(fp, "  affinity ClientIP %ds", s->affinity_timeout);
+	if (s->external_traffic_policy != NULL)
+		fprintf(fp, "  externalTrafficPolicy %s",
+		    s->external_traffic_policy);
+	fputc('\n', fp);
+	if (s->headless) {
+		fprintf(fp, "  addresses");
+		for (i = 0; i < s->naddresses; i++)
+			fprintf(fp, " %s", ipaddr_format(&s->addresses[i], ip));
+		fprintf(fp, "%s\n", s->naddresses == 0 ? " (none)" : "");
+	}
+	for (i = 0; i < s->nports; i++)
+		text_port(fp, &s->ports[i]);
+}
+
+void
+res_print_text(const struct res_model *m, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < m->nservices; i++) {
+		if (i > 0)
+			fputc('\n', fp);
+		text_service(fp, &m->services[i]);
+	}
+	if (m->nservices == 0)
+		fprintf(fp, "no services\n");
+}

@@ -1,0 +1,199 @@
+/*
+ * Pod: read leniently (svcproxy needs only labels, ports and IPs), but
+ * what it uses is checked as the API server would: container ports
+ * (validateContainerPorts) and the status IPs.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "val.h"
+
+struct pod_ctx {
+	struct diag_ctx		 dc;
+	struct kpod		*p;
+	size_t			 n;
+};
+
+/* Where a port name was first seen in the pod, for duplicates. */
+struct seen {
+	const char		*name;
+	size_t			 ctr;
+};
+
+static void
+one_port(struct pod_ctx *c, const char *list, size_t ci, size_t pi,
+    struct kpod_port *pt)
+{
+	const struct ynode	*y = pt->y;
+	char			 f[VAL_PATH_MAX];
+
+	val_path(f, "spec.%s[%zu].ports[%zu].containerPort", list, ci, pi);
+	if (!pt->container_port.set || pt->container_port.v == 0) {
+		kobj_err(&c->dc, val_at(y, "containerPort", y), DIAG_REQUIRED,
+		    f, NULL, NULL);
+		c->n++;
+	} else
+		c->n += val_port_number(&c->dc, val_at(y, "containerPort", y),
+		    f, pt->container_port.v);
+	if (pt->host_port.set && pt->host_port.v != 0)
+		c->n += val_port_number(&c->dc, val_at(y, "hostPort", y),
+		    val_path(f, "spec.%s[%zu].ports[%zu].hostPort", list, ci,
+		    pi), pt->host_port.v);
+	c->n += val_protocol(&c->dc, val_at(y, "protocol", y), val_path(f,
+	    "spec.%s[%zu].ports[%zu].protocol", list, ci, pi), &pt->protocol);
+}
+
+/*
+ * Port names: IANA_SVC_NAME, unique within a container (an error, as
+ * the API server).  The same name in two containers is legal but makes
+ * a named targetPort ambiguous: a warning, and the first one wins.
+ * ctr numbers the container across containers and initContainers.
+ */
+static void
+port_name(struct pod_ctx *c, const char *list, size_t ci, size_t ctr,
+    size_t pi, const struct kpod_port *pt, struct seen *seen, size_t *nseen)
+{
+	const struct ynode	*at = val_at(pt->y, "name", pt->y);
+	char			 f[VAL_PATH_MAX];
+	size_t			 k, e;
+
+	if (pt->name == NULL || *pt->name == '\0')
+		return;
+	val_path(f, "spec.%s[%zu].ports[%zu].name", list, ci, pi);
+	if ((e = val_port_name(&c->dc, at, f, pt->name)) > 0) {
+		c->n += e;
+		return;
+	}
+	for (k = 0; k < *nseen; k++) {
+		if (strcmp(seen[k].name, pt->name) != 0)
+			continue;
+		if (seen[k].ctr == ctr) {
+			kobj_err(&c->dc, at, DIAG_DUPLICATE, f, pt->name,
+			    NULL);
+			c->n++;
+		} else
+			kobj_warn(&c->dc, at, DIAG_DUPLICATE, f, pt->name,
+			    "another container has a port of this name; a "
+			    "Service's targetPort \"%s\" uses the first",
+			    pt->name);
+		return;
+	}
+	seen[*nseen].name = pt->name;
+	seen[*nseen].ctr = ctr;
+	(*nseen)++;
+}
+
+/* seen has room for every port of the pod. */
+static void
+containers(struct pod_ctx *c, const char *list, size_t ctr0,
+    struct kpod_container *v, size_t nv, struct seen *seen, size_t *nseen)
+{
+	size_t ci, pi;
+
+	for (ci = 0; ci < nv; ci++)
+		for (pi = 0; pi < v[ci].ports.n; pi++) {
+			port_name(c, list, ci, ctr0 + ci, pi,
+			    &v[ci].ports.v[pi], seen, nseen);
+			one_port(c, list, ci, pi, &v[ci].ports.v[pi]);
+		}
+}
+
+static void
+pod_ips(struct pod_ctx *c)
+{
+	struct kpod_status	*st = &c->p->status;
+	const struct ynode	*sy = st->y;
+	struct ipaddr		 a[2];
+	char			 f[VAL_PATH_MAX];
+	size_t			 i, bad = 0;
+
+	memset(a, 0, sizeof(a));
+	if (st->pod_ip != NULL && *st->pod_ip != '\0') {
+		if (val_ip(&c->dc, val_at(sy, "podIP", sy), "status.podIP",
+		    st->pod_ip, 0, NULL) > 0)
+			c->n++;
+		else if (ipaddr_parse(st->pod_ip, &a[0]) == 0 &&
+		    ipaddr_is_loopback(&a[0]))
+			val_warn_loopback(&c->dc, val_at(sy, "podIP", sy),
+			    "status.podIP", st->pod_ip);
+	}
+	for (i = 0; i < st->pod_ips.n; i++) {
+		const struct kpod_ip	*ip = &st->pod_ips.v[i];
+		const struct ynode	*at = val_at(ip->y, "ip", ip->y);
+		struct ipaddr		 x;
+
+		val_path(f, "status.podIPs[%zu].ip", i);
+		if (ip->ip == NULL || val_ip(&c->dc, at, f, ip->ip, 0, &x)) {
+			if (ip->ip == NULL)
+				kobj_err(&c->dc, at, DIAG_REQUIRED, f, NULL,
+				    NULL);
+			c->n++;
+			bad++;
+			continue;
+		}
+		if (ipaddr_is_loopback(&x) && !(i == 0 && st->pod_ip &&
+		    strcmp(st->pod_ip, ip->ip) == 0))
+			val_warn_loopback(&c->dc, at, f, ip->ip);
+		if (i < 2)
+			a[i] = x;
+	}
+	if (st->pod_ips.n > 2 || (bad == 0 && st->pod_ips.n == 2 &&
+	    a[0].family == a[1].family)) {
+		kobj_err(&c->dc, val_at(sy, "podIPs", sy), DIAG_INVALID,
+		    "status.podIPs", NULL, "%s",
+		    "may specify no more than one IP for each IP family");
+		c->n++;
+	}
+	if (st->pod_ip != NULL && st->pod_ips.n > 0 &&
+	    st->pod_ips.v[0].ip != NULL &&
+	    strcmp(st->pod_ip, st->pod_ips.v[0].ip) != 0)
+		kobj_warn(&c->dc, val_at(sy, "podIPs", sy), DIAG_INVALID,
+		    "status.podIPs[0].ip", st->pod_ips.v[0].ip,
+		    "differs from status.podIP; status.podIP is used, as the "
+		    "API server does");
+}
+
+static size_t
+count_ports(const struct kpod_container *v, size_t n)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += v[i].ports.n;
+	return total;
+}
+
+void
+val_pods(struct kset *set, struct diag_list *diags)
+{
+	size_t i;
+
+	for (i = 0; i < set->pods.n; i++) {
+		struct kpod		*p = set->pods.v[i];
+		struct kpod_spec	*sp = &p->spec;
+		struct pod_ctx		 c;
+		struct seen		*seen;
+		size_t			 nseen = 0, nports;
+
+		memset(&c, 0, sizeof(c));
+		c.p = p;
+		val_ctx(&c.dc, diags, p->file, "Pod", &p->meta);
+		c.n = val_meta(&c.dc, &p->meta, p->y, val_dns1123_subdomain, 1);
+		nports = count_ports(sp->containers.v, sp->containers.n) +
+		    count_ports(sp->init_containers.v, sp->init_containers.n);
+		seen = nports ? calloc(nports, sizeof(*seen)) : NULL;
+		if (nports == 0 || seen != NULL) {
+			containers(&c, "containers", 0, sp->containers.v,
+			    sp->containers.n, seen, &nseen);
+			containers(&c, "initContainers", sp->containers.n,
+			    sp->init_containers.v, sp->init_containers.n, seen,
+			    &nseen);
+		}
+		free(seen);
+		pod_ips(&c);
+		if (c.n > 0)
+			p->invalid = 1;
+	}
+}

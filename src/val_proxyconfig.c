@@ -1,0 +1,248 @@
+/*
+ * ProxyConfig (svcproxy.io/v1alpha1): svcproxy's own settings.  Not a
+ * Kubernetes kind, so the rules are ours, worded in the API server's
+ * style.  A bad field keeps its default and counts as an error; the
+ * rest of the settings still apply.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "val.h"
+
+#define WORKERS_MAX	256
+#define DURATION_MSG	"must be a duration greater than 0 (e.g. \"5s\", " \
+	"\"1m30s\", \"250ms\")"
+
+int
+val_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
+{
+	char		 host[NETADDR_STRLEN + 1];
+	const char	*colon, *h = s;
+	size_t		 hlen;
+	int64_t		 p;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;	/* bare IPv6 needs brackets */
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (ipaddr_parse(host, ip) == -1)
+		return -1;
+	if (*s == '[' && ip->family != AF_INET6)
+		return -1;
+	if (colon[1] < '0' || colon[1] > '9' ||
+	    kobj_parse_int(colon + 1, &p) == -1 || p < 0 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static size_t
+duration(const struct diag_ctx *dc, const struct kpcfg_spec *s,
+    const char *name, const char *value, uint32_t *out)
+{
+	char		p[VAL_PATH_MAX];
+	uint32_t	ms;
+
+	if (value == NULL)
+		return 0;
+	if (val_parse_duration(value, &ms) == -1 || ms == 0) {
+		kobj_err(dc, val_at(s->y, name, NULL), DIAG_INVALID,
+		    val_path(p, "spec.%s", name), value, "%s", DURATION_MSG);
+		return 1;
+	}
+	*out = ms;
+	return 0;
+}
+
+/* "MIN-MAX", 1 <= MIN <= MAX <= 65535. */
+static size_t
+port_range(const struct diag_ctx *dc, const struct kpcfg_spec *s,
+    struct pcfg *out)
+{
+	const char	*v = s->node_port_range, *dash;
+	char		 lo[8];
+	int64_t		 min, max;
+
+	if (v == NULL)
+		return 0;
+	if ((dash = strchr(v, '-')) != NULL && dash > v &&
+	    (size_t)(dash - v) < sizeof(lo)) {
+		memcpy(lo, v, (size_t)(dash - v));
+		lo[dash - v] = '\0';
+		if (lo[0] >= '0' && lo[0] <= '9' && dash[1] >= '0' &&
+		    dash[1] <= '9' && kobj_parse_int(lo, &min) == 0 &&
+		    kobj_parse_int(dash + 1, &max) == 0 && min >= 1 &&
+		    min <= max && max <= 65535) {
+			out->node_port_min = (uint16_t)min;
+			out->node_port_max = (uint16_t)max;
+			return 0;
+		}
+	}
+	kobj_err(dc, val_at(s->y, "nodePortRange", NULL), DIAG_INVALID,
+	    "spec.nodePortRange", v, "%s",
+	    "must be MIN-MAX with 1 <= MIN <= MAX <= 65535 (e.g. "
+	    "\"30000-32767\")");
+	return 1;
+}
+
+static size_t
+node_addresses(const struct diag_ctx *dc, struct arena *a,
+    const struct kpcfg_spec *s, struct pcfg *out)
+{
+	const struct kstrlist	*l = &s->node_addresses;
+	struct ipaddr		*v;
+	char			 p[VAL_PATH_MAX];
+	size_t			 i, j, n = 0;
+
+	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		const struct ynode *at = l->y->items[i];
+
+		val_path(p, "spec.nodeAddresses[%zu]", i);
+		if (val_ip(dc, at, p, l->v[i], 0, &v[i]) > 0) {
+			n++;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (ipaddr_equal(&v[i], &v[j])) {
+				kobj_err(dc, at, DIAG_DUPLICATE, p, l->v[i],
+				    NULL);
+				n++;
+			}
+	}
+	if (n == 0) {
+		out->node_addresses = v;
+		out->nnode_addresses = l->n;
+	}
+	return n;
+}
+
+static size_t
+lb_pool(const struct diag_ctx *dc, struct arena *a,
+    const struct kpcfg_spec *s, struct pcfg *out)
+{
+	const struct kstrlist	*l = &s->load_balancer_pool;
+	struct cidr		*v;
+	char			 p[VAL_PATH_MAX];
+	size_t			 i, n = 0;
+
+	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		n += val_cidr(dc, l->y->items[i],
+		    val_path(p, "spec.loadBalancerPool[%zu]", i), l->v[i],
+		    &v[i]);
+	if (n == 0) {
+		out->lb_pool = v;
+		out->nlb_pool = l->n;
+	}
+	return n;
+}
+
+static size_t
+spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
+    struct pcfg *out)
+{
+	const struct ynode	*at;
+	char			 bad[24];
+	size_t			 n = 0;
+
+	n += node_addresses(dc, a, s, out);
+	n += port_range(dc, s, out);
+	n += lb_pool(dc, a, s, out);
+	if (s->service_cidr != NULL)
+		n += val_cidr(dc, val_at(s->y, "serviceCIDR", NULL),
+		    "spec.serviceCIDR", s->service_cidr, &out->service_cidr);
+	if (s->workers.set) {
+		if (s->workers.v < 0 || s->workers.v > WORKERS_MAX) {
+			snprintf(bad, sizeof(bad), "%lld",
+			    (long long)s->workers.v);
+			kobj_err(dc, val_at(s->y, "workers", NULL),
+			    DIAG_INVALID, "spec.workers", bad,
+			    "must be between 0 and %d, inclusive "
+			    "(0: one per CPU)", WORKERS_MAX);
+			n++;
+		} else
+			out->workers = (int)s->workers.v;
+	}
+	if (s->admin_address != NULL && val_parse_hostport(s->admin_address,
+	    &out->admin_ip, &out->admin_port) == -1) {
+		(void)val_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS,
+		    &out->admin_ip, &out->admin_port);
+		kobj_err(dc, val_at(s->y, "adminAddress", NULL), DIAG_INVALID,
+		    "spec.adminAddress", s->admin_address, "%s",
+		    "must be IP:PORT or [IPv6]:PORT with a port from 0 to "
+		    "65535 (e.g. \"127.0.0.1:9180\", \"[::1]:9180\")");
+		n++;
+	}
+	n += duration(dc, s, "connectTimeout", s->connect_timeout,
+	    &out->connect_timeout_ms);
+	n += duration(dc, s, "idleTimeout", s->idle_timeout,
+	    &out->idle_timeout_ms);
+	n += duration(dc, s, "drainTimeout", s->drain_timeout,
+	    &out->drain_timeout_ms);
+	if (s->max_connections.set) {
+		if (s->max_connections.v < 0) {
+			snprintf(bad, sizeof(bad), "%lld",
+			    (long long)s->max_connections.v);
+			kobj_err(dc, val_at(s->y, "maxConnections", NULL),
+			    DIAG_INVALID, "spec.maxConnections", bad, "%s",
+			    "must be greater than or equal to 0 (0: from "
+			    "the open-file limit)");
+			n++;
+		} else
+			out->max_connections = (uint32_t)s->max_connections.v;
+	}
+	if (s->connection_log != NULL) {
+		at = val_at(s->y, "connectionLog", NULL);
+		if (strcmp(s->connection_log, "off") == 0)
+			out->connection_log = CONN_LOG_OFF;
+		else if (strcmp(s->connection_log, "info") == 0)
+			out->connection_log = CONN_LOG_INFO;
+		else if (strcmp(s->connection_log, "debug") == 0)
+			out->connection_log = CONN_LOG_DEBUG;
+		else {
+			kobj_err(dc, at, DIAG_NOT_SUPPORTED,
+			    "spec.connectionLog", s->connection_log,
+			    "supported values: \"debug\", \"info\", \"off\"");
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+val_proxyconfig(struct kset *set, struct pcfg *pcfg, struct diag_list *diags)
+{
+	struct kpcfg		*c = set->pcfg;
+	struct diag_ctx		 dc;
+	size_t			 n;
+
+	pcfg_defaults(pcfg);
+	if (c == NULL)
+		return;
+	val_ctx(&dc, diags, c->file, "ProxyConfig", &c->meta);
+	n = val_meta(&dc, &c->meta, c->y, val_dns1123_subdomain, 0);
+	n += spec(&dc, &set->arena, &c->spec, pcfg);
+	if (n > 0)
+		c->invalid = 1;
+}

@@ -1,0 +1,700 @@
+/* val: Service defaults and rules, one rule per test, both sides. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_val.h"
+
+#define E	DIAG_ERROR
+#define W	DIAG_WARNING
+
+static const struct ksvc *
+svc0(const struct vt *t)
+{
+	ck_assert_uint_ge(t->set.svcs.n, 1);
+	return t->set.svcs.v[0];
+}
+
+/* Run a Service spec that must validate without any diagnostic. */
+static void
+clean(const char *spec)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc(spec));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
+/* Run a spec that must fail with exactly one error, at field. */
+static void
+fails(const char *spec, const char *field, enum diag_type type,
+    const char *bad, const char *detail)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc(spec));
+	vt_expect(&t, field, E, type, bad, detail);
+	if (t.nerr != 1) {
+		diag_print(&t.dl, stderr);
+		ck_abort_msg("%s: %zu errors, want 1", field, t.nerr);
+	}
+	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+}
+
+/* Run a spec that is valid but warns at field. */
+static void
+warns(const char *spec, const char *field, const char *detail)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc(spec));
+	vt_expect(&t, field, W, DIAG_INVALID, NULL, detail);
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
+START_TEST(test_defaults)
+{
+	struct vt		 t;
+	const struct ksvc	*s;
+
+	vt_run(&t, vt_svc("ports:\n- port: 80\n- {name: b, port: 81, "
+	    "targetPort: 0}\n- {name: c, port: 82, targetPort: \"\"}\n"
+	    "- {name: d, port: 83, targetPort: http}"));
+	ck_assert_uint_eq(t.nerr, 1);	/* [0] has no name */
+	s = svc0(&t);
+	ck_assert_str_eq(s->spec.type, "ClusterIP");
+	ck_assert_str_eq(s->spec.session_affinity, "None");
+	ck_assert_str_eq(s->spec.internal_traffic_policy, "Cluster");
+	ck_assert_ptr_null(s->spec.external_traffic_policy);
+	ck_assert_int_eq(s->spec.publish_not_ready_addresses.set, 1);
+	ck_assert_int_eq(s->spec.publish_not_ready_addresses.v, 0);
+	ck_assert_int_eq(s->spec.allocate_load_balancer_node_ports.set, 0);
+	ck_assert_int_eq(s->spec.session_affinity_config.client_ip.
+	    timeout_seconds.set, 0);
+	ck_assert_str_eq(s->spec.ports.v[0].protocol, "TCP");
+	ck_assert_int_eq(s->spec.ports.v[0].target_port.set, 1);
+	ck_assert_int_eq(s->spec.ports.v[0].target_port.is_str, 0);
+	ck_assert_int_eq(s->spec.ports.v[0].target_port.num, 80);
+	ck_assert_int_eq(s->spec.ports.v[1].target_port.num, 81);
+	ck_assert_int_eq(s->spec.ports.v[2].target_port.is_str, 0);
+	ck_assert_int_eq(s->spec.ports.v[2].target_port.num, 82);
+	ck_assert_int_eq(s->spec.ports.v[3].target_port.is_str, 1);
+	ck_assert_str_eq(s->spec.ports.v[3].target_port.str, "http");
+	vt_free(&t);
+
+	vt_run(&t, vt_svc("type: LoadBalancer\npublishNotReadyAddresses: "
+	    "true\nports: [{port: 80}]"));
+	vt_clean(&t);
+	s = svc0(&t);
+	ck_assert_int_eq(s->spec.allocate_load_balancer_node_ports.set, 1);
+	ck_assert_int_eq(s->spec.allocate_load_balancer_node_ports.v, 1);
+	ck_assert_str_eq(s->spec.external_traffic_policy, "Cluster");
+	ck_assert_int_eq(s->spec.publish_not_ready_addresses.v, 1);
+	vt_free(&t);
+
+	/* An explicit false is kept. */
+	vt_run(&t, vt_svc("type: LoadBalancer\n"
+	    "allocateLoadBalancerNodePorts: false\nports: [{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->spec.allocate_load_balancer_node_ports.v,
+	    0);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_type)
+{
+	clean("type: NodePort\nports: [{port: 80}]");
+	fails("type: Internal\nports: [{port: 80}]", "spec.type",
+	    DIAG_NOT_SUPPORTED, "Internal", "supported values: \"ClusterIP\", "
+	    "\"ExternalName\", \"LoadBalancer\", \"NodePort\"");
+}
+END_TEST
+
+START_TEST(test_ports_required)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, vt_svc("selector: {app: web}"));
+	d = vt_expect(&t, "spec.ports", E, DIAG_REQUIRED, NULL, NULL);
+	ck_assert_uint_eq(d->line, 6);	/* the spec map */
+	ck_assert_uint_eq(d->col, 3);
+	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+	/* Headless and ExternalName Services may have none. */
+	clean("clusterIP: None\nselector: {app: web}");
+	clean("type: ExternalName\nexternalName: db.example.com");
+}
+END_TEST
+
+START_TEST(test_port_number)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	clean("ports: [{port: 1}]");
+	clean("ports: [{port: 65535}]");
+	/*
+	 * targetPort defaults to port; the API server then reports it
+	 * too, svcproxy only once, at port.
+	 */
+	fails("ports: [{port: 65536}]", "spec.ports[0].port", DIAG_INVALID,
+	    "65536", "must be between 1 and 65535, inclusive");
+	fails("ports: [{port: 65536, targetPort: 65536}]",
+	    "spec.ports[0].port", DIAG_INVALID, "65536", NULL);
+	vt_run(&t, vt_svc("ports: [{port: 0, targetPort: 80}]"));
+	vt_expect(&t, "spec.ports[0].port", E, DIAG_INVALID, "0", NULL);
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	/* Absent is 0, as in Go. */
+	vt_run(&t, vt_svc("ports:\n- name: a\n  port: 80\n- name: b\n"
+	    "  targetPort: 80"));
+	d = vt_expect(&t, "spec.ports[1].port", E, DIAG_INVALID, "0", NULL);
+	ck_assert_uint_eq(d->line, 9);
+	ck_assert_uint_eq(d->col, 5);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_port_name)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	clean("ports: [{name: http, port: 80}, {name: https, port: 443}]");
+	/* One unnamed port is fine; two need names. */
+	clean("ports: [{port: 80}]");
+	fails("ports: [{name: http, port: 80}, {port: 443}]",
+	    "spec.ports[1].name", DIAG_REQUIRED, NULL, NULL);
+	vt_run(&t, vt_svc("ports:\n- name: web\n  port: 80\n- name: HTTP\n"
+	    "  port: 8080"));
+	d = vt_expect(&t, "spec.ports[1].name", E, DIAG_INVALID, "HTTP",
+	    "a lowercase RFC 1123 label must consist of");
+	ck_assert_uint_eq(d->line, 9);
+	ck_assert_uint_eq(d->col, 11);
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	fails("ports: [{name: a, port: 80}, {name: a, port: 81}]",
+	    "spec.ports[1].name", DIAG_DUPLICATE, "a", NULL);
+}
+END_TEST
+
+START_TEST(test_port_protocol)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc("ports: [{name: a, port: 53, protocol: UDP}, "
+	    "{name: b, port: 53}, {name: c, port: 9, protocol: SCTP}]"));
+	vt_clean(&t);
+	ck_assert_str_eq(svc0(&t)->spec.ports.v[1].protocol, "TCP");
+	vt_free(&t);
+	fails("ports: [{port: 53, protocol: udp}]", "spec.ports[0].protocol",
+	    DIAG_NOT_SUPPORTED, "udp",
+	    "supported values: \"SCTP\", \"TCP\", \"UDP\"");
+}
+END_TEST
+
+START_TEST(test_target_port)
+{
+	clean("ports: [{port: 80, targetPort: 65535}]");
+	clean("ports: [{port: 80, targetPort: web-http}]");
+	fails("ports: [{port: 80, targetPort: 70000}]",
+	    "spec.ports[0].targetPort", DIAG_INVALID, "70000",
+	    "must be between 1 and 65535, inclusive");
+	fails("ports: [{port: 80, targetPort: -1}]",
+	    "spec.ports[0].targetPort", DIAG_INVALID, "-1", NULL);
+	fails("ports: [{port: 80, targetPort: web--http}]",
+	    "spec.ports[0].targetPort", DIAG_INVALID, "web--http",
+	    "must not contain consecutive hyphens");
+	fails("ports: [{port: 80, targetPort: a-very-long-port-name}]",
+	    "spec.ports[0].targetPort", DIAG_INVALID, NULL,
+	    "must be no more than 15 characters");
+	clean("ports: [{port: 80, appProtocol: kubernetes.io/h2c}]");
+	fails("ports: [{port: 80, appProtocol: \"a b\"}]",
+	    "spec.ports[0].appProtocol", DIAG_INVALID, "a b", "name part");
+}
+END_TEST
+
+START_TEST(test_node_port)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	clean("type: NodePort\nports: [{port: 80, nodePort: 30000}]");
+	clean("type: LoadBalancer\nports: [{port: 80, nodePort: 32767}]");
+	/* 0 is "allocate one", as absent. */
+	clean("ports: [{port: 80, nodePort: 0}]");
+	fails("ports: [{port: 80, nodePort: 30080}]",
+	    "spec.ports[0].nodePort", DIAG_FORBIDDEN, NULL,
+	    "may not be used when `type` is 'ClusterIP'");
+	fails("type: ExternalName\nexternalName: a.example\n"
+	    "ports: [{port: 80, nodePort: 30080}]",
+	    "spec.ports[0].nodePort", DIAG_FORBIDDEN, NULL,
+	    "may not be used when `type` is 'ExternalName'");
+	fails("type: NodePort\nports: [{port: 80, nodePort: 29999}]",
+	    "spec.ports[0].nodePort", DIAG_INVALID, "29999",
+	    "provided port is not in the valid range. The range of valid "
+	    "ports is 30000-32767");
+	fails("type: NodePort\nports: [{port: 80, nodePort: 32768}]",
+	    "spec.ports[0].nodePort", DIAG_INVALID, "32768", NULL);
+	/* Within one Service: one (protocol, nodePort). */
+	clean("type: NodePort\nports: [{name: a, port: 53, nodePort: 30053},"
+	    " {name: b, port: 53, protocol: UDP, nodePort: 30053}]");
+	fails("type: NodePort\nports: [{name: a, port: 80, nodePort: 30053},"
+	    " {name: b, port: 81, nodePort: 30053}]",
+	    "spec.ports[1].nodePort", DIAG_DUPLICATE, "30053", NULL);
+
+	/* The range comes from the ProxyConfig. */
+	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec: {nodePortRange: 31000-31010}\n---\n"
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+	    "spec:\n  type: NodePort\n  ports:\n  - port: 80\n"
+	    "    nodePort: 30000\n");
+	d = vt_expect(&t, "spec.ports[0].nodePort", E, DIAG_INVALID, "30000",
+	    "The range of valid ports is 31000-31010");
+	ck_assert_uint_eq(d->line, 13);
+	ck_assert_uint_eq(d->col, 15);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_duplicate_port_pair)
+{
+	clean("ports: [{name: a, port: 53}, {name: b, port: 53, "
+	    "protocol: UDP}]");
+	fails("ports: [{name: a, port: 80}, {name: b, port: 80, "
+	    "targetPort: 81}]", "spec.ports[1]", DIAG_DUPLICATE, "80/TCP",
+	    NULL);
+}
+END_TEST
+
+START_TEST(test_kubelet_port)
+{
+	clean("type: NodePort\nports: [{port: 10250}]");
+	fails("type: LoadBalancer\nports: [{port: 10250}]", "spec.ports[0]",
+	    DIAG_INVALID, "10250", "may not expose port 10250 externally "
+	    "since it is used by kubelet");
+}
+END_TEST
+
+START_TEST(test_selector)
+{
+	clean("selector: {app.kubernetes.io/name: web, tier: \"\"}\n"
+	    "ports: [{port: 80}]");
+	fails("selector: {\"app name\": web}\nports: [{port: 80}]",
+	    "spec.selector", DIAG_INVALID, "app name", "name part");
+	fails("selector: {app: \"web app\"}\nports: [{port: 80}]",
+	    "spec.selector", DIAG_INVALID, "web app", "a valid label must");
+}
+END_TEST
+
+START_TEST(test_cluster_ip)
+{
+	struct vt t;
+
+	clean("clusterIP: 10.96.0.10\nports: [{port: 80}]");
+	clean("clusterIP: None\nports: [{port: 80}]");
+	clean("clusterIP: \"\"\nports: [{port: 80}]");
+	clean("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::10]\n"
+	    "ports: [{port: 80}]");
+	fails("clusterIP: 10.96.0\nports: [{port: 80}]", "spec.clusterIP",
+	    DIAG_INVALID, "10.96.0", "must be a valid IP address");
+	fails("clusterIP: 0.0.0.0\nports: [{port: 80}]", "spec.clusterIP",
+	    DIAG_INVALID, "0.0.0.0", "may not be unspecified (0.0.0.0)");
+	warns("clusterIP: 127.0.0.10\nports: [{port: 80}]", "spec.clusterIP",
+	    "svcproxy accepts it for single-machine testing");
+	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.11]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID,
+	    "10.96.0.11", "first value must match `clusterIP`");
+	fails("clusterIPs: [10.96.0.10, 10.96.0.11]\nports: [{port: 80}]",
+	    "spec.clusterIPs", DIAG_INVALID, "10.96.0.11",
+	    "may specify no more than one IP for each IP family");
+	fails("clusterIPs: [10.96.0.10, fd00::1, 10.96.0.12]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID, NULL,
+	    "may only hold up to 2 values");
+	fails("clusterIPs: [None, 10.96.0.1]\nports: [{port: 80}]",
+	    "spec.clusterIPs", DIAG_INVALID, "10.96.0.1",
+	    "'None' must be the first and only value");
+	fails("clusterIPs: [10.96.0.10, fd00::zz]\nports: [{port: 80}]",
+	    "spec.clusterIPs[1]", DIAG_INVALID, "fd00::zz", NULL);
+	/* clusterIPs alone fills clusterIP. */
+	vt_run(&t, vt_svc("clusterIPs: [10.96.0.10]\nports: [{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_str_eq(svc0(&t)->spec.cluster_ip, "10.96.0.10");
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_ip_families)
+{
+	clean("ipFamilies: [IPv6, IPv4]\nipFamilyPolicy: PreferDualStack\n"
+	    "ports: [{port: 80}]");
+	fails("ipFamilies: [IPv5]\nports: [{port: 80}]", "spec.ipFamilies[0]",
+	    DIAG_NOT_SUPPORTED, "IPv5", "\"IPv4\", \"IPv6\"");
+	fails("ipFamilies: [IPv4, IPv4]\nports: [{port: 80}]",
+	    "spec.ipFamilies[1]", DIAG_DUPLICATE, "IPv4", NULL);
+	fails("ipFamilyPolicy: Dual\nports: [{port: 80}]",
+	    "spec.ipFamilyPolicy", DIAG_NOT_SUPPORTED, "Dual", NULL);
+}
+END_TEST
+
+START_TEST(test_external_name)
+{
+	clean("type: ExternalName\nexternalName: db.example.com.");
+	clean("type: ExternalName\nexternalName: db");
+	fails("type: ExternalName", "spec.externalName", DIAG_REQUIRED, NULL,
+	    NULL);
+	fails("type: ExternalName\nexternalName: \".\"", "spec.externalName",
+	    DIAG_REQUIRED, NULL, NULL);
+	fails("type: ExternalName\nexternalName: DB.example.com",
+	    "spec.externalName", DIAG_INVALID, "DB.example.com",
+	    "a lowercase RFC 1123 subdomain");
+	fails("type: ExternalName\nexternalName: a.example\n"
+	    "clusterIP: 10.96.0.1", "spec.clusterIP", DIAG_FORBIDDEN, NULL,
+	    "may not be set for ExternalName services");
+	fails("type: ExternalName\nexternalName: a.example\n"
+	    "ipFamilies: [IPv4]", "spec.ipFamilies", DIAG_FORBIDDEN, NULL,
+	    "may not be set for ExternalName services");
+}
+END_TEST
+
+START_TEST(test_headless_types)
+{
+	fails("type: NodePort\nclusterIP: None\nports: [{port: 80}]",
+	    "spec.clusterIP", DIAG_INVALID, "None",
+	    "may not be set to 'None' for NodePort services");
+	fails("type: LoadBalancer\nclusterIP: None\nports: [{port: 80}]",
+	    "spec.clusterIP", DIAG_INVALID, "None",
+	    "may not be set to 'None' for LoadBalancer services");
+}
+END_TEST
+
+START_TEST(test_session_affinity)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc("sessionAffinity: ClientIP\nports: [{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->spec.session_affinity_config.client_ip.
+	    timeout_seconds.set, 1);
+	ck_assert_int_eq(svc0(&t)->spec.session_affinity_config.client_ip.
+	    timeout_seconds.v, 10800);
+	vt_free(&t);
+	clean("sessionAffinity: ClientIP\nsessionAffinityConfig:\n"
+	    "  clientIP: {timeoutSeconds: 86400}\nports: [{port: 80}]");
+	clean("sessionAffinity: None\nports: [{port: 80}]");
+	fails("sessionAffinity: Sticky\nports: [{port: 80}]",
+	    "spec.sessionAffinity", DIAG_NOT_SUPPORTED, "Sticky",
+	    "supported values: \"ClientIP\", \"None\"");
+	fails("sessionAffinity: ClientIP\nsessionAffinityConfig:\n"
+	    "  clientIP: {timeoutSeconds: 0}\nports: [{port: 80}]",
+	    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+	    DIAG_INVALID, "0", "must be greater than 0 and less than 86400");
+	fails("sessionAffinity: ClientIP\nsessionAffinityConfig:\n"
+	    "  clientIP: {timeoutSeconds: 86401}\nports: [{port: 80}]",
+	    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+	    DIAG_INVALID, "86401", NULL);
+	fails("sessionAffinityConfig:\n  clientIP: {timeoutSeconds: 60}\n"
+	    "ports: [{port: 80}]", "spec.sessionAffinityConfig",
+	    DIAG_FORBIDDEN, NULL,
+	    "must not be set when session affinity is None");
+}
+END_TEST
+
+START_TEST(test_traffic_policies)
+{
+	struct vt t;
+
+	clean("type: NodePort\nexternalTrafficPolicy: Local\n"
+	    "ports: [{port: 80}]");
+	clean("internalTrafficPolicy: Local\nports: [{port: 80}]");
+	/* externalIPs make a ClusterIP Service reachable from outside. */
+	vt_run(&t, vt_svc("externalIPs: [192.0.2.10]\nports: [{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_str_eq(svc0(&t)->spec.external_traffic_policy, "Cluster");
+	vt_free(&t);
+	fails("externalTrafficPolicy: Local\nports: [{port: 80}]",
+	    "spec.externalTrafficPolicy", DIAG_INVALID, "Local",
+	    "may only be set for externally-accessible services");
+	fails("type: NodePort\nexternalTrafficPolicy: Global\n"
+	    "ports: [{port: 80}]", "spec.externalTrafficPolicy",
+	    DIAG_NOT_SUPPORTED, "Global",
+	    "supported values: \"Cluster\", \"Local\"");
+	fails("internalTrafficPolicy: Node\nports: [{port: 80}]",
+	    "spec.internalTrafficPolicy", DIAG_NOT_SUPPORTED, "Node", NULL);
+	clean("type: LoadBalancer\nexternalTrafficPolicy: Local\n"
+	    "healthCheckNodePort: 31999\nports: [{port: 80}]");
+	fails("type: NodePort\nhealthCheckNodePort: 31999\n"
+	    "ports: [{port: 80}]", "spec.healthCheckNodePort", DIAG_INVALID,
+	    "31999", "may only be set when `type` is 'LoadBalancer'");
+}
+END_TEST
+
+START_TEST(test_load_balancer_fields)
+{
+	clean("type: LoadBalancer\nloadBalancerIP: 192.0.2.1\n"
+	    "loadBalancerSourceRanges: [10.0.0.0/8, \" 192.168.0.0/16 \"]\n"
+	    "ports: [{port: 80}]");
+	fails("loadBalancerSourceRanges: [10.0.0.0/8]\nports: [{port: 80}]",
+	    "spec.loadBalancerSourceRanges", DIAG_FORBIDDEN, NULL,
+	    "may only be used when `type` is 'LoadBalancer'");
+	fails("type: LoadBalancer\nloadBalancerSourceRanges: [10.0.0.0]\n"
+	    "ports: [{port: 80}]", "spec.loadBalancerSourceRanges[0]",
+	    DIAG_INVALID, "10.0.0.0", "must be a valid CIDR value");
+	fails("loadBalancerIP: 192.0.2.1\nports: [{port: 80}]",
+	    "spec.loadBalancerIP", DIAG_FORBIDDEN, NULL,
+	    "may only be used when `type` is 'LoadBalancer'");
+	fails("type: LoadBalancer\nloadBalancerIP: 192.0.2\n"
+	    "ports: [{port: 80}]", "spec.loadBalancerIP", DIAG_INVALID,
+	    "192.0.2", "must be a valid IP address");
+	warns("type: LoadBalancer\nloadBalancerIP: 127.0.0.5\n"
+	    "ports: [{port: 80}]", "spec.loadBalancerIP", "loopback");
+	fails("type: NodePort\nallocateLoadBalancerNodePorts: true\n"
+	    "ports: [{port: 80}]", "spec.allocateLoadBalancerNodePorts",
+	    DIAG_FORBIDDEN, NULL,
+	    "may only be used when `type` is 'LoadBalancer'");
+}
+END_TEST
+
+START_TEST(test_external_ips)
+{
+	clean("externalIPs: [192.0.2.10, \"2001:db8::1\"]\n"
+	    "ports: [{port: 80}]");
+	fails("externalIPs: [192.0.2.300]\nports: [{port: 80}]",
+	    "spec.externalIPs[0]", DIAG_INVALID, "192.0.2.300",
+	    "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+	fails("externalIPs: [192.0.2.1, \"::\"]\nports: [{port: 80}]",
+	    "spec.externalIPs[1]", DIAG_INVALID, "::",
+	    "may not be unspecified (::)");
+	fails("externalIPs: [169.254.169.254]\nports: [{port: 80}]",
+	    "spec.externalIPs[0]", DIAG_INVALID, NULL, "link-local range");
+	fails("externalIPs: [\"ff02::1\"]\nports: [{port: 80}]",
+	    "spec.externalIPs[0]", DIAG_INVALID, NULL,
+	    "link-local multicast range");
+	warns("externalIPs: [127.0.0.1]\nports: [{port: 80}]",
+	    "spec.externalIPs[0]", "in the loopback range (127.0.0.0/8, "
+	    "::1/128): the API server rejects it; svcproxy accepts it for "
+	    "single-machine testing");
+}
+END_TEST
+
+START_TEST(test_annotations)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/idle-timeout: 30s\n"
+	    "    svcproxy.io/connect-timeout: 1.5s\n"
+	    "    svcproxy.io/max-connections: \"100\"\n"
+	    "    example.com/other: anything\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_clean(&t);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/idle-timeout: 0s\n"
+	    "    svcproxy.io/connect-timeout: soon\n"
+	    "    svcproxy.io/max-connections: \"0\"\n"
+	    "    svcproxy.io/idle-timout: 5s\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	d = vt_expect(&t, "metadata.annotations[svcproxy.io/idle-timeout]", E,
+	    DIAG_INVALID, "0s", "must be a duration greater than 0");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 31);
+	vt_expect(&t, "metadata.annotations[svcproxy.io/connect-timeout]", E,
+	    DIAG_INVALID, "soon", NULL);
+	vt_expect(&t, "metadata.annotations[svcproxy.io/max-connections]", E,
+	    DIAG_INVALID, "0", "must be a positive integer");
+	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
+	    "svcproxy.io/idle-timout", "svcproxy reads only "
+	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/idle-timeout\", "
+	    "\"svcproxy.io/max-connections\"");
+	ck_assert_uint_eq(d->line, 9);
+	ck_assert_uint_eq(t.nerr, 3);
+	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations: {svcproxy.io/max-connections: \"-5\"}\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations: {svcproxy.io/max-connections: \"1e3\"}\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+/* Every error is reported, not just the first. */
+START_TEST(test_all_errors_listed)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc("type: Internal\nsessionAffinity: Sticky\n"
+	    "ports: [{name: A, port: 0, protocol: tcp}]"));
+	vt_expect(&t, "spec.type", E, DIAG_NOT_SUPPORTED, "Internal", NULL);
+	vt_expect(&t, "spec.sessionAffinity", E, DIAG_NOT_SUPPORTED, NULL,
+	    NULL);
+	vt_expect(&t, "spec.ports[0].name", E, DIAG_INVALID, "A", NULL);
+	vt_expect(&t, "spec.ports[0].port", E, DIAG_INVALID, "0", NULL);
+	vt_expect(&t, "spec.ports[0].protocol", E, DIAG_NOT_SUPPORTED, "tcp",
+	    NULL);
+	ck_assert_uint_eq(t.nerr, 5);
+	vt_free(&t);
+}
+END_TEST
+
+/* The printed line is the one the issue shows. */
+START_TEST(test_format)
+{
+	struct vt	t;
+	char		buf[2048];
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  namespace: shop\nspec:\n  ports:\n  - name: web\n    port: 80\n"
+	    "  - name: HTTP\n    port: 81\n");
+	ck_assert_uint_eq(t.dl.n, 1);
+	diag_format(&t.dl.v[0], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "test.yaml:10:11: Service shop/web: "
+	    "spec.ports[1].name: Invalid value: \"HTTP\": a lowercase RFC 1123 "
+	    "label must consist of lower case alphanumeric characters or '-', "
+	    "and must start and end with an alphanumeric character (e.g. "
+	    "'my-name',  or '123-abc', regex used for validation is "
+	    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+	vt_free(&t);
+}
+END_TEST
+
+TCase *
+val_tc_service(void)
+{
+	TCase *tc = tcase_create("service");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_type);
+	tcase_add_test(tc, test_ports_required);
+	tcase_add_test(tc, test_port_number);
+	tcase_add_test(tc, test_port_name);
+	tcase_add_test(tc, test_port_protocol);
+	tcase_add_test(tc, test_target_port);
+	tcase_add_test(tc, test_node_port);
+	tcase_add_test(tc, test_duplicate_port_pair);
+	tcase_add_test(tc, test_kubelet_port);
+	tcase_add_test(tc, test_selector);
+	tcase_add_test(tc, test_cluster_ip);
+	tcase_add_test(tc, test_ip_families);
+	tcase_add_test(tc, test_external_name);
+	tcase_add_test(tc, test_headless_types);
+	tcase_add_test(tc, test_session_affinity);
+	tcase_add_test(tc, test_traffic_policies);
+	tcase_add_test(tc, test_load_balancer_fields);
+	tcase_add_test(tc, test_external_ips);
+	tcase_add_test(tc, test_annotations);
+	tcase_add_test(tc, test_all_errors_listed);
+	tcase_add_test(tc, test_format);
+	return tc;
+}
+
+/* ---- across Services ---- */
+
+#define SVC_NP(ns, name, proto, np) \
+	"apiVersion: v1\nkind: Service\nmetadata: {name: " name \
+	", namespace: " ns "}\nspec: {type: NodePort, ports: [{port: 80, " \
+	"protocol: " proto ", nodePort: " np "}]}\n---\n"
+
+START_TEST(test_node_port_unique)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	/* b is read first but a owns the port: name order decides. */
+	vt_run(&t, SVC_NP("default", "b", "TCP", "30080")
+	    SVC_NP("default", "a", "TCP", "30080")
+	    SVC_NP("default", "c", "UDP", "30080")
+	    SVC_NP("apps", "z", "TCP", "30081")
+	    SVC_NP("default", "d", "TCP", "30081"));
+	ck_assert_uint_eq(t.set.svcs.n, 5);
+	ck_assert_str_eq(t.set.svcs.v[1]->meta.name, "a");
+	ck_assert_int_eq(t.set.svcs.v[0]->invalid, 0);	/* apps/z */
+	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 0);	/* default/a */
+	ck_assert_int_eq(t.set.svcs.v[2]->invalid, 1);	/* default/b */
+	ck_assert_int_eq(t.set.svcs.v[3]->invalid, 0);	/* c: UDP */
+	ck_assert_int_eq(t.set.svcs.v[4]->invalid, 1);	/* default/d */
+	ck_assert_uint_eq(t.nerr, 2);
+	d = vt_expect(&t, "spec.ports[0].nodePort", E, DIAG_DUPLICATE,
+	    "30080", "provided port is already allocated (TCP to Service "
+	    "default/a)");
+	ck_assert_str_eq(d->name, "b");
+	ck_assert_uint_eq(d->line, 4);
+	vt_free(&t);
+
+	/* An invalid Service owns nothing. */
+	vt_run(&t, SVC_NP("default", "a", "TCP", "30080")
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: a0}\n"
+	    "spec: {type: Bad, ports: [{port: 80, nodePort: 30090}]}\n---\n"
+	    SVC_NP("default", "b", "TCP", "30090"));
+	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 1);
+	ck_assert_int_eq(t.set.svcs.v[2]->invalid, 0);
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+#define SVC_IP(ns, name, ip) \
+	"apiVersion: v1\nkind: Service\nmetadata: {name: " name \
+	", namespace: " ns "}\nspec: {clusterIP: \"" ip "\", ports: " \
+	"[{port: 80}]}\n---\n"
+
+START_TEST(test_cluster_ip_unique)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, SVC_IP("default", "z", "10.96.0.10")
+	    SVC_IP("apps", "a", "10.96.0.10")
+	    SVC_IP("default", "y", "10.96.0.11")
+	    SVC_IP("default", "h1", "None")
+	    SVC_IP("default", "h2", "None"));
+	ck_assert_int_eq(t.set.svcs.v[0]->invalid, 0);	/* apps/a */
+	ck_assert_str_eq(t.set.svcs.v[4]->meta.name, "z");
+	ck_assert_int_eq(t.set.svcs.v[4]->invalid, 1);
+	ck_assert_uint_eq(t.nerr, 1);
+	d = vt_expect(&t, "spec.clusterIP", E, DIAG_DUPLICATE, "10.96.0.10",
+	    "provided IP is already allocated (to Service apps/a)");
+	ck_assert_str_eq(d->name, "z");
+	ck_assert_uint_eq(d->line, 4);
+	ck_assert_uint_eq(d->col, 19);
+	vt_free(&t);
+
+	/* The second family's address counts too. */
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+	    "spec: {clusterIPs: [10.96.0.1, \"fd00::1\"], ports: [{port: 80}]}"
+	    "\n---\n" SVC_IP("default", "b", "fd00::1"));
+	vt_expect(&t, "spec.clusterIP", E, DIAG_DUPLICATE, "fd00::1", NULL);
+	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 1);
+	vt_free(&t);
+}
+END_TEST
+
+TCase *
+val_tc_service_cross(void)
+{
+	TCase *tc = tcase_create("service-cross");
+
+	tcase_add_test(tc, test_node_port_unique);
+	tcase_add_test(tc, test_cluster_ip_unique);
+	return tc;
+}
