@@ -19,6 +19,7 @@ struct cmd_entry {
 
 int	 cmd_check(int, char **);
 int	 cmd_resolve(int, char **);
+int	 cmd_policy(int, char **);
 int	 cmd_version(int, char **);
 int	 cmd_run(int, char **);
 
@@ -30,5 +31,14 @@ struct cmd_opts {
 int	 cmd_parse_common(int argc, char **argv, const char *usage,
 	    struct cmd_opts *);
 void	 cmd_usage(FILE *, const char *name, const char *usage);
+
+struct diag_list;
+/*
+ * Diagnostics as `check` prints them: JSON {"errors":[...],"warnings":
+ * [...]} on stdout, or text on stderr ending, when nerr > 0, with
+ * "configuration PATH test failed: N errors".  cmd_check.c.
+ */
+void	 cmd_print_diags(const struct diag_list *, const char *config,
+	    size_t nerr, int json);
 
 #endif

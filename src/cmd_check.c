@@ -13,30 +13,37 @@
 static const char usage[] = "[-c PATH] [-o json]";
 
 static void
-print_json(const struct diag_list *dl)
+print_json_sev(const struct diag_list *dl, enum diag_severity sev)
 {
 	size_t	i;
-	int	first;
+	int	first = 1;
 
-	printf("{\"errors\":[");
-	for (i = 0, first = 1; i < dl->n; i++) {
-		if (dl->v[i].sev != DIAG_ERROR)
+	for (i = 0; i < dl->n; i++) {
+		if (dl->v[i].sev != sev)
 			continue;
 		if (!first)
 			putchar(',');
 		first = 0;
 		diag_print_json(&dl->v[i], stdout);
 	}
-	printf("],\"warnings\":[");
-	for (i = 0, first = 1; i < dl->n; i++) {
-		if (dl->v[i].sev != DIAG_WARNING)
-			continue;
-		if (!first)
-			putchar(',');
-		first = 0;
-		diag_print_json(&dl->v[i], stdout);
+}
+
+void
+cmd_print_diags(const struct diag_list *dl, const char *config, size_t nerr,
+    int json)
+{
+	if (json) {
+		printf("{\"errors\":[");
+		print_json_sev(dl, DIAG_ERROR);
+		printf("],\"warnings\":[");
+		print_json_sev(dl, DIAG_WARNING);
+		printf("]}\n");
+		return;
 	}
-	printf("]}\n");
+	diag_print(dl, stderr);
+	if (nerr > 0)
+		fprintf(stderr, "svcproxy: configuration %s test failed: %zu "
+		    "errors\n", config, nerr);
 }
 
 static void
@@ -73,16 +80,9 @@ cmd_check(int argc, char **argv)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);
-	if (o.json)
-		print_json(&dl);
-	else {
-		diag_print(&dl, stderr);
-		if (nerr == 0)
-			print_summary(o.config, &m, dl.nwarn);
-		else
-			fprintf(stderr, "svcproxy: configuration %s test "
-			    "failed: %zu errors\n", o.config, nerr);
-	}
+	cmd_print_diags(&dl, o.config, nerr, o.json);
+	if (!o.json && nerr == 0)
+		print_summary(o.config, &m, dl.nwarn);
 	model_free(&m);
 	diag_list_free(&dl);
 	return nerr == 0 ? 0 : 1;

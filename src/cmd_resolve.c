@@ -16,34 +16,6 @@
 
 static const char usage[] = "[-c PATH] [-o json]";
 
-/* The errors in check's -o json shape: {"errors":[...],"warnings":[]}. */
-static void
-print_errors_json(const struct diag_list *dl)
-{
-	size_t	i;
-	int	first = 1;
-
-	printf("{\"errors\":[");
-	for (i = 0; i < dl->n; i++) {
-		if (dl->v[i].sev != DIAG_ERROR)
-			continue;
-		if (!first)
-			putchar(',');
-		first = 0;
-		diag_print_json(&dl->v[i], stdout);
-	}
-	printf("],\"warnings\":[");
-	for (i = 0, first = 1; i < dl->n; i++) {
-		if (dl->v[i].sev != DIAG_WARNING)
-			continue;
-		if (!first)
-			putchar(',');
-		first = 0;
-		diag_print_json(&dl->v[i], stdout);
-	}
-	printf("]}\n");
-}
-
 int
 cmd_resolve(int argc, char **argv)
 {
@@ -58,13 +30,7 @@ cmd_resolve(int argc, char **argv)
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);
 	if (nerr > 0 || !m.resolved) {
-		if (o.json)
-			print_errors_json(&dl);
-		else {
-			diag_print(&dl, stderr);
-			fprintf(stderr, "svcproxy: configuration %s test "
-			    "failed: %zu errors\n", o.config, nerr);
-		}
+		cmd_print_diags(&dl, o.config, nerr, o.json);
 		rc = 1;
 	} else {
 		diag_print(&dl, stderr);

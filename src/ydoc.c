@@ -420,40 +420,39 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 	return rc;
 }
 
-const struct ynode *
-ydoc_key(const struct ynode *map, const char *key)
+/* Index of the pair whose key is key, or -1. */
+static long
+map_find(const struct ynode *map, const char *key)
 {
 	size_t i, klen;
 
 	if (map == NULL || map->kind != YN_MAP)
-		return NULL;
+		return -1;
 	klen = strlen(key);
 	for (i = 0; i < map->n; i++) {
 		const struct ynode *k = map->items[2 * i];
 
 		if (k->kind == YN_SCALAR && k->len == klen &&
 		    memcmp(k->str, key, klen) == 0)
-			return k;
+			return (long)i;
 	}
-	return NULL;
+	return -1;
+}
+
+const struct ynode *
+ydoc_key(const struct ynode *map, const char *key)
+{
+	long i = map_find(map, key);
+
+	return i < 0 ? NULL : map->items[2 * i];
 }
 
 const struct ynode *
 ydoc_get(const struct ynode *map, const char *key)
 {
-	size_t i, klen;
+	long i = map_find(map, key);
 
-	if (map == NULL || map->kind != YN_MAP)
-		return NULL;
-	klen = strlen(key);
-	for (i = 0; i < map->n; i++) {
-		const struct ynode *k = map->items[2 * i];
-
-		if (k->kind == YN_SCALAR && k->len == klen &&
-		    memcmp(k->str, key, klen) == 0)
-			return map->items[2 * i + 1];
-	}
-	return NULL;
+	return i < 0 ? NULL : map->items[2 * i + 1];
 }
 
 const char *
