@@ -4,15 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 
-#define ARENA_CHUNK	(64 * 1024)
-#define ARENA_ALIGN	16
+/*
+ * Chunks come straight from mmap: fresh pages are already zero, so the
+ * arena never clears memory itself, and the pages it never touches cost
+ * nothing.  Small arenas start with small chunks; each new chunk doubles,
+ * up to ARENA_CHUNK_MAX.
+ */
+#define ARENA_CHUNK_MIN	(16 * 1024)
+#define ARENA_CHUNK_MAX	(1024 * 1024)
+#define ARENA_ALIGN	8
 
 struct arena_chunk {
 	struct arena_chunk	*next;
-	size_t			 size;
+	size_t			 size;		/* of data[] */
 	size_t			 off;
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };
@@ -32,10 +40,26 @@ arena_free(struct arena *a)
 
 	for (c = a->head; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		munmap(c, sizeof(*c) + c->size);
 	}
 	a->head = NULL;
 	a->used = 0;
+}
+
+static struct arena_chunk *
+chunk_new(size_t size)
+{
+	struct arena_chunk	*c;
+	void			*p;
+
+	p = mmap(NULL, sizeof(*c) + size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	c = p;
+	c->size = size;
+	c->off = 0;
+	return c;
 }
 
 void *
@@ -53,12 +77,17 @@ arena_alloc(struct arena *a, size_t size)
 	if (a->limit != 0 && a->used + need > a->limit)
 		return NULL;
 	if (c == NULL || c->size - c->off < need) {
-		csize = need > ARENA_CHUNK / 4 ? need : ARENA_CHUNK;
-		if ((c = malloc(sizeof(*c) + csize)) == NULL)
+		csize = c == NULL ? ARENA_CHUNK_MIN : c->size * 2;
+		if (csize > ARENA_CHUNK_MAX)
+			csize = ARENA_CHUNK_MAX;
+		if (csize < need)
+			csize = need;
+		/* Round to whole pages: the tail is free either way. */
+		csize = ((sizeof(*c) + csize + 4095) & ~(size_t)4095) -
+		    sizeof(*c);
+		if ((c = chunk_new(csize)) == NULL)
 			return NULL;
-		c->size = csize;
-		c->off = 0;
-		if (need > ARENA_CHUNK / 4 && a->head != NULL) {
+		if (need > ARENA_CHUNK_MAX / 4 && a->head != NULL) {
 			/* Big block: keep the current chunk's free tail. */
 			c->next = a->head->next;
 			a->head->next = c;
@@ -70,7 +99,6 @@ arena_alloc(struct arena *a, size_t size)
 	p = c->data + c->off;
 	c->off += need;
 	a->used += need;
-	memset(p, 0, need);
 	return p;
 }
 

@@ -860,7 +860,9 @@ res_build(const struct kset *set, const struct pcfg *pcfg,
 			svc_basics(&b, &m->services[m->nservices++],
 			    set->svcs.v[i]);
 	/* Allocation walks them in this order: keep it ns/name. */
-	qsort(m->services, m->nservices, sizeof(*m->services), svc_cmp);
+	if (m->nservices > 1)
+		qsort(m->services, m->nservices, sizeof(*m->services),
+		    svc_cmp);
 	if (b.oom || res_alloc(m, pcfg, diags) == -1)
 		goto fail;
 	if (sel_index_build(&b.pods, &b.tmp, set->pods.v, set->pods.n) == -1 ||

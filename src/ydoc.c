@@ -22,8 +22,19 @@ struct yanchor {
 	struct ynode	 *node;
 };
 
+/* Equal short scalars share one copy: keys repeat on every object. */
+struct yintern {
+	const char	**slots;	/* malloc; open addressing */
+	uint32_t	 *lens;		/* malloc */
+	size_t		  nslots;	/* power of two */
+	size_t		  used;
+};
+
+#define YINTERN_MAX_LEN	64
+
 struct yparse {
 	struct arena	 *a;
+	struct yintern	  intern;
 	const char	 *file;
 	struct diag_list *diags;
 	struct yframe	  stack[YDOC_MAX_DEPTH + 1];
@@ -223,8 +234,8 @@ attach(struct yparse *p, struct ynode *n)
 	if (grow((void **)&f->items, &f->cap, f->n, sizeof(*f->items)) == -1)
 		return -1;
 	f->items[f->n++] = n;
-	if (f->node->weight > SIZE_MAX - n->weight)
-		f->node->weight = SIZE_MAX;
+	if (f->node->weight > UINT32_MAX - n->weight)
+		f->node->weight = UINT32_MAX;
 	else
 		f->node->weight += n->weight;
 	return 0;
@@ -270,7 +281,7 @@ close_collection(struct yparse *p)
 		}
 		memcpy(n->items, f->items, f->n * sizeof(*n->items));
 	}
-	n->n = n->kind == YN_MAP ? f->n / 2 : f->n;
+	n->n = (uint32_t)(n->kind == YN_MAP ? f->n / 2 : f->n);
 	free(f->items);
 	f->items = NULL;
 	if (n->kind == YN_MAP)
@@ -279,6 +290,74 @@ close_collection(struct yparse *p)
 	if (anchor_add(p, (const unsigned char *)f->anchor, n) == -1)
 		return -1;
 	return attach(p, n);
+}
+
+static uint64_t
+fnv1a(const unsigned char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (len-- > 0) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int
+intern_grow(struct yintern *t)
+{
+	size_t		 nslots = t->nslots ? t->nslots * 2 : 1024, i;
+	const char	**slots = calloc(nslots, sizeof(*slots));
+	uint32_t	*lens = calloc(nslots, sizeof(*lens));
+
+	if (slots == NULL || lens == NULL) {
+		free(slots);
+		free(lens);
+		return -1;
+	}
+	for (i = 0; i < t->nslots; i++) {
+		size_t j;
+
+		if (t->slots[i] == NULL)
+			continue;
+		j = fnv1a((const unsigned char *)t->slots[i], t->lens[i]) &
+		    (nslots - 1);
+		while (slots[j] != NULL)
+			j = (j + 1) & (nslots - 1);
+		slots[j] = t->slots[i];
+		lens[j] = t->lens[i];
+	}
+	free(t->slots);
+	free(t->lens);
+	t->slots = slots;
+	t->lens = lens;
+	t->nslots = nslots;
+	return 0;
+}
+
+/* The arena copy of s[0..len), shared with equal earlier scalars. */
+static const char *
+intern(struct yparse *p, const unsigned char *s, size_t len)
+{
+	struct yintern	*t = &p->intern;
+	size_t		 j;
+	char		*copy;
+
+	if (len > YINTERN_MAX_LEN)
+		return arena_strndup(p->a, (const char *)s, len);
+	if ((t->used + 1) * 2 > t->nslots && intern_grow(t) == -1)
+		return arena_strndup(p->a, (const char *)s, len);
+	j = fnv1a(s, len) & (t->nslots - 1);
+	for (; t->slots[j] != NULL; j = (j + 1) & (t->nslots - 1))
+		if (t->lens[j] == len && memcmp(t->slots[j], s, len) == 0)
+			return t->slots[j];
+	if ((copy = arena_strndup(p->a, (const char *)s, len)) == NULL)
+		return NULL;
+	t->slots[j] = copy;
+	t->lens[j] = (uint32_t)len;
+	t->used++;
+	return copy;
 }
 
 static int
@@ -291,9 +370,8 @@ on_scalar(struct yparse *p, const yaml_event_t *ev)
 	if (n == NULL)
 		return -1;
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	n->len = ev->data.scalar.length;
-	n->str = arena_strndup(p->a, (const char *)ev->data.scalar.value,
-	    n->len);
+	n->len = (uint32_t)ev->data.scalar.length;
+	n->str = intern(p, ev->data.scalar.value, n->len);
 	if (n->str == NULL)
 		return -1;
 	if (anchor_add(p, ev->data.scalar.anchor, n) == -1)
@@ -358,6 +436,8 @@ yparse_cleanup(struct yparse *p)
 		free(p->stack[--p->depth].items);
 	free(p->anchors);
 	free(p->docs);
+	free(p->intern.slots);
+	free(p->intern.lens);
 }
 
 int

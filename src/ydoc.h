@@ -11,6 +11,7 @@
 #define SVCPROXY_YDOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -27,17 +28,19 @@ enum ynode_kind {
 	YN_SEQ,
 };
 
+/* 40 bytes: a large config has millions of these. */
 struct ynode {
-	enum ynode_kind	  kind;
-	unsigned	  line;		/* 1-based */
-	unsigned	  col;		/* 1-based */
-	int		  plain;	/* scalar was unquoted (1 vs "1") */
-	const char	 *str;		/* scalar text; arena; NUL-terminated */
-	size_t		  len;		/* scalar length (may hold NULs) */
+	const char	 *str;		/* scalar text; arena (interned: shared
+					   by equal scalars); NUL-terminated */
 	struct ynode	**items;	/* arena; seq: n items; map: keys at
 					   2i, values at 2i+1, n pairs */
-	size_t		  n;
-	size_t		  weight;	/* nodes in this subtree */
+	uint32_t	  len;		/* scalar length (may hold NULs) */
+	uint32_t	  n;
+	uint32_t	  weight;	/* nodes in this subtree, saturating */
+	uint32_t	  line;		/* 1-based */
+	uint32_t	  col;		/* 1-based */
+	uint8_t		  kind;		/* enum ynode_kind */
+	uint8_t		  plain;	/* scalar was unquoted (1 vs "1") */
 };
 
 struct ydoc {

@@ -1,0 +1,163 @@
+#!/bin/bash
+# scale.sh: how long `svcproxy check` and `svcproxy resolve -o json` take,
+# and how much memory they peak at, on a large generated configuration
+# (bench/gen_config.py: 5000 Services, 50000 Pods, 1000 NetworkPolicies
+# by default).  Median of 5 runs each, measured with GNU time -v; the
+# figures and the exact commands go to the "Config scale" section of
+# bench/RESULTS.md.
+#
+#   bench/scale.sh [--runs N] [--no-results] [gen_config.py options...]
+#   SVCPROXY=/path/to/svcproxy bench/scale.sh --services 1000 --pods 10000
+#
+# Without $SVCPROXY it builds one with the default -O2 in $BUILD (default
+# /tmp/svcproxy-bench-build; never in the source tree).  The
+# configuration goes to bench/out/scale (gitignored).  Not run by
+# `make check`.
+
+set -u
+set -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+RUNS=5
+WRITE=1
+GENARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs)		RUNS=$2; shift 2 ;;
+	--no-results)	WRITE=0; shift ;;
+	-h|--help)	sed -n '2,17p' "$0"; exit 0 ;;
+	*)		GENARGS+=("$1"); shift ;;
+	esac
+done
+
+die() { echo "scale.sh: $*" >&2; exit 1; }
+
+# GNU time, for peak RSS.
+if ! /usr/bin/time -v true >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "scale.sh: installing GNU time (package time)" >&2
+		apt-get install -y -q time >/dev/null ||
+		    die "apt-get install time failed"
+	else
+		die "needs GNU time at /usr/bin/time (apt-get install time)"
+	fi
+fi
+
+if [ -z "${SVCPROXY:-}" ]; then
+	BUILD=${BUILD:-${TMPDIR:-/tmp}/svcproxy-bench-build}
+	mkdir -p "$BUILD" || die "mkdir $BUILD"
+	if [ ! -f "$BUILD/Makefile" ]; then
+		[ -x "$top/configure" ] ||
+		    die "no $top/configure: run autoreconf -fi in $top first"
+		(cd "$BUILD" && "$top/configure" -q) ||
+		    die "configure failed in $BUILD"
+	fi
+	make -s -C "$BUILD" -j"$(nproc)" src/svcproxy >"$BUILD/bench-make.log" \
+	    2>&1 || { tail -20 "$BUILD/bench-make.log" >&2; die "build failed"; }
+	SVCPROXY=$BUILD/src/svcproxy
+fi
+[ -x "$SVCPROXY" ] || die "no svcproxy at $SVCPROXY"
+
+OUT=$here/out
+CONF=$OUT/scale
+mkdir -p "$OUT" || die "mkdir $OUT"
+gen=$(python3 "$here/gen_config.py" -o "$CONF" "${GENARGS[@]}") ||
+    die "gen_config.py failed"
+echo "$gen"
+conf_mb=$(du -sm "$CONF" | cut -f1)
+nfiles=$(ls "$CONF" | wc -l)
+
+# run_once NAME CMD...: one timed run; appends "wall_s rss_kb rc" to
+# $OUT/scale-NAME.txt, keeps the last output in $OUT/scale-NAME.out/.err.
+run_once() {
+	local name=$1; shift
+	/usr/bin/time -v -o "$OUT/scale-$name.time" "$@" \
+	    >"$OUT/scale-$name.out" 2>"$OUT/scale-$name.err"
+	local rc=$?
+	# "Command exited with non-zero status N" may precede the fields.
+	awk -v rc="$rc" '
+	    /Elapsed \(wall clock\) time/ {
+		n = split($NF, p, ":"); s = 0
+		for (i = 1; i <= n; i++) s = s * 60 + p[i]
+		wall = s
+	    }
+	    /Maximum resident set size/ { rss = $NF }
+	    END { printf "%.3f %d %d\n", wall, rss, rc }' \
+	    "$OUT/scale-$name.time" >>"$OUT/scale-$name.txt"
+}
+
+# stats NAME: "median_wall min_wall max_wall median_rss_mb rc" of the runs.
+stats() {
+	python3 - "$OUT/scale-$1.txt" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+w = [float(r[0]) for r in rows]
+m = [int(r[1]) / 1024 for r in rows]
+rc = max(int(r[2]) for r in rows)
+print("%.2f %.2f %.2f %.0f %.0f %.0f %d" % (statistics.median(w), min(w),
+      max(w), statistics.median(m), min(m), max(m), rc))
+PY
+}
+
+CHECK_CMD=("$SVCPROXY" check -c "$CONF")
+RESOLVE_CMD=("$SVCPROXY" resolve -c "$CONF" -o json)
+rm -f "$OUT"/scale-*.txt
+for i in $(seq 1 "$RUNS"); do
+	# Interleaved, so a slow moment of the machine hits both.
+	run_once check "${CHECK_CMD[@]}"
+	run_once resolve "${RESOLVE_CMD[@]}"
+	echo "scale.sh: run $i/$RUNS: check $(tail -1 "$OUT/scale-check.txt")" \
+	    "resolve $(tail -1 "$OUT/scale-resolve.txt") (wall s, RSS kB, rc)"
+done
+read -r cw cwmin cwmax cm cmmin cmmax crc <<<"$(stats check)"
+read -r rw rwmin rwmax rm rmmin rmmax rrc <<<"$(stats resolve)"
+json_bytes=$(wc -c <"$OUT/scale-resolve.out")
+# The summary line ("configuration ... is ok: ..."), not the last
+# diagnostic.
+check_line=$(cat "$OUT/scale-check.out" "$OUT/scale-check.err" |
+    grep 'svcproxy: configuration' | tail -1 | sed "s|$top/||" | cut -c1-300)
+[ -n "$check_line" ] || check_line=$(tail -1 "$OUT/scale-check.err")
+ndiag=$(grep -c '^warning:' "$OUT/scale-check.err")
+resolve_note=""
+if [ "$rrc" -ne 0 ]; then
+	resolve_note="exit status $rrc: $(head -1 "$OUT/scale-resolve.err" |
+	    cut -c1-200)"
+fi
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+version=$("$SVCPROXY" version 2>&1 | head -1)
+rel() { echo "${1#"$top"/}"; }
+body=$(cat <<EOF
+Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($cpu), Linux
+$(uname -r); $version, built with the default \`-g -O2\`.
+
+Configuration: \`python3 bench/gen_config.py -o bench/out/scale${GENARGS[*]:+ ${GENARGS[*]}}\`:
+$(echo "$gen" | sed 's/^gen_config: [^:]*: //'), in $nfiles files
+($conf_mb MB on disk).
+
+Each command was run $RUNS times, alternating, under \`/usr/bin/time -v\`
+(wall clock and "Maximum resident set size"):
+
+| command | wall median (min-max) | peak RSS median (min-max) | exit |
+|---|---|---|---|
+| \`svcproxy check -c bench/out/scale\` | ${cw} s (${cwmin}-${cwmax}) | ${cm} MB (${cmmin}-${cmmax}) | $crc |
+| \`svcproxy resolve -c bench/out/scale -o json >/dev/null\` | ${rw} s (${rwmin}-${rwmax}) | ${rm} MB (${rmmin}-${rmmax}) | $rrc |
+
+\`check\` said: \`$check_line\` ($ndiag warning lines printed
+before it, most of them the expected "in the loopback range" ones).${resolve_note:+
+
+\`resolve\` failed: $resolve_note}
+
+\`resolve -o json\` printed $json_bytes bytes.  Reproduce with
+\`bench/scale.sh\` (\`SVCPROXY=path\` to skip the build, \`--runs N\`,
+other options go to gen_config.py).
+EOF
+)
+echo "$body"
+if [ "$WRITE" = 1 ]; then
+	echo "$body" | python3 "$here/results.py" "$here/RESULTS.md" \
+	    "Config scale" || die "could not write RESULTS.md"
+	echo "scale.sh: wrote the Config scale section of $(rel "$here/RESULTS.md")"
+fi
+[ "$crc" -eq 0 ] || exit 1

@@ -1,0 +1,110 @@
+/*
+ * lb: endpoint choice behind one small interface.
+ *
+ * An algorithm is a struct lb_ops found by name (lb_find).  build runs
+ * once per snapshot, on the main thread, and may allocate its state in
+ * the snapshot's arena; pick runs per connection attempt on a worker
+ * and never allocates or blocks; release runs when a connection that
+ * pick chose ends.  Several workers call pick on the same set at once:
+ * whatever state an algorithm changes there must be atomic.
+ *
+ * Live state (active connections, failures) belongs to an endpoint's
+ * address and port, not to a snapshot: it lives in a struct lb_livetab
+ * that outlives every snapshot, so a reload keeps the counts and later
+ * algorithms (least connections) and health checks read the same ones.
+ */
+#ifndef SVCPROXY_LB_H
+#define SVCPROXY_LB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "arena.h"
+#include "netaddr.h"
+
+#define LB_MAX_TRIES	3	/* endpoints one connection may try */
+#define LB_DEFAULT	"round-robin"
+
+/*
+ * Shared, atomics only.  Created by lb_live_get() on the main thread,
+ * freed with the table; workers only touch the counters.
+ */
+struct lb_live {
+	_Atomic uint32_t	 active;	/* open connections */
+	_Atomic uint64_t	 total;		/* connections picked */
+	_Atomic uint64_t	 failures;	/* failed connects */
+	_Atomic uint32_t	 fails_in_row;	/* since the last success */
+	struct lb_live		*next;		/* table's chain */
+	char			 key[];		/* "127.0.0.2:8080" */
+};
+
+/* Owned by the run context; mutated only by the main thread. */
+struct lb_livetab {
+	struct lb_live		**buckets;	/* owned array */
+	size_t			 nbuckets;
+	size_t			 n;
+};
+
+struct lb_ep {
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	char			 name[NETADDR_STRLEN + 8]; /* "[::1]:80" */
+	const char		*pod;		/* snapshot arena; or NULL */
+	struct lb_live		*live;		/* livetab; outlives snaps */
+};
+
+struct lb_ops;
+
+/* The endpoints of one Service port, in a snapshot's arena. */
+struct lb_set {
+	const struct lb_ops	*ops;
+	struct lb_ep		*eps;		/* snapshot arena */
+	size_t			 neps;
+	void			*state;		/* ops's; snapshot arena */
+};
+
+/* One connection's view while it picks: who asks, what was tried. */
+struct lb_flow {
+	const struct sockaddr	*client;	/* borrowed */
+	size_t			 tried[LB_MAX_TRIES];
+	unsigned		 ntried;
+};
+
+struct lb_ops {
+	const char	*name;
+	/* 0, or -1 when the arena is exhausted. */
+	int		(*build)(struct lb_set *, struct arena *);
+	/* An endpoint not in flow->tried, or NULL when none is left. */
+	struct lb_ep	*(*pick)(const struct lb_set *, const struct lb_flow *);
+	/* Optional: the connection pick chose has ended. */
+	void		(*release)(const struct lb_set *, struct lb_ep *);
+};
+
+/* The algorithm called name, or NULL. */
+const struct lb_ops *lb_find(const char *name);
+
+/*
+ * Pick for flow and account for it: the endpoint's active and total
+ * counts go up and flow->tried remembers it.  NULL when every endpoint
+ * was tried or the set is empty, or flow has used LB_MAX_TRIES.
+ */
+struct lb_ep	*lb_pick(const struct lb_set *, struct lb_flow *);
+/* The connection on ep ended (whether or not it ever connected). */
+void		 lb_release(const struct lb_set *, struct lb_ep *);
+/* A connect to ep failed / succeeded. */
+void		 lb_fail(struct lb_ep *);
+void		 lb_ok(struct lb_ep *);
+int		 lb_flow_tried(const struct lb_flow *, size_t idx);
+
+void		 lb_livetab_init(struct lb_livetab *);
+void		 lb_livetab_free(struct lb_livetab *);
+/* The entry for key, created zeroed on first use; NULL: out of memory. */
+struct lb_live	*lb_live_get(struct lb_livetab *, const char *key);
+
+/* lb_rr.c */
+extern const struct lb_ops lb_rr_ops;
+
+#endif

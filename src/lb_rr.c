@@ -1,0 +1,49 @@
+/*
+ * Round robin: one shared counter per Service port, advanced atomically,
+ * so consecutive connections rotate exactly over the endpoints whatever
+ * worker accepts them.
+ */
+#include "config.h"
+
+#include <stdatomic.h>
+
+#include "lb.h"
+
+struct lb_rr {
+	_Atomic uint64_t	 next;
+};
+
+static int
+lb_rr_build(struct lb_set *set, struct arena *a)
+{
+	struct lb_rr *rr;
+
+	if ((rr = arena_alloc(a, sizeof(*rr))) == NULL)
+		return -1;
+	atomic_init(&rr->next, 0);
+	set->state = rr;
+	return 0;
+}
+
+static struct lb_ep *
+lb_rr_pick(const struct lb_set *set, const struct lb_flow *f)
+{
+	struct lb_rr	*rr = set->state;
+	uint64_t	 start;
+	size_t		 k, i;
+
+	start = atomic_fetch_add_explicit(&rr->next, 1, memory_order_relaxed);
+	for (k = 0; k < set->neps; k++) {
+		i = (size_t)((start + k) % set->neps);
+		if (!lb_flow_tried(f, i))
+			return &set->eps[i];
+	}
+	return NULL;
+}
+
+const struct lb_ops lb_rr_ops = {
+	.name = "round-robin",
+	.build = lb_rr_build,
+	.pick = lb_rr_pick,
+	.release = NULL,
+};

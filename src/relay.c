@@ -1,0 +1,668 @@
+/*
+ * relay: one client/backend pair, from connect to close.
+ *
+ * Sides are 0 (client) and 1 (backend); direction d moves bytes from
+ * side d to side 1 - d.  Each direction is a small state machine: read
+ * from its source into a holder (a pipe, or a copy buffer where splice
+ * is refused) only when the holder is empty, then write the holder out
+ * to its destination.  While bytes wait for the destination the source
+ * is not read: that is the back-pressure.  A holder is taken from the
+ * worker's pool on the first byte and given back as soon as it is
+ * empty, so an idle connection holds two sockets and nothing else.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "relay.h"
+
+#define SIDE_CLIENT	0
+#define SIDE_BACKEND	1
+
+/* Bits of relay.on: which events are added. */
+#define ON_RD(side)	(1u << (side))
+#define ON_WR(side)	(4u << (side))
+#define ON_TMO		16u
+
+enum relay_state {
+	RELAY_CONNECTING,
+	RELAY_UP,
+};
+
+struct relay_dir {
+	int			 pfd[2];	/* pool's pipe; -1: none */
+	char			*buf;		/* pool's buffer; or NULL */
+	size_t			 off;		/* into buf */
+	size_t			 inflight;	/* bytes in the holder */
+	uint64_t		 bytes;		/* delivered */
+	unsigned		 eof:1;		/* source said FIN */
+	unsigned		 shut:1;	/* FIN passed on */
+	unsigned		 copy:1;	/* splice refused: copy */
+};
+
+struct relay {
+	struct relay		*next;		/* worker's live or free */
+	struct relay		*prev;		/* live list only */
+	struct wrk		*w;
+	struct snap		*snap;		/* ref held until close */
+	const struct snap_port	*sp;		/* in snap */
+	struct lb_ep		*ep;		/* in snap; NULL: none */
+	const struct lb_ep	*failed_ep;	/* in snap: last failure */
+	struct lb_flow		 flow;
+	int			 fd[2];		/* owned; -1: closed */
+	struct event		 rd[2];
+	struct event		 wr[2];
+	struct event		 tmo;		/* connect, then idle */
+	unsigned		 on;
+	enum relay_state	 state;
+	struct relay_dir	 d[2];
+	struct sockaddr_storage	 client;
+	uint64_t		 start_ms;
+	uint64_t		 last_ms;	/* last byte moved */
+	int			 last_err;	/* last connect error */
+};
+
+static void	relay_rd0(evutil_socket_t, short, void *);
+static void	relay_rd1(evutil_socket_t, short, void *);
+static void	relay_wr0(evutil_socket_t, short, void *);
+static void	relay_wr1(evutil_socket_t, short, void *);
+static void	relay_tmo(evutil_socket_t, short, void *);
+static void	relay_connect_next(struct relay *);
+
+static void (*const relay_rd_cb[2])(evutil_socket_t, short, void *) = {
+	relay_rd0, relay_rd1,
+};
+static void (*const relay_wr_cb[2])(evutil_socket_t, short, void *) = {
+	relay_wr0, relay_wr1,
+};
+
+/* ---- pools: pipes and copy buffers, per worker ---- */
+
+/* A pipe pair for one transfer: 0, or -1 when over budget or no fd. */
+static int
+pool_pipe_get(struct wrk *w, int pfd[2])
+{
+	if (w->npipes > 0) {
+		w->npipes--;
+		pfd[0] = w->pipes[w->npipes][0];
+		pfd[1] = w->pipes[w->npipes][1];
+		return 0;
+	}
+	if (w->pipes_open >= w->grp->max_pipes)
+		return -1;
+	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* Too big for the user's pipe budget: the default size works. */
+	(void)fcntl(pfd[1], F_SETPIPE_SZ, (int)w->grp->pipe_size);
+	w->pipes_open++;
+	return 0;
+}
+
+/* Give a pipe back; one still holding bytes can only be closed. */
+static void
+pool_pipe_put(struct wrk *w, int pfd[2], int dirty)
+{
+	if (pfd[0] == -1)
+		return;
+	if (dirty || w->npipes >= w->grp->max_pipes) {
+		close(pfd[0]);
+		close(pfd[1]);
+		w->pipes_open--;
+	} else {
+		w->pipes[w->npipes][0] = pfd[0];
+		w->pipes[w->npipes][1] = pfd[1];
+		w->npipes++;
+	}
+	pfd[0] = pfd[1] = -1;
+}
+
+static char *
+pool_buf_get(struct wrk *w)
+{
+	if (w->nbufs > 0)
+		return w->bufs[--w->nbufs];
+	return malloc(WRK_BUF_SIZE);
+}
+
+static void
+pool_buf_put(struct wrk *w, char **buf)
+{
+	if (*buf == NULL)
+		return;
+	if (w->nbufs < WRK_FREE_BUFS_MAX)
+		w->bufs[w->nbufs++] = *buf;
+	else
+		free(*buf);
+	*buf = NULL;
+}
+
+void
+relay_pool_free(struct wrk *w)
+{
+	struct relay *r;
+
+	while (w->npipes > 0) {
+		w->npipes--;
+		close(w->pipes[w->npipes][0]);
+		close(w->pipes[w->npipes][1]);
+		w->pipes_open--;
+	}
+	while (w->nbufs > 0)
+		free(w->bufs[--w->nbufs]);
+	while ((r = w->free) != NULL) {
+		w->free = r->next;
+		free(r);
+	}
+	w->nfree = 0;
+}
+
+/* ---- events ---- */
+
+static void
+relay_want(struct relay *r, struct event *ev, unsigned bit, int on)
+{
+	if (on && !(r->on & bit)) {
+		event_add(ev, NULL);
+		r->on |= bit;
+	} else if (!on && (r->on & bit)) {
+		event_del(ev);
+		r->on &= ~bit;
+	}
+}
+
+static void
+relay_timer(struct relay *r, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	event_add(&r->tmo, &tv);
+	r->on |= ON_TMO;
+}
+
+static void
+relay_sockopts(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
+/* Close so the peer sees a reset, not a FIN. */
+static void
+relay_close_rst(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* ---- close ---- */
+
+static void
+relay_log(struct relay *r, const char *reason)
+{
+	char		ip[NETADDR_STRLEN], err[64] = "";
+	struct ipaddr	a;
+	uint16_t	port;
+	uint64_t	now = wrk_now_ms(r->w);
+	enum log_level	lvl;
+
+	lvl = r->snap->connection_log == CONN_LOG_DEBUG ? LOG_LEVEL_DEBUG :
+	    LOG_LEVEL_INFO;
+	if (r->snap->connection_log == CONN_LOG_OFF || !log_enabled(lvl))
+		return;
+	ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a, &port);
+	if (r->last_err != 0)
+		snprintf(err, sizeof(err), " error=\"%s\"",
+		    strerror(r->last_err));
+	log_msg(lvl, "conn client=%s%s%s:%u service=%s endpoint=%s "
+	    "up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
+	    "reason=%s%s", a.family == AF_INET6 ? "[" : "",
+	    ipaddr_format(&a, ip), a.family == AF_INET6 ? "]" : "", port,
+	    r->sp->label, r->ep ? r->ep->name : r->failed_ep ?
+	    r->failed_ep->name : "-", r->d[0].bytes,
+	    r->d[1].bytes, now - r->start_ms, reason, err);
+}
+
+/*
+ * End the connection: rst has bit (1 << side) for each side to reset.
+ * Returns the struct to the free list; r is gone afterwards.
+ */
+static void
+relay_close(struct relay *r, const char *reason, unsigned rst)
+{
+	struct wrk	*w = r->w;
+	int		 s;
+
+	for (s = 0; s < 2; s++) {
+		relay_want(r, &r->rd[s], ON_RD(s), 0);
+		relay_want(r, &r->wr[s], ON_WR(s), 0);
+	}
+	if (r->on & ON_TMO)
+		event_del(&r->tmo);
+	r->on = 0;
+	relay_log(r, reason);
+	for (s = 0; s < 2; s++) {
+		if (r->fd[s] != -1) {
+			if (rst & (1u << s))
+				relay_close_rst(r->fd[s]);
+			else
+				close(r->fd[s]);
+			r->fd[s] = -1;
+		}
+		pool_pipe_put(w, r->d[s].pfd, r->d[s].inflight != 0);
+		pool_buf_put(w, &r->d[s].buf);
+	}
+	if (r->ep != NULL)
+		lb_release(&r->sp->lb, r->ep);
+	atomic_fetch_sub_explicit(&r->sp->svc->live->active, 1,
+	    memory_order_relaxed);
+	atomic_fetch_sub_explicit(&w->grp->active, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w, active, (uint32_t)-1);
+	WRK_STAT_ADD(w, closed, 1);
+	WRK_STAT_ADD(w, bytes_up, r->d[0].bytes);
+	WRK_STAT_ADD(w, bytes_down, r->d[1].bytes);
+	snap_unref(r->snap);
+	r->snap = NULL;
+	r->sp = NULL;
+	r->ep = NULL;
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		w->live = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	if (w->nfree < WRK_FREE_RELAYS_MAX) {
+		r->next = w->free;
+		r->prev = NULL;
+		w->free = r;
+		w->nfree++;
+	} else
+		free(r);
+	wrk_conn_closed(w);
+}
+
+void
+relay_close_all(struct wrk *w)
+{
+	while (w->live != NULL)
+		relay_close(w->live, "shutdown", 0);
+}
+
+/* side failed with err: reset the other side, as the peer would. */
+static void
+relay_abort(struct relay *r, int side, int err)
+{
+	const char *reason;
+
+	if (err == ECONNRESET || err == EPIPE)
+		reason = side == SIDE_CLIENT ? "client-reset" :
+		    "backend-reset";
+	else
+		reason = side == SIDE_CLIENT ? "client-error" :
+		    "backend-error";
+	r->last_err = err;
+	relay_close(r, reason, 1u << (1 - side));
+}
+
+/* ---- moving bytes ---- */
+
+/* Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno. */
+static ssize_t
+dir_in(struct relay *r, struct relay_dir *d, int src)
+{
+	struct wrk	*w = r->w;
+	ssize_t		 n;
+
+	if (!d->copy && d->pfd[0] == -1 && pool_pipe_get(w, d->pfd) == -1)
+		goto copy;
+	if (!d->copy) {
+		n = splice(src, NULL, d->pfd[1], NULL, w->grp->pipe_size,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n >= 0 || errno != EINVAL)
+			return n;
+		/* This socket cannot splice: copy from now on. */
+		d->copy = 1;
+		pool_pipe_put(w, d->pfd, 0);
+	}
+copy:
+	if (d->buf == NULL && (d->buf = pool_buf_get(w)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	d->off = 0;
+	return recv(src, d->buf, WRK_BUF_SIZE, 0);
+}
+
+/* Drain d's holder into dst.  >0 bytes, -1 errno. */
+static ssize_t
+dir_out(struct relay_dir *d, int dst)
+{
+	ssize_t n;
+
+	if (d->pfd[0] != -1)
+		n = splice(d->pfd[0], NULL, dst, NULL, d->inflight,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	else {
+		n = send(dst, d->buf + d->off, d->inflight, MSG_NOSIGNAL);
+		if (n > 0)
+			d->off += (size_t)n;
+	}
+	if (n == 0) {
+		errno = EPIPE;	/* cannot happen; never spin on it */
+		return -1;
+	}
+	return n;
+}
+
+/* The holder is empty: give it back to the pool. */
+static void
+dir_release(struct wrk *w, struct relay_dir *d)
+{
+	pool_pipe_put(w, d->pfd, 0);
+	pool_buf_put(w, &d->buf);
+}
+
+static void
+dir_wait(struct relay *r, int di, int for_dst)
+{
+	relay_want(r, &r->rd[di], ON_RD(di), !for_dst);
+	relay_want(r, &r->wr[1 - di], ON_WR(1 - di), for_dst);
+}
+
+/*
+ * Move what direction di can move now.  Returns with the events it
+ * needs added, or with r closed (EOF both ways, reset, error).
+ */
+static void
+relay_pump(struct relay *r, int di)
+{
+	struct relay_dir	*d = &r->d[di];
+	int			 src = r->fd[di], dst = r->fd[1 - di], k;
+	ssize_t			 n;
+
+	for (k = 0; k < RELAY_ROUNDS; k++) {
+		if (d->inflight > 0) {
+			if ((n = dir_out(d, dst)) > 0) {
+				d->inflight -= (size_t)n;
+				d->bytes += (uint64_t)n;
+				r->last_ms = wrk_now_ms(r->w);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EINTR) {
+				dir_wait(r, di, 1);
+				return;
+			}
+			relay_abort(r, 1 - di, errno);
+			return;
+		}
+		dir_release(r->w, d);
+		if (d->eof) {
+			/* Drained: pass the FIN on, as the peer sent it. */
+			relay_want(r, &r->rd[di], ON_RD(di), 0);
+			relay_want(r, &r->wr[1 - di], ON_WR(1 - di), 0);
+			if (!d->shut) {
+				(void)shutdown(dst, SHUT_WR);
+				d->shut = 1;
+			}
+			if (r->d[1 - di].shut)
+				relay_close(r, "done", 0);
+			return;
+		}
+		if ((n = dir_in(r, d, src)) > 0) {
+			d->inflight = (size_t)n;
+			r->last_ms = wrk_now_ms(r->w);
+			continue;
+		}
+		if (n == 0) {
+			d->eof = 1;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EINTR) {
+			dir_wait(r, di, 0);
+			return;
+		}
+		relay_abort(r, di, errno);
+		return;
+	}
+	/* Out of rounds: let the other connections run, then go on. */
+	dir_wait(r, di, d->inflight > 0);
+}
+
+static void
+relay_rd0(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_pump(arg, 0);
+}
+
+static void
+relay_rd1(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_pump(arg, 1);
+}
+
+static void
+relay_wr0(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_pump(arg, 1);
+}
+
+/* Backend writable: the connect finished, or direction 0 may go on. */
+static void
+relay_wr1(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	(void)what;
+	if (r->state == RELAY_UP) {
+		relay_pump(r, 0);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		relay_want(r, &r->wr[1], ON_WR(1), 0);
+		r->state = RELAY_UP;
+		r->last_err = 0;
+		lb_ok(r->ep);
+		r->last_ms = wrk_now_ms(r->w);
+		relay_want(r, &r->rd[0], ON_RD(0), 1);
+		relay_want(r, &r->rd[1], ON_RD(1), 1);
+		if (r->on & ON_TMO) {
+			event_del(&r->tmo);
+			r->on &= ~ON_TMO;
+		}
+		if (r->sp->svc->idle_timeout_ms != 0)
+			relay_timer(r, r->sp->svc->idle_timeout_ms);
+		return;
+	}
+	r->last_err = err;
+	relay_connect_next(r);
+}
+
+static void
+relay_tmo(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 now, idle = r->sp->svc->idle_timeout_ms;
+
+	(void)fd;
+	(void)what;
+	r->on &= ~ON_TMO;
+	if (r->state == RELAY_CONNECTING) {
+		r->last_err = ETIMEDOUT;
+		relay_connect_next(r);
+		return;
+	}
+	now = wrk_now_ms(r->w);
+	if (now - r->last_ms >= idle) {
+		relay_close(r, "idle-timeout", 0);
+		return;
+	}
+	relay_timer(r, idle - (now - r->last_ms));
+}
+
+/* ---- connect ---- */
+
+/* The current attempt failed (r->last_err): count it, drop its socket. */
+static void
+relay_attempt_failed(struct relay *r)
+{
+	enum log_level lvl = r->snap->connection_log == CONN_LOG_DEBUG ?
+	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+
+	if (r->snap->connection_log != CONN_LOG_OFF)
+		log_msg(lvl, "connect to %s for %s failed: %s (attempt %u "
+		    "of %d)", r->ep->name, r->sp->label,
+		    r->last_err == ETIMEDOUT ? "connect timeout" :
+		    strerror(r->last_err), r->flow.ntried, LB_MAX_TRIES);
+	relay_want(r, &r->wr[1], ON_WR(1), 0);
+	relay_want(r, &r->rd[1], ON_RD(1), 0);
+	if (r->on & ON_TMO) {
+		event_del(&r->tmo);
+		r->on &= ~ON_TMO;
+	}
+	if (r->fd[1] != -1) {
+		close(r->fd[1]);
+		r->fd[1] = -1;
+	}
+	lb_fail(r->ep);
+	lb_release(&r->sp->lb, r->ep);
+	r->failed_ep = r->ep;
+	r->ep = NULL;
+	WRK_STAT_ADD(r->w, connect_failures, 1);
+}
+
+/*
+ * Connect to the next endpoint the balancer offers; on an immediate
+ * failure try the one after.  When none is left the client is reset:
+ * it sees what it would see connecting to a Service without endpoints.
+ */
+static void
+relay_connect_next(struct relay *r)
+{
+	struct lb_ep	*ep;
+	int		 fd;
+
+	if (r->ep != NULL)
+		relay_attempt_failed(r);
+	while ((ep = lb_pick(&r->sp->lb, &r->flow)) != NULL) {
+		r->ep = ep;
+		fd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			/* Out of fds is ours, not the endpoint's fault. */
+			r->last_err = errno;
+			lb_release(&r->sp->lb, ep);
+			r->ep = NULL;
+			break;
+		}
+		relay_sockopts(fd);
+		r->fd[1] = fd;
+		event_assign(&r->rd[1], r->w->base, fd, EV_READ | EV_PERSIST,
+		    relay_rd_cb[1], r);
+		event_assign(&r->wr[1], r->w->base, fd, EV_WRITE | EV_PERSIST,
+		    relay_wr_cb[1], r);
+		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
+		    errno == EINPROGRESS) {
+			/* Even a finished connect reports through wr[1]. */
+			relay_want(r, &r->wr[1], ON_WR(1), 1);
+			relay_timer(r, r->sp->svc->connect_timeout_ms ?
+			    r->sp->svc->connect_timeout_ms :
+			    PCFG_DEFAULT_CONNECT_TIMEOUT_MS);
+			return;
+		}
+		r->last_err = errno;
+		relay_attempt_failed(r);
+	}
+	if (r->sp->lb.neps == 0) {
+		WRK_STAT_ADD(r->w, no_endpoint, 1);
+		relay_close(r, "no-endpoints", 1u << SIDE_CLIENT);
+	} else
+		relay_close(r, "connect-failed", 1u << SIDE_CLIENT);
+}
+
+static struct relay *
+relay_alloc(struct wrk *w)
+{
+	struct relay *r;
+
+	if ((r = w->free) != NULL) {
+		w->free = r->next;
+		w->nfree--;
+	} else if ((r = malloc(sizeof(*r))) == NULL)
+		return NULL;
+	memset(r, 0, offsetof(struct relay, rd));
+	memset(&r->d, 0, sizeof(r->d));
+	r->on = 0;
+	r->state = RELAY_CONNECTING;
+	r->d[0].pfd[0] = r->d[0].pfd[1] = -1;
+	r->d[1].pfd[0] = r->d[1].pfd[1] = -1;
+	r->last_err = 0;
+	return r;
+}
+
+void
+relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
+    socklen_t clen, struct snap *s, const struct snap_port *sp)
+{
+	struct relay *r;
+
+	if ((r = relay_alloc(w)) == NULL) {
+		relay_close_rst(cfd);
+		snap_unref(s);
+		return;
+	}
+	r->w = w;
+	r->snap = s;
+	r->sp = sp;
+	r->fd[0] = cfd;
+	r->fd[1] = -1;
+	r->d[0].copy = r->d[1].copy = w->grp->no_splice != 0;
+	if (clen > sizeof(r->client))
+		clen = sizeof(r->client);
+	memcpy(&r->client, client, clen);
+	r->flow.client = (struct sockaddr *)&r->client;
+	r->start_ms = r->last_ms = wrk_now_ms(w);
+	relay_sockopts(cfd);
+	event_assign(&r->rd[0], w->base, cfd, EV_READ | EV_PERSIST,
+	    relay_rd_cb[0], r);
+	event_assign(&r->wr[0], w->base, cfd, EV_WRITE | EV_PERSIST,
+	    relay_wr_cb[0], r);
+	event_assign(&r->tmo, w->base, -1, 0, relay_tmo, r);
+	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->grp->active, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w, active, 1);
+	WRK_STAT_ADD(w, accepted, 1);
+	r->prev = NULL;
+	r->next = w->live;
+	if (w->live != NULL)
+		w->live->prev = r;
+	w->live = r;
+	relay_connect_next(r);
+}

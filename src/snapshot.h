@@ -1,0 +1,111 @@
+/*
+ * snapshot: the immutable runtime view workers serve from.
+ *
+ * Built from a resolved model into its own arena (it borrows nothing
+ * from the model, which may be freed at once), then published in a
+ * struct snap_slot.  Workers load the slot's pointer on every accept;
+ * each connection holds a reference to the snapshot it was accepted
+ * under until it closes, so a reload can publish a new one at any
+ * time and the old one is freed by whoever drops the last reference.
+ *
+ * Immutable once published, except the balancing state an lb_ops keeps
+ * in its set (atomics) and the live counters it points at (lb.h).
+ */
+#ifndef SVCPROXY_SNAPSHOT_H
+#define SVCPROXY_SNAPSHOT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "lb.h"
+#include "netaddr.h"
+#include "res.h"
+#include "val.h"
+
+#define SNAP_ARENA_LIMIT	((size_t)512 * 1024 * 1024)
+
+struct snap_svc {
+	const char		*ns;		/* snapshot arena */
+	const char		*name;		/* snapshot arena */
+	uint32_t		 connect_timeout_ms;	/* global applied */
+	uint32_t		 idle_timeout_ms;	/* global applied */
+	uint32_t		 max_connections;	/* 0: no limit */
+	struct lb_live		*live;		/* livetab: active count */
+};
+
+struct snap_port {
+	const struct snap_svc	*svc;		/* same snapshot */
+	const char		*name;		/* snapshot arena; "" */
+	uint16_t		 port;
+	enum res_proto		 proto;
+	const char		*label;		/* "ns/name:port" (arena) */
+	struct lb_set		 lb;		/* endpoints, algorithm */
+};
+
+/* One address a Service port is served on; unique by addr/port/proto. */
+struct snap_lsn {
+	struct ipaddr		 addr;		/* family 0: every address */
+	uint16_t		 port;
+	enum res_proto		 proto;
+	enum res_listener_kind	 kind;
+	const struct snap_port	*sp;		/* same snapshot */
+	char			 name[NETADDR_STRLEN + 8];
+};
+
+struct snap {
+	_Atomic unsigned	 refs;
+	struct arena		 arena;		/* owns everything below */
+	uint64_t		 gen;		/* set by the publisher */
+	struct snap_svc		*svcs;
+	size_t			 nsvcs;
+	struct snap_port	*ports;
+	size_t			 nports;
+	struct snap_lsn		*lsns;		/* sorted: snap_lsn_cmp */
+	size_t			 nlsns;
+	uint32_t		 drain_timeout_ms;
+	uint32_t		 max_connections;	/* 0: from fd limit */
+	enum conn_log		 connection_log;
+};
+
+/*
+ * Build a snapshot of every proxied Service port of model, balancing
+ * with the algorithm named lb.  Live counters come from (and are added
+ * to) live, which must outlive the snapshot.  Returns a snapshot with
+ * one reference, or NULL with a message in err (out of memory, unknown
+ * algorithm, two Service ports on one address).  Main thread only.
+ */
+struct snap	*snap_build(const struct res_model *model,
+		    struct lb_livetab *live, const char *lb,
+		    char *err, size_t errlen);
+struct snap	*snap_ref(struct snap *);
+/* Drop one reference; the last one frees the snapshot.  NULL is ok. */
+void		 snap_unref(struct snap *);
+/* The listener on addr/port/proto (addr family 0: wildcard), or NULL. */
+const struct snap_lsn *snap_find_lsn(const struct snap *,
+		    const struct ipaddr *addr, uint16_t port,
+		    enum res_proto proto);
+
+/*
+ * Where the current snapshot is published.  peek is a plain atomic load
+ * for a cheap "has it changed" test: its result may only be compared,
+ * never dereferenced, unless the caller already holds a reference to
+ * that snapshot.  acquire returns the current one with a new reference.
+ */
+struct snap_slot {
+	pthread_mutex_t		 mu;		/* orders acquire/publish */
+	_Atomic(struct snap *)	 cur;		/* slot holds one ref */
+	uint64_t		 gen;		/* publisher's counter */
+};
+
+void		 snap_slot_init(struct snap_slot *);
+/* Takes over the caller's reference to s; drops the old one. */
+void		 snap_slot_publish(struct snap_slot *, struct snap *s);
+struct snap	*snap_slot_acquire(struct snap_slot *);
+const struct snap *snap_slot_peek(struct snap_slot *);
+/* Drop the slot's reference; the slot is empty afterwards. */
+void		 snap_slot_clear(struct snap_slot *);
+
+#endif

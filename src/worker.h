@@ -1,0 +1,116 @@
+/*
+ * worker: one thread, its own event_base (EVENT_BASE_FLAG_NOLOCK), its
+ * own listening sockets, connections, free lists and counters.
+ *
+ * Workers share with the main thread only the snapshot slot, the live
+ * counters the snapshot points at, the group's connection count (all
+ * atomics) and their own counters, which only the owner writes.  The
+ * main thread asks a worker to drain or stop by storing its command and
+ * waking it through its eventfd; a worker reports its exit through the
+ * group's done eventfd.  No other cross-thread call touches a base.
+ */
+#ifndef SVCPROXY_WORKER_H
+#define SVCPROXY_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "listener.h"
+#include "snapshot.h"
+
+#define WRK_ACCEPT_BATCH	64	/* accepts per readiness */
+#define WRK_PAUSE_MS		100	/* after EMFILE, at a limit */
+#define WRK_FREE_RELAYS_MAX	8192	/* idle connection structs kept */
+#define WRK_BUF_SIZE		(16 * 1024)	/* copy fallback */
+#define WRK_FREE_BUFS_MAX	256
+
+enum wrk_cmd {
+	WRK_RUN,
+	WRK_DRAIN,	/* close listeners, finish connections, exit */
+	WRK_STOP,	/* close every connection now, exit */
+};
+
+/* Only the owning worker writes; anyone may read (relaxed). */
+struct wrk_stats {
+	_Atomic uint32_t	 active;
+	_Atomic uint64_t	 accepted;
+	_Atomic uint64_t	 closed;
+	_Atomic uint64_t	 connect_failures;
+	_Atomic uint64_t	 no_endpoint;
+	_Atomic uint64_t	 bytes_up;	/* client to backend */
+	_Atomic uint64_t	 bytes_down;
+	_Atomic uint64_t	 accept_paused;
+};
+
+#define WRK_STAT_ADD(w, f, n)	atomic_store_explicit(&(w)->stats.f, \
+	atomic_load_explicit(&(w)->stats.f, memory_order_relaxed) + (n), \
+	memory_order_relaxed)
+
+struct wrk;
+
+/* Shared by all workers; owned by the run context. */
+struct wrk_group {
+	struct snap_slot	*slot;		/* run context's */
+	_Atomic uint32_t	 active;	/* every worker's conns */
+	uint32_t		 max_conns;	/* 0: no limit */
+	size_t			 max_pipes;	/* per worker, pairs */
+	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
+	int			 no_splice;	/* copy only (tests) */
+	int			 done_fd;	/* eventfd: a worker exited */
+	struct wrk		*v;		/* owned array */
+	unsigned		 n;
+};
+
+struct relay;
+
+struct wrk {
+	unsigned		 id;
+	struct wrk_group	*grp;
+	pthread_t		 thr;
+	int			 started;	/* thr is joinable */
+	struct event_base	*base;		/* owned; this thread only */
+	struct lsn_group	 lsns;		/* owned */
+	int			 notify_fd;	/* owned eventfd */
+	struct event		 notify_ev;
+	struct event		 pause_ev;	/* re-check paused accepts */
+	_Atomic int		 cmd;		/* enum wrk_cmd */
+	_Atomic int		 exited;
+	int			 draining;
+	int			 emfile_paused;	/* EMFILE: all listeners off */
+	size_t			 npaused;	/* listeners at a limit */
+	struct snap		*snap;		/* ref: last seen snapshot */
+	struct relay		*live;		/* open connections */
+	struct relay		*free;		/* idle structs */
+	size_t			 nfree;
+	int			(*pipes)[2];	/* idle pipe pairs, owned */
+	size_t			 npipes;	/* idle */
+	size_t			 pipes_open;	/* idle + in use */
+	char			**bufs;		/* idle copy buffers */
+	size_t			 nbufs;
+	struct wrk_stats	 stats;
+};
+
+/*
+ * Set up worker id of grp: its base, eventfd and listeners (taken over
+ * from lsns).  0, or -1 with err.  Main thread, before wrk_start.
+ */
+int	 wrk_init(struct wrk *, struct wrk_group *, unsigned id,
+	    struct lsn_group *lsns, char *err, size_t errlen);
+/* Start the thread.  0, or -1 (errno). */
+int	 wrk_start(struct wrk *);
+/* From the main thread: store cmd and wake the worker. */
+void	 wrk_command(struct wrk *, enum wrk_cmd);
+/* Join the thread (if started) and free everything the worker owns. */
+void	 wrk_free(struct wrk *);
+
+/* For relay.c: a connection of w closed; resume accepts, end drain. */
+void	 wrk_conn_closed(struct wrk *);
+/* Milliseconds on the worker's cached loop clock. */
+uint64_t wrk_now_ms(struct wrk *);
+
+#endif

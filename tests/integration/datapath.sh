@@ -1,0 +1,456 @@
+#!/bin/bash
+# Data path: the real svcproxy between real backends and clients, all on
+# loopback (127.0.0.0/8 and ::1), kernel-chosen backend ports, random
+# 127.x addresses and Service ports, every wait bounded, every process
+# killed on exit.  VALGRIND=1 also runs one scenario under valgrind.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+TOOL="$top_srcdir/tests/integration/tcptool.py"
+WORK=$(mktemp -d /tmp/svcproxy-dp.XXXXXX)
+PIDS=()
+FAILED=0
+NCONC=${NCONC:-8000}	# concurrent connections held at once
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ $((2 * NCONC + 2000)) -gt "$hard" ]; then
+	NCONC=$(( (hard - 2000) / 2 / 2 * 2 ))
+	[ "$NCONC" -lt 0 ] && NCONC=0
+	echo "# open file hard limit $hard: holding $NCONC connections"
+fi
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+pass() { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; FAILED=1; }
+# expect NAME WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
+tool() { timeout 60 python3 "$TOOL" "$@"; }
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print('%.2f' % ($(now) - $1))"; }
+# between NAME VALUE LO HI
+between() {
+	if python3 -c "import sys; sys.exit(not ($3 <= $2 <= $4))"; then
+		pass "$1 ($2 s)"
+	else
+		fail "$1: $2 s not in [$3, $4]"
+	fi
+}
+
+# wait_file FILE: up to 10 s for FILE to exist.
+wait_file() {
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# backend NAME MODE HOST: start a tcptool server; prints its port.
+backend() {
+	local ready="$WORK/$1.port"
+	python3 "$TOOL" serve --mode "$2" --host "$3" --name "$1" \
+	    --watch "$WORK/$1.watch" --ready "$ready" \
+	    >"$WORK/$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_file "$ready" || exit 1
+	cat "$ready"
+}
+
+# A port free on every address given (for the Services and NodePort).
+free_port() {
+	python3 - "$@" <<'EOF'
+import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(200):
+    p = random.randint(lo, hi)
+    try:
+        for h in sys.argv[3:]:
+            s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+            s.bind((h, p))
+            s.close()
+        print(p)
+        break
+    except OSError:
+        pass
+EOF
+}
+
+# A port nothing listens on: connects to it are refused.
+dead_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+A=$((RANDOM % 200 + 20))
+B=$((RANDOM % 200 + 20))
+NET4="127.4.$A"			# Pod addresses
+CIP="127.1.$A.$B"		# ClusterIPs: CIP, then the next few
+LBIP="127.2.$A.$B"
+EXTIP="127.3.$A.$B"
+cip() { echo "127.1.$A.$((B + $1))"; }
+SP=$(free_port 20000 29999 ::1 127.0.0.1)
+SP6=$(free_port 20000 29999 ::1)
+NP=$(free_port 30000 32767 127.0.0.1)
+[ -n "$SP" ] && [ -n "$NP" ] && [ -n "$SP6" ] || { echo "no free port"; exit 1; }
+
+P_ECHO=$(backend echo echo "$NET4.1")
+P_A=$(backend a id "$NET4.2")
+P_B=$(backend b id "$NET4.3")
+P_C=$(backend c id "$NET4.4")
+P_HALF=$(backend half eofreply "$NET4.5")
+P_RST=$(backend rst rst "$NET4.6")
+P_WATCH=$(backend watch watch "$NET4.7")
+P_RETRY=$(backend retry echo "$NET4.11")
+P_IDLE=$(backend idle echo "$NET4.9")
+P_SIX=$(backend six echo ::1)
+P_LIM=$(backend lim echo "$NET4.14")
+P_DEAD1=$(dead_port)
+P_DEAD2=$(dead_port)
+python3 "$TOOL" blackhole --host "$NET4.10" --ready "$WORK/bh.port" \
+    >"$WORK/bh.log" 2>&1 &
+PIDS+=($!)
+wait_file "$WORK/bh.port" || exit 1
+P_BH=$(cat "$WORK/bh.port")
+
+# pod NAME APP IP PORT
+pod() {
+	cat <<EOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $2}}
+spec:
+  containers:
+  - name: c
+    ports: [{name: p, containerPort: $4}]
+status:
+  phase: Running
+  podIP: "$3"
+  conditions: [{type: Ready, status: "True"}]
+EOF
+}
+
+# svc NAME CLUSTERIP [ANNOTATION...]: a ClusterIP Service on port SP.
+svc() {
+	local name=$1 ip=$2 a
+	shift 2
+	echo "---"
+	echo "apiVersion: v1"
+	echo "kind: Service"
+	echo "metadata:"
+	echo "  name: $name"
+	if [ $# -gt 0 ]; then
+		echo "  annotations:"
+		for a in "$@"; do echo "    $a"; done
+	fi
+	cat <<EOF
+spec:
+  selector: {app: $name}
+  clusterIP: "$ip"
+  ports:
+  - {name: main, port: $SP, targetPort: p}
+EOF
+}
+
+CONF="$WORK/conf"
+mkdir -p "$CONF"
+{
+	cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.1.0.0/16
+  nodeAddresses: [127.0.0.1]
+  adminAddress: 127.0.0.1:$(free_port 20000 29999 127.0.0.1)
+  connectTimeout: 2s
+  idleTimeout: 30s
+  drainTimeout: 5s
+  connectionLog: info
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  type: LoadBalancer
+  selector: {app: echo}
+  clusterIP: $CIP
+  externalIPs: [$EXTIP, "::1"]
+  loadBalancerIP: $LBIP
+  ports:
+  - {name: main, port: $SP, targetPort: p, nodePort: $NP}
+EOF
+	pod echo-1 echo "$NET4.1" "$P_ECHO"
+	svc rr "$(cip 1)"
+	pod rr-a rr "$NET4.2" "$P_A"
+	pod rr-b rr "$NET4.3" "$P_B"
+	pod rr-c rr "$NET4.4" "$P_C"
+	svc half "$(cip 2)"
+	pod half-1 half "$NET4.5" "$P_HALF"
+	svc rst "$(cip 3)"
+	pod rst-1 rst "$NET4.6" "$P_RST"
+	svc watch "$(cip 4)"
+	pod watch-1 watch "$NET4.7" "$P_WATCH"
+	svc retry "$(cip 5)"
+	pod retry-0 retry "$NET4.8" "$P_DEAD1"
+	pod retry-1 retry "$NET4.11" "$P_RETRY"
+	svc down "$(cip 6)"
+	pod down-0 down "$NET4.12" "$P_DEAD1"
+	pod down-1 down "$NET4.13" "$P_DEAD2"
+	svc ctmo "$(cip 7)" "svcproxy.io/connect-timeout: 300ms"
+	pod ctmo-0 ctmo "$NET4.10" "$P_BH"
+	svc idle "$(cip 8)" "svcproxy.io/idle-timeout: 1s"
+	pod idle-1 idle "$NET4.9" "$P_IDLE"
+	svc empty "$(cip 9)"
+	svc lim "$(cip 11)" 'svcproxy.io/max-connections: "2"'
+	pod lim-1 lim "$NET4.14" "$P_LIM"
+	cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: six}
+spec:
+  selector: {app: six}
+  ipFamilies: [IPv6]
+  clusterIP: "::1"
+  ports:
+  - {name: main, port: $SP6, targetPort: p}
+EOF
+	pod six-1 six ::1 "$P_SIX"
+	cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns}
+spec:
+  clusterIP: $(cip 10)
+  ports:
+  - {name: dns, port: 53, protocol: UDP}
+EOF
+} >"$CONF/services.yaml"
+
+PROXY=
+# start_proxy LOG [ENV=VALUE...]: run svcproxy, wait until it serves.
+start_proxy() {
+	local log=$1 i
+	shift
+	rm -f "$WORK/pid"
+	env "$@" ${WRAP:-} "$SVCPROXY" run -c "$CONF" --workers 2 \
+	    --pidfile "$WORK/pid" >"$log" 2>&1 &
+	PROXY=$!
+	PIDS+=($PROXY)
+	for i in $(seq 1 300); do
+		grep -q "serving" "$log" && [ -s "$WORK/pid" ] && return 0
+		kill -0 "$PROXY" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "svcproxy did not start:"; cat "$log"
+	exit 1
+}
+
+# stop_proxy: SIGTERM and wait (bounded) for exit; prints the status.
+stop_proxy() {
+	local i
+	kill -TERM "$PROXY"
+	for i in $(seq 1 300); do
+		kill -0 "$PROXY" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$PROXY"
+}
+
+# ---- startup errors ----
+bad="$WORK/bad.yaml"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: "Bad_Name"}\nspec:\n  ports: [{port: 99999, targetPort: 80}]\n' >"$bad"
+timeout 10 "$SVCPROXY" run -c "$bad" >"$WORK/bad.log" 2>&1
+expect "invalid configuration exits 1" 1 $?
+expect "every diagnostic printed" 2 "$(grep -c '^error:' "$WORK/bad.log")"
+
+start_proxy "$WORK/run1.log"
+LOG1="$WORK/run1.log"
+expect "pidfile holds the pid" "$PROXY" "$(cat "$WORK/pid")"
+grep -q "open file limit" "$LOG1" && pass "fd limit logged" ||
+    fail "fd limit not logged"
+expect "UDP port warned once" 1 \
+    "$(grep -c 'default/dns:53/UDP: UDP is not served yet' "$LOG1")"
+
+# ---- listeners of every kind, IPv6 ----
+expect "ClusterIP" hello-c "$(tool echo "$CIP:$SP" hello-c)"
+expect "NodePort" hello-n "$(tool echo "127.0.0.1:$NP" hello-n)"
+expect "LoadBalancer" hello-l "$(tool echo "$LBIP:$SP" hello-l)"
+expect "externalIPs" hello-e "$(tool echo "$EXTIP:$SP" hello-e)"
+expect "externalIP ::1" hello-6 "$(tool echo "[::1]:$SP" hello-6)"
+expect "IPv6 Service and endpoint" hello-66 \
+    "$(tool echo "[::1]:$SP6" hello-66)"
+
+# ---- integrity: 256 MiB each way at once ----
+out=$(tool bulk "$CIP:$SP" 256)
+expect "256 MiB both ways, SHA-256" ok "${out%% *}"
+echo "  $out"
+
+# ---- half-close ----
+expect "half-close: reply after client FIN" \
+    "got 5 $(printf hello | sha256sum | cut -d' ' -f1)" \
+    "$(tool halfclose "$(cip 2):$SP" hello)"
+
+# ---- resets both ways ----
+expect "backend reset reaches the client" reset \
+    "$(tool expect-reset "$(cip 3):$SP" hi)"
+tool rst "$(cip 4):$SP" >/dev/null
+for i in $(seq 1 50); do [ -s "$WORK/watch.watch" ] && break; sleep 0.1; done
+expect "client reset reaches the backend" reset "$(cat "$WORK/watch.watch")"
+
+# ---- round robin, exact rotation ----
+seq=""
+for i in $(seq 1 9); do seq="$seq $(tool id "$(cip 1):$SP")"; done
+set -- $seq
+expect "round robin visits three endpoints" 3 \
+    "$(printf '%s\n' $seq | sort -u | wc -l)"
+expect "round robin rotation" "$1 $2 $3 $1 $2 $3 $1 $2 $3" "${seq# }"
+
+# ---- retry on refusal ----
+ok=0
+for i in $(seq 1 6); do
+	[ "$(tool echo "$(cip 5):$SP" r$i)" = "r$i" ] && ok=$((ok + 1))
+done
+expect "refused endpoint retried: 6 of 6 served" 6 $ok
+# The dead endpoint sorts first by name and address; round robin moves
+# two steps per connection (dead, then live), so every one hits it.
+n=$(grep -c "connect to $NET4.8:$P_DEAD1 for default/retry:$SP failed: Connection refused" "$LOG1")
+expect "refusals counted on the dead endpoint" 6 "$n"
+
+# ---- all endpoints down, no endpoints ----
+t0=$(now)
+expect "all endpoints down: client reset" reset \
+    "$(tool expect-reset "$(cip 6):$SP" hi)"
+between "all endpoints down: prompt" "$(since $t0)" 0 1.5
+expect "no endpoints: client reset" reset \
+    "$(tool expect-reset "$(cip 9):$SP" hi)"
+
+# ---- connect timeout ----
+t0=$(now)
+expect "connect timeout: client reset" reset \
+    "$(tool expect-reset "$(cip 7):$SP" hi)"
+between "connect timeout after 300ms" "$(since $t0)" 0.25 1.5
+grep -q "service=default/ctmo:$SP endpoint=$NET4.10:$P_BH .*reason=connect-failed error=\"Connection timed out\"" "$LOG1" &&
+    pass "connect timeout logged" || fail "connect timeout not logged"
+
+# ---- idle timeout ----
+out=$(tool idle "$(cip 8):$SP")
+expect "idle timeout closes with FIN" eof "${out%% *}"
+between "idle timeout after 1s" "${out#* }" 0.9 2.0
+
+# ---- connection log ----
+grep -q "conn client=127.0.0.1:[0-9]* service=default/half:$SP endpoint=$NET4.5:$P_HALF up=5 down=71 duration=[0-9]*ms reason=done" "$LOG1" &&
+    pass "connection log line" || fail "connection log line"
+
+# ---- per-Service limit: the third connection waits, is not dropped ----
+mkfifo "$WORK/lim.in"
+exec 8<>"$WORK/lim.in"
+timeout 60 python3 "$TOOL" hold "$(cip 11):$SP" 2 "$WORK/lim.ready" \
+    <"$WORK/lim.in" 8>&- >"$WORK/lim.out" 2>&1 &
+LIMH=$!
+PIDS+=($LIMH)
+wait_file "$WORK/lim.ready"
+expect "at max-connections: not served" timeout \
+    "$(tool --timeout 1 echo "$(cip 11):$SP" x)"
+tool echo "$(cip 11):$SP" waited 8>&- >"$WORK/lim3.out" &
+LIM3=$!
+sleep 0.3
+exec 8>&-	# the two holders close
+wait $LIMH
+wait $LIM3
+expect "below max-connections again: the waiting client is served" \
+    waited "$(cat "$WORK/lim3.out")"
+
+# ---- concurrent connections held at once ----
+if [ "$NCONC" -gt 0 ]; then
+	half=$((NCONC / 2))
+	mkfifo "$WORK/hold.in"
+	exec 7<>"$WORK/hold.in"
+	for k in 1 2; do
+		timeout 120 python3 "$TOOL" --timeout 60 hold "$CIP:$SP" $half \
+		    "$WORK/hold$k.ready" <"$WORK/hold.in" 7>&- >"$WORK/hold$k.out" 2>&1 &
+		PIDS+=($!)
+		eval "HOLD$k=$!"
+	done
+	for i in $(seq 1 600); do
+		[ -s "$WORK/hold1.ready" ] && [ -s "$WORK/hold2.ready" ] && break
+		kill -0 $HOLD1 2>/dev/null && kill -0 $HOLD2 2>/dev/null || break
+		sleep 0.1
+	done
+	held=$(( $(cat "$WORK/hold1.ready" 2>/dev/null || echo 0) + \
+	    $(cat "$WORK/hold2.ready" 2>/dev/null || echo 0) ))
+	expect "$NCONC connections open at once" "$NCONC" "$held"
+	fds=$(ls /proc/$PROXY/fd | wc -l)
+	[ "$fds" -ge $((2 * NCONC)) ] && pass "proxy holds $fds fds" ||
+	    fail "proxy holds only $fds fds"
+	exec 7>&-	# EOF on the clients' stdin: check and close
+	wait $HOLD1; r1=$?
+	wait $HOLD2; r2=$?
+	expect "all $NCONC still echo" "0 0 held $half alive $half" \
+	    "$r1 $r2 $(cat "$WORK/hold1.out")"
+	rm -f "$WORK/hold.in"
+fi
+
+# ---- drain on SIGTERM ----
+tool slow "$CIP:$SP" 1.5 >"$WORK/slow.out" &
+SLOW=$!
+for i in $(seq 1 100); do grep -q started "$WORK/slow.out" && break; sleep 0.1; done
+kill -TERM "$PROXY"
+sleep 0.3
+expect "new connections refused while draining" refused \
+    "$(tool echo "$CIP:$SP" x)"
+wait $SLOW
+expect "open connection finishes during drain" "started ok" \
+    "$(echo $(cat "$WORK/slow.out"))"
+for i in $(seq 1 100); do kill -0 "$PROXY" 2>/dev/null || break; sleep 0.1; done
+wait "$PROXY"
+expect "exit 0 after drain" 0 $?
+[ -e "$WORK/pid" ] && fail "pidfile left behind" || pass "pidfile removed"
+
+# ---- copy path (no splice) ----
+start_proxy "$WORK/run2.log" SVCPROXY_NO_SPLICE=1
+out=$(tool bulk "$CIP:$SP" 64)
+expect "copy path: 64 MiB both ways" ok "${out%% *}"
+expect "copy path: half-close" \
+    "got 5 $(printf hello | sha256sum | cut -d' ' -f1)" \
+    "$(tool halfclose "$(cip 2):$SP" hello)"
+stop_proxy
+expect "copy path: exit 0" 0 $?
+
+# ---- valgrind ----
+if [ "${VALGRIND:-0}" = 1 ]; then
+	WRAP="valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --log-file=$WORK/vg.log"
+	start_proxy "$WORK/run3.log"
+	WRAP=
+	expect "valgrind: echo" hi "$(tool echo "$CIP:$SP" hi)"
+	out=$(tool bulk "$CIP:$SP" 16)
+	expect "valgrind: 16 MiB" ok "${out%% *}"
+	expect "valgrind: reset" reset "$(tool expect-reset "$(cip 3):$SP" hi)"
+	expect "valgrind: retry" r "$(tool echo "$(cip 5):$SP" r)"
+	expect "valgrind: no endpoints" reset \
+	    "$(tool expect-reset "$(cip 9):$SP" hi)"
+	stop_proxy
+	rc=$?
+	expect "valgrind: clean exit" 0 $rc
+	expect "valgrind: no errors" 1 \
+	    "$(grep -c 'ERROR SUMMARY: 0 errors' "$WORK/vg.log")"
+	[ $rc = 0 ] || cat "$WORK/vg.log"
+fi
+
+[ $FAILED = 0 ] && echo "datapath: all passed" || echo "datapath: FAILED"
+exit $FAILED

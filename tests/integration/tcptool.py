@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""tcptool: backends and clients for the data-path integration tests.
+
+Servers (write their kernel-chosen port to --ready once listening):
+  serve --mode echo|id|eofreply|rst|watch --host H [--name N] --ready F
+  blackhole --host H --ready F      listen, never accept, queue full
+Clients (print one result line; exit 0 when it is the expected one):
+  echo H:P DATA                     send DATA, print what comes back
+  id H:P                            print the backend's first line
+  bulk H:P MIB                      MIB MiB both ways at once, SHA-256
+  halfclose H:P DATA                send, shut write, print the reply
+  rst H:P                           send, then reset the connection
+  expect-reset H:P DATA             print reset|eof|data:<bytes>
+  idle H:P                          echo once, print seconds until EOF
+  slow H:P SECONDS                  echo, print started, sleep, echo
+                                    again: print ok
+  hold H:P N READY                  hold N echo connections until stdin
+                                    closes; then check each again
+Every client gives up after --timeout seconds (default 20).
+"""
+import asyncio
+import hashlib
+import os
+import random
+import resource
+import socket
+import struct
+import sys
+import threading
+import time
+
+TIMEOUT = 20.0
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def hostport(s):
+    host, _, port = s.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def connect(target):
+    host, port = hostport(target)
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect((host, port))
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        b = s.recv(n - len(buf))
+        if not b:
+            break
+        buf += b
+    return buf
+
+
+def write_ready(path, port):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.rename(tmp, path)
+
+
+def linger0(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+# ---- servers ----
+
+async def serve_conn(mode, name, watch, reader, writer):
+    sock = writer.get_extra_info("socket")
+    try:
+        if mode == "id":
+            writer.write(name.encode() + b"\n")
+            await writer.drain()
+        if mode in ("echo", "id"):
+            while True:
+                data = await reader.read(262144)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+            writer.write_eof()
+        elif mode == "eofreply":
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                data = await reader.read(262144)
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+            await asyncio.sleep(0.2)  # reply well after the client's FIN
+            writer.write(("got %d %s\n" % (n, h.hexdigest())).encode())
+            await writer.drain()
+        elif mode == "rst":
+            await reader.read(1)
+            linger0(sock)
+        elif mode == "watch":
+            what = "eof"
+            try:
+                while True:
+                    data = await reader.read(65536)
+                    if not data:
+                        break
+            except ConnectionResetError:
+                what = "reset"
+            with open(watch, "a") as f:
+                f.write(what + "\n")
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        writer.close()
+
+
+async def serve_main(args):
+    opts = dict(zip(args[::2], args[1::2]))
+    mode = opts.get("--mode", "echo")
+    name = opts.get("--name", "backend")
+    host = opts.get("--host", "127.0.0.1")
+    watch = opts.get("--watch", "/dev/null")
+    server = await asyncio.start_server(
+        lambda r, w: serve_conn(mode, name, watch, r, w),
+        host=host, port=int(opts.get("--port", "0")), backlog=4096,
+        reuse_address=True, limit=1 << 20)
+    port = server.sockets[0].getsockname()[1]
+    write_ready(opts["--ready"], port)
+    async with server:
+        await server.serve_forever()
+
+
+def blackhole(args):
+    """A listener whose accept queue is full: SYNs to it are dropped."""
+    opts = dict(zip(args[::2], args[1::2]))
+    host = opts.get("--host", "127.0.0.1")
+    ls = socket.socket(family(host), socket.SOCK_STREAM)
+    ls.bind((host, 0))
+    ls.listen(0)
+    port = ls.getsockname()[1]
+    fillers = []
+    for _ in range(8):
+        c = socket.socket(family(host), socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect((host, port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+        time.sleep(0.05)
+    write_ready(opts["--ready"], port)
+    while True:
+        time.sleep(3600)
+
+
+# ---- clients ----
+
+def c_echo(target, data):
+    s = connect(target)
+    s.sendall(data.encode())
+    print(recv_exact(s, len(data)).decode())
+    return 0
+
+
+def c_id(target):
+    s = connect(target)
+    line = b""
+    while not line.endswith(b"\n"):
+        b = s.recv(256)
+        if not b:
+            break
+        line += b
+    print(line.decode().strip())
+    return 0 if line else 1
+
+
+def c_bulk(target, mib):
+    total = int(mib) << 20
+    chunk = 1 << 20
+    s = connect(target)
+    sent_h = hashlib.sha256()
+    rng = random.Random(12345)
+    blocks = [rng.randbytes(chunk) for _ in range(7)]
+    err = []
+
+    def sender():
+        try:
+            for i in range(total // chunk):
+                b = blocks[i % 7][i % 997:] + blocks[i % 7][:i % 997]
+                sent_h.update(b)
+                s.sendall(b)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t0 = time.time()
+    th = threading.Thread(target=sender)
+    th.start()
+    got_h = hashlib.sha256()
+    n = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        got_h.update(b)
+        n += len(b)
+    th.join()
+    dt = time.time() - t0
+    ok = not err and n == total and got_h.digest() == sent_h.digest()
+    print("%s bytes=%d sent=%s got=%s MiB/s=%.0f" % (
+        "ok" if ok else "MISMATCH", n, sent_h.hexdigest()[:16],
+        got_h.hexdigest()[:16], 2 * n / dt / (1 << 20)))
+    return 0 if ok else 1
+
+
+def c_halfclose(target, data):
+    s = connect(target)
+    s.sendall(data.encode())
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        reply += b
+    print(reply.decode().strip())
+    return 0
+
+
+def c_rst(target):
+    s = connect(target)
+    s.sendall(b"hello")
+    time.sleep(0.3)
+    linger0(s)
+    s.close()
+    print("sent-reset")
+    return 0
+
+
+def c_expect_reset(target, data):
+    s = connect(target)
+    try:
+        s.sendall(data.encode())
+        b = s.recv(65536)
+        print("eof" if not b else "data:%d" % len(b))
+    except ConnectionResetError:
+        print("reset")
+    return 0
+
+
+def c_idle(target):
+    s = connect(target)
+    s.sendall(b"x")
+    recv_exact(s, 1)
+    t0 = time.time()
+    try:
+        b = s.recv(10)
+        what = "eof" if not b else "data"
+    except ConnectionResetError:
+        what = "reset"
+    print("%s %.2f" % (what, time.time() - t0))
+    return 0
+
+
+def c_slow(target, seconds):
+    s = connect(target)
+    s.sendall(b"one")
+    a = recv_exact(s, 3)
+    print("started", flush=True)
+    time.sleep(float(seconds))
+    s.sendall(b"two")
+    b = recv_exact(s, 3)
+    print("ok" if a == b"one" and b == b"two" else "bad %r %r" % (a, b))
+    return 0
+
+
+async def hold_main(target, n, ready):
+    host, port = hostport(target)
+    conns = []
+    sem = asyncio.Semaphore(200)
+
+    async def one(i):
+        async with sem:
+            r, w = await asyncio.open_connection(host, port)
+            msg = b"c%d\n" % i
+            w.write(msg)
+            await w.drain()
+            got = await r.readexactly(len(msg))
+            if got != msg:
+                raise RuntimeError("bad echo")
+            conns.append((r, w, msg))
+
+    await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))),
+                           TIMEOUT)
+    write_ready(ready, len(conns))
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)
+    ok = 0
+    for r, w, msg in conns:
+        w.write(msg)
+    for r, w, msg in conns:
+        if await asyncio.wait_for(r.readexactly(len(msg)), TIMEOUT) == msg:
+            ok += 1
+        w.close()
+    print("held %d alive %d" % (len(conns), ok))
+    return 0 if ok == n else 1
+
+
+def main(argv):
+    global TIMEOUT
+    if "--timeout" in argv:
+        i = argv.index("--timeout")
+        TIMEOUT = float(argv[i + 1])
+        del argv[i:i + 2]
+    raise_nofile()
+    cmd, args = argv[0], argv[1:]
+    if cmd == "serve":
+        asyncio.run(serve_main(args))
+        return 0
+    if cmd == "blackhole":
+        blackhole(args)
+        return 0
+    if cmd == "hold":
+        return asyncio.run(hold_main(args[0], int(args[1]), args[2]))
+    fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
+          "halfclose": c_halfclose, "rst": c_rst,
+          "expect-reset": c_expect_reset, "idle": c_idle,
+          "slow": c_slow}[cmd]
+    try:
+        return fn(*args)
+    except (socket.timeout, TimeoutError):
+        print("timeout")
+        return 1
+    except ConnectionRefusedError:
+        print("refused")
+        return 1
+    except ConnectionResetError:
+        print("reset")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,263 @@
+/* snapshot and lb: building, listeners, refcounts, slot, round robin. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb.h"
+#include "load.h"
+#include "res.h"
+#include "snapshot.h"
+#include "unit.h"
+#include "val.h"
+
+static const char yaml[] =
+"apiVersion: svcproxy.io/v1alpha1\n"
+"kind: ProxyConfig\n"
+"metadata: {name: c}\n"
+"spec:\n"
+"  serviceCIDR: 10.96.0.0/16\n"
+"  nodeAddresses: [192.0.2.1]\n"
+"  connectTimeout: 2s\n"
+"  idleTimeout: 1m\n"
+"---\n"
+"apiVersion: v1\n"
+"kind: Service\n"
+"metadata:\n"
+"  name: web\n"
+"  annotations: {svcproxy.io/idle-timeout: 5s,"
+" svcproxy.io/max-connections: \"7\"}\n"
+"spec:\n"
+"  type: NodePort\n"
+"  selector: {app: web}\n"
+"  clusterIP: 10.96.0.10\n"
+"  ports:\n"
+"  - {name: http, port: 80, targetPort: 8080, nodePort: 30080}\n"
+"  - {name: dns, port: 53, protocol: UDP}\n"
+"---\n"
+"apiVersion: v1\n"
+"kind: Pod\n"
+"metadata: {name: a, labels: {app: web}}\n"
+"spec: {containers: [{name: c}]}\n"
+"status: {phase: Running, podIP: 10.0.0.1,"
+" conditions: [{type: Ready, status: \"True\"}]}\n"
+"---\n"
+"apiVersion: v1\n"
+"kind: Pod\n"
+"metadata: {name: b, labels: {app: web}}\n"
+"spec: {containers: [{name: c}]}\n"
+"status: {phase: Running, podIP: 10.0.0.2,"
+" conditions: [{type: Ready, status: \"True\"}]}\n"
+"---\n"
+"apiVersion: v1\n"
+"kind: Pod\n"
+"metadata: {name: c, labels: {app: web}}\n"
+"spec: {containers: [{name: c}]}\n"
+"status: {phase: Running, podIP: 10.0.0.3,"
+" conditions: [{type: Ready, status: \"True\"}]}\n";
+
+struct fx {
+	struct kset		set;
+	struct diag_list	dl;
+	struct pcfg		pc;
+	struct res_model	m;
+	struct lb_livetab	live;
+};
+
+static struct snap *
+fx_snap(struct fx *f)
+{
+	struct snap	*s;
+	char		 err[256];
+
+	memset(f, 0, sizeof(*f));
+	if (unit_load(&f->set, &f->dl, yaml) != 0 ||
+	    val_all(&f->set, &f->pc, &f->dl) != 0) {
+		unit_dump(&f->dl);
+		ck_abort_msg("configuration did not load cleanly");
+	}
+	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
+	lb_livetab_init(&f->live);
+	s = snap_build(&f->m, &f->live, LB_DEFAULT, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	/* The snapshot borrows nothing from the model. */
+	res_free(&f->m);
+	unit_free(&f->set, &f->dl);
+	return s;
+}
+
+static const struct snap_port *
+port(const struct snap *s, uint16_t p)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++)
+		if (s->ports[i].port == p)
+			return &s->ports[i];
+	ck_abort_msg("no port %u", p);
+	return NULL;
+}
+
+START_TEST(test_build)
+{
+	struct fx		 f;
+	struct snap		*s = fx_snap(&f);
+	const struct snap_port	*sp = port(s, 80);
+	const struct snap_lsn	*l;
+	struct ipaddr		 a;
+
+	ck_assert_uint_eq(s->nsvcs, 1);
+	ck_assert_str_eq(sp->label, "default/web:80");
+	ck_assert_uint_eq(sp->svc->idle_timeout_ms, 5000);
+	ck_assert_uint_eq(sp->svc->connect_timeout_ms, 2000);
+	ck_assert_uint_eq(sp->svc->max_connections, 7);
+	ck_assert_uint_eq(sp->lb.neps, 3);
+	ck_assert_str_eq(sp->lb.eps[0].name, "10.0.0.1:8080");
+	ck_assert_str_eq(sp->lb.eps[0].pod, "default/a");
+	ck_assert_int_eq(port(s, 53)->proto, RES_UDP);
+	ipaddr_parse("10.96.0.10", &a);
+	l = snap_find_lsn(s, &a, 80, RES_TCP);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_ptr_eq(l->sp, sp);
+	ck_assert_int_eq(l->kind, RES_LSN_CLUSTER_IP);
+	ck_assert_ptr_null(snap_find_lsn(s, &a, 81, RES_TCP));
+	ck_assert_ptr_nonnull(snap_find_lsn(s, &a, 53, RES_UDP));
+	ipaddr_parse("192.0.2.1", &a);
+	l = snap_find_lsn(s, &a, 30080, RES_TCP);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(l->kind, RES_LSN_NODE_PORT);
+	snap_unref(s);
+	lb_livetab_free(&f.live);
+}
+END_TEST
+
+START_TEST(test_rr_and_retry)
+{
+	struct fx		 f;
+	struct snap		*s = fx_snap(&f);
+	const struct snap_port	*sp = port(s, 80);
+	struct lb_flow		 fl;
+	struct lb_ep		*ep;
+	int			 i;
+
+	/* Exact rotation. */
+	for (i = 0; i < 9; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ep = lb_pick(&sp->lb, &fl);
+		ck_assert_ptr_eq(ep, &sp->lb.eps[i % 3]);
+		lb_release(&sp->lb, ep);
+	}
+	ck_assert_uint_eq(sp->lb.eps[0].live->total, 3);
+	ck_assert_uint_eq(sp->lb.eps[0].live->active, 0);
+	/* One flow never gets an endpoint twice, and stops at the bound. */
+	memset(&fl, 0, sizeof(fl));
+	for (i = 0; i < 3; i++) {
+		ep = lb_pick(&sp->lb, &fl);
+		ck_assert_ptr_nonnull(ep);
+		ck_assert_uint_eq(ep->live->active, 1);
+		lb_fail(ep);
+	}
+	ck_assert_ptr_null(lb_pick(&sp->lb, &fl));
+	ck_assert_uint_eq(fl.ntried, 3);
+	ck_assert(fl.tried[0] != fl.tried[1] && fl.tried[1] != fl.tried[2] &&
+	    fl.tried[0] != fl.tried[2]);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(sp->lb.eps[i].live->failures, 1);
+		lb_release(&sp->lb, &sp->lb.eps[i]);
+	}
+	snap_unref(s);
+	lb_livetab_free(&f.live);
+}
+END_TEST
+
+START_TEST(test_live_outlives_snapshots)
+{
+	struct fx		 f1, f2;
+	struct snap		*s1 = fx_snap(&f1), *s2;
+	char			 err[256];
+
+	/* Rebuild into the same live table: the same counters. */
+	memset(&f2, 0, sizeof(f2));
+	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
+	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
+	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
+	s2 = snap_build(&f2.m, &f1.live, LB_DEFAULT, err, sizeof(err));
+	ck_assert_ptr_nonnull(s2);
+	ck_assert_ptr_eq(port(s1, 80)->lb.eps[1].live,
+	    port(s2, 80)->lb.eps[1].live);
+	ck_assert_ptr_eq(port(s1, 80)->svc->live, port(s2, 80)->svc->live);
+	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, "nope", err,
+	    sizeof(err)));
+	ck_assert_str_eq(err, "unknown balancing algorithm \"nope\"");
+	res_free(&f2.m);
+	unit_free(&f2.set, &f2.dl);
+	snap_unref(s1);
+	snap_unref(s2);
+	lb_livetab_free(&f1.live);
+}
+END_TEST
+
+START_TEST(test_slot)
+{
+	struct fx		 f;
+	struct snap_slot	 slot;
+	struct snap		*s1 = fx_snap(&f), *held, *s2;
+
+	snap_slot_init(&slot);
+	ck_assert_ptr_null(snap_slot_acquire(&slot));
+	snap_slot_publish(&slot, s1);
+	ck_assert_uint_eq(s1->gen, 1);
+	held = snap_slot_acquire(&slot);		/* a connection's ref */
+	ck_assert_ptr_eq(held, s1);
+	ck_assert_uint_eq(s1->refs, 2);
+	/* Publish another: the old one lives on while a ref holds it. */
+	s2 = calloc(1, sizeof(*s2));	/* stand-in for a new build */
+	atomic_init(&s2->refs, 1);
+	arena_init(&s2->arena, 0);
+	snap_slot_publish(&slot, s2);
+	ck_assert_uint_eq(s2->gen, 2);
+	ck_assert_ptr_eq(snap_slot_peek(&slot), s2);
+	ck_assert_uint_eq(held->refs, 1);
+	snap_unref(held);			/* frees s1 */
+	snap_slot_clear(&slot);			/* frees s2 */
+	lb_livetab_free(&f.live);
+}
+END_TEST
+
+START_TEST(test_livetab)
+{
+	struct lb_livetab	 t;
+	struct lb_live		*first = NULL, *l;
+	char			 key[32];
+	int			 i;
+
+	lb_livetab_init(&t);
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "10.0.%d.%d:80", i / 250, i % 250);
+		ck_assert_ptr_nonnull(l = lb_live_get(&t, key));
+		if (i == 0)
+			first = l;
+	}
+	ck_assert_uint_eq(t.n, 1000);
+	ck_assert_ptr_eq(lb_live_get(&t, "10.0.0.0:80"), first);
+	ck_assert_uint_eq(t.n, 1000);
+	lb_livetab_free(&t);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("snapshot");
+	TCase	*tc = tcase_create("snapshot");
+
+	tcase_add_test(tc, test_build);
+	tcase_add_test(tc, test_rr_and_retry);
+	tcase_add_test(tc, test_live_outlives_snapshots);
+	tcase_add_test(tc, test_slot);
+	tcase_add_test(tc, test_livetab);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
