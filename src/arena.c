@@ -46,6 +46,27 @@ arena_free(struct arena *a)
 	a->used = 0;
 }
 
+void
+arena_adopt(struct arena *dst, struct arena *src)
+{
+	struct arena_chunk *last;
+
+	if (src->head == NULL)
+		return;
+	for (last = src->head; last->next != NULL; last = last->next)
+		continue;
+	/* Behind dst's head, which keeps serving dst's allocations. */
+	if (dst->head == NULL)
+		dst->head = src->head;
+	else {
+		last->next = dst->head->next;
+		dst->head->next = src->head;
+	}
+	dst->used += src->used;
+	src->head = NULL;
+	src->used = 0;
+}
+
 static struct arena_chunk *
 chunk_new(size_t size)
 {

@@ -23,6 +23,8 @@ struct arena {
 void	 arena_init(struct arena *, size_t limit);
 /* Free every chunk; the arena may be reused after arena_init(). */
 void	 arena_free(struct arena *);
+/* Move every block of src into dst; src is empty afterwards. */
+void	 arena_adopt(struct arena *dst, struct arena *src);
 /* Zeroed, aligned memory; NULL when the limit or malloc fails. */
 void	*arena_alloc(struct arena *, size_t);
 void	*arena_calloc(struct arena *, size_t n, size_t size);

@@ -39,6 +39,35 @@ diag_list_free(struct diag_list *l)
 	diag_list_init(l);
 }
 
+void
+diag_list_move(struct diag_list *dst, struct diag_list *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		if (dst->n >= dst->max) {
+			dst->dropped++;
+			diag_clear(&src->v[i]);
+			continue;
+		}
+		if (dst->n == dst->cap) {
+			size_t ncap = dst->cap ? dst->cap * 2 : 16;
+			struct diag *nv = realloc(dst->v, ncap * sizeof(*nv));
+
+			if (nv == NULL)
+				abort();
+			dst->v = nv;
+			dst->cap = ncap;
+		}
+		dst->v[dst->n++] = src->v[i];
+	}
+	dst->nerr += src->nerr;
+	dst->nwarn += src->nwarn;
+	dst->dropped += src->dropped;
+	free(src->v);
+	diag_list_init(src);
+}
+
 static char *
 dup_or_null(const char *s)
 {

@@ -88,6 +88,9 @@ void	 diag_vadd(struct diag_list *, enum diag_severity, enum diag_type,
 	    const char *bad, const char *detail, va_list)
 	    __attribute__((format(printf, 12, 0)));
 
+/* Append every diagnostic of src to dst (src is emptied). */
+void	 diag_list_move(struct diag_list *dst, struct diag_list *src);
+
 /* Sort by file, line, column: the order a reader fixes them in. */
 void	 diag_sort(struct diag_list *);
 

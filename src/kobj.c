@@ -220,10 +220,41 @@ path_pop(struct kdec *d, size_t saved)
 	d->path[saved] = '\0';
 }
 
+/* Append raw bytes; the hot path (every field of every object). */
+static void
+path_append(struct kdec *d, const char *s, size_t len)
+{
+	if (len > sizeof(d->path) - 1 - d->pathlen)
+		len = sizeof(d->path) - 1 - d->pathlen;
+	memcpy(d->path + d->pathlen, s, len);
+	d->pathlen += len;
+	d->path[d->pathlen] = '\0';
+}
+
 static size_t
 path_child(struct kdec *d, const char *name)
 {
-	return path_push(d, d->pathlen == 0 ? "%s" : ".%s", name);
+	size_t saved = d->pathlen;
+
+	if (d->pathlen > 0)
+		path_append(d, ".", 1);
+	path_append(d, name, strlen(name));
+	return saved;
+}
+
+static size_t
+path_index(struct kdec *d, size_t i)
+{
+	char	buf[24], *p = buf + sizeof(buf);
+	size_t	saved = d->pathlen;
+
+	*--p = ']';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) > 0);
+	*--p = '[';
+	path_append(d, p, (size_t)(buf + sizeof(buf) - p));
+	return saved;
 }
 
 static void
@@ -256,13 +287,13 @@ type_err(struct kdec *d, const struct ynode *n, const char *want)
 
 /* ---- unknown fields ---- */
 
-static const struct kfield *
-schema_field(const struct kschema *s, const char *name)
+const struct kfield *
+kobj_field(const struct kschema *s, const char *name)
 {
 	const struct kfield *f;
 
 	for (f = s->fields; f->name != NULL; f++)
-		if (strcmp(f->name, name) == 0)
+		if (f->name[0] == name[0] && strcmp(f->name, name) == 0)
 			return f;
 	return NULL;
 }
@@ -290,7 +321,7 @@ suggest(struct kdec *d, const struct kschema *s, const char *key, char *buf,
 	for (i = d->depth - 2; i >= 0; i--) {
 		const struct klevel *l = &d->levels[i];
 
-		if (l->schema != NULL && schema_field(l->schema, key)) {
+		if (l->schema != NULL && kobj_field(l->schema, key)) {
 			snprintf(buf, len, "%.*s%s%s", (int)l->pathlen,
 			    d->path, l->pathlen ? "." : "", key);
 			return 1;
@@ -298,7 +329,7 @@ suggest(struct kdec *d, const struct kschema *s, const char *key, char *buf,
 	}
 	for (f = s->fields; f->name != NULL; f++) {
 		if ((f->type != KF_OBJ && f->type != KF_LIST) ||
-		    f->sub == NULL || schema_field(f->sub, key) == NULL)
+		    f->sub == NULL || kobj_field(f->sub, key) == NULL)
 			continue;
 		snprintf(buf, len, "%.*s%s%s%s.%s", (int)cur, d->path,
 		    cur ? "." : "", f->name,
@@ -478,7 +509,7 @@ decode_strlist(struct kdec *d, const struct ynode *n, struct kstrlist *out)
 	for (i = 0; i < n->n; i++) {
 		const char *s;
 
-		saved = path_push(d, "[%zu]", i);
+		saved = path_index(d, i);
 		s = decode_str(d, n->items[i]);
 		path_pop(d, saved);
 		if (s != NULL)
@@ -507,7 +538,7 @@ decode_list(struct kdec *d, const struct kfield *f, const struct ynode *n,
 		return;
 	}
 	for (i = 0; i < n->n; i++) {
-		saved = path_push(d, "[%zu]", i);
+		saved = path_index(d, i);
 		decode_struct(d, f->sub, n->items[i], elems + i * f->elem_size);
 		path_pop(d, saved);
 	}
@@ -580,7 +611,7 @@ decode_struct(struct kdec *d, const struct kschema *s, const struct ynode *n,
 		size_t			 saved;
 
 		if (k->kind == YN_SCALAR && strlen(k->str) == k->len)
-			f = schema_field(s, k->str);
+			f = kobj_field(s, k->str);
 		if (f == NULL) {
 			if (!s->lenient)
 				unknown_field(d, s, k);

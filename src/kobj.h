@@ -66,6 +66,9 @@ size_t	 kobj_decode(struct arena *a, const struct diag_ctx *dc,
 	    const struct kschema *schema, const struct ynode *node,
 	    const char *path, void *out);
 
+/* The field called name (NUL-terminated) of schema s, or NULL. */
+const struct kfield *kobj_field(const struct kschema *s, const char *name);
+
 /* The node of field in a decoded map, else the map itself (for marks). */
 const struct ynode *kobj_at(const struct ynode *map, const char *field);
 

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,7 +67,7 @@ kset_init(struct kset *set)
 {
 	memset(set, 0, sizeof(*set));
 	arena_init(&set->arena, LOAD_ARENA_LIMIT);
-	set->hash = 0xcbf29ce484222325ULL;
+	set->hash = KSET_HASH_SEED;
 }
 
 void
@@ -80,12 +82,23 @@ kset_free(struct kset *set)
 	memset(set, 0, sizeof(*set));
 }
 
+/*
+ * The config hash only has to tell "same bytes" from "changed" across
+ * reloads: FNV-1a over 64-bit words, so hashing a large config costs
+ * little next to parsing it.
+ */
 static void
 hash_bytes(struct kset *set, const void *p, size_t len)
 {
 	const unsigned char	*b = p;
-	uint64_t		 h = set->hash;
+	uint64_t		 h = set->hash, w;
 
+	for (; len >= 8; b += 8, len -= 8) {
+		memcpy(&w, b, 8);
+		h ^= w;
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
 	while (len-- > 0) {
 		h ^= *b++;
 		h *= 0x100000001b3ULL;
@@ -128,6 +141,94 @@ kind_find(const char *kind)
 			return &kinds[i];
 	return NULL;
 }
+
+/* ---- what the parser may drop ---- */
+
+/*
+ * The filter's contexts are schema fields: a collection's context is the
+ * field it is the value of (for a list, also each element's).  Two more
+ * stand for an object's root, whose schema depends on its `kind`, and
+ * for the items of a List.
+ */
+static const struct kfield root_ctx = { "<object>", KF_OBJ, 0, NULL, 0 };
+static const struct kfield items_ctx = { "items", KF_LIST, 0, NULL, 0 };
+
+static const char *
+pair_scalar(struct ynode *const *pairs, size_t npairs, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < npairs; i++) {
+		const struct ynode *k = pairs[2 * i], *v = pairs[2 * i + 1];
+
+		if (k->kind == YN_SCALAR && strcmp(k->str, key) == 0)
+			return v->kind == YN_SCALAR ? v->str : NULL;
+	}
+	return NULL;
+}
+
+/* A field of a known schema: follow it, keep it whole, or drop it. */
+static const void *
+field_ctx(const struct kschema *s, const struct ynode *key)
+{
+	const struct kfield *f;
+
+	if (key->kind != YN_SCALAR || strlen(key->str) != key->len ||
+	    (f = kobj_field(s, key->str)) == NULL)
+		return s->lenient ? YDOC_SKIP : NULL;	/* NULL: report it */
+	if (f->type == KF_ANY)
+		return YDOC_SKIP;
+	if (f->type == KF_OBJ || f->type == KF_LIST)
+		return f;
+	return NULL;
+}
+
+static const void *
+object_child(struct ynode *const *pairs, size_t npairs,
+    const struct ynode *key)
+{
+	const struct kind_desc	*k;
+	const char		*kind;
+	size_t			 klen;
+
+	/* kubectl prints apiVersion and kind first; else keep it all. */
+	if ((kind = pair_scalar(pairs, npairs, "kind")) == NULL)
+		return NULL;
+	klen = strlen(kind);
+	if (key->kind == YN_SCALAR && strcmp(key->str, "items") == 0 &&
+	    klen >= 4 && strcmp(kind + klen - 4, "List") == 0)
+		return &items_ctx;
+	if ((k = kind_find(kind)) == NULL) {
+		/* Skipped kinds: only their name is shown. */
+		return key->kind == YN_SCALAR &&
+		    (strcmp(key->str, "metadata") == 0 ||
+		    strcmp(key->str, "apiVersion") == 0) ? NULL : YDOC_SKIP;
+	}
+	return field_ctx(k->schema, key);
+}
+
+static const void *
+filter_child(void *arg, const void *parent, enum ynode_kind pkind,
+    struct ynode *const *pairs, size_t npairs, const struct ynode *key)
+{
+	const struct kfield *f = parent;
+
+	(void)arg;
+	if (f == &items_ctx)
+		return pkind == YN_SEQ ? &root_ctx : NULL;
+	if (f == &root_ctx)
+		return pkind == YN_MAP ? object_child(pairs, npairs, key) :
+		    NULL;
+	if (f->type == KF_LIST && pkind == YN_SEQ)
+		return f;		/* an element */
+	if (pkind != YN_MAP || f->sub == NULL)
+		return NULL;		/* a type error: keep it to report */
+	return field_ctx(f->sub, key);
+}
+
+static const struct ydoc_filter load_filter = {
+	filter_child, NULL, &root_ctx
+};
 
 static int
 add_object(struct kset *set, const struct kind_desc *k, void *obj,
@@ -291,7 +392,8 @@ load_buffer(struct kset *set, const char *name, const char *buf, size_t len,
 	hash_bytes(set, buf, len);
 	if ((file = arena_strdup(&set->arena, name)) == NULL)
 		return -1;
-	if (ydoc_parse(&set->arena, file, buf, len, &doc, diags) == -1)
+	if (ydoc_parse(&set->arena, file, buf, len, &load_filter, &doc,
+	    diags) == -1)
 		return -1;
 	for (i = 0; i < doc.ndocs; i++)
 		if (load_object(set, file, doc.docs[i], diags) == -1)
@@ -300,8 +402,8 @@ load_buffer(struct kset *set, const char *name, const char *buf, size_t len,
 }
 
 static int
-read_file(const char *path, char **out, size_t *outlen, size_t budget,
-    struct diag_list *diags)
+read_file(const char *path, char **out, size_t *outlen,
+    _Atomic size_t *total, struct diag_list *diags)
 {
 	struct stat	 st;
 	char		*buf;
@@ -320,13 +422,20 @@ read_file(const char *path, char **out, size_t *outlen, size_t budget,
 		close(fd);
 		return -1;
 	}
-	if ((uint64_t)st.st_size > YDOC_MAX_FILE ||
-	    (size_t)st.st_size > budget) {
+	if ((uint64_t)st.st_size > YDOC_MAX_FILE) {
 		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
 		    NULL, NULL, NULL,
-		    "file is %lld bytes, over the limit of %zu", (long long)
-		    st.st_size, budget < YDOC_MAX_FILE ? budget :
-		    (size_t)YDOC_MAX_FILE);
+		    "file is %lld bytes, over the limit of %u", (long long)
+		    st.st_size, YDOC_MAX_FILE);
+		close(fd);
+		return -1;
+	}
+	if (atomic_fetch_add(total, (size_t)st.st_size) + (size_t)st.st_size >
+	    LOAD_MAX_TOTAL) {
+		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
+		    NULL, NULL, NULL,
+		    "the configuration is over %u bytes in all",
+		    LOAD_MAX_TOTAL);
 		close(fd);
 		return -1;
 	}
@@ -356,16 +465,15 @@ read_file(const char *path, char **out, size_t *outlen, size_t budget,
 }
 
 static int
-load_file(struct kset *set, const char *path, size_t *budget,
+load_file(struct kset *set, const char *path, _Atomic size_t *total,
     struct diag_list *diags)
 {
 	char	*buf;
 	size_t	 len;
 	int	 rc;
 
-	if (read_file(path, &buf, &len, *budget, diags) == -1)
+	if (read_file(path, &buf, &len, total, diags) == -1)
 		return -1;
-	*budget -= len;
 	rc = load_buffer(set, path, buf, len, diags);
 	free(buf);
 	return rc;
@@ -388,14 +496,17 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char * const *)a, *(char * const *)b);
 }
 
+/*
+ * The files of a directory, sorted, as "dir/name" paths (malloc'd, as is
+ * the array).  Returns -1 with a diagnostic when it cannot be listed.
+ */
 static int
-load_dir(struct kset *set, const char *path, size_t *budget,
-    struct diag_list *diags)
+list_dir(const char *path, char ***out, size_t *nout, struct diag_list *diags)
 {
 	DIR		*dir;
 	struct dirent	*de;
-	char		**names = NULL, *full;
-	size_t		 n = 0, cap = 0, i;
+	char		**paths = NULL, *full;
+	size_t		 n = 0, cap = 0, plen = strlen(path);
 	int		 rc = 0;
 
 	if ((dir = opendir(path)) == NULL) {
@@ -413,32 +524,150 @@ load_dir(struct kset *set, const char *path, size_t *budget,
 			rc = -1;
 			break;
 		}
-		if (vec_push((void ***)&names, &n, &cap,
-		    strdup(de->d_name)) == -1 || names[n - 1] == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	closedir(dir);
-	qsort(names, n, sizeof(*names), name_cmp);
-	for (i = 0; i < n; i++) {
-		size_t plen = strlen(path);
-
-		if (names[i] == NULL)
-			continue;
-		if ((full = malloc(plen + strlen(names[i]) + 2)) == NULL) {
+		if ((full = malloc(plen + strlen(de->d_name) + 2)) == NULL ||
+		    vec_push((void ***)&paths, &n, &cap, full) == -1) {
+			free(full);
 			rc = -1;
 			break;
 		}
 		sprintf(full, "%s%s%s", path,
-		    plen > 0 && path[plen - 1] == '/' ? "" : "/", names[i]);
-		if (load_file(set, full, budget, diags) == -1)
-			rc = -1;
-		free(full);
+		    plen > 0 && path[plen - 1] == '/' ? "" : "/", de->d_name);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	closedir(dir);
+	if (n > 1)
+		qsort(paths, n, sizeof(*paths), name_cmp);
+	*out = paths;
+	*nout = n;
+	return rc;
+}
+
+/*
+ * Files are independent until load_finish(), so a directory is read by
+ * a few threads at once, each into its own partial set; the parts are
+ * then moved into the set.  Nothing depends on which thread read what:
+ * load_finish() sorts every kind and the file hashes combine in name
+ * order.
+ */
+#define LOAD_MAX_THREADS	4
+
+struct load_job {
+	char			**paths;	/* borrowed; name order */
+	size_t			  n;
+	_Atomic size_t		  next;		/* next file to take */
+	_Atomic size_t		  total;	/* bytes read, all threads */
+	uint64_t		 *hashes;	/* malloc; per file */
+};
+
+struct load_part {
+	struct load_job		*job;
+	pthread_t		 tid;
+	struct kset		 set;		/* moved into the set */
+	struct diag_list	 diags;		/* moved into diags */
+	int			 rc;
+};
+
+static void *
+load_part_run(void *arg)
+{
+	struct load_part	*part = arg;
+	struct load_job		*job = part->job;
+	size_t			 i;
+
+	while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
+		part->set.hash = KSET_HASH_SEED;
+		if (load_file(&part->set, job->paths[i], &job->total,
+		    &part->diags) == -1)
+			part->rc = -1;
+		job->hashes[i] = part->set.hash;
+	}
+	return NULL;
+}
+
+#define VEC_APPEND(dst, src) do {					\
+	size_t i_;							\
+	for (i_ = 0; i_ < (src).n; i_++)				\
+		if (VEC_PUSH(dst, (src).v[i_]) == -1)			\
+			return -1;					\
+} while (0)
+
+/* Move part into set; objects stay where they are, in part's arena. */
+static int
+load_part_merge(struct kset *set, struct load_part *part,
+    struct diag_list *diags)
+{
+	struct kset *p = &part->set;
+
+	arena_adopt(&set->arena, &p->arena);
+	VEC_APPEND(set->svcs, p->svcs);
+	VEC_APPEND(set->pods, p->pods);
+	VEC_APPEND(set->nss, p->nss);
+	VEC_APPEND(set->epss, p->epss);
+	VEC_APPEND(set->netpols, p->netpols);
+	if (p->pcfg != NULL && set->pcfg != NULL) {
+		const struct kpcfg *later = strcmp(p->pcfg->file,
+		    set->pcfg->file) > 0 ? p->pcfg : set->pcfg;
+		const struct kpcfg *first = later == p->pcfg ? set->pcfg :
+		    p->pcfg;
+		const struct ynode *at = kobj_at(later->y, "kind");
+
+		diag_add(&part->diags, DIAG_ERROR, DIAG_DUPLICATE, later->file,
+		    at->line, at->col, "ProxyConfig", NULL,
+		    later->meta.name, "kind", "ProxyConfig",
+		    "at most one ProxyConfig; the first is in %s", first->file);
+		set->pcfg = (struct kpcfg *)first;
+	} else if (p->pcfg != NULL)
+		set->pcfg = p->pcfg;
+	set->nfiles += p->nfiles;
+	set->nskipped += p->nskipped;
+	diag_list_move(diags, &part->diags);
+	return 0;
+}
+
+static int
+load_dir(struct kset *set, const char *path, struct diag_list *diags)
+{
+	struct load_job		 job;
+	struct load_part	 parts[LOAD_MAX_THREADS];
+	size_t			 nparts, i;
+	long			 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int			 rc;
+
+	memset(&job, 0, sizeof(job));
+	rc = list_dir(path, &job.paths, &job.n, diags);
+	if ((job.hashes = calloc(job.n + 1, sizeof(*job.hashes))) == NULL)
+		rc = -1;
+	nparts = ncpu < 1 ? 1 : ncpu > LOAD_MAX_THREADS ? LOAD_MAX_THREADS :
+	    (size_t)ncpu;
+	if (nparts > job.n)
+		nparts = job.n > 0 ? job.n : 1;
+	for (i = 0; i < nparts && job.hashes != NULL; i++) {
+		parts[i].job = &job;
+		parts[i].rc = 0;
+		kset_init(&parts[i].set);
+		diag_list_init(&parts[i].diags);
+		/* Part 0 runs on this thread; a failed spawn runs inline. */
+		if (i == 0 || pthread_create(&parts[i].tid, NULL,
+		    load_part_run, &parts[i]) != 0)
+			parts[i].tid = 0;
+	}
+	if (job.hashes != NULL) {
+		load_part_run(&parts[0]);
+		for (i = 0; i < nparts; i++) {
+			if (parts[i].tid != 0)
+				pthread_join(parts[i].tid, NULL);
+			if (parts[i].rc == -1 ||
+			    load_part_merge(set, &parts[i], diags) == -1)
+				rc = -1;
+			kset_free(&parts[i].set);
+			diag_list_free(&parts[i].diags);
+		}
+		for (i = 0; i < job.n; i++)
+			hash_bytes(set, &job.hashes[i], sizeof(job.hashes[i]));
+	}
+	for (i = 0; i < job.n; i++)
+		free(job.paths[i]);
+	free(job.paths);
+	free(job.hashes);
 	return rc;
 }
 
@@ -446,7 +675,7 @@ int
 load_path(struct kset *set, const char *path, struct diag_list *diags)
 {
 	struct stat	st;
-	size_t		budget = LOAD_MAX_TOTAL;
+	_Atomic size_t	total = 0;
 	int		rc;
 
 	if (stat(path, &st) == -1) {
@@ -455,9 +684,9 @@ load_path(struct kset *set, const char *path, struct diag_list *diags)
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode))
-		rc = load_dir(set, path, &budget, diags);
+		rc = load_dir(set, path, diags);
 	else
-		rc = load_file(set, path, &budget, diags);
+		rc = load_file(set, path, &total, diags);
 	load_finish(set, diags);
 	return rc;
 }

@@ -23,6 +23,8 @@
 #define LOAD_ARENA_LIMIT	((size_t)2048 * 1024 * 1024)
 
 /* Growable array of object pointers; the array is malloc'd by kset. */
+#define KSET_HASH_SEED		0xcbf29ce484222325ULL
+
 #define KSET_VEC(type)	struct { type **v; size_t n, cap; }
 
 struct kset {
@@ -36,7 +38,7 @@ struct kset {
 	struct kpcfg		*pcfg;		/* arena; NULL: defaults */
 	size_t			 nfiles;
 	size_t			 nskipped;	/* objects of other kinds */
-	uint64_t		 hash;		/* FNV-1a of names+contents */
+	uint64_t		 hash;		/* of file names and contents */
 };
 
 void	 kset_init(struct kset *);

@@ -181,7 +181,8 @@ slices_index(struct build *b)
 		b->slices[n].eps = e;
 		n++;
 	}
-	qsort(b->slices, n, sizeof(*b->slices), slice_cmp);
+	if (n > 1)
+		qsort(b->slices, n, sizeof(*b->slices), slice_cmp);
 	b->nslices = n;
 	return 0;
 }
@@ -476,7 +477,8 @@ eps_finish(struct build *b, struct res_port *rp)
 {
 	size_t	i, n = 0, nready = 0;
 
-	qsort(b->eps.v, b->eps.n, sizeof(*b->eps.v), ep_cmp);
+	if (b->eps.n > 1)
+		qsort(b->eps.v, b->eps.n, sizeof(*b->eps.v), ep_cmp);
 	for (i = 0; i < b->eps.n; i++) {
 		if (n > 0 && ipaddr_equal(&b->eps.v[n - 1].addr,
 		    &b->eps.v[i].addr) && b->eps.v[n - 1].port ==
@@ -579,7 +581,8 @@ port_listeners(struct build *b, const struct res_service *s,
 			    rp->proto);
 		}
 	}
-	qsort(b->lsn.v, b->lsn.n, sizeof(*b->lsn.v), lsn_cmp);
+	if (b->lsn.n > 1)
+		qsort(b->lsn.v, b->lsn.n, sizeof(*b->lsn.v), lsn_cmp);
 	/* One socket once, under the first kind that asked for it. */
 	for (i = 0, n = 0; i < b->lsn.n; i++) {
 		if (n > 0 && same_socket(&b->lsn.v[n - 1], &b->lsn.v[i]))
@@ -632,7 +635,9 @@ headless_addresses(struct build *b, struct res_service *s, int pnra,
 					PUSH(b, b->addrs, ips[0]);
 		}
 	}
-	qsort(b->addrs.v, b->addrs.n, sizeof(*b->addrs.v), addr_cmp);
+	if (b->addrs.n > 1)
+		qsort(b->addrs.v, b->addrs.n, sizeof(*b->addrs.v),
+		    addr_cmp);
 	for (i = 0, n = 0; i < b->addrs.n; i++)
 		if (n == 0 || !ipaddr_equal(&b->addrs.v[n - 1],
 		    &b->addrs.v[i]))
@@ -845,6 +850,7 @@ res_build(const struct kset *set, const struct pcfg *pcfg,
 	memset(m, 0, sizeof(*m));
 	arena_init(&m->arena, 0);
 	m->pcfg = pcfg;
+	m->set = set;
 	memset(&b, 0, sizeof(b));
 	b.set = set;
 	b.pcfg = pcfg;

@@ -15,6 +15,7 @@ struct yframe {
 	size_t		  n;
 	size_t		  cap;
 	char		 *anchor;	/* arena; registered when closed */
+	const void	 *ctx;		/* filter context; NULL: keep all */
 };
 
 struct yanchor {
@@ -34,6 +35,9 @@ struct yintern {
 
 struct yparse {
 	struct arena	 *a;
+	const struct ydoc_filter *filter;	/* NULL: keep everything */
+	unsigned	  skip_depth;	/* inside a dropped collection */
+	const void	 *next_ctx;	/* context of the node being opened */
 	struct yintern	  intern;
 	const char	 *file;
 	struct diag_list *diags;
@@ -260,6 +264,7 @@ open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
 	    arena_strdup(p->a, (const char *)anchor)) == NULL)
 		return -1;
 	p->stack[p->depth].node = n;
+	p->stack[p->depth].ctx = p->next_ctx;
 	p->stack[p->depth].items = NULL;
 	p->stack[p->depth].n = 0;
 	p->stack[p->depth].cap = 0;
@@ -403,9 +408,70 @@ on_alias(struct yparse *p, const yaml_event_t *ev)
 	return attach(p, n);
 }
 
+const char ydoc_skip_marker;
+
+/*
+ * Ask the filter about the node an event starts.  Returns 1 to drop it
+ * (its pending key is taken back), else 0 with p->next_ctx set.
+ */
+static int
+filter_drops(struct yparse *p)
+{
+	struct yframe	*f;
+	const void	*ctx;
+
+	p->next_ctx = NULL;
+	if (p->filter == NULL)
+		return 0;
+	if (p->depth == 0) {
+		p->next_ctx = p->filter->root;
+		return 0;
+	}
+	f = &p->stack[p->depth - 1];
+	if (f->ctx == NULL)
+		return 0;
+	if (f->node->kind == YN_MAP && f->n % 2 == 0)
+		return 0;	/* a key: always kept */
+	if (f->node->kind == YN_MAP)
+		ctx = p->filter->child(p->filter->arg, f->ctx, YN_MAP,
+		    f->items, f->n / 2, f->items[f->n - 1]);
+	else
+		ctx = p->filter->child(p->filter->arg, f->ctx, YN_SEQ, NULL,
+		    0, NULL);
+	if (ctx == YDOC_SKIP) {
+		if (f->node->kind == YN_MAP) {
+			f->n--;
+			f->node->weight--;
+		}
+		return 1;
+	}
+	p->next_ctx = ctx;
+	return 0;
+}
+
 static int
 on_event(struct yparse *p, const yaml_event_t *ev)
 {
+	int starts = ev->type == YAML_SCALAR_EVENT ||
+	    ev->type == YAML_ALIAS_EVENT ||
+	    ev->type == YAML_SEQUENCE_START_EVENT ||
+	    ev->type == YAML_MAPPING_START_EVENT;
+	int opens = ev->type == YAML_SEQUENCE_START_EVENT ||
+	    ev->type == YAML_MAPPING_START_EVENT;
+
+	if (p->skip_depth > 0) {
+		if (opens)
+			p->skip_depth++;
+		else if (ev->type == YAML_SEQUENCE_END_EVENT ||
+		    ev->type == YAML_MAPPING_END_EVENT)
+			p->skip_depth--;
+		return 0;
+	}
+	if (starts && filter_drops(p)) {
+		if (opens)
+			p->skip_depth = 1;
+		return 0;
+	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		return on_scalar(p, ev);
@@ -442,7 +508,8 @@ yparse_cleanup(struct yparse *p)
 
 int
 ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
-    struct ydoc *doc, struct diag_list *diags)
+    const struct ydoc_filter *filter, struct ydoc *doc,
+    struct diag_list *diags)
 {
 	yaml_parser_t	 parser;
 	yaml_event_t	 ev;
@@ -453,6 +520,7 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 	memset(doc, 0, sizeof(*doc));
 	memset(&p, 0, sizeof(p));
 	p.a = a;
+	p.filter = filter;
 	p.file = file;
 	p.diags = diags;
 	doc->file = arena_strdup(a, file);

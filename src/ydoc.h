@@ -50,11 +50,36 @@ struct ydoc {
 };
 
 /*
- * Parse buf (len bytes) named file into doc, allocating from a.  Returns
- * 0, or -1 with errors in diags (a syntax error stops the file).
+ * A filter drops, while parsing, what no reader will look at: a Pod's
+ * image, resources and managedFields cost nodes and memory for
+ * nothing.  Each collection carries a context; for every node about to
+ * be read, child() gets its parent's context (never NULL: a NULL
+ * context keeps its whole subtree without asking), the parent's kind,
+ * the parent map's pairs read so far (keys at 2i; for looking at
+ * `kind`), and the node's key (NULL in a sequence).  It returns the
+ * node's context, NULL to keep the subtree whole, or YDOC_SKIP to drop
+ * the node and its key.  Dropped subtrees are not checked for
+ * duplicate keys and their anchors cannot be referenced.
+ */
+extern const char ydoc_skip_marker;
+#define YDOC_SKIP	((const void *)&ydoc_skip_marker)
+
+struct ydoc_filter {
+	const void	*(*child)(void *arg, const void *parent,
+			    enum ynode_kind pkind, struct ynode *const *pairs,
+			    size_t npairs, const struct ynode *key);
+	void		 *arg;
+	const void	 *root;		/* each document root's context */
+};
+
+/*
+ * Parse buf (len bytes) named file into doc, allocating from a, keeping
+ * what filter keeps (NULL: everything).  Returns 0, or -1 with errors in
+ * diags (a syntax error stops the file).
  */
 int	 ydoc_parse(struct arena *a, const char *file, const char *buf,
-	    size_t len, struct ydoc *doc, struct diag_list *diags);
+	    size_t len, const struct ydoc_filter *filter, struct ydoc *doc,
+	    struct diag_list *diags);
 
 /* Mapping lookup by key; NULL when n is not a map or has no such key. */
 const struct ynode *ydoc_get(const struct ynode *map, const char *key);

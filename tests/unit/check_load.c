@@ -321,6 +321,39 @@ START_TEST(test_pod_is_lenient)
 }
 END_TEST
 
+START_TEST(test_parser_drops_ignored_fields)
+{
+	struct kset		 set;
+	struct diag_list	 dl;
+	const struct kpod	*p;
+	const struct ynode	*c;
+
+	ck_assert_int_eq(unit_load(&set, &dl,
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata:\n  name: p\n  uid: abc\n"
+	    "  managedFields: [{manager: kubectl, fieldsV1: {f:a: {}}}]\n"
+	    "spec:\n  containers:\n  - name: c\n    image: nginx\n"
+	    "    resources: {requests: {cpu: 1}}\n"
+	    "    ports: [{name: http, containerPort: 80}]\n"
+	    "---\n"
+	    /* kind after metadata: nothing can be dropped before it. */
+	    "metadata: {name: q, uid: def}\napiVersion: v1\nkind: Pod\n"),
+	    0);
+	ck_assert_uint_eq(set.pods.n, 2);
+	p = set.pods.v[0];
+	ck_assert_ptr_null(ydoc_get(p->meta.y, "uid"));
+	ck_assert_ptr_null(ydoc_get(p->meta.y, "managedFields"));
+	ck_assert_ptr_nonnull(ydoc_get(p->meta.y, "name"));
+	c = p->spec.containers.v[0].y;
+	ck_assert_ptr_null(ydoc_get(c, "image"));
+	ck_assert_ptr_null(ydoc_get(c, "resources"));
+	ck_assert_int_eq(p->spec.containers.v[0].ports.v[0].container_port.v,
+	    80);
+	ck_assert_ptr_nonnull(ydoc_get(set.pods.v[1]->meta.y, "uid"));
+	unit_free(&set, &dl);
+}
+END_TEST
+
 START_TEST(test_two_proxyconfigs)
 {
 	struct kset		set;
@@ -457,6 +490,7 @@ load_suite(void)
 	tcase_add_test(tc, test_duplicate_objects);
 	tcase_add_test(tc, test_kubectl_output_loads);
 	tcase_add_test(tc, test_pod_is_lenient);
+	tcase_add_test(tc, test_parser_drops_ignored_fields);
 	tcase_add_test(tc, test_two_proxyconfigs);
 	tcase_add_test(tc, test_directory_order_and_hash);
 	tcase_add_test(tc, test_missing_path);

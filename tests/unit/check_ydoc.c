@@ -22,8 +22,8 @@ parse(struct fixture *f, const char *text)
 {
 	arena_init(&f->a, 0);
 	diag_list_init(&f->dl);
-	return ydoc_parse(&f->a, "t.yaml", text, strlen(text), &f->doc,
-	    &f->dl);
+	return ydoc_parse(&f->a, "t.yaml", text, strlen(text), NULL,
+	    &f->doc, &f->dl);
 }
 
 static void
@@ -199,7 +199,7 @@ START_TEST(test_size_limit)
 	diag_list_init(&f.dl);
 	/* The size is checked before a byte is read. */
 	ck_assert_int_eq(ydoc_parse(&f.a, "big.yaml", "", (size_t)
-	    YDOC_MAX_FILE + 1, &f.doc, &f.dl), -1);
+	    YDOC_MAX_FILE + 1, NULL, &f.doc, &f.dl), -1);
 	ck_assert_ptr_nonnull(strstr(f.dl.v[0].detail, "over the limit"));
 	done(&f);
 }
