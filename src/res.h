@@ -101,6 +101,7 @@ struct res_model {
 	struct res_service	*services;	/* sorted by ns/name */
 	size_t			 nservices;
 	const struct pcfg	*pcfg;		/* borrowed */
+	const struct kset	*set;		/* borrowed: built from */
 };
 
 /*
