@@ -655,8 +655,9 @@ load_dir(struct kset *set, const char *path, struct diag_list *diags)
 		for (i = 0; i < nparts; i++) {
 			if (parts[i].tid != 0)
 				pthread_join(parts[i].tid, NULL);
-			if (parts[i].rc == -1 ||
-			    load_part_merge(set, &parts[i], diags) == -1)
+			/* Always merge: a failed part still has diagnostics. */
+			if (load_part_merge(set, &parts[i], diags) == -1 ||
+			    parts[i].rc == -1)
 				rc = -1;
 			kset_free(&parts[i].set);
 			diag_list_free(&parts[i].diags);

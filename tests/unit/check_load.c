@@ -430,6 +430,54 @@ START_TEST(test_directory_order_and_hash)
 }
 END_TEST
 
+/*
+ * A directory is read by several threads: every file's objects and every
+ * diagnostic must arrive, whichever thread read it, on every run.
+ */
+START_TEST(test_directory_parallel_complete)
+{
+	char			 dir[] = "/tmp/svcp-par-XXXXXX";
+	char			 path[256];
+	struct kset		 set;
+	struct diag_list	 dl;
+	uint64_t		 hash = 0;
+	FILE			*fp;
+	int			 f, run;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (f = 0; f < 12; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		fp = fopen(path, "w");
+		fprintf(fp, "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\n"
+		    "---\napiVersion: v1\nkind: Pod\nmetadata: {name: q%d}\n",
+		    f, f);
+		if (f == 7)
+			fputs("---\napiVersion: v1\nkind: Service\n"
+			    "metadata: {name: bad}\nspec: {bogus: 1}\n", fp);
+		fclose(fp);
+	}
+	for (run = 0; run < 20; run++) {
+		kset_init(&set);
+		diag_list_init(&dl);
+		ck_assert_int_eq(load_path(&set, dir, &dl), -1);
+		ck_assert_uint_eq(set.nfiles, 12);
+		ck_assert_uint_eq(set.pods.n, 24);
+		ck_assert_str_eq(set.pods.v[0]->meta.name, "p0");
+		ck_assert_uint_eq(dl.nerr, 1);
+		ck_assert_ptr_nonnull(strstr(dl.v[0].file, "07.yaml"));
+		if (run == 0)
+			hash = set.hash;
+		ck_assert(set.hash == hash);
+		unit_free(&set, &dl);
+	}
+	for (f = 0; f < 12; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_missing_path)
 {
 	struct kset		set;
@@ -493,6 +541,7 @@ load_suite(void)
 	tcase_add_test(tc, test_parser_drops_ignored_fields);
 	tcase_add_test(tc, test_two_proxyconfigs);
 	tcase_add_test(tc, test_directory_order_and_hash);
+	tcase_add_test(tc, test_directory_parallel_complete);
 	tcase_add_test(tc, test_missing_path);
 	tcase_add_test(tc, test_scalar_kinds);
 	suite_add_tcase(s, tc);
