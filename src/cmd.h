@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #define CMD_DEFAULT_CONFIG	"/etc/svcproxy"
+#define CMD_DEFAULT_PIDFILE	"/run/svcproxy/svcproxy.pid"	/* reload */
 
 struct cmd_entry {
 	const char	*name;
@@ -22,6 +23,7 @@ int	 cmd_resolve(int, char **);
 int	 cmd_policy(int, char **);
 int	 cmd_version(int, char **);
 int	 cmd_run(int, char **);
+int	 cmd_reload(int, char **);
 
 /* Common options: -c PATH, -o json|text.  Returns 0, or 2 on misuse. */
 struct cmd_opts {

@@ -2,11 +2,29 @@
  * svcproxy run: serve every proxied Service port.
  *
  * Startup is all or nothing: the configuration must load without an
- * error and every listener must open, or nothing is served and the exit
- * code is 1.  Then the main thread's event_base waits for signals while
- * the workers serve; SIGTERM or SIGINT closes the listeners, lets open
- * connections finish for up to the drain timeout, and exits 0.  A second
- * signal stops at once.
+ * error, every listener and the admin server must open, or nothing is
+ * served and the exit code is 1.  Then the main thread's event_base
+ * runs signals, reloads and the admin server while the workers serve.
+ *
+ *   SIGHUP   reload (run_reload): load and check the configuration on
+ *            this thread, away from the workers; on any error keep the
+ *            running one untouched.  Otherwise open the new listeners,
+ *            have the workers serve what is queued on removed ones and
+ *            close them, publish the new snapshot in one atomic store,
+ *            and hand the new listeners over.  Listeners in both
+ *            configurations keep their sockets.  A configuration with
+ *            the running one's hash is not applied again.
+ *   SIGUSR2  binary upgrade (run_upgrade): fork and exec the binary
+ *            again with every listening socket passed in
+ *            SVCPROXY_INHERIT_FDS (listener.h); once the new process
+ *            serves, it sends SIGWINCH back and this one drains and
+ *            exits.
+ *   SIGTERM, SIGINT  close the listeners, let open connections finish
+ *            for up to drainTimeout, exit 0.  A second signal stops at
+ *            once.
+ *
+ * libevent runs every signal callback from the loop, not in signal
+ * context, so they may do anything (relayd's parent_sig_handler).
  *
  * The run context below is the process-wide mutable state of `run`;
  * workers see only its snapshot slot and group (worker.h).
@@ -16,22 +34,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "cmd.h"
 #include "lb.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "model.h"
 #include "relay.h"
 #include "snapshot.h"
@@ -39,6 +66,9 @@
 
 #define RUN_MAX_WORKERS		256
 #define RUN_FD_RESERVE		64	/* logs, admin, health checks */
+#define RUN_PARENT_ENV		"SVCPROXY_UPGRADE_PARENT"
+
+extern char **environ;
 
 static const char usage[] = "[-c PATH] [--workers N] [--pidfile FILE]";
 
@@ -48,20 +78,49 @@ struct run_opts {
 	int			 workers;	/* 0: from config */
 };
 
+/* A reload between its two steps (waiting for the workers' acks). */
+struct run_reload {
+	struct model		*m;		/* owned: the new model */
+	struct snap		*s;		/* one ref: the new snapshot */
+	struct lsn_group	*groups;	/* owned: new sockets/worker */
+	struct lsn_table	 add;		/* owned record of them */
+	unsigned char		*gone;		/* owned: per c->lsns entry */
+	size_t			 ndel;
+	unsigned		 acks;		/* still owed */
+};
+
 struct run_ctx {
 	struct event_base	*base;		/* main thread's, owned */
 	struct snap_slot	 slot;
 	struct lb_livetab	 live;		/* outlives snapshots */
+	struct met_tab		 met;		/* outlives snapshots */
+	struct met_proc		 proc;
 	struct wrk_group	 grp;
-	struct event		*ev_term;	/* owned */
-	struct event		*ev_int;	/* owned */
-	struct event		*ev_done;	/* owned */
-	struct event		*ev_drain;	/* owned */
+	struct lsn_table	 lsns;		/* what is bound */
+	struct model		*model;		/* owned: running config */
+	struct adm		 adm;
+	struct run_reload	*rl;		/* owned; NULL: none */
+	int			 reload_again;	/* SIGHUP during a reload */
+	struct event		*ev_term;	/* owned, as every ev_ */
+	struct event		*ev_int;
+	struct event		*ev_hup;
+	struct event		*ev_usr2;
+	struct event		*ev_winch;
+	struct event		*ev_chld;
+	struct event		*ev_done;
+	struct event		*ev_ack;
+	struct event		*ev_drain;
+	const char		*config;	/* argv */
 	const char		*pidfile;	/* argv; NULL: none */
 	int			 pid_written;
 	int			 draining;
 	uint32_t		 drain_ms;
 	rlim_t			 nofile;
+	pid_t			 child;		/* upgrade's new process */
+	pid_t			 parent;	/* we are an upgrade's child */
+	char			 exe[PATH_MAX];	/* this binary, at start */
+	int			 argc;		/* run's argv, for upgrade */
+	char			**argv;
 };
 
 static int
@@ -113,6 +172,45 @@ run_parse(int argc, char **argv, struct run_opts *o)
 		return 2;
 	}
 	return 0;
+}
+
+/*
+ * systemd's notify protocol (sd_notify(3)) without libsystemd: one
+ * datagram to $NOTIFY_SOCKET, if set.  Best effort.
+ */
+static void	run_notify(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+run_notify(const char *fmt, ...)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	char			 msg[128];
+	va_list			 ap;
+	socklen_t		 len;
+	int			 fd, n;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	(void)sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len);
+	close(fd);
 }
 
 /* Raise the soft fd limit to the hard one; returns the new soft. */
@@ -207,6 +305,28 @@ run_pidfile(struct run_ctx *c)
 	return 0;
 }
 
+/* Remove the pidfile, unless an upgrade's new process rewrote it. */
+static void
+run_pidfile_remove(struct run_ctx *c)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	if (!c->pid_written)
+		return;
+	if ((fd = open(c->pidfile, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strtol(buf, NULL, 10) != (long)getpid())
+			return;
+	}
+	unlink(c->pidfile);
+}
+
 static void
 run_stop_all(struct run_ctx *c)
 {
@@ -228,15 +348,32 @@ run_drain_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * SIGTERM, SIGINT.  libevent runs this from the loop, not in signal
- * context, so it may do anything.
+ * Stop accepting and let the open connections finish.  The workers
+ * close their listeners; the record goes at once, so an upgrade never
+ * passes a socket a worker may have closed.
  */
+static void
+run_drain(struct run_ctx *c)
+{
+	struct timeval	tv;
+	unsigned	i;
+
+	c->draining = 1;
+	c->proc.draining = 1;
+	run_notify("STOPPING=1");
+	for (i = 0; i < c->grp.n; i++)
+		wrk_command(&c->grp.v[i], WRK_DRAIN);
+	lsn_table_free(&c->lsns);
+	tv.tv_sec = c->drain_ms / 1000;
+	tv.tv_usec = (c->drain_ms % 1000) * 1000;
+	event_add(c->ev_drain, &tv);
+}
+
+/* SIGTERM, SIGINT. */
 static void
 run_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct run_ctx	*c = arg;
-	struct timeval	 tv;
-	unsigned	 i;
+	struct run_ctx *c = arg;
 
 	(void)what;
 	if (c->draining) {
@@ -244,14 +381,9 @@ run_signal(evutil_socket_t sig, short what, void *arg)
 		run_stop_all(c);
 		return;
 	}
-	c->draining = 1;
 	log_info("signal %d: closing listeners, draining connections for up "
 	    "to %u ms", (int)sig, c->drain_ms);
-	for (i = 0; i < c->grp.n; i++)
-		wrk_command(&c->grp.v[i], WRK_DRAIN);
-	tv.tv_sec = c->drain_ms / 1000;
-	tv.tv_usec = (c->drain_ms % 1000) * 1000;
-	event_add(c->ev_drain, &tv);
+	run_drain(c);
 }
 
 /* A worker exited; when all have, leave the loop. */
@@ -270,6 +402,563 @@ run_worker_done(evutil_socket_t fd, short what, void *arg)
 			return;
 	event_base_loopbreak(c->base);
 }
+
+/* ---- reload ---- */
+
+/* "ns/name:port/TCP": the metrics key of a Service port. */
+static void
+run_met_key(char *buf, size_t len, const char *ns, const char *name,
+    uint16_t port, enum res_proto proto)
+{
+	snprintf(buf, len, "%s/%s:%u/%s", ns, name, port,
+	    res_proto_name(proto));
+}
+
+/* Point every port of s (not yet published) at its counters. */
+static int
+run_met_bind(struct run_ctx *c, struct snap *s)
+{
+	char	key[600];
+	size_t	i;
+
+	for (i = 0; i < s->nports; i++) {
+		struct snap_port *sp = &s->ports[i];
+
+		run_met_key(key, sizeof(key), sp->svc->ns, sp->svc->name,
+		    sp->port, sp->proto);
+		if ((sp->met = met_port_get(&c->met, key)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Endpoint counts by state, from the model now running. */
+static void
+run_met_eps(struct run_ctx *c, const struct model *m)
+{
+	const struct res_service	*rs;
+	const struct res_endpoint	*e;
+	struct met_port			*p;
+	char				 key[600];
+	size_t				 i, j, k;
+
+	for (i = 0; i < m->res.nservices; i++) {
+		rs = &m->res.services[i];
+		for (j = 0; rs->proxied && j < rs->nports; j++) {
+			run_met_key(key, sizeof(key), rs->ns, rs->name,
+			    rs->ports[j].port, rs->ports[j].proto);
+			if ((p = met_port_get(&c->met, key)) == NULL)
+				continue;
+			memset(&p->eps, 0, sizeof(p->eps));
+			for (k = 0; k < rs->ports[j].nendpoints; k++) {
+				e = &rs->ports[j].endpoints[k];
+				if (e->ready)
+					p->eps.ready++;
+				else if (e->terminating && e->serving)
+					p->eps.serving_terminating++;
+				else if (e->terminating)
+					p->eps.terminating++;
+				else
+					p->eps.not_ready++;
+			}
+		}
+	}
+}
+
+static void
+run_model_free(struct model *m)
+{
+	if (m != NULL) {
+		model_free(m);
+		free(m);
+	}
+}
+
+/*
+ * Load path into a new model and build its snapshot.  Returns the
+ * snapshot (one reference) with *mp the model, or NULL after logging
+ * every problem (*mp NULL).  Same hash as the running config: NULL
+ * with *unchanged set.
+ */
+static struct snap *
+run_load(struct run_ctx *c, const char *path, struct model **mp,
+    int *unchanged)
+{
+	struct diag_list	 dl;
+	struct model		*m;
+	struct snap		*s = NULL;
+	char			 err[2048];
+	size_t			 nerr, i;
+
+	*mp = NULL;
+	*unchanged = 0;
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_error("out of memory loading %s", path);
+		return NULL;
+	}
+	diag_list_init(&dl);
+	nerr = model_load(m, path, &dl);
+	if (c->model == NULL) {
+		/* Startup: as `check` prints them, before any log line. */
+		diag_print(&dl, stderr);
+		diag_list_free(&dl);
+		if (nerr != 0) {
+			fprintf(stderr, "svcproxy: configuration %s has %zu "
+			    "errors: not starting\n", path, nerr);
+			goto fail;
+		}
+	}
+	for (i = 0; i < dl.n; i++) {
+		diag_format(&dl.v[i], err, sizeof(err));
+		log_msg(dl.v[i].sev == DIAG_ERROR ? LOG_LEVEL_ERROR :
+		    LOG_LEVEL_WARN, "%s", err);
+	}
+	if (dl.dropped > 0)
+		log_error("%zu more diagnostics not shown", dl.dropped);
+	diag_list_free(&dl);
+	if (nerr != 0) {
+		log_error("configuration %s has %zu errors", path, nerr);
+		goto fail;
+	}
+	if (c->model != NULL && m->set.hash == c->proc.config_hash) {
+		*unchanged = 1;
+		goto fail;
+	}
+	if ((s = snap_build(&m->res, &c->live, LB_DEFAULT, err,
+	    sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto fail;
+	}
+	*mp = m;
+	return s;
+fail:
+	run_model_free(m);
+	return NULL;
+}
+
+/* Settings a reload cannot change in a running process. */
+static void
+run_warn_restart(const struct run_ctx *c, const struct pcfg *n)
+{
+	const struct pcfg *o = &c->model->pcfg;
+
+	if (o->workers != n->workers)
+		log_warn("reload: spec.workers takes effect on restart or "
+		    "upgrade (SIGUSR2)");
+	if (o->max_connections != n->max_connections)
+		log_warn("reload: spec.maxConnections takes effect on restart "
+		    "or upgrade (SIGUSR2)");
+	if (!ipaddr_equal(&o->admin_ip, &n->admin_ip) ||
+	    o->admin_port != n->admin_port)
+		log_warn("reload: spec.adminAddress takes effect on restart "
+		    "or upgrade (SIGUSR2)");
+}
+
+static void
+run_reload_free(struct run_reload *rl, unsigned nworkers)
+{
+	unsigned i;
+
+	if (rl == NULL)
+		return;
+	snap_unref(rl->s);
+	run_model_free(rl->m);
+	if (rl->groups != NULL)
+		for (i = 0; i < nworkers; i++)
+			lsn_group_free(&rl->groups[i]);	/* closes */
+	free(rl->groups);
+	lsn_table_free(&rl->add);
+	free(rl->gone);
+	free(rl);
+}
+
+static void	run_reload(struct run_ctx *);
+
+static void
+run_reload_failed(struct run_ctx *c, const char *why)
+{
+	c->proc.reloads_failed++;
+	c->proc.last_reload_ok = 0;
+	log_error("reload failed: %s: still serving configuration %016" PRIx64,
+	    why, c->proc.config_hash);
+	run_notify("READY=1");
+}
+
+/*
+ * Second step: the workers have served and closed the removed
+ * listeners.  Publish, hand the new listeners over, update the record.
+ */
+static void
+run_reload_commit(struct run_ctx *c)
+{
+	struct run_reload	*rl = c->rl;
+	size_t			 nports, nadd = rl->add.n;
+	unsigned		 i;
+
+	c->rl = NULL;
+	if (c->draining) {
+		log_info("reload abandoned: shutting down");
+		run_reload_free(rl, c->grp.n);
+		return;
+	}
+	nports = rl->s->nports;
+	snap_slot_publish(&c->slot, rl->s);	/* takes the reference */
+	rl->s = NULL;
+	for (i = 0; i < c->grp.n; i++) {
+		if (wrk_lsn_change(&c->grp.v[i], &rl->groups[i], NULL, 0,
+		    0) == -1)
+			log_error("reload: worker %u: out of memory: new "
+			    "listeners not served by it", i);
+		wrk_command(&c->grp.v[i], WRK_RUN);
+	}
+	if (lsn_table_merge(&c->lsns, rl->gone, &rl->add) == -1)
+		log_error("reload: out of memory updating the listener "
+		    "record");
+	run_met_eps(c, rl->m);
+	run_model_free(c->model);
+	c->model = rl->m;
+	rl->m = NULL;
+	c->proc.config_hash = c->model->set.hash;
+	c->proc.reloads_ok++;
+	c->proc.last_reload_ok = 1;
+	c->proc.listeners = c->lsns.n;
+	c->drain_ms = c->model->pcfg.drain_timeout_ms;
+	log_set_level(c->model->pcfg.connection_log == CONN_LOG_DEBUG ?
+	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_info("reload: configuration %016" PRIx64 " applied: %zu Service "
+	    "ports on %zu addresses (%zu opened, %zu closed)",
+	    c->proc.config_hash, nports, c->lsns.n, nadd, rl->ndel);
+	run_reload_free(rl, c->grp.n);
+	run_notify("READY=1");
+	if (c->reload_again) {
+		c->reload_again = 0;
+		run_reload(c);
+	}
+}
+
+/* The workers' acks of the listener removals. */
+static void
+run_ack(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_ctx	*c = arg;
+	uint64_t	 v = 0;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+	if (c->rl == NULL)
+		return;
+	c->rl->acks = v >= c->rl->acks ? 0 : c->rl->acks - (unsigned)v;
+	if (c->rl->acks == 0)
+		run_reload_commit(c);
+}
+
+/*
+ * Open what the new snapshot adds; mark what it drops.  0, or -1 with
+ * err (nothing opened is left open).
+ */
+static int
+run_reload_listeners(struct run_ctx *c, struct run_reload *rl, char *err,
+    size_t len)
+{
+	struct lsn_target	*t;
+	unsigned char		*added;
+	size_t			 n, i, m = 0;
+	int			 rc = -1;
+
+	if ((t = lsn_targets(rl->s, &n)) == NULL ||
+	    (rl->gone = calloc(c->lsns.n + 1, 1)) == NULL ||
+	    (added = calloc(n + 1, 1)) == NULL ||
+	    (rl->groups = calloc(c->grp.n, sizeof(*rl->groups))) == NULL) {
+		free(t);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	lsn_diff(&c->lsns, t, n, rl->gone, added);
+	for (i = 0; i < n; i++)
+		if (added[i])
+			t[m++] = t[i];
+	for (i = 0; i < c->lsns.n; i++)
+		rl->ndel += rl->gone[i];
+	if (lsn_open(t, m, c->grp.n, NULL, rl->groups, &rl->add, err,
+	    len) == 0)
+		rc = 0;
+	free(added);
+	free(t);
+	return rc;
+}
+
+/* Ask every worker to serve and close the listeners rl drops. */
+static int
+run_reload_remove(struct run_ctx *c, struct run_reload *rl)
+{
+	struct sockaddr_storage	*del;
+	size_t			 i, k = 0;
+	unsigned		 w;
+
+	if ((del = calloc(rl->ndel, sizeof(*del))) == NULL)
+		return -1;
+	for (i = 0; i < c->lsns.n; i++)
+		if (rl->gone[i])
+			del[k++] = c->lsns.v[i].sa;
+	rl->acks = c->grp.n;
+	for (w = 0; w < c->grp.n; w++)
+		if (wrk_lsn_change(&c->grp.v[w], NULL, del, k, 1) == -1) {
+			/* Cannot wait for an ack that will not come. */
+			rl->acks--;
+			log_error("reload: worker %u: out of memory: it keeps "
+			    "%zu removed listeners", w, k);
+		}
+	free(del);
+	return 0;
+}
+
+/*
+ * SIGHUP, from the loop.  Everything that can fail happens before the
+ * workers are told anything, so a failure leaves them untouched.
+ */
+static void
+run_reload(struct run_ctx *c)
+{
+	struct run_reload	*rl;
+	char			 err[512];
+	int			 unchanged;
+
+	if (c->draining) {
+		log_info("reload ignored: shutting down");
+		return;
+	}
+	if (c->rl != NULL) {
+		log_info("reload requested during a reload: again after it");
+		c->reload_again = 1;
+		return;
+	}
+	run_notify("RELOADING=1");
+	c->proc.last_reload = (int64_t)time(NULL);
+	log_info("reload: loading %s", c->config);
+	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
+		run_reload_failed(c, "out of memory");
+		return;
+	}
+	if ((rl->s = run_load(c, c->config, &rl->m, &unchanged)) == NULL) {
+		run_reload_free(rl, c->grp.n);
+		if (unchanged) {
+			c->proc.reloads_noop++;
+			c->proc.last_reload_ok = 1;
+			log_info("reload: configuration unchanged (hash %016"
+			    PRIx64 "): nothing to do", c->proc.config_hash);
+			run_notify("READY=1");
+		} else
+			run_reload_failed(c, "invalid configuration");
+		return;
+	}
+	if (run_met_bind(c, rl->s) == -1 ||
+	    run_reload_listeners(c, rl, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		run_reload_free(rl, c->grp.n);
+		run_reload_failed(c, "cannot open the new listeners");
+		return;
+	}
+	run_warn_restart(c, &rl->m->pcfg);
+	run_warn_unserved(rl->s);
+	c->rl = rl;
+	if (rl->ndel == 0 || run_reload_remove(c, rl) == -1 || rl->acks == 0)
+		run_reload_commit(c);
+}
+
+static void
+run_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	run_reload(arg);
+}
+
+/* ---- binary upgrade ---- */
+
+/* environ without our two variables, plus them, for the new process. */
+static char **
+run_upgrade_env(const char *inherit)
+{
+	char	**env, **p;
+	size_t	  n = 0;
+
+	for (p = environ; *p != NULL; p++)
+		n++;
+	if ((env = calloc(n + 3, sizeof(*env))) == NULL)
+		return NULL;
+	n = 0;
+	for (p = environ; *p != NULL; p++)
+		if (strncmp(*p, LSN_INHERIT_ENV "=",
+		    sizeof(LSN_INHERIT_ENV)) != 0 &&
+		    strncmp(*p, RUN_PARENT_ENV "=",
+		    sizeof(RUN_PARENT_ENV)) != 0)
+			env[n++] = *p;
+	if (asprintf(&env[n], "%s=%s", LSN_INHERIT_ENV, inherit) == -1) {
+		free(env);
+		return NULL;
+	}
+	if (asprintf(&env[n + 1], "%s=%ld", RUN_PARENT_ENV,
+	    (long)getpid()) == -1) {
+		free(env[n]);
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void
+run_upgrade_env_free(char **env)
+{
+	size_t n;
+
+	if (env == NULL)
+		return;
+	for (n = 0; env[n] != NULL; n++)
+		;
+	/* The last two are ours; the rest belong to environ. */
+	if (n >= 2) {
+		free(env[n - 1]);
+		free(env[n - 2]);
+	}
+	free(env);
+}
+
+/*
+ * SIGUSR2: start the new binary with our listening sockets.  Between
+ * fork and exec the child only clears close-on-exec and calls execve
+ * (async-signal-safe): this process has threads.
+ */
+static void
+run_upgrade(struct run_ctx *c)
+{
+	char	 *inherit = NULL, **env = NULL, **argv = NULL;
+	int	 *fds = NULL;
+	size_t	  nfds = 0, i, j;
+	pid_t	  pid;
+
+	if (c->draining || c->child > 0 || c->rl != NULL) {
+		log_warn("upgrade refused: %s", c->draining ? "shutting down" :
+		    c->child > 0 ? "an upgrade is under way" :
+		    "a reload is under way");
+		return;
+	}
+	for (i = 0; i < c->lsns.n; i++)
+		nfds += c->lsns.v[i].nfds;
+	if ((fds = calloc(nfds + 1, sizeof(*fds))) == NULL ||
+	    (argv = calloc((size_t)c->argc + 2, sizeof(*argv))) == NULL ||
+	    (inherit = lsn_inherit_format(&c->lsns, c->adm.fd)) == NULL ||
+	    (env = run_upgrade_env(inherit)) == NULL) {
+		log_error("upgrade: out of memory");
+		goto out;
+	}
+	nfds = 0;
+	for (i = 0; i < c->lsns.n; i++)
+		for (j = 0; j < c->lsns.v[i].nfds; j++)
+			fds[nfds++] = c->lsns.v[i].fds[j];
+	if (c->adm.fd != -1)
+		fds[nfds++] = c->adm.fd;
+	argv[0] = c->exe;
+	for (i = 0; i < (size_t)c->argc; i++)
+		argv[i + 1] = c->argv[i];
+	log_info("upgrade: starting %s with %zu listening sockets", c->exe,
+	    nfds);
+	if ((pid = fork()) == -1) {
+		log_error("upgrade: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		for (i = 0; i < nfds; i++)
+			(void)fcntl(fds[i], F_SETFD, 0);
+		execve(c->exe, argv, env);
+		_exit(127);
+	}
+	c->child = pid;
+	log_info("upgrade: new process %ld started; draining once it serves",
+	    (long)pid);
+out:
+	run_upgrade_env_free(env);
+	free(inherit);
+	free(argv);
+	free(fds);
+}
+
+static void
+run_usr2(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	run_upgrade(arg);
+}
+
+/*
+ * SIGWINCH from the upgrade's new process: it serves on our sockets, so
+ * stop accepting and drain.  The admin socket is shared too: stop
+ * answering on it, so /healthz comes from the new process only.
+ */
+static void
+run_winch(evutil_socket_t sig, short what, void *arg)
+{
+	struct run_ctx *c = arg;
+
+	(void)sig;
+	(void)what;
+	if (c->child <= 0 || c->draining) {
+		log_info("SIGWINCH ignored: no upgrade under way");
+		return;
+	}
+	log_info("upgrade: process %ld serves; draining connections for up "
+	    "to %u ms", (long)c->child, c->drain_ms);
+	adm_stop(&c->adm);
+	run_drain(c);
+}
+
+static void
+run_chld(evutil_socket_t sig, short what, void *arg)
+{
+	struct run_ctx	*c = arg;
+	pid_t		 pid;
+	int		 st;
+
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != c->child)
+			continue;
+		c->child = 0;
+		if (c->draining)
+			continue;
+		if (WIFEXITED(st))
+			log_error("upgrade failed: new process %ld exited with "
+			    "status %d; still serving", (long)pid,
+			    WEXITSTATUS(st));
+		else
+			log_error("upgrade failed: new process %ld killed by "
+			    "signal %d; still serving", (long)pid,
+			    WTERMSIG(st));
+	}
+}
+
+/* We are an upgrade's new process and serve now: tell the old one. */
+static void
+run_upgrade_ready(struct run_ctx *c)
+{
+	if (c->parent <= 0)
+		return;
+	run_notify("MAINPID=%ld", (long)getpid());
+	if (getppid() != c->parent) {
+		log_warn("upgrade: old process %ld is gone",
+		    (long)c->parent);
+		return;
+	}
+	log_info("upgrade: serving; asking old process %ld to drain",
+	    (long)c->parent);
+	if (kill(c->parent, SIGWINCH) == -1)
+		log_warn("upgrade: kill %ld: %s", (long)c->parent,
+		    strerror(errno));
+}
+
+/* ---- startup ---- */
 
 /* Start every worker with the signals blocked, so only main gets them. */
 static int
@@ -316,18 +1005,38 @@ run_init_workers(struct run_ctx *c, struct lsn_group *groups, unsigned n)
 	return 0;
 }
 
+static struct event *
+run_sig(struct run_ctx *c, int sig, event_callback_fn cb)
+{
+	struct event *ev;
+
+	if ((ev = evsignal_new(c->base, sig, cb, c)) != NULL &&
+	    event_add(ev, NULL) == -1) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
 static int
 run_events(struct run_ctx *c)
 {
-	c->ev_term = evsignal_new(c->base, SIGTERM, run_signal, c);
-	c->ev_int = evsignal_new(c->base, SIGINT, run_signal, c);
+	c->ev_term = run_sig(c, SIGTERM, run_signal);
+	c->ev_int = run_sig(c, SIGINT, run_signal);
+	c->ev_hup = run_sig(c, SIGHUP, run_hup);
+	c->ev_usr2 = run_sig(c, SIGUSR2, run_usr2);
+	c->ev_winch = run_sig(c, SIGWINCH, run_winch);
+	c->ev_chld = run_sig(c, SIGCHLD, run_chld);
 	c->ev_done = event_new(c->base, c->grp.done_fd, EV_READ | EV_PERSIST,
 	    run_worker_done, c);
+	c->ev_ack = event_new(c->base, c->grp.ack_fd, EV_READ | EV_PERSIST,
+	    run_ack, c);
 	c->ev_drain = evtimer_new(c->base, run_drain_timeout, c);
-	if (c->ev_term == NULL || c->ev_int == NULL || c->ev_done == NULL ||
-	    c->ev_drain == NULL || event_add(c->ev_term, NULL) == -1 ||
-	    event_add(c->ev_int, NULL) == -1 ||
-	    event_add(c->ev_done, NULL) == -1) {
+	if (c->ev_term == NULL || c->ev_int == NULL || c->ev_hup == NULL ||
+	    c->ev_usr2 == NULL || c->ev_winch == NULL || c->ev_chld == NULL ||
+	    c->ev_done == NULL || c->ev_ack == NULL || c->ev_drain == NULL ||
+	    event_add(c->ev_done, NULL) == -1 ||
+	    event_add(c->ev_ack, NULL) == -1) {
 		log_error("cannot set up the main event loop");
 		return -1;
 	}
@@ -337,73 +1046,45 @@ run_events(struct run_ctx *c)
 static void
 run_free(struct run_ctx *c)
 {
-	unsigned i;
+	struct event	**evs[] = { &c->ev_term, &c->ev_int, &c->ev_hup,
+	    &c->ev_usr2, &c->ev_winch, &c->ev_chld, &c->ev_done, &c->ev_ack,
+	    &c->ev_drain };
+	unsigned	  i;
 
+	adm_stop(&c->adm);
+	run_reload_free(c->rl, c->grp.n);
+	c->rl = NULL;
 	for (i = 0; i < c->grp.n; i++)
 		wrk_free(&c->grp.v[i]);
 	free(c->grp.v);
 	c->grp.v = NULL;
-	if (c->ev_term)
-		event_free(c->ev_term);
-	if (c->ev_int)
-		event_free(c->ev_int);
-	if (c->ev_done)
-		event_free(c->ev_done);
-	if (c->ev_drain)
-		event_free(c->ev_drain);
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
 	if (c->grp.done_fd != -1)
 		close(c->grp.done_fd);
+	if (c->grp.ack_fd != -1)
+		close(c->grp.ack_fd);
+	pthread_mutex_destroy(&c->grp.lq_mu);
 	snap_slot_clear(&c->slot);
 	lb_livetab_free(&c->live);
+	met_tab_free(&c->met);
+	lsn_table_free(&c->lsns);
+	run_model_free(c->model);
+	c->model = NULL;
 	if (c->base)
 		event_base_free(c->base);
-	if (c->pid_written)
-		unlink(c->pidfile);
+	run_pidfile_remove(c);
 }
 
-/* Load the configuration and build the first snapshot; NULL: exit 1. */
-static struct snap *
-run_load(struct run_ctx *c, const char *path, int *workers)
+static unsigned
+run_nworkers(const struct run_opts *o, int cfg_workers)
 {
-	struct diag_list	 dl;
-	struct model		 m;
-	struct snap		*s = NULL;
-	char			 err[256];
-	size_t			 nerr;
+	unsigned	n;
+	long		ncpu;
 
-	diag_list_init(&dl);
-	nerr = model_load(&m, path, &dl);
-	diag_print(&dl, stderr);
-	if (nerr != 0)
-		fprintf(stderr, "svcproxy: configuration %s has %zu errors: "
-		    "not starting\n", path, nerr);
-	else if ((s = snap_build(&m.res, &c->live, LB_DEFAULT, err,
-	    sizeof(err))) == NULL)
-		log_error("%s", err);
-	else {
-		c->drain_ms = m.pcfg.drain_timeout_ms;
-		if (m.pcfg.connection_log == CONN_LOG_DEBUG)
-			log_set_level(LOG_LEVEL_DEBUG);
-		*workers = m.pcfg.workers;
-	}
-	model_free(&m);
-	diag_list_free(&dl);
-	return s;
-}
-
-static int
-run_serve(struct run_ctx *c, const struct run_opts *o)
-{
-	struct lsn_group	*groups;
-	struct snap		*s;
-	char			 err[512];
-	unsigned		 n;
-	long			 ncpu;
-	int			 cfg_workers = 0;
-
-	if ((s = run_load(c, o->config, &cfg_workers)) == NULL)
-		return 1;
-	snap_slot_publish(&c->slot, s);
 	n = o->workers ? (unsigned)o->workers : cfg_workers > 0 ?
 	    (unsigned)cfg_workers : 0;
 	if (n > RUN_MAX_WORKERS)
@@ -413,33 +1094,138 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 		n = ncpu > 0 ? (unsigned)(ncpu > RUN_MAX_WORKERS ?
 		    RUN_MAX_WORKERS : ncpu) : 1;
 	}
-	run_warn_unserved(s);
-	if ((groups = calloc(n, sizeof(*groups))) == NULL)
-		return 1;
-	if (lsn_open_all(s, n, groups, err, sizeof(err)) == -1) {
-		log_error("%s", err);
+	return n;
+}
+
+/* The listeners (adopting inherited ones) and the workers. */
+static int
+run_open(struct run_ctx *c, struct snap *s, unsigned n,
+    struct lsn_inherit *inh)
+{
+	struct lsn_group	*groups;
+	struct lsn_target	*t;
+	char			 err[512];
+	size_t			 nt;
+	unsigned		 i;
+
+	if ((groups = calloc(n, sizeof(*groups))) == NULL ||
+	    (t = lsn_targets(s, &nt)) == NULL) {
 		free(groups);
-		return 1;
+		log_error("out of memory");
+		return -1;
 	}
-	run_budget(c, s, n, groups[0].n);
+	if (lsn_open(t, nt, n, inh, groups, &c->lsns, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		free(t);
+		free(groups);
+		return -1;
+	}
+	free(t);
+	c->proc.listeners = c->lsns.n;
+	run_budget(c, s, n, c->lsns.n);
 	if (run_init_workers(c, groups, n) == -1) {
-		for (unsigned i = 0; i < n; i++)
+		for (i = 0; i < n; i++)
 			lsn_group_free(&groups[i]);
 		free(groups);
+		lsn_table_free(&c->lsns);
+		return -1;
+	}
+	free(groups);
+	return 0;
+}
+
+static int
+run_admin(struct run_ctx *c, int fd)
+{
+	struct adm_src	src;
+	char		err[512];
+
+	src.slot = &c->slot;
+	src.grp = &c->grp;
+	src.met = &c->met;
+	src.proc = &c->proc;
+	src.lsns = &c->lsns;
+	src.model = &c->model;
+	if (adm_start(&c->adm, c->base, &c->model->pcfg.admin_ip,
+	    c->model->pcfg.admin_port, fd, &src, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_info("admin: listening on %s (/healthz, /metrics, /status)",
+	    c->adm.name);
+	return 0;
+}
+
+static int
+run_serve(struct run_ctx *c, const struct run_opts *o)
+{
+	struct lsn_inherit	 inh;
+	struct snap		*s;
+	char			 err[512];
+	unsigned		 n;
+	int			 unchanged, afd, rc;
+
+	if ((s = run_load(c, o->config, &c->model, &unchanged)) == NULL)
+		return 1;
+	n = run_nworkers(o, c->model->pcfg.workers);
+	met_tab_init(&c->met, n);
+	c->proc.workers = n;
+	c->proc.config_hash = c->model->set.hash;
+	c->proc.started = (int64_t)time(NULL);
+	c->proc.last_reload_ok = 1;
+	c->drain_ms = c->model->pcfg.drain_timeout_ms;
+	if (c->model->pcfg.connection_log == CONN_LOG_DEBUG)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (run_met_bind(c, s) == -1) {
+		snap_unref(s);
+		log_error("out of memory");
 		return 1;
 	}
-	log_info("serving %zu Service ports on %zu addresses with %u workers",
-	    s->nports, c->grp.v[0].lsns.n, n);
-	free(groups);
+	run_met_eps(c, c->model);
+	snap_slot_publish(&c->slot, s);
+	run_warn_unserved(s);
+	if (lsn_inherit_parse(getenv(LSN_INHERIT_ENV), &inh, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	rc = run_open(c, s, n, &inh);
+	afd = lsn_inherit_admin(&inh);
+	if (inh.n > 0)
+		log_info("upgrade: adopted %zu inherited sockets",
+		    inh.n);
+	lsn_inherit_free(&inh);
+	unsetenv(LSN_INHERIT_ENV);
+	if (rc == -1 || run_admin(c, afd) == -1)
+		return 1;
+	log_info("serving %zu Service ports on %zu addresses with %u workers "
+	    "(config %016" PRIx64 ")", s->nports, c->lsns.n, n,
+	    c->proc.config_hash);
 	if (run_events(c) == -1 || run_pidfile(c) == -1)
 		return 1;
 	if (run_start_workers(c) == -1) {
 		run_stop_all(c);
 		return 1;
 	}
+	run_notify("READY=1");
+	run_upgrade_ready(c);
 	event_base_dispatch(c->base);
 	log_info("stopped");
 	return 0;
+}
+
+/* Where this binary is, for an upgrade's exec (the file may be replaced). */
+static void
+run_exe(struct run_ctx *c)
+{
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", c->exe, sizeof(c->exe) - 1);
+	if (n <= 0)
+		snprintf(c->exe, sizeof(c->exe), "svcproxy");
+	else
+		c->exe[n] = '\0';
 }
 
 int
@@ -447,24 +1233,36 @@ cmd_run(int argc, char **argv)
 {
 	struct run_opts	 o;
 	struct run_ctx	 c;
+	const char	*parent;
 	int		 rc;
 
 	if ((rc = run_parse(argc, argv, &o)) != 0)
 		return rc;
 	memset(&c, 0, sizeof(c));
+	c.config = o.config;
 	c.pidfile = o.pidfile;
-	c.grp.done_fd = -1;
+	c.argc = argc;
+	c.argv = argv;
+	c.adm.fd = -1;
+	c.grp.done_fd = c.grp.ack_fd = -1;
 	c.grp.slot = &c.slot;
 	c.grp.pipe_size = RELAY_PIPE_SIZE;
 	c.grp.no_splice = getenv("SVCPROXY_NO_SPLICE") != NULL;
+	if ((parent = getenv(RUN_PARENT_ENV)) != NULL) {
+		c.parent = (pid_t)strtol(parent, NULL, 10);
+		unsetenv(RUN_PARENT_ENV);
+	}
 	atomic_init(&c.grp.active, 0);
+	pthread_mutex_init(&c.grp.lq_mu, NULL);
 	snap_slot_init(&c.slot);
 	lb_livetab_init(&c.live);
+	run_exe(&c);
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	c.nofile = run_raise_nofile();
 	if ((c.base = event_base_new()) == NULL ||
-	    (c.grp.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+	    (c.grp.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (c.grp.ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_error("cannot set up the main event loop");
 		rc = 1;
 	} else

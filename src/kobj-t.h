@@ -336,6 +336,7 @@ struct kpcfg_spec {
 	const char		*drain_timeout;
 	struct kint		 max_connections;
 	const char		*connection_log;
+	struct kbool		 keep_established;
 };
 
 struct kpcfg {

@@ -17,6 +17,8 @@ static const struct kfield spec_fields[] = {
 	KF("drainTimeout", KF_STR, struct kpcfg_spec, drain_timeout),
 	KF("maxConnections", KF_INT, struct kpcfg_spec, max_connections),
 	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
+	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
+	    keep_established),
 	KF_END
 };
 static const struct kschema spec_schema = {

@@ -42,7 +42,7 @@ lb_pick(const struct lb_set *set, struct lb_flow *f)
 		return NULL;
 	if ((ep = set->ops->pick(set, f)) == NULL)
 		return NULL;
-	f->tried[f->ntried++] = (size_t)(ep - set->eps);
+	f->tried[f->ntried++] = (uint32_t)(ep - set->eps);
 	atomic_fetch_add_explicit(&ep->live->active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ep->live->total, 1, memory_order_relaxed);
 	return ep;

@@ -37,6 +37,15 @@ struct lb_live {
 	_Atomic uint64_t	 total;		/* connections picked */
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
+	/*
+	 * Service port entries only ("port/ns/name:port/proto"): clients
+	 * refused because NetworkPolicy lets them reach no endpoint, or
+	 * because loadBalancerSourceRanges leaves them out; established
+	 * connections closed because a new snapshot's policies deny them.
+	 */
+	_Atomic uint64_t	 refused_policy;
+	_Atomic uint64_t	 refused_source;
+	_Atomic uint64_t	 closed_policy;
 	struct lb_live		*next;		/* table's chain */
 	char			 key[];		/* "127.0.0.2:8080" */
 };
@@ -51,6 +60,9 @@ struct lb_livetab {
 struct lb_ep {
 	struct sockaddr_storage	 sa;
 	socklen_t		 salen;
+	struct ipaddr		 addr;		/* sa's, for policy */
+	uint16_t		 port;		/* sa's: the target port */
+	int32_t			 pol_pod;	/* snapshot's pol_table; -1 */
 	char			 name[NETADDR_STRLEN + 8]; /* "[::1]:80" */
 	const char		*pod;		/* snapshot arena; or NULL */
 	struct lb_live		*live;		/* livetab; outlives snaps */
@@ -66,18 +78,29 @@ struct lb_set {
 	void			*state;		/* ops's; snapshot arena */
 };
 
-/* One connection's view while it picks: who asks, what was tried. */
+/*
+ * One connection's view while it picks: who asks, what was tried, and
+ * which endpoints it may use at all.  allow (optional: NULL lets every
+ * endpoint through) is NetworkPolicy's say; pick must skip an endpoint
+ * it refuses.  It runs on the worker, never allocates, and may be
+ * called more than once for one endpoint.
+ */
 struct lb_flow {
 	const struct sockaddr	*client;	/* borrowed */
-	size_t			 tried[LB_MAX_TRIES];
+	uint32_t		 tried[LB_MAX_TRIES];	/* eps indices */
 	unsigned		 ntried;
+	int			(*allow)(const struct lb_ep *, void *arg);
+	void			*allow_arg;	/* allow's; borrowed */
 };
 
 struct lb_ops {
 	const char	*name;
 	/* 0, or -1 when the arena is exhausted. */
 	int		(*build)(struct lb_set *, struct arena *);
-	/* An endpoint not in flow->tried, or NULL when none is left. */
+	/*
+	 * An endpoint not in flow->tried that lb_flow_allows(), or NULL
+	 * when none is left.
+	 */
 	struct lb_ep	*(*pick)(const struct lb_set *, const struct lb_flow *);
 	/* Optional: the connection pick chose has ended. */
 	void		(*release)(const struct lb_set *, struct lb_ep *);
@@ -98,6 +121,13 @@ void		 lb_release(const struct lb_set *, struct lb_ep *);
 void		 lb_fail(struct lb_ep *);
 void		 lb_ok(struct lb_ep *);
 int		 lb_flow_tried(const struct lb_flow *, size_t idx);
+
+/* May flow use ep (its allow callback, if any, says yes)? */
+static inline int
+lb_flow_allows(const struct lb_flow *f, const struct lb_ep *ep)
+{
+	return f->allow == NULL || f->allow(ep, f->allow_arg);
+}
 
 void		 lb_livetab_init(struct lb_livetab *);
 void		 lb_livetab_free(struct lb_livetab *);

@@ -1,7 +1,8 @@
 /*
  * Round robin: one shared counter per Service port, advanced atomically,
  * so consecutive connections rotate exactly over the endpoints whatever
- * worker accepts them.
+ * worker accepts them.  An endpoint a flow may not use (NetworkPolicy)
+ * passes its turn to the next one it may.
  */
 #include "config.h"
 
@@ -35,7 +36,7 @@ lb_rr_pick(const struct lb_set *set, const struct lb_flow *f)
 	start = atomic_fetch_add_explicit(&rr->next, 1, memory_order_relaxed);
 	for (k = 0; k < set->neps; k++) {
 		i = (size_t)((start + k) % set->neps);
-		if (!lb_flow_tried(f, i))
+		if (!lb_flow_tried(f, i) && lb_flow_allows(f, &set->eps[i]))
 			return &set->eps[i];
 	}
 	return NULL;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "listener.h"
@@ -20,12 +22,7 @@
 #define IPV6_FREEBIND	78
 #endif
 
-/* One bind target: a snapshot listener and the family it is opened in. */
-struct lsn_target {
-	const struct snap_lsn	*sl;
-	struct sockaddr_storage	 sa;
-	socklen_t		 salen;
-};
+#define LSN_INHERIT_MAX	65536	/* sockets one upgrade may pass */
 
 static const char *
 lsn_kind_name(enum res_listener_kind k)
@@ -39,18 +36,68 @@ lsn_kind_name(enum res_listener_kind k)
 	return "?";
 }
 
+int
+lsn_sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+	uint16_t			 pa, pb;
+
+	if (a->ss_family != b->ss_family)
+		return a->ss_family < b->ss_family ? -1 : 1;
+	if (a->ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)a;
+		b4 = (const struct sockaddr_in *)b;
+		pa = ntohs(a4->sin_port);
+		pb = ntohs(b4->sin_port);
+		if (pa != pb)
+			return pa < pb ? -1 : 1;
+		return memcmp(&a4->sin_addr, &b4->sin_addr,
+		    sizeof(a4->sin_addr));
+	}
+	if (a->ss_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		pa = ntohs(a6->sin6_port);
+		pb = ntohs(b6->sin6_port);
+		if (pa != pb)
+			return pa < pb ? -1 : 1;
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr));
+	}
+	return 0;
+}
+
+void
+lsn_sa_name(const struct sockaddr_storage *sa, char *buf)
+{
+	char		ip[NETADDR_STRLEN];
+	struct ipaddr	a;
+	uint16_t	port;
+
+	ipaddr_from_sockaddr((const struct sockaddr *)sa, &a, &port);
+	snprintf(buf, LSN_NAMELEN, "%s%s%s:%u",
+	    a.family == AF_INET6 ? "[" : "", ipaddr_format(&a, ip),
+	    a.family == AF_INET6 ? "]" : "", port);
+}
+
+static int
+lsn_target_cmp(const void *pa, const void *pb)
+{
+	const struct lsn_target *a = pa, *b = pb;
+
+	return lsn_sa_cmp(&a->sa, &b->sa);
+}
+
 static void
 lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 {
-	char ip[NETADDR_STRLEN];
-	struct ipaddr a;
-	uint16_t port;
+	char name[LSN_NAMELEN];
 
-	ipaddr_from_sockaddr((const struct sockaddr *)&t->sa, &a, &port);
-	snprintf(err, len, "Service %s (%s): cannot listen on %s%s%s:%u: "
-	    "%s: %s", t->sl->sp->label, lsn_kind_name(t->sl->kind),
-	    a.family == AF_INET6 ? "[" : "", ipaddr_format(&a, ip),
-	    a.family == AF_INET6 ? "]" : "", port, op, strerror(errno));
+	lsn_sa_name(&t->sa, name);
+	snprintf(err, len, "Service %s (%s): cannot listen on %s: %s: %s",
+	    t->label ? t->label : "?", lsn_kind_name(t->kind), name, op,
+	    strerror(errno));
 }
 
 /*
@@ -81,6 +128,10 @@ lsn_socket(const struct lsn_target *t, int reuseport, char *err,
 		close(fd);
 		return -1;
 	}
+	/* Accepted sockets inherit both (Linux clones the listener's
+	   options): relay.c does not set them again per connection. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&t->sa, t->salen) == -1) {
 		lsn_err(err, len, t, "bind");
 		close(fd);
@@ -89,13 +140,13 @@ lsn_socket(const struct lsn_target *t, int reuseport, char *err,
 	return fd;
 }
 
-/* Expand the TCP listeners of s (a wildcard becomes v4 and v6). */
-static struct lsn_target *
+struct lsn_target *
 lsn_targets(const struct snap *s, size_t *n)
 {
-	struct lsn_target	*t;
+	struct lsn_target	*t, *p;
 	struct ipaddr		 any;
-	size_t			 i;
+	size_t			 i, m;
+	int			 k, fams[2] = { AF_INET, AF_INET6 };
 
 	*n = 0;
 	if ((t = calloc(s->nlsns * 2 + 1, sizeof(*t))) == NULL)
@@ -105,24 +156,56 @@ lsn_targets(const struct snap *s, size_t *n)
 
 		if (sl->proto != RES_TCP)
 			continue;
-		if (sl->addr.family != 0) {
-			t[*n].sl = sl;
-			t[*n].salen = ipaddr_sockaddr(&sl->addr, sl->port,
-			    &t[*n].sa);
-			(*n)++;
+		for (k = 0; k < (sl->addr.family == 0 ? 2 : 1); k++) {
+			p = &t[(*n)++];
+			p->addr = sl->addr;
+			p->port = sl->port;
+			p->proto = sl->proto;
+			p->kind = sl->kind;
+			p->label = sl->sp->label;
+			memset(&any, 0, sizeof(any));
+			any.family = fams[k];
+			p->salen = ipaddr_sockaddr(sl->addr.family == 0 ?
+			    &any : &sl->addr, sl->port, &p->sa);
+		}
+	}
+	if (*n == 0)
+		return t;
+	/* One socket per address: the first snapshot listener keeps it. */
+	qsort(t, *n, sizeof(*t), lsn_target_cmp);
+	for (i = 1, m = 0; i < *n; i++)
+		if (lsn_target_cmp(&t[m], &t[i]) != 0)
+			t[++m] = t[i];
+	*n = m + 1;
+	return t;
+}
+
+size_t
+lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
+    unsigned char *gone, unsigned char *added)
+{
+	size_t	i = 0, j = 0, changes = 0;
+	int	c;
+
+	while (i < cur->n || j < n) {
+		if (i == cur->n)
+			c = 1;
+		else if (j == n)
+			c = -1;
+		else
+			c = lsn_sa_cmp(&cur->v[i].sa, &t[j].sa);
+		if (c == 0) {
+			gone[i++] = 0;
+			added[j++] = 0;
 			continue;
 		}
-		memset(&any, 0, sizeof(any));
-		any.family = AF_INET;
-		t[*n].sl = sl;
-		t[*n].salen = ipaddr_sockaddr(&any, sl->port, &t[*n].sa);
-		(*n)++;
-		any.family = AF_INET6;
-		t[*n].sl = sl;
-		t[*n].salen = ipaddr_sockaddr(&any, sl->port, &t[*n].sa);
-		(*n)++;
+		changes++;
+		if (c < 0)
+			gone[i++] = 1;
+		else
+			added[j++] = 1;
 	}
-	return t;
+	return changes;
 }
 
 void
@@ -140,6 +223,18 @@ lsn_group_free(struct lsn_group *g)
 	g->n = 0;
 }
 
+int
+lsn_group_push(struct lsn_group *g, const struct lsn *l)
+{
+	struct lsn *v;
+
+	if ((v = realloc(g->v, (g->n + 1) * sizeof(*v))) == NULL)
+		return -1;
+	g->v = v;
+	g->v[g->n++] = *l;
+	return 0;
+}
+
 /* Is the address free (of other processes' sockets)?  0 or -1. */
 static int
 lsn_probe(const struct lsn_target *t, char *err, size_t len)
@@ -155,39 +250,121 @@ lsn_probe(const struct lsn_target *t, char *err, size_t len)
 static void
 lsn_fill(struct lsn *l, const struct lsn_target *t, int fd)
 {
-	struct ipaddr	a;
-	uint16_t	port;
-	char		ip[NETADDR_STRLEN];
-
 	memset(l, 0, sizeof(*l));
 	l->fd = fd;
-	l->addr = t->sl->addr;
-	l->port = t->sl->port;
-	l->proto = t->sl->proto;
-	ipaddr_from_sockaddr((const struct sockaddr *)&t->sa, &a, &port);
-	snprintf(l->name, sizeof(l->name), "%s%s%s:%u",
-	    a.family == AF_INET6 ? "[" : "", ipaddr_format(&a, ip),
-	    a.family == AF_INET6 ? "]" : "", port);
+	l->sa = t->sa;
+	l->salen = t->salen;
+	l->addr = t->addr;
+	l->port = t->port;
+	l->proto = t->proto;
+	lsn_sa_name(&t->sa, l->name);
 }
 
-int
-lsn_open_all(const struct snap *s, unsigned nworkers,
-    struct lsn_group *groups, char *err, size_t len)
+/* Inherited sockets bound to t's address, at most max, into fds. */
+static size_t
+lsn_adopt(struct lsn_inherit *inh, const struct lsn_target *t, int *fds,
+    size_t max)
 {
-	struct lsn_target	*t;
-	size_t			 n, i, k, m;
-	unsigned		 w;
-	int			 fd;
+	size_t i, n = 0;
 
-	memset(groups, 0, nworkers * sizeof(*groups));
-	if ((t = lsn_targets(s, &n)) == NULL) {
+	for (i = 0; inh != NULL && i < inh->n && n < max; i++) {
+		struct lsn_inherit_fd *f = &inh->v[i];
+
+		if (f->used || f->admin || lsn_sa_cmp(&f->sa, &t->sa) != 0)
+			continue;
+		(void)fcntl(f->fd, F_SETFD, FD_CLOEXEC);
+		(void)fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) | O_NONBLOCK);
+		f->used = 1;
+		fds[n++] = f->fd;
+	}
+	return n;
+}
+
+static size_t
+lsn_count_inherited(const struct lsn_inherit *inh, const struct lsn_target *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; inh != NULL && i < inh->n; i++)
+		if (!inh->v[i].used && !inh->v[i].admin &&
+		    lsn_sa_cmp(&inh->v[i].sa, &t->sa) == 0)
+			n++;
+	return n;
+}
+
+/* Give an adopted socket back to the inherit list (on failure). */
+static void
+lsn_unadopt(struct lsn_inherit *inh, int fd)
+{
+	size_t i;
+
+	for (i = 0; inh != NULL && i < inh->n; i++)
+		if (inh->v[i].fd == fd)
+			inh->v[i].used = 0;
+}
+
+/* The sockets of one target, into e (fds) and the groups. */
+static int
+lsn_open_one(const struct lsn_target *t, unsigned nworkers,
+    struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_bound *e,
+    char *err, size_t len)
+{
+	struct lsn	l;
+	size_t		k, want, nin;
+	int		fd;
+
+	nin = lsn_count_inherited(inh, t);
+	want = nin > nworkers ? nin : nworkers;
+	memset(e, 0, sizeof(*e));
+	e->sa = t->sa;
+	e->salen = t->salen;
+	lsn_sa_name(&t->sa, e->name);
+	if ((e->fds = calloc(want, sizeof(*e->fds))) == NULL) {
 		snprintf(err, len, "out of memory");
 		return -1;
 	}
-	/* Drop a v6 wildcard on a host without IPv6; probe the rest. */
-	for (i = 0, m = 0; i < n; i++) {
-		if (lsn_probe(&t[i], err, len) == -1) {
-			if (t[i].sl->addr.family == 0 &&
+	e->nfds = lsn_adopt(inh, t, e->fds, want);
+	for (k = e->nfds; k < want; k++) {
+		if ((fd = lsn_socket(t, 1, err, len)) == -1)
+			return -1;
+		e->fds[e->nfds++] = fd;
+		if (listen(fd, LSN_BACKLOG) == -1) {
+			lsn_err(err, len, t, "listen");
+			return -1;
+		}
+	}
+	for (k = 0; k < e->nfds; k++) {
+		lsn_fill(&l, t, e->fds[k]);
+		if (lsn_group_push(&groups[k % nworkers], &l) == -1) {
+			snprintf(err, len, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
+    struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_table *out,
+    char *err, size_t len)
+{
+	size_t		*had, i, j;
+	unsigned	 w;
+
+	memset(out, 0, sizeof(*out));
+	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
+	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {
+		free(had);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	for (w = 0; w < nworkers; w++)
+		had[w] = groups[w].n;
+	for (i = 0; i < n; i++) {
+		/* Drop a v6 wildcard on a host without IPv6; probe the rest. */
+		if (lsn_count_inherited(inh, &t[i]) == 0 &&
+		    lsn_probe(&t[i], err, len) == -1) {
+			if (t[i].addr.family == 0 &&
 			    t[i].sa.ss_family == AF_INET6 &&
 			    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
 				log_warn("%s", err);
@@ -195,31 +372,232 @@ lsn_open_all(const struct snap *s, unsigned nworkers,
 			}
 			goto fail;
 		}
-		t[m++] = t[i];
-	}
-	n = m;
-	for (w = 0; w < nworkers; w++) {
-		if (n && (groups[w].v = calloc(n, sizeof(*groups[w].v))) ==
-		    NULL) {
-			snprintf(err, len, "out of memory");
+		if (lsn_open_one(&t[i], nworkers, inh, groups,
+		    &out->v[out->n++], err, len) == -1)
 			goto fail;
-		}
-		for (k = 0; k < n; k++) {
-			if ((fd = lsn_socket(&t[k], 1, err, len)) == -1)
-				goto fail;
-			lsn_fill(&groups[w].v[k], &t[k], fd);
-			groups[w].n++;
-			if (listen(fd, LSN_BACKLOG) == -1) {
-				lsn_err(err, len, &t[k], "listen");
-				goto fail;
-			}
-		}
 	}
-	free(t);
+	free(had);
 	return 0;
 fail:
-	for (w = 0; w < nworkers; w++)
-		lsn_group_free(&groups[w]);
-	free(t);
+	/* Sockets of this call only: inherited ones go back to inh. */
+	for (w = 0; w < nworkers; w++) {
+		for (j = had[w]; j < groups[w].n; j++)
+			groups[w].v[j].fd = -1;
+		groups[w].n = had[w];
+	}
+	for (i = 0; i < out->n; i++) {
+		for (j = 0; j < out->v[i].nfds; j++) {
+			size_t k, mine = 1;
+
+			for (k = 0; inh != NULL && k < inh->n; k++)
+				if (inh->v[k].fd == out->v[i].fds[j])
+					mine = 0;
+			if (mine)
+				close(out->v[i].fds[j]);
+			else
+				lsn_unadopt(inh, out->v[i].fds[j]);
+		}
+	}
+	lsn_table_free(out);
+	free(had);
 	return -1;
+}
+
+static int
+lsn_bound_cmp(const void *pa, const void *pb)
+{
+	const struct lsn_bound *a = pa, *b = pb;
+
+	return lsn_sa_cmp(&a->sa, &b->sa);
+}
+
+int
+lsn_table_merge(struct lsn_table *cur, const unsigned char *gone,
+    struct lsn_table *add)
+{
+	struct lsn_bound	*v;
+	size_t			 i, n = 0;
+
+	if ((v = calloc(cur->n + add->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < cur->n; i++) {
+		if (gone != NULL && gone[i])
+			free(cur->v[i].fds);
+		else
+			v[n++] = cur->v[i];
+	}
+	for (i = 0; i < add->n; i++)
+		v[n++] = add->v[i];
+	qsort(v, n, sizeof(*v), lsn_bound_cmp);
+	free(cur->v);
+	cur->v = v;
+	cur->n = n;
+	free(add->v);
+	add->v = NULL;
+	add->n = 0;
+	return 0;
+}
+
+void
+lsn_table_free(struct lsn_table *tab)
+{
+	size_t i;
+
+	for (i = 0; i < tab->n; i++)
+		free(tab->v[i].fds);
+	free(tab->v);
+	tab->v = NULL;
+	tab->n = 0;
+}
+
+void
+lsn_table_close(struct lsn_table *tab)
+{
+	size_t i, j;
+
+	for (i = 0; i < tab->n; i++)
+		for (j = 0; j < tab->v[i].nfds; j++)
+			if (tab->v[i].fds[j] != -1) {
+				close(tab->v[i].fds[j]);
+				tab->v[i].fds[j] = -1;
+			}
+}
+
+/* ---- binary upgrade ---- */
+
+/* Is fd a listening TCP socket bound to name?  Fills f's address. */
+static int
+lsn_inherit_check(struct lsn_inherit_fd *f, const char *name)
+{
+	char		got[LSN_NAMELEN];
+	int		v = 0;
+	socklen_t	len = sizeof(v);
+
+	f->salen = sizeof(f->sa);
+	if (getsockopt(f->fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 ||
+	    !v || getsockname(f->fd, (struct sockaddr *)&f->sa,
+	    &f->salen) == -1 || (f->sa.ss_family != AF_INET &&
+	    f->sa.ss_family != AF_INET6))
+		return -1;
+	lsn_sa_name(&f->sa, got);
+	return strcmp(got, name) == 0 ? 0 : -1;
+}
+
+int
+lsn_inherit_parse(const char *env, struct lsn_inherit *inh, char *err,
+    size_t len)
+{
+	const char	*p, *end, *c1, *c2;
+	char		 item[LSN_NAMELEN + 32], name[LSN_NAMELEN];
+	size_t		 ilen;
+	long		 fd;
+	char		*e;
+
+	memset(inh, 0, sizeof(*inh));
+	if (env == NULL || *env == '\0')
+		return 0;
+	for (p = env; *p != '\0'; p = *end ? end + 1 : end) {
+		if ((end = strchr(p, ';')) == NULL)
+			end = p + strlen(p);
+		if ((ilen = (size_t)(end - p)) == 0)
+			continue;
+		if (ilen >= sizeof(item) || inh->n >= LSN_INHERIT_MAX)
+			goto bad;
+		memcpy(item, p, ilen);
+		item[ilen] = '\0';
+		/* FD:ADDR:PORT:PROTO; ADDR may hold colons ([::1]). */
+		if ((c1 = strchr(item, ':')) == NULL ||
+		    (c2 = strrchr(item, ':')) == c1)
+			goto bad;
+		errno = 0;
+		fd = strtol(item, &e, 10);
+		if (errno || e != c1 || fd < 3 || fd > 1 << 24 ||
+		    (size_t)(c2 - c1 - 1) >= sizeof(name))
+			goto bad;
+		memcpy(name, c1 + 1, (size_t)(c2 - c1 - 1));
+		name[c2 - c1 - 1] = '\0';
+		if (strcmp(c2 + 1, "tcp") != 0 && strcmp(c2 + 1, "admin") != 0)
+			goto bad;
+		if ((inh->v = reallocarray(inh->v, inh->n + 1,
+		    sizeof(*inh->v))) == NULL) {
+			snprintf(err, len, "out of memory");
+			inh->n = 0;
+			return -1;
+		}
+		memset(&inh->v[inh->n], 0, sizeof(inh->v[inh->n]));
+		inh->v[inh->n].fd = (int)fd;
+		inh->v[inh->n].admin = strcmp(c2 + 1, "admin") == 0;
+		if (lsn_inherit_check(&inh->v[inh->n], name) == -1) {
+			log_warn("%s: fd %ld is not a socket listening on %s: "
+			    "ignored", LSN_INHERIT_ENV, fd, name);
+			continue;
+		}
+		inh->n++;
+	}
+	return 0;
+bad:
+	snprintf(err, len, "%s: malformed item \"%.*s\" (want FD:ADDR:PORT:"
+	    "tcp|admin;...)", LSN_INHERIT_ENV, (int)(end - p), p);
+	return -1;
+}
+
+int
+lsn_inherit_admin(struct lsn_inherit *inh)
+{
+	size_t i;
+
+	for (i = 0; i < inh->n; i++)
+		if (inh->v[i].admin && !inh->v[i].used) {
+			inh->v[i].used = 1;
+			(void)fcntl(inh->v[i].fd, F_SETFD, FD_CLOEXEC);
+			return inh->v[i].fd;
+		}
+	return -1;
+}
+
+void
+lsn_inherit_free(struct lsn_inherit *inh)
+{
+	char	name[LSN_NAMELEN];
+	size_t	i;
+
+	for (i = 0; i < inh->n; i++) {
+		if (inh->v[i].used)
+			continue;
+		lsn_sa_name(&inh->v[i].sa, name);
+		log_warn("inherited socket %s (fd %d) is not in the "
+		    "configuration: closed", name, inh->v[i].fd);
+		close(inh->v[i].fd);
+	}
+	free(inh->v);
+	inh->v = NULL;
+	inh->n = 0;
+}
+
+char *
+lsn_inherit_format(const struct lsn_table *tab, int admin_fd)
+{
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen = sizeof(sa);
+	char			 name[LSN_NAMELEN], *s, *p;
+	size_t			 i, j, n = 1, cap;
+
+	for (i = 0; i < tab->n; i++)
+		n += tab->v[i].nfds;
+	cap = n * (LSN_NAMELEN + 24);
+	if ((s = p = malloc(cap)) == NULL)
+		return NULL;
+	*p = '\0';
+	for (i = 0; i < tab->n; i++)
+		for (j = 0; j < tab->v[i].nfds; j++)
+			p += snprintf(p, cap - (size_t)(p - s), "%s%d:%s:tcp",
+			    p == s ? "" : ";", tab->v[i].fds[j],
+			    tab->v[i].name);
+	if (admin_fd != -1 && getsockname(admin_fd, (struct sockaddr *)&sa,
+	    &salen) == 0) {
+		lsn_sa_name(&sa, name);
+		snprintf(p, cap - (size_t)(p - s), "%s%d:%s:admin",
+		    p == s ? "" : ";", admin_fd, name);
+	}
+	return s;
 }

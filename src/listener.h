@@ -1,17 +1,36 @@
 /*
- * listener: the sockets a worker accepts on.
+ * listener: the sockets workers accept on, and the main thread's record
+ * of them.
  *
  * Every TCP listener of a snapshot is opened once per worker with
  * SO_REUSEPORT, so the kernel spreads new connections over the workers
  * without a shared accept queue or lock.  IP_FREEBIND (IPV6_FREEBIND)
  * lets a keepalived backup bind a VIP it does not hold yet; v6 sockets
  * are IPV6_V6ONLY so a v4 wildcard and a v6 wildcard never collide.
+ *
+ * A snapshot's listeners expand to bind targets (a wildcard becomes
+ * 0.0.0.0 and ::), sorted by socket address.  The main thread keeps a
+ * struct lsn_table of what is bound, by target; a reload diffs it with
+ * the next snapshot's targets (lsn_diff): a target in both keeps its
+ * sockets, so no connection is ever refused on it.
+ *
+ * A binary upgrade (SIGUSR2) hands every listening socket to the new
+ * process in the environment, SVCPROXY_INHERIT_FDS="FD:ADDR:PORT:PROTO;
+ * ...", PROTO "tcp" or "admin" (nginx passes NGINX the same way).  The
+ * new process adopts the sockets whose address it still serves instead
+ * of binding: all of them, one per worker, the surplus (the old process
+ * had more workers) spread over the workers as extra listeners, never
+ * closed, since closing a socket of a SO_REUSEPORT group resets the
+ * connections queued on it; with more workers than sockets it opens the
+ * rest with SO_REUSEPORT into the same group.
  */
 #ifndef SVCPROXY_LISTENER_H
 #define SVCPROXY_LISTENER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -21,15 +40,19 @@
 #include "snapshot.h"
 
 #define LSN_BACKLOG	4096	/* the kernel caps it at somaxconn */
+#define LSN_NAMELEN	(NETADDR_STRLEN + 8)
+#define LSN_INHERIT_ENV	"SVCPROXY_INHERIT_FDS"
 
 struct wrk;
 
 struct lsn {
 	int			 fd;		/* owned; -1: closed */
+	struct sockaddr_storage	 sa;		/* bound to */
+	socklen_t		 salen;
 	struct ipaddr		 addr;		/* snapshot key; family 0 */
 	uint16_t		 port;		/* snapshot key */
 	enum res_proto		 proto;		/* snapshot key */
-	char			 name[NETADDR_STRLEN + 8]; /* bound to */
+	char			 name[LSN_NAMELEN]; /* bound to */
 	struct event		 ev;		/* worker's accept event */
 	struct wrk		*w;		/* owning worker */
 	uint64_t		 cache_gen;	/* snapshot gen of cache_lsn */
@@ -44,16 +67,120 @@ struct lsn_group {
 	size_t			 n;
 };
 
+/* What a snapshot wants bound: one socket address, one snapshot key. */
+struct lsn_target {
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	struct ipaddr		 addr;		/* snapshot key; family 0 */
+	uint16_t		 port;
+	enum res_proto		 proto;
+	enum res_listener_kind	 kind;
+	const char		*label;		/* snapshot arena; errors */
+};
+
 /*
- * Open every TCP listener of s once for each of nworkers, into
- * groups[0..nworkers-1] (same order in each).  First checks that no
- * other socket holds an address, since SO_REUSEPORT alone would share
- * it silently with another process of the same user.  Returns 0, or -1
- * with err naming the Service and address (nothing is left open).
+ * The main thread's record of one bound target.  The sockets belong to
+ * the workers once handed over; fds are their numbers, valid until the
+ * main thread tells the workers to close them (and drops the entry).
  */
-int	 lsn_open_all(const struct snap *s, unsigned nworkers,
-	    struct lsn_group *groups, char *err, size_t errlen);
+struct lsn_bound {
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	char			 name[LSN_NAMELEN];
+	int			*fds;		/* owned array */
+	size_t			 nfds;
+};
+
+/* Sorted by socket address (lsn_sa_cmp); v is owned. */
+struct lsn_table {
+	struct lsn_bound	*v;
+	size_t			 n;
+};
+
+/* Sockets passed by the old process of a binary upgrade. */
+struct lsn_inherit_fd {
+	int			 fd;		/* owned until adopted */
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	int			 admin;		/* the admin HTTP socket */
+	int			 used;
+};
+
+struct lsn_inherit {
+	struct lsn_inherit_fd	*v;		/* owned array */
+	size_t			 n;
+};
+
+/* Order of socket addresses: family, port, address.  Pure. */
+int	 lsn_sa_cmp(const struct sockaddr_storage *,
+	    const struct sockaddr_storage *);
+/* "127.0.0.1:80" or "[::1]:80" into buf (LSN_NAMELEN). */
+void	 lsn_sa_name(const struct sockaddr_storage *, char *buf);
+
+/*
+ * The TCP bind targets of s, sorted by address, without repeats (a
+ * wildcard listener becomes 0.0.0.0 and ::).  Returns a malloc'd array
+ * (free it; labels point into s), or NULL when out of memory.
+ */
+struct lsn_target *lsn_targets(const struct snap *s, size_t *n);
+
+/*
+ * Compare what is bound with what the next snapshot wants: gone[i] is
+ * set for each entry of cur that t no longer has, added[j] for each
+ * target of t that cur lacks.  Both sorted.  Returns the number of
+ * changes.  Pure: no sockets.
+ */
+size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
+	    size_t n, unsigned char *gone, unsigned char *added);
+
+/*
+ * Open targets t[0..n) for nworkers workers: inherited sockets that
+ * match first (inh may be NULL), then new SO_REUSEPORT sockets for the
+ * workers left over.  Socket k of a target goes to groups[k % nworkers]
+ * (added to what the group holds) and every socket is recorded in a new
+ * sorted table out.  A new address is first probed without
+ * SO_REUSEPORT, which fails when another process holds it.  A v6
+ * wildcard on a host without IPv6 is skipped with a warning.  Returns
+ * 0, or -1 with err naming the Service and address; on failure nothing
+ * opened here is left open and the groups are as they were.
+ */
+int	 lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
+	    struct lsn_inherit *inh, struct lsn_group *groups,
+	    struct lsn_table *out, char *err, size_t errlen);
+
 /* Close every socket of g and free its array (events must be gone). */
 void	 lsn_group_free(struct lsn_group *g);
+/* Append l (moved) to g; 0, or -1 when out of memory. */
+int	 lsn_group_push(struct lsn_group *g, const struct lsn *l);
+
+/*
+ * cur minus the entries marked gone, plus every entry of add (moved:
+ * add is empty afterwards), sorted.  0, or -1 when out of memory (cur
+ * unchanged).  Frees the dropped entries' arrays, not their sockets.
+ */
+int	 lsn_table_merge(struct lsn_table *cur, const unsigned char *gone,
+	    struct lsn_table *add);
+/* Free the record (not the sockets, which the workers own). */
+void	 lsn_table_free(struct lsn_table *);
+/* Close every socket the table names (only before workers own them). */
+void	 lsn_table_close(struct lsn_table *);
+
+/*
+ * Parse SVCPROXY_INHERIT_FDS (env may be NULL: nothing inherited).
+ * Each fd must be a listening TCP socket bound to the address given;
+ * one that is not is skipped with a warning.  0, or -1 with err on a
+ * malformed value.
+ */
+int	 lsn_inherit_parse(const char *env, struct lsn_inherit *,
+	    char *err, size_t errlen);
+/* The adopted admin socket, or -1. */
+int	 lsn_inherit_admin(struct lsn_inherit *);
+/* Close what was not adopted (logged) and free the array. */
+void	 lsn_inherit_free(struct lsn_inherit *);
+/*
+ * The environment value handing tab's sockets and admin_fd (-1: none)
+ * to a new process.  Returns a malloc'd string, or NULL.
+ */
+char	*lsn_inherit_format(const struct lsn_table *tab, int admin_fd);
 
 #endif

@@ -18,6 +18,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "check", "[-c PATH] [-o json]", cmd_check },
 	{ "policy", "[-c PATH] --from SRC (--to DST | --service NS/NAME) "
 	    "--port N [--protocol P] [-o json]", cmd_policy },
+	{ "reload", "[-c PATH] [--pidfile FILE]", cmd_reload },
 	{ "resolve", "[-c PATH] [-o json]", cmd_resolve },
 	{ "run", "[-c PATH] [--workers N] [--pidfile FILE]", cmd_run },
 	{ "version", "", cmd_version },

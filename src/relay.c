@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 
 #define SIDE_CLIENT	0
@@ -34,6 +35,7 @@
 /* Bits of relay.on: which events are added. */
 #define ON_RD(side)	(1u << (side))
 #define ON_WR(side)	(4u << (side))
+#define ON_SIDE(side)	(ON_RD(side) | ON_WR(side))
 #define ON_TMO		16u
 
 enum relay_state {
@@ -50,6 +52,7 @@ struct relay_dir {
 	unsigned		 eof:1;		/* source said FIN */
 	unsigned		 shut:1;	/* FIN passed on */
 	unsigned		 copy:1;	/* splice refused: copy */
+	unsigned		 bulk:1;	/* a read filled a buffer */
 };
 
 struct relay {
@@ -61,31 +64,44 @@ struct relay {
 	struct lb_ep		*ep;		/* in snap; NULL: none */
 	const struct lb_ep	*failed_ep;	/* in snap: last failure */
 	struct lb_flow		 flow;
+	uint64_t		 swept_gen;	/* relay_sweep: judged against */
+	uint64_t		 gone_ms;	/* its port or endpoint left */
 	int			 fd[2];		/* owned; -1: closed */
-	struct event		 rd[2];
-	struct event		 wr[2];
+	struct event		 ev[2];		/* per side: read, write or
+						   both (relay_want) */
 	struct event		 tmo;		/* connect, then idle */
 	unsigned		 on;
 	enum relay_state	 state;
 	struct relay_dir	 d[2];
-	struct sockaddr_storage	 client;
+	union {
+		struct sockaddr		 sa;
+		struct sockaddr_in	 in;
+		struct sockaddr_in6	 in6;
+	}			 client;	/* not sockaddr_storage:
+						   100 bytes less per conn */
 	uint64_t		 start_ms;
 	uint64_t		 last_ms;	/* last byte moved */
 	int			 last_err;	/* last connect error */
+	int32_t			 cpod;		/* client's Pod in snap */
+	unsigned		 cegress:1;	/* cpod is egress-isolated */
+	unsigned		 judge:1;	/* endpoints need a verdict */
 };
 
-static void	relay_rd0(evutil_socket_t, short, void *);
-static void	relay_rd1(evutil_socket_t, short, void *);
-static void	relay_wr0(evutil_socket_t, short, void *);
-static void	relay_wr1(evutil_socket_t, short, void *);
+/* One pick's NetworkPolicy filter: lives on relay_connect_next's stack. */
+struct relay_judge {
+	struct relay		*r;
+	struct snap_client	 c;
+	unsigned		 ndenied;
+	struct pol_verdict	 denied;	/* the first denial */
+};
+
+static void	relay_ev0(evutil_socket_t, short, void *);
+static void	relay_ev1(evutil_socket_t, short, void *);
 static void	relay_tmo(evutil_socket_t, short, void *);
 static void	relay_connect_next(struct relay *);
 
-static void (*const relay_rd_cb[2])(evutil_socket_t, short, void *) = {
-	relay_rd0, relay_rd1,
-};
-static void (*const relay_wr_cb[2])(evutil_socket_t, short, void *) = {
-	relay_wr0, relay_wr1,
+static void (*const relay_ev_cb[2])(evutil_socket_t, short, void *) = {
+	relay_ev0, relay_ev1,
 };
 
 /* ---- pools: pipes and copy buffers, per worker ---- */
@@ -170,16 +186,34 @@ relay_pool_free(struct wrk *w)
 
 /* ---- events ---- */
 
+/*
+ * Turn interest bit (ON_RD or ON_WR of a side) on or off.  Each side has
+ * one event for both (half the memory of one per kind); a change
+ * re-assigns it, which libevent's changelist turns into one epoll_ctl.
+ */
 static void
-relay_want(struct relay *r, struct event *ev, unsigned bit, int on)
+relay_want(struct relay *r, unsigned bit, int on)
 {
-	if (on && !(r->on & bit)) {
-		event_add(ev, NULL);
+	unsigned	side = (bit & ON_SIDE(1)) ? 1 : 0, old = r->on;
+	short		what = 0;
+
+	if (on)
 		r->on |= bit;
-	} else if (!on && (r->on & bit)) {
-		event_del(ev);
+	else
 		r->on &= ~bit;
-	}
+	if ((old & ON_SIDE(side)) == (r->on & ON_SIDE(side)))
+		return;
+	if (old & ON_SIDE(side))
+		event_del(&r->ev[side]);
+	if (r->on & ON_RD(side))
+		what |= EV_READ;
+	if (r->on & ON_WR(side))
+		what |= EV_WRITE;
+	if (what == 0)
+		return;
+	event_assign(&r->ev[side], r->w->base, r->fd[side],
+	    what | EV_PERSIST, relay_ev_cb[side], r);
+	event_add(&r->ev[side], NULL);
 }
 
 static void
@@ -215,7 +249,7 @@ relay_close_rst(int fd)
 /* ---- close ---- */
 
 static void
-relay_log(struct relay *r, const char *reason)
+relay_log(struct relay *r, const char *reason, const char *detail)
 {
 	char		ip[NETADDR_STRLEN], err[64] = "";
 	struct ipaddr	a;
@@ -233,31 +267,34 @@ relay_log(struct relay *r, const char *reason)
 		    strerror(r->last_err));
 	log_msg(lvl, "conn client=%s%s%s:%u service=%s endpoint=%s "
 	    "up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
-	    "reason=%s%s", a.family == AF_INET6 ? "[" : "",
+	    "reason=%s%s%s%s%s", a.family == AF_INET6 ? "[" : "",
 	    ipaddr_format(&a, ip), a.family == AF_INET6 ? "]" : "", port,
 	    r->sp->label, r->ep ? r->ep->name : r->failed_ep ?
 	    r->failed_ep->name : "-", r->d[0].bytes,
-	    r->d[1].bytes, now - r->start_ms, reason, err);
+	    r->d[1].bytes, now - r->start_ms, reason, err,
+	    detail ? " detail=\"" : "", detail ? detail : "",
+	    detail ? "\"" : "");
 }
 
 /*
- * End the connection: rst has bit (1 << side) for each side to reset.
- * Returns the struct to the free list; r is gone afterwards.
+ * End the connection: rst has bit (1 << side) for each side to reset;
+ * detail (optional) goes into the log line.  Returns the struct to the
+ * free list; r is gone afterwards.
  */
 static void
-relay_close(struct relay *r, const char *reason, unsigned rst)
+relay_close_why(struct relay *r, const char *reason, const char *detail,
+    unsigned rst)
 {
 	struct wrk	*w = r->w;
 	int		 s;
 
-	for (s = 0; s < 2; s++) {
-		relay_want(r, &r->rd[s], ON_RD(s), 0);
-		relay_want(r, &r->wr[s], ON_WR(s), 0);
-	}
+	for (s = 0; s < 2; s++)
+		if (r->on & ON_SIDE(s))
+			event_del(&r->ev[s]);
 	if (r->on & ON_TMO)
 		event_del(&r->tmo);
 	r->on = 0;
-	relay_log(r, reason);
+	relay_log(r, reason, detail);
 	for (s = 0; s < 2; s++) {
 		if (r->fd[s] != -1) {
 			if (rst & (1u << s))
@@ -278,6 +315,11 @@ relay_close(struct relay *r, const char *reason, unsigned rst)
 	WRK_STAT_ADD(w, closed, 1);
 	WRK_STAT_ADD(w, bytes_up, r->d[0].bytes);
 	WRK_STAT_ADD(w, bytes_down, r->d[1].bytes);
+	MET_PORT_ADD(r->sp, w->id, closed, 1);
+	MET_PORT_ADD(r->sp, w->id, bytes_up, r->d[0].bytes);
+	MET_PORT_ADD(r->sp, w->id, bytes_down, r->d[1].bytes);
+	if (r->flow.ntried > 1)
+		MET_PORT_ADD(r->sp, w->id, retries, r->flow.ntried - 1);
 	snap_unref(r->snap);
 	r->snap = NULL;
 	r->sp = NULL;
@@ -296,6 +338,12 @@ relay_close(struct relay *r, const char *reason, unsigned rst)
 	} else
 		free(r);
 	wrk_conn_closed(w);
+}
+
+static void
+relay_close(struct relay *r, const char *reason, unsigned rst)
+{
+	relay_close_why(r, reason, NULL, rst);
 }
 
 void
@@ -323,16 +371,28 @@ relay_abort(struct relay *r, int side, int err)
 
 /* ---- moving bytes ---- */
 
-/* Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno. */
+/*
+ * Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno; *want is
+ * what was asked for (fewer bytes: src had no more just then).
+ */
 static ssize_t
-dir_in(struct relay *r, struct relay_dir *d, int src)
+dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 {
 	struct wrk	*w = r->w;
 	ssize_t		 n;
 
+	/*
+	 * Small messages are cheaper to copy: recv/send cost the same two
+	 * calls as splice in and out, without pipe buffers referencing
+	 * socket pages.  Once a read fills the copy buffer the direction
+	 * carries bulk data: splice from then on.
+	 */
+	if (!d->bulk)
+		goto copy;
 	if (!d->copy && d->pfd[0] == -1 && pool_pipe_get(w, d->pfd) == -1)
 		goto copy;
 	if (!d->copy) {
+		*want = w->grp->pipe_size;
 		n = splice(src, NULL, d->pfd[1], NULL, w->grp->pipe_size,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n >= 0 || errno != EINVAL)
@@ -347,7 +407,10 @@ copy:
 		return -1;
 	}
 	d->off = 0;
-	return recv(src, d->buf, WRK_BUF_SIZE, 0);
+	*want = WRK_BUF_SIZE;
+	if ((n = recv(src, d->buf, WRK_BUF_SIZE, 0)) == WRK_BUF_SIZE)
+		d->bulk = 1;
+	return n;
 }
 
 /* Drain d's holder into dst.  >0 bytes, -1 errno. */
@@ -382,20 +445,23 @@ dir_release(struct wrk *w, struct relay_dir *d)
 static void
 dir_wait(struct relay *r, int di, int for_dst)
 {
-	relay_want(r, &r->rd[di], ON_RD(di), !for_dst);
-	relay_want(r, &r->wr[1 - di], ON_WR(1 - di), for_dst);
+	relay_want(r, ON_RD(di), !for_dst);
+	relay_want(r, ON_WR(1 - di), for_dst);
 }
 
 /*
- * Move what direction di can move now.  Returns with the events it
- * needs added, or with r closed (EOF both ways, reset, error).
+ * Move what direction di can move now.  Returns 0 with the events it
+ * needs added, or 1 with r closed (EOF both ways, reset, error): r is
+ * gone then.
  */
-static void
+static int
 relay_pump(struct relay *r, int di)
 {
 	struct relay_dir	*d = &r->d[di];
 	int			 src = r->fd[di], dst = r->fd[1 - di], k;
+	int			 drained = 0;
 	ssize_t			 n;
+	size_t			 want = 0;
 
 	for (k = 0; k < RELAY_ROUNDS; k++) {
 		if (d->inflight > 0) {
@@ -407,26 +473,39 @@ relay_pump(struct relay *r, int di)
 			}
 			if (errno == EAGAIN || errno == EINTR) {
 				dir_wait(r, di, 1);
-				return;
+				return 0;
 			}
 			relay_abort(r, 1 - di, errno);
-			return;
+			return 1;
 		}
 		dir_release(r->w, d);
 		if (d->eof) {
 			/* Drained: pass the FIN on, as the peer sent it. */
-			relay_want(r, &r->rd[di], ON_RD(di), 0);
-			relay_want(r, &r->wr[1 - di], ON_WR(1 - di), 0);
+			relay_want(r, ON_RD(di), 0);
+			relay_want(r, ON_WR(1 - di), 0);
+			/* Both ways done: close() sends this FIN itself. */
+			if (r->d[1 - di].shut) {
+				relay_close(r, "done", 0);
+				return 1;
+			}
 			if (!d->shut) {
 				(void)shutdown(dst, SHUT_WR);
 				d->shut = 1;
 			}
-			if (r->d[1 - di].shut)
-				relay_close(r, "done", 0);
-			return;
+			return 0;
 		}
-		if ((n = dir_in(r, d, src)) > 0) {
+		/*
+		 * The last read took all src had: more (or a FIN) will
+		 * make it readable again (level-triggered), so a read now
+		 * would only say EAGAIN.
+		 */
+		if (drained) {
+			dir_wait(r, di, 0);
+			return 0;
+		}
+		if ((n = dir_in(r, d, src, &want)) > 0) {
 			d->inflight = (size_t)n;
+			drained = (size_t)n < want;
 			r->last_ms = wrk_now_ms(r->w);
 			continue;
 		}
@@ -436,62 +515,49 @@ relay_pump(struct relay *r, int di)
 		}
 		if (errno == EAGAIN || errno == EINTR) {
 			dir_wait(r, di, 0);
-			return;
+			return 0;
 		}
 		relay_abort(r, di, errno);
-		return;
+		return 1;
 	}
 	/* Out of rounds: let the other connections run, then go on. */
 	dir_wait(r, di, d->inflight > 0);
+	return 0;
 }
 
+/*
+ * Side 0, the client: writable lets direction 1 go on, readable
+ * direction 0.  Both may come at once; the first may close r.
+ */
 static void
-relay_rd0(evutil_socket_t fd, short what, void *arg)
+relay_ev0(evutil_socket_t fd, short what, void *arg)
 {
+	struct relay *r = arg;
+
 	(void)fd;
-	(void)what;
-	relay_pump(arg, 0);
+	if ((what & EV_WRITE) && relay_pump(r, 1))
+		return;
+	if (what & EV_READ)
+		(void)relay_pump(r, 0);
 }
 
+/* The connect on side 1 finished (r->fd[1] writable): check how. */
 static void
-relay_rd1(evutil_socket_t fd, short what, void *arg)
+relay_connected(struct relay *r)
 {
-	(void)fd;
-	(void)what;
-	relay_pump(arg, 1);
-}
-
-static void
-relay_wr0(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	relay_pump(arg, 1);
-}
-
-/* Backend writable: the connect finished, or direction 0 may go on. */
-static void
-relay_wr1(evutil_socket_t fd, short what, void *arg)
-{
-	struct relay	*r = arg;
 	socklen_t	 len = sizeof(int);
 	int		 err = 0;
 
-	(void)what;
-	if (r->state == RELAY_UP) {
-		relay_pump(r, 0);
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+	if (getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err == 0) {
-		relay_want(r, &r->wr[1], ON_WR(1), 0);
+		relay_want(r, ON_WR(1), 0);
 		r->state = RELAY_UP;
 		r->last_err = 0;
 		lb_ok(r->ep);
 		r->last_ms = wrk_now_ms(r->w);
-		relay_want(r, &r->rd[0], ON_RD(0), 1);
-		relay_want(r, &r->rd[1], ON_RD(1), 1);
+		relay_want(r, ON_RD(0), 1);
+		relay_want(r, ON_RD(1), 1);
 		if (r->on & ON_TMO) {
 			event_del(&r->tmo);
 			r->on &= ~ON_TMO;
@@ -502,6 +568,23 @@ relay_wr1(evutil_socket_t fd, short what, void *arg)
 	}
 	r->last_err = err;
 	relay_connect_next(r);
+}
+
+/* Side 1, the backend: the connect, then as side 0 the other way. */
+static void
+relay_ev1(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	if (r->state == RELAY_CONNECTING) {
+		relay_connected(r);
+		return;
+	}
+	if ((what & EV_WRITE) && relay_pump(r, 0))
+		return;
+	if (what & EV_READ)
+		(void)relay_pump(r, 1);
 }
 
 static void
@@ -540,8 +623,8 @@ relay_attempt_failed(struct relay *r)
 		    "of %d)", r->ep->name, r->sp->label,
 		    r->last_err == ETIMEDOUT ? "connect timeout" :
 		    strerror(r->last_err), r->flow.ntried, LB_MAX_TRIES);
-	relay_want(r, &r->wr[1], ON_WR(1), 0);
-	relay_want(r, &r->rd[1], ON_RD(1), 0);
+	relay_want(r, ON_WR(1), 0);
+	relay_want(r, ON_RD(1), 0);
 	if (r->on & ON_TMO) {
 		event_del(&r->tmo);
 		r->on &= ~ON_TMO;
@@ -555,22 +638,84 @@ relay_attempt_failed(struct relay *r)
 	r->failed_ep = r->ep;
 	r->ep = NULL;
 	WRK_STAT_ADD(r->w, connect_failures, 1);
+	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
+}
+
+/* lb_flow's allow: may the relay's client reach ep?  Notes denials. */
+static int
+relay_allow(const struct lb_ep *ep, void *arg)
+{
+	struct relay_judge	*j = arg;
+	struct pol_verdict	 v;
+
+	if (snap_ep_allowed(j->r->snap, j->r->sp, &j->c, ep, &v))
+		return 1;
+	if (j->ndenied++ == 0)
+		j->denied = v;
+	return 0;
+}
+
+/* The balancer's next endpoint, filtered through j when r is judged. */
+static struct lb_ep *
+relay_pick(struct relay *r, struct relay_judge *j)
+{
+	struct lb_ep *ep;
+
+	if (!r->judge)
+		return lb_pick(&r->sp->lb, &r->flow);
+	r->flow.allow = relay_allow;
+	r->flow.allow_arg = j;
+	ep = lb_pick(&r->sp->lb, &r->flow);
+	r->flow.allow = NULL;		/* j lives on a caller's stack */
+	r->flow.allow_arg = NULL;
+	return ep;
+}
+
+/* NetworkPolicy lets the client reach no endpoint: reset, count, log. */
+static void
+relay_refuse_policy(struct relay *r, const struct relay_judge *j)
+{
+	char why[256];
+
+	atomic_fetch_add_explicit(&r->sp->live->refused_policy, 1,
+	    memory_order_relaxed);
+	snap_deny_reason(r->snap, &j->denied, why, sizeof(why));
+	relay_close_why(r, "policy-denied", why, 1u << SIDE_CLIENT);
 }
 
 /*
  * Connect to the next endpoint the balancer offers; on an immediate
  * failure try the one after.  When none is left the client is reset:
  * it sees what it would see connecting to a Service without endpoints.
+ * Where NetworkPolicy applies, the balancer offers only endpoints the
+ * client may reach; when it may reach none, the client is reset before
+ * any connect.
  */
 static void
 relay_connect_next(struct relay *r)
 {
-	struct lb_ep	*ep;
-	int		 fd;
+	struct relay_judge	 j;
+	struct lb_ep		*ep;
+	int			 fd;
+	uint16_t		 port;
 
 	if (r->ep != NULL)
 		relay_attempt_failed(r);
-	while ((ep = lb_pick(&r->sp->lb, &r->flow)) != NULL) {
+	if (r->judge) {
+		j.r = r;
+		j.ndenied = 0;
+		ipaddr_from_sockaddr((struct sockaddr *)&r->client, &j.c.addr,
+		    &port);
+		j.c.pod = r->cpod;
+		j.c.egress = r->cegress;
+	}
+	ep = relay_pick(r, &j);
+	if (ep == NULL && r->judge && r->flow.ntried == 0 &&
+	    r->sp->lb.neps != 0) {
+		relay_refuse_policy(r, &j);
+		return;
+	}
+	for (; ep != NULL; ep = relay_pick(r, &j)) {
 		r->ep = ep;
 		fd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
@@ -583,14 +728,10 @@ relay_connect_next(struct relay *r)
 		}
 		relay_sockopts(fd);
 		r->fd[1] = fd;
-		event_assign(&r->rd[1], r->w->base, fd, EV_READ | EV_PERSIST,
-		    relay_rd_cb[1], r);
-		event_assign(&r->wr[1], r->w->base, fd, EV_WRITE | EV_PERSIST,
-		    relay_wr_cb[1], r);
 		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
 		    errno == EINPROGRESS) {
-			/* Even a finished connect reports through wr[1]. */
-			relay_want(r, &r->wr[1], ON_WR(1), 1);
+			/* Even a finished connect reports as writable. */
+			relay_want(r, ON_WR(1), 1);
 			relay_timer(r, r->sp->svc->connect_timeout_ms ?
 			    r->sp->svc->connect_timeout_ms :
 			    PCFG_DEFAULT_CONNECT_TIMEOUT_MS);
@@ -601,6 +742,7 @@ relay_connect_next(struct relay *r)
 	}
 	if (r->sp->lb.neps == 0) {
 		WRK_STAT_ADD(r->w, no_endpoint, 1);
+		MET_PORT_ADD(r->sp, r->w->id, no_endpoint, 1);
 		relay_close(r, "no-endpoints", 1u << SIDE_CLIENT);
 	} else
 		relay_close(r, "connect-failed", 1u << SIDE_CLIENT);
@@ -616,7 +758,7 @@ relay_alloc(struct wrk *w)
 		w->nfree--;
 	} else if ((r = malloc(sizeof(*r))) == NULL)
 		return NULL;
-	memset(r, 0, offsetof(struct relay, rd));
+	memset(r, 0, offsetof(struct relay, ev));
 	memset(&r->d, 0, sizeof(r->d));
 	r->on = 0;
 	r->state = RELAY_CONNECTING;
@@ -628,9 +770,13 @@ relay_alloc(struct wrk *w)
 
 void
 relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
-    socklen_t clen, struct snap *s, const struct snap_port *sp)
+    socklen_t clen, struct snap *s, const struct snap_lsn *l)
 {
-	struct relay *r;
+	const struct snap_port	*sp = l->sp;
+	struct relay		*r;
+	struct snap_client	 c;
+	struct ipaddr		 addr;
+	uint16_t		 port;
 
 	if ((r = relay_alloc(w)) == NULL) {
 		relay_close_rst(cfd);
@@ -648,21 +794,100 @@ relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
 	memcpy(&r->client, client, clen);
 	r->flow.client = (struct sockaddr *)&r->client;
 	r->start_ms = r->last_ms = wrk_now_ms(w);
-	relay_sockopts(cfd);
-	event_assign(&r->rd[0], w->base, cfd, EV_READ | EV_PERSIST,
-	    relay_rd_cb[0], r);
-	event_assign(&r->wr[0], w->base, cfd, EV_WRITE | EV_PERSIST,
-	    relay_wr_cb[0], r);
-	event_assign(&r->tmo, w->base, -1, 0, relay_tmo, r);
 	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
 	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->grp->active, 1, memory_order_relaxed);
 	WRK_STAT_ADD(w, active, 1);
 	WRK_STAT_ADD(w, accepted, 1);
+	MET_PORT_ADD(sp, w->id, accepted, 1);
 	r->prev = NULL;
 	r->next = w->live;
 	if (w->live != NULL)
 		w->live->prev = r;
 	w->live = r;
+	ipaddr_from_sockaddr(client, &addr, &port);
+	if (!snap_source_allowed(l, &addr)) {
+		atomic_fetch_add_explicit(&sp->live->refused_source, 1,
+		    memory_order_relaxed);
+		relay_close_why(r, "source-denied", "not in "
+		    "loadBalancerSourceRanges", 1u << SIDE_CLIENT);
+		return;
+	}
+	snap_client_init(s, sp, &c, &addr);
+	r->cpod = c.pod;
+	r->cegress = c.egress != 0;
+	r->judge = snap_needs_judging(sp, &c);
+	/* TCP_NODELAY, SO_KEEPALIVE: inherited from the listener. */
+	event_assign(&r->tmo, w->base, -1, 0, relay_tmo, r);
 	relay_connect_next(r);
+}
+
+void
+relay_recheck(struct wrk *w, const struct snap *s)
+{
+	struct relay		*r, *next;
+	struct pol_verdict	 v;
+	struct ipaddr		 a;
+	uint16_t		 port;
+	char			 why[256];
+
+	/* Nothing isolated: nothing to deny. */
+	if (s->keep_established || (s->pol.nisolated[POL_INGRESS] == 0 &&
+	    s->pol.nisolated[POL_EGRESS] == 0))
+		return;
+	for (r = w->live; r != NULL; r = next) {
+		next = r->next;		/* r may be closed below */
+		if (r->snap == s || r->ep == NULL)
+			continue;
+		ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a, &port);
+		if (snap_recheck(s, r->sp, r->ep, &a, &v) != SNAP_DENY)
+			continue;
+		atomic_fetch_add_explicit(&r->sp->live->closed_policy, 1,
+		    memory_order_relaxed);
+		snap_deny_reason(s, &v, why, sizeof(why));
+		relay_close_why(r, "policy-revoked", why,
+		    1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
+	}
+}
+
+/*
+ * A reload's drain: a connection whose Service port or endpoint a newer
+ * snapshot no longer has keeps running (no reload cuts one), for up to
+ * its snapshot's drainTimeout after the reload that dropped it was
+ * first seen here; then it is closed with a FIN both ways.  Each
+ * connection is judged once per snapshot; one whose port and endpoint
+ * come back is no longer counted as gone.
+ */
+size_t
+relay_sweep(struct wrk *w, const struct snap *cur, uint64_t now)
+{
+	struct relay	*r, *next;
+	struct ipaddr	 a;
+	uint16_t	 port;
+	size_t		 n = 0;
+	uint32_t	 drain = cur->drain_timeout_ms;
+
+	for (r = w->live; r != NULL; r = next) {
+		next = r->next;		/* r may be closed below */
+		if (r->snap == cur)
+			continue;
+		if (r->swept_gen != cur->gen) {
+			r->swept_gen = cur->gen;
+			ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a,
+			    &port);
+			if (r->ep != NULL && snap_recheck(cur, r->sp, r->ep,
+			    &a, NULL) != SNAP_GONE)
+				r->gone_ms = 0;
+			else if (r->ep != NULL && r->gone_ms == 0)
+				r->gone_ms = now;
+		}
+		if (r->gone_ms == 0)
+			continue;
+		if (now - r->gone_ms >= drain) {
+			relay_close(r, "reload-drain", 0);
+			continue;
+		}
+		n++;
+	}
+	return n;
 }

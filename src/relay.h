@@ -19,12 +19,29 @@
 #define RELAY_ROUNDS	16	/* in/out rounds before yielding */
 
 /*
- * Serve the accepted socket cfd (non-blocking) from client on Service
- * port sp of snapshot s.  Takes over cfd and the caller's reference to
- * s; on any failure the client is reset and counted.
+ * Serve the accepted socket cfd (non-blocking) from client on listener
+ * l (its Service port) of snapshot s.  Takes over cfd and the caller's
+ * reference to s; on any failure the client is reset and counted.  A
+ * client outside l's loadBalancerSourceRanges, or one NetworkPolicy
+ * lets reach no endpoint, is reset at once and counted on the port
+ * (refused_source, refused_policy).
  */
 void	 relay_start(struct wrk *, int cfd, const struct sockaddr *client,
-	    socklen_t clen, struct snap *s, const struct snap_port *sp);
+	    socklen_t clen, struct snap *s, const struct snap_lsn *l);
+/*
+ * w has moved to snapshot s: close (reset both sides) every connection
+ * of w that s's NetworkPolicies deny, unless s keeps established ones.
+ * Connections whose Service port or endpoint s no longer has keep
+ * running.  Must not run nested (worker.c guards it).
+ */
+void	 relay_recheck(struct wrk *, const struct snap *s);
+/*
+ * Reload drain: close each connection of w whose Service port or
+ * endpoint cur (w's current snapshot) lacks, once cur's drainTimeout
+ * has passed since that was first seen (now, wrk_now_ms).  Returns how
+ * many such connections are still running.
+ */
+size_t	 relay_sweep(struct wrk *, const struct snap *cur, uint64_t now);
 /* Close every connection of w now (reason "shutdown"). */
 void	 relay_close_all(struct wrk *);
 /* Free w's idle structs, pipes and buffers (w has no connections). */

@@ -38,6 +38,27 @@ snap_lsn_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+/*
+ * The endpoint's Pod in the policy table: by the name resolution found,
+ * else by address (EndpointSlice endpoints naming no Pod); and whether
+ * that makes its Service port one to judge.
+ */
+static void
+snap_ep_pod(const struct snap *s, struct snap_port *sp, struct lb_ep *ep,
+    const struct res_endpoint *re)
+{
+	const struct pol_table *t = &s->pol;
+
+	ep->pol_pod = POL_NONE;
+	if (re->pod != NULL && re->pod_ns != NULL)
+		ep->pol_pod = pol_pod_by_name(t, re->pod_ns, re->pod);
+	if (ep->pol_pod == POL_NONE)
+		ep->pol_pod = pol_pod_by_addr(t, &re->addr);
+	if (ep->pol_pod != POL_NONE &&
+	    t->pods[ep->pol_pod].npol[POL_INGRESS] != 0)
+		sp->pol_isolated = 1;
+}
+
 /* Endpoints of rp that take new connections, into sp->lb. */
 static int
 snap_build_eps(struct snap *s, struct snap_port *sp,
@@ -55,6 +76,9 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		if (!re->usable || re->addr.family == 0 || re->port == 0)
 			continue;
 		ep->salen = ipaddr_sockaddr(&re->addr, re->port, &ep->sa);
+		ep->addr = re->addr;
+		ep->port = re->port;
+		snap_ep_pod(s, sp, ep, re);
 		snap_addr_name(&re->addr, re->port, ep->name,
 		    sizeof(ep->name));
 		if (re->pod != NULL && (ep->pod = arena_printf(&s->arena,
@@ -104,6 +128,16 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	sv->idle_timeout_ms = rs->idle_timeout_ms ?
 	    rs->idle_timeout_ms : pc->idle_timeout_ms;
 	sv->max_connections = rs->max_connections;
+	if (rs->nlb_source_ranges != 0) {
+		if ((sv->lb_src = arena_calloc(&s->arena,
+		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)
+			return -1;
+		memcpy(sv->lb_src, rs->lb_source_ranges,
+		    rs->nlb_source_ranges * sizeof(*sv->lb_src));
+		sv->nlb_src = rs->nlb_source_ranges;
+	}
+	sv->ports = &s->ports[s->nports];
+	sv->nports = rs->nports;
 	for (j = 0; j < rs->nports; j++) {
 		const struct res_port	*rp = &rs->ports[j];
 		struct snap_port	*sp = &s->ports[s->nports++];
@@ -111,11 +145,16 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		sp->svc = sv;
 		sp->port = rp->port;
 		sp->proto = rp->proto;
+		sp->pol_proto = rp->proto == RES_UDP ? POL_UDP :
+		    rp->proto == RES_SCTP ? POL_SCTP : POL_TCP;
 		sp->lb.ops = ops;
 		if ((sp->name = arena_strdup(&s->arena,
 		    rp->name ? rp->name : "")) == NULL ||
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL ||
+		    (key = arena_printf(&s->arena, "port/%s/%s:%u/%s", rs->ns,
+		    rs->name, rp->port, res_proto_name(rp->proto))) == NULL ||
+		    (sp->live = lb_live_get(live, key)) == NULL ||
 		    snap_build_eps(s, sp, rp, live) == -1)
 			return -1;
 		for (k = 0; k < rp->nlisteners; k++) {
@@ -137,8 +176,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 
 /*
  * Sort the listeners and drop repeats of one Service port (a
- * LoadBalancer IP that is also an external IP); two different Service
- * ports on one address are an error.
+ * LoadBalancer IP that is also an external IP: the load-balancer kind
+ * is kept, so loadBalancerSourceRanges still apply to it); two
+ * different Service ports on one address are an error.
  */
 static int
 snap_dedup_lsns(struct snap *s, char *err, size_t errlen)
@@ -147,12 +187,15 @@ snap_dedup_lsns(struct snap *s, char *err, size_t errlen)
 
 	if (s->nlsns == 0)
 		return 0;
-	qsort(s->lsns, s->nlsns, sizeof(*s->lsns), snap_lsn_cmp);
+	if (s->nlsns > 1)
+		qsort(s->lsns, s->nlsns, sizeof(*s->lsns), snap_lsn_cmp);
 	for (i = 1; i < s->nlsns; i++) {
 		if (snap_lsn_cmp(&s->lsns[n], &s->lsns[i]) != 0) {
 			s->lsns[++n] = s->lsns[i];
 			continue;
 		}
+		if (s->lsns[i].kind == RES_LSN_LOAD_BALANCER)
+			s->lsns[n].kind = RES_LSN_LOAD_BALANCER;
 		if (s->lsns[n].sp != s->lsns[i].sp) {
 			snprintf(err, errlen, "%s/%s is served by both "
 			    "Service %s and Service %s", s->lsns[i].name,
@@ -162,6 +205,60 @@ snap_dedup_lsns(struct snap *s, char *err, size_t errlen)
 		}
 	}
 	s->nlsns = n + 1;
+	return 0;
+}
+
+/*
+ * Point *str at a copy in s's arena, reusing the last copy when the
+ * string repeats.  0, or -1 when the arena is exhausted.
+ */
+static int
+snap_own_str(struct snap *s, const char **str, const char **last_in,
+    const char **last_out)
+{
+	if (*str == NULL)
+		return 0;
+	if (*last_in == NULL || strcmp(*str, *last_in) != 0) {
+		*last_in = *str;
+		if ((*last_out = arena_strdup(&s->arena, *str)) == NULL)
+			return -1;
+	}
+	*str = *last_out;
+	return 0;
+}
+
+/*
+ * pol_build() borrows the kset's names (Pods, policies, port names);
+ * the snapshot outlives the kset, so copy them into its arena.  Pods
+ * and policies come sorted by namespace: one copy per namespace run.
+ * The verdict itself reads no string; the names serve pol_pod_by_name()
+ * and the log lines.  0, or -1 when the arena is exhausted.
+ */
+static int
+snap_own_pol(struct snap *s)
+{
+	struct pol_table	*t = &s->pol;
+	const char		*li = NULL, *lo = NULL, *ni = NULL, *no = NULL;
+	uint32_t		 i;
+
+	for (i = 0; i < t->npods; i++) {
+		ni = no = NULL;
+		if (snap_own_str(s, &t->pods[i].ns, &li, &lo) == -1 ||
+		    snap_own_str(s, &t->pods[i].name, &ni, &no) == -1)
+			return -1;
+	}
+	li = lo = NULL;
+	for (i = 0; i < t->npolicies; i++) {
+		ni = no = NULL;
+		if (snap_own_str(s, &t->policies[i].ns, &li, &lo) == -1 ||
+		    snap_own_str(s, &t->policies[i].name, &ni, &no) == -1)
+			return -1;
+	}
+	for (i = 0; i < t->nport_names; i++) {
+		ni = no = NULL;
+		if (snap_own_str(s, &t->port_names[i], &ni, &no) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -186,6 +283,10 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	s->drain_timeout_ms = m->pcfg->drain_timeout_ms;
 	s->max_connections = m->pcfg->max_connections;
 	s->connection_log = m->pcfg->connection_log;
+	s->keep_established = m->pcfg->keep_established;
+	if (m->set != NULL && (pol_build(&s->pol, &s->arena, m->set) == -1 ||
+	    snap_own_pol(s) == -1))
+		goto oom;
 	snap_count(m, &nsvcs, &nports, &nlsns);
 	if ((nsvcs && (s->svcs = arena_calloc(&s->arena, nsvcs,
 	    sizeof(*s->svcs))) == NULL) ||
@@ -242,6 +343,157 @@ snap_find_lsn(const struct snap *s, const struct ipaddr *addr,
 		return NULL;
 	return bsearch(&key, s->lsns, s->nlsns, sizeof(*s->lsns),
 	    snap_lsn_cmp);
+}
+
+static int
+snap_svc_cmp(const char *ns, const char *name, const struct snap_svc *sv)
+{
+	int c;
+
+	if ((c = strcmp(ns, sv->ns)) != 0)
+		return c;
+	return strcmp(name, sv->name);
+}
+
+const struct snap_port *
+snap_find_port(const struct snap *s, const char *ns, const char *name,
+    uint16_t port, enum res_proto proto)
+{
+	const struct snap_svc	*sv;
+	size_t			 lo = 0, hi = s->nsvcs, mid, i;
+	int			 c;
+
+	/* Services are in model order: sorted by namespace/name. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		sv = &s->svcs[mid];
+		if ((c = snap_svc_cmp(ns, name, sv)) == 0) {
+			for (i = 0; i < sv->nports; i++)
+				if (sv->ports[i].port == port &&
+				    sv->ports[i].proto == proto)
+					return &sv->ports[i];
+			return NULL;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* ---- NetworkPolicy and source ranges ---- */
+
+void
+snap_client_init(const struct snap *s, const struct snap_port *sp,
+    struct snap_client *c, const struct ipaddr *addr)
+{
+	const struct pol_table *t = &s->pol;
+
+	c->addr = *addr;
+	c->pod = POL_NONE;
+	c->egress = 0;
+	if (!sp->pol_isolated && t->nisolated[POL_EGRESS] == 0)
+		return;
+	c->pod = pol_pod_by_addr(t, addr);
+	c->egress = c->pod != POL_NONE &&
+	    t->pods[c->pod].npol[POL_EGRESS] != 0;
+}
+
+int
+snap_ep_allowed(const struct snap *s, const struct snap_port *sp,
+    const struct snap_client *c, const struct lb_ep *ep,
+    struct pol_verdict *v)
+{
+	struct pol_flow f;
+
+	f.src = c->addr;
+	f.src_pod = c->pod;
+	f.dst = ep->addr;
+	f.dst_pod = ep->pol_pod;
+	f.port = ep->port;
+	f.proto = sp->pol_proto;
+	return pol_judge(&s->pol, &f, v);
+}
+
+int
+snap_source_allowed(const struct snap_lsn *l, const struct ipaddr *addr)
+{
+	const struct snap_svc	*sv = l->sp->svc;
+	size_t			 i;
+
+	if (l->kind != RES_LSN_LOAD_BALANCER || sv->nlb_src == 0)
+		return 1;
+	for (i = 0; i < sv->nlb_src; i++)
+		if (cidr_contains(&sv->lb_src[i], addr))
+			return 1;
+	return 0;
+}
+
+enum snap_recheck
+snap_recheck(const struct snap *s, const struct snap_port *osp,
+    const struct lb_ep *oep, const struct ipaddr *client,
+    struct pol_verdict *v)
+{
+	const struct snap_port	*sp;
+	const struct lb_ep	*ep = NULL;
+	struct snap_client	 c;
+	struct pol_verdict	 tmp;
+	size_t			 i;
+
+	sp = snap_find_port(s, osp->svc->ns, osp->svc->name, osp->port,
+	    osp->proto);
+	if (sp == NULL)
+		return SNAP_GONE;
+	/* The live entry is the endpoint's address and port, shared by
+	   every snapshot built from one table. */
+	for (i = 0; i < sp->lb.neps && ep == NULL; i++)
+		if (sp->lb.eps[i].live == oep->live)
+			ep = &sp->lb.eps[i];
+	if (ep == NULL)
+		return SNAP_GONE;
+	if (v == NULL)
+		v = &tmp;
+	snap_client_init(s, sp, &c, client);
+	if (!snap_needs_judging(sp, &c)) {
+		memset(v, 0, sizeof(*v));
+		v->allowed = 1;
+		return SNAP_KEEP;
+	}
+	return snap_ep_allowed(s, sp, &c, ep, v) ? SNAP_KEEP : SNAP_DENY;
+}
+
+/* "ingress of ns/pod (isolated by ns/a, ns/b)" for the denying side. */
+char *
+snap_deny_reason(const struct snap *s, const struct pol_verdict *v,
+    char *buf, size_t len)
+{
+	const struct pol_table	*t = &s->pol;
+	const struct pol_side	*sd;
+	const struct pol_policy	*p;
+	size_t			 off;
+	uint32_t		 i;
+	int			 d, n;
+
+	d = !v->side[POL_INGRESS].allowed ? POL_INGRESS : POL_EGRESS;
+	sd = &v->side[d];
+	if (sd->allowed || sd->pod < 0) {
+		snprintf(buf, len, "allowed");
+		return buf;
+	}
+	n = snprintf(buf, len, "%s of %s/%s not allowed by", pol_dir_name(d),
+	    t->pods[sd->pod].ns, t->pods[sd->pod].name);
+	off = n < 0 ? 0 : (size_t)n;
+	for (i = 0; i < sd->npolicies && i < 3 && off < len; i++) {
+		p = &t->policies[sd->policies[i]];
+		n = snprintf(buf + off, len - off, "%s %s/%s", i ? "," : "",
+		    p->ns, p->name);
+		off += n < 0 ? 0 : (size_t)n;
+	}
+	if (sd->npolicies > 3 && off < len)
+		snprintf(buf + off, len - off, " and %u more",
+		    sd->npolicies - 3);
+	return buf;
 }
 
 void

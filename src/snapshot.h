@@ -10,6 +10,13 @@
  *
  * Immutable once published, except the balancing state an lb_ops keeps
  * in its set (atomics) and the live counters it points at (lb.h).
+ *
+ * NetworkPolicy: the snapshot holds the compiled policy table (pol_build
+ * into its arena, with every name the table borrowed from the kset
+ * copied in, so the snapshot still borrows nothing), each endpoint's
+ * Pod index in it, and per Service port whether any endpoint is
+ * isolated for ingress.  Per connection only the client is looked up,
+ * and only when some policy could matter (snap_client_init).
  */
 #ifndef SVCPROXY_SNAPSHOT_H
 #define SVCPROXY_SNAPSHOT_H
@@ -22,14 +29,22 @@
 #include "arena.h"
 #include "lb.h"
 #include "netaddr.h"
+#include "policy.h"
 #include "res.h"
 #include "val.h"
 
 #define SNAP_ARENA_LIMIT	((size_t)512 * 1024 * 1024)
 
+struct snap_port;
+struct met_port;
+
 struct snap_svc {
 	const char		*ns;		/* snapshot arena */
 	const char		*name;		/* snapshot arena */
+	struct snap_port	*ports;		/* same snapshot; its own */
+	size_t			 nports;
+	struct cidr		*lb_src;	/* arena; LB listener only */
+	size_t			 nlb_src;	/* 0: any client */
 	uint32_t		 connect_timeout_ms;	/* global applied */
 	uint32_t		 idle_timeout_ms;	/* global applied */
 	uint32_t		 max_connections;	/* 0: no limit */
@@ -43,6 +58,12 @@ struct snap_port {
 	enum res_proto		 proto;
 	const char		*label;		/* "ns/name:port" (arena) */
 	struct lb_set		 lb;		/* endpoints, algorithm */
+	struct lb_live		*live;		/* livetab: refusals */
+	enum pol_proto		 pol_proto;
+	int			 pol_isolated;	/* an endpoint Pod is isolated
+						   for ingress */
+	struct met_port		*met;		/* run's met_tab (metrics.h);
+						   set before publish; NULL */
 };
 
 /* One address a Service port is served on; unique by addr/port/proto. */
@@ -68,6 +89,8 @@ struct snap {
 	uint32_t		 drain_timeout_ms;
 	uint32_t		 max_connections;	/* 0: from fd limit */
 	enum conn_log		 connection_log;
+	int			 keep_established;	/* on policy change */
+	struct pol_table	 pol;		/* arena; names copied */
 };
 
 /*
@@ -87,6 +110,76 @@ void		 snap_unref(struct snap *);
 const struct snap_lsn *snap_find_lsn(const struct snap *,
 		    const struct ipaddr *addr, uint16_t port,
 		    enum res_proto proto);
+
+/* The Service port ns/name port/proto, or NULL. */
+const struct snap_port *snap_find_port(const struct snap *, const char *ns,
+		    const char *name, uint16_t port, enum res_proto proto);
+
+/* ---- NetworkPolicy and source ranges on the data path ---- */
+
+/* A connecting client as the policy sees it; on the worker's stack. */
+struct snap_client {
+	struct ipaddr		 addr;
+	int32_t			 pod;		/* POL_NONE: not a Pod */
+	int			 egress;	/* pod is egress-isolated */
+};
+
+/*
+ * Fill c for the client at addr connecting to sp, against s's policy
+ * table.  The Pod is looked up (one binary search) only when it can
+ * matter: sp has an ingress-isolated endpoint, or some Pod of s is
+ * egress-isolated.  No allocation.
+ */
+void		 snap_client_init(const struct snap *,
+		    const struct snap_port *sp, struct snap_client *c,
+		    const struct ipaddr *addr);
+/*
+ * Must c's connections to sp be judged endpoint by endpoint?  No when
+ * no endpoint of sp is isolated for ingress and c is not an
+ * egress-isolated Pod: every endpoint is then allowed.
+ */
+static inline int
+snap_needs_judging(const struct snap_port *sp, const struct snap_client *c)
+{
+	return sp->pol_isolated || c->egress;
+}
+/*
+ * May c reach ep of sp (on ep's target port)?  Fills v (borrowing from
+ * s's table) and returns v->allowed.  No allocation.
+ */
+int		 snap_ep_allowed(const struct snap *, const struct snap_port *sp,
+		    const struct snap_client *c, const struct lb_ep *ep,
+		    struct pol_verdict *v);
+/*
+ * May a client at addr use listener l?  Only a load-balancer listener
+ * of a Service with loadBalancerSourceRanges restricts: addr must be in
+ * one of them.  Other listeners of the same Service do not (as
+ * kube-proxy).
+ */
+int		 snap_source_allowed(const struct snap_lsn *l,
+		    const struct ipaddr *addr);
+
+enum snap_recheck {
+	SNAP_KEEP,	/* s's policies allow it */
+	SNAP_DENY,	/* s's policies deny it: close it */
+	SNAP_GONE,	/* s has no such Service port or endpoint: keep */
+};
+
+/*
+ * Judge an established connection from client to ep of sp (both of an
+ * older snapshot) against s's policies, finding the same Service port
+ * (namespace, name, port, protocol) and endpoint (address and port) in
+ * s.  No allocation.  With v non-NULL, fills it on SNAP_KEEP/SNAP_DENY.
+ */
+enum snap_recheck snap_recheck(const struct snap *s,
+		    const struct snap_port *sp, const struct lb_ep *ep,
+		    const struct ipaddr *client, struct pol_verdict *v);
+/*
+ * Why v denied: "ingress of ns/pod (isolated by ns/policy, ...)" or
+ * "egress of ...", into buf.  Returns buf.
+ */
+char		*snap_deny_reason(const struct snap *,
+		    const struct pol_verdict *v, char *buf, size_t len);
 
 /*
  * Where the current snapshot is published.  peek is a plain atomic load

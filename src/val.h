@@ -56,6 +56,7 @@ struct pcfg {
 	uint32_t		 drain_timeout_ms;
 	uint32_t		 max_connections;  /* 0: from the fd limit */
 	enum conn_log		 connection_log;
+	int			 keep_established; /* on policy change */
 };
 
 /* Fill p with every default (what an absent ProxyConfig means). */

@@ -227,6 +227,9 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 			n++;
 		}
 	}
+	/* A bool: the decoder has already refused anything else. */
+	if (s->keep_established.set)
+		out->keep_established = s->keep_established.v != 0;
 	return n;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "worker.h"
 
@@ -23,6 +24,29 @@ wrk_now_ms(struct wrk *w)
 }
 
 /*
+ * Move w's reference to the published snapshot if it changed, and have
+ * the new one's NetworkPolicies re-judge w's connections.  Closing one
+ * there can come back here (wrk_conn_closed, wrk_resume): the walk is
+ * not re-entered; a snapshot published meanwhile is taken next time.
+ */
+static void
+wrk_snap_update(struct wrk *w)
+{
+	struct snap *s, *old = w->snap;
+
+	if (w->rechecking || snap_slot_peek(w->grp->slot) == old)
+		return;
+	s = snap_slot_acquire(w->grp->slot);
+	w->snap = s;
+	if (s != NULL && old != NULL && s != old) {
+		w->rechecking = 1;
+		relay_recheck(w, s);
+		w->rechecking = 0;
+	}
+	snap_unref(old);
+}
+
+/*
  * The snapshot listener l serves now, or NULL if the current snapshot
  * no longer has it.  Loads the published pointer on every call (cheap
  * when unchanged) and moves the worker's reference when it changed.
@@ -30,13 +54,7 @@ wrk_now_ms(struct wrk *w)
 static const struct snap_lsn *
 wrk_lookup(struct wrk *w, struct lsn *l)
 {
-	struct snap *s;
-
-	if (snap_slot_peek(w->grp->slot) != w->snap) {
-		s = snap_slot_acquire(w->grp->slot);
-		snap_unref(w->snap);
-		w->snap = s;
-	}
+	wrk_snap_update(w);
 	if (w->snap == NULL)
 		return NULL;
 	if (l->cache_gen != w->snap->gen) {
@@ -96,6 +114,8 @@ wrk_pause_lsn(struct wrk *w, struct lsn *l)
 		l->paused = 1;
 		w->npaused++;
 		WRK_STAT_ADD(w, accept_paused, 1);
+		if (l->cache_lsn != NULL)
+			MET_PORT_ADD(l->cache_lsn->sp, w->id, limited, 1);
 	}
 	wrk_pause_timer(w);
 }
@@ -198,7 +218,7 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		relay_start(w, cfd, (struct sockaddr *)&ss, len,
-		    snap_ref(w->snap), sl->sp);
+		    snap_ref(w->snap), sl);
 	}
 }
 
@@ -233,6 +253,8 @@ wrk_conn_closed(struct wrk *w)
 		wrk_resume(w);
 }
 
+static void	wrk_lsn_apply(struct wrk *);
+
 static void
 wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -242,13 +264,11 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
+	wrk_lsn_apply(w);
 	switch (atomic_load(&w->cmd)) {
 	case WRK_RUN:
 		/* A new snapshot: move our reference now, not on accept. */
-		if (snap_slot_peek(w->grp->slot) != w->snap) {
-			snap_unref(w->snap);
-			w->snap = snap_slot_acquire(w->grp->slot);
-		}
+		wrk_snap_update(w);
 		break;
 	case WRK_DRAIN:
 		if (!w->draining) {
@@ -379,6 +399,9 @@ wrk_free(struct wrk *w)
 		w->base = NULL;
 	}
 	lsn_group_free(&w->lsns);
+	lsn_group_free(&w->lq_add);
+	free(w->lq_del);
+	w->lq_del = NULL;
 	relay_pool_free(w);
 	free(w->pipes);
 	w->pipes = NULL;
@@ -389,4 +412,223 @@ wrk_free(struct wrk *w)
 	if (w->notify_fd != -1)
 		close(w->notify_fd);
 	w->notify_fd = -1;
+}
+
+/* ---- listener changes and the reload drain (cmd_run.c's reload) ---- */
+
+#define WRK_SWEEP_MS		250	/* reload drain check while due */
+#define WRK_DRAIN_ACCEPT_MAX	65536	/* queued connections per close */
+
+/*
+ * l is about to close (a reload dropped its address): accept and serve
+ * what is queued on it under the current snapshot, which the main
+ * thread publishes only after every worker has done this, so the
+ * connections are served as the configuration they reached had it.
+ */
+static void
+wrk_lsn_drain(struct wrk *w, struct lsn *l)
+{
+	const struct snap_lsn	*sl;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 cfd, i;
+
+	for (i = 0; i < WRK_DRAIN_ACCEPT_MAX; i++) {
+		len = sizeof(ss);
+		cfd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		if ((sl = wrk_lookup(w, l)) == NULL) {
+			struct linger lg = { 1, 0 };
+
+			(void)setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
+			close(cfd);
+			continue;
+		}
+		relay_start(w, cfd, (struct sockaddr *)&ss, len,
+		    snap_ref(w->snap), sl);
+	}
+}
+
+static int
+wrk_lsn_deleted(const struct lsn *l, const struct sockaddr_storage *del,
+    size_t ndel)
+{
+	size_t i;
+
+	for (i = 0; i < ndel; i++)
+		if (lsn_sa_cmp(&l->sa, &del[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+wrk_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk	*w = arg;
+	struct timeval	 tv = { 0, WRK_SWEEP_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (w->draining || w->snap == NULL || w->rechecking)
+		return;
+	if (relay_sweep(w, w->snap, wrk_now_ms(w)) > 0)
+		evtimer_add(&w->sweep_ev, &tv);
+}
+
+/* Judge the connections against a new snapshot soon, then while due. */
+static void
+wrk_sweep_arm(struct wrk *w)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (w->draining || w->live == NULL)
+		return;
+	if (!event_initialized(&w->sweep_ev))
+		evtimer_assign(&w->sweep_ev, w->base, wrk_sweep_cb, w);
+	event_del(&w->sweep_ev);
+	evtimer_add(&w->sweep_ev, &tv);
+}
+
+/* A new array: every open listener of w, then add; events re-assigned. */
+static void
+wrk_lsn_rebuild(struct wrk *w, struct lsn_group *add)
+{
+	struct lsn	*v, *nl;
+	size_t		 i, n = 0;
+	int		 on;
+
+	if ((v = calloc(w->lsns.n + add->n + 1, sizeof(*v))) == NULL) {
+		log_error("worker %u: out of memory: %zu new listeners not "
+		    "served", w->id, add->n);
+		lsn_group_free(add);
+		return;
+	}
+	for (i = 0; i < w->lsns.n; i++) {
+		if (w->lsns.v[i].fd == -1)
+			continue;
+		on = w->lsns.v[i].on;
+		wrk_lsn_on(&w->lsns.v[i], 0);
+		nl = &v[n++];
+		*nl = w->lsns.v[i];
+		event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
+		    wrk_accept_cb, nl);
+		if (on)
+			wrk_lsn_on(nl, 1);
+	}
+	for (i = 0; i < add->n; i++) {
+		nl = &v[n];
+		*nl = add->v[i];
+		add->v[i].fd = -1;
+		if (w->draining) {
+			close(nl->fd);
+			continue;
+		}
+		n++;
+		nl->w = w;
+		nl->on = 0;
+		event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
+		    wrk_accept_cb, nl);
+		if (!w->emfile_paused)
+			wrk_lsn_on(nl, 1);
+	}
+	free(w->lsns.v);
+	w->lsns.v = v;
+	w->lsns.n = n;
+	lsn_group_free(add);
+}
+
+/*
+ * Apply the listener changes the main thread queued: close the deleted
+ * ones once their queues are served (nothing moves while connections
+ * start there), then move the rest and the new ones into a new array,
+ * and acknowledge.
+ */
+static void
+wrk_lsn_apply(struct wrk *w)
+{
+	struct lsn_group	 add;
+	struct sockaddr_storage	*del;
+	struct lsn		*l;
+	size_t			 ndel, i;
+	unsigned		 acks;
+	uint64_t		 v;
+
+	pthread_mutex_lock(&w->grp->lq_mu);
+	add = w->lq_add;
+	memset(&w->lq_add, 0, sizeof(w->lq_add));
+	del = w->lq_del;
+	ndel = w->lq_ndel;
+	w->lq_del = NULL;
+	w->lq_ndel = 0;
+	acks = w->lq_acks;
+	w->lq_acks = 0;
+	pthread_mutex_unlock(&w->grp->lq_mu);
+	for (i = 0; i < w->lsns.n && ndel > 0; i++) {
+		l = &w->lsns.v[i];
+		if (l->fd == -1 || !wrk_lsn_deleted(l, del, ndel))
+			continue;
+		wrk_lsn_on(l, 0);
+		if (l->paused) {
+			l->paused = 0;
+			w->npaused--;
+		}
+		wrk_lsn_drain(w, l);
+		close(l->fd);
+		l->fd = -1;
+	}
+	if (ndel > 0 || add.n > 0)
+		wrk_lsn_rebuild(w, &add);
+	free(del);
+	if (acks > 0) {
+		v = acks;
+		if (write(w->grp->ack_fd, &v, sizeof(v)) == -1)
+			log_warn("worker %u: eventfd: %s", w->id,
+			    strerror(errno));
+	}
+	wrk_sweep_arm(w);
+}
+
+int
+wrk_lsn_change(struct wrk *w, struct lsn_group *add,
+    const struct sockaddr_storage *del, size_t ndel, int ack)
+{
+	struct sockaddr_storage	*nd = NULL;
+	struct lsn		*na = NULL;
+	uint64_t		 one = 1;
+	size_t			 nadd = add != NULL ? add->n : 0;
+
+	pthread_mutex_lock(&w->grp->lq_mu);
+	if ((ndel > 0 && (nd = reallocarray(w->lq_del, w->lq_ndel + ndel,
+	    sizeof(*nd))) == NULL) || (nadd > 0 && (na = reallocarray(
+	    w->lq_add.v, w->lq_add.n + nadd, sizeof(*na))) == NULL)) {
+		if (nd != NULL)
+			w->lq_del = nd;
+		pthread_mutex_unlock(&w->grp->lq_mu);
+		return -1;
+	}
+	if (ndel > 0) {
+		memcpy(nd + w->lq_ndel, del, ndel * sizeof(*nd));
+		w->lq_del = nd;
+		w->lq_ndel += ndel;
+	}
+	if (nadd > 0) {
+		memcpy(na + w->lq_add.n, add->v, nadd * sizeof(*na));
+		w->lq_add.v = na;
+		w->lq_add.n += nadd;
+		free(add->v);
+		add->v = NULL;
+		add->n = 0;
+	}
+	if (ack)
+		w->lq_acks++;
+	pthread_mutex_unlock(&w->grp->lq_mu);
+	if (write(w->notify_fd, &one, sizeof(one)) == -1)
+		log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
+	return 0;
 }

@@ -64,6 +64,9 @@ struct wrk_group {
 	int			 done_fd;	/* eventfd: a worker exited */
 	struct wrk		*v;		/* owned array */
 	unsigned		 n;
+	/* Listener changes (wrk_lsn_change), run context's: */
+	pthread_mutex_t		 lq_mu;		/* guards every wrk's lq_* */
+	int			 ack_fd;	/* eventfd: a change applied */
 };
 
 struct relay;
@@ -84,6 +87,7 @@ struct wrk {
 	int			 emfile_paused;	/* EMFILE: all listeners off */
 	size_t			 npaused;	/* listeners at a limit */
 	struct snap		*snap;		/* ref: last seen snapshot */
+	int			 rechecking;	/* in relay_recheck() */
 	struct relay		*live;		/* open connections */
 	struct relay		*free;		/* idle structs */
 	size_t			 nfree;
@@ -93,6 +97,12 @@ struct wrk {
 	char			**bufs;		/* idle copy buffers */
 	size_t			 nbufs;
 	struct wrk_stats	 stats;
+	/* Listener changes queued by the main thread (under grp->lq_mu): */
+	struct lsn_group	 lq_add;	/* to take over; owned */
+	struct sockaddr_storage	*lq_del;	/* owned: addresses to close */
+	size_t			 lq_ndel;
+	unsigned		 lq_acks;	/* acks owed to grp->ack_fd */
+	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
 };
 
 /*
@@ -107,6 +117,16 @@ int	 wrk_start(struct wrk *);
 void	 wrk_command(struct wrk *, enum wrk_cmd);
 /* Join the thread (if started) and free everything the worker owns. */
 void	 wrk_free(struct wrk *);
+
+/*
+ * From the main thread: hand w the listeners of add (moved; add is
+ * empty afterwards) and have it close every listener bound to one of
+ * del[0..ndel), after accepting and serving what is queued on it.
+ * With ack, w writes 1 to grp->ack_fd once it has done so.  Wakes w.
+ * 0, or -1 when out of memory (nothing queued, add untouched).
+ */
+int	 wrk_lsn_change(struct wrk *, struct lsn_group *add,
+	    const struct sockaddr_storage *del, size_t ndel, int ack);
 
 /* For relay.c: a connection of w closed; resume accepts, end drain. */
 void	 wrk_conn_closed(struct wrk *);

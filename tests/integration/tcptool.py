@@ -16,7 +16,11 @@ Clients (print one result line; exit 0 when it is the expected one):
                                     again: print ok
   hold H:P N READY                  hold N echo connections until stdin
                                     closes; then check each again
-Every client gives up after --timeout seconds (default 20).
+  persist H:P READY GO              echo once, write READY, wait (up to
+                                    60 s) for file GO, echo again: print
+                                    alive|reset|eof
+Every client gives up after --timeout seconds (default 20); --source H
+binds clients to address H first (a Pod or outside client's address).
 """
 import asyncio
 import hashlib
@@ -30,6 +34,7 @@ import threading
 import time
 
 TIMEOUT = 20.0
+SOURCE = None
 
 
 def raise_nofile():
@@ -51,6 +56,8 @@ def connect(target):
     host, port = hostport(target)
     s = socket.socket(family(host), socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
+    if SOURCE:
+        s.bind((SOURCE, 0))
     s.connect((host, port))
     return s
 
@@ -284,6 +291,24 @@ def c_slow(target, seconds):
     return 0
 
 
+def c_persist(target, ready, go):
+    s = connect(target)
+    s.sendall(b"one")
+    ok = recv_exact(s, 3) == b"one"
+    write_ready(ready, 1 if ok else 0)
+    for _ in range(600):
+        if os.path.exists(go):
+            break
+        time.sleep(0.1)
+    try:
+        s.sendall(b"two")
+        b = recv_exact(s, 3)
+        print("alive" if b == b"two" else "eof" if not b else "data")
+    except (ConnectionResetError, BrokenPipeError):
+        print("reset")
+    return 0
+
+
 async def hold_main(target, n, ready):
     host, port = hostport(target)
     conns = []
@@ -291,7 +316,8 @@ async def hold_main(target, n, ready):
 
     async def one(i):
         async with sem:
-            r, w = await asyncio.open_connection(host, port)
+            r, w = await asyncio.open_connection(
+                host, port, local_addr=(SOURCE, 0) if SOURCE else None)
             msg = b"c%d\n" % i
             w.write(msg)
             await w.drain()
@@ -317,10 +343,14 @@ async def hold_main(target, n, ready):
 
 
 def main(argv):
-    global TIMEOUT
+    global TIMEOUT, SOURCE
     if "--timeout" in argv:
         i = argv.index("--timeout")
         TIMEOUT = float(argv[i + 1])
+        del argv[i:i + 2]
+    if "--source" in argv:
+        i = argv.index("--source")
+        SOURCE = argv[i + 1]
         del argv[i:i + 2]
     raise_nofile()
     cmd, args = argv[0], argv[1:]
@@ -335,7 +365,7 @@ def main(argv):
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
           "halfclose": c_halfclose, "rst": c_rst,
           "expect-reset": c_expect_reset, "idle": c_idle,
-          "slow": c_slow}[cmd]
+          "slow": c_slow, "persist": c_persist}[cmd]
     try:
         return fn(*args)
     except (socket.timeout, TimeoutError):

@@ -1,0 +1,121 @@
+/*
+ * svcproxy reload: check a configuration, then have the running
+ * `svcproxy run` load it (SIGHUP to the pid in its pidfile).
+ *
+ * The running process re-reads its own -c PATH: give reload the same
+ * one.  Exit 0 when the configuration is valid and the signal was sent
+ * (the process then logs "reload: ... applied", "unchanged" or, if
+ * something only it can see fails, such as a port another process
+ * holds, "reload failed" and keeps serving); 1 when the configuration
+ * has errors (nothing is signalled) or no process could be signalled;
+ * 2 on misuse.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "model.h"
+
+static const char usage[] = "[-c PATH] [--pidfile FILE]";
+
+/* The pid in path, or -1 with a message printed. */
+static long
+reload_read_pid(const char *path)
+{
+	char	 buf[32], *end;
+	ssize_t	 n;
+	long	 pid;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "svcproxy reload: pidfile %s: %s (is svcproxy "
+		    "running with --pidfile %s?)\n", path, strerror(errno),
+		    path);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		fprintf(stderr, "svcproxy reload: pidfile %s is empty\n",
+		    path);
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno || end == buf || (*end != '\0' && *end != '\n') ||
+	    pid < 2) {
+		fprintf(stderr, "svcproxy reload: pidfile %s does not hold a "
+		    "pid\n", path);
+		return -1;
+	}
+	return pid;
+}
+
+int
+cmd_reload(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char		*config = CMD_DEFAULT_CONFIG;
+	const char		*pidfile = CMD_DEFAULT_PIDFILE;
+	struct diag_list	 dl;
+	struct model		 m;
+	size_t			 nerr;
+	long			 pid;
+	int			 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'h':
+			cmd_usage(stdout, argv[0], usage);
+			return 2;
+		default:
+			cmd_usage(stderr, argv[0], usage);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		cmd_usage(stderr, argv[0], usage);
+		return 2;
+	}
+	diag_list_init(&dl);
+	nerr = model_load(&m, config, &dl);
+	cmd_print_diags(&dl, config, nerr, 0);
+	model_free(&m);
+	diag_list_free(&dl);
+	if (nerr != 0) {
+		fprintf(stderr, "svcproxy reload: not signalled: the running "
+		    "configuration stays\n");
+		return 1;
+	}
+	if ((pid = reload_read_pid(pidfile)) == -1)
+		return 1;
+	if (kill((pid_t)pid, SIGHUP) == -1) {
+		fprintf(stderr, "svcproxy reload: cannot signal process %ld "
+		    "(pidfile %s): %s\n", pid, pidfile, strerror(errno));
+		return 1;
+	}
+	printf("configuration %s is valid: process %ld reloads it\n", config,
+	    pid);
+	return 0;
+}

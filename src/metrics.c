@@ -1,0 +1,407 @@
+/*
+ * metrics: the per-port counter table and the Prometheus text format
+ * (https://prometheus.io/docs/instrumenting/exposition_formats/).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "snapshot.h"
+
+#define MET_BUCKETS_MIN	64
+
+static uint64_t
+met_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+void
+met_tab_init(struct met_tab *t, unsigned nworkers)
+{
+	memset(t, 0, sizeof(*t));
+	t->nworkers = nworkers;
+}
+
+void
+met_tab_free(struct met_tab *t)
+{
+	struct met_port	*p, *next;
+	size_t		 i;
+
+	for (i = 0; i < t->nbuckets; i++)
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p->w);
+			free(p);
+		}
+	free(t->buckets);
+	t->buckets = NULL;
+	t->nbuckets = t->n = 0;
+}
+
+static int
+met_grow(struct met_tab *t)
+{
+	struct met_port	**b, *p, *next;
+	size_t		  n = t->nbuckets ? t->nbuckets * 2 : MET_BUCKETS_MIN, i;
+
+	if ((b = calloc(n, sizeof(*b))) == NULL)
+		return -1;
+	for (i = 0; i < t->nbuckets; i++)
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			p->next = b[met_hash(p->key) & (n - 1)];
+			b[met_hash(p->key) & (n - 1)] = p;
+		}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+	return 0;
+}
+
+struct met_port *
+met_port_get(struct met_tab *t, const char *key)
+{
+	struct met_port	*p;
+	size_t		 len = strlen(key);
+
+	if (t->nbuckets != 0)
+		for (p = t->buckets[met_hash(key) & (t->nbuckets - 1)];
+		    p != NULL; p = p->next)
+			if (strcmp(p->key, key) == 0)
+				return p;
+	if ((t->n + 1 > t->nbuckets && met_grow(t) == -1) ||
+	    (p = calloc(1, sizeof(*p) + len + 1)) == NULL)
+		return NULL;
+	if ((p->w = aligned_alloc(64, sizeof(*p->w) * (t->nworkers ?
+	    t->nworkers : 1))) == NULL) {
+		free(p);
+		return NULL;
+	}
+	memset(p->w, 0, sizeof(*p->w) * (t->nworkers ? t->nworkers : 1));
+	memcpy(p->key, key, len + 1);
+	p->next = t->buckets[met_hash(key) & (t->nbuckets - 1)];
+	t->buckets[met_hash(key) & (t->nbuckets - 1)] = p;
+	t->n++;
+	return p;
+}
+
+uint64_t
+met_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)c,
+	    memory_order_relaxed);
+}
+
+void
+met_port_sum(const struct met_tab *t, const struct met_port *p,
+    struct met_ctr *o)
+{
+	uint64_t	v[8] = { 0 };
+	unsigned	i;
+
+	for (i = 0; i < t->nworkers; i++) {
+		/* closed before accepted: active never reads negative. */
+		v[1] += met_get(&p->w[i].closed);
+		v[0] += met_get(&p->w[i].accepted);
+		v[2] += met_get(&p->w[i].bytes_up);
+		v[3] += met_get(&p->w[i].bytes_down);
+		v[4] += met_get(&p->w[i].connect_failures);
+		v[5] += met_get(&p->w[i].retries);
+		v[6] += met_get(&p->w[i].no_endpoint);
+		v[7] += met_get(&p->w[i].limited);
+	}
+	atomic_init(&o->accepted, v[0]);
+	atomic_init(&o->closed, v[1]);
+	atomic_init(&o->bytes_up, v[2]);
+	atomic_init(&o->bytes_down, v[3]);
+	atomic_init(&o->connect_failures, v[4]);
+	atomic_init(&o->retries, v[5]);
+	atomic_init(&o->no_endpoint, v[6]);
+	atomic_init(&o->limited, v[7]);
+}
+
+long
+met_open_fds(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+/* ---- Prometheus text ---- */
+
+/* Label value escaping: backslash, double quote, newline. */
+static void
+prom_str(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+static void
+prom_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* name{namespace=..,service=..,port=..,protocol=..[,extra]} v */
+static void
+prom_port(struct evbuffer *b, const char *name, const struct snap_port *sp,
+    const char *extra, uint64_t v)
+{
+	evbuffer_add_printf(b, "%s{namespace=\"", name);
+	prom_str(b, sp->svc->ns);
+	evbuffer_add(b, "\",service=\"", 11);
+	prom_str(b, sp->svc->name);
+	evbuffer_add_printf(b, "\",port=\"%u\",protocol=\"%s\"%s%s} %" PRIu64
+	    "\n", sp->port, res_proto_name(sp->proto), extra ? "," : "",
+	    extra ? extra : "", v);
+}
+
+/* One port metric over every Service port of s. */
+struct prom_col {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	const char	*extra;		/* extra label, or NULL */
+	int		 field;		/* prom_value() selector */
+};
+
+enum {
+	F_ACTIVE, F_TOTAL, F_UP, F_DOWN, F_FAIL, F_RETRY, F_NOEP, F_LIMIT,
+	F_POLICY, F_SOURCE, F_REVOKED, F_READY, F_SRVTERM, F_TERM, F_NOTREADY,
+	F_USABLE,
+};
+
+static const struct prom_col prom_cols[] = {
+	{ "svcproxy_port_connections_active", "gauge",
+	    "Client connections open now on a Service port.", NULL,
+	    F_ACTIVE },
+	{ "svcproxy_port_connections_total", "counter",
+	    "Client connections accepted on a Service port.", NULL,
+	    F_TOTAL },
+	{ "svcproxy_port_bytes_total", "counter",
+	    "Bytes relayed on a Service port's connections (up: client to "
+	    "endpoint).", "direction=\"up\"", F_UP },
+	{ "svcproxy_port_bytes_total", NULL, NULL, "direction=\"down\"",
+	    F_DOWN },
+	{ "svcproxy_port_connect_failures_total", "counter",
+	    "Connects to an endpoint that failed (refused, timed out).", NULL,
+	    F_FAIL },
+	{ "svcproxy_port_connect_retries_total", "counter",
+	    "Connect attempts after a connection's first.", NULL, F_RETRY },
+	{ "svcproxy_port_no_endpoint_total", "counter",
+	    "Connections reset because the Service port had no endpoint.",
+	    NULL, F_NOEP },
+	{ "svcproxy_port_limited_total", "counter",
+	    "Times accepting paused at maxConnections or the Service's "
+	    "svcproxy.io/max-connections (the connections wait in the "
+	    "listen queue).", NULL, F_LIMIT },
+	{ "svcproxy_port_refused_total", "counter",
+	    "Connections refused (reset): policy, no endpoint that "
+	    "NetworkPolicy allows; source, outside "
+	    "loadBalancerSourceRanges.", "reason=\"policy\"", F_POLICY },
+	{ "svcproxy_port_refused_total", NULL, NULL, "reason=\"source\"",
+	    F_SOURCE },
+	{ "svcproxy_port_policy_closed_total", "counter",
+	    "Established connections closed because a reload's "
+	    "NetworkPolicies deny them.", NULL, F_REVOKED },
+	{ "svcproxy_port_endpoints", "gauge",
+	    "Endpoints of a Service port by state in the running "
+	    "configuration (usable: taking new connections).",
+	    "state=\"ready\"", F_READY },
+	{ "svcproxy_port_endpoints", NULL, NULL,
+	    "state=\"serving_terminating\"", F_SRVTERM },
+	{ "svcproxy_port_endpoints", NULL, NULL, "state=\"terminating\"",
+	    F_TERM },
+	{ "svcproxy_port_endpoints", NULL, NULL, "state=\"not_ready\"",
+	    F_NOTREADY },
+	{ "svcproxy_port_endpoints", NULL, NULL, "state=\"usable\"",
+	    F_USABLE },
+};
+
+static uint64_t
+prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
+{
+	const struct met_eps *e = sp->met != NULL ? &sp->met->eps : NULL;
+	uint64_t acc = met_get(&c->accepted), cl = met_get(&c->closed);
+
+	switch (f) {
+	case F_ACTIVE:	return acc > cl ? acc - cl : 0;
+	case F_TOTAL:	return acc;
+	case F_UP:	return met_get(&c->bytes_up);
+	case F_DOWN:	return met_get(&c->bytes_down);
+	case F_FAIL:	return met_get(&c->connect_failures);
+	case F_RETRY:	return met_get(&c->retries);
+	case F_NOEP:	return met_get(&c->no_endpoint);
+	case F_LIMIT:	return met_get(&c->limited);
+	case F_POLICY:	return sp->live ? met_get(&sp->live->refused_policy) :
+			    0;
+	case F_SOURCE:	return sp->live ? met_get(&sp->live->refused_source) :
+			    0;
+	case F_REVOKED:	return sp->live ? met_get(&sp->live->closed_policy) :
+			    0;
+	case F_READY:	return e ? e->ready : 0;
+	case F_SRVTERM:	return e ? e->serving_terminating : 0;
+	case F_TERM:	return e ? e->terminating : 0;
+	case F_NOTREADY: return e ? e->not_ready : 0;
+	case F_USABLE:	return sp->lb.neps;
+	}
+	return 0;
+}
+
+static void
+prom_ports(struct evbuffer *b, const struct met_tab *t, const struct snap *s)
+{
+	struct met_ctr	*sums, zero;
+	size_t		 i, k;
+
+	memset(&zero, 0, sizeof(zero));
+	if (s == NULL || s->nports == 0)
+		return;
+	if ((sums = calloc(s->nports, sizeof(*sums))) == NULL)
+		return;
+	for (i = 0; i < s->nports; i++)
+		if (s->ports[i].met != NULL)
+			met_port_sum(t, s->ports[i].met, &sums[i]);
+	for (k = 0; k < sizeof(prom_cols) / sizeof(prom_cols[0]); k++) {
+		const struct prom_col *c = &prom_cols[k];
+
+		if (c->type != NULL)
+			prom_head(b, c->name, c->type, c->help);
+		for (i = 0; i < s->nports; i++)
+			if (s->ports[i].proto == RES_TCP)
+				prom_port(b, c->name, &s->ports[i], c->extra,
+				    prom_value(&s->ports[i], &sums[i],
+				    c->field));
+	}
+	free(sums);
+}
+
+/* Per endpoint: the live counters, shared by every Service port. */
+static void
+prom_endpoints(struct evbuffer *b, const struct snap *s)
+{
+	static const char *const names[3] = {
+		"svcproxy_endpoint_connections_active",
+		"svcproxy_endpoint_connections_total",
+		"svcproxy_endpoint_connect_failures_total",
+	};
+	/* Each help text is one string (-Wstring-concatenation). */
+	static const char help0[] = "Connections open now to an endpoint "
+	    "(its address and port, shared by every Service port that has "
+	    "it).";
+	static const char *const help[3] = {
+		help0,
+		"Connections relayed to an endpoint (each attempt counts).",
+		"Failed connects to an endpoint.",
+	};
+	const struct lb_ep	*ep;
+	size_t			 i, j;
+	int			 k;
+	uint64_t		 v;
+	char			 extra[NETADDR_STRLEN + 24];
+
+	for (k = 0; k < 3; k++) {
+		prom_head(b, names[k], k == 0 ? "gauge" : "counter", help[k]);
+		for (i = 0; s != NULL && i < s->nports; i++) {
+			if (s->ports[i].proto != RES_TCP)
+				continue;
+			for (j = 0; j < s->ports[i].lb.neps; j++) {
+				ep = &s->ports[i].lb.eps[j];
+				v = k == 0 ? atomic_load_explicit(
+				    &ep->live->active, memory_order_relaxed) :
+				    k == 1 ? met_get(&ep->live->total) :
+				    met_get(&ep->live->failures);
+				snprintf(extra, sizeof(extra),
+				    "endpoint=\"%s\"", ep->name);
+				prom_port(b, names[k], &s->ports[i], extra, v);
+			}
+		}
+	}
+}
+
+int
+met_print_prom(struct evbuffer *b, const struct met_tab *t,
+    const struct snap *s, const struct met_proc *p,
+    const struct met_wrk *w, long open_fds)
+{
+	prom_ports(b, t, s);
+	prom_endpoints(b, s);
+	prom_head(b, "svcproxy_reloads_total", "counter",
+	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
+	    "running configuration was kept) or unchanged (same config "
+	    "hash, nothing done).");
+	evbuffer_add_printf(b, "svcproxy_reloads_total{result=\"ok\"} %"
+	    PRIu64 "\nsvcproxy_reloads_total{result=\"failed\"} %" PRIu64
+	    "\nsvcproxy_reloads_total{result=\"unchanged\"} %" PRIu64 "\n",
+	    p->reloads_ok, p->reloads_failed, p->reloads_noop);
+	prom_head(b, "svcproxy_last_reload_timestamp_seconds", "gauge",
+	    "Unix time of the last reload attempt (0: none yet).");
+	evbuffer_add_printf(b, "svcproxy_last_reload_timestamp_seconds %"
+	    PRId64 "\n", p->last_reload);
+	prom_head(b, "svcproxy_last_reload_success", "gauge",
+	    "1 when the last reload attempt was applied or unchanged.");
+	evbuffer_add_printf(b, "svcproxy_last_reload_success %d\n",
+	    p->last_reload_ok);
+	prom_head(b, "svcproxy_config_info", "gauge",
+	    "The running configuration: hash is its config hash.");
+	evbuffer_add_printf(b, "svcproxy_config_info{hash=\"%016" PRIx64
+	    "\"} 1\n", p->config_hash);
+	prom_head(b, "svcproxy_start_time_seconds", "gauge",
+	    "Unix time the process started.");
+	evbuffer_add_printf(b, "svcproxy_start_time_seconds %" PRId64 "\n",
+	    p->started);
+	prom_head(b, "svcproxy_workers", "gauge", "Worker threads.");
+	evbuffer_add_printf(b, "svcproxy_workers %u\n", p->workers);
+	prom_head(b, "svcproxy_draining", "gauge",
+	    "1 while shutting down or handing over to a new binary.");
+	evbuffer_add_printf(b, "svcproxy_draining %d\n", p->draining);
+	prom_head(b, "svcproxy_listeners", "gauge",
+	    "Addresses listened on (each with one socket per worker).");
+	evbuffer_add_printf(b, "svcproxy_listeners %zu\n", p->listeners);
+	prom_head(b, "svcproxy_open_fds", "gauge",
+	    "Open file descriptors of the process.");
+	evbuffer_add_printf(b, "svcproxy_open_fds %ld\n", open_fds);
+	prom_head(b, "svcproxy_connections_active", "gauge",
+	    "Client connections open now, every Service port.");
+	evbuffer_add_printf(b, "svcproxy_connections_active %" PRIu64 "\n",
+	    w->active);
+	prom_head(b, "svcproxy_connections_total", "counter",
+	    "Client connections accepted, every Service port.");
+	evbuffer_add_printf(b, "svcproxy_connections_total %" PRIu64 "\n",
+	    w->accepted);
+	prom_head(b, "svcproxy_bytes_total", "counter",
+	    "Bytes relayed, every Service port (up: client to endpoint).");
+	evbuffer_add_printf(b, "svcproxy_bytes_total{direction=\"up\"} %"
+	    PRIu64 "\nsvcproxy_bytes_total{direction=\"down\"} %" PRIu64 "\n",
+	    w->bytes_up, w->bytes_down);
+	return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * metrics: counters for /metrics and /status, and their Prometheus text.
+ *
+ * Per Service port, each worker has its own counters, which only that
+ * worker writes (relaxed atomic load and store, no read-modify-write
+ * across threads) and the admin thread sums; they sit in their own
+ * cache lines so workers never share one (HAProxy's srv_per_thread).
+ * The table of ports outlives snapshots, like lb_livetab: a Service
+ * port present before and after a reload keeps counting, and one that
+ * a reload removes keeps its totals (it is no longer listed).  The main
+ * thread alone creates entries (at snapshot build) and writes the
+ * endpoint counts; workers reach an entry through snap_port.met.
+ */
+#ifndef SVCPROXY_METRICS_H
+#define SVCPROXY_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+#include "lb.h"
+#include "res.h"
+
+/* One worker's counters for one Service port; only that worker writes. */
+struct met_ctr {
+	_Atomic uint64_t	 accepted;
+	_Atomic uint64_t	 closed;
+	_Atomic uint64_t	 bytes_up;	/* client to endpoint */
+	_Atomic uint64_t	 bytes_down;
+	_Atomic uint64_t	 connect_failures;
+	_Atomic uint64_t	 retries;	/* attempts after the first */
+	_Atomic uint64_t	 no_endpoint;
+	_Atomic uint64_t	 limited;	/* accepts held at a limit */
+} __attribute__((aligned(64)));
+
+/* Endpoints of a Service port by state, from the last loaded model. */
+struct met_eps {
+	uint32_t		 ready;
+	uint32_t		 serving_terminating;	/* used as fallback */
+	uint32_t		 terminating;
+	uint32_t		 not_ready;
+};
+
+struct met_port {
+	struct met_port		*next;		/* table's chain */
+	uint64_t		 gen;		/* last snapshot that has it */
+	struct met_eps		 eps;		/* main thread only */
+	struct met_ctr		*w;		/* owned; one per worker */
+	char			 key[];		/* "ns/name:port/TCP" */
+};
+
+/* Owned by the run context; entries created by the main thread only. */
+struct met_tab {
+	struct met_port		**buckets;	/* owned array */
+	size_t			 nbuckets;
+	size_t			 n;
+	unsigned		 nworkers;
+};
+
+/* Add n to counter f of worker wid on Service port sp (met may be NULL). */
+#define MET_PORT_ADD(sp, wid, f, n) do {				\
+	struct met_port *met_p_ = (sp)->met;				\
+	if (met_p_ != NULL) {						\
+		_Atomic uint64_t *met_c_ = &met_p_->w[(wid)].f;		\
+		atomic_store_explicit(met_c_, atomic_load_explicit(	\
+		    met_c_, memory_order_relaxed) + (uint64_t)(n),	\
+		    memory_order_relaxed);				\
+	}								\
+} while (0)
+
+void	 met_tab_init(struct met_tab *, unsigned nworkers);
+void	 met_tab_free(struct met_tab *);
+/* The entry for key, created zeroed; NULL when out of memory. */
+struct met_port *met_port_get(struct met_tab *, const char *key);
+
+/* Sum of every worker's counters of p into out. */
+void	 met_port_sum(const struct met_tab *, const struct met_port *p,
+	    struct met_ctr *out);
+/* A relaxed read of one counter. */
+uint64_t met_get(const _Atomic uint64_t *);
+
+/* Process-wide values, kept by the run context (main thread). */
+struct met_proc {
+	uint64_t		 reloads_ok;
+	uint64_t		 reloads_failed;
+	uint64_t		 reloads_noop;	/* unchanged config */
+	int64_t			 last_reload;	/* unix seconds; 0: none */
+	int			 last_reload_ok;
+	uint64_t		 config_hash;
+	int64_t			 started;	/* unix seconds */
+	unsigned		 workers;
+	int			 draining;
+	size_t			 listeners;	/* bound addresses */
+	size_t			 sockets;	/* their sockets */
+};
+
+/* Per-worker data-path totals (struct wrk_stats), summed by the caller. */
+struct met_wrk {
+	uint64_t		 active;
+	uint64_t		 accepted;
+	uint64_t		 connect_failures;
+	uint64_t		 no_endpoint;
+	uint64_t		 bytes_up;
+	uint64_t		 bytes_down;
+	uint64_t		 accept_paused;
+};
+
+struct snap;
+
+/*
+ * Write the Prometheus text exposition (version 0.0.4) of tab, the
+ * Service ports of s (the current snapshot) and their endpoints, and
+ * the process values into out.  Main thread.  Returns 0, or -1 when out
+ * of memory.
+ */
+int	 met_print_prom(struct evbuffer *out, const struct met_tab *tab,
+	    const struct snap *s, const struct met_proc *proc,
+	    const struct met_wrk *wrk, long open_fds);
+
+/* Open file descriptors of this process (/proc/self/fd), or -1. */
+long	 met_open_fds(void);
+
+#endif

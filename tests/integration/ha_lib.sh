@@ -1,0 +1,79 @@
+# Helpers for reload.sh, upgrade.sh and failover.sh (sourced after
+# lib.sh).  Loopback only, except failover.sh's private namespaces.
+
+TCPTOOL="$top_srcdir/tests/integration/tcptool.py"
+
+# lib.sh's cleanup, plus the backends (started in command substitutions).
+ha_cleanup() {
+	local f
+	for f in "$TMP"/*.bpid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	cleanup
+}
+trap ha_cleanup EXIT INT TERM
+LOADGEN="$top_srcdir/tests/integration/loadgen.py"
+
+# expect NAME WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.05 s until it succeeds.
+wait_for() {
+	local n=$(( $1 * 20 ))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# free_port LO HI HOST...: a port free on every host given.
+free_port() {
+	python3 - "$@" <<'PYEOF'
+import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(200):
+    p = random.randint(lo, hi)
+    try:
+        for h in sys.argv[3:]:
+            s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+            s.bind((h, p))
+            s.close()
+        print(p)
+        break
+    except OSError:
+        pass
+PYEOF
+}
+
+# backend NAME HOST [PREFIX...]: an echo server (PREFIX: e.g. `ip netns
+# exec NS`); prints its kernel-chosen port.
+backend() {
+	local name=$1 host=$2 ready="$TMP/$1.port"
+	shift 2
+	"$@" python3 "$TCPTOOL" serve --mode echo --host "$host" --name "$name" \
+	    --ready "$ready" >"$TMP/$name.log" 2>&1 &
+	# Called as $(backend ...): PIDS would not reach the caller.
+	echo $! >"$TMP/$name.bpid"
+	wait_for 10 test -s "$ready" || { echo "backend $name did not start" >&2; exit 1; }
+	cat "$ready"
+}
+
+# admin_port LOG: the port `svcproxy run` logged for its admin server.
+admin_port() {
+	grep -o 'admin: listening on [0-9.]*:[0-9]*' "$1" | tail -1 |
+	    sed 's/.*://'
+}
+
+# metric ADDR NAME_WITH_LABELS: one value from /metrics (empty: none).
+metric() {
+	curl -s --max-time 5 "http://$1/metrics" | awk -v m="$2" \
+	    'index($0, m " ") == 1 { print $2 }'
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+nfds() { ls "/proc/$1/fd" | wc -l; }
