@@ -21,7 +21,8 @@ fi
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do
+	# Backends start inside $(...): their pids come from files.
+	for p in "${PIDS[@]}" $(cat "$WORK"/*.pid 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -65,7 +66,7 @@ backend() {
 	python3 "$TOOL" serve --mode "$2" --host "$3" --name "$1" \
 	    --watch "$WORK/$1.watch" --ready "$ready" \
 	    >"$WORK/$1.log" 2>&1 &
-	PIDS+=($!)
+	echo $! >"$WORK/$1.pid"
 	wait_file "$ready" || exit 1
 	cat "$ready"
 }
