@@ -427,7 +427,7 @@ annotations(const struct diag_ctx *dc, const struct kstrmap *m)
 		const char *k = m->v[i].key;
 
 		/* QualifiedName, except that case does not matter. */
-		for (j = 0; k[j] != '\0' && j < sizeof(lower) - 1; j++)
+		for (j = 0; j < sizeof(lower) - 1 && k[j] != '\0'; j++)
 			lower[j] = (char)tolower((unsigned char)k[j]);
 		lower[j] = '\0';
 		n += val_qualified_name(dc, m->v[i].ky, "metadata.annotations",
