@@ -18,27 +18,12 @@ WORK=$(mktemp -d /tmp/svcproxy-pol.XXXXXX)
 PIDS=()
 FAILED=0
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/integration/tcp_lib.sh"
+trap tcp_cleanup EXIT
 trap 'exit 1' INT TERM
 
-pass() { echo "ok - $*"; }
-fail() { echo "FAIL - $*"; FAILED=1; }
-# expect NAME WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
-}
 # tool [--source ADDR] ARGS...
 tool() { timeout 30 python3 "$TOOL" --timeout 10 "$@"; }
-now() { date +%s.%N; }
-since() { python3 -c "print('%.2f' % ($(now) - $1))"; }
 # below NAME VALUE MAX
 below() {
 	if python3 -c "import sys; sys.exit(not ($2 <= $3))"; then
@@ -46,44 +31,6 @@ below() {
 	else
 		fail "$1: $2 s > $3 s"
 	fi
-}
-
-wait_file() {
-	local i
-	for i in $(seq 1 100); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
-
-# backend NAME MODE HOST: start a tcptool server; prints its port.
-backend() {
-	local ready="$WORK/$1.port"
-	python3 "$TOOL" serve --mode "$2" --host "$3" --name "$1" \
-	    --ready "$ready" >"$WORK/$1.log" 2>&1 &
-	PIDS+=($!)
-	wait_file "$ready" || exit 1
-	cat "$ready"
-}
-
-free_port() {
-	python3 - "$@" <<'EOF'
-import random, socket, sys
-lo, hi = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(200):
-    p = random.randint(lo, hi)
-    try:
-        for h in sys.argv[3:]:
-            s = socket.socket()
-            s.bind((h, p))
-            s.close()
-        print(p)
-        break
-    except OSError:
-        pass
-EOF
 }
 
 A=$((RANDOM % 200 + 20))

@@ -1,0 +1,63 @@
+# Shared harness of the data-path tests (sourced by datapath.sh and
+# policy_datapath.sh after they set TOOL, WORK, PIDS and FAILED).
+# Backends are started inside $(...), so their pids go to $WORK/NAME.pid
+# files rather than to PIDS, and tcp_cleanup kills both.
+
+tcp_cleanup() {
+	local p
+	for p in "${PIDS[@]}" $(cat "$WORK"/*.pid 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+
+pass() { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; FAILED=1; }
+# expect NAME WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
+now() { date +%s.%N; }
+since() { python3 -c "print('%.2f' % ($(now) - $1))"; }
+
+# wait_file FILE: up to 10 s for FILE to exist and be non-empty.
+wait_file() {
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# backend NAME MODE HOST: start a tcptool server; prints its port.
+backend() {
+	local ready="$WORK/$1.port"
+	python3 "$TOOL" serve --mode "$2" --host "$3" --name "$1" \
+	    --watch "$WORK/$1.watch" --ready "$ready" \
+	    >"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+	wait_file "$ready" || exit 1
+	cat "$ready"
+}
+
+# A port free on every address given (for the Services and NodePort).
+free_port() {
+	python3 - "$@" <<'EOF'
+import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(200):
+    p = random.randint(lo, hi)
+    try:
+        for h in sys.argv[3:]:
+            s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+            s.bind((h, p))
+            s.close()
+        print(p)
+        break
+    except OSError:
+        pass
+EOF
+}
