@@ -280,27 +280,38 @@ run_warn_unserved(const struct snap *s)
 	}
 }
 
+/*
+ * Write the pidfile through a temporary file and rename(2), so that a
+ * reader (svcproxy reload, systemd, an upgrade's old process) never sees
+ * it empty or half written while an upgrade replaces it.
+ */
 static int
 run_pidfile(struct run_ctx *c)
 {
-	char	buf[32];
-	int	fd, n;
+	char	buf[32], tmp[4096];
+	int	fd, n, ok;
 
 	if (c->pidfile == NULL)
 		return 0;
-	fd = open(c->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", c->pidfile,
+	    (long)getpid()) >= sizeof(tmp)) {
+		log_error("pidfile %s: name too long", c->pidfile);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		log_error("pidfile %s: %s", c->pidfile, strerror(errno));
+		log_error("pidfile %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
+	ok = write(fd, buf, (size_t)n) == n;
+	if (close(fd) == -1)
+		ok = 0;
+	if (!ok || rename(tmp, c->pidfile) == -1) {
 		log_error("pidfile %s: %s", c->pidfile, strerror(errno));
-		close(fd);
-		unlink(c->pidfile);
+		unlink(tmp);
 		return -1;
 	}
-	close(fd);
 	c->pid_written = 1;
 	return 0;
 }
