@@ -514,6 +514,8 @@ relay_pump(struct relay *r, int di)
 			continue;
 		}
 		if (errno == EAGAIN || errno == EINTR) {
+			/* Nothing came: an idle connection holds no buffer. */
+			dir_release(r->w, d);
 			dir_wait(r, di, 0);
 			return 0;
 		}
@@ -541,33 +543,47 @@ relay_ev0(evutil_socket_t fd, short what, void *arg)
 		(void)relay_pump(r, 0);
 }
 
-/* The connect on side 1 finished (r->fd[1] writable): check how. */
+/*
+ * The connect on side 1 finished.  A failed one reports EPOLLERR, which
+ * libevent passes on as readable and writable (both are registered
+ * while connecting); writable alone is a connect that worked, with no
+ * need to ask (getsockopt SO_ERROR).
+ */
 static void
-relay_connected(struct relay *r)
+relay_connected(struct relay *r, short what)
 {
 	socklen_t	 len = sizeof(int);
 	int		 err = 0;
 
-	if (getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+	if ((what & EV_READ) &&
+	    getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	if (err == 0) {
-		relay_want(r, ON_WR(1), 0);
-		r->state = RELAY_UP;
-		r->last_err = 0;
-		lb_ok(r->ep);
-		r->last_ms = wrk_now_ms(r->w);
-		relay_want(r, ON_RD(0), 1);
-		relay_want(r, ON_RD(1), 1);
-		if (r->on & ON_TMO) {
-			event_del(&r->tmo);
-			r->on &= ~ON_TMO;
-		}
-		if (r->sp->svc->idle_timeout_ms != 0)
-			relay_timer(r, r->sp->svc->idle_timeout_ms);
+	if (err != 0) {
+		r->last_err = err;
+		relay_connect_next(r);
 		return;
 	}
-	r->last_err = err;
-	relay_connect_next(r);
+	relay_want(r, ON_WR(1), 0);
+	r->state = RELAY_UP;
+	r->last_err = 0;
+	lb_ok(r->ep);
+	r->last_ms = wrk_now_ms(r->w);
+	relay_want(r, ON_RD(0), 1);
+	if (r->on & ON_TMO) {
+		event_del(&r->tmo);
+		r->on &= ~ON_TMO;
+	}
+	if (r->sp->svc->idle_timeout_ms != 0)
+		relay_timer(r, r->sp->svc->idle_timeout_ms);
+	/*
+	 * Most clients have sent their first bytes by now: move them at
+	 * once rather than after another turn of the loop.  A client that
+	 * waits for the server costs one recv that says EAGAIN.
+	 */
+	if (relay_pump(r, SIDE_CLIENT))
+		return;
+	if (what & EV_READ)
+		(void)relay_pump(r, SIDE_BACKEND);
 }
 
 /* Side 1, the backend: the connect, then as side 0 the other way. */
@@ -578,7 +594,7 @@ relay_ev1(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (r->state == RELAY_CONNECTING) {
-		relay_connected(r);
+		relay_connected(r, what);
 		return;
 	}
 	if ((what & EV_WRITE) && relay_pump(r, 0))
@@ -730,8 +746,10 @@ relay_connect_next(struct relay *r)
 		r->fd[1] = fd;
 		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
 		    errno == EINPROGRESS) {
-			/* Even a finished connect reports as writable. */
+			/* A finished connect reports as writable, a
+			   failed one as readable too (relay_connected). */
 			relay_want(r, ON_WR(1), 1);
+			relay_want(r, ON_RD(1), 1);
 			relay_timer(r, r->sp->svc->connect_timeout_ms ?
 			    r->sp->svc->connect_timeout_ms :
 			    PCFG_DEFAULT_CONNECT_TIMEOUT_MS);

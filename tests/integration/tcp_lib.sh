@@ -14,6 +14,7 @@ tcp_cleanup() {
 
 pass() { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; FAILED=1; }
+skip() { echo "ok - # SKIP $*"; }
 # expect NAME WANT GOT
 expect() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi

@@ -14,8 +14,9 @@ Clients (print one result line; exit 0 when it is the expected one):
   idle H:P                          echo once, print seconds until EOF
   slow H:P SECONDS                  echo, print started, sleep, echo
                                     again: print ok
-  hold H:P N READY                  hold N echo connections until stdin
+  hold H:P N READY [silent]         hold N echo connections until stdin
                                     closes; then check each again
+                                    (silent: send nothing until then)
   persist H:P READY GO              echo once, write READY, wait (up to
                                     60 s) for file GO, echo again: print
                                     alive|reset|eof
@@ -309,7 +310,7 @@ def c_persist(target, ready, go):
     return 0
 
 
-async def hold_main(target, n, ready):
+async def hold_main(target, n, ready, silent=False):
     host, port = hostport(target)
     conns = []
     sem = asyncio.Semaphore(200)
@@ -319,11 +320,12 @@ async def hold_main(target, n, ready):
             r, w = await asyncio.open_connection(
                 host, port, local_addr=(SOURCE, 0) if SOURCE else None)
             msg = b"c%d\n" % i
-            w.write(msg)
-            await w.drain()
-            got = await r.readexactly(len(msg))
-            if got != msg:
-                raise RuntimeError("bad echo")
+            if not silent:
+                w.write(msg)
+                await w.drain()
+                got = await r.readexactly(len(msg))
+                if got != msg:
+                    raise RuntimeError("bad echo")
             conns.append((r, w, msg))
 
     await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))),
@@ -361,7 +363,8 @@ def main(argv):
         blackhole(args)
         return 0
     if cmd == "hold":
-        return asyncio.run(hold_main(args[0], int(args[1]), args[2]))
+        return asyncio.run(hold_main(args[0], int(args[1]), args[2],
+                                     args[3:] == ["silent"]))
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
           "halfclose": c_halfclose, "rst": c_rst,
           "expect-reset": c_expect_reset, "idle": c_idle,
