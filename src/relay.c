@@ -9,6 +9,13 @@
  * is not read: that is the back-pressure.  A holder is taken from the
  * worker's pool on the first byte and given back as soon as it is
  * empty, so an idle connection holds two sockets and nothing else.
+ *
+ * Sockets are not libevent events: each worker has its own epoll set
+ * (relay_poll_init), in which each socket is registered once,
+ * edge-triggered for both directions, and which close(2) leaves by
+ * itself.  A connection costs two epoll_ctl calls in all, and what
+ * each side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
+ * libevent still runs the timers and polls that epoll set's fd.
  */
 #include "config.h"
 
@@ -23,6 +30,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -32,11 +40,9 @@
 #define SIDE_CLIENT	0
 #define SIDE_BACKEND	1
 
-/* Bits of relay.on: which events are added. */
-#define ON_RD(side)	(1u << (side))
-#define ON_WR(side)	(4u << (side))
-#define ON_SIDE(side)	(ON_RD(side) | ON_WR(side))
-#define ON_TMO		16u
+#define SIDE_BIT(side)	(1u << (side))
+#define RELAY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define RELAY_BATCH	64	/* epoll events per wait */
 
 enum relay_state {
 	RELAY_CONNECTING,
@@ -58,6 +64,7 @@ struct relay_dir {
 struct relay {
 	struct relay		*next;		/* worker's live or free */
 	struct relay		*prev;		/* live list only */
+	struct relay		*rerun_next;	/* worker's rerun list */
 	struct wrk		*w;
 	struct snap		*snap;		/* ref held until close */
 	const struct snap_port	*sp;		/* in snap */
@@ -67,10 +74,6 @@ struct relay {
 	uint64_t		 swept_gen;	/* relay_sweep: judged against */
 	uint64_t		 gone_ms;	/* its port or endpoint left */
 	int			 fd[2];		/* owned; -1: closed */
-	struct event		 ev[2];		/* per side: read, write or
-						   both (relay_want) */
-	struct event		 tmo;		/* connect, then idle */
-	unsigned		 on;
 	enum relay_state	 state;
 	struct relay_dir	 d[2];
 	union {
@@ -83,8 +86,16 @@ struct relay {
 	uint64_t		 last_ms;	/* last byte moved */
 	int			 last_err;	/* last connect error */
 	int32_t			 cpod;		/* client's Pod in snap */
+	unsigned		 rd_ok:2;	/* SIDE_BIT: may have bytes */
+	unsigned		 wr_ok:2;	/* SIDE_BIT: may take bytes */
+	unsigned		 hup:2;		/* SIDE_BIT: FIN or error seen */
+	unsigned		 polled:2;	/* SIDE_BIT: in w's epoll set */
+	unsigned		 tmo_on:1;	/* tmo is added */
+	unsigned		 rerun:1;	/* on w's rerun list */
 	unsigned		 cegress:1;	/* cpod is egress-isolated */
 	unsigned		 judge:1;	/* endpoints need a verdict */
+	struct event		 tmo;		/* connect, then idle; last:
+						   relay_alloc zeroes the rest */
 };
 
 /* One pick's NetworkPolicy filter: lives on relay_connect_next's stack. */
@@ -95,14 +106,8 @@ struct relay_judge {
 	struct pol_verdict	 denied;	/* the first denial */
 };
 
-static void	relay_ev0(evutil_socket_t, short, void *);
-static void	relay_ev1(evutil_socket_t, short, void *);
 static void	relay_tmo(evutil_socket_t, short, void *);
 static void	relay_connect_next(struct relay *);
-
-static void (*const relay_ev_cb[2])(evutil_socket_t, short, void *) = {
-	relay_ev0, relay_ev1,
-};
 
 /* ---- pools: pipes and copy buffers, per worker ---- */
 
@@ -186,34 +191,173 @@ relay_pool_free(struct wrk *w)
 
 /* ---- events ---- */
 
+static int	relay_run(struct relay *);
+static void	relay_connected(struct relay *, uint32_t);
+
+/* epoll_event.data: the relay, with the side in the low bit. */
+static uint64_t
+relay_tag(const struct relay *r, int side)
+{
+	return (uint64_t)(uintptr_t)r | (uint64_t)side;
+}
+
+/* Put side's socket into w's epoll set for good: 0, or -1 (errno). */
+static int
+relay_poll_add(struct relay *r, int side)
+{
+	struct epoll_event ev;
+
+	ev.events = RELAY_EVENTS;
+	ev.data.u64 = relay_tag(r, side);
+	if (epoll_ctl(r->w->rpoll_fd, EPOLL_CTL_ADD, r->fd[side], &ev) == -1)
+		return -1;
+	r->polled |= SIDE_BIT(side);
+	return 0;
+}
+
 /*
- * Turn interest bit (ON_RD or ON_WR of a side) on or off.  Each side has
- * one event for both (half the memory of one per kind); a change
- * re-assigns it, which libevent's changelist turns into one epoll_ctl.
+ * side's socket is about to close, which takes it out of the epoll set:
+ * drop what the batch being dispatched still holds for it, and what is
+ * known of it, so a socket that takes its place starts from nothing.
  */
 static void
-relay_want(struct relay *r, unsigned bit, int on)
+relay_poll_forget(struct relay *r, int side)
 {
-	unsigned	side = (bit & ON_SIDE(1)) ? 1 : 0, old = r->on;
-	short		what = 0;
+	struct wrk	*w = r->w;
+	uint64_t	 tag = relay_tag(r, side);
+	int		 i;
 
-	if (on)
-		r->on |= bit;
-	else
-		r->on &= ~bit;
-	if ((old & ON_SIDE(side)) == (r->on & ON_SIDE(side)))
+	for (i = w->rbatch_i + 1; i < w->rbatch_n; i++)
+		if (w->rbatch[i].data.u64 == tag)
+			w->rbatch[i].data.u64 = 0;
+	r->polled &= ~SIDE_BIT(side);
+	r->rd_ok &= ~SIDE_BIT(side);
+	r->wr_ok &= ~SIDE_BIT(side);
+	r->hup &= ~SIDE_BIT(side);
+}
+
+/* What an edge says side can do now. */
+static void
+relay_on_event(struct relay *r, int side, uint32_t ev)
+{
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		r->rd_ok |= SIDE_BIT(side);
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		r->hup |= SIDE_BIT(side);
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		r->wr_ok |= SIDE_BIT(side);
+	if (r->state == RELAY_CONNECTING) {
+		if (side == SIDE_BACKEND)
+			relay_connected(r, ev);
 		return;
-	if (old & ON_SIDE(side))
-		event_del(&r->ev[side]);
-	if (r->on & ON_RD(side))
-		what |= EV_READ;
-	if (r->on & ON_WR(side))
-		what |= EV_WRITE;
-	if (what == 0)
+	}
+	(void)relay_run(r);
+}
+
+/* w's epoll set is readable: dispatch one batch of edges. */
+static void
+relay_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk		*w = arg;
+	struct epoll_event	 ev[RELAY_BATCH];
+	uint64_t		 tag;
+	int			 n, i;
+
+	(void)what;
+	if ((n = epoll_wait(fd, ev, RELAY_BATCH, 0)) <= 0)
 		return;
-	event_assign(&r->ev[side], r->w->base, r->fd[side],
-	    what | EV_PERSIST, relay_ev_cb[side], r);
-	event_add(&r->ev[side], NULL);
+	w->rbatch = ev;
+	w->rbatch_n = n;
+	for (i = 0; i < n; i++) {
+		if ((tag = ev[i].data.u64) == 0)
+			continue;	/* its socket closed meanwhile */
+		w->rbatch_i = i;
+		relay_on_event((struct relay *)(uintptr_t)(tag & ~(uint64_t)1),
+		    (int)(tag & 1), ev[i].events);
+	}
+	w->rbatch = NULL;
+	w->rbatch_n = w->rbatch_i = 0;
+}
+
+/*
+ * r gave way to the other connections with bytes still to move; no
+ * edge will say so again, so it runs again on the next turn of the
+ * loop (a zero timer: after the next epoll_wait, so it cannot starve
+ * the others).
+ */
+static void
+relay_rerun_later(struct relay *r)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct wrk			*w = r->w;
+
+	if (r->rerun)
+		return;
+	r->rerun = 1;
+	r->rerun_next = w->rerun;
+	w->rerun = r;
+	if (!evtimer_pending(&w->rerun_ev, NULL))
+		evtimer_add(&w->rerun_ev, &now);
+}
+
+static void
+relay_rerun_drop(struct relay *r)
+{
+	struct relay **pp;
+
+	if (!r->rerun)
+		return;
+	for (pp = &r->w->rerun; *pp != NULL; pp = &(*pp)->rerun_next)
+		if (*pp == r) {
+			*pp = r->rerun_next;
+			break;
+		}
+	r->rerun = 0;
+}
+
+static void
+relay_rerun_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk	*w = arg;
+	struct relay	*r, *list;
+
+	(void)fd;
+	(void)what;
+	/*
+	 * Take the list: one that gives way again goes on a new one, for
+	 * the next turn.  relay_run() closes no relay but its own, so the
+	 * rest of the list stays valid.
+	 */
+	list = w->rerun;
+	w->rerun = NULL;
+	while ((r = list) != NULL) {
+		list = r->rerun_next;
+		r->rerun = 0;
+		(void)relay_run(r);
+	}
+}
+
+int
+relay_poll_init(struct wrk *w)
+{
+	if ((w->rpoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	event_assign(&w->rpoll_ev, w->base, w->rpoll_fd, EV_READ | EV_PERSIST,
+	    relay_poll_cb, w);
+	evtimer_assign(&w->rerun_ev, w->base, relay_rerun_cb, w);
+	return event_add(&w->rpoll_ev, NULL);
+}
+
+void
+relay_poll_free(struct wrk *w)
+{
+	if (event_initialized(&w->rpoll_ev))
+		event_del(&w->rpoll_ev);
+	if (event_initialized(&w->rerun_ev))
+		event_del(&w->rerun_ev);
+	if (w->rpoll_fd != -1)
+		close(w->rpoll_fd);
+	w->rpoll_fd = -1;
 }
 
 static void
@@ -224,7 +368,15 @@ relay_timer(struct relay *r, uint64_t ms)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
 	event_add(&r->tmo, &tv);
-	r->on |= ON_TMO;
+	r->tmo_on = 1;
+}
+
+static void
+relay_timer_stop(struct relay *r)
+{
+	if (r->tmo_on)
+		event_del(&r->tmo);
+	r->tmo_on = 0;
 }
 
 static void
@@ -288,15 +440,12 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 	struct wrk	*w = r->w;
 	int		 s;
 
-	for (s = 0; s < 2; s++)
-		if (r->on & ON_SIDE(s))
-			event_del(&r->ev[s]);
-	if (r->on & ON_TMO)
-		event_del(&r->tmo);
-	r->on = 0;
+	relay_timer_stop(r);
+	relay_rerun_drop(r);
 	relay_log(r, reason, detail);
 	for (s = 0; s < 2; s++) {
 		if (r->fd[s] != -1) {
+			relay_poll_forget(r, s);
 			if (rst & (1u << s))
 				relay_close_rst(r->fd[s]);
 			else
@@ -442,37 +591,36 @@ dir_release(struct wrk *w, struct relay_dir *d)
 	pool_buf_put(w, &d->buf);
 }
 
-static void
-dir_wait(struct relay *r, int di, int for_dst)
-{
-	relay_want(r, ON_RD(di), !for_dst);
-	relay_want(r, ON_WR(1 - di), for_dst);
-}
-
 /*
- * Move what direction di can move now.  Returns 0 with the events it
- * needs added, or 1 with r closed (EOF both ways, reset, error): r is
- * gone then.
+ * Move what direction di can move now, as far as rd_ok and wr_ok say
+ * its sides can go (without them nothing is tried: no call that can
+ * only say EAGAIN).  Returns 0, or 1 with r closed (EOF both ways,
+ * reset, error): r is gone then.
  */
 static int
 relay_pump(struct relay *r, int di)
 {
 	struct relay_dir	*d = &r->d[di];
 	int			 src = r->fd[di], dst = r->fd[1 - di], k;
-	int			 drained = 0;
+	unsigned		 sbit = SIDE_BIT(di), dbit = SIDE_BIT(1 - di);
 	ssize_t			 n;
 	size_t			 want = 0;
 
 	for (k = 0; k < RELAY_ROUNDS; k++) {
 		if (d->inflight > 0) {
+			if (!(r->wr_ok & dbit))
+				return 0;
 			if ((n = dir_out(d, dst)) > 0) {
 				d->inflight -= (size_t)n;
 				d->bytes += (uint64_t)n;
 				r->last_ms = wrk_now_ms(r->w);
 				continue;
 			}
-			if (errno == EAGAIN || errno == EINTR) {
-				dir_wait(r, di, 1);
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				/* Room made later brings an EPOLLOUT edge. */
+				r->wr_ok &= ~dbit;
 				return 0;
 			}
 			relay_abort(r, 1 - di, errno);
@@ -480,32 +628,31 @@ relay_pump(struct relay *r, int di)
 		}
 		dir_release(r->w, d);
 		if (d->eof) {
-			/* Drained: pass the FIN on, as the peer sent it. */
-			relay_want(r, ON_RD(di), 0);
-			relay_want(r, ON_WR(1 - di), 0);
+			if (d->shut)
+				return 0;
 			/* Both ways done: close() sends this FIN itself. */
 			if (r->d[1 - di].shut) {
 				relay_close(r, "done", 0);
 				return 1;
 			}
-			if (!d->shut) {
-				(void)shutdown(dst, SHUT_WR);
-				d->shut = 1;
-			}
+			/* Drained: pass the FIN on, as the peer sent it. */
+			(void)shutdown(dst, SHUT_WR);
+			d->shut = 1;
 			return 0;
 		}
-		/*
-		 * The last read took all src had: more (or a FIN) will
-		 * make it readable again (level-triggered), so a read now
-		 * would only say EAGAIN.
-		 */
-		if (drained) {
-			dir_wait(r, di, 0);
+		if (!(r->rd_ok & sbit))
 			return 0;
-		}
 		if ((n = dir_in(r, d, src, &want)) > 0) {
 			d->inflight = (size_t)n;
-			drained = (size_t)n < want;
+			/*
+			 * Fewer bytes than asked for: src had no more just
+			 * then, and more will bring another edge; a read now
+			 * could only say EAGAIN.  Unless a FIN or an error
+			 * was seen: it is behind these bytes, and its edge
+			 * has come already.
+			 */
+			if ((size_t)n < want && !(r->hup & sbit))
+				r->rd_ok &= ~sbit;
 			r->last_ms = wrk_now_ms(r->w);
 			continue;
 		}
@@ -513,94 +660,74 @@ relay_pump(struct relay *r, int di)
 			d->eof = 1;
 			continue;
 		}
-		if (errno == EAGAIN || errno == EINTR) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
 			/* Nothing came: an idle connection holds no buffer. */
+			r->rd_ok &= ~sbit;
 			dir_release(r->w, d);
-			dir_wait(r, di, 0);
 			return 0;
 		}
 		relay_abort(r, di, errno);
 		return 1;
 	}
 	/* Out of rounds: let the other connections run, then go on. */
-	dir_wait(r, di, d->inflight > 0);
+	relay_rerun_later(r);
 	return 0;
 }
 
-/*
- * Side 0, the client: writable lets direction 1 go on, readable
- * direction 0.  Both may come at once; the first may close r.
- */
-static void
-relay_ev0(evutil_socket_t fd, short what, void *arg)
+/* Move what can move each way.  1: r was closed. */
+static int
+relay_run(struct relay *r)
 {
-	struct relay *r = arg;
-
-	(void)fd;
-	if ((what & EV_WRITE) && relay_pump(r, 1))
-		return;
-	if (what & EV_READ)
-		(void)relay_pump(r, 0);
+	if (relay_pump(r, SIDE_CLIENT))
+		return 1;
+	return relay_pump(r, SIDE_BACKEND);
 }
 
 /*
- * The connect on side 1 finished.  A failed one reports EPOLLERR, which
- * libevent passes on as readable and writable (both are registered
- * while connecting); writable alone is a connect that worked, with no
- * need to ask (getsockopt SO_ERROR).
+ * An edge on side 1 while connecting.  A failed connect reports EPOLLERR
+ * (the error itself is asked for then); EPOLLOUT alone is a connect that
+ * worked, with no getsockopt(SO_ERROR).
  */
 static void
-relay_connected(struct relay *r, short what)
+relay_connected(struct relay *r, uint32_t ev)
 {
 	socklen_t	 len = sizeof(int);
 	int		 err = 0;
 
-	if ((what & EV_READ) &&
-	    getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
+	if (ev & (EPOLLERR | EPOLLHUP)) {
+		if (getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err,
+		    &len) == -1)
+			err = errno;
+		if (err == 0)
+			err = ECONNRESET;
+	} else if (!(ev & EPOLLOUT))
+		return;
 	if (err != 0) {
 		r->last_err = err;
 		relay_connect_next(r);
 		return;
 	}
-	relay_want(r, ON_WR(1), 0);
 	r->state = RELAY_UP;
 	r->last_err = 0;
 	lb_ok(r->ep);
 	r->last_ms = wrk_now_ms(r->w);
-	relay_want(r, ON_RD(0), 1);
-	if (r->on & ON_TMO) {
-		event_del(&r->tmo);
-		r->on &= ~ON_TMO;
-	}
+	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
+	if (relay_poll_add(r, SIDE_CLIENT) == -1) {
+		relay_abort(r, SIDE_CLIENT, errno);
+		return;
+	}
 	/*
 	 * Most clients have sent their first bytes by now: move them at
 	 * once rather than after another turn of the loop.  A client that
 	 * waits for the server costs one recv that says EAGAIN.
 	 */
-	if (relay_pump(r, SIDE_CLIENT))
-		return;
-	if (what & EV_READ)
-		(void)relay_pump(r, SIDE_BACKEND);
-}
-
-/* Side 1, the backend: the connect, then as side 0 the other way. */
-static void
-relay_ev1(evutil_socket_t fd, short what, void *arg)
-{
-	struct relay *r = arg;
-
-	(void)fd;
-	if (r->state == RELAY_CONNECTING) {
-		relay_connected(r, what);
-		return;
-	}
-	if ((what & EV_WRITE) && relay_pump(r, 0))
-		return;
-	if (what & EV_READ)
-		(void)relay_pump(r, 1);
+	r->rd_ok |= SIDE_BIT(SIDE_CLIENT);
+	r->wr_ok |= SIDE_BIT(SIDE_CLIENT);
+	(void)relay_run(r);
 }
 
 static void
@@ -611,7 +738,7 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	r->on &= ~ON_TMO;
+	r->tmo_on = 0;
 	if (r->state == RELAY_CONNECTING) {
 		r->last_err = ETIMEDOUT;
 		relay_connect_next(r);
@@ -639,13 +766,9 @@ relay_attempt_failed(struct relay *r)
 		    "of %d)", r->ep->name, r->sp->label,
 		    r->last_err == ETIMEDOUT ? "connect timeout" :
 		    strerror(r->last_err), r->flow.ntried, LB_MAX_TRIES);
-	relay_want(r, ON_WR(1), 0);
-	relay_want(r, ON_RD(1), 0);
-	if (r->on & ON_TMO) {
-		event_del(&r->tmo);
-		r->on &= ~ON_TMO;
-	}
+	relay_timer_stop(r);
 	if (r->fd[1] != -1) {
+		relay_poll_forget(r, SIDE_BACKEND);
 		close(r->fd[1]);
 		r->fd[1] = -1;
 	}
@@ -744,12 +867,10 @@ relay_connect_next(struct relay *r)
 		}
 		relay_sockopts(fd);
 		r->fd[1] = fd;
-		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
-		    errno == EINPROGRESS) {
-			/* A finished connect reports as writable, a
-			   failed one as readable too (relay_connected). */
-			relay_want(r, ON_WR(1), 1);
-			relay_want(r, ON_RD(1), 1);
+		if ((connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
+		    errno == EINPROGRESS) &&
+		    relay_poll_add(r, SIDE_BACKEND) == 0) {
+			/* Even a finished connect reports as an edge. */
 			relay_timer(r, r->sp->svc->connect_timeout_ms ?
 			    r->sp->svc->connect_timeout_ms :
 			    PCFG_DEFAULT_CONNECT_TIMEOUT_MS);
@@ -776,9 +897,7 @@ relay_alloc(struct wrk *w)
 		w->nfree--;
 	} else if ((r = malloc(sizeof(*r))) == NULL)
 		return NULL;
-	memset(r, 0, offsetof(struct relay, ev));
-	memset(&r->d, 0, sizeof(r->d));
-	r->on = 0;
+	memset(r, 0, offsetof(struct relay, tmo));
 	r->state = RELAY_CONNECTING;
 	r->d[0].pfd[0] = r->d[0].pfd[1] = -1;
 	r->d[1].pfd[0] = r->d[1].pfd[1] = -1;

@@ -44,6 +44,14 @@ void	 relay_recheck(struct wrk *, const struct snap *s);
 size_t	 relay_sweep(struct wrk *, const struct snap *cur, uint64_t now);
 /* Close every connection of w now (reason "shutdown"). */
 void	 relay_close_all(struct wrk *);
+/*
+ * Create w's epoll set for its connections' sockets and hook it (and
+ * the rerun timer) into w->base.  0, or -1 (errno).  relay_poll_free
+ * undoes it, before w->base is freed; it may run after a failed or no
+ * relay_poll_init when w->rpoll_fd is -1.
+ */
+int	 relay_poll_init(struct wrk *);
+void	 relay_poll_free(struct wrk *);
 /* Free w's idle structs, pipes and buffers (w has no connections). */
 void	 relay_pool_free(struct wrk *);
 

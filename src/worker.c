@@ -322,6 +322,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->id = id;
 	w->grp = g;
 	w->notify_fd = -1;
+	w->rpoll_fd = -1;
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));
 	atomic_init(&w->cmd, WRK_RUN);
@@ -346,6 +347,11 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	if ((w->pipes = calloc(g->max_pipes + 1, sizeof(*w->pipes))) == NULL ||
 	    (w->bufs = calloc(WRK_FREE_BUFS_MAX, sizeof(*w->bufs))) == NULL)
 		goto oom;
+	if (relay_poll_init(w) == -1) {
+		snprintf(err, errlen, "worker %u: epoll: %s", id,
+		    strerror(errno));
+		return -1;
+	}
 	event_assign(&w->notify_ev, w->base, w->notify_fd,
 	    EV_READ | EV_PERSIST, wrk_notify_cb, w);
 	event_add(&w->notify_ev, NULL);
@@ -395,6 +401,7 @@ wrk_free(struct wrk *w)
 			event_del(&w->notify_ev);
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
+		relay_poll_free(w);
 		event_base_free(w->base);
 		w->base = NULL;
 	}

@@ -1,6 +1,7 @@
 /*
  * worker: one thread, its own event_base (EVENT_BASE_FLAG_NOLOCK), its
- * own listening sockets, connections, free lists and counters.
+ * own listening sockets, connections (in their own epoll set, which the
+ * base polls: relay.c), free lists and counters.
  *
  * Workers share with the main thread only the snapshot slot, the live
  * counters the snapshot points at, the group's connection count (all
@@ -70,6 +71,7 @@ struct wrk_group {
 };
 
 struct relay;
+struct epoll_event;
 
 struct wrk {
 	unsigned		 id;
@@ -103,6 +105,14 @@ struct wrk {
 	size_t			 lq_ndel;
 	unsigned		 lq_acks;	/* acks owed to grp->ack_fd */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
+	/* The connections' own epoll set (relay.c): */
+	int			 rpoll_fd;	/* owned; -1: none */
+	struct event		 rpoll_ev;	/* rpoll_fd readable */
+	struct event		 rerun_ev;	/* zero timer: rerun list */
+	struct relay		*rerun;		/* gave way, bytes to move */
+	struct epoll_event	*rbatch;	/* being dispatched, or NULL */
+	int			 rbatch_n;
+	int			 rbatch_i;	/* index being handled */
 };
 
 /*
