@@ -485,6 +485,15 @@ run_model_free(struct model *m)
 	}
 }
 
+/* diag_lines' callback: a reload's diagnostics go to the log. */
+static void
+run_log_diag(enum diag_severity sev, const char *line, void *arg)
+{
+	(void)arg;
+	log_msg(sev == DIAG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "%s",
+	    line);
+}
+
 /*
  * Load path into a new model and build its snapshot.  Returns the
  * snapshot (one reference) with *mp the model, or NULL after logging
@@ -499,7 +508,7 @@ run_load(struct run_ctx *c, const char *path, struct model **mp,
 	struct model		*m;
 	struct snap		*s = NULL;
 	char			 err[2048];
-	size_t			 nerr, i;
+	size_t			 nerr;
 
 	*mp = NULL;
 	*unchanged = 0;
@@ -519,13 +528,7 @@ run_load(struct run_ctx *c, const char *path, struct model **mp,
 			goto fail;
 		}
 	}
-	for (i = 0; i < dl.n; i++) {
-		diag_format(&dl.v[i], err, sizeof(err));
-		log_msg(dl.v[i].sev == DIAG_ERROR ? LOG_LEVEL_ERROR :
-		    LOG_LEVEL_WARN, "%s", err);
-	}
-	if (dl.dropped > 0)
-		log_error("%zu more diagnostics not shown", dl.dropped);
+	diag_lines(&dl, run_log_diag, NULL);
 	diag_list_free(&dl);
 	if (nerr != 0) {
 		log_error("configuration %s has %zu errors", path, nerr);

@@ -275,20 +275,89 @@ diag_format(const struct diag *d, char *buf, size_t len)
 #undef APPEND
 }
 
+/*
+ * Warnings of one kind (reason and detail: "in the loopback range" on
+ * every Pod of a test cluster) are printed DIAG_SAME_SHOWN times, then
+ * counted: one line says how many more there were.
+ */
+#define DIAG_SAME_SHOWN		10
+#define DIAG_SAME_KINDS		64	/* kinds tracked; more: all shown */
+
+struct diag_same {
+	enum diag_type	 type;
+	const char	*detail;	/* in the list's diag */
+	size_t		 n;
+};
+
+/* Count d among its kind; 1 when it is past DIAG_SAME_SHOWN. */
+static int
+diag_same_hide(struct diag_same *same, size_t *nsame, const struct diag *d)
+{
+	const char	*detail = d->detail != NULL ? d->detail : "";
+	size_t		 k;
+
+	for (k = 0; k < *nsame; k++)
+		if (same[k].type == d->type &&
+		    strcmp(same[k].detail, detail) == 0)
+			return ++same[k].n > DIAG_SAME_SHOWN;
+	if (*nsame == DIAG_SAME_KINDS)
+		return 0;
+	same[*nsame].type = d->type;
+	same[*nsame].detail = detail;
+	same[*nsame].n = 1;
+	(*nsame)++;
+	return 0;
+}
+
+void
+diag_lines(const struct diag_list *l,
+    void (*fn)(enum diag_severity, const char *, void *), void *arg)
+{
+	struct diag_same	 same[DIAG_SAME_KINDS];
+	char			 buf[2048];
+	size_t			 i, nsame = 0, nerr = 0;
+
+	for (i = 0; i < l->n; i++) {
+		nerr += l->v[i].sev == DIAG_ERROR;
+		if (l->v[i].sev == DIAG_WARNING &&
+		    diag_same_hide(same, &nsame, &l->v[i]))
+			continue;
+		diag_format(&l->v[i], buf, sizeof(buf));
+		fn(l->v[i].sev, buf, arg);
+	}
+	for (i = 0; i < nsame; i++)
+		if (same[i].n > DIAG_SAME_SHOWN) {
+			snprintf(buf, sizeof(buf), "%zu more warnings like the "
+			    "above not shown (%s: %s)",
+			    same[i].n - DIAG_SAME_SHOWN,
+			    diag_type_words(same[i].type), same[i].detail);
+			fn(DIAG_WARNING, buf, arg);
+		}
+	/* Past l->max only the counts were kept. */
+	if (l->nerr > nerr) {
+		snprintf(buf, sizeof(buf), "%zu more errors not shown (past "
+		    "the first %zu diagnostics)", l->nerr - nerr, l->n);
+		fn(DIAG_ERROR, buf, arg);
+	}
+	if (l->nwarn > l->n - nerr) {
+		snprintf(buf, sizeof(buf), "%zu more warnings not shown (past "
+		    "the first %zu diagnostics)", l->nwarn - (l->n - nerr),
+		    l->n);
+		fn(DIAG_WARNING, buf, arg);
+	}
+}
+
+static void
+diag_print_line(enum diag_severity sev, const char *line, void *arg)
+{
+	fprintf(arg, "%s: %s\n", sev == DIAG_ERROR ? "error" : "warning",
+	    line);
+}
+
 void
 diag_print(const struct diag_list *l, FILE *fp)
 {
-	char	 buf[2048];
-	size_t	 i;
-
-	for (i = 0; i < l->n; i++) {
-		diag_format(&l->v[i], buf, sizeof(buf));
-		fprintf(fp, "%s: %s\n",
-		    l->v[i].sev == DIAG_ERROR ? "error" : "warning", buf);
-	}
-	if (l->dropped > 0)
-		fprintf(fp, "error: %zu more diagnostics not shown\n",
-		    l->dropped);
+	diag_lines(l, diag_print_line, fp);
 }
 
 void

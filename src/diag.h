@@ -100,8 +100,15 @@ const char *diag_reason(enum diag_type);
 void	 diag_body(const struct diag *, char *buf, size_t len);
 /* FILE:LINE:COL: KIND NS/NAME: FIELD: body  (one line, no newline) */
 void	 diag_format(const struct diag *, char *buf, size_t len);
-/* Every diagnostic, one per line, "error: " or "warning: " first. */
+/*
+ * Every diagnostic, one per line, "error: " or "warning: " first; of
+ * warnings with the same reason and detail, the first 10 and a count.
+ */
 void	 diag_print(const struct diag_list *, FILE *);
+/* The same lines, without the prefix, each to fn (for a log). */
+void	 diag_lines(const struct diag_list *,
+	    void (*fn)(enum diag_severity, const char *line, void *arg),
+	    void *arg);
 /* {"file","line","column","object","field","reason","message"} */
 void	 diag_print_json(const struct diag *, FILE *);
 

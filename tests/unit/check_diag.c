@@ -84,6 +84,42 @@ START_TEST(test_json_escapes)
 }
 END_TEST
 
+START_TEST(test_print_groups_same_warnings)
+{
+	struct diag_list	 dl;
+	char			*out = NULL, *p;
+	size_t			 len = 0, i, lines = 0;
+	FILE			*fp;
+	char			 ip[32];
+
+	diag_list_init(&dl);
+	for (i = 0; i < 25; i++) {
+		snprintf(ip, sizeof(ip), "127.0.0.%zu", i);
+		diag_add(&dl, DIAG_WARNING, DIAG_INVALID, "f", (unsigned)i + 1,
+		    1, "Pod", "ns", "p", "status.podIP", ip, "loopback");
+	}
+	diag_add(&dl, DIAG_WARNING, DIAG_INVALID, "f", 90, 1, "Pod", "ns",
+	    "q", "status.podIP", "x", "other");
+	diag_add(&dl, DIAG_ERROR, DIAG_INVALID, "f", 99, 1, "Pod", "ns",
+	    "r", "status.podIP", "y", "loopback");
+	fp = open_memstream(&out, &len);
+	diag_print(&dl, fp);
+	fclose(fp);
+	for (p = out; *p != '\0'; p++)
+		lines += *p == '\n';
+	/* 10 of the 25, the other warning, the error, one summary. */
+	ck_assert_uint_eq(lines, 13);
+	ck_assert_ptr_nonnull(strstr(out, "f:10:1: Pod ns/p"));
+	ck_assert_ptr_null(strstr(out, "f:11:1: Pod ns/p"));
+	ck_assert_ptr_nonnull(strstr(out, "f:90:1: Pod ns/q"));
+	ck_assert_ptr_nonnull(strstr(out, "error: f:99:1: Pod ns/r"));
+	ck_assert_ptr_nonnull(strstr(out, "warning: 15 more warnings like "
+	    "the above not shown (Invalid value: loopback)\n"));
+	free(out);
+	diag_list_free(&dl);
+}
+END_TEST
+
 START_TEST(test_bounded)
 {
 	struct diag_list	dl;
@@ -110,6 +146,7 @@ diag_suite(void)
 	tcase_add_test(tc, test_format_required_hides_value);
 	tcase_add_test(tc, test_sort_and_counts);
 	tcase_add_test(tc, test_json_escapes);
+	tcase_add_test(tc, test_print_groups_same_warnings);
 	tcase_add_test(tc, test_bounded);
 	suite_add_tcase(s, tc);
 	return s;
