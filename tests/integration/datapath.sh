@@ -188,34 +188,6 @@ EOF
 } >"$CONF/services.yaml"
 
 PROXY=
-# start_proxy LOG [ENV=VALUE...]: run svcproxy, wait until it serves.
-start_proxy() {
-	local log=$1 i
-	shift
-	rm -f "$WORK/pid"
-	env "$@" ${WRAP:-} "$SVCPROXY" run -c "$CONF" --workers 2 \
-	    --pidfile "$WORK/pid" >"$log" 2>&1 &
-	PROXY=$!
-	PIDS+=($PROXY)
-	for i in $(seq 1 300); do
-		grep -q "serving" "$log" && [ -s "$WORK/pid" ] && return 0
-		kill -0 "$PROXY" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "svcproxy did not start:"; cat "$log"
-	exit 1
-}
-
-# stop_proxy: SIGTERM and wait (bounded) for exit; prints the status.
-stop_proxy() {
-	local i
-	kill -TERM "$PROXY"
-	for i in $(seq 1 300); do
-		kill -0 "$PROXY" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$PROXY"
-}
 
 # ---- startup errors ----
 bad="$WORK/bad.yaml"
@@ -224,7 +196,7 @@ timeout 10 "$SVCPROXY" run -c "$bad" >"$WORK/bad.log" 2>&1
 expect "invalid configuration exits 1" 1 $?
 expect "every diagnostic printed" 2 "$(grep -c '^error:' "$WORK/bad.log")"
 
-start_proxy "$WORK/run1.log"
+start_proxy "$CONF" "$WORK/run1.log"
 LOG1="$WORK/run1.log"
 expect "pidfile holds the pid" "$PROXY" "$(cat "$WORK/pid")"
 grep -q "open file limit" "$LOG1" && pass "fd limit logged" ||
@@ -385,7 +357,7 @@ expect "exit 0 after drain" 0 $?
 [ -e "$WORK/pid" ] && fail "pidfile left behind" || pass "pidfile removed"
 
 # ---- copy path (no splice) ----
-start_proxy "$WORK/run2.log" SVCPROXY_NO_SPLICE=1
+start_proxy "$CONF" "$WORK/run2.log" SVCPROXY_NO_SPLICE=1
 out=$(tool bulk "$CIP:$SP" 64)
 expect "copy path: 64 MiB both ways" ok "${out%% *}"
 expect "copy path: half-close" \
@@ -397,7 +369,7 @@ expect "copy path: exit 0" 0 $?
 # ---- valgrind ----
 if [ "${VALGRIND:-0}" = 1 ]; then
 	WRAP="valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --log-file=$WORK/vg.log"
-	start_proxy "$WORK/run3.log"
+	start_proxy "$CONF" "$WORK/run3.log"
 	WRAP=
 	expect "valgrind: echo" hi "$(tool echo "$CIP:$SP" hi)"
 	out=$(tool bulk "$CIP:$SP" 16)

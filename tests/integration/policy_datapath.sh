@@ -176,32 +176,6 @@ EOF
 }
 
 PROXY=
-# start_proxy CONF LOG: run svcproxy, wait until it serves.
-start_proxy() {
-	local i
-	rm -f "$WORK/pid"
-	${WRAP:-} "$SVCPROXY" run -c "$1" --workers 2 --pidfile "$WORK/pid" \
-	    >"$2" 2>&1 &
-	PROXY=$!
-	PIDS+=($PROXY)
-	for i in $(seq 1 300); do
-		grep -q "serving" "$2" && [ -s "$WORK/pid" ] && return 0
-		kill -0 "$PROXY" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "svcproxy did not start:"; cat "$2"
-	exit 1
-}
-
-stop_proxy() {
-	local i
-	kill -TERM "$PROXY"
-	for i in $(seq 1 300); do
-		kill -0 "$PROXY" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$PROXY"
-}
 
 DB="$(cip 1):$SP"
 MIX="$(cip 2):$SP"

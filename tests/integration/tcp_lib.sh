@@ -1,5 +1,6 @@
 # Shared harness of the data-path tests (sourced by datapath.sh and
-# policy_datapath.sh after they set TOOL, WORK, PIDS and FAILED).
+# policy_datapath.sh after they set SVCPROXY, TOOL, WORK, PIDS and
+# FAILED).
 # Backends are started inside $(...), so their pids go to $WORK/NAME.pid
 # files rather than to PIDS, and tcp_cleanup kills both.
 
@@ -61,4 +62,34 @@ for _ in range(200):
     except OSError:
         pass
 EOF
+}
+
+# start_proxy CONF LOG [ENV=VALUE...]: run svcproxy (under $WRAP, if
+# set) with 2 workers and a pidfile; wait until it serves.  Sets PROXY.
+start_proxy() {
+	local conf=$1 log=$2 i
+	shift 2
+	rm -f "$WORK/pid"
+	env "$@" ${WRAP:-} "$SVCPROXY" run -c "$conf" --workers 2 \
+	    --pidfile "$WORK/pid" >"$log" 2>&1 &
+	PROXY=$!
+	PIDS+=($PROXY)
+	for i in $(seq 1 300); do
+		grep -q "serving" "$log" && [ -s "$WORK/pid" ] && return 0
+		kill -0 "$PROXY" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "svcproxy did not start:"; cat "$log"
+	exit 1
+}
+
+# stop_proxy: SIGTERM and wait (bounded) for exit; returns its status.
+stop_proxy() {
+	local i
+	kill -TERM "$PROXY"
+	for i in $(seq 1 300); do
+		kill -0 "$PROXY" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$PROXY"
 }
