@@ -87,23 +87,25 @@ PIDS="$PIDS $L1 $L2"
 wait_for 20 test -s "$TMP/short.ready" -a -s "$TMP/stream.ready"
 sleep 0.5
 
-# upgrade OLDPID: SIGUSR2; wait for the new pid in the pidfile and for
-# the old process to stop accepting (its log says it drains).
+# upgrade OLD: SIGUSR2 to OLD; wait for the new pid in the pidfile (set
+# as NEW) and for OLD to stop accepting (its log says it drains).  Not
+# called in $(...): fail and PIDS must reach this shell.
 upgrade() {
-	local old=$1 new
+	local old=$1
 	new_binary
 	kill -USR2 "$old"
 	wait_for 10 sh -c "test \"\$(cat $PIDFILE)\" != $old" ||
-	    { fail "no new process after SIGUSR2"; return 1; }
-	new=$(cat "$PIDFILE")
-	PIDS="$PIDS $new"
-	wait_for 10 grep -q "upgrade: process $new serves; draining" "$LOG" ||
-	    fail "old process $old did not start draining"
-	echo "$new"
+	    { fail "no new process after SIGUSR2"; exit 1; }
+	NEW=$(cat "$PIDFILE")
+	PIDS="$PIDS $NEW"
+	wait_for 10 grep -q "upgrade: process $NEW serves; draining" "$LOG" ||
+		fail "old process $old did not start draining"
 }
-PID1=$(upgrade "$PID0")
+upgrade "$PID0"
+PID1=$NEW
 sleep 1
-PID2=$(upgrade "$PID1")
+upgrade "$PID1"
+PID2=$NEW
 sleep 1
 touch "$STOP"
 wait $L1 || true
