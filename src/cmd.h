@@ -25,12 +25,36 @@ int	 cmd_version(int, char **);
 int	 cmd_run(int, char **);
 int	 cmd_reload(int, char **);
 
-/* Common options: -c PATH, -o json|text.  Returns 0, or 2 on misuse. */
+struct option;
+
+/* Options every command shares: -c PATH, and -o json|text where taken. */
 struct cmd_opts {
-	const char	*config;
+	const char	*config;	/* default CMD_DEFAULT_CONFIG */
 	int		 json;
 };
-int	 cmd_parse_common(int argc, char **argv, const char *usage,
+
+/*
+ * How a command parses argv: -c/--config and -h/--help always,
+ * -o/--output when output is set, and its own long options (extra:
+ * getopt_long's table, NULL-terminated, at most CMD_EXTRA_MAX, values
+ * other than 'c', 'o', 'h'), each handed to opt(val, optarg, ctx),
+ * which returns 0, or 2 after saying what is wrong.
+ */
+#define CMD_EXTRA_MAX	8
+struct cmd_parser {
+	const char		*usage;
+	int			 output;
+	const struct option	*extra;		/* may be NULL */
+	int			(*opt)(int val, const char *arg, void *ctx);
+	void			*ctx;
+};
+
+#define CMD_GO		(-1)	/* cmd_parse: carry on */
+/*
+ * Parse argv into o.  CMD_GO, or the exit code: 0 after --help (usage
+ * on stdout), 2 on misuse (usage on stderr).
+ */
+int	 cmd_parse(int argc, char **argv, const struct cmd_parser *,
 	    struct cmd_opts *);
 void	 cmd_usage(FILE *, const char *name, const char *usage);
 

@@ -76,7 +76,8 @@ cmd_check(int argc, char **argv)
 	size_t			nerr;
 	int			rc;
 
-	if ((rc = cmd_parse_common(argc, argv, usage, &o)) != 0)
+	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){ usage, 1,
+	    NULL, NULL, NULL }, &o)) != CMD_GO)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);

@@ -45,73 +45,63 @@ struct end {
 	struct ipaddr	 addr;
 };
 
+/* cmd_parse's handler of policy's own options. */
+static int
+query_opt(int val, const char *arg, void *ctx)
+{
+	struct query *q = ctx;
+
+	switch (val) {
+	case 'f':
+		q->from = arg;
+		return 0;
+	case 't':
+		q->to = arg;
+		return 0;
+	case 's':
+		q->service = arg;
+		return 0;
+	case 'p':
+		q->port = arg;
+		return 0;
+	case 'P':
+		if ((q->proto = pol_proto_parse(arg)) < 0) {
+			fprintf(stderr, "svcproxy policy: --protocol takes "
+			    "TCP, UDP or SCTP\n");
+			return 2;
+		}
+		return 0;
+	}
+	return 2;
+}
+
 static int
 parse_args(int argc, char **argv, struct query *q)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
+	static const struct option extra[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "service", required_argument, NULL, 's' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "protocol", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	struct cmd_parser	p = { usage, 1, extra, query_opt, q };
+	struct cmd_opts		o;
+	int			rc;
 
 	memset(q, 0, sizeof(*q));
-	q->config = CMD_DEFAULT_CONFIG;
 	q->proto = -1;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			q->config = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") == 0)
-				q->json = 1;
-			else if (strcmp(optarg, "text") != 0) {
-				fprintf(stderr, "svcproxy policy: -o takes "
-				    "json or text\n");
-				return 2;
-			}
-			break;
-		case 'f':
-			q->from = optarg;
-			break;
-		case 't':
-			q->to = optarg;
-			break;
-		case 's':
-			q->service = optarg;
-			break;
-		case 'p':
-			q->port = optarg;
-			break;
-		case 'P':
-			if ((q->proto = pol_proto_parse(optarg)) < 0) {
-				fprintf(stderr, "svcproxy policy: --protocol "
-				    "takes TCP, UDP or SCTP\n");
-				return 2;
-			}
-			break;
-		case 'h':
-			cmd_usage(stdout, argv[0], usage);
-			return 2;
-		default:
-			cmd_usage(stderr, argv[0], usage);
-			return 2;
-		}
-	}
-	if (optind != argc || q->from == NULL || q->port == NULL ||
+	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
+		return rc;
+	q->config = o.config;
+	q->json = o.json;
+	if (q->from == NULL || q->port == NULL ||
 	    (q->to == NULL) == (q->service == NULL)) {
 		cmd_usage(stderr, argv[0], usage);
 		return 2;
 	}
-	return 0;
+	return CMD_GO;
 }
 
 /* "80" -> 80; -1 unless a decimal number in 1..65535. */
@@ -599,7 +589,7 @@ cmd_policy(int argc, char **argv)
 	size_t			 nerr;
 	int			 rc;
 
-	if ((rc = parse_args(argc, argv, &q)) != 0)
+	if ((rc = parse_args(argc, argv, &q)) != CMD_GO)
 		return rc;
 	/* A malformed address is a bad query whatever the config says. */
 	if (end_parse(&src, q.from) == -1 ||

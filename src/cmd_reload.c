@@ -60,44 +60,35 @@ reload_read_pid(const char *path)
 	return pid;
 }
 
+/* cmd_parse's handler of --pidfile. */
+static int
+reload_opt(int val, const char *arg, void *ctx)
+{
+	(void)val;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
 int
 cmd_reload(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option extra[] = {
 		{ "pidfile", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char		*config = CMD_DEFAULT_CONFIG;
 	const char		*pidfile = CMD_DEFAULT_PIDFILE;
+	struct cmd_parser	 p = { usage, 0, extra, reload_opt, &pidfile };
+	struct cmd_opts		 o;
+	const char		*config;
 	struct diag_list	 dl;
 	struct model		 m;
 	size_t			 nerr;
 	long			 pid;
-	int			 ch;
+	int			 rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'p':
-			pidfile = optarg;
-			break;
-		case 'h':
-			cmd_usage(stdout, argv[0], usage);
-			return 2;
-		default:
-			cmd_usage(stderr, argv[0], usage);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		cmd_usage(stderr, argv[0], usage);
-		return 2;
-	}
+	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
+		return rc;
+	config = o.config;
 	diag_list_init(&dl);
 	nerr = model_load(&m, config, &dl);
 	cmd_print_diags(&dl, config, nerr, 0);

@@ -123,55 +123,49 @@ struct run_ctx {
 	char			**argv;
 };
 
+/* cmd_parse's handler of run's own options. */
+static int
+run_opt(int val, const char *arg, void *ctx)
+{
+	struct run_opts	*o = ctx;
+	char		*end;
+	long		 n;
+
+	switch (val) {
+	case 'w':
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || *end != '\0' || end == arg || n < 1 ||
+		    n > RUN_MAX_WORKERS) {
+			fprintf(stderr, "svcproxy run: --workers takes 1 to "
+			    "%d\n", RUN_MAX_WORKERS);
+			return 2;
+		}
+		o->workers = (int)n;
+		return 0;
+	case 'p':
+		o->pidfile = arg;
+		return 0;
+	}
+	return 2;
+}
+
 static int
 run_parse(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option extra[] = {
 		{ "workers", required_argument, NULL, 'w' },
 		{ "pidfile", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char	*end;
-	long	 n;
-	int	 ch;
+	struct cmd_parser	p = { usage, 0, extra, run_opt, o };
+	struct cmd_opts		co;
+	int			rc;
 
 	memset(o, 0, sizeof(*o));
-	o->config = CMD_DEFAULT_CONFIG;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'w':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end != '\0' || end == optarg || n < 1 ||
-			    n > RUN_MAX_WORKERS) {
-				fprintf(stderr, "svcproxy run: --workers takes "
-				    "1 to %d\n", RUN_MAX_WORKERS);
-				return 2;
-			}
-			o->workers = (int)n;
-			break;
-		case 'p':
-			o->pidfile = optarg;
-			break;
-		case 'h':
-			cmd_usage(stdout, argv[0], usage);
-			return 2;
-		default:
-			cmd_usage(stderr, argv[0], usage);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		cmd_usage(stderr, argv[0], usage);
-		return 2;
-	}
-	return 0;
+	rc = cmd_parse(argc, argv, &p, &co);
+	o->config = co.config;
+	return rc;
 }
 
 /*
@@ -1250,7 +1244,7 @@ cmd_run(int argc, char **argv)
 	const char	*parent;
 	int		 rc;
 
-	if ((rc = run_parse(argc, argv, &o)) != 0)
+	if ((rc = run_parse(argc, argv, &o)) != CMD_GO)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.config = o.config;

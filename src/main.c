@@ -44,21 +44,28 @@ usage_all(FILE *fp)
 }
 
 int
-cmd_parse_common(int argc, char **argv, const char *usage,
+cmd_parse(int argc, char **argv, const struct cmd_parser *p,
     struct cmd_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	struct option	 longopts[3 + CMD_EXTRA_MAX + 1];
+	size_t		 n = 0, i;
+	int		 ch, rc;
 
+	longopts[n++] = (struct option){ "config", required_argument, NULL,
+	    'c' };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	if (p->output)
+		longopts[n++] = (struct option){ "output", required_argument,
+		    NULL, 'o' };
+	for (i = 0; p->extra != NULL && p->extra[i].name != NULL &&
+	    i < CMD_EXTRA_MAX; i++)
+		longopts[n++] = p->extra[i];
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	o->config = CMD_DEFAULT_CONFIG;
 	o->json = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, p->output ? "c:o:h" : "c:h",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -73,18 +80,22 @@ cmd_parse_common(int argc, char **argv, const char *usage,
 			}
 			break;
 		case 'h':
-			cmd_usage(stdout, argv[0], usage);
+			cmd_usage(stdout, argv[0], p->usage);
+			return 0;
+		case '?':
+			cmd_usage(stderr, argv[0], p->usage);
 			return 2;
 		default:
-			cmd_usage(stderr, argv[0], usage);
-			return 2;
+			if ((rc = p->opt(ch, optarg, p->ctx)) != 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind != argc) {
-		cmd_usage(stderr, argv[0], usage);
+		cmd_usage(stderr, argv[0], p->usage);
 		return 2;
 	}
-	return 0;
+	return CMD_GO;
 }
 
 int

@@ -104,6 +104,15 @@ expect_rc 1 "check rejects non-UTF-8" sp check -c "$TMP/utf8.yaml"
 expect_rc 1 "check on a missing path" sp check -c "$TMP/nope"
 expect_rc 2 "unknown option is a usage error" sp check --bogus
 expect_rc 2 "unknown command is a usage error" sp frobnicate
+for c in check resolve policy reload run; do
+	expect_rc 0 "$c --help exits 0" sp $c --help
+	expect_grep "^usage: svcproxy $c " "$TMP/out" "$c --help: usage on stdout"
+	expect_rc 2 "$c with a stray argument is a usage error" sp $c stray
+done
+expect_rc 2 "run takes no -o" sp run -o json
+expect_rc 2 "run --workers 0 is a usage error" sp run --workers 0
+expect_grep "workers takes 1 to" "$TMP/err" "--workers says its range"
+expect_rc 2 "reload --pidfile needs a value" sp reload --pidfile
 expect_rc 0 "version" sp version
 expect_grep "^svcproxy [0-9]+\.[0-9]+\.[0-9]+" "$TMP/out" "version prints it"
 
