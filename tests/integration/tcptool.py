@@ -9,6 +9,10 @@ Clients (print one result line; exit 0 when it is the expected one):
   id H:P                            print the backend's first line
   bulk H:P MIB                      MIB MiB both ways at once, SHA-256
   halfclose H:P DATA                send, shut write, print the reply
+  mixed H:P N CONC SEED             N echo connections, CONC at once, of
+                                    seeded sizes 0 to 256 KiB, each sent
+                                    and half-closed while reading the
+                                    echo to EOF: print "ok N fail M"
   rst H:P                           send, then reset the connection
   expect-reset H:P DATA             print reset|eof|data:<bytes>
   idle H:P                          echo once, print seconds until EOF
@@ -28,6 +32,7 @@ import hashlib
 import os
 import random
 import resource
+import selectors
 import socket
 import struct
 import sys
@@ -245,6 +250,81 @@ def c_halfclose(target, data):
     return 0
 
 
+def echo_exchange(target, data):
+    """Send data and half-close while reading the echo to EOF, both at
+    once (no deadlock on full buffers); None, or what went wrong."""
+    s = connect(target)
+    s.setblocking(False)
+    deadline = time.monotonic() + TIMEOUT
+    sel = selectors.DefaultSelector()
+    sent, got, shut = 0, [], False
+    try:
+        if not data:
+            s.shutdown(socket.SHUT_WR)
+            shut = True
+        sel.register(s, selectors.EVENT_READ |
+                     (0 if shut else selectors.EVENT_WRITE))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout after %d of %d bytes sent, %d back" % (
+                    sent, len(data), sum(map(len, got)))
+            for _, ev in sel.select(left):
+                if ev & selectors.EVENT_WRITE and not shut:
+                    sent += s.send(data[sent:sent + 65536])
+                    if sent == len(data):
+                        s.shutdown(socket.SHUT_WR)
+                        shut = True
+                        sel.modify(s, selectors.EVENT_READ)
+                if ev & selectors.EVENT_READ:
+                    b = s.recv(262144)
+                    if not b:
+                        back = b"".join(got)
+                        if back != data:
+                            return "%d bytes sent, %d different back" % (
+                                len(data), len(back))
+                        return None
+                    got.append(b)
+    except OSError as e:
+        return "%s after %d bytes sent" % (e, sent)
+    finally:
+        sel.close()
+        s.close()
+
+
+def c_mixed(target, n, conc, seed):
+    rng = random.Random(int(seed))
+    sizes = [0 if rng.random() < 0.05 else int(2 ** rng.uniform(0, 18))
+             for _ in range(int(n))]
+    errors, lock = [], threading.Lock()
+    todo = list(enumerate(sizes))
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i, size = todo.pop()
+            err = echo_exchange(target, rng_bytes(seed, i, size))
+            if err:
+                with lock:
+                    errors.append("conn %d (%d bytes): %s" % (i, size, err))
+
+    threads = [threading.Thread(target=worker) for _ in range(int(conc))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("ok %d fail %d" % (len(sizes) - len(errors), len(errors)))
+    for e in errors[:5]:
+        print(e)
+    return 0 if not errors else 1
+
+
+def rng_bytes(seed, i, size):
+    return random.Random("%s-%d" % (seed, i)).randbytes(size)
+
+
 def c_rst(target):
     s = connect(target)
     s.sendall(b"hello")
@@ -366,7 +446,7 @@ def main(argv):
         return asyncio.run(hold_main(args[0], int(args[1]), args[2],
                                      args[3:] == ["silent"]))
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
-          "halfclose": c_halfclose, "rst": c_rst,
+          "halfclose": c_halfclose, "mixed": c_mixed, "rst": c_rst,
           "expect-reset": c_expect_reset, "idle": c_idle,
           "slow": c_slow, "persist": c_persist}[cmd]
     try:
