@@ -57,8 +57,8 @@ cmd_parse(int argc, char **argv, const struct cmd_parser *p,
 	if (p->output)
 		longopts[n++] = (struct option){ "output", required_argument,
 		    NULL, 'o' };
-	for (i = 0; p->extra != NULL && p->extra[i].name != NULL &&
-	    i < CMD_EXTRA_MAX; i++)
+	for (i = 0; p->extra != NULL && i < CMD_EXTRA_MAX &&
+	    p->extra[i].name != NULL; i++)
 		longopts[n++] = p->extra[i];
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	o->config = CMD_DEFAULT_CONFIG;

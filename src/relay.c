@@ -89,7 +89,6 @@ struct relay {
 	unsigned		 rd_ok:2;	/* SIDE_BIT: may have bytes */
 	unsigned		 wr_ok:2;	/* SIDE_BIT: may take bytes */
 	unsigned		 hup:2;		/* SIDE_BIT: FIN or error seen */
-	unsigned		 polled:2;	/* SIDE_BIT: in w's epoll set */
 	unsigned		 tmo_on:1;	/* tmo is added */
 	unsigned		 rerun:1;	/* on w's rerun list */
 	unsigned		 cegress:1;	/* cpod is egress-isolated */
@@ -211,7 +210,6 @@ relay_poll_add(struct relay *r, int side)
 	ev.data.u64 = relay_tag(r, side);
 	if (epoll_ctl(r->w->rpoll_fd, EPOLL_CTL_ADD, r->fd[side], &ev) == -1)
 		return -1;
-	r->polled |= SIDE_BIT(side);
 	return 0;
 }
 
@@ -230,7 +228,6 @@ relay_poll_forget(struct relay *r, int side)
 	for (i = w->rbatch_i + 1; i < w->rbatch_n; i++)
 		if (w->rbatch[i].data.u64 == tag)
 			w->rbatch[i].data.u64 = 0;
-	r->polled &= ~SIDE_BIT(side);
 	r->rd_ok &= ~SIDE_BIT(side);
 	r->wr_ok &= ~SIDE_BIT(side);
 	r->hup &= ~SIDE_BIT(side);
