@@ -382,6 +382,19 @@ adm_start(struct adm *a, struct event_base *base, const struct ipaddr *ip,
 	return 0;
 }
 
+int
+adm_move(struct adm *a, struct event_base *base, const struct ipaddr *ip,
+    uint16_t port, char *err, size_t len)
+{
+	struct adm_src	src = a->src;
+	int		fd;
+
+	if ((fd = adm_socket(ip, port, err, len)) == -1)
+		return -1;
+	adm_stop(a);
+	return adm_start(a, base, ip, port, fd, &src, err, len);
+}
+
 void
 adm_stop(struct adm *a)
 {

@@ -55,6 +55,13 @@ struct adm {
 int	 adm_start(struct adm *, struct event_base *, const struct ipaddr *ip,
 	    uint16_t port, int fd, const struct adm_src *, char *err,
 	    size_t errlen);
+/*
+ * Move a to ip:port: bind the new socket first and close the old one
+ * only then, so a failure (address in use, permission) leaves a serving
+ * where it was.  0, or -1 with err.
+ */
+int	 adm_move(struct adm *, struct event_base *, const struct ipaddr *ip,
+	    uint16_t port, char *err, size_t errlen);
 /* Close the socket and every admin connection.  Idempotent. */
 void	 adm_stop(struct adm *);
 

@@ -116,6 +116,7 @@ struct run_ctx {
 	int			 draining;
 	uint32_t		 drain_ms;
 	rlim_t			 nofile;
+	uint32_t		 conn_cap;	/* what nofile allows */
 	pid_t			 child;		/* upgrade's new process */
 	pid_t			 parent;	/* we are an upgrade's child */
 	char			 exe[PATH_MAX];	/* this binary, at start */
@@ -229,6 +230,18 @@ run_raise_nofile(void)
 	return rl.rlim_cur;
 }
 
+/* ProxyConfig maxConnections (0: none), within what the fds allow. */
+static void
+run_set_max_conns(struct run_ctx *c, uint32_t want)
+{
+	if (want != 0 && want > c->conn_cap)
+		log_warn("maxConnections %u is more than the open file limit "
+		    "allows: serving at most %u", want, c->conn_cap);
+	if (want == 0 || want > c->conn_cap)
+		want = c->conn_cap;
+	atomic_store_explicit(&c->grp.max_conns, want, memory_order_relaxed);
+}
+
 /*
  * Split the fd budget: listeners and fixed fds first, a sixteenth for
  * splice pipes, the rest for connections at two fds each.
@@ -250,13 +263,8 @@ run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
 	    1;
 	log_info("open file limit %llu: up to %llu connections (2 fds each)",
 	    (unsigned long long)c->nofile, (unsigned long long)conns);
-	if (want != 0 && want > conns)
-		log_warn("maxConnections %u is more than the open file limit "
-		    "allows: serving at most %llu", want,
-		    (unsigned long long)conns);
-	if (want == 0 || want > conns)
-		want = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
-	c->grp.max_conns = want;
+	c->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
+	run_set_max_conns(c, want);
 }
 
 static void
@@ -553,13 +561,35 @@ run_warn_restart(const struct run_ctx *c, const struct pcfg *n)
 	if (o->workers != n->workers)
 		log_warn("reload: spec.workers takes effect on restart or "
 		    "upgrade (SIGUSR2)");
-	if (o->max_connections != n->max_connections)
-		log_warn("reload: spec.maxConnections takes effect on restart "
-		    "or upgrade (SIGUSR2)");
-	if (!ipaddr_equal(&o->admin_ip, &n->admin_ip) ||
-	    o->admin_port != n->admin_port)
-		log_warn("reload: spec.adminAddress takes effect on restart "
-		    "or upgrade (SIGUSR2)");
+}
+
+/*
+ * The process-wide settings of ProxyConfig a reload applies: the
+ * connection limit, and the admin server's address (bound before the
+ * old one closes; on failure it stays where it was).
+ */
+static void
+run_reload_pcfg(struct run_ctx *c, const struct pcfg *n)
+{
+	const struct pcfg	*o = &c->model->pcfg;
+	char			 err[512], was[LSN_NAMELEN];
+
+	if (o->max_connections != n->max_connections) {
+		run_set_max_conns(c, n->max_connections);
+		log_info("reload: maxConnections %u (0: only the open file "
+		    "limit's %u)", n->max_connections, c->conn_cap);
+	}
+	if (c->adm.http == NULL || (ipaddr_equal(&o->admin_ip, &n->admin_ip) &&
+	    o->admin_port == n->admin_port))
+		return;
+	snprintf(was, sizeof(was), "%s", c->adm.name);
+	if (adm_move(&c->adm, c->base, &n->admin_ip, n->admin_port, err,
+	    sizeof(err)) == -1) {
+		log_error("reload: %s; admin server %s", err,
+		    c->adm.http != NULL ? "stays where it was" : "stopped");
+		return;
+	}
+	log_info("admin: moved from %s to %s", was, c->adm.name);
 }
 
 static void
@@ -623,6 +653,7 @@ run_reload_commit(struct run_ctx *c)
 		log_error("reload: out of memory updating the listener "
 		    "record");
 	run_met_eps(c, rl->m);
+	run_reload_pcfg(c, &rl->m->pcfg);
 	run_model_free(c->model);
 	c->model = rl->m;
 	rl->m = NULL;

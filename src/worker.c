@@ -69,11 +69,13 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 static int
 wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
 {
-	const struct wrk_group *g = w->grp;
+	struct wrk_group *g = w->grp;
 	uint32_t max = sp->svc->max_connections;
+	uint32_t all = atomic_load_explicit(&g->max_conns,
+	    memory_order_relaxed);
 
-	if (g->max_conns != 0 && atomic_load_explicit(&g->active,
-	    memory_order_relaxed) >= g->max_conns)
+	if (all != 0 && atomic_load_explicit(&g->active,
+	    memory_order_relaxed) >= all)
 		return 1;
 	return max != 0 && atomic_load_explicit(&sp->svc->live->active,
 	    memory_order_relaxed) >= max;

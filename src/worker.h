@@ -58,7 +58,8 @@ struct wrk;
 struct wrk_group {
 	struct snap_slot	*slot;		/* run context's */
 	_Atomic uint32_t	 active;	/* every worker's conns */
-	uint32_t		 max_conns;	/* 0: no limit */
+	_Atomic uint32_t	 max_conns;	/* run context stores it
+						   (start, reload); 0: none */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */

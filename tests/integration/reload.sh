@@ -88,6 +88,8 @@ YEOF
 #   b: stable (ports SP, NP and SP2; endpoints e2 e3), stream, extra-b,
 #      empty (no endpoint)
 #   c: b without stream, drainTimeout DRAIN
+#   d: b (with MAXC and ADMIN below)
+# MAXC and ADMIN, when set, give maxConnections and adminAddress.
 gen() {
 	local v=$1 drain=${2:-30s}
 	{
@@ -98,8 +100,9 @@ metadata: {name: config}
 spec:
   serviceCIDR: 127.61.0.0/16
   nodeAddresses: [127.0.0.1]
-  adminAddress: 127.0.0.1:0
-  drainTimeout: $drain
+  adminAddress: ${ADMIN:-127.0.0.1:0}
+  drainTimeout: $drain${MAXC:+
+  maxConnections: $MAXC}
   connectTimeout: 2s
   connectionLog: "off"
 YEOF
@@ -331,6 +334,40 @@ lim=1024
     fail "$NLEAK reloads: RSS grew $rss0 -> $rss1 -> $rss2 KiB"
 expect "still serving after the reloads" hi \
     "$(python3 "$TCPTOOL" echo "$(cip 1):$SP" hi)"
+
+# ---- a reload applies maxConnections and moves the admin server ----
+reload_to() {	# VARIANT: apply it (the reload count must go up)
+	use "$1"
+	k=$((k + 1))
+	kill -HUP "$PID"
+	wait_for $((5 * SLOW)) ok_is "$k" || fail "reload $k not applied"
+}
+APORT=$(free_port 19200 19999 127.0.0.1)
+OLDADM=$ADM
+MAXC=1 ADMIN="127.0.0.1:$APORT" gen d
+ADM="127.0.0.1:$APORT"
+reload_to d
+expect "reload moved the admin server" ok \
+    "$(curl -s --max-time 5 "http://$ADM/healthz")"
+expect "the old admin address is closed" 000 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$OLDADM/healthz")"
+rm -f "$TMP/held.ready" "$TMP/held.go"
+python3 "$TCPTOOL" persist "$(cip 1):$SP" "$TMP/held.ready" "$TMP/held.go" \
+    >"$TMP/held.out" 2>&1 &
+HELD=$!
+wait_for 10 test -s "$TMP/held.ready"
+expect "maxConnections 1: a second connection waits in the queue" timeout \
+    "$(python3 "$TCPTOOL" --timeout 1 echo "$(cip 1):$SP" hi)"
+MAXC=2 ADMIN="127.0.0.1:$APORT" gen d
+reload_to d
+expect "maxConnections 2 after a reload: the second is served" hi \
+    "$(python3 "$TCPTOOL" --timeout 5 echo "$(cip 1):$SP" hi)"
+touch "$TMP/held.go"
+wait $HELD || true
+expect "the held connection lived through both reloads" alive \
+    "$(cat "$TMP/held.out")"
+ADMIN="127.0.0.1:$APORT" gen d
+reload_to d
 
 # ---- shutdown: /healthz says draining while connections finish ----
 python3 "$TCPTOOL" slow "$(cip 1):$SP" 1.5 >"$TMP/slow.out" &
