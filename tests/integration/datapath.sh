@@ -196,6 +196,28 @@ timeout 10 "$SVCPROXY" run -c "$bad" >"$WORK/bad.log" 2>&1
 expect "invalid configuration exits 1" 1 $?
 expect "every diagnostic printed" 2 "$(grep -c '^error:' "$WORK/bad.log")"
 
+# An address someone else listens on: a clear error, naming the Service.
+busy="127.1.$A.250"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+open(sys.argv[3], "w").write("ok"); time.sleep(30)' "$busy" "$SP" \
+    "$WORK/busy.ready" &
+BUSY=$!
+PIDS+=($BUSY)
+wait_file "$WORK/busy.ready"
+mkdir -p "$WORK/busy"
+{
+	printf 'apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n'
+	printf 'metadata: {name: c}\nspec: {adminAddress: "127.0.0.1:0"}\n'
+	svc taken "$busy"
+} >"$WORK/busy/services.yaml"
+timeout 10 "$SVCPROXY" run -c "$WORK/busy" >"$WORK/busy.log" 2>&1
+expect "address in use: exits 1" 1 $?
+grep -q "Service default/taken:$SP (ClusterIP): cannot listen on $busy:$SP: bind: Address already in use" \
+    "$WORK/busy.log" && pass "address in use: the error names the Service and address" ||
+    { fail "address in use: no clear error"; cat "$WORK/busy.log"; }
+kill "$BUSY" 2>/dev/null
+
 start_proxy "$CONF" "$WORK/run1.log"
 LOG1="$WORK/run1.log"
 expect "pidfile holds the pid" "$PROXY" "$(cat "$WORK/pid")"
