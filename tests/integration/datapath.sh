@@ -401,6 +401,43 @@ mixed "copy path"
 stop_proxy
 expect "copy path: exit 0" 0 $?
 
+# ---- out of file descriptors: back-pressure, no spinning ----
+# A 200-fd limit leaves room for a few dozen connections (the log says
+# how many); hold 10 more, sending nothing.  The extra ones wait in the
+# kernel's queue while the proxy sleeps, then get served once others
+# close.  Every one echoes in the end.
+WRAP="prlimit --nofile=200:200" start_proxy "$CONF" "$WORK/run4.log"
+lim=$(sed -n 's/.*open file limit 200: up to \([0-9]*\) connections.*/\1/p' \
+    "$WORK/run4.log")
+if [ -z "$lim" ]; then
+	fail "fd limit: no 'up to N connections' in the log"
+else
+	n=$((lim + 10))
+	rm -f "$WORK/fd.in"
+	mkfifo "$WORK/fd.in"
+	exec 8<>"$WORK/fd.in"
+	timeout 60 python3 "$TOOL" --timeout 20 hold "$CIP:$SP" $n \
+	    "$WORK/fd.ready" silent <"$WORK/fd.in" 8>&- >"$WORK/fd.out" 2>&1 &
+	FDH=$!
+	PIDS+=($FDH)
+	wait_file "$WORK/fd.ready"
+	sleep 0.5
+	t0=$(awk '{ print $14 + $15 }' "/proc/$PROXY/stat")
+	expect "fd limit: one more connection waits" timeout \
+	    "$(tool --timeout 1 echo "$CIP:$SP" hi)"
+	sleep 1
+	t1=$(awk '{ print $14 + $15 }' "/proc/$PROXY/stat")
+	[ $((t1 - t0)) -le 10 ] &&
+	    pass "fd limit: the proxy sleeps at its limit ($((t1 - t0)) ticks in 2 s)" ||
+	    fail "fd limit: $((t1 - t0)) CPU ticks in 2 s at the limit"
+	exec 8>&-
+	wait $FDH
+	expect "fd limit: $n held ($lim at a time), all echo in the end" \
+	    "held $n alive $n" "$(cat "$WORK/fd.out")"
+fi
+stop_proxy
+expect "fd limit: exit 0" 0 $?
+
 # ---- valgrind ----
 if [ "${VALGRIND:-0}" = 1 ]; then
 	WRAP="valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --log-file=$WORK/vg.log"
