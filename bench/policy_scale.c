@@ -20,25 +20,9 @@
 #include "load.h"
 #include "policy.h"
 #include "val.h"
+#include "bench_time.h"
 
 #define JUDGE_FLOWS	2000000
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* xorshift64: deterministic flows. */
 static uint64_t

@@ -86,12 +86,13 @@ parse_args(int argc, char **argv, struct query *q)
 		{ "protocol", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cmd_parser	p = { usage, 1, extra, query_opt, q };
+	struct cmd_parser	p;
 	struct cmd_opts		o;
 	int			rc;
 
 	memset(q, 0, sizeof(*q));
 	q->proto = -1;
+	p = (struct cmd_parser){ usage, 1, extra, query_opt, q };
 	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
 		return rc;
 	q->config = o.config;

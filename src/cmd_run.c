@@ -159,11 +159,12 @@ run_parse(int argc, char **argv, struct run_opts *o)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cmd_parser	p = { usage, 0, extra, run_opt, o };
+	struct cmd_parser	p;
 	struct cmd_opts		co;
 	int			rc;
 
 	memset(o, 0, sizeof(*o));
+	p = (struct cmd_parser){ usage, 0, extra, run_opt, o };
 	rc = cmd_parse(argc, argv, &p, &co);
 	o->config = co.config;
 	return rc;

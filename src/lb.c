@@ -77,77 +77,38 @@ lb_ok(struct lb_ep *ep)
 void
 lb_livetab_init(struct lb_livetab *t)
 {
-	memset(t, 0, sizeof(*t));
+	strtab_init(&t->t);
+}
+
+static void
+lb_live_free(struct strtab_node *n)
+{
+	free(STRTAB_ENTRY(n, struct lb_live, node));
 }
 
 void
 lb_livetab_free(struct lb_livetab *t)
 {
-	struct lb_live	*l, *next;
-	size_t		 i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		for (l = t->buckets[i]; l != NULL; l = next) {
-			next = l->next;
-			free(l);
-		}
-	free(t->buckets);
-	memset(t, 0, sizeof(*t));
-}
-
-static uint64_t
-lb_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-/* Double the buckets; 0, or -1 (the table is left as it was). */
-static int
-lb_livetab_grow(struct lb_livetab *t)
-{
-	struct lb_live	**nb, *l, *next;
-	size_t		  n = t->nbuckets ? t->nbuckets * 2 : 64, i, b;
-
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return -1;
-	for (i = 0; i < t->nbuckets; i++)
-		for (l = t->buckets[i]; l != NULL; l = next) {
-			next = l->next;
-			b = lb_hash(l->key) & (n - 1);
-			l->next = nb[b];
-			nb[b] = l;
-		}
-	free(t->buckets);
-	t->buckets = nb;
-	t->nbuckets = n;
-	return 0;
+	strtab_free(&t->t, lb_live_free);
 }
 
 struct lb_live *
 lb_live_get(struct lb_livetab *t, const char *key)
 {
-	struct lb_live	*l;
-	size_t		 b, len;
+	struct strtab_node	*n;
+	struct lb_live		*l;
+	size_t			 len;
 
-	if (t->nbuckets != 0) {
-		b = lb_hash(key) & (t->nbuckets - 1);
-		for (l = t->buckets[b]; l != NULL; l = l->next)
-			if (strcmp(l->key, key) == 0)
-				return l;
-	}
-	if (t->n >= t->nbuckets && lb_livetab_grow(t) == -1)
-		return NULL;
+	if ((n = strtab_find(&t->t, key)) != NULL)
+		return STRTAB_ENTRY(n, struct lb_live, node);
 	len = strlen(key);
 	if ((l = calloc(1, sizeof(*l) + len + 1)) == NULL)
 		return NULL;
 	memcpy(l->key, key, len + 1);
-	b = lb_hash(key) & (t->nbuckets - 1);
-	l->next = t->buckets[b];
-	t->buckets[b] = l;
-	t->n++;
+	l->node.key = l->key;
+	if (strtab_add(&t->t, &l->node) == -1) {
+		free(l);
+		return NULL;
+	}
 	return l;
 }

@@ -24,6 +24,7 @@
 
 #include "arena.h"
 #include "netaddr.h"
+#include "strtab.h"
 
 #define LB_MAX_TRIES	3	/* endpoints one connection may try */
 #define LB_DEFAULT	"round-robin"
@@ -46,15 +47,13 @@ struct lb_live {
 	_Atomic uint64_t	 refused_policy;
 	_Atomic uint64_t	 refused_source;
 	_Atomic uint64_t	 closed_policy;
-	struct lb_live		*next;		/* table's chain */
+	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };
 
 /* Owned by the run context; mutated only by the main thread. */
 struct lb_livetab {
-	struct lb_live		**buckets;	/* owned array */
-	size_t			 nbuckets;
-	size_t			 n;
+	struct strtab		 t;		/* of lb_live, owned */
 };
 
 struct lb_ep {

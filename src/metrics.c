@@ -13,86 +13,51 @@
 #include "metrics.h"
 #include "snapshot.h"
 
-#define MET_BUCKETS_MIN	64
-
-static uint64_t
-met_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 void
 met_tab_init(struct met_tab *t, unsigned nworkers)
 {
-	memset(t, 0, sizeof(*t));
+	strtab_init(&t->t);
 	t->nworkers = nworkers;
+}
+
+static void
+met_port_free(struct strtab_node *n)
+{
+	struct met_port *p = STRTAB_ENTRY(n, struct met_port, node);
+
+	free(p->w);
+	free(p);
 }
 
 void
 met_tab_free(struct met_tab *t)
 {
-	struct met_port	*p, *next;
-	size_t		 i;
-
-	for (i = 0; i < t->nbuckets; i++)
-		for (p = t->buckets[i]; p != NULL; p = next) {
-			next = p->next;
-			free(p->w);
-			free(p);
-		}
-	free(t->buckets);
-	t->buckets = NULL;
-	t->nbuckets = t->n = 0;
-}
-
-static int
-met_grow(struct met_tab *t)
-{
-	struct met_port	**b, *p, *next;
-	size_t		  n = t->nbuckets ? t->nbuckets * 2 : MET_BUCKETS_MIN, i;
-
-	if ((b = calloc(n, sizeof(*b))) == NULL)
-		return -1;
-	for (i = 0; i < t->nbuckets; i++)
-		for (p = t->buckets[i]; p != NULL; p = next) {
-			next = p->next;
-			p->next = b[met_hash(p->key) & (n - 1)];
-			b[met_hash(p->key) & (n - 1)] = p;
-		}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = n;
-	return 0;
+	strtab_free(&t->t, met_port_free);
 }
 
 struct met_port *
 met_port_get(struct met_tab *t, const char *key)
 {
-	struct met_port	*p;
-	size_t		 len = strlen(key);
+	struct strtab_node	*n;
+	struct met_port		*p;
+	size_t			 len = strlen(key);
+	unsigned		 nw = t->nworkers ? t->nworkers : 1;
 
-	if (t->nbuckets != 0)
-		for (p = t->buckets[met_hash(key) & (t->nbuckets - 1)];
-		    p != NULL; p = p->next)
-			if (strcmp(p->key, key) == 0)
-				return p;
-	if ((t->n + 1 > t->nbuckets && met_grow(t) == -1) ||
-	    (p = calloc(1, sizeof(*p) + len + 1)) == NULL)
+	if ((n = strtab_find(&t->t, key)) != NULL)
+		return STRTAB_ENTRY(n, struct met_port, node);
+	if ((p = calloc(1, sizeof(*p) + len + 1)) == NULL)
 		return NULL;
-	if ((p->w = aligned_alloc(64, sizeof(*p->w) * (t->nworkers ?
-	    t->nworkers : 1))) == NULL) {
+	if ((p->w = aligned_alloc(64, sizeof(*p->w) * nw)) == NULL) {
 		free(p);
 		return NULL;
 	}
-	memset(p->w, 0, sizeof(*p->w) * (t->nworkers ? t->nworkers : 1));
+	memset(p->w, 0, sizeof(*p->w) * nw);
 	memcpy(p->key, key, len + 1);
-	p->next = t->buckets[met_hash(key) & (t->nbuckets - 1)];
-	t->buckets[met_hash(key) & (t->nbuckets - 1)] = p;
-	t->n++;
+	p->node.key = p->key;
+	if (strtab_add(&t->t, &p->node) == -1) {
+		met_port_free(&p->node);
+		return NULL;
+	}
 	return p;
 }
 

@@ -22,6 +22,7 @@
 
 #include "lb.h"
 #include "res.h"
+#include "strtab.h"
 
 /* One worker's counters for one Service port; only that worker writes. */
 struct met_ctr {
@@ -44,7 +45,7 @@ struct met_eps {
 };
 
 struct met_port {
-	struct met_port		*next;		/* table's chain */
+	struct strtab_node	 node;		/* in the table; key: */
 	uint64_t		 gen;		/* last snapshot that has it */
 	struct met_eps		 eps;		/* main thread only */
 	struct met_ctr		*w;		/* owned; one per worker */
@@ -53,9 +54,7 @@ struct met_port {
 
 /* Owned by the run context; entries created by the main thread only. */
 struct met_tab {
-	struct met_port		**buckets;	/* owned array */
-	size_t			 nbuckets;
-	size_t			 n;
+	struct strtab		 t;		/* of met_port, owned */
 	unsigned		 nworkers;
 };
 

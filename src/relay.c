@@ -385,8 +385,7 @@ relay_sockopts(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 }
 
-/* Close so the peer sees a reset, not a FIN. */
-static void
+void
 relay_close_rst(int fd)
 {
 	struct linger lg = { 1, 0 };

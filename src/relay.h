@@ -42,6 +42,8 @@ void	 relay_recheck(struct wrk *, const struct snap *s);
  * many such connections are still running.
  */
 size_t	 relay_sweep(struct wrk *, const struct snap *cur, uint64_t now);
+/* Close fd so the peer sees a reset, not a FIN. */
+void	 relay_close_rst(int fd);
 /* Close every connection of w now (reason "shutdown"). */
 void	 relay_close_all(struct wrk *);
 /*

@@ -179,6 +179,22 @@ wrk_pause_all(struct wrk *w, int err)
 	wrk_pause_timer(w);
 }
 
+/*
+ * The accepted cfd to a relay under the current snapshot, or reset when
+ * a reload dropped its address (sl NULL).
+ */
+static void
+wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
+    const struct sockaddr_storage *ss, socklen_t len)
+{
+	if (sl == NULL) {
+		relay_close_rst(cfd);
+		return;
+	}
+	relay_start(w, cfd, (const struct sockaddr *)ss, len,
+	    snap_ref(w->snap), sl);
+}
+
 static void
 wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -210,17 +226,7 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 				    l->name, strerror(errno));
 			return;
 		}
-		if (sl == NULL) {
-			/* A reload dropped this address: refuse. */
-			struct linger lg = { 1, 0 };
-
-			(void)setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
-			close(cfd);
-			continue;
-		}
-		relay_start(w, cfd, (struct sockaddr *)&ss, len,
-		    snap_ref(w->snap), sl);
+		wrk_serve(w, sl, cfd, &ss, len);
 	}
 }
 
@@ -437,7 +443,6 @@ wrk_free(struct wrk *w)
 static void
 wrk_lsn_drain(struct wrk *w, struct lsn *l)
 {
-	const struct snap_lsn	*sl;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	int			 cfd, i;
@@ -451,16 +456,7 @@ wrk_lsn_drain(struct wrk *w, struct lsn *l)
 				continue;
 			return;
 		}
-		if ((sl = wrk_lookup(w, l)) == NULL) {
-			struct linger lg = { 1, 0 };
-
-			(void)setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
-			close(cfd);
-			continue;
-		}
-		relay_start(w, cfd, (struct sockaddr *)&ss, len,
-		    snap_ref(w->snap), sl);
+		wrk_serve(w, wrk_lookup(w, l), cfd, &ss, len);
 	}
 }
 

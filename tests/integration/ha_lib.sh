@@ -31,24 +31,7 @@ wait_for() {
 	return 1
 }
 
-# free_port LO HI HOST...: a port free on every host given.
-free_port() {
-	python3 - "$@" <<'PYEOF'
-import random, socket, sys
-lo, hi = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(200):
-    p = random.randint(lo, hi)
-    try:
-        for h in sys.argv[3:]:
-            s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
-            s.bind((h, p))
-            s.close()
-        print(p)
-        break
-    except OSError:
-        pass
-PYEOF
-}
+. "$top_srcdir/tests/integration/port_lib.sh"
 
 # backend NAME HOST [PREFIX...]: an echo server (PREFIX: e.g. `ip netns
 # exec NS`); prints its kernel-chosen port.

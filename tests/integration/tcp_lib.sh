@@ -45,24 +45,7 @@ backend() {
 	cat "$ready"
 }
 
-# A port free on every address given (for the Services and NodePort).
-free_port() {
-	python3 - "$@" <<'EOF'
-import random, socket, sys
-lo, hi = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(200):
-    p = random.randint(lo, hi)
-    try:
-        for h in sys.argv[3:]:
-            s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
-            s.bind((h, p))
-            s.close()
-        print(p)
-        break
-    except OSError:
-        pass
-EOF
-}
+. "$top_srcdir/tests/integration/port_lib.sh"
 
 # start_proxy CONF LOG [ENV=VALUE...]: run svcproxy (under $WRAP, if
 # set) with 2 workers and a pidfile; wait until it serves.  Sets PROXY.
@@ -92,4 +75,13 @@ stop_proxy() {
 		sleep 0.1
 	done
 	wait "$PROXY"
+}
+
+# valgrind_verdict RC: svcproxy ran under valgrind (log $WORK/vg.log)
+# and stop_proxy returned RC.
+valgrind_verdict() {
+	expect "valgrind: clean exit" 0 "$1"
+	expect "valgrind: no errors" 1 \
+	    "$(grep -c 'ERROR SUMMARY: 0 errors' "$WORK/vg.log")"
+	[ "$1" = 0 ] || cat "$WORK/vg.log"
 }

@@ -296,7 +296,7 @@ START_TEST(test_met)
 		snprintf(key, sizeof(key), "ns/s%d:1/TCP", i);
 		ck_assert_ptr_nonnull(met_port_get(&t, key));
 	}
-	ck_assert_uint_eq(t.n, 502);
+	ck_assert_uint_eq(t.t.n, 502);
 	ck_assert_ptr_eq(met_port_get(&t, "default/web:80/TCP"), a);
 	ck_assert_uint_eq((uintptr_t)&a->w[1] % 64, 0);
 	for (i = 0; i < 3; i++) {

@@ -240,9 +240,9 @@ START_TEST(test_livetab)
 		if (i == 0)
 			first = l;
 	}
-	ck_assert_uint_eq(t.n, 1000);
+	ck_assert_uint_eq(t.t.n, 1000);
 	ck_assert_ptr_eq(lb_live_get(&t, "10.0.0.0:80"), first);
-	ck_assert_uint_eq(t.n, 1000);
+	ck_assert_uint_eq(t.t.n, 1000);
 	lb_livetab_free(&t);
 }
 END_TEST
