@@ -78,7 +78,12 @@ struct run_opts {
 	int			 workers;	/* 0: from config */
 };
 
-/* A reload between its two steps (waiting for the workers' acks). */
+/*
+ * A reload between its two steps: the workers listen on keep (the
+ * running addresses minus those dropped) and have served and closed
+ * the rest; then the snapshot is published and they get want.  Both
+ * sets are made before the workers are told anything.
+ */
 struct run_reload {
 	struct model		*m;		/* owned: the new model */
 	struct snap		*s;		/* one ref: the new snapshot */
@@ -86,7 +91,10 @@ struct run_reload {
 	struct lsn_table	 add;		/* owned record of them */
 	unsigned char		*gone;		/* owned: per c->lsns entry */
 	size_t			 ndel;
-	unsigned		 acks;		/* still owed */
+	struct wrk_want		*keep;		/* owned until published */
+	struct wrk_want		*want;		/* owned until published */
+	uint64_t		 gen;		/* keep's, once published */
+	unsigned		 acks;		/* workers not at gen yet */
 };
 
 struct run_ctx {
@@ -608,6 +616,8 @@ run_reload_free(struct run_reload *rl, unsigned nworkers)
 	free(rl->groups);
 	lsn_table_free(&rl->add);
 	free(rl->gone);
+	wrk_want_free(rl->keep);
+	wrk_want_free(rl->want);
 	free(rl);
 }
 
@@ -643,9 +653,12 @@ run_reload_commit(struct run_ctx *c)
 	nports = rl->s->nports;
 	snap_slot_publish(&c->slot, rl->s);	/* takes the reference */
 	rl->s = NULL;
+	/* The set first: a worker woken in between must not take the new
+	   sockets for strays of the previous set and close them. */
+	(void)wrk_lsn_want(&c->grp, rl->want);
+	rl->want = NULL;
 	for (i = 0; i < c->grp.n; i++) {
-		if (wrk_lsn_change(&c->grp.v[i], &rl->groups[i], NULL, 0,
-		    0) == -1)
+		if (wrk_lsn_give(&c->grp.v[i], &rl->groups[i]) == -1)
 			log_error("reload: worker %u: out of memory: new "
 			    "listeners not served by it", i);
 		wrk_command(&c->grp.v[i], WRK_RUN);
@@ -676,7 +689,10 @@ run_reload_commit(struct run_ctx *c)
 	}
 }
 
-/* The workers' acks of the listener removals. */
+/*
+ * A worker reached a listener set.  Level-triggered: whatever the acks
+ * counted, commit once every running worker holds to the reload's.
+ */
 static void
 run_ack(evutil_socket_t fd, short what, void *arg)
 {
@@ -686,16 +702,17 @@ run_ack(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_warn("eventfd: %s", strerror(errno));
-	if (c->rl == NULL)
+	if (c->rl == NULL || c->rl->gen == 0)
 		return;
-	c->rl->acks = v >= c->rl->acks ? 0 : c->rl->acks - (unsigned)v;
+	c->rl->acks = wrk_lsn_pending(&c->grp, c->rl->gen);
 	if (c->rl->acks == 0)
 		run_reload_commit(c);
 }
 
 /*
- * Open what the new snapshot adds; mark what it drops.  0, or -1 with
- * err (nothing opened is left open).
+ * Open what the new snapshot adds; mark what it drops; make the two
+ * listener sets of the reload.  0, or -1 with err (nothing opened is
+ * left open once rl is freed).
  */
 static int
 run_reload_listeners(struct run_ctx *c, struct run_reload *rl, char *err,
@@ -723,33 +740,28 @@ run_reload_listeners(struct run_ctx *c, struct run_reload *rl, char *err,
 	if (lsn_open(t, m, c->grp.n, NULL, rl->groups, &rl->add, err,
 	    len) == 0)
 		rc = 0;
+	if (rc == 0 && ((rl->ndel > 0 && (rl->keep = wrk_want_table(&c->lsns,
+	    rl->gone, NULL)) == NULL) || (rl->want = wrk_want_table(&c->lsns,
+	    rl->gone, &rl->add)) == NULL)) {
+		snprintf(err, len, "out of memory");
+		rc = -1;
+	}
 	free(added);
 	free(t);
 	return rc;
 }
 
-/* Ask every worker to serve and close the listeners rl drops. */
+/*
+ * Have every worker serve and close the listeners rl drops: publish
+ * the set without them.  rl->acks counts the workers yet to reach it
+ * (run_ack).  Cannot fail; 0.
+ */
 static int
 run_reload_remove(struct run_ctx *c, struct run_reload *rl)
 {
-	struct sockaddr_storage	*del;
-	size_t			 i, k = 0;
-	unsigned		 w;
-
-	if ((del = calloc(rl->ndel, sizeof(*del))) == NULL)
-		return -1;
-	for (i = 0; i < c->lsns.n; i++)
-		if (rl->gone[i])
-			del[k++] = c->lsns.v[i].sa;
-	rl->acks = c->grp.n;
-	for (w = 0; w < c->grp.n; w++)
-		if (wrk_lsn_change(&c->grp.v[w], NULL, del, k, 1) == -1) {
-			/* Cannot wait for an ack that will not come. */
-			rl->acks--;
-			log_error("reload: worker %u: out of memory: it keeps "
-			    "%zu removed listeners", w, k);
-		}
-	free(del);
+	rl->gen = wrk_lsn_want(&c->grp, rl->keep);
+	rl->keep = NULL;
+	rl->acks = wrk_lsn_pending(&c->grp, rl->gen);
 	return 0;
 }
 

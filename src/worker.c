@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -335,6 +336,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	memset(lsns, 0, sizeof(*lsns));
 	atomic_init(&w->cmd, WRK_RUN);
 	atomic_init(&w->exited, 0);
+	atomic_init(&w->lsn_gen, 0);
 	if ((cfg = event_config_new()) == NULL)
 		goto oom;
 	/* One thread per base: no locks; batch epoll_ctl changes. */
@@ -415,8 +417,8 @@ wrk_free(struct wrk *w)
 	}
 	lsn_group_free(&w->lsns);
 	lsn_group_free(&w->lq_add);
-	free(w->lq_del);
-	w->lq_del = NULL;
+	wrk_want_free(w->lq_want);
+	w->lq_want = NULL;
 	relay_pool_free(w);
 	free(w->pipes);
 	w->pipes = NULL;
@@ -460,18 +462,6 @@ wrk_lsn_drain(struct wrk *w, struct lsn *l)
 	}
 }
 
-static int
-wrk_lsn_deleted(const struct lsn *l, const struct sockaddr_storage *del,
-    size_t ndel)
-{
-	size_t i;
-
-	for (i = 0; i < ndel; i++)
-		if (lsn_sa_cmp(&l->sa, &del[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 wrk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -500,14 +490,90 @@ wrk_sweep_arm(struct wrk *w)
 	evtimer_add(&w->sweep_ev, &tv);
 }
 
-/* A new array: every open listener of w, then add; events re-assigned. */
-static void
-wrk_lsn_rebuild(struct wrk *w, struct lsn_group *add)
-{
-	struct lsn	*v, *nl;
-	size_t		 i, n = 0;
-	int		 on;
+/* A desired listener set (worker.h): immutable, shared by refcount. */
+struct wrk_want {
+	_Atomic unsigned	 refs;
+	uint64_t		 gen;
+	size_t			 n;
+	struct sockaddr_storage	 sa[];		/* sorted (lsn_sa_cmp) */
+};
 
+static void
+wrk_want_unref(struct wrk_want *want)
+{
+	if (want != NULL && atomic_fetch_sub(&want->refs, 1) == 1)
+		free(want);
+}
+
+static int
+wrk_sa_cmp(const void *a, const void *b)
+{
+	return lsn_sa_cmp(a, b);
+}
+
+static int
+wrk_wanted(const struct wrk_want *want, const struct lsn *l)
+{
+	return want == NULL || bsearch(&l->sa, want->sa, want->n,
+	    sizeof(want->sa[0]), wrk_sa_cmp) != NULL;
+}
+
+/* l leaves the loop for good: serve what is queued on it, close it. */
+static void
+wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
+{
+	wrk_lsn_on(l, 0);
+	if (l->paused) {
+		l->paused = 0;
+		w->npaused--;
+	}
+	if (serve)
+		wrk_lsn_drain(w, l);
+	close(l->fd);
+	l->fd = -1;
+}
+
+/* Move l into slot nl of a new array; its event follows it. */
+static void
+wrk_lsn_move(struct wrk *w, struct lsn *l, struct lsn *nl, int on)
+{
+	wrk_lsn_on(l, 0);
+	*nl = *l;
+	l->fd = -1;
+	nl->w = w;
+	nl->on = 0;
+	event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
+	    wrk_accept_cb, nl);
+	if (on)
+		wrk_lsn_on(nl, 1);
+}
+
+/*
+ * Reconcile w's listeners with want (NULL: keep them all), given the
+ * new sockets add (consumed).  Retired listeners are served and closed
+ * first, while the snapshot that still has them is published (the
+ * main thread publishes the next one only once every worker reached
+ * want), then the kept and the taken ones go into a new array.
+ */
+static void
+wrk_lsn_reconcile(struct wrk *w, const struct wrk_want *want,
+    struct lsn_group *add)
+{
+	struct lsn	*v, *l;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < w->lsns.n; i++) {
+		l = &w->lsns.v[i];
+		if (l->fd != -1 && !wrk_wanted(want, l))
+			wrk_lsn_retire(w, l, !w->draining);
+	}
+	for (i = 0; i < add->n; i++) {
+		l = &add->v[i];
+		l->w = w;
+		l->on = l->paused = 0;
+		if (w->draining || !wrk_wanted(want, l))
+			wrk_lsn_retire(w, l, !w->draining);
+	}
 	if ((v = calloc(w->lsns.n + add->n + 1, sizeof(*v))) == NULL) {
 		log_error("worker %u: out of memory: %zu new listeners not "
 		    "served", w->id, add->n);
@@ -515,32 +581,14 @@ wrk_lsn_rebuild(struct wrk *w, struct lsn_group *add)
 		return;
 	}
 	for (i = 0; i < w->lsns.n; i++) {
-		if (w->lsns.v[i].fd == -1)
-			continue;
-		on = w->lsns.v[i].on;
-		wrk_lsn_on(&w->lsns.v[i], 0);
-		nl = &v[n++];
-		*nl = w->lsns.v[i];
-		event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
-		    wrk_accept_cb, nl);
-		if (on)
-			wrk_lsn_on(nl, 1);
+		l = &w->lsns.v[i];
+		if (l->fd != -1)
+			wrk_lsn_move(w, l, &v[n++], l->on);
 	}
 	for (i = 0; i < add->n; i++) {
-		nl = &v[n];
-		*nl = add->v[i];
-		add->v[i].fd = -1;
-		if (w->draining) {
-			close(nl->fd);
-			continue;
-		}
-		n++;
-		nl->w = w;
-		nl->on = 0;
-		event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
-		    wrk_accept_cb, nl);
-		if (!w->emfile_paused)
-			wrk_lsn_on(nl, 1);
+		l = &add->v[i];
+		if (l->fd != -1)
+			wrk_lsn_move(w, l, &v[n++], !w->emfile_paused);
 	}
 	free(w->lsns.v);
 	w->lsns.v = v;
@@ -549,91 +597,139 @@ wrk_lsn_rebuild(struct wrk *w, struct lsn_group *add)
 }
 
 /*
- * Apply the listener changes the main thread queued: close the deleted
- * ones once their queues are served (nothing moves while connections
- * start there), then move the rest and the new ones into a new array,
- * and acknowledge.
+ * Take what the main thread handed over and its latest listener set;
+ * reconcile when either is new; record the set's generation and ack.
  */
 static void
 wrk_lsn_apply(struct wrk *w)
 {
 	struct lsn_group	 add;
-	struct sockaddr_storage	*del;
-	struct lsn		*l;
-	size_t			 ndel, i;
-	unsigned		 acks;
-	uint64_t		 v;
+	struct wrk_want		*want;
+	uint64_t		 gen, one = 1;
 
 	pthread_mutex_lock(&w->grp->lq_mu);
 	add = w->lq_add;
 	memset(&w->lq_add, 0, sizeof(w->lq_add));
-	del = w->lq_del;
-	ndel = w->lq_ndel;
-	w->lq_del = NULL;
-	w->lq_ndel = 0;
-	acks = w->lq_acks;
-	w->lq_acks = 0;
+	if ((want = w->lq_want) != NULL)
+		atomic_fetch_add(&want->refs, 1);
 	pthread_mutex_unlock(&w->grp->lq_mu);
-	for (i = 0; i < w->lsns.n && ndel > 0; i++) {
-		l = &w->lsns.v[i];
-		if (l->fd == -1 || !wrk_lsn_deleted(l, del, ndel))
-			continue;
-		wrk_lsn_on(l, 0);
-		if (l->paused) {
-			l->paused = 0;
-			w->npaused--;
-		}
-		wrk_lsn_drain(w, l);
-		close(l->fd);
-		l->fd = -1;
+	gen = want != NULL ? want->gen : 0;
+	if (add.n == 0 && gen == atomic_load(&w->lsn_gen)) {
+		wrk_want_unref(want);
+		return;
 	}
-	if (ndel > 0 || add.n > 0)
-		wrk_lsn_rebuild(w, &add);
-	free(del);
-	if (acks > 0) {
-		v = acks;
-		if (write(w->grp->ack_fd, &v, sizeof(v)) == -1)
-			log_warn("worker %u: eventfd: %s", w->id,
-			    strerror(errno));
-	}
+	wrk_lsn_reconcile(w, want, &add);
+	wrk_want_unref(want);
 	wrk_sweep_arm(w);
+	if (gen == atomic_load(&w->lsn_gen))
+		return;
+	atomic_store(&w->lsn_gen, gen);
+	if (write(w->grp->ack_fd, &one, sizeof(one)) == -1)
+		log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
+}
+
+/* Room for n addresses, one reference (the caller's), gen 0. */
+static struct wrk_want *
+wrk_want_alloc(size_t n)
+{
+	struct wrk_want *want;
+
+	if (n > (SIZE_MAX - sizeof(*want)) / sizeof(want->sa[0]) - 1 ||
+	    (want = malloc(sizeof(*want) + (n + 1) *
+	    sizeof(want->sa[0]))) == NULL)
+		return NULL;
+	atomic_init(&want->refs, 1);
+	want->gen = 0;
+	want->n = 0;
+	return want;
+}
+
+struct wrk_want *
+wrk_want_table(const struct lsn_table *cur, const unsigned char *skip,
+    const struct lsn_table *add)
+{
+	struct wrk_want	*want;
+	size_t		 i, nadd = add != NULL ? add->n : 0;
+
+	if ((want = wrk_want_alloc(cur->n + nadd)) == NULL)
+		return NULL;
+	for (i = 0; i < cur->n; i++)
+		if (skip == NULL || !skip[i])
+			want->sa[want->n++] = cur->v[i].sa;
+	for (i = 0; i < nadd; i++)
+		want->sa[want->n++] = add->v[i].sa;
+	qsort(want->sa, want->n, sizeof(want->sa[0]), wrk_sa_cmp);
+	return want;
+}
+
+void
+wrk_want_free(struct wrk_want *want)
+{
+	wrk_want_unref(want);
+}
+
+uint64_t
+wrk_lsn_want(struct wrk_group *g, struct wrk_want *want)
+{
+	struct wrk_want	*old;
+	uint64_t	 one = 1;
+	unsigned	 i;
+
+	want->gen = ++g->lq_gen;
+	atomic_fetch_add(&want->refs, g->n);
+	pthread_mutex_lock(&g->lq_mu);
+	for (i = 0; i < g->n; i++) {
+		old = g->v[i].lq_want;
+		g->v[i].lq_want = want;
+		wrk_want_unref(old);
+	}
+	pthread_mutex_unlock(&g->lq_mu);
+	wrk_want_unref(want);	/* the caller's */
+	for (i = 0; i < g->n; i++)
+		if (write(g->v[i].notify_fd, &one, sizeof(one)) == -1)
+			log_warn("worker %u: eventfd: %s", i, strerror(errno));
+	return g->lq_gen;
 }
 
 int
-wrk_lsn_change(struct wrk *w, struct lsn_group *add,
-    const struct sockaddr_storage *del, size_t ndel, int ack)
+wrk_lsn_give(struct wrk *w, struct lsn_group *add)
 {
-	struct sockaddr_storage	*nd = NULL;
-	struct lsn		*na = NULL;
-	uint64_t		 one = 1;
-	size_t			 nadd = add != NULL ? add->n : 0;
+	struct lsn	*na;
+	uint64_t	 one = 1;
 
+	if (add->n == 0)
+		return 0;
 	pthread_mutex_lock(&w->grp->lq_mu);
-	if ((ndel > 0 && (nd = reallocarray(w->lq_del, w->lq_ndel + ndel,
-	    sizeof(*nd))) == NULL) || (nadd > 0 && (na = reallocarray(
-	    w->lq_add.v, w->lq_add.n + nadd, sizeof(*na))) == NULL)) {
-		if (nd != NULL)
-			w->lq_del = nd;
+	if (w->lq_add.n == 0) {
+		/* Usual: w took the last ones already; nothing to grow. */
+		free(w->lq_add.v);
+		w->lq_add = *add;
+	} else if ((na = reallocarray(w->lq_add.v, w->lq_add.n + add->n,
+	    sizeof(*na))) != NULL) {
+		memcpy(na + w->lq_add.n, add->v, add->n * sizeof(*na));
+		w->lq_add.v = na;
+		w->lq_add.n += add->n;
+		free(add->v);
+	} else {
 		pthread_mutex_unlock(&w->grp->lq_mu);
 		return -1;
 	}
-	if (ndel > 0) {
-		memcpy(nd + w->lq_ndel, del, ndel * sizeof(*nd));
-		w->lq_del = nd;
-		w->lq_ndel += ndel;
-	}
-	if (nadd > 0) {
-		memcpy(na + w->lq_add.n, add->v, nadd * sizeof(*na));
-		w->lq_add.v = na;
-		w->lq_add.n += nadd;
-		free(add->v);
-		add->v = NULL;
-		add->n = 0;
-	}
-	if (ack)
-		w->lq_acks++;
 	pthread_mutex_unlock(&w->grp->lq_mu);
+	add->v = NULL;
+	add->n = 0;
 	if (write(w->notify_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
 	return 0;
+}
+
+unsigned
+wrk_lsn_pending(struct wrk_group *g, uint64_t gen)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].started && !atomic_load(&g->v[i].exited) &&
+		    atomic_load(&g->v[i].lsn_gen) < gen)
+			n++;
+	return n;
 }

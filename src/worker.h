@@ -7,8 +7,10 @@
  * counters the snapshot points at, the group's connection count (all
  * atomics) and their own counters, which only the owner writes.  The
  * main thread asks a worker to drain or stop by storing its command and
- * waking it through its eventfd; a worker reports its exit through the
- * group's done eventfd.  No other cross-thread call touches a base.
+ * waking it through its eventfd, and states which addresses to listen
+ * on the same way (wrk_lsn_want, below); a worker reports its exit
+ * through the group's done eventfd.  No other cross-thread call
+ * touches a base.
  */
 #ifndef SVCPROXY_WORKER_H
 #define SVCPROXY_WORKER_H
@@ -66,9 +68,11 @@ struct wrk_group {
 	int			 done_fd;	/* eventfd: a worker exited */
 	struct wrk		*v;		/* owned array */
 	unsigned		 n;
-	/* Listener changes (wrk_lsn_change), run context's: */
+	/* Listener sets (wrk_lsn_want, wrk_lsn_give), run context's: */
 	pthread_mutex_t		 lq_mu;		/* guards every wrk's lq_* */
-	int			 ack_fd;	/* eventfd: a change applied */
+	int			 ack_fd;	/* eventfd: a worker reached
+						   a new wrk_want */
+	uint64_t		 lq_gen;	/* last wrk_want's; main only */
 };
 
 struct relay;
@@ -100,11 +104,12 @@ struct wrk {
 	char			**bufs;		/* idle copy buffers */
 	size_t			 nbufs;
 	struct wrk_stats	 stats;
-	/* Listener changes queued by the main thread (under grp->lq_mu): */
-	struct lsn_group	 lq_add;	/* to take over; owned */
-	struct sockaddr_storage	*lq_del;	/* owned: addresses to close */
-	size_t			 lq_ndel;
-	unsigned		 lq_acks;	/* acks owed to grp->ack_fd */
+	/* From the main thread (under grp->lq_mu): */
+	struct lsn_group	 lq_add;	/* given, not taken yet; owned */
+	struct wrk_want		*lq_want;	/* ref: the set to listen on;
+						   NULL: keep what it has */
+	_Atomic uint64_t	 lsn_gen;	/* gen of the wrk_want w holds
+						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
 	/* The connections' own epoll set (relay.c): */
 	int			 rpoll_fd;	/* owned; -1: none */
@@ -130,14 +135,47 @@ void	 wrk_command(struct wrk *, enum wrk_cmd);
 void	 wrk_free(struct wrk *);
 
 /*
- * From the main thread: hand w the listeners of add (moved; add is
- * empty afterwards) and have it close every listener bound to one of
- * del[0..ndel), after accepting and serving what is queued on it.
- * With ack, w writes 1 to grp->ack_fd once it has done so.  Wakes w.
- * 0, or -1 when out of memory (nothing queued, add untouched).
+ * Listener reconciliation.  The main thread states the whole set of
+ * addresses every worker must listen on (wrk_lsn_want) and hands each
+ * worker the new sockets it needs (wrk_lsn_give).  A worker, once
+ * woken, diffs what it holds, plus what it was given, against the
+ * latest set: a socket on an address still wanted is kept as it is
+ * (never closed and reopened); one on an address no longer wanted is
+ * taken off the loop, what is queued on it is accepted and served
+ * under the snapshot then published, and it is closed.  Then the
+ * worker records the set's generation and writes 1 to grp->ack_fd.
+ * A burst of changes collapses into one pass to the last set, in
+ * whatever order they arrived (level-triggered, STYLE.md lesson 7):
+ * replaying queued additions and removals out of order once left a
+ * socket open that the main thread believed closed.
  */
-int	 wrk_lsn_change(struct wrk *, struct lsn_group *add,
-	    const struct sockaddr_storage *del, size_t ndel, int ack);
+struct wrk_want;
+
+/*
+ * A listener set to publish, from the main thread's record: every
+ * address of cur except those marked in skip (NULL: none), plus every
+ * address of add (NULL: none).  Returns it (the caller's until
+ * wrk_lsn_want or wrk_want_free), or NULL when out of memory.
+ */
+struct wrk_want	*wrk_want_table(const struct lsn_table *cur,
+	    const unsigned char *skip, const struct lsn_table *add);
+/* Free a set that was not published; NULL is fine. */
+void	 wrk_want_free(struct wrk_want *);
+/*
+ * From the main thread: make want (consumed) the set of addresses
+ * every worker of g listens on, and wake them.  Cannot fail.  Returns
+ * the set's generation (1 or more, increasing).
+ */
+uint64_t wrk_lsn_want(struct wrk_group *, struct wrk_want *want);
+/*
+ * From the main thread: give w the sockets of add (moved: add is empty
+ * afterwards) and wake it.  It listens on those whose address the
+ * latest wrk_lsn_want set holds and serves and closes the rest.  0, or
+ * -1 when out of memory (add untouched).
+ */
+int	 wrk_lsn_give(struct wrk *, struct lsn_group *add);
+/* How many running workers of g have not yet reached set gen. */
+unsigned wrk_lsn_pending(struct wrk_group *, uint64_t gen);
 
 /* For relay.c: a connection of w closed; resume accepts, end drain. */
 void	 wrk_conn_closed(struct wrk *);

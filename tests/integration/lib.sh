@@ -6,18 +6,49 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 
 TMP=$(mktemp -d /tmp/svcproxy-test.XXXXXX)
-PIDS=""
+PIDS=""		# processes to stop on exit (not shell wrappers)
+PIDFILES=""	# pidfiles whose process to stop on exit (read then)
 FAILS=0
 PASSES=0
 
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
+# alive PID: is PID running (and not a zombie)?
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+	    ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# stop_pids PID...: SIGTERM, then a second SIGTERM (svcproxy stops at
+# once on it), then SIGKILL what is left after 5 s; reap our children.
+stop_pids() {
+	local p n
+	for p in "$@"; do
+		kill -TERM "$p" 2>/dev/null || true
 	done
-	for p in $PIDS; do
+	for n in $(seq 1 50); do
+		for p in "$@"; do
+			alive "$p" && break
+			p=
+		done
+		[ -z "$p" ] && break
+		[ "$n" = 10 ] && for p in "$@"; do
+			kill -TERM "$p" 2>/dev/null || true
+		done
+		sleep 0.1
+	done
+	for p in "$@"; do
+		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	rm -rf "$TMP"
+}
+
+cleanup() {
+	local f all="$PIDS"
+	for f in $PIDFILES; do
+		[ -s "$f" ] && all="$all $(cat "$f")"
+	done
+	# shellcheck disable=SC2086
+	[ -z "${all// /}" ] || stop_pids $all
+	[ -n "${KEEP_TMP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 
@@ -63,8 +94,9 @@ finish() {
 	[ "$FAILS" -eq 0 ]
 }
 
-# sp ARGS...: run svcproxy; under VALGRIND=1, inside valgrind, where any
-# memory error or definite leak fails the command with exit 99.
+# sp ARGS...: run svcproxy in the foreground; under VALGRIND=1, inside
+# valgrind, where any memory error or definite leak fails the command
+# with exit 99.
 sp() {
 	if [ "${VALGRIND:-0}" = 1 ]; then
 		valgrind -q --error-exitcode=99 --leak-check=full \
@@ -72,4 +104,43 @@ sp() {
 	else
 		"$SVCPROXY" "$@"
 	fi
+}
+
+# sp_start LOG PIDFILE ARGS...: start `svcproxy ARGS --pidfile PIDFILE`
+# in the background (as sp does), output to LOG.  Sets SP_PID to the
+# process itself, not a shell around it (valgrind runs in the same
+# process), and has cleanup stop it and whatever PIDFILE names then.
+# With PREFIX set (e.g. "taskset -c 0"), that runs it: it must exec.
+sp_start() {
+	local log=$1 pidfile=$2
+	shift 2
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		${PREFIX:-} valgrind -q --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite "$SVCPROXY" "$@" \
+		    --pidfile "$pidfile" >"$log" 2>&1 &
+	else
+		${PREFIX:-} "$SVCPROXY" "$@" --pidfile "$pidfile" >"$log" 2>&1 &
+	fi
+	SP_PID=$!
+	PIDS="$PIDS $SP_PID"
+	PIDFILES="$PIDFILES $pidfile"
+}
+
+# sp_wait_ready LOG PIDFILE SECONDS: wait for "serving" and the pidfile
+# naming SP_PID.  0, or 1 after printing the log.
+sp_wait_ready() {
+	local n=$(( $3 * 10 ))
+	while [ $n -gt 0 ]; do
+		if grep -qs "serving" "$1" && [ -s "$2" ]; then
+			[ "$(cat "$2")" = "$SP_PID" ] && return 0
+			echo "pidfile $2 names $(cat "$2"), not $SP_PID"
+			return 1
+		fi
+		alive "$SP_PID" || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "svcproxy did not start:"
+	cat "$1"
+	return 1
 }
