@@ -11,7 +11,7 @@ ha_cleanup() {
 	done
 	cleanup
 }
-trap ha_cleanup EXIT INT TERM
+trap ha_cleanup EXIT
 LOADGEN="$top_srcdir/tests/integration/loadgen.py"
 
 # expect NAME WANT GOT

@@ -50,7 +50,10 @@ cleanup() {
 	[ -z "${all// /}" ] || stop_pids $all
 	[ -n "${KEEP_TMP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap): a handler that just
+# returned would let the test go on without its files and processes.
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 pass() {
 	PASSES=$((PASSES + 1))

@@ -5,8 +5,13 @@
 # Services, ports, listeners and endpoints.  Then: a broken
 # configuration is refused and counted while traffic goes on; an
 # unchanged one is a no-op; a connection whose Service a reload removed
-# keeps running for drainTimeout, then is closed; `svcproxy reload`; and
-# 1,000 reloads leave open fds and RSS where they were.
+# keeps running for drainTimeout, then is closed; `svcproxy reload`;
+# 1,000 reloads leave open fds and RSS where they were; maxConnections
+# and adminAddress change on reload, and an adminAddress that cannot be
+# bound leaves the admin server where it was while the rest applies;
+# connections queued on a listener a reload drops are served, not
+# reset.  Every wait polls with a generous bound; svcproxy is stopped
+# by the pid it writes to its pidfile, also when the test aborts.
 #
 # SHORT=1 (and VALGRIND=1, which implies it) runs fewer reloads; under
 # VALGRIND=1 svcproxy runs inside valgrind and must exit without a
@@ -53,6 +58,7 @@ P2=$(backend e2 "$NET.2")
 P3=$(backend e3 "$NET.3")
 P4=$(backend e4 "$NET.4")
 PS=$(backend s1 "$NET.5")
+PQ=$(backend q1 "$NET.6")
 
 pod() {		# NAME APP IP PORT
 	cat <<YEOF
@@ -89,6 +95,7 @@ YEOF
 #      empty (no endpoint)
 #   c: b without stream, drainTimeout DRAIN
 #   d: b (with MAXC and ADMIN below)
+#   e: d plus queued (one endpoint, svcproxy.io/max-connections: 1)
 # MAXC and ADMIN, when set, give maxConnections and adminAddress.
 gen() {
 	local v=$1 drain=${2:-30s}
@@ -124,6 +131,11 @@ YEOF
 			svc stream "$(cip 2)" "[{port: $SP, targetPort: p}]"
 			pod s1 stream "$NET.5" "$PS"
 		fi
+		if [ "$v" = e ]; then
+			svc queued "$(cip 7)" "[{port: $SP, targetPort: p}]" |
+			    sed 's|^metadata: .*|metadata: {name: queued, annotations: {svcproxy.io/max-connections: "1"}}|'
+			pod q1 queued "$NET.6" "$PQ"
+		fi
 	} >"$TMP/$v.yaml"
 }
 gen a
@@ -139,18 +151,28 @@ use a
 
 LOG="$TMP/run.log"
 PIDFILE="$TMP/pid"
-sp run -c "$TMP/conf" --workers 2 --pidfile "$PIDFILE" >"$LOG" 2>&1 &
-RUNNER=$!
-PIDS="$PIDS $RUNNER"
-wait_for $((10 * SLOW)) grep -q "serving" "$LOG" ||
-    { echo "svcproxy did not start"; cat "$LOG"; exit 1; }
-wait_for 10 test -s "$PIDFILE"
-PID=$(cat "$PIDFILE")
+sp_start "$LOG" "$PIDFILE" run -c "$TMP/conf" --workers 2
+sp_wait_ready "$LOG" "$PIDFILE" $((20 * SLOW)) || exit 1
+PID=$SP_PID
 ADM="127.0.0.1:$(admin_port "$LOG")"
 ok_count() { metric "$ADM" 'svcproxy_reloads_total{result="ok"}'; }
 # For wait_for, which must re-read the value on every try:
 metric_is() { test "$(metric "$ADM" "$1")" = "$2"; }
 ok_is() { test "$(ok_count)" = "$1"; }
+metric_ge() { test "$(metric "$ADM" "$1")" -ge "$2" 2>/dev/null; }
+# errors_since LINE: lines logged as errors after line LINE of the log.
+errors_since() {
+	tail -n +$(($1 + 1)) "$LOG" | grep -E ' error: |reload failed' || true
+}
+log_lines() { wc -l <"$LOG"; }
+# traffic N: wait (bounded) until N more connections went to stable.
+STABLE_TOTAL="svcproxy_port_connections_total{namespace=\"default\",service=\"stable\",port=\"$SP\",protocol=\"TCP\"}"
+traffic() {
+	local n0
+	n0=$(metric "$ADM" "$STABLE_TOTAL")
+	wait_for $((20 * SLOW)) metric_ge "$STABLE_TOTAL" $((${n0:-0} + $1)) ||
+	    fail "fewer than $1 connections in $((20 * SLOW)) s"
+}
 echo "# svcproxy pid $PID, admin $ADM, Service port $SP, NodePort $NP"
 
 expect "healthz before" ok "$(curl -s --max-time 5 "http://$ADM/healthz")"
@@ -171,18 +193,24 @@ L3=$!
 PIDS="$PIDS $L1 $L2 $L3"
 wait_for 20 test -s "$TMP/short1.ready" -a -s "$TMP/short2.ready" \
     -a -s "$TMP/stream.ready"
-sleep 0.5
-active_stream=$(metric "$ADM" "svcproxy_port_connections_active{namespace=\"default\",service=\"stream\",port=\"$SP\",protocol=\"TCP\"}")
-expect "$NSTREAM streams open before the reloads" "$NSTREAM" "$active_stream"
+STREAM_ACTIVE="svcproxy_port_connections_active{namespace=\"default\",service=\"stream\",port=\"$SP\",protocol=\"TCP\"}"
+wait_for $((20 * SLOW)) metric_is "$STREAM_ACTIVE" "$NSTREAM"
+expect "$NSTREAM streams open before the reloads" "$NSTREAM" \
+    "$(metric "$ADM" "$STREAM_ACTIVE")"
+traffic 20
+line0=$(log_lines)
 for i in $(seq 1 "$NRELOAD"); do
 	if [ $((i % 2)) = 1 ]; then use b; else use a; fi
 	kill -HUP "$PID"
-	# Wait until applied (bounded), then a moment of traffic.
-	wait_for $((5 * SLOW)) ok_is "$i" ||
-	    echo "# reload $i not applied in time"
+	# Wait until applied (bounded), then let traffic run for a
+	# random moment (spacing, not a wait for anything).
+	wait_for $((20 * SLOW)) ok_is "$i" || {
+		fail "reload $i not applied in $((20 * SLOW)) s"
+		break
+	}
 	sleep 0.0$((RANDOM % 9 + 1))
 done
-sleep 0.5
+traffic 20
 touch "$STOP"
 wait $L1 || true
 wait $L2 || true
@@ -192,7 +220,8 @@ echo "# streams: $(head -1 "$TMP/stream.out")"
 expect "$NRELOAD reloads applied" "$NRELOAD" "$(ok_count)"
 expect "no failed reload" 0 \
     "$(metric "$ADM" 'svcproxy_reloads_total{result="failed"}')"
-grep -E 'error|reload failed' "$LOG" | head -5
+errs=$(errors_since "$line0")
+expect "no error logged during the reloads" "" "$errs"
 expect "short connections via ClusterIP: none failed" 0 \
     "$(awk 'NR == 1 { print $4 }' "$TMP/short1.out")"
 expect "short connections via NodePort: none failed" 0 \
@@ -217,7 +246,8 @@ expect "port SP2 gone: refused" refused \
     "$(python3 "$TCPTOOL" --timeout 3 echo "$(cip 1):$SP2" hi)"
 use b
 kill -HUP "$PID"
-wait_for $((5 * SLOW)) ok_is $((NRELOAD + 1))
+wait_for $((20 * SLOW)) ok_is $((NRELOAD + 1)) ||
+    fail "reload $((NRELOAD + 1)) not applied"
 expect "added Service served at once" hi \
     "$(python3 "$TCPTOOL" echo "$(cip 4):$SP" hi)"
 expect "added port served at once" hi \
@@ -242,7 +272,8 @@ hash0=$(curl -s "http://$ADM/metrics" | grep '^svcproxy_config_info')
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: Bad_Name}\nspec:\n  ports: [{port: 80}]\n' \
     >"$TMP/conf/broken.yaml"
 kill -HUP "$PID"
-wait_for $((5 * SLOW)) metric_is 'svcproxy_reloads_total{result="failed"}' 1
+wait_for $((20 * SLOW)) metric_is 'svcproxy_reloads_total{result="failed"}' 1 ||
+    fail "broken config: no failed reload counted"
 expect "broken config: counted in /metrics" 1 \
     "$(metric "$ADM" 'svcproxy_reloads_total{result="failed"}')"
 expect_grep 'error: .*/conf/broken.yaml:3:18: Service default/Bad_Name: metadata.name: Invalid value: "Bad_Name"' \
@@ -265,7 +296,8 @@ rm "$TMP/conf/broken.yaml"
 # ---- unchanged: a no-op ----
 expect_rc 0 "svcproxy reload signals a valid config" \
     sp reload -c "$TMP/conf" --pidfile "$PIDFILE"
-wait_for $((5 * SLOW)) metric_is 'svcproxy_reloads_total{result="unchanged"}' 1
+wait_for $((20 * SLOW)) metric_is 'svcproxy_reloads_total{result="unchanged"}' 1 ||
+    fail "unchanged config: no no-op counted"
 expect "unchanged config: a no-op" 1 \
     "$(metric "$ADM" 'svcproxy_reloads_total{result="unchanged"}')"
 expect_grep 'reload: configuration unchanged \(hash [0-9a-f]{16}\): nothing to do' \
@@ -278,11 +310,12 @@ python3 "$LOADGEN" probe "$(cip 2):$SP" --ready "$TMP/probe.ready" \
     --out "$TMP/probe.out" --interval 0.1 &
 PROBE=$!
 PIDS="$PIDS $PROBE"
-wait_for 10 test -s "$TMP/probe.ready"
+wait_for 20 test -s "$TMP/probe.ready" || fail "probe did not start"
 use c
 t0=$(date +%s.%N)
 kill -HUP "$PID"
-wait_for $((5 * SLOW)) ok_is $((NRELOAD + 2))
+wait_for $((20 * SLOW)) ok_is $((NRELOAD + 2)) ||
+    fail "reload $((NRELOAD + 2)) not applied"
 expect "removed Service: new connections refused" refused \
     "$(python3 "$TCPTOOL" --timeout 3 echo "$(cip 2):$SP" hi)"
 wait $PROBE || true
@@ -305,7 +338,7 @@ reload_n() {	# N: N more reloads, alternating a and b, each applied
 		k=$((k + 1))
 		if [ $((k % 2)) = 1 ]; then use a; else use b; fi
 		kill -HUP "$PID"
-		wait_for $((5 * SLOW)) ok_is "$k" || {
+		wait_for $((20 * SLOW)) ok_is "$k" || {
 			fail "reload $k not applied"
 			tail -20 "$LOG"
 			return 1
@@ -340,7 +373,7 @@ reload_to() {	# VARIANT: apply it (the reload count must go up)
 	use "$1"
 	k=$((k + 1))
 	kill -HUP "$PID"
-	wait_for $((5 * SLOW)) ok_is "$k" || fail "reload $k not applied"
+	wait_for $((20 * SLOW)) ok_is "$k" || fail "reload $k not applied"
 }
 APORT=$(free_port 19200 19999 127.0.0.1)
 OLDADM=$ADM
@@ -355,7 +388,8 @@ rm -f "$TMP/held.ready" "$TMP/held.go"
 python3 "$TCPTOOL" persist "$(cip 1):$SP" "$TMP/held.ready" "$TMP/held.go" \
     >"$TMP/held.out" 2>&1 &
 HELD=$!
-wait_for 10 test -s "$TMP/held.ready"
+PIDS="$PIDS $HELD"
+wait_for 20 test -s "$TMP/held.ready" || fail "held connection not open"
 expect "maxConnections 1: a second connection waits in the queue" timeout \
     "$(python3 "$TCPTOOL" --timeout 1 echo "$(cip 1):$SP" hi)"
 MAXC=2 ADMIN="127.0.0.1:$APORT" gen d
@@ -369,21 +403,105 @@ expect "the held connection lived through both reloads" alive \
 ADMIN="127.0.0.1:$APORT" gen d
 reload_to d
 
+# ---- an adminAddress that cannot be bound: the rest still applies ----
+python3 "$TCPTOOL" blackhole --host 127.0.0.1 --ready "$TMP/busy.port" \
+    >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/busy.port" || fail "no busy port"
+BUSY="127.0.0.1:$(cat "$TMP/busy.port")"
+hash1=$(curl -s --max-time 5 "http://$ADM/metrics" | grep '^svcproxy_config_info')
+line1=$(log_lines)
+MAXC=3 ADMIN="$BUSY" gen d
+reload_to d
+expect "unbindable adminAddress: the reload applies" 1 \
+    "$(metric "$ADM" svcproxy_last_reload_success)"
+expect "unbindable adminAddress: logged, the server stays" 1 \
+    "$(tail -n +$((line1 + 1)) "$LOG" | grep -c "error: reload: admin server: cannot listen on $BUSY .*; admin server stays where it was")"
+expect "unbindable adminAddress: still answering at $ADM" ok \
+    "$(curl -s --max-time 5 "http://$ADM/healthz")"
+expect "unbindable adminAddress: the rest applies (maxConnections 3)" 1 \
+    "$(tail -n +$((line1 + 1)) "$LOG" | grep -c 'reload: maxConnections 3 ')"
+[ "$(curl -s --max-time 5 "http://$ADM/metrics" | grep '^svcproxy_config_info')" != "$hash1" ] &&
+    pass "unbindable adminAddress: the new configuration runs" ||
+    fail "unbindable adminAddress: the config hash did not change"
+# The running configuration names $BUSY from now on: keep it so, or
+# the next reload would move the admin server again.
+
+# ---- connections queued on a listener a reload drops are served ----
+# Service queued allows one connection; with it held, the workers stop
+# accepting on its sockets, and new clients wait in the kernel's accept
+# queue; more join while svcproxy is stopped (SIGSTOP).  A reload then
+# drops the Service: the workers must accept and serve every queued
+# client under the configuration they reached, not reset them.
+QADDR="$(cip 7):$SP"
+NQ=8
+ADMIN="$BUSY" gen e
+reload_to e
+expect "queued: Service served" hi \
+    "$(python3 "$TCPTOOL" --timeout 5 echo "$QADDR" hi)"
+rm -f "$TMP/held.ready" "$TMP/held.go"
+python3 "$TCPTOOL" persist "$QADDR" "$TMP/held.ready" "$TMP/held.go" \
+    >"$TMP/held.out" 2>&1 &
+HELD=$!
+PIDS="$PIDS $HELD"
+wait_for 20 test -s "$TMP/held.ready" || fail "queued: held connection not open"
+# in_queue: connections in the accept queues of QADDR's sockets.
+in_queue() { ss -Hltn "src $QADDR" | awk '{ n += $2 } END { print n + 0 }'; }
+queue_is() { test "$(in_queue)" = "$1"; }
+qclient() {	# I: one echo client, output to $TMP/qI.out
+	python3 "$TCPTOOL" --timeout 60 echo "$QADDR" "q$1" \
+	    >"$TMP/q$1.out" 2>&1 &
+	QC="$QC $!"
+	PIDS="$PIDS $!"
+}
+QC=""
+for i in $(seq 1 $((NQ / 2))); do qclient "$i"; done
+wait_for $((20 * SLOW)) queue_is $((NQ / 2)) ||
+    fail "queued: $(in_queue) in the accept queue, want $((NQ / 2))"
+kill -STOP "$PID"
+for i in $(seq $((NQ / 2 + 1)) "$NQ"); do qclient "$i"; done
+wait_for 20 queue_is "$NQ" ||
+    fail "queued: $(in_queue) in the accept queue, want $NQ"
+ADMIN="$BUSY" gen d
+use d
+k=$((k + 1))
+kill -HUP "$PID"
+kill -CONT "$PID"
+wait_for $((20 * SLOW)) ok_is "$k" || fail "reload $k not applied"
+for p in $QC; do wait "$p" || true; done
+served=0
+for i in $(seq 1 "$NQ"); do
+	[ "$(cat "$TMP/q$i.out")" = "q$i" ] && served=$((served + 1)) ||
+	    echo "# queued client $i: $(cat "$TMP/q$i.out")"
+done
+expect "queued: all $NQ queued connections served, none reset" "$NQ" "$served"
+expect "queued: the dropped address refuses now" refused \
+    "$(python3 "$TCPTOOL" --timeout 3 echo "$QADDR" hi)"
+expect "queued: no socket left on the dropped address" 0 \
+    "$(ss -Hltn "src $QADDR" | wc -l)"
+touch "$TMP/held.go"
+wait $HELD || true
+expect "queued: the held connection outlived its Service's removal" alive \
+    "$(cat "$TMP/held.out")"
+
 # ---- shutdown: /healthz says draining while connections finish ----
 python3 "$TCPTOOL" slow "$(cip 1):$SP" 1.5 >"$TMP/slow.out" &
 SLOWC=$!
-wait_for 10 grep -q started "$TMP/slow.out"
+PIDS="$PIDS $SLOWC"
+wait_for 20 grep -q started "$TMP/slow.out" || fail "slow client did not start"
 kill -TERM "$PID"
-wait_for $((5 * SLOW)) sh -c "curl -s -o /dev/null -w '%{http_code}' http://$ADM/healthz | grep -q 503"
+wait_for $((20 * SLOW)) sh -c "curl -s -o /dev/null -w '%{http_code}' http://$ADM/healthz | grep -q 503" ||
+    fail "draining: healthz still not 503"
 expect "draining: healthz 503" "503 unhealthy: draining" \
     "$(curl -s --max-time 5 -w '%{http_code} ' -o "$TMP/h.out" \
     "http://$ADM/healthz")$(cat "$TMP/h.out")"
 wait $SLOWC || true
 expect "draining: the open connection finishes" "started ok" \
     "$(echo $(cat "$TMP/slow.out"))"
-wait_for $((30 * SLOW)) sh -c "! kill -0 $RUNNER 2>/dev/null"
+wait_for $((30 * SLOW)) sh -c "! kill -0 $PID 2>/dev/null" ||
+    fail "svcproxy still running after the drain"
 set +e
-wait "$RUNNER"
+wait "$PID"
 rc=$?
 set -e
 expect "clean exit (valgrind: no error, no definite leak)" 0 "$rc"
