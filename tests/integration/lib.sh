@@ -17,6 +17,15 @@ alive() {
 	    ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
+# gone PID...: none of them running (for wait_for).
+gone() {
+	local p
+	for p in "$@"; do
+		alive "$p" && return 1
+	done
+	return 0
+}
+
 # stop_pids PID...: SIGTERM, then a second SIGTERM (svcproxy stops at
 # once on it), then SIGKILL what is left after 5 s; reap our children.
 stop_pids() {

@@ -498,7 +498,7 @@ expect "draining: healthz 503" "503 unhealthy: draining" \
 wait $SLOWC || true
 expect "draining: the open connection finishes" "started ok" \
     "$(echo $(cat "$TMP/slow.out"))"
-wait_for $((30 * SLOW)) sh -c "! kill -0 $PID 2>/dev/null" ||
+wait_for $((30 * SLOW)) gone "$PID" ||
     fail "svcproxy still running after the drain"
 set +e
 wait "$PID"

@@ -204,7 +204,7 @@ expect "2 sockets on the re-added address" 2 "$(listening "$TWO:$SP")"
 expect "no line logged as error" 0 "$(grep -c ' error: ' "$LOG" || true)"
 
 kill -TERM "$PID"
-wait_for 20 sh -c "! kill -0 $PID 2>/dev/null" &&
+wait_for 20 gone "$PID" &&
     pass "svcproxy exits on SIGTERM" || fail "svcproxy still running"
 set +e
 wait "$PID"
