@@ -42,7 +42,7 @@ backend() {
 	    --ready "$ready" >"$TMP/$name.log" 2>&1 &
 	# Called as $(backend ...): PIDS would not reach the caller.
 	echo $! >"$TMP/$name.bpid"
-	wait_for 10 test -s "$ready" || { echo "backend $name did not start" >&2; exit 1; }
+	wait_for 20 test -s "$ready" || { echo "backend $name did not start" >&2; exit 1; }
 	cat "$ready"
 }
 

@@ -192,7 +192,7 @@ python3 "$LOADGEN" stream "$(cip 2):$SP" --conns $NSTREAM --stop "$STOP" \
 L3=$!
 PIDS="$PIDS $L1 $L2 $L3"
 wait_for 20 test -s "$TMP/short1.ready" -a -s "$TMP/short2.ready" \
-    -a -s "$TMP/stream.ready"
+    -a -s "$TMP/stream.ready" || fail "load did not start"
 STREAM_ACTIVE="svcproxy_port_connections_active{namespace=\"default\",service=\"stream\",port=\"$SP\",protocol=\"TCP\"}"
 wait_for $((20 * SLOW)) metric_is "$STREAM_ACTIVE" "$NSTREAM"
 expect "$NSTREAM streams open before the reloads" "$NSTREAM" \

@@ -123,8 +123,13 @@ python3 "$LOADGEN" short "$TWO:$SP" --threads 2 --stop "$STOP" \
     --out "$TMP/two.out" --ready "$TMP/two.ready" &
 L2=$!
 PIDS="$PIDS $L1 $L2"
-wait_for 20 test -s "$TMP/one.ready" -a -s "$TMP/two.ready"
-sleep 0.3
+wait_for 20 test -s "$TMP/one.ready" -a -s "$TMP/two.ready" ||
+    fail "load did not start"
+total() {	# SERVICE: its connections so far
+	metric "$ADM" "svcproxy_port_connections_total{namespace=\"default\",service=\"$1\",port=\"$SP\",protocol=\"TCP\"}"
+}
+flows() { [ "$(total one)" -ge 20 ] && [ "$(total two)" -ge 20 ]; } 2>/dev/null
+wait_for 20 flows || fail "traffic to both Services did not start"
 t0=$(date +%s.%N)
 # From "both": odd flips write "both" (the first is a no-op), even
 # ones "single", so the last leaves "single" in place.  In Python: a
