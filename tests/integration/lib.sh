@@ -26,26 +26,25 @@ gone() {
 	return 0
 }
 
-# stop_pids PID...: SIGTERM, then a second SIGTERM (svcproxy stops at
-# once on it), then SIGKILL what is left after 5 s; reap our children.
+# stop_pids PID...: SIGTERM, a second SIGTERM after 1 s (svcproxy stops
+# at once on it while draining), SIGKILL to what still runs after 5 s;
+# reap our children.  A pid already gone gets no more signals.
 stop_pids() {
 	local p n
 	for p in "$@"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	for n in $(seq 1 50); do
-		for p in "$@"; do
-			alive "$p" && break
-			p=
-		done
-		[ -z "$p" ] && break
-		[ "$n" = 10 ] && for p in "$@"; do
-			kill -TERM "$p" 2>/dev/null || true
-		done
+		gone "$@" && break
+		if [ "$n" = 10 ]; then
+			for p in "$@"; do
+				! alive "$p" || kill -TERM "$p" 2>/dev/null || true
+			done
+		fi
 		sleep 0.1
 	done
 	for p in "$@"; do
-		kill -KILL "$p" 2>/dev/null || true
+		! alive "$p" || kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 }
