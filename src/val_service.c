@@ -206,6 +206,35 @@ defaults(struct kset *set, struct ksvc *s)
 /* ---- 2. allocation ---- */
 
 /*
+ * initIPFamilyFields, the part that needs no cluster configuration: an
+ * absent ipFamilyPolicy is SingleStack (RequireDualStack for a headless
+ * Service without selector), and SingleStack has one address and one
+ * family.
+ */
+static void
+family_policy(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const char		*policy = sp->ip_family_policy;
+
+	if (policy == NULL)
+		policy = headless(c->s) && sp->selector.n == 0 ?
+		    "RequireDualStack" : "SingleStack";
+	if (!is(policy, "SingleStack"))
+		return;
+	if (sp->cluster_ips.n == 2)
+		err(c, at(c, "ipFamilyPolicy"), DIAG_INVALID,
+		    "spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' "
+		    "or 'PreferDualStack' when multiple cluster IPs are "
+		    "specified");
+	if (sp->ip_families.n == 2)
+		err(c, at(c, "ipFamilyPolicy"), DIAG_INVALID,
+		    "spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' "
+		    "or 'PreferDualStack' when multiple IP families are "
+		    "specified");
+}
+
+/*
  * ValidateServiceClusterIPsRelatedFields: clusterIP against clusterIPs,
  * ipFamilies, ipFamilyPolicy, each clusterIPs entry, dual-stack pairs,
  * and each IP against its family.  The API server runs it before it
@@ -302,6 +331,8 @@ cluster_ips(struct svc_ctx *c)
 		}
 	}
 out:
+	if (c->n == n0)
+		family_policy(c);
 	if (c->n > n0)
 		c->alloc_failed = 1;
 }

@@ -357,7 +357,7 @@ START_TEST(test_cluster_ip)
 	clean("clusterIP: None\nports: [{port: 80}]");
 	clean("clusterIP: \"\"\nports: [{port: 80}]");
 	clean("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::10]\n"
-	    "ports: [{port: 80}]");
+	    "ipFamilyPolicy: PreferDualStack\nports: [{port: 80}]");
 	/*
 	 * normalizeClusterIPs copies clusterIP into clusterIPs before
 	 * anything looks at them, so its errors are at clusterIPs[0],
@@ -421,6 +421,23 @@ START_TEST(test_cluster_ip_family)
 	fails("clusterIP: 10.96.0.10\nipFamilies: [IPv4, IPv4]\n"
 	    "ipFamilyPolicy: PreferDualStack\nports: [{port: 80}]",
 	    "spec.ipFamilies[1]", DIAG_DUPLICATE, "IPv4", NULL);
+}
+END_TEST
+
+/* initIPFamilyFields: absent, ipFamilyPolicy is SingleStack. */
+START_TEST(test_ip_family_policy)
+{
+	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::10]\n"
+	    "ports: [{port: 80}]", "spec.ipFamilyPolicy", DIAG_INVALID,
+	    "SingleStack", "must be 'RequireDualStack' or 'PreferDualStack' "
+	    "when multiple cluster IPs are specified");
+	fails("ipFamilies: [IPv4, IPv6]\nipFamilyPolicy: SingleStack\n"
+	    "ports: [{port: 80}]", "spec.ipFamilyPolicy", DIAG_INVALID,
+	    "SingleStack", "when multiple IP families are specified");
+	clean("ipFamilies: [IPv4, IPv6]\nipFamilyPolicy: RequireDualStack\n"
+	    "ports: [{port: 80}]");
+	/* Headless without selector defaults to RequireDualStack. */
+	clean("clusterIP: None\nipFamilies: [IPv4, IPv6]");
 }
 END_TEST
 
@@ -812,6 +829,7 @@ val_tc_service(void)
 	tcase_add_test(tc, test_cluster_ips_alone);
 	tcase_add_test(tc, test_cluster_ip_family);
 	tcase_add_test(tc, test_ip_families);
+	tcase_add_test(tc, test_ip_family_policy);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_headless_types);
 	tcase_add_test(tc, test_session_affinity);
@@ -949,7 +967,8 @@ START_TEST(test_cluster_ip_unique)
 	/* The second family's address counts too. */
 	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
 	    "spec: {clusterIP: 10.96.0.1, clusterIPs: [10.96.0.1, "
-	    "\"fd00::1\"], ports: [{port: 80}]}\n---\n"
+	    "\"fd00::1\"], ipFamilyPolicy: RequireDualStack, "
+	    "ports: [{port: 80}]}\n---\n"
 	    SVC_IP("default", "b", "fd00::1"));
 	vt_expect(&t, "spec.clusterIPs", E, DIAG_INVALID, "fd00::1",
 	    "failed to allocate IP fd00::1");
