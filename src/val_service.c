@@ -781,6 +781,8 @@ lb_ip(struct svc_ctx *c)
 
 	if (empty(sp->load_balancer_ip))
 		return;
+	if (is(sp->type, "ClusterIP") && is(sp->cluster_ip, "None"))
+		return;		/* api_warnings() says it */
 	if (!is(sp->type, "LoadBalancer"))
 		kobj_warn(&c->dc, node, DIAG_INVALID, "spec.loadBalancerIP",
 		    sp->load_balancer_ip, "ignored: only a Service of `type` "
@@ -938,6 +940,53 @@ annotations(struct svc_ctx *c)
 		    "are specified");
 }
 
+/*
+ * GetWarningsForService (pkg/api/service/warnings.go): what the API
+ * server accepts but tells the client about, in its words (the path
+ * it starts with as the field).
+ */
+static void
+api_warnings(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	char			 f[VAL_PATH_MAX];
+	size_t			 i;
+
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_TOPOLOGY_HINTS))
+			kobj_warn(&c->dc, m->v[i].ky, DIAG_NOTE, val_path(f,
+			    "metadata.annotations[%s]", ANN_TOPOLOGY_HINTS),
+			    NULL, "annotation %s is deprecated, please use %s "
+			    "instead", ANN_TOPOLOGY_HINTS, ANN_TOPOLOGY_MODE);
+	if (is(sp->type, "ClusterIP") && is(sp->cluster_ip, "None")) {
+		if (!empty(sp->load_balancer_ip))
+			kobj_warn(&c->dc, at(c, "loadBalancerIP"), DIAG_NOTE,
+			    "spec.loadBalancerIP", NULL,
+			    "is ignored for headless services");
+		if (sp->external_ips.n > 0)
+			kobj_warn(&c->dc, at(c, "externalIPs"), DIAG_NOTE,
+			    "spec.externalIPs", NULL,
+			    "is ignored for headless services");
+		if (!is(sp->session_affinity, "None"))
+			kobj_warn(&c->dc, at(c, "sessionAffinity"), DIAG_NOTE,
+			    "spec.SessionAffinity", NULL,
+			    "is ignored for headless services");
+	}
+	if (is(sp->type, "ExternalName") && sp->external_ips.n > 0)
+		kobj_warn(&c->dc, at(c, "externalIPs"), DIAG_NOTE,
+		    "spec.externalIPs", NULL, "is ignored when spec.type is "
+		    "\"ExternalName\"");
+	if (!is(sp->type, "ExternalName") && !empty(sp->external_name))
+		kobj_warn(&c->dc, at(c, "externalName"), DIAG_NOTE,
+		    "spec.externalName", NULL, "is ignored when spec.type is "
+		    "not \"ExternalName\"");
+	if (is(sp->traffic_distribution, "PreferClose"))
+		kobj_warn(&c->dc, at(c, "trafficDistribution"), DIAG_NOTE,
+		    "spec.trafficDistribution", NULL, "\"PreferClose\" is "
+		    "deprecated; use \"PreferSameZone\"");
+}
+
 static void
 validate(struct svc_ctx *c)
 {
@@ -965,6 +1014,7 @@ validate(struct svc_ctx *c)
 	lb_fields(c);
 	lb_ip(c);
 	traffic_policies(c);
+	api_warnings(c);
 }
 
 static void

@@ -686,7 +686,8 @@ END_TEST
 /* validateServiceTrafficDistribution */
 START_TEST(test_traffic_distribution)
 {
-	clean("trafficDistribution: PreferClose\nports: [{port: 80}]");
+	clean("trafficDistribution: PreferSameZone\nports: [{port: 80}]");
+	clean("trafficDistribution: PreferSameNode\nports: [{port: 80}]");
 	fails("trafficDistribution: Nearest\nports: [{port: 80}]",
 	    "spec.trafficDistribution", DIAG_NOT_SUPPORTED, "Nearest",
 	    "supported values: \"PreferClose\"");
@@ -738,7 +739,7 @@ START_TEST(test_topology_annotations)
 
 	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-mode: Auto, "
 	    "service.kubernetes.io/topology-aware-hints: Auto", ""));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
 	vt_free(&t);
 	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-mode: Auto, "
 	    "service.kubernetes.io/topology-aware-hints: Disabled", ""));
@@ -747,6 +748,44 @@ START_TEST(test_topology_annotations)
 	    "annotations[service.kubernetes.io/topology-aware-hints] when "
 	    "both are specified");
 	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+/* GetWarningsForService: accepted, with a word to the client. */
+START_TEST(test_api_warnings)
+{
+	struct vt t;
+
+	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-aware-hints: Auto",
+	    ""));
+	vt_expect(&t, "metadata.annotations[service.kubernetes.io/"
+	    "topology-aware-hints]", W, DIAG_NOTE, NULL, "annotation "
+	    "service.kubernetes.io/topology-aware-hints is deprecated, please "
+	    "use service.kubernetes.io/topology-mode instead");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, vt_svc("clusterIP: None\nloadBalancerIP: 192.0.2.1\n"
+	    "externalIPs: [192.0.2.2]\nsessionAffinity: ClientIP\n"
+	    "externalName: a.example\ntrafficDistribution: PreferClose\n"
+	    "ports: [{port: 80}]"));
+	vt_expect(&t, "spec.loadBalancerIP", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.externalIPs", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.SessionAffinity", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.externalName", W, DIAG_NOTE, NULL,
+	    "is ignored when spec.type is not \"ExternalName\"");
+	vt_expect(&t, "spec.trafficDistribution", W, DIAG_NOTE, NULL,
+	    "\"PreferClose\" is deprecated; use \"PreferSameZone\"");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, vt_svc("type: ExternalName\nexternalName: a.example\n"
+	    "externalIPs: [192.0.2.2]"));
+	vt_expect(&t, "spec.externalIPs", W, DIAG_NOTE, NULL,
+	    "is ignored when spec.type is \"ExternalName\"");
+	ck_assert_uint_eq(t.nerr, 0);
 	vt_free(&t);
 }
 END_TEST
@@ -842,6 +881,7 @@ val_tc_service(void)
 	tcase_add_test(tc, test_traffic_distribution);
 	tcase_add_test(tc, test_source_ranges_annotation);
 	tcase_add_test(tc, test_topology_annotations);
+	tcase_add_test(tc, test_api_warnings);
 	tcase_add_test(tc, test_all_errors_listed);
 	tcase_add_test(tc, test_internal_policy_types);
 	tcase_add_test(tc, test_format);
