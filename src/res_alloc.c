@@ -5,8 +5,9 @@
  * each one is a function of the objects alone, recomputed on every load:
  *
  *  1. every explicit value is reserved first (spec.clusterIP, each
- *     spec.ports[].nodePort, spec.loadBalancerIP and the status's
- *     ingress IP), so an allocated value never takes one somebody wrote;
+ *     spec.ports[].nodePort, a LoadBalancer's healthCheckNodePort,
+ *     spec.loadBalancerIP and the status's ingress IP), so an allocated
+ *     value never takes one somebody wrote;
  *  2. then Services are visited in namespace/name order and each
  *     missing value starts at an FNV-1a hash of the Service's identity
  *     ("namespace/name" for addresses, "namespace/name/port/PROTOCOL"
@@ -240,6 +241,26 @@ sibling_node_port(const struct res_service *s, size_t i)
 	return 0;
 }
 
+/*
+ * An explicit healthCheckNodePort comes from the NodePort allocator too
+ * (storage/alloc.go, allocHealthCheckNodePort): nothing else gets it.
+ */
+static void
+reserve_health_check_port(const struct res_service *s, uint8_t *used)
+{
+	const struct ksvc_spec *sp;
+
+	if (s->src == NULL)
+		return;
+	sp = &s->src->spec;
+	if (is_type(s, "LoadBalancer") && sp->external_traffic_policy != NULL &&
+	    strcmp(sp->external_traffic_policy, "Local") == 0 &&
+	    sp->health_check_node_port.set &&
+	    sp->health_check_node_port.v > 0 &&
+	    sp->health_check_node_port.v < 65536)
+		PORT_SET(used, sp->health_check_node_port.v);
+}
+
 static void
 alloc_node_ports(struct res_model *m, const struct pcfg *pc,
     struct diag_list *dl)
@@ -251,9 +272,11 @@ alloc_node_ports(struct res_model *m, const struct pcfg *pc,
 
 	memset(used, 0, sizeof(used));
 	range = pc->node_port_max >= lo ? pc->node_port_max - lo + 1 : 0;
-	for (i = 0; i < m->nservices; i++)
+	for (i = 0; i < m->nservices; i++) {
 		for (j = 0; j < m->services[i].nports; j++)
 			PORT_SET(used, m->services[i].ports[j].node_port);
+		reserve_health_check_port(&m->services[i], used);
+	}
 	for (i = 0; i < m->nservices; i++) {
 		struct res_service *s = &m->services[i];
 

@@ -152,14 +152,20 @@ val_namespaces(struct kset *set, struct diag_list *diags)
 	struct diag_ctx	dc;
 	size_t		i;
 
+	/*
+	 * SetDefaults_Namespace sets the name label before validation, so
+	 * a wrong value given for it is replaced, not reported.
+	 */
 	for (i = 0; i < set->nss.n; i++) {
 		struct kns *ns = set->nss.v[i];
 
+		name_label(set, ns, diags);
 		val_ctx(&dc, diags, ns->file, "Namespace", &ns->meta);
 		if (val_meta(&dc, &ns->meta, ns->y, val_dns1123_label, 0) > 0)
 			ns->invalid = 1;
 	}
 	add_implicit(set);
 	for (i = 0; i < set->nss.n; i++)
-		name_label(set, set->nss.v[i], diags);
+		if (set->nss.v[i]->implicit)
+			name_label(set, set->nss.v[i], diags);
 }

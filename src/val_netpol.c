@@ -22,8 +22,18 @@ np_port(struct np_ctx *c, struct knp_port *p, const char *path)
 	const struct ynode	*y = p->y;
 	char			 f[VAL_PATH_MAX], bad[24];
 
-	c->n += val_protocol(&c->dc, val_at(y, "protocol", y),
-	    val_path(f, "%s.protocol", path), &p->protocol);
+	/* Defaulted to TCP; the supported values in the API server's
+	   order, which is not sorted here (ValidateNetworkPolicyPort). */
+	if (p->protocol == NULL || *p->protocol == '\0')
+		p->protocol = "TCP";
+	else if (strcmp(p->protocol, "TCP") != 0 &&
+	    strcmp(p->protocol, "UDP") != 0 &&
+	    strcmp(p->protocol, "SCTP") != 0) {
+		kobj_err(&c->dc, val_at(y, "protocol", y), DIAG_NOT_SUPPORTED,
+		    val_path(f, "%s.protocol", path), p->protocol, "%s",
+		    "supported values: \"TCP\", \"UDP\", \"SCTP\"");
+		c->n++;
+	}
 	snprintf(bad, sizeof(bad), "%lld", (long long)p->end_port.v);
 	val_path(f, "%s.endPort", path);
 	if (!p->port.set) {

@@ -100,59 +100,69 @@ containers(struct pod_ctx *c, const char *list, size_t ctr0,
 		}
 }
 
+/*
+ * Pod IPs as the API server sees them: v1 conversion
+ * (Convert_v1_PodStatus_To_core_PodStatus) makes podIPs [podIP] when
+ * podIPs is empty or starts elsewhere (podIP is authoritative), then
+ * validatePodIPs checks each entry at status.podIPs[i], one per family
+ * and no repeats.
+ */
 static void
 pod_ips(struct pod_ctx *c)
 {
 	struct kpod_status	*st = &c->p->status;
-	const struct ynode	*sy = st->y;
-	struct ipaddr		 a[2];
+	const struct ynode	*sy = st->y, *at;
+	struct ipaddr		 a[2], x;
 	char			 f[VAL_PATH_MAX];
-	size_t			 i, bad = 0;
+	const char		*ip;
+	size_t			 i, j, n, bad = 0;
+	int			 from_pod_ip;
 
 	memset(a, 0, sizeof(a));
-	if (st->pod_ip != NULL && *st->pod_ip != '\0') {
-		if (val_ip(&c->dc, val_at(sy, "podIP", sy), "status.podIP",
-		    st->pod_ip, 0, NULL) > 0)
-			c->n++;
-		else if (ipaddr_parse(st->pod_ip, &a[0]) == 0 &&
-		    ipaddr_is_loopback(&a[0]))
-			val_warn_loopback(&c->dc, val_at(sy, "podIP", sy),
-			    "status.podIP", st->pod_ip);
-	}
-	for (i = 0; i < st->pod_ips.n; i++) {
-		const struct kpod_ip	*ip = &st->pod_ips.v[i];
-		const struct ynode	*at = val_at(ip->y, "ip", ip->y);
-		struct ipaddr		 x;
-
-		val_path(f, "status.podIPs[%zu].ip", i);
-		if (ip->ip == NULL || val_ip(&c->dc, at, f, ip->ip, 0, &x)) {
-			if (ip->ip == NULL)
-				kobj_err(&c->dc, at, DIAG_REQUIRED, f, NULL,
-				    NULL);
+	from_pod_ip = st->pod_ip != NULL && *st->pod_ip != '\0' &&
+	    (st->pod_ips.n == 0 || st->pod_ips.v[0].ip == NULL ||
+	    strcmp(st->pod_ip, st->pod_ips.v[0].ip) != 0);
+	if (from_pod_ip && st->pod_ips.n > 0)
+		kobj_warn(&c->dc, val_at(sy, "podIPs", sy), DIAG_INVALID,
+		    "status.podIPs[0].ip", st->pod_ips.v[0].ip ?
+		    st->pod_ips.v[0].ip : "", "differs from status.podIP; "
+		    "status.podIP is used, as the API server does");
+	n = from_pod_ip ? 1 : st->pod_ips.n;
+	for (i = 0; i < n; i++) {
+		if (from_pod_ip) {
+			ip = st->pod_ip;
+			at = val_at(sy, "podIP", sy);
+		} else {
+			ip = st->pod_ips.v[i].ip != NULL ?
+			    st->pod_ips.v[i].ip : "";
+			at = val_at(st->pod_ips.v[i].y, "ip",
+			    st->pod_ips.v[i].y);
+		}
+		val_path(f, "status.podIPs[%zu]", i);
+		if (val_ip(&c->dc, at, f, ip, 0, &x) > 0) {
 			c->n++;
 			bad++;
 			continue;
 		}
-		if (ipaddr_is_loopback(&x) && !(i == 0 && st->pod_ip &&
-		    strcmp(st->pod_ip, ip->ip) == 0))
-			val_warn_loopback(&c->dc, at, f, ip->ip);
+		if (ipaddr_is_loopback(&x))
+			val_warn_loopback(&c->dc, at, f, ip);
 		if (i < 2)
 			a[i] = x;
+		for (j = 0; j < i; j++)
+			if (st->pod_ips.v[j].ip != NULL &&
+			    strcmp(st->pod_ips.v[j].ip, ip) == 0)
+				break;
+		if (j < i) {
+			kobj_err(&c->dc, at, DIAG_DUPLICATE, f, ip, NULL);
+			c->n++;
+		}
 	}
-	if (st->pod_ips.n > 2 || (bad == 0 && st->pod_ips.n == 2 &&
-	    a[0].family == a[1].family)) {
+	if (n > 2 || (bad == 0 && n == 2 && a[0].family == a[1].family)) {
 		kobj_err(&c->dc, val_at(sy, "podIPs", sy), DIAG_INVALID,
 		    "status.podIPs", NULL, "%s",
 		    "may specify no more than one IP for each IP family");
 		c->n++;
 	}
-	if (st->pod_ip != NULL && st->pod_ips.n > 0 &&
-	    st->pod_ips.v[0].ip != NULL &&
-	    strcmp(st->pod_ip, st->pod_ips.v[0].ip) != 0)
-		kobj_warn(&c->dc, val_at(sy, "podIPs", sy), DIAG_INVALID,
-		    "status.podIPs[0].ip", st->pod_ips.v[0].ip,
-		    "differs from status.podIP; status.podIP is used, as the "
-		    "API server does");
 }
 
 static size_t

@@ -1,8 +1,21 @@
 /*
- * Service: SetDefaults_Service, then ValidateService (kubernetes
- * pkg/apis/core/v1/defaults.go, pkg/apis/core/validation), then what
- * the API server's allocators check across Services: one owner per
- * NodePort and per cluster IP.
+ * Service, in the API server's order (kubernetes pkg/registry/core/
+ * service/storage: beginCreate, then the strategy's Validate):
+ *
+ *  1. SetDefaults_Service (pkg/apis/core/v1/defaults.go), for every
+ *     Service first, as decoding does, then normalizeClusterIPs
+ *     (storage.go): a clusterIP alone fills clusterIPs;
+ *  2. allocation (storage/alloc.go): ValidateServiceClusterIPsRelated-
+ *     Fields, then each requested cluster IP and NodePort is reserved
+ *     against the Services created before this one (initNodePorts);
+ *  3. ValidateService (pkg/apis/core/validation/validation.go).
+ *
+ * "Created before" is namespace/name order, the order of set->svcs; a
+ * Service with an error was never created, so it holds nothing.  The
+ * API server stops at the first stage that fails; svcproxy reports
+ * every stage, so that `check` lists every error at once, except the
+ * validation rules the API server reaches only after allocation
+ * succeeded and that would repeat its error (Duplicate nodePort).
  */
 #include "config.h"
 
@@ -11,23 +24,51 @@
 
 #include "val.h"
 
-#define KUBELET_PORT		10250
 /* MaxClientIPServiceAffinitySeconds */
 #define AFFINITY_MAX		86400
-#define HEADLESS(s)		((s)->spec.cluster_ip != NULL && \
-	strcmp((s)->spec.cluster_ip, "None") == 0)
+#define NODE_PORTS		65536
+/* A port number waiting for res_alloc's AllocateNext. */
+#define NP_PENDING		(-1)
+
+#define ANN_LB_SOURCE_RANGES	"service.beta.kubernetes.io/" \
+	"load-balancer-source-ranges"
+#define ANN_TOPOLOGY_HINTS	"service.kubernetes.io/topology-aware-hints"
+#define ANN_TOPOLOGY_MODE	"service.kubernetes.io/topology-mode"
+
+/* A requested cluster IP, sorted by address then Service. */
+struct ip_use {
+	struct ipaddr	 ip;
+	size_t		 svc;		/* index in set->svcs */
+};
+
+/* What the Services created so far hold: the allocators' state. */
+struct svc_alloc {
+	uint32_t	*port_owner;	/* [NODE_PORTS]: svc index + 1 */
+	struct ip_use	*ips;		/* sorted */
+	size_t		 nips;
+};
 
 struct svc_ctx {
 	struct diag_ctx		 dc;
+	struct kset		*set;
 	struct ksvc		*s;
+	size_t			 idx;	/* in set->svcs */
 	const struct pcfg	*pcfg;
+	struct svc_alloc	*al;
 	size_t			 n;	/* errors so far */
+	int			 alloc_failed;
 };
 
 static int
 is(const char *v, const char *want)
 {
 	return v != NULL && strcmp(v, want) == 0;
+}
+
+static int
+empty(const char *v)
+{
+	return v == NULL || *v == '\0';
 }
 
 static const struct ynode *
@@ -44,17 +85,78 @@ err(struct svc_ctx *c, const struct ynode *node, enum diag_type type,
 	c->n++;
 }
 
-/* ---- defaults (SetDefaults_Service) ---- */
+/* isHeadlessService: after normalizing, clusterIPs is exactly [None]. */
+static int
+headless(const struct ksvc *s)
+{
+	return s->spec.cluster_ips.n == 1 &&
+	    is(s->spec.cluster_ips.v[0], "None");
+}
+
+/* ExternallyAccessible (pkg/api/service/util.go). */
+static int
+externally_accessible(const struct ksvc_spec *sp)
+{
+	return is(sp->type, "LoadBalancer") || is(sp->type, "NodePort") ||
+	    (is(sp->type, "ClusterIP") && sp->external_ips.n > 0);
+}
+
+/* NeedsHealthCheck: a LoadBalancer that keeps traffic node-local. */
+static int
+needs_health_check(const struct ksvc_spec *sp)
+{
+	return is(sp->type, "LoadBalancer") &&
+	    is(sp->external_traffic_policy, "Local");
+}
+
+/* ---- 1. defaults (SetDefaults_Service) ---- */
+
+/*
+ * normalizeClusterIPs on create: a clusterIP without clusterIPs becomes
+ * clusterIPs [clusterIP], marked where clusterIP is written, so errors
+ * about clusterIPs[0] point at it.  Never the other way round: clusterIPs
+ * alone is an error, as new clients must set both.
+ */
+static void
+normalize_cluster_ips(struct kset *set, struct ksvc *s)
+{
+	struct ksvc_spec	*sp = &s->spec;
+	const struct ynode	*cy;
+	struct ynode		*seq, **items;
+	const char		**v;
+
+	if (empty(sp->cluster_ip) || sp->cluster_ips.n > 0)
+		return;
+	cy = val_at(sp->y, "clusterIP", s->y);
+	if ((seq = arena_calloc(&set->arena, 2, sizeof(*seq))) == NULL ||
+	    (items = arena_calloc(&set->arena, 1, sizeof(*items))) == NULL ||
+	    (v = arena_calloc(&set->arena, 1, sizeof(*v))) == NULL)
+		return;		/* validation reports clusterIPs Required */
+	seq[1] = *cy;
+	items[0] = &seq[1];
+	seq[0].kind = YN_SEQ;
+	seq[0].n = 1;
+	seq[0].items = items;
+	seq[0].line = cy->line;
+	seq[0].col = cy->col;
+	v[0] = sp->cluster_ip;
+	sp->cluster_ips.y = &seq[0];
+	sp->cluster_ips.n = 1;
+	sp->cluster_ips.v = v;
+}
 
 static void
-defaults(struct ksvc *s)
+defaults(struct kset *set, struct ksvc *s)
 {
 	struct ksvc_spec	*sp = &s->spec;
 	size_t			 i;
 
-	/* sessionAffinity: None. */
-	if (sp->session_affinity == NULL || *sp->session_affinity == '\0')
+	/* sessionAffinity: None, and None has no sessionAffinityConfig. */
+	if (empty(sp->session_affinity))
 		sp->session_affinity = "None";
+	if (is(sp->session_affinity, "None"))
+		memset(&sp->session_affinity_config, 0,
+		    sizeof(sp->session_affinity_config));
 	/* ClientIP affinity without a timeout: 10800 seconds (3 hours). */
 	if (is(sp->session_affinity, "ClientIP") &&
 	    !sp->session_affinity_config.client_ip.timeout_seconds.set) {
@@ -63,17 +165,13 @@ defaults(struct ksvc *s)
 		    SVC_DEFAULT_AFFINITY_TIMEOUT;
 	}
 	/* type: ClusterIP. */
-	if (sp->type == NULL || *sp->type == '\0')
+	if (empty(sp->type))
 		sp->type = "ClusterIP";
-	/* clusterIPs alone sets clusterIP (the registry's normalizing). */
-	if ((sp->cluster_ip == NULL || *sp->cluster_ip == '\0') &&
-	    sp->cluster_ips.n > 0)
-		sp->cluster_ip = sp->cluster_ips.v[0];
 	for (i = 0; i < sp->ports.n; i++) {
 		struct ksvc_port *p = &sp->ports.v[i];
 
 		/* protocol: TCP; an absent, 0 or "" targetPort: port. */
-		if (p->protocol == NULL || *p->protocol == '\0')
+		if (empty(p->protocol))
 			p->protocol = "TCP";
 		if (!p->target_port.set || (!p->target_port.is_str &&
 		    p->target_port.num == 0) || (p->target_port.is_str &&
@@ -84,16 +182,12 @@ defaults(struct ksvc *s)
 			p->target_port.num = p->port.v;
 		}
 	}
-	/* externalTrafficPolicy: Cluster where the Service is reachable
-	   from outside (NodePort, LoadBalancer, or externalIPs). */
-	if ((sp->external_traffic_policy == NULL ||
-	    *sp->external_traffic_policy == '\0') &&
-	    (is(sp->type, "NodePort") || is(sp->type, "LoadBalancer") ||
-	    (is(sp->type, "ClusterIP") && sp->external_ips.n > 0)))
+	/* externalTrafficPolicy: Cluster where ExternallyAccessible. */
+	if (empty(sp->external_traffic_policy) && externally_accessible(sp))
 		sp->external_traffic_policy = "Cluster";
-	/* internalTrafficPolicy: Cluster, except for ExternalName. */
-	if (sp->internal_traffic_policy == NULL && !is(sp->type,
-	    "ExternalName"))
+	/* internalTrafficPolicy: Cluster for the proxied types only. */
+	if (sp->internal_traffic_policy == NULL && (is(sp->type, "ClusterIP") ||
+	    is(sp->type, "NodePort") || is(sp->type, "LoadBalancer")))
 		sp->internal_traffic_policy = "Cluster";
 	/* allocateLoadBalancerNodePorts: true for LoadBalancer. */
 	if (is(sp->type, "LoadBalancer") &&
@@ -106,17 +200,403 @@ defaults(struct ksvc *s)
 		sp->publish_not_ready_addresses.set = 1;
 		sp->publish_not_ready_addresses.v = 0;
 	}
+	normalize_cluster_ips(set, s);
 }
 
-/* ---- ports ---- */
+/* ---- 2. allocation ---- */
 
+/*
+ * initIPFamilyFields, the part that needs no cluster configuration: an
+ * absent ipFamilyPolicy is SingleStack (RequireDualStack for a headless
+ * Service without selector), and SingleStack has one address and one
+ * family.
+ */
+static void
+family_policy(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const char		*policy = sp->ip_family_policy;
+
+	if (policy == NULL)
+		policy = headless(c->s) && sp->selector.n == 0 ?
+		    "RequireDualStack" : "SingleStack";
+	if (!is(policy, "SingleStack"))
+		return;
+	if (sp->cluster_ips.n == 2)
+		err(c, at(c, "ipFamilyPolicy"), DIAG_INVALID,
+		    "spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' "
+		    "or 'PreferDualStack' when multiple cluster IPs are "
+		    "specified");
+	if (sp->ip_families.n == 2)
+		err(c, at(c, "ipFamilyPolicy"), DIAG_INVALID,
+		    "spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' "
+		    "or 'PreferDualStack' when multiple IP families are "
+		    "specified");
+}
+
+/*
+ * ValidateServiceClusterIPsRelatedFields: clusterIP against clusterIPs,
+ * ipFamilies, ipFamilyPolicy, each clusterIPs entry, dual-stack pairs,
+ * and each IP against its family.  The API server runs it before it
+ * allocates (initIPFamilyFields), and not again.
+ */
+static void
+cluster_ips(struct svc_ctx *c)
+{
+	struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrlist	*l = &sp->cluster_ips, *fam = &sp->ip_families;
+	struct ipaddr		 a[2];
+	char			 f[VAL_PATH_MAX];
+	size_t			 i, j, n0 = c->n;
+	int			 invalid_ips = 0;
+
+	if (is(sp->type, "ExternalName"))
+		return;
+	memset(a, 0, sizeof(a));
+	if (!empty(sp->cluster_ip)) {
+		if (l->n == 0)
+			err(c, at(c, "clusterIP"), DIAG_REQUIRED,
+			    "spec.clusterIPs", NULL, NULL);
+		else if (!is(l->v[0], sp->cluster_ip))
+			err(c, l->y->items[0], DIAG_INVALID, "spec.clusterIPs",
+			    l->v[0], "first value must match `clusterIP`");
+	} else if (l->n != 0)
+		err(c, l->y, DIAG_INVALID, "spec.clusterIPs", l->v[0],
+		    "must be empty when `clusterIP` is not specified");
+	for (i = 0; i < fam->n; i++) {
+		val_path(f, "spec.ipFamilies[%zu]", i);
+		if (!is(fam->v[i], "IPv4") && !is(fam->v[i], "IPv6"))
+			err(c, fam->y->items[i], DIAG_NOT_SUPPORTED, f,
+			    fam->v[i], "supported values: \"IPv4\", \"IPv6\"");
+		for (j = 0; j < i; j++)
+			if (is(fam->v[j], fam->v[i]))
+				break;
+		if (j < i)
+			err(c, fam->y->items[i], DIAG_DUPLICATE, f, fam->v[i],
+			    NULL);
+	}
+	if (sp->ip_family_policy != NULL &&
+	    !is(sp->ip_family_policy, "SingleStack") &&
+	    !is(sp->ip_family_policy, "PreferDualStack") &&
+	    !is(sp->ip_family_policy, "RequireDualStack"))
+		err(c, at(c, "ipFamilyPolicy"), DIAG_NOT_SUPPORTED,
+		    "spec.ipFamilyPolicy", sp->ip_family_policy,
+		    "supported values: \"PreferDualStack\", "
+		    "\"RequireDualStack\", \"SingleStack\"");
+	for (i = 0; i < l->n; i++) {
+		struct ipaddr	 tmp, *ip = i < 2 ? &a[i] : &tmp;
+
+		val_path(f, "spec.clusterIPs[%zu]", i);
+		if (i == 0 && is(l->v[0], "None")) {
+			if (l->n > 1) {
+				invalid_ips = 1;
+				err(c, l->y, DIAG_INVALID, "spec.clusterIPs",
+				    "None", "'None' must be the first and "
+				    "only value");
+			}
+			continue;
+		}
+		if (val_ip(&c->dc, l->y->items[i], f, l->v[i], 0, ip) > 0) {
+			c->n++;
+			invalid_ips = 1;
+		} else if (ipaddr_is_unspecified(ip)) {
+			/* svcproxy's: nothing could be served there. */
+			kobj_err(&c->dc, l->y->items[i], DIAG_INVALID, f,
+			    l->v[i], "may not be unspecified (%s)", l->v[i]);
+			c->n++;
+			invalid_ips = 1;
+		} else if (ipaddr_is_loopback(ip))
+			val_warn_loopback(&c->dc, l->y->items[i], f, l->v[i]);
+	}
+	if (l->n > 2)
+		err(c, l->y, DIAG_INVALID, "spec.clusterIPs", NULL,
+		    "may only hold up to 2 values");
+	if (invalid_ips)
+		goto out;
+	if (l->n == 2 && a[0].family == a[1].family)
+		err(c, l->y, DIAG_INVALID, "spec.clusterIPs", l->v[1],
+		    "may specify no more than one IP for each IP family");
+	if (headless(c->s))
+		goto out;
+	for (i = 0; i < l->n && i < 2 && i < fam->n; i++) {
+		int v6 = a[i].family == AF_INET6;
+
+		if ((is(fam->v[i], "IPv4") && v6) ||
+		    (is(fam->v[i], "IPv6") && !v6)) {
+			kobj_err(&c->dc, l->y->items[i], DIAG_INVALID,
+			    val_path(f, "spec.clusterIPs[%zu]", i), l->v[i],
+			    "expected an %s value as indicated by "
+			    "`ipFamilies[%zu]`", fam->v[i], i);
+			c->n++;
+		}
+	}
+out:
+	if (c->n == n0)
+		family_policy(c);
+	if (c->n > n0)
+		c->alloc_failed = 1;
+}
+
+static int
+ip_use_cmp(const void *a, const void *b)
+{
+	const struct ip_use	*x = a, *y = b;
+	int			 r = ipaddr_cmp(&x->ip, &y->ip);
+
+	if (r != 0)
+		return r;
+	return x->svc < y->svc ? -1 : x->svc > y->svc;
+}
+
+/* The created Service (earlier, without errors) holding ip, or NULL. */
+static const struct ksvc *
+ip_owner(const struct svc_ctx *c, const struct ipaddr *ip)
+{
+	struct ip_use	 key;
+	size_t		 lo = 0, hi = c->al->nips, mid;
+
+	memset(&key, 0, sizeof(key));
+	key.ip = *ip;
+	while (lo < hi) {		/* the first entry >= (ip, 0) */
+		mid = lo + (hi - lo) / 2;
+		if (ip_use_cmp(&c->al->ips[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->al->nips && c->al->ips[lo].svc < c->idx &&
+	    ipaddr_equal(&c->al->ips[lo].ip, ip); lo++)
+		if (!c->set->svcs.v[c->al->ips[lo].svc]->invalid)
+			return c->set->svcs.v[c->al->ips[lo].svc];
+	return NULL;
+}
+
+/* Name the holder, which the API server does not: files hold many. */
+static void
+note_holder(struct svc_ctx *c, const struct ynode *node, const char *field,
+    const struct ksvc *o)
+{
+	kobj_warn(&c->dc, node, DIAG_NOTE, field, NULL, "held by Service "
+	    "%s/%s", o->meta.ns, o->meta.name);
+}
+
+/* allocClusterIPs for the requested addresses. */
+static void
+alloc_cluster_ips(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrlist	*l = &sp->cluster_ips;
+	const struct ksvc	*o;
+	struct ipaddr		 ip;
+	size_t			 i;
+
+	if (c->alloc_failed || is(sp->type, "ExternalName") || headless(c->s))
+		return;
+	for (i = 0; i < l->n && i < 2; i++) {
+		if (ipaddr_parse(l->v[i], &ip) == -1 ||
+		    (o = ip_owner(c, &ip)) == NULL)
+			continue;
+		kobj_err(&c->dc, l->y->items[i], DIAG_INVALID,
+		    "spec.clusterIPs", l->v[i], "failed to allocate IP %s: "
+		    "provided IP is already allocated", l->v[i]);
+		c->n++;
+		note_holder(c, l->y->items[i], "spec.clusterIPs", o);
+		c->alloc_failed = 1;
+		return;
+	}
+}
+
+/*
+ * The port allocator's Allocate(np) within this Service's operation:
+ * range first, then taken (by a created Service or earlier in this
+ * one).  Reports at field and returns -1 when it fails.
+ */
+static int
+np_allocate(struct svc_ctx *c, const struct ynode *node, const char *field,
+    int64_t np, int hc)
+{
+	uint32_t	 w;
+	char		 why[128], bad[24];
+
+	snprintf(bad, sizeof(bad), "%lld", (long long)np);
+	if (np < c->pcfg->node_port_min || np > c->pcfg->node_port_max) {
+		snprintf(why, sizeof(why), "provided port is not in the valid "
+		    "range. The range of valid ports is %u-%u",
+		    c->pcfg->node_port_min, c->pcfg->node_port_max);
+		w = 0;
+	} else if ((w = c->al->port_owner[np]) != 0)
+		snprintf(why, sizeof(why), "provided port is already "
+		    "allocated");
+	else {
+		c->al->port_owner[np] = (uint32_t)c->idx + 1;
+		return 0;
+	}
+	/* The health-check port's failure is not a field error there. */
+	if (hc)
+		kobj_err(&c->dc, node, DIAG_NOTE, field, NULL, "Internal error "
+		    "occurred: failed to allocate requested HealthCheck "
+		    "NodePort %s: %s", bad, why);
+	else
+		kobj_err(&c->dc, node, DIAG_INVALID, field, bad, "%s", why);
+	c->n++;
+	if (w != 0 && w != c->idx + 1)
+		note_holder(c, node, field, c->set->svcs.v[w - 1]);
+	c->alloc_failed = 1;
+	return -1;
+}
+
+/* findRequestedNodePort: the first nodePort given for port number. */
+static int64_t
+requested_node_port(const struct ksvc_spec *sp, int64_t port)
+{
+	size_t i;
+
+	for (i = 0; i < sp->ports.n; i++)
+		if (sp->ports.v[i].port.v == port &&
+		    sp->ports.v[i].node_port.set &&
+		    sp->ports.v[i].node_port.v != 0)
+			return sp->ports.v[i].node_port.v;
+	return 0;
+}
+
+/*
+ * initNodePorts: one NodePort per port number, shared by its protocols
+ * (DNS on 53/TCP and 53/UDP), and a port with none takes the number's.
+ * What is left for AllocateNext res_alloc() assigns.  Then the explicit
+ * healthCheckNodePort, from the same allocator.  Ports are marked with
+ * this Service; one_service() releases them if the Service fails.
+ */
+static void
+alloc_node_ports(struct svc_ctx *c)
+{
+	struct ksvc_spec	*sp = &c->s->spec;
+	int64_t			*by_port = NULL, np, want;
+	char			 f[VAL_PATH_MAX];
+	size_t			 i, j;
+	int			 all;
+
+	if (c->alloc_failed || c->al->port_owner == NULL ||
+	    (!is(sp->type, "NodePort") &&
+	    !is(sp->type, "LoadBalancer")))
+		return;
+	all = is(sp->type, "NodePort") ||
+	    sp->allocate_load_balancer_node_ports.v != 0;
+	if (sp->ports.n > 0 &&
+	    (by_port = calloc(sp->ports.n, sizeof(*by_port))) == NULL)
+		return;
+	for (i = 0; i < sp->ports.n; i++) {
+		struct ksvc_port *p = &sp->ports.v[i];
+
+		np = p->node_port.set ? p->node_port.v : 0;
+		if (np == 0 && !all)
+			continue;	/* only explicit requests */
+		for (j = 0; j < i; j++)
+			if (by_port[j] != 0 &&
+			    sp->ports.v[j].port.v == p->port.v)
+				break;
+		want = j < i ? by_port[j] : 0;
+		val_path(f, "spec.ports[%zu].nodePort", i);
+		if (want == 0) {
+			if ((want = requested_node_port(sp, p->port.v)) == 0) {
+				by_port[i] = NP_PENDING;
+				continue;
+			}
+			if (np_allocate(c, val_at(p->y, "nodePort", p->y), f,
+			    want, 0) == -1)
+				break;
+			p->node_port.set = 1;
+			p->node_port.v = want;
+			by_port[i] = want;
+		} else if (np != want) {
+			if (np == 0) {
+				if (want != NP_PENDING) {
+					p->node_port.set = 1;
+					p->node_port.v = want;
+				}
+			} else if (np_allocate(c, val_at(p->y, "nodePort",
+			    p->y), f, np, 0) == -1)
+				break;
+		}
+	}
+	free(by_port);
+	if (!c->alloc_failed && needs_health_check(sp) &&
+	    sp->health_check_node_port.set &&
+	    sp->health_check_node_port.v != 0)
+		(void)np_allocate(c, at(c, "healthCheckNodePort"),
+		    "spec.healthCheckNodePort", sp->health_check_node_port.v,
+		    1);
+}
+
+/* Undo alloc_node_ports() for a Service that was not created. */
+static void
+release_node_ports(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	uint32_t		 me = (uint32_t)c->idx + 1;
+	int64_t			 np;
+	size_t			 i;
+
+	for (i = 0; c->al->port_owner != NULL && i <= sp->ports.n; i++) {
+		np = i < sp->ports.n ? sp->ports.v[i].node_port.v :
+		    sp->health_check_node_port.v;
+		if (np > 0 && np < NODE_PORTS && c->al->port_owner[np] == me)
+			c->al->port_owner[np] = 0;
+	}
+}
+
+/* ---- 3. ValidateService ---- */
+
+static void
+by_type(struct svc_ctx *c)
+{
+	struct ksvc_spec	*sp = &c->s->spec;
+	const char		*type = sp->type, *ext = sp->external_name;
+	char			 cname[256];
+	size_t			 len;
+
+	if ((is(type, "LoadBalancer") || is(type, "NodePort")) &&
+	    headless(c->s)) {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "may not be set to 'None' for "
+		    "%s services", type);
+		err(c, sp->cluster_ips.y->items[0], DIAG_INVALID,
+		    "spec.clusterIPs[0]", "None", detail);
+	}
+	if (!is(type, "ExternalName"))
+		return;
+	/* The strategy has copied clusterIP into clusterIPs. */
+	if (sp->cluster_ips.n > 0)
+		err(c, sp->cluster_ips.y, DIAG_FORBIDDEN, "spec.clusterIPs",
+		    NULL, "may not be set for ExternalName services");
+	if (sp->ip_families.n > 0)
+		err(c, at(c, "ipFamilies"), DIAG_FORBIDDEN, "spec.ipFamilies",
+		    NULL, "may not be set for ExternalName services");
+	if (sp->ip_family_policy != NULL)
+		err(c, at(c, "ipFamilyPolicy"), DIAG_FORBIDDEN,
+		    "spec.ipFamilyPolicy", NULL,
+		    "may not be set for ExternalName services");
+	/* The CNAME may end in a dot, to mark it fully qualified. */
+	len = ext != NULL ? strlen(ext) : 0;
+	if (len > 0 && ext[len - 1] == '.')
+		len--;
+	if (len == 0) {
+		err(c, at(c, "externalName"), DIAG_REQUIRED,
+		    "spec.externalName", NULL, NULL);
+		return;
+	}
+	snprintf(cname, sizeof(cname), "%.*s", (int)len, ext);
+	c->n += val_dns1123_subdomain(&c->dc, at(c, "externalName"),
+	    "spec.externalName", len < sizeof(cname) ? cname : ext);
+}
+
+/* validateServicePort */
 static void
 one_port(struct svc_ctx *c, size_t i)
 {
 	struct ksvc_port	*p = &c->s->spec.ports.v[i];
-	const char		*type = c->s->spec.type;
 	const struct ynode	*py = p->y;
-	char			 f[VAL_PATH_MAX], bad[24];
+	char			 f[VAL_PATH_MAX];
 	size_t			 j;
 
 	if (p->name == NULL || *p->name == '\0') {
@@ -137,12 +617,12 @@ one_port(struct svc_ctx *c, size_t i)
 	    val_path(f, "spec.ports[%zu].port", i), p->port.v);
 	c->n += val_protocol(&c->dc, val_at(py, "protocol", py),
 	    val_path(f, "spec.ports[%zu].protocol", i), &p->protocol);
+	/* ValidatePortNumOrName, also on a targetPort defaulted to port. */
 	val_path(f, "spec.ports[%zu].targetPort", i);
 	if (p->target_port.is_str)
 		c->n += val_port_name(&c->dc, val_at(py, "targetPort", py), f,
 		    p->target_port.str);
-	else if (p->target_port.num != p->port.v)
-		/* Equal (as when defaulted): the port's error says it. */
+	else
 		c->n += val_port_number(&c->dc, val_at(py, "targetPort", py),
 		    f, p->target_port.num);
 	if (p->app_protocol != NULL)
@@ -150,59 +630,49 @@ one_port(struct svc_ctx *c, size_t i)
 		    val_at(py, "appProtocol", py),
 		    val_path(f, "spec.ports[%zu].appProtocol", i),
 		    p->app_protocol, p->app_protocol);
-	if (is(type, "LoadBalancer") && p->port.v == KUBELET_PORT) {
-		snprintf(bad, sizeof(bad), "%d", KUBELET_PORT);
-		kobj_err(&c->dc, val_at(py, "port", py), DIAG_INVALID,
-		    val_path(f, "spec.ports[%zu]", i), bad,
-		    "may not expose port %d externally since it is used by "
-		    "kubelet", KUBELET_PORT);
-		c->n++;
-	}
-	if (!p->node_port.set || p->node_port.v == 0)
-		return;
-	val_path(f, "spec.ports[%zu].nodePort", i);
-	snprintf(bad, sizeof(bad), "%lld", (long long)p->node_port.v);
-	if (is(type, "ClusterIP") || is(type, "ExternalName")) {
-		kobj_err(&c->dc, val_at(py, "nodePort", py), DIAG_FORBIDDEN,
-		    f, bad, "may not be used when `type` is '%s'", type);
-		c->n++;
-	} else if (!is(type, "NodePort") && !is(type, "LoadBalancer"))
-		return;		/* the type is wrong already */
-	else if (p->node_port.v < c->pcfg->node_port_min ||
-	    p->node_port.v > c->pcfg->node_port_max) {
-		/* The API server's NodePort allocator, word for word. */
-		kobj_err(&c->dc, val_at(py, "nodePort", py), DIAG_INVALID, f,
-		    bad, "provided port is not in the valid range. The range "
-		    "of valid ports is %u-%u", c->pcfg->node_port_min,
-		    c->pcfg->node_port_max);
-		c->n++;
-	}
-	for (j = 0; j < i; j++) {
-		const struct ksvc_port *q = &c->s->spec.ports.v[j];
-
-		if (q->node_port.v == p->node_port.v &&
-		    is(q->protocol, p->protocol)) {
-			err(c, val_at(py, "nodePort", py), DIAG_DUPLICATE, f,
-			    bad, NULL);
-			break;
-		}
-	}
 }
 
 static void
 ports(struct svc_ctx *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->s->spec.ports.n; i++)
+		one_port(c, i);
+}
+
+/* The port rules ValidateService runs after the type check. */
+static void
+port_sets(struct svc_ctx *c)
+{
 	struct ksvc_spec	*sp = &c->s->spec;
 	char			 f[VAL_PATH_MAX], bad[48];
 	size_t			 i, j;
 
-	if (sp->ports.n == 0 && !HEADLESS(c->s) && !is(sp->type,
-	    "ExternalName"))
-		err(c, at(c, "ports"), DIAG_REQUIRED, "spec.ports", NULL,
-		    NULL);
-	for (i = 0; i < sp->ports.n; i++)
-		one_port(c, i);
-	/* One (port, protocol) pair per Service. */
+	for (i = 0; i < sp->ports.n && is(sp->type, "ClusterIP"); i++)
+		if (sp->ports.v[i].node_port.set &&
+		    sp->ports.v[i].node_port.v != 0)
+			err(c, val_at(sp->ports.v[i].y, "nodePort",
+			    sp->ports.v[i].y), DIAG_FORBIDDEN,
+			    val_path(f, "spec.ports[%zu].nodePort", i), NULL,
+			    "may not be used when `type` is 'ClusterIP'");
+	/* One (protocol, nodePort); allocation has said it otherwise. */
+	for (i = 0; i < sp->ports.n && !c->alloc_failed; i++) {
+		const struct ksvc_port *p = &sp->ports.v[i];
+
+		if (!p->node_port.set || p->node_port.v == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (sp->ports.v[j].node_port.v == p->node_port.v &&
+			    is(sp->ports.v[j].protocol, p->protocol))
+				break;
+		if (j == i)
+			continue;
+		snprintf(bad, sizeof(bad), "%lld", (long long)p->node_port.v);
+		err(c, val_at(p->y, "nodePort", p->y), DIAG_DUPLICATE,
+		    val_path(f, "spec.ports[%zu].nodePort", i), bad, NULL);
+	}
+	/* One (protocol, port). */
 	for (i = 0; i < sp->ports.n; i++) {
 		const struct ksvc_port *p = &sp->ports.v[i];
 
@@ -219,196 +689,134 @@ ports(struct svc_ctx *c)
 	}
 }
 
-/* ---- addresses ---- */
-
+/* A space-padded CIDR (allowed, for historical reasons). */
 static void
-cluster_ips(struct svc_ctx *c)
+padded_cidr(struct svc_ctx *c, const struct ynode *node, const char *field,
+    const char *v, size_t len)
 {
-	struct ksvc_spec	*sp = &c->s->spec;
-	const struct kstrlist	*l = &sp->cluster_ips;
-	struct ipaddr		 a[2];
-	char			 f[VAL_PATH_MAX];
-	size_t			 i, bad = 0;
+	char buf[128];
 
-	memset(a, 0, sizeof(a));
-
-	if (is(sp->type, "ExternalName")) {
-		if (sp->cluster_ip != NULL && *sp->cluster_ip != '\0')
-			err(c, at(c, "clusterIP"), DIAG_FORBIDDEN,
-			    "spec.clusterIP", sp->cluster_ip,
-			    "may not be set for ExternalName services");
-		else if (l->n > 0)
-			err(c, at(c, "clusterIPs"), DIAG_FORBIDDEN,
-			    "spec.clusterIPs", NULL,
-			    "may not be set for ExternalName services");
-		if (sp->ip_families.n > 0)
-			err(c, at(c, "ipFamilies"), DIAG_FORBIDDEN,
-			    "spec.ipFamilies", NULL,
-			    "may not be set for ExternalName services");
-		if (sp->ip_family_policy != NULL)
-			err(c, at(c, "ipFamilyPolicy"), DIAG_FORBIDDEN,
-			    "spec.ipFamilyPolicy", NULL,
-			    "may not be set for ExternalName services");
-		return;
+	while (len > 0 && (*v == ' ' || *v == '\t' || *v == '\n')) {
+		v++;
+		len--;
 	}
-	if (sp->cluster_ip != NULL && *sp->cluster_ip != '\0' &&
-	    !HEADLESS(c->s)) {
-		if (val_ip(&c->dc, at(c, "clusterIP"), "spec.clusterIP",
-		    sp->cluster_ip, 0, &a[0]) > 0) {
-			c->n++;
-			bad++;
-		} else if (ipaddr_is_unspecified(&a[0])) {
-			kobj_err(&c->dc, at(c, "clusterIP"), DIAG_INVALID,
-			    "spec.clusterIP", sp->cluster_ip,
-			    "may not be unspecified (%s)", sp->cluster_ip);
-			c->n++;
-			bad++;
-		} else if (ipaddr_is_loopback(&a[0]))
-			val_warn_loopback(&c->dc, at(c, "clusterIP"),
-			    "spec.clusterIP", sp->cluster_ip);
-	}
-	if (l->n == 0)
-		return;
-	if (!is(l->v[0], sp->cluster_ip))
-		err(c, l->y->items[0], DIAG_INVALID, "spec.clusterIPs",
-		    l->v[0], "first value must match `clusterIP`");
-	if (l->n > 2) {
-		err(c, l->y, DIAG_INVALID, "spec.clusterIPs", NULL,
-		    "may only hold up to 2 values");
-		return;
-	}
-	/* clusterIP (== clusterIPs[0]) is checked above. */
-	for (i = 1; i < l->n; i++) {
-		val_path(f, "spec.clusterIPs[%zu]", i);
-		if (is(l->v[0], "None") || is(l->v[i], "None")) {
-			err(c, l->y->items[i], DIAG_INVALID, "spec.clusterIPs",
-			    l->v[i], "'None' must be the first and only value");
-			bad++;
-		} else if (val_ip(&c->dc, l->y->items[i], f, l->v[i], 0,
-		    &a[1]) > 0) {
-			c->n++;
-			bad++;
-		} else if (ipaddr_is_loopback(&a[1]))
-			val_warn_loopback(&c->dc, l->y->items[i], f, l->v[i]);
-	}
-	if (bad == 0 && l->n == 2 && a[0].family == a[1].family)
-		err(c, l->y, DIAG_INVALID, "spec.clusterIPs", l->v[1],
-		    "may specify no more than one IP for each IP family");
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
+	    v[len - 1] == '\n'))
+		len--;
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, v);
+	c->n += val_cidr(&c->dc, node, field, buf, NULL);
 }
 
+/*
+ * loadBalancerSourceRanges, else its older annotation.  The field path
+ * is spec.LoadBalancerSourceRanges, capital L, as the API server has
+ * always spelled it.
+ */
 static void
-families(struct svc_ctx *c)
+source_ranges(struct svc_ctx *c)
 {
-	struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrlist	*l = &c->s->spec.load_balancer_source_ranges;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	const char		*lb_only = "may only be used when `type` is "
+				    "'LoadBalancer'";
 	char			 f[VAL_PATH_MAX];
+	const char		*v, *comma;
 	size_t			 i;
+	int			 lb = is(c->s->spec.type, "LoadBalancer");
 
-	if (is(sp->type, "ExternalName"))
+	if (l->n > 0) {
+		if (!lb)
+			err(c, at(c, "loadBalancerSourceRanges"),
+			    DIAG_FORBIDDEN, "spec.LoadBalancerSourceRanges",
+			    NULL, lb_only);
+		for (i = 0; i < l->n; i++)
+			padded_cidr(c, l->y->items[i], val_path(f,
+			    "spec.LoadBalancerSourceRanges[%zu]", i), l->v[i],
+			    strlen(l->v[i]));
 		return;
-	for (i = 0; i < sp->ip_families.n; i++) {
-		const char *v = sp->ip_families.v[i];
-
-		val_path(f, "spec.ipFamilies[%zu]", i);
-		if (!is(v, "IPv4") && !is(v, "IPv6"))
-			err(c, sp->ip_families.y->items[i],
-			    DIAG_NOT_SUPPORTED, f, v,
-			    "supported values: \"IPv4\", \"IPv6\"");
-		else if (i == 1 && is(sp->ip_families.v[0], v))
-			err(c, sp->ip_families.y->items[i], DIAG_DUPLICATE, f,
-			    v, NULL);
 	}
-	if (sp->ip_family_policy != NULL &&
-	    !is(sp->ip_family_policy, "SingleStack") &&
-	    !is(sp->ip_family_policy, "PreferDualStack") &&
-	    !is(sp->ip_family_policy, "RequireDualStack"))
-		err(c, at(c, "ipFamilyPolicy"), DIAG_NOT_SUPPORTED,
-		    "spec.ipFamilyPolicy", sp->ip_family_policy,
-		    "supported values: \"PreferDualStack\", "
-		    "\"RequireDualStack\", \"SingleStack\"");
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_LB_SOURCE_RANGES))
+			break;
+	if (i == m->n)
+		return;
+	val_path(f, "metadata.annotations[%s]", ANN_LB_SOURCE_RANGES);
+	if (!lb)
+		err(c, val_map_value(m, i), DIAG_FORBIDDEN, f, NULL, lb_only);
+	for (v = m->v[i].value; v != NULL; v = comma != NULL ? comma + 1 :
+	    NULL) {
+		comma = strchr(v, ',');
+		/* An empty (all-space) annotation lists nothing. */
+		if (comma == NULL && v == m->v[i].value &&
+		    strspn(v, " \t\n") == strlen(v))
+			break;
+		padded_cidr(c, val_map_value(m, i), f, v,
+		    comma != NULL ? (size_t)(comma - v) : strlen(v));
+	}
 }
 
 static void
 external(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
-	const struct kstrlist	*l;
+	const struct kstrlist	*l = &sp->external_ips;
 	char			 f[VAL_PATH_MAX];
-	const char		*lb_only = "may only be used when `type` is "
-				    "'LoadBalancer'";
 	size_t			 i;
-	int			 lb = is(sp->type, "LoadBalancer");
 
-	for (i = 0, l = &sp->external_ips; i < l->n; i++)
+	for (i = 0; i < l->n; i++)
 		c->n += val_ip(&c->dc, l->y->items[i],
 		    val_path(f, "spec.externalIPs[%zu]", i), l->v[i], 1, NULL);
-	if (sp->load_balancer_ip != NULL && *sp->load_balancer_ip != '\0') {
-		if (!lb)
-			err(c, at(c, "loadBalancerIP"), DIAG_FORBIDDEN,
-			    "spec.loadBalancerIP", NULL, lb_only);
-		c->n += val_ip(&c->dc, at(c, "loadBalancerIP"),
-		    "spec.loadBalancerIP", sp->load_balancer_ip, 1, NULL);
-	}
-	l = &sp->load_balancer_source_ranges;
-	if (l->n > 0 && !lb)
-		err(c, at(c, "loadBalancerSourceRanges"), DIAG_FORBIDDEN,
-		    "spec.loadBalancerSourceRanges", NULL, lb_only);
-	for (i = 0; i < l->n; i++) {
-		/* Space-padding is allowed, for historical reasons. */
-		const char	*v = l->v[i];
-		char		 buf[128];
-		size_t		 len;
+}
 
-		while (*v == ' ' || *v == '\t')
-			v++;
-		len = strlen(v);
-		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		snprintf(buf, sizeof(buf), "%.*s", (int)len, v);
-		c->n += val_cidr(&c->dc, l->y->items[i],
-		    val_path(f, "spec.loadBalancerSourceRanges[%zu]", i), buf,
-		    NULL);
-	}
+/*
+ * loadBalancerIP: the API server only warns about it (GetWarningsFor-
+ * Service), so it never makes a Service invalid here either.
+ */
+static void
+lb_ip(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct ynode	*node = at(c, "loadBalancerIP");
+	struct ipaddr		 a;
+
+	if (empty(sp->load_balancer_ip))
+		return;
+	if (is(sp->type, "ClusterIP") && is(sp->cluster_ip, "None"))
+		return;		/* api_warnings() says it */
+	if (!is(sp->type, "LoadBalancer"))
+		kobj_warn(&c->dc, node, DIAG_INVALID, "spec.loadBalancerIP",
+		    sp->load_balancer_ip, "ignored: only a Service of `type` "
+		    "'LoadBalancer' uses it");
+	else if (ipaddr_parse(sp->load_balancer_ip, &a) == -1)
+		kobj_warn(&c->dc, node, DIAG_INVALID, "spec.loadBalancerIP",
+		    sp->load_balancer_ip, "must be a valid IP address, (e.g. "
+		    "10.9.8.7 or 2001:db8::ffff); ignored");
+	else if (ipaddr_is_loopback(&a))
+		val_warn_loopback(&c->dc, node, "spec.loadBalancerIP",
+		    sp->load_balancer_ip);
+}
+
+static void
+lb_fields(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const char		*lb_only = "may only be used when `type` is "
+				    "'LoadBalancer'";
+	int			 lb = is(sp->type, "LoadBalancer");
+
 	if (sp->allocate_load_balancer_node_ports.set && !lb)
 		err(c, at(c, "allocateLoadBalancerNodePorts"), DIAG_FORBIDDEN,
 		    "spec.allocateLoadBalancerNodePorts", NULL, lb_only);
-}
-
-/* ---- type-dependent rules ---- */
-
-static void
-by_type(struct svc_ctx *c)
-{
-	struct ksvc_spec	*sp = &c->s->spec;
-	const char		*type = sp->type, *ext = sp->external_name;
-	char			 cname[256];
-	size_t			 len;
-
-	if (!is(type, "ClusterIP") && !is(type, "NodePort") &&
-	    !is(type, "LoadBalancer") && !is(type, "ExternalName"))
-		err(c, at(c, "type"), DIAG_NOT_SUPPORTED, "spec.type", type,
-		    "supported values: \"ClusterIP\", \"ExternalName\", "
-		    "\"LoadBalancer\", \"NodePort\"");
-	if (HEADLESS(c->s) && is(type, "LoadBalancer"))
-		err(c, at(c, "clusterIP"), DIAG_INVALID, "spec.clusterIP",
-		    "None", "may not be set to 'None' for LoadBalancer "
-		    "services");
-	if (HEADLESS(c->s) && is(type, "NodePort"))
-		err(c, at(c, "clusterIP"), DIAG_INVALID, "spec.clusterIP",
-		    "None", "may not be set to 'None' for NodePort services");
-	if (!is(type, "ExternalName"))
+	/* validateLoadBalancerClassField */
+	if (sp->load_balancer_class == NULL)
 		return;
-	/* The CNAME may end in a dot, to mark it fully qualified. */
-	len = ext != NULL ? strlen(ext) : 0;
-	if (len > 0 && ext[len - 1] == '.')
-		len--;
-	if (len == 0) {
-		err(c, at(c, "externalName"), DIAG_REQUIRED,
-		    "spec.externalName", NULL, NULL);
-		return;
-	}
-	snprintf(cname, sizeof(cname), "%.*s", (int)len, ext);
-	c->n += val_dns1123_subdomain(&c->dc, at(c, "externalName"),
-	    "spec.externalName", len < sizeof(cname) ? cname : ext);
+	if (lb)
+		c->n += val_qualified_name(&c->dc, at(c, "loadBalancerClass"),
+		    "spec.loadBalancerClass", sp->load_balancer_class,
+		    sp->load_balancer_class);
+	else
+		err(c, at(c, "loadBalancerClass"), DIAG_FORBIDDEN,
+		    "spec.loadBalancerClass", NULL, lb_only);
 }
 
 static void
@@ -426,13 +834,9 @@ affinity(struct svc_ctx *c)
 		    "supported values: \"ClientIP\", \"None\"");
 		return;
 	}
-	if (is(sp->session_affinity, "None")) {
-		if (sp->session_affinity_config.y != NULL)
-			err(c, at(c, "sessionAffinityConfig"), DIAG_FORBIDDEN,
-			    "spec.sessionAffinityConfig", NULL,
-			    "must not be set when session affinity is None");
+	/* None: defaulting has cleared sessionAffinityConfig. */
+	if (!is(sp->session_affinity, "ClientIP"))
 		return;
-	}
 	if (t->v <= 0 || t->v > AFFINITY_MAX) {
 		snprintf(bad, sizeof(bad), "%lld", (long long)t->v);
 		kobj_err(&c->dc, val_at(sp->session_affinity_config.client_ip.y,
@@ -450,28 +854,22 @@ traffic_policies(struct svc_ctx *c)
 	struct ksvc_spec	*sp = &c->s->spec;
 	const char		*etp = sp->external_traffic_policy;
 	const char		*itp = sp->internal_traffic_policy;
+	const char		*td = sp->traffic_distribution;
 	char			 bad[24];
-	int			 outside;
 
-	outside = is(sp->type, "NodePort") || is(sp->type, "LoadBalancer") ||
-	    (is(sp->type, "ClusterIP") && sp->external_ips.n > 0);
-	if (etp != NULL && *etp != '\0') {
-		if (!outside)
+	/* validateServiceExternalTrafficPolicy */
+	if (!externally_accessible(sp)) {
+		if (!empty(etp))
 			err(c, at(c, "externalTrafficPolicy"), DIAG_INVALID,
 			    "spec.externalTrafficPolicy", etp, "may only be "
 			    "set for externally-accessible services");
-		else if (!is(etp, "Cluster") && !is(etp, "Local"))
-			err(c, at(c, "externalTrafficPolicy"),
-			    DIAG_NOT_SUPPORTED, "spec.externalTrafficPolicy",
-			    etp, "supported values: \"Cluster\", \"Local\"");
-	}
-	if (itp != NULL && !is(itp, "Cluster") && !is(itp, "Local"))
-		err(c, at(c, "internalTrafficPolicy"), DIAG_NOT_SUPPORTED,
-		    "spec.internalTrafficPolicy", itp,
+	} else if (!is(etp, "Cluster") && !is(etp, "Local"))
+		err(c, at(c, "externalTrafficPolicy"), DIAG_NOT_SUPPORTED,
+		    "spec.externalTrafficPolicy", etp,
 		    "supported values: \"Cluster\", \"Local\"");
-	if (sp->health_check_node_port.set &&
-	    sp->health_check_node_port.v != 0 &&
-	    !(is(sp->type, "LoadBalancer") && is(etp, "Local"))) {
+	/* A missing port is allocated (svcproxy serves no health checks). */
+	if (!needs_health_check(sp) && sp->health_check_node_port.set &&
+	    sp->health_check_node_port.v != 0) {
 		snprintf(bad, sizeof(bad), "%lld",
 		    (long long)sp->health_check_node_port.v);
 		err(c, at(c, "healthCheckNodePort"), DIAG_INVALID,
@@ -479,14 +877,26 @@ traffic_policies(struct svc_ctx *c)
 		    "`type` is 'LoadBalancer' and `externalTrafficPolicy` is "
 		    "'Local'");
 	}
+	/* validateServiceInternalTrafficFieldsValue */
+	if (itp != NULL && !is(itp, "Cluster") && !is(itp, "Local"))
+		err(c, at(c, "internalTrafficPolicy"), DIAG_NOT_SUPPORTED,
+		    "spec.internalTrafficPolicy", itp,
+		    "supported values: \"Cluster\", \"Local\"");
+	/* validateServiceTrafficDistribution */
+	if (td != NULL && !is(td, "PreferClose") &&
+	    !is(td, "PreferSameNode") && !is(td, "PreferSameZone"))
+		err(c, at(c, "trafficDistribution"), DIAG_NOT_SUPPORTED,
+		    "spec.trafficDistribution", td, "supported values: "
+		    "\"PreferClose\", \"PreferSameNode\", \"PreferSameZone\"");
 }
 
-/* ---- svcproxy's annotations ---- */
-
+/* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
 {
 	const struct kstrmap	*m = &c->s->meta.annotations;
+	const char		*hints = NULL, *mode = NULL;
+	const struct ynode	*mode_y = NULL;
 	char			 f[VAL_PATH_MAX];
 	size_t			 i;
 
@@ -496,6 +906,12 @@ annotations(struct svc_ctx *c)
 		uint32_t		 ms;
 		int64_t			 num;
 
+		if (is(k, ANN_TOPOLOGY_HINTS))
+			hints = v;
+		if (is(k, ANN_TOPOLOGY_MODE)) {
+			mode = v;
+			mode_y = vy;
+		}
 		if (strncmp(k, "svcproxy.io/", 12) != 0)
 			continue;
 		val_path(f, "metadata.annotations[%s]", k);
@@ -517,185 +933,150 @@ annotations(struct svc_ctx *c)
 			    "(a typo?)", ANN_CONNECT_TIMEOUT, ANN_IDLE_TIMEOUT,
 			    ANN_MAX_CONNECTIONS);
 	}
+	if (hints != NULL && mode != NULL && !is(hints, mode))
+		err(c, mode_y, DIAG_INVALID, val_path(f,
+		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,
+		    "must match annotations[" ANN_TOPOLOGY_HINTS "] when both "
+		    "are specified");
+}
+
+/*
+ * GetWarningsForService (pkg/api/service/warnings.go): what the API
+ * server accepts but tells the client about, in its words (the path
+ * it starts with as the field).
+ */
+static void
+api_warnings(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	char			 f[VAL_PATH_MAX];
+	size_t			 i;
+
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_TOPOLOGY_HINTS))
+			kobj_warn(&c->dc, m->v[i].ky, DIAG_NOTE, val_path(f,
+			    "metadata.annotations[%s]", ANN_TOPOLOGY_HINTS),
+			    NULL, "annotation %s is deprecated, please use %s "
+			    "instead", ANN_TOPOLOGY_HINTS, ANN_TOPOLOGY_MODE);
+	if (is(sp->type, "ClusterIP") && is(sp->cluster_ip, "None")) {
+		if (!empty(sp->load_balancer_ip))
+			kobj_warn(&c->dc, at(c, "loadBalancerIP"), DIAG_NOTE,
+			    "spec.loadBalancerIP", NULL,
+			    "is ignored for headless services");
+		if (sp->external_ips.n > 0)
+			kobj_warn(&c->dc, at(c, "externalIPs"), DIAG_NOTE,
+			    "spec.externalIPs", NULL,
+			    "is ignored for headless services");
+		if (!is(sp->session_affinity, "None"))
+			kobj_warn(&c->dc, at(c, "sessionAffinity"), DIAG_NOTE,
+			    "spec.SessionAffinity", NULL,
+			    "is ignored for headless services");
+	}
+	if (is(sp->type, "ExternalName") && sp->external_ips.n > 0)
+		kobj_warn(&c->dc, at(c, "externalIPs"), DIAG_NOTE,
+		    "spec.externalIPs", NULL, "is ignored when spec.type is "
+		    "\"ExternalName\"");
+	if (!is(sp->type, "ExternalName") && !empty(sp->external_name))
+		kobj_warn(&c->dc, at(c, "externalName"), DIAG_NOTE,
+		    "spec.externalName", NULL, "is ignored when spec.type is "
+		    "not \"ExternalName\"");
+	if (is(sp->traffic_distribution, "PreferClose"))
+		kobj_warn(&c->dc, at(c, "trafficDistribution"), DIAG_NOTE,
+		    "spec.trafficDistribution", NULL, "\"PreferClose\" is "
+		    "deprecated; use \"PreferSameZone\"");
 }
 
 static void
-one_service(struct ksvc *s, const struct pcfg *pcfg, struct diag_list *dl)
+validate(struct svc_ctx *c)
+{
+	struct ksvc_spec *sp = &c->s->spec;
+
+	c->n += val_meta(&c->dc, &c->s->meta, c->s->y, val_dns1035_label, 1);
+	annotations(c);
+	if (sp->ports.n == 0 && !headless(c->s) &&
+	    !is(sp->type, "ExternalName"))
+		err(c, at(c, "ports"), DIAG_REQUIRED, "spec.ports", NULL,
+		    NULL);
+	by_type(c);
+	ports(c);
+	c->n += val_labels(&c->dc, &sp->selector, "spec.selector");
+	affinity(c);
+	/* ValidateServiceClusterIPsRelatedFields ran in cluster_ips(). */
+	external(c);
+	if (!is(sp->type, "ClusterIP") && !is(sp->type, "NodePort") &&
+	    !is(sp->type, "LoadBalancer") && !is(sp->type, "ExternalName"))
+		err(c, at(c, "type"), DIAG_NOT_SUPPORTED, "spec.type",
+		    sp->type, "supported values: \"ClusterIP\", "
+		    "\"ExternalName\", \"LoadBalancer\", \"NodePort\"");
+	port_sets(c);
+	source_ranges(c);
+	lb_fields(c);
+	lb_ip(c);
+	traffic_policies(c);
+	api_warnings(c);
+}
+
+static void
+one_service(struct kset *set, size_t idx, struct svc_alloc *al,
+    const struct pcfg *pcfg, struct diag_list *dl)
 {
 	struct svc_ctx c;
 
 	memset(&c, 0, sizeof(c));
-	c.s = s;
+	c.set = set;
+	c.s = set->svcs.v[idx];
+	c.idx = idx;
 	c.pcfg = pcfg;
-	val_ctx(&c.dc, dl, s->file, "Service", &s->meta);
-	c.n = val_meta(&c.dc, &s->meta, s->y, val_dns1035_label, 1);
-	defaults(s);
-	by_type(&c);
-	ports(&c);
-	c.n += val_labels(&c.dc, &s->spec.selector, "spec.selector");
-	affinity(&c);
+	c.al = al;
+	val_ctx(&c.dc, dl, c.s->file, "Service", &c.s->meta);
 	cluster_ips(&c);
-	families(&c);
-	external(&c);
-	traffic_policies(&c);
-	annotations(&c);
-	if (c.n > 0)
-		s->invalid = 1;
-}
-
-/* ---- across Services: the allocators' view ---- */
-
-static int
-proto_index(const char *p)
-{
-	return is(p, "UDP") ? 1 : is(p, "SCTP") ? 2 : 0;
-}
-
-/*
- * A NodePort has one owner per protocol: the first valid Service in
- * namespace/name order.  A later one is invalid as a whole, since the
- * API server would have refused to create it.
- */
-static void
-unique_node_ports(struct kset *set, struct diag_list *dl)
-{
-	uint32_t	*owner;		/* [proto][port]: index + 1 */
-	size_t		 i, j;
-
-	if ((owner = calloc(3 * 65536, sizeof(*owner))) == NULL)
-		return;
-	for (i = 0; i < set->svcs.n; i++) {
-		struct ksvc	*s = set->svcs.v[i];
-		struct diag_ctx	 dc;
-		int		 clash = 0;
-
-		if (s->invalid)
-			continue;
-		val_ctx(&dc, dl, s->file, "Service", &s->meta);
-		for (j = 0; j < s->spec.ports.n; j++) {
-			const struct ksvc_port	*p = &s->spec.ports.v[j];
-			const struct ksvc	*o;
-			uint32_t		 w;
-			char			 f[VAL_PATH_MAX], bad[24];
-
-			if (!p->node_port.set || p->node_port.v <= 0)
-				continue;
-			w = owner[proto_index(p->protocol) * 65536 +
-			    p->node_port.v];
-			if (w == 0 || w == i + 1)
-				continue;
-			o = set->svcs.v[w - 1];
-			snprintf(bad, sizeof(bad), "%lld",
-			    (long long)p->node_port.v);
-			kobj_err(&dc, val_at(p->y, "nodePort", p->y),
-			    DIAG_DUPLICATE,
-			    val_path(f, "spec.ports[%zu].nodePort", j), bad,
-			    "provided port is already allocated (%s to "
-			    "Service %s/%s)", p->protocol, o->meta.ns,
-			    o->meta.name);
-			clash = 1;
-		}
-		if (clash) {
-			s->invalid = 1;
-			continue;
-		}
-		for (j = 0; j < s->spec.ports.n; j++) {
-			const struct ksvc_port *p = &s->spec.ports.v[j];
-
-			if (p->node_port.set && p->node_port.v > 0)
-				owner[proto_index(p->protocol) * 65536 +
-				    p->node_port.v] = (uint32_t)i + 1;
-		}
+	alloc_cluster_ips(&c);
+	alloc_node_ports(&c);
+	validate(&c);
+	if (c.n > 0) {
+		c.s->invalid = 1;
+		release_node_ports(&c);
 	}
-	free(owner);
 }
 
-struct ip_use {
-	struct ipaddr	 ip;
-	size_t		 svc;		/* index in set->svcs */
-	size_t		 idx;		/* clusterIPs index */
-};
-
-static int
-ip_use_cmp(const void *a, const void *b)
-{
-	const struct ip_use	*x = a, *y = b;
-	int			 c = ipaddr_cmp(&x->ip, &y->ip);
-
-	if (c != 0)
-		return c;
-	if (x->svc != y->svc)
-		return x->svc < y->svc ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* A cluster IP has one owner: the first valid Service in name order. */
+/* Every requested cluster IP, for ip_owner(). */
 static void
-unique_cluster_ips(struct kset *set, struct diag_list *dl)
+collect_ips(struct kset *set, struct svc_alloc *al)
 {
-	struct ip_use	*u;
-	size_t		 n = 0, i, first = 0;
+	size_t i, k;
 
 	if (set->svcs.n == 0 ||
-	    (u = calloc(set->svcs.n * 2, sizeof(*u))) == NULL)
+	    (al->ips = calloc(set->svcs.n * 2, sizeof(*al->ips))) == NULL)
 		return;
 	for (i = 0; i < set->svcs.n; i++) {
-		const struct ksvc_spec	*sp = &set->svcs.v[i]->spec;
-		size_t			 k;
+		const struct ksvc_spec *sp = &set->svcs.v[i]->spec;
 
-		if (set->svcs.v[i]->invalid || is(sp->type, "ExternalName"))
+		if (is(sp->type, "ExternalName"))
 			continue;
-		if (sp->cluster_ip != NULL && ipaddr_parse(sp->cluster_ip,
-		    &u[n].ip) == 0) {
-			u[n].svc = i;
-			u[n++].idx = 0;
-		}
-		for (k = 1; k < sp->cluster_ips.n && k < 2; k++)
-			if (ipaddr_parse(sp->cluster_ips.v[k], &u[n].ip) == 0) {
-				u[n].svc = i;
-				u[n++].idx = k;
-			}
+		for (k = 0; k < sp->cluster_ips.n && k < 2; k++)
+			if (ipaddr_parse(sp->cluster_ips.v[k],
+			    &al->ips[al->nips].ip) == 0)
+				al->ips[al->nips++].svc = i;
 	}
-	qsort(u, n, sizeof(*u), ip_use_cmp);
-	for (i = 0; i < n; i++) {
-		struct ksvc		*s, *o;
-		struct diag_ctx		 dc;
-		const struct ynode	*node;
-		char			 f[VAL_PATH_MAX];
-		const char		*v;
-
-		if (i == 0 || ipaddr_cmp(&u[i].ip, &u[i - 1].ip) != 0)
-			first = i;
-		if (u[i].svc == u[first].svc)
-			continue;
-		s = set->svcs.v[u[i].svc];
-		o = set->svcs.v[u[first].svc];
-		val_ctx(&dc, dl, s->file, "Service", &s->meta);
-		if (u[i].idx == 0) {
-			node = val_at(s->spec.y, "clusterIP", s->y);
-			val_path(f, "spec.clusterIP");
-			v = s->spec.cluster_ip;
-		} else {
-			node = s->spec.cluster_ips.y->items[u[i].idx];
-			val_path(f, "spec.clusterIPs[%zu]", u[i].idx);
-			v = s->spec.cluster_ips.v[u[i].idx];
-		}
-		kobj_err(&dc, node, DIAG_DUPLICATE, f, v,
-		    "provided IP is already allocated (to Service %s/%s)",
-		    o->meta.ns, o->meta.name);
-		s->invalid = 1;
-	}
-	free(u);
+	qsort(al->ips, al->nips, sizeof(*al->ips), ip_use_cmp);
 }
 
 void
 val_services(struct kset *set, const struct pcfg *pcfg,
     struct diag_list *diags)
 {
-	size_t i;
+	struct svc_alloc	al;
+	size_t			i;
 
+	memset(&al, 0, sizeof(al));
 	for (i = 0; i < set->svcs.n; i++)
-		one_service(set->svcs.v[i], pcfg, diags);
-	unique_cluster_ips(set, diags);
-	unique_node_ports(set, diags);
+		defaults(set, set->svcs.v[i]);
+	/* Out of memory: no allocation checks, validation still runs. */
+	al.port_owner = calloc(NODE_PORTS, sizeof(*al.port_owner));
+	collect_ips(set, &al);
+	for (i = 0; i < set->svcs.n; i++)
+		one_service(set, i, &al, pcfg, diags);
+	free(al.ips);
+	free(al.port_owner);
 }

@@ -792,6 +792,99 @@ START_TEST(test_scale)
 }
 END_TEST
 
+/* ---- fidelity: what the API server's defaults and allocator do ---- */
+
+/* `resolve -o json` of f's model, in a buffer the caller frees. */
+static char *
+fid_json(const struct fx *f)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&buf, &len));
+	res_print_json(&f->m, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* A ClusterIP Service with externalIPs is ExternallyAccessible. */
+static const char *
+fid_policy_of(const char *json, const char *name)
+{
+	char		 key[64];
+	const char	*p;
+
+	snprintf(key, sizeof(key), "\"name\":\"%s\"", name);
+	p = strstr(json, key);
+	ck_assert_msg(p != NULL, "no Service %s", name);
+	p = strstr(p, "\"externalTrafficPolicy\":");
+	ck_assert_msg(p != NULL, "no externalTrafficPolicy after %s", name);
+	return p + strlen("\"externalTrafficPolicy\":");
+}
+
+START_TEST(test_fid_external_ips_traffic_policy)
+{
+	struct fx	 f;
+	char		*json;
+
+	fx_load(&f, SVC_N("plain", "") SVC_N("ext",
+	    "  externalIPs: [192.0.2.50]\n"));
+	json = fid_json(&f);
+	ck_assert_msg(strncmp(fid_policy_of(json, "ext"), "\"Cluster\"", 9) ==
+	    0, "ext: %.20s", fid_policy_of(json, "ext"));
+	ck_assert_msg(strncmp(fid_policy_of(json, "plain"), "null", 4) == 0,
+	    "plain: %.20s", fid_policy_of(json, "plain"));
+	free(json);
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * initNodePorts: a port number's protocols share one NodePort, and the
+ * first one asked for, wherever it is in the list, is the one.
+ */
+START_TEST(test_fid_node_port_requested_later)
+{
+	struct fx			 f;
+	const struct res_service	*s;
+
+	fx_load(&f, NP_CFG "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: dns, namespace: alloc}\n"
+	    "spec:\n  type: NodePort\n  ports:\n"
+	    "  - {name: t, port: 53}\n"
+	    "  - {name: u, port: 53, protocol: UDP, nodePort: 30005}\n");
+	s = svc(&f, "alloc", "dns");
+	ck_assert_uint_eq(s->ports[0].node_port, 30005);
+	ck_assert_uint_eq(s->ports[1].node_port, 30005);
+	fx_free(&f);
+}
+END_TEST
+
+/* An explicit healthCheckNodePort is never handed out again. */
+START_TEST(test_fid_health_check_port_reserved)
+{
+	struct fx	f;
+	uint16_t	a, b;
+
+	fx_load(&f, "---\napiVersion: svcproxy.io/v1alpha1\n"
+	    "kind: ProxyConfig\nmetadata: {name: cfg}\nspec:\n"
+	    "  nodePortRange: 30000-30001\n"
+	    SVC_N("lb", "  type: LoadBalancer\n"
+	    "  allocateLoadBalancerNodePorts: false\n"
+	    "  externalTrafficPolicy: Local\n"
+	    "  healthCheckNodePort: 30000\n")
+	    SVC_N("n1", "  type: NodePort\n")
+	    SVC_N("n2", "  type: NodePort\n"));
+	a = svc(&f, "alloc", "n1")->ports[0].node_port;
+	b = svc(&f, "alloc", "n2")->ports[0].node_port;
+	ck_assert_uint_eq(svc(&f, "alloc", "lb")->ports[0].node_port, 0);
+	/* Only 30001 is free: one of them gets it, the other none. */
+	ck_assert_uint_eq(a + b, 30001);
+	fx_free(&f);
+}
+END_TEST
+
 static Suite *
 res_suite(void)
 {
@@ -815,6 +908,11 @@ res_suite(void)
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_scale);
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fidelity");
+	tcase_add_test(tc, test_fid_external_ips_traffic_policy);
+	tcase_add_test(tc, test_fid_node_port_requested_later);
+	tcase_add_test(tc, test_fid_health_check_port_reserved);
 	suite_add_tcase(s, tc);
 	return s;
 }

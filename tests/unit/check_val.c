@@ -662,6 +662,23 @@ START_TEST(test_namespaces_implicit)
 }
 END_TEST
 
+/* SetDefaults_Namespace runs first: a bad value given is replaced. */
+START_TEST(test_namespace_label_defaulted_first)
+{
+	struct vt t;
+
+	vt_run(&t, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n"
+	    "  labels:\n    kubernetes.io/metadata.name: \"not a label!\"\n");
+	ck_assert_str_eq(label(t.set.nss.v[0], "kubernetes.io/metadata.name"),
+	    "prod");
+	vt_expect(&t, "metadata.labels", DIAG_WARNING, DIAG_INVALID,
+	    "not a label!", "the API server sets label");
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_int_eq(t.set.nss.v[0]->invalid, 0);
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_namespace_label_override)
 {
 	struct vt		 t;
@@ -818,6 +835,7 @@ val_suite(void)
 	tc = tcase_create("namespace");
 	tcase_add_test(tc, test_namespaces_implicit);
 	tcase_add_test(tc, test_namespace_label_override);
+	tcase_add_test(tc, test_namespace_label_defaulted_first);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kubectl");

@@ -90,16 +90,18 @@ START_TEST(test_pod_ips)
 	struct vt		 t;
 	const struct diag	*d;
 
+	/* Conversion makes podIPs [podIP]: errors are at podIPs[0]. */
 	vt_run(&t, POD("status:\n  podIP: 10.1.0.256\n"));
-	d = vt_expect(&t, "status.podIP", E, DIAG_INVALID, "10.1.0.256",
+	d = vt_expect(&t, "status.podIPs[0]", E, DIAG_INVALID, "10.1.0.256",
 	    "must be a valid IP address");
 	ck_assert_uint_eq(d->line, 5);
 	ck_assert_uint_eq(d->col, 10);
 	ck_assert_int_eq(t.set.pods.v[0]->invalid, 1);
 	vt_free(&t);
 
+	/* validatePodIPs: the entry's path, not its ip field's. */
 	vt_run(&t, POD("status:\n  podIPs: [{ip: 10.1.0.1}, {ip: x}]\n"));
-	vt_expect(&t, "status.podIPs[1].ip", E, DIAG_INVALID, "x", NULL);
+	vt_expect(&t, "status.podIPs[1]", E, DIAG_INVALID, "x", NULL);
 	ck_assert_uint_eq(t.nerr, 1);
 	vt_free(&t);
 
@@ -109,18 +111,28 @@ START_TEST(test_pod_ips)
 	    "may specify no more than one IP for each IP family");
 	vt_free(&t);
 
+	/* A repeat is also a Duplicate. */
+	vt_run(&t, POD("status:\n"
+	    "  podIPs: [{ip: \"fd00::1\"}, {ip: \"fd00::1\"}]\n"));
+	vt_expect(&t, "status.podIPs[1]", E, DIAG_DUPLICATE, "fd00::1", NULL);
+	vt_expect(&t, "status.podIPs", E, DIAG_INVALID, NULL,
+	    "may specify no more than one IP for each IP family");
+	ck_assert_uint_eq(t.nerr, 2);
+	vt_free(&t);
+
 	/* Loopback: a warning, once. */
 	vt_run(&t, POD("status:\n  podIP: 127.0.0.2\n"
 	    "  podIPs: [{ip: 127.0.0.2}]\n"));
-	vt_expect(&t, "status.podIP", W, DIAG_INVALID, "127.0.0.2",
+	vt_expect(&t, "status.podIPs[0]", W, DIAG_INVALID, "127.0.0.2",
 	    "single-machine testing");
 	ck_assert_uint_eq(t.dl.nwarn, 1);
 	ck_assert_uint_eq(t.nerr, 0);
 	ck_assert_int_eq(t.set.pods.v[0]->invalid, 0);
 	vt_free(&t);
 
+	/* podIP wins; the podIPs it replaces are not looked at. */
 	vt_run(&t, POD("status:\n  podIP: 10.1.0.1\n"
-	    "  podIPs: [{ip: 10.1.0.2}]\n"));
+	    "  podIPs: [{ip: 10.1.0.2}, {ip: x}]\n"));
 	vt_expect(&t, "status.podIPs[0].ip", W, DIAG_INVALID, "10.1.0.2",
 	    "status.podIP is used");
 	ck_assert_uint_eq(t.nerr, 0);
@@ -440,6 +452,23 @@ START_TEST(test_np_selectors)
 }
 END_TEST
 
+/* ValidateNetworkPolicyPort lists the protocols unsorted. */
+START_TEST(test_np_protocol_words)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, NP("  podSelector: {}\n  ingress:\n  - ports:\n"
+	    "    - {port: 80, protocol: ICMP}\n"));
+	d = vt_expect(&t, "spec.ingress[0].ports[0].protocol", E,
+	    DIAG_NOT_SUPPORTED, "ICMP", NULL);
+	ck_assert_str_eq(d->detail,
+	    "supported values: \"TCP\", \"UDP\", \"SCTP\"");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_np_ports)
 {
 	struct vt		 t;
@@ -547,6 +576,7 @@ val_tc_netpol(void)
 	tcase_add_test(tc, test_np_pod_selector);
 	tcase_add_test(tc, test_np_selectors);
 	tcase_add_test(tc, test_np_ports);
+	tcase_add_test(tc, test_np_protocol_words);
 	tcase_add_test(tc, test_np_peers);
 	tcase_add_test(tc, test_np_name);
 	return tc;

@@ -143,13 +143,16 @@ START_TEST(test_port_number)
 	clean("ports: [{port: 1}]");
 	clean("ports: [{port: 65535}]");
 	/*
-	 * targetPort defaults to port; the API server then reports it
-	 * too, svcproxy only once, at port.
+	 * targetPort defaults to port, and ValidatePortNumOrName reports
+	 * it too (validateServicePort).
 	 */
-	fails("ports: [{port: 65536}]", "spec.ports[0].port", DIAG_INVALID,
-	    "65536", "must be between 1 and 65535, inclusive");
-	fails("ports: [{port: 65536, targetPort: 65536}]",
-	    "spec.ports[0].port", DIAG_INVALID, "65536", NULL);
+	vt_run(&t, vt_svc("ports: [{port: 65536}]"));
+	vt_expect(&t, "spec.ports[0].port", E, DIAG_INVALID, "65536",
+	    "must be between 1 and 65535, inclusive");
+	vt_expect(&t, "spec.ports[0].targetPort", E, DIAG_INVALID, "65536",
+	    "must be between 1 and 65535, inclusive");
+	ck_assert_uint_eq(t.nerr, 2);
+	vt_free(&t);
 	vt_run(&t, vt_svc("ports: [{port: 0, targetPort: 80}]"));
 	vt_expect(&t, "spec.ports[0].port", E, DIAG_INVALID, "0", NULL);
 	ck_assert_uint_eq(t.nerr, 1);
@@ -235,22 +238,12 @@ START_TEST(test_node_port)
 	fails("ports: [{port: 80, nodePort: 30080}]",
 	    "spec.ports[0].nodePort", DIAG_FORBIDDEN, NULL,
 	    "may not be used when `type` is 'ClusterIP'");
-	fails("type: ExternalName\nexternalName: a.example\n"
-	    "ports: [{port: 80, nodePort: 30080}]",
-	    "spec.ports[0].nodePort", DIAG_FORBIDDEN, NULL,
-	    "may not be used when `type` is 'ExternalName'");
 	fails("type: NodePort\nports: [{port: 80, nodePort: 29999}]",
 	    "spec.ports[0].nodePort", DIAG_INVALID, "29999",
 	    "provided port is not in the valid range. The range of valid "
 	    "ports is 30000-32767");
 	fails("type: NodePort\nports: [{port: 80, nodePort: 32768}]",
 	    "spec.ports[0].nodePort", DIAG_INVALID, "32768", NULL);
-	/* Within one Service: one (protocol, nodePort). */
-	clean("type: NodePort\nports: [{name: a, port: 53, nodePort: 30053},"
-	    " {name: b, port: 53, protocol: UDP, nodePort: 30053}]");
-	fails("type: NodePort\nports: [{name: a, port: 80, nodePort: 30053},"
-	    " {name: b, port: 81, nodePort: 30053}]",
-	    "spec.ports[1].nodePort", DIAG_DUPLICATE, "30053", NULL);
 
 	/* The range comes from the ProxyConfig. */
 	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
@@ -266,6 +259,66 @@ START_TEST(test_node_port)
 }
 END_TEST
 
+/* ValidateService forbids a nodePort on ClusterIP only. */
+START_TEST(test_node_port_external_name)
+{
+	/* Only ClusterIP forbids it; ExternalName allocates nothing. */
+	clean("type: ExternalName\nexternalName: a.example\n"
+	    "ports: [{port: 80, nodePort: 30080}]");
+}
+END_TEST
+
+START_TEST(test_node_port_within)
+{
+	struct vt t;
+
+	/*
+	 * Within one Service the allocator (initNodePorts) runs before
+	 * validation: one port number's protocols share a nodePort, any
+	 * other port asking for it finds it allocated, whatever the
+	 * protocol.
+	 */
+	clean("type: NodePort\nports: [{name: a, port: 53, nodePort: 30053},"
+	    " {name: b, port: 53, protocol: UDP, nodePort: 30053}]");
+	fails("type: NodePort\nports: [{name: a, port: 80, nodePort: 30053},"
+	    " {name: b, port: 81, nodePort: 30053}]",
+	    "spec.ports[1].nodePort", DIAG_INVALID, "30053",
+	    "provided port is already allocated");
+	fails("type: LoadBalancer\nports: [{name: a, port: 80, "
+	    "nodePort: 30053}, {name: b, port: 81, protocol: UDP, "
+	    "nodePort: 30053}]", "spec.ports[1].nodePort", DIAG_INVALID,
+	    "30053", "provided port is already allocated");
+	/* Same port and protocol: allocation passes, validation does not. */
+	vt_run(&t, vt_svc("type: NodePort\nports: [{name: a, port: 80, "
+	    "nodePort: 30053}, {name: b, port: 80, nodePort: 30053}]"));
+	vt_expect(&t, "spec.ports[1].nodePort", E, DIAG_DUPLICATE, "30053",
+	    NULL);
+	vt_expect(&t, "spec.ports[1]", E, DIAG_DUPLICATE, "80/TCP", NULL);
+	ck_assert_uint_eq(t.nerr, 2);
+	vt_free(&t);
+	/* Without an allocator (ExternalName) only validation speaks. */
+	fails("type: ExternalName\nexternalName: a.example\nports: [{name: a, "
+	    "port: 80, nodePort: 30053}, {name: b, port: 81, "
+	    "nodePort: 30053}]", "spec.ports[1].nodePort", DIAG_DUPLICATE,
+	    "30053", NULL);
+	/* A port without one takes its number's (findRequestedNodePort). */
+	vt_run(&t, vt_svc("type: NodePort\nports: [{name: a, port: 53}, "
+	    "{name: b, port: 53, protocol: UDP, nodePort: 30053}]"));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.set, 1);
+	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 30053);
+	vt_free(&t);
+	/* ... unless the LoadBalancer allocates none. */
+	vt_run(&t, vt_svc("type: LoadBalancer\n"
+	    "allocateLoadBalancerNodePorts: false\nports: [{name: a, "
+	    "port: 53}, {name: b, port: 53, protocol: UDP, "
+	    "nodePort: 30053}]"));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 0);
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_duplicate_port_pair)
 {
 	clean("ports: [{name: a, port: 53}, {name: b, port: 53, "
@@ -276,12 +329,11 @@ START_TEST(test_duplicate_port_pair)
 }
 END_TEST
 
+/* The API server no longer keeps LoadBalancers off the kubelet port. */
 START_TEST(test_kubelet_port)
 {
 	clean("type: NodePort\nports: [{port: 10250}]");
-	fails("type: LoadBalancer\nports: [{port: 10250}]", "spec.ports[0]",
-	    DIAG_INVALID, "10250", "may not expose port 10250 externally "
-	    "since it is used by kubelet");
+	clean("type: LoadBalancer\nports: [{port: 10250}]");
 }
 END_TEST
 
@@ -298,38 +350,94 @@ END_TEST
 
 START_TEST(test_cluster_ip)
 {
-	struct vt t;
+	struct vt		 t;
+	const struct diag	*d;
 
 	clean("clusterIP: 10.96.0.10\nports: [{port: 80}]");
 	clean("clusterIP: None\nports: [{port: 80}]");
 	clean("clusterIP: \"\"\nports: [{port: 80}]");
 	clean("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::10]\n"
-	    "ports: [{port: 80}]");
-	fails("clusterIP: 10.96.0\nports: [{port: 80}]", "spec.clusterIP",
-	    DIAG_INVALID, "10.96.0", "must be a valid IP address");
-	fails("clusterIP: 0.0.0.0\nports: [{port: 80}]", "spec.clusterIP",
+	    "ipFamilyPolicy: PreferDualStack\nports: [{port: 80}]");
+	/*
+	 * normalizeClusterIPs copies clusterIP into clusterIPs before
+	 * anything looks at them, so its errors are at clusterIPs[0],
+	 * marked where clusterIP is written.
+	 */
+	vt_run(&t, vt_svc("clusterIP: 10.96.0\nports: [{port: 80}]"));
+	d = vt_expect(&t, "spec.clusterIPs[0]", E, DIAG_INVALID, "10.96.0",
+	    "must be a valid IP address");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 14);
+	ck_assert_uint_eq(t.nerr, 1);
+	ck_assert_uint_eq(svc0(&t)->spec.cluster_ips.n, 1);
+	vt_free(&t);
+	fails("clusterIP: 0.0.0.0\nports: [{port: 80}]", "spec.clusterIPs[0]",
 	    DIAG_INVALID, "0.0.0.0", "may not be unspecified (0.0.0.0)");
-	warns("clusterIP: 127.0.0.10\nports: [{port: 80}]", "spec.clusterIP",
+	warns("clusterIP: 127.0.0.10\nports: [{port: 80}]",
+	    "spec.clusterIPs[0]",
 	    "svcproxy accepts it for single-machine testing");
 	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.11]\n"
 	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID,
 	    "10.96.0.11", "first value must match `clusterIP`");
-	fails("clusterIPs: [10.96.0.10, 10.96.0.11]\nports: [{port: 80}]",
-	    "spec.clusterIPs", DIAG_INVALID, "10.96.0.11",
-	    "may specify no more than one IP for each IP family");
-	fails("clusterIPs: [10.96.0.10, fd00::1, 10.96.0.12]\n"
+	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, 10.96.0.11]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID,
+	    "10.96.0.11", "may specify no more than one IP for each IP family");
+	fails("clusterIP: 10.96.0.10\n"
+	    "clusterIPs: [10.96.0.10, fd00::1, 10.96.0.12]\n"
 	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID, NULL,
 	    "may only hold up to 2 values");
-	fails("clusterIPs: [None, 10.96.0.1]\nports: [{port: 80}]",
-	    "spec.clusterIPs", DIAG_INVALID, "10.96.0.1",
+	fails("clusterIP: None\nclusterIPs: [None, 10.96.0.1]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs", DIAG_INVALID, NULL,
 	    "'None' must be the first and only value");
-	fails("clusterIPs: [10.96.0.10, fd00::zz]\nports: [{port: 80}]",
-	    "spec.clusterIPs[1]", DIAG_INVALID, "fd00::zz", NULL);
-	/* clusterIPs alone fills clusterIP. */
-	vt_run(&t, vt_svc("clusterIPs: [10.96.0.10]\nports: [{port: 80}]"));
-	vt_clean(&t);
-	ck_assert_str_eq(svc0(&t)->spec.cluster_ip, "10.96.0.10");
-	vt_free(&t);
+}
+END_TEST
+
+/* normalizeClusterIPs never fills clusterIP from clusterIPs. */
+START_TEST(test_cluster_ips_alone)
+{
+	/* A None in second place is just not an IP. */
+	fails("clusterIP: 10.96.0.1\nclusterIPs: [10.96.0.1, None]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs[1]", DIAG_INVALID, "None",
+	    "must be a valid IP address");
+	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::zz]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs[1]", DIAG_INVALID,
+	    "fd00::zz", NULL);
+	/* clusterIPs alone is refused: new clients must set both. */
+	fails("clusterIPs: [10.96.0.10]\nports: [{port: 80}]",
+	    "spec.clusterIPs", DIAG_INVALID, NULL,
+	    "must be empty when `clusterIP` is not specified");
+}
+END_TEST
+
+/* ValidateServiceClusterIPsRelatedFields: IPs against ipFamilies. */
+START_TEST(test_cluster_ip_family)
+{
+	/* Each address must be of the family ipFamilies names for it. */
+	clean("clusterIP: fd00::10\nipFamilies: [IPv6]\nports: [{port: 80}]");
+	fails("clusterIP: 10.96.0.10\nipFamilies: [IPv6]\n"
+	    "ports: [{port: 80}]", "spec.clusterIPs[0]", DIAG_INVALID,
+	    "10.96.0.10", "expected an IPv6 value as indicated by "
+	    "`ipFamilies[0]`");
+	fails("clusterIP: 10.96.0.10\nipFamilies: [IPv4, IPv4]\n"
+	    "ipFamilyPolicy: PreferDualStack\nports: [{port: 80}]",
+	    "spec.ipFamilies[1]", DIAG_DUPLICATE, "IPv4", NULL);
+}
+END_TEST
+
+/* initIPFamilyFields: absent, ipFamilyPolicy is SingleStack. */
+START_TEST(test_ip_family_policy)
+{
+	fails("clusterIP: 10.96.0.10\nclusterIPs: [10.96.0.10, fd00::10]\n"
+	    "ports: [{port: 80}]", "spec.ipFamilyPolicy", DIAG_INVALID,
+	    "SingleStack", "must be 'RequireDualStack' or 'PreferDualStack' "
+	    "when multiple cluster IPs are specified");
+	fails("ipFamilies: [IPv4, IPv6]\nipFamilyPolicy: SingleStack\n"
+	    "ports: [{port: 80}]", "spec.ipFamilyPolicy", DIAG_INVALID,
+	    "SingleStack", "when multiple IP families are specified");
+	clean("ipFamilies: [IPv4, IPv6]\nipFamilyPolicy: RequireDualStack\n"
+	    "ports: [{port: 80}]");
+	/* Headless without selector defaults to RequireDualStack. */
+	clean("clusterIP: None\nipFamilies: [IPv4, IPv6]");
 }
 END_TEST
 
@@ -357,8 +465,9 @@ START_TEST(test_external_name)
 	fails("type: ExternalName\nexternalName: DB.example.com",
 	    "spec.externalName", DIAG_INVALID, "DB.example.com",
 	    "a lowercase RFC 1123 subdomain");
+	/* Normalizing has copied clusterIP into clusterIPs. */
 	fails("type: ExternalName\nexternalName: a.example\n"
-	    "clusterIP: 10.96.0.1", "spec.clusterIP", DIAG_FORBIDDEN, NULL,
+	    "clusterIP: 10.96.0.1", "spec.clusterIPs", DIAG_FORBIDDEN, NULL,
 	    "may not be set for ExternalName services");
 	fails("type: ExternalName\nexternalName: a.example\n"
 	    "ipFamilies: [IPv4]", "spec.ipFamilies", DIAG_FORBIDDEN, NULL,
@@ -368,11 +477,12 @@ END_TEST
 
 START_TEST(test_headless_types)
 {
+	/* Reported on clusterIPs[0], which defaulting filled. */
 	fails("type: NodePort\nclusterIP: None\nports: [{port: 80}]",
-	    "spec.clusterIP", DIAG_INVALID, "None",
+	    "spec.clusterIPs[0]", DIAG_INVALID, "None",
 	    "may not be set to 'None' for NodePort services");
 	fails("type: LoadBalancer\nclusterIP: None\nports: [{port: 80}]",
-	    "spec.clusterIP", DIAG_INVALID, "None",
+	    "spec.clusterIPs[0]", DIAG_INVALID, "None",
 	    "may not be set to 'None' for LoadBalancer services");
 }
 END_TEST
@@ -402,10 +512,17 @@ START_TEST(test_session_affinity)
 	    "  clientIP: {timeoutSeconds: 86401}\nports: [{port: 80}]",
 	    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
 	    DIAG_INVALID, "86401", NULL);
-	fails("sessionAffinityConfig:\n  clientIP: {timeoutSeconds: 60}\n"
-	    "ports: [{port: 80}]", "spec.sessionAffinityConfig",
-	    DIAG_FORBIDDEN, NULL,
-	    "must not be set when session affinity is None");
+	/* Defaulting clears the config of None, before validation. */
+	vt_run(&t, vt_svc("sessionAffinityConfig:\n"
+	    "  clientIP: {timeoutSeconds: 60}\nports: [{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_str_eq(svc0(&t)->spec.session_affinity, "None");
+	ck_assert_ptr_null(svc0(&t)->spec.session_affinity_config.y);
+	ck_assert_int_eq(svc0(&t)->spec.session_affinity_config.client_ip.
+	    timeout_seconds.set, 0);
+	vt_free(&t);
+	clean("sessionAffinity: None\nsessionAffinityConfig:\n"
+	    "  clientIP: {timeoutSeconds: 0}\nports: [{port: 80}]");
 }
 END_TEST
 
@@ -443,24 +560,38 @@ START_TEST(test_load_balancer_fields)
 	clean("type: LoadBalancer\nloadBalancerIP: 192.0.2.1\n"
 	    "loadBalancerSourceRanges: [10.0.0.0/8, \" 192.168.0.0/16 \"]\n"
 	    "ports: [{port: 80}]");
+	/* The API server's path has a capital L, in both errors. */
 	fails("loadBalancerSourceRanges: [10.0.0.0/8]\nports: [{port: 80}]",
-	    "spec.loadBalancerSourceRanges", DIAG_FORBIDDEN, NULL,
+	    "spec.LoadBalancerSourceRanges", DIAG_FORBIDDEN, NULL,
 	    "may only be used when `type` is 'LoadBalancer'");
 	fails("type: LoadBalancer\nloadBalancerSourceRanges: [10.0.0.0]\n"
-	    "ports: [{port: 80}]", "spec.loadBalancerSourceRanges[0]",
+	    "ports: [{port: 80}]", "spec.LoadBalancerSourceRanges[0]",
 	    DIAG_INVALID, "10.0.0.0", "must be a valid CIDR value");
-	fails("loadBalancerIP: 192.0.2.1\nports: [{port: 80}]",
-	    "spec.loadBalancerIP", DIAG_FORBIDDEN, NULL,
-	    "may only be used when `type` is 'LoadBalancer'");
-	fails("type: LoadBalancer\nloadBalancerIP: 192.0.2\n"
-	    "ports: [{port: 80}]", "spec.loadBalancerIP", DIAG_INVALID,
-	    "192.0.2", "must be a valid IP address");
 	warns("type: LoadBalancer\nloadBalancerIP: 127.0.0.5\n"
 	    "ports: [{port: 80}]", "spec.loadBalancerIP", "loopback");
 	fails("type: NodePort\nallocateLoadBalancerNodePorts: true\n"
 	    "ports: [{port: 80}]", "spec.allocateLoadBalancerNodePorts",
 	    DIAG_FORBIDDEN, NULL,
 	    "may only be used when `type` is 'LoadBalancer'");
+}
+END_TEST
+
+START_TEST(test_load_balancer_ip_warns)
+{
+	struct vt t;
+
+	/* loadBalancerIP only ever warns (GetWarningsForService). */
+	vt_run(&t, vt_svc("loadBalancerIP: 192.0.2.1\nports: [{port: 80}]"));
+	vt_expect(&t, "spec.loadBalancerIP", W, DIAG_INVALID, "192.0.2.1",
+	    "ignored");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, vt_svc("type: LoadBalancer\nloadBalancerIP: 192.0.2\n"
+	    "ports: [{port: 80}]"));
+	vt_expect(&t, "spec.loadBalancerIP", W, DIAG_INVALID, "192.0.2",
+	    "must be a valid IP address");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
 }
 END_TEST
 
@@ -538,6 +669,127 @@ START_TEST(test_annotations)
 }
 END_TEST
 
+/* validateLoadBalancerClassField */
+START_TEST(test_load_balancer_class)
+{
+	clean("type: LoadBalancer\nloadBalancerClass: example.com/lb\n"
+	    "ports: [{port: 80}]");
+	fails("loadBalancerClass: example.com/lb\nports: [{port: 80}]",
+	    "spec.loadBalancerClass", DIAG_FORBIDDEN, NULL,
+	    "may only be used when `type` is 'LoadBalancer'");
+	fails("type: LoadBalancer\nloadBalancerClass: \"a b\"\n"
+	    "ports: [{port: 80}]", "spec.loadBalancerClass", DIAG_INVALID,
+	    "a b", "name part");
+}
+END_TEST
+
+/* validateServiceTrafficDistribution */
+START_TEST(test_traffic_distribution)
+{
+	clean("trafficDistribution: PreferSameZone\nports: [{port: 80}]");
+	clean("trafficDistribution: PreferSameNode\nports: [{port: 80}]");
+	fails("trafficDistribution: Nearest\nports: [{port: 80}]",
+	    "spec.trafficDistribution", DIAG_NOT_SUPPORTED, "Nearest",
+	    "supported values: \"PreferClose\"");
+}
+END_TEST
+
+#define SVC_ANN(ann, spec) \
+	"apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n" \
+	"  annotations: {" ann "}\nspec: {" spec "ports: [{port: 80}]}\n"
+
+/* The older annotation form of loadBalancerSourceRanges. */
+START_TEST(test_source_ranges_annotation)
+{
+	struct vt t;
+
+	vt_run(&t, SVC_ANN("service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges: \" 10.0.0.0/8, 192.168.0.0/16\"",
+	    "type: LoadBalancer, "));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, SVC_ANN("service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges: \"10.0.0.0/8,10.1.0.0\"",
+	    "type: LoadBalancer, "));
+	vt_expect(&t, "metadata.annotations[service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges]", E, DIAG_INVALID, "10.1.0.0",
+	    "must be a valid CIDR value");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	vt_run(&t, SVC_ANN("service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges: 10.0.0.0/8", ""));
+	vt_expect(&t, "metadata.annotations[service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges]", E, DIAG_FORBIDDEN, NULL,
+	    "may only be used when `type` is 'LoadBalancer'");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	/* The field, when set, wins; the annotation is not read. */
+	vt_run(&t, SVC_ANN("service.beta.kubernetes.io/"
+	    "load-balancer-source-ranges: bad", "type: LoadBalancer, "
+	    "loadBalancerSourceRanges: [10.0.0.0/8], "));
+	vt_clean(&t);
+	vt_free(&t);
+}
+END_TEST
+
+/* The two topology annotations must agree when both are given. */
+START_TEST(test_topology_annotations)
+{
+	struct vt t;
+
+	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-mode: Auto, "
+	    "service.kubernetes.io/topology-aware-hints: Auto", ""));
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-mode: Auto, "
+	    "service.kubernetes.io/topology-aware-hints: Disabled", ""));
+	vt_expect(&t, "metadata.annotations[service.kubernetes.io/"
+	    "topology-mode]", E, DIAG_INVALID, "Auto", "must match "
+	    "annotations[service.kubernetes.io/topology-aware-hints] when "
+	    "both are specified");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+/* GetWarningsForService: accepted, with a word to the client. */
+START_TEST(test_api_warnings)
+{
+	struct vt t;
+
+	vt_run(&t, SVC_ANN("service.kubernetes.io/topology-aware-hints: Auto",
+	    ""));
+	vt_expect(&t, "metadata.annotations[service.kubernetes.io/"
+	    "topology-aware-hints]", W, DIAG_NOTE, NULL, "annotation "
+	    "service.kubernetes.io/topology-aware-hints is deprecated, please "
+	    "use service.kubernetes.io/topology-mode instead");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, vt_svc("clusterIP: None\nloadBalancerIP: 192.0.2.1\n"
+	    "externalIPs: [192.0.2.2]\nsessionAffinity: ClientIP\n"
+	    "externalName: a.example\ntrafficDistribution: PreferClose\n"
+	    "ports: [{port: 80}]"));
+	vt_expect(&t, "spec.loadBalancerIP", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.externalIPs", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.SessionAffinity", W, DIAG_NOTE, NULL,
+	    "is ignored for headless services");
+	vt_expect(&t, "spec.externalName", W, DIAG_NOTE, NULL,
+	    "is ignored when spec.type is not \"ExternalName\"");
+	vt_expect(&t, "spec.trafficDistribution", W, DIAG_NOTE, NULL,
+	    "\"PreferClose\" is deprecated; use \"PreferSameZone\"");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	vt_run(&t, vt_svc("type: ExternalName\nexternalName: a.example\n"
+	    "externalIPs: [192.0.2.2]"));
+	vt_expect(&t, "spec.externalIPs", W, DIAG_NOTE, NULL,
+	    "is ignored when spec.type is \"ExternalName\"");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+}
+END_TEST
+
 /* Every error is reported, not just the first. */
 START_TEST(test_all_errors_listed)
 {
@@ -550,9 +802,25 @@ START_TEST(test_all_errors_listed)
 	    NULL);
 	vt_expect(&t, "spec.ports[0].name", E, DIAG_INVALID, "A", NULL);
 	vt_expect(&t, "spec.ports[0].port", E, DIAG_INVALID, "0", NULL);
+	vt_expect(&t, "spec.ports[0].targetPort", E, DIAG_INVALID, "0", NULL);
 	vt_expect(&t, "spec.ports[0].protocol", E, DIAG_NOT_SUPPORTED, "tcp",
 	    NULL);
-	ck_assert_uint_eq(t.nerr, 5);
+	ck_assert_uint_eq(t.nerr, 6);
+	vt_free(&t);
+}
+END_TEST
+
+/* SetDefaults_Service: internalTrafficPolicy for the proxied types. */
+START_TEST(test_internal_policy_types)
+{
+	struct vt t;
+
+	vt_run(&t, vt_svc("type: Internal\nports: [{port: 80}]"));
+	/* No internalTrafficPolicy for a type the API server lacks. */
+	ck_assert_ptr_null(svc0(&t)->spec.internal_traffic_policy);
+	vt_free(&t);
+	vt_run(&t, vt_svc("type: ExternalName\nexternalName: a.example"));
+	ck_assert_ptr_null(svc0(&t)->spec.internal_traffic_policy);
 	vt_free(&t);
 }
 END_TEST
@@ -591,19 +859,31 @@ val_tc_service(void)
 	tcase_add_test(tc, test_port_protocol);
 	tcase_add_test(tc, test_target_port);
 	tcase_add_test(tc, test_node_port);
+	tcase_add_test(tc, test_node_port_external_name);
+	tcase_add_test(tc, test_node_port_within);
 	tcase_add_test(tc, test_duplicate_port_pair);
 	tcase_add_test(tc, test_kubelet_port);
 	tcase_add_test(tc, test_selector);
 	tcase_add_test(tc, test_cluster_ip);
+	tcase_add_test(tc, test_cluster_ips_alone);
+	tcase_add_test(tc, test_cluster_ip_family);
 	tcase_add_test(tc, test_ip_families);
+	tcase_add_test(tc, test_ip_family_policy);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_headless_types);
 	tcase_add_test(tc, test_session_affinity);
 	tcase_add_test(tc, test_traffic_policies);
 	tcase_add_test(tc, test_load_balancer_fields);
+	tcase_add_test(tc, test_load_balancer_ip_warns);
 	tcase_add_test(tc, test_external_ips);
 	tcase_add_test(tc, test_annotations);
+	tcase_add_test(tc, test_load_balancer_class);
+	tcase_add_test(tc, test_traffic_distribution);
+	tcase_add_test(tc, test_source_ranges_annotation);
+	tcase_add_test(tc, test_topology_annotations);
+	tcase_add_test(tc, test_api_warnings);
 	tcase_add_test(tc, test_all_errors_listed);
+	tcase_add_test(tc, test_internal_policy_types);
 	tcase_add_test(tc, test_format);
 	return tc;
 }
@@ -617,8 +897,7 @@ val_tc_service(void)
 
 START_TEST(test_node_port_unique)
 {
-	struct vt		 t;
-	const struct diag	*d;
+	struct vt t;
 
 	/* b is read first but a owns the port: name order decides. */
 	vt_run(&t, SVC_NP("default", "b", "TCP", "30080")
@@ -631,14 +910,10 @@ START_TEST(test_node_port_unique)
 	ck_assert_int_eq(t.set.svcs.v[0]->invalid, 0);	/* apps/z */
 	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 0);	/* default/a */
 	ck_assert_int_eq(t.set.svcs.v[2]->invalid, 1);	/* default/b */
-	ck_assert_int_eq(t.set.svcs.v[3]->invalid, 0);	/* c: UDP */
+	/* One allocator for every protocol. */
+	ck_assert_int_eq(t.set.svcs.v[3]->invalid, 1);	/* c: UDP */
 	ck_assert_int_eq(t.set.svcs.v[4]->invalid, 1);	/* default/d */
-	ck_assert_uint_eq(t.nerr, 2);
-	d = vt_expect(&t, "spec.ports[0].nodePort", E, DIAG_DUPLICATE,
-	    "30080", "provided port is already allocated (TCP to Service "
-	    "default/a)");
-	ck_assert_str_eq(d->name, "b");
-	ck_assert_uint_eq(d->line, 4);
+	ck_assert_uint_eq(t.nerr, 3);
 	vt_free(&t);
 
 	/* An invalid Service owns nothing. */
@@ -649,6 +924,51 @@ START_TEST(test_node_port_unique)
 	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 1);
 	ck_assert_int_eq(t.set.svcs.v[2]->invalid, 0);
 	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+/* The allocator's words, FieldValueInvalid, and who holds the port. */
+START_TEST(test_node_port_taken_wording)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, SVC_NP("default", "b", "TCP", "30080")
+	    SVC_NP("default", "a", "TCP", "30080"));
+	d = vt_expect(&t, "spec.ports[0].nodePort", E, DIAG_INVALID,
+	    "30080", NULL);
+	ck_assert_str_eq(d->detail, "provided port is already allocated");
+	ck_assert_str_eq(d->name, "b");
+	ck_assert_uint_eq(d->line, 4);
+	d = vt_expect(&t, "spec.ports[0].nodePort", W, DIAG_NOTE, NULL,
+	    "held by Service default/a");
+	ck_assert_str_eq(d->name, "b");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_health_check_port_taken)
+{
+	struct vt t;
+
+	/* healthCheckNodePort comes from the same allocator. */
+	vt_run(&t, SVC_NP("default", "a", "TCP", "30080")
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n"
+	    "spec: {type: LoadBalancer, externalTrafficPolicy: Local, "
+	    "healthCheckNodePort: 30080, ports: [{port: 80}]}\n---\n"
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: c}\n"
+	    "spec: {type: LoadBalancer, externalTrafficPolicy: Local, "
+	    "healthCheckNodePort: 30090, ports: [{port: 80}]}\n---\n"
+	    SVC_NP("default", "d", "TCP", "30090"));
+	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 1);
+	ck_assert_int_eq(t.set.svcs.v[2]->invalid, 0);
+	ck_assert_int_eq(t.set.svcs.v[3]->invalid, 1);
+	ck_assert_uint_eq(t.nerr, 2);
+	vt_expect(&t, "spec.healthCheckNodePort", E, DIAG_NOTE, NULL,
+	    "Internal error occurred: failed to allocate requested "
+	    "HealthCheck NodePort 30080: provided port is already allocated");
 	vt_free(&t);
 }
 END_TEST
@@ -672,19 +992,36 @@ START_TEST(test_cluster_ip_unique)
 	ck_assert_str_eq(t.set.svcs.v[4]->meta.name, "z");
 	ck_assert_int_eq(t.set.svcs.v[4]->invalid, 1);
 	ck_assert_uint_eq(t.nerr, 1);
-	d = vt_expect(&t, "spec.clusterIP", E, DIAG_DUPLICATE, "10.96.0.10",
-	    "provided IP is already allocated (to Service apps/a)");
+	/* allocIPs: Invalid at spec.clusterIPs, in its words. */
+	d = vt_expect(&t, "spec.clusterIPs", E, DIAG_INVALID, "10.96.0.10",
+	    NULL);
+	ck_assert_str_eq(d->detail, "failed to allocate IP 10.96.0.10: "
+	    "provided IP is already allocated");
 	ck_assert_str_eq(d->name, "z");
 	ck_assert_uint_eq(d->line, 4);
 	ck_assert_uint_eq(d->col, 19);
+	vt_expect(&t, "spec.clusterIPs", W, DIAG_NOTE, NULL,
+	    "held by Service apps/a");
 	vt_free(&t);
 
 	/* The second family's address counts too. */
 	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
-	    "spec: {clusterIPs: [10.96.0.1, \"fd00::1\"], ports: [{port: 80}]}"
-	    "\n---\n" SVC_IP("default", "b", "fd00::1"));
-	vt_expect(&t, "spec.clusterIP", E, DIAG_DUPLICATE, "fd00::1", NULL);
+	    "spec: {clusterIP: 10.96.0.1, clusterIPs: [10.96.0.1, "
+	    "\"fd00::1\"], ipFamilyPolicy: RequireDualStack, "
+	    "ports: [{port: 80}]}\n---\n"
+	    SVC_IP("default", "b", "fd00::1"));
+	vt_expect(&t, "spec.clusterIPs", E, DIAG_INVALID, "fd00::1",
+	    "failed to allocate IP fd00::1");
 	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 1);
+	vt_free(&t);
+
+	/* An invalid Service holds no address. */
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+	    "spec: {type: Bad, clusterIP: 10.96.0.1, ports: [{port: 80}]}\n"
+	    "---\n" SVC_IP("default", "b", "10.96.0.1"));
+	ck_assert_int_eq(t.set.svcs.v[0]->invalid, 1);
+	ck_assert_int_eq(t.set.svcs.v[1]->invalid, 0);
+	ck_assert_uint_eq(t.nerr, 1);
 	vt_free(&t);
 }
 END_TEST
@@ -695,6 +1032,8 @@ val_tc_service_cross(void)
 	TCase *tc = tcase_create("service-cross");
 
 	tcase_add_test(tc, test_node_port_unique);
+	tcase_add_test(tc, test_node_port_taken_wording);
+	tcase_add_test(tc, test_health_check_port_taken);
 	tcase_add_test(tc, test_cluster_ip_unique);
 	return tc;
 }
