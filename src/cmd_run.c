@@ -6,8 +6,9 @@
  * served and the exit code is 1.  Then the main thread's event_base
  * runs signals, reloads and the admin server while the workers serve.
  *
- *   SIGHUP   reload (run_reload): load and check the configuration on
- *            this thread, away from the workers; on any error keep the
+ *   SIGHUP   reload (run_reload): load and check the configuration and
+ *            build its snapshot on a reload thread (reload_load.h), so
+ *            this loop keeps answering /healthz; on any error keep the
  *            running one untouched.  Otherwise open the new listeners,
  *            have the workers serve what is queued on removed ones and
  *            close them, publish the new snapshot in one atomic store,
@@ -61,6 +62,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "relay.h"
+#include "reload_load.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -108,6 +110,8 @@ struct run_ctx {
 	struct model		*model;		/* owned: running config */
 	struct adm		 adm;
 	struct run_reload	*rl;		/* owned; NULL: none */
+	struct rld		*rld;		/* reload thread, owned; NULL
+						   until the first reload */
 	int			 reload_again;	/* SIGHUP during a reload */
 	struct event		*ev_term;	/* owned, as every ev_ */
 	struct event		*ev_int;
@@ -496,69 +500,55 @@ run_model_free(struct model *m)
 	}
 }
 
-/* diag_lines' callback: a reload's diagnostics go to the log. */
-static void
-run_log_diag(enum diag_severity sev, const char *line, void *arg)
+/*
+ * Build m's snapshot, its live counters added to the process's table.
+ * Returns it (one reference), or NULL after logging.
+ */
+static struct snap *
+run_snap(struct run_ctx *c, const struct model *m)
 {
-	(void)arg;
-	log_msg(sev == DIAG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "%s",
-	    line);
+	struct snap	*s;
+	char		 err[2048];
+
+	if ((s = snap_build(&m->res, &c->live, LB_DEFAULT, err,
+	    sizeof(err))) == NULL)
+		log_error("%s", err);
+	return s;
 }
 
 /*
- * Load path into a new model and build its snapshot.  Returns the
- * snapshot (one reference) with *mp the model, or NULL after logging
- * every problem (*mp NULL).  Same hash as the running config: NULL
- * with *unchanged set.
+ * The startup load: path into a new model and its snapshot, every
+ * diagnostic printed as `check` prints them, before any log line.
+ * Returns the snapshot (one reference) with *mp the model, or NULL
+ * (*mp NULL).  A reload loads on a thread instead (run_reload).
  */
 static struct snap *
-run_load(struct run_ctx *c, const char *path, struct model **mp,
-    int *unchanged)
+run_load(struct run_ctx *c, const char *path, struct model **mp)
 {
 	struct diag_list	 dl;
-	struct model		*m;
-	struct snap		*s = NULL;
-	char			 err[2048];
-	size_t			 nerr;
+	struct rld_result	 r;
+	struct snap		*s;
 
 	*mp = NULL;
-	*unchanged = 0;
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
+	diag_list_init(&dl);
+	rld_load(path, 0, 0, &dl, &r);
+	diag_print(&dl, stderr);
+	diag_list_free(&dl);
+	if (r.failed) {
 		log_error("out of memory loading %s", path);
 		return NULL;
 	}
-	diag_list_init(&dl);
-	nerr = model_load(m, path, &dl);
-	if (c->model == NULL) {
-		/* Startup: as `check` prints them, before any log line. */
-		diag_print(&dl, stderr);
-		diag_list_free(&dl);
-		if (nerr != 0) {
-			fprintf(stderr, "svcproxy: configuration %s has %zu "
-			    "errors: not starting\n", path, nerr);
-			goto fail;
-		}
+	if (r.nerr != 0) {
+		fprintf(stderr, "svcproxy: configuration %s has %zu errors: "
+		    "not starting\n", path, r.nerr);
+		return NULL;
 	}
-	diag_lines(&dl, run_log_diag, NULL);
-	diag_list_free(&dl);
-	if (nerr != 0) {
-		log_error("configuration %s has %zu errors", path, nerr);
-		goto fail;
+	if ((s = run_snap(c, r.m)) == NULL) {
+		rld_result_clear(&r);
+		return NULL;
 	}
-	if (c->model != NULL && m->set.hash == c->proc.config_hash) {
-		*unchanged = 1;
-		goto fail;
-	}
-	if ((s = snap_build(&m->res, &c->live, LB_DEFAULT, err,
-	    sizeof(err))) == NULL) {
-		log_error("%s", err);
-		goto fail;
-	}
-	*mp = m;
+	*mp = r.m;
 	return s;
-fail:
-	run_model_free(m);
-	return NULL;
 }
 
 /* Settings a reload cannot change in a running process. */
@@ -668,7 +658,7 @@ run_reload_commit(struct run_ctx *c)
 		    "record");
 	run_met_eps(c, rl->m);
 	run_reload_pcfg(c, &rl->m->pcfg);
-	run_model_free(c->model);
+	rld_model_free(c->rld, c->model);	/* off the loop: may be slow */
 	c->model = rl->m;
 	rl->m = NULL;
 	c->proc.config_hash = c->model->set.hash;
@@ -765,50 +755,68 @@ run_reload_remove(struct run_ctx *c, struct run_reload *rl)
 	return 0;
 }
 
+/* A reload ended without reaching the workers: the one asked meanwhile. */
+static void
+run_reload_next(struct run_ctx *c)
+{
+	if (c->reload_again) {
+		c->reload_again = 0;
+		run_reload(c);
+	}
+}
+
 /*
- * SIGHUP, from the loop.  Everything that can fail happens before the
+ * The reload thread is done (reload_load.h): the rest of the reload,
+ * on the main thread.  Everything that can fail happens before the
  * workers are told anything, so a failure leaves them untouched.
  */
 static void
-run_reload(struct run_ctx *c)
+run_reload_loaded(struct rld_result *r, void *arg)
 {
+	struct run_ctx		*c = arg;
 	struct run_reload	*rl;
 	char			 err[512];
-	int			 unchanged;
 
 	if (c->draining) {
-		log_info("reload ignored: shutting down");
+		log_info("reload abandoned: shutting down");
 		return;
 	}
-	if (c->rl != NULL) {
-		log_info("reload requested during a reload: again after it");
-		c->reload_again = 1;
+	if (r->nerr != 0 || r->failed) {
+		if (r->nerr != 0)
+			log_error("configuration %s has %zu errors", c->config,
+			    r->nerr);
+		run_reload_failed(c, r->nerr != 0 ? "invalid configuration" :
+		    "cannot build the configuration");
+		run_reload_next(c);
 		return;
 	}
-	run_notify("RELOADING=1");
-	c->proc.last_reload = (int64_t)time(NULL);
-	log_info("reload: loading %s", c->config);
+	if (r->unchanged) {
+		c->proc.reloads_noop++;
+		c->proc.last_reload_ok = 1;
+		log_info("reload: configuration unchanged (hash %016" PRIx64
+		    "): nothing to do", c->proc.config_hash);
+		run_notify("READY=1");
+		run_reload_next(c);
+		return;
+	}
+	log_info("reload: %s loaded in %u ms, snapshot built in %u ms (on "
+	    "the reload thread)", c->config, r->load_ms, r->build_ms);
 	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
 		run_reload_failed(c, "out of memory");
+		run_reload_next(c);
 		return;
 	}
-	if ((rl->s = run_load(c, c->config, &rl->m, &unchanged)) == NULL) {
-		run_reload_free(rl, c->grp.n);
-		if (unchanged) {
-			c->proc.reloads_noop++;
-			c->proc.last_reload_ok = 1;
-			log_info("reload: configuration unchanged (hash %016"
-			    PRIx64 "): nothing to do", c->proc.config_hash);
-			run_notify("READY=1");
-		} else
-			run_reload_failed(c, "invalid configuration");
-		return;
-	}
+	rl->m = r->m;
+	rl->s = r->s;
+	r->m = NULL;
+	r->s = NULL;
+	snprintf(err, sizeof(err), "out of memory");
 	if (run_met_bind(c, rl->s) == -1 ||
 	    run_reload_listeners(c, rl, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		run_reload_free(rl, c->grp.n);
 		run_reload_failed(c, "cannot open the new listeners");
+		run_reload_next(c);
 		return;
 	}
 	run_warn_restart(c, &rl->m->pcfg);
@@ -816,6 +824,37 @@ run_reload(struct run_ctx *c)
 	c->rl = rl;
 	if (rl->ndel == 0 || run_reload_remove(c, rl) == -1 || rl->acks == 0)
 		run_reload_commit(c);
+}
+
+/*
+ * SIGHUP, from the loop.  Start loading on the reload thread; the main
+ * loop goes on serving /healthz meanwhile, and run_reload_loaded takes
+ * over when the thread is done.
+ */
+static void
+run_reload(struct run_ctx *c)
+{
+	char	err[512];
+
+	if (c->draining) {
+		log_info("reload ignored: shutting down");
+		return;
+	}
+	if (c->rl != NULL || (c->rld != NULL && rld_loading(c->rld))) {
+		log_info("reload requested during a reload: again after it");
+		c->reload_again = 1;
+		return;
+	}
+	run_notify("RELOADING=1");
+	c->proc.last_reload = (int64_t)time(NULL);
+	log_info("reload: loading %s", c->config);
+	if ((c->rld == NULL && (c->rld = rld_new(c->base, &c->live,
+	    run_reload_loaded, c, err, sizeof(err))) == NULL) ||
+	    rld_start(c->rld, c->config, c->proc.config_hash, err,
+	    sizeof(err)) == -1) {
+		log_error("reload: %s", err);
+		run_reload_failed(c, "cannot start loading");
+	}
 }
 
 static void
@@ -889,7 +928,8 @@ run_upgrade(struct run_ctx *c)
 	size_t	  nfds = 0, i, j;
 	pid_t	  pid;
 
-	if (c->draining || c->child > 0 || c->rl != NULL) {
+	if (c->draining || c->child > 0 || c->rl != NULL ||
+	    (c->rld != NULL && rld_loading(c->rld))) {
 		log_warn("upgrade refused: %s", c->draining ? "shutting down" :
 		    c->child > 0 ? "an upgrade is under way" :
 		    "a reload is under way");
@@ -1106,6 +1146,9 @@ run_free(struct run_ctx *c)
 	adm_stop(&c->adm);
 	run_reload_free(c->rl, c->grp.n);
 	c->rl = NULL;
+	/* A reload thread may run on, but no longer uses c->live. */
+	rld_stop(c->rld);
+	c->rld = NULL;
 	for (i = 0; i < c->grp.n; i++)
 		wrk_free(&c->grp.v[i]);
 	free(c->grp.v);
@@ -1216,9 +1259,9 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	struct snap		*s;
 	char			 err[512];
 	unsigned		 n;
-	int			 unchanged, afd, rc;
+	int			 afd, rc;
 
-	if ((s = run_load(c, o->config, &c->model, &unchanged)) == NULL)
+	if ((s = run_load(c, o->config, &c->model)) == NULL)
 		return 1;
 	n = run_nworkers(o, c->model->pcfg.workers);
 	met_tab_init(&c->met, n);

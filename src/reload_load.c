@@ -1,0 +1,380 @@
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+
+#include "log.h"
+#include "reload_load.h"
+
+/* A replaced model waiting for the thread to free it. */
+struct rld_free {
+	struct rld_free		*next;
+	struct model		*m;		/* owned */
+};
+
+/*
+ * Shared by the main thread and the reload thread: mu guards the
+ * fields up to fd, live_mu guards live.  The main-thread-only fields
+ * at the end are never touched after the main thread's unref.
+ */
+struct rld {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* wakes the thread */
+	unsigned		 refs;		/* thread + main thread */
+	int			 quit;
+	int			 in_load;	/* thread is in rld_work */
+	char			*path;		/* load asked for; owned */
+	uint64_t		 running_hash;
+	int			 done;		/* result is the thread's last */
+	struct rld_result	 result;	/* owned */
+	struct rld_free		*frees;		/* owned list */
+	int			 fd;		/* eventfd, owned: done set */
+
+	pthread_mutex_t		 live_mu;	/* held while adding to live */
+	struct lb_livetab	*live;		/* run's; NULL once stopped */
+
+	pthread_t		 tid;		/* main thread only below */
+	struct event		*ev;		/* owned */
+	rld_done_fn		*cb;
+	void			*arg;
+	int			 loading;	/* started, cb not yet run */
+};
+
+void
+rld_result_clear(struct rld_result *r)
+{
+	snap_unref(r->s);
+	r->s = NULL;
+	if (r->m != NULL) {
+		model_free(r->m);
+		free(r->m);
+		r->m = NULL;
+	}
+}
+
+static uint32_t
+rld_ms_since(const struct timespec *t0)
+{
+	struct timespec	t1;
+	int64_t		ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+void
+rld_load(const char *path, int have_running, uint64_t running_hash,
+    struct diag_list *dl, struct rld_result *r)
+{
+	struct timespec	 t0;
+	struct model	*m;
+
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		r->failed = 1;
+		return;
+	}
+	r->nerr = model_load(m, path, dl);
+	r->load_ms = rld_ms_since(&t0);
+	if (r->nerr == 0 && have_running && m->set.hash == running_hash)
+		r->unchanged = 1;
+	if (r->nerr != 0 || r->unchanged) {
+		model_free(m);
+		free(m);
+		return;
+	}
+	r->m = m;
+}
+
+static void
+rld_free_list(struct rld_free *f)
+{
+	struct rld_free *next;
+
+	for (; f != NULL; f = next) {
+		next = f->next;
+		model_free(f->m);
+		free(f->m);
+		free(f);
+	}
+}
+
+static void
+rld_unref(struct rld *r)
+{
+	int last;
+
+	pthread_mutex_lock(&r->mu);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!last)
+		return;
+	rld_result_clear(&r->result);
+	rld_free_list(r->frees);
+	free(r->path);
+	close(r->fd);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->live_mu);
+	free(r);
+}
+
+/* diag_lines' callback: the thread's diagnostics go to the log. */
+static void
+rld_log_diag(enum diag_severity sev, const char *line, void *arg)
+{
+	(void)arg;
+	log_msg(sev == DIAG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "%s",
+	    line);
+}
+
+/* res's snapshot, unless stopped: live may then be freed at any time. */
+static void
+rld_build(struct rld *r, struct rld_result *res)
+{
+	struct timespec	t0;
+	char		err[2048];
+	int		stopped;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&r->live_mu);
+	if (!(stopped = r->live == NULL))
+		res->s = snap_build(&res->m->res, r->live, LB_DEFAULT, err,
+		    sizeof(err));
+	pthread_mutex_unlock(&r->live_mu);
+	res->build_ms = rld_ms_since(&t0);
+	if (res->s == NULL) {
+		if (!stopped)
+			log_error("%s", err);
+		res->failed = 1;
+		rld_result_clear(res);
+	}
+}
+
+/* One load, on the thread, with nothing locked. */
+static void
+rld_work(struct rld *r, const char *path, uint64_t hash,
+    struct rld_result *res)
+{
+	struct diag_list dl;
+
+	diag_list_init(&dl);
+	rld_load(path, 1, hash, &dl, res);
+	/* Logged here: thousands of lines would stall the main loop. */
+	diag_lines(&dl, rld_log_diag, NULL);
+	diag_list_free(&dl);
+	if (res->m != NULL)
+		rld_build(r, res);
+}
+
+static void *
+rld_main(void *arg)
+{
+	struct rld		*r = arg;
+	struct rld_free		*f;
+	struct rld_result	 res;
+	char			*path;
+	uint64_t		 hash, one = 1;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->quit && r->frees == NULL && r->path == NULL)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if ((f = r->frees) != NULL) {
+			r->frees = NULL;
+			pthread_mutex_unlock(&r->mu);
+			rld_free_list(f);
+			pthread_mutex_lock(&r->mu);
+			continue;
+		}
+		if (r->quit)
+			break;
+		path = r->path;
+		r->path = NULL;
+		hash = r->running_hash;
+		r->in_load = 1;
+		pthread_mutex_unlock(&r->mu);
+		rld_work(r, path, hash, &res);
+		free(path);
+		pthread_mutex_lock(&r->mu);
+		r->in_load = 0;
+		if (r->quit) {
+			rld_result_clear(&res);
+			continue;	/* free what is queued, then end */
+		}
+		r->result = res;
+		r->done = 1;
+		if (write(r->fd, &one, sizeof(one)) == -1)
+			log_warn("reload: eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&r->mu);
+	rld_unref(r);
+	return NULL;
+}
+
+/* The eventfd is readable: a load is done. */
+static void
+rld_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct rld		*r = arg;
+	struct rld_result	 res;
+	uint64_t		 v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("reload: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&r->mu);
+	if (!r->done) {
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
+	res = r->result;
+	memset(&r->result, 0, sizeof(r->result));
+	r->done = 0;
+	pthread_mutex_unlock(&r->mu);
+	r->loading = 0;
+	r->cb(&res, r->arg);
+	rld_result_clear(&res);
+}
+
+struct rld *
+rld_new(struct event_base *base, struct lb_livetab *live, rld_done_fn *done,
+    void *arg, char *err, size_t errlen)
+{
+	struct rld	*r;
+	sigset_t	 all, old;
+	int		 rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->live_mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->refs = 2;
+	r->live = live;
+	r->cb = done;
+	r->arg = arg;
+	if ((r->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (r->ev = event_new(base, r->fd, EV_READ | EV_PERSIST, rld_wake,
+	    r)) == NULL || event_add(r->ev, NULL) == -1) {
+		snprintf(err, errlen, "cannot start the reload thread: %s",
+		    r->fd == -1 ? strerror(errno) : "event setup failed");
+		goto fail;
+	}
+	/* Signals stay with the main thread, as for the workers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&r->tid, NULL, rld_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the reload thread: %s",
+		    strerror(rc));
+		goto fail;
+	}
+	return r;
+fail:
+	if (r->ev != NULL)
+		event_free(r->ev);
+	if (r->fd != -1)
+		close(r->fd);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->live_mu);
+	free(r);
+	return NULL;
+}
+
+int
+rld_start(struct rld *r, const char *path, uint64_t running_hash, char *err,
+    size_t errlen)
+{
+	char *p;
+
+	if (r->loading) {
+		snprintf(err, errlen, "a load is under way");
+		return -1;
+	}
+	if ((p = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->path = p;
+	r->running_hash = running_hash;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	r->loading = 1;
+	return 0;
+}
+
+int
+rld_loading(const struct rld *r)
+{
+	return r->loading;
+}
+
+void
+rld_model_free(struct rld *r, struct model *m)
+{
+	struct rld_free *f;
+
+	if (m == NULL)
+		return;
+	if (r == NULL || (f = malloc(sizeof(*f))) == NULL) {
+		model_free(m);
+		free(m);
+		return;
+	}
+	f->m = m;
+	pthread_mutex_lock(&r->mu);
+	f->next = r->frees;
+	r->frees = f;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void
+rld_stop(struct rld *r)
+{
+	pthread_t	tid;
+	int		idle;
+
+	if (r == NULL)
+		return;
+	event_free(r->ev);
+	r->ev = NULL;
+	/* From here on the thread leaves live alone. */
+	pthread_mutex_lock(&r->live_mu);
+	r->live = NULL;
+	pthread_mutex_unlock(&r->live_mu);
+	pthread_mutex_lock(&r->mu);
+	r->quit = 1;
+	idle = !r->in_load;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	tid = r->tid;
+	/*
+	 * An idle thread only frees what is queued and ends: join it.  One
+	 * loading may take seconds, or forever on a file that never ends:
+	 * leave it behind; it frees everything when it ends, if ever.
+	 */
+	if (idle)
+		pthread_join(tid, NULL);
+	else
+		pthread_detach(tid);
+	rld_unref(r);
+}
