@@ -21,6 +21,9 @@ Clients (print one result line; exit 0 when it is the expected one):
                                     then "bytes B" (the sum of sizes)
   rst H:P                           send, then reset the connection
   expect-reset H:P DATA             print reset|eof|data:<bytes>
+  reset-time H:P DATA               as expect-reset, then the seconds
+                                    from connect to that outcome (the
+                                    interpreter's start left out)
   idle H:P                          echo once, print seconds until EOF
   slow H:P SECONDS                  echo, print started, sleep, echo
                                     again: print ok
@@ -382,14 +385,26 @@ def c_rst(target):
     return 0
 
 
-def c_expect_reset(target, data):
-    s = connect(target)
+def expect_reset(target, data):
     try:
+        # A reset can come before connect() has reported success.
+        s = connect(target)
         s.sendall(data.encode())
         b = s.recv(65536)
-        print("eof" if not b else "data:%d" % len(b))
+        return "eof" if not b else "data:%d" % len(b)
     except ConnectionResetError:
-        print("reset")
+        return "reset"
+
+
+def c_expect_reset(target, data):
+    print(expect_reset(target, data))
+    return 0
+
+
+def c_reset_time(target, data):
+    t0 = time.monotonic()
+    what = expect_reset(target, data)
+    print("%s %.3f" % (what, time.monotonic() - t0))
     return 0
 
 
@@ -522,7 +537,8 @@ def main(argv):
                                      args[3:] == ["silent"]))
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
           "halfclose": c_halfclose, "mixed": c_mixed, "rst": c_rst,
-          "expect-reset": c_expect_reset, "idle": c_idle,
+          "expect-reset": c_expect_reset, "reset-time": c_reset_time,
+          "idle": c_idle,
           "slow": c_slow, "persist": c_persist,
           "finlater": c_finlater}[cmd]
     try:
