@@ -456,21 +456,21 @@ def c_finlater(target, kib):
     """The backend closes its side first; then this client's bytes."""
     s = connect(target)
     n = 0
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        n += len(b)
     data = random.Random(int(kib)).randbytes(int(kib) * 1024)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    # The proxy closes once both FINs have passed: wait for it, so the
-    # caller knows the bytes had their chance to arrive.
     try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            n += len(b)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        # The proxy closes once both FINs have passed: wait for it, so
+        # the caller knows the bytes had their chance to arrive.
         while s.recv(65536):
             pass
-    except ConnectionResetError:
-        print("reset")
+    except OSError as e:
+        print("error %d bytes before: %s" % (n, e))
         return 1
     print("eof %d sent %d %s" % (n, len(data),
                                  hashlib.sha256(data).hexdigest()))
