@@ -48,10 +48,11 @@ blackhole() {
 	wait_file "$WORK/$1.port" || { cat "$WORK/$1.log" >&2; exit 1; }
 	cat "$WORK/$1.port"
 }
-# wait_log N PATTERN FILE: poll (up to 20 s) until N lines match.
+# wait_log N PATTERN FILE [SECONDS]: poll (up to SECONDS, default 20)
+# until N lines match.
 wait_log() {
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 $(( ${4:-20} * 10 ))); do
 		[ "$(grep -c -- "$2" "$3")" -ge "$1" ] && return 0
 		sleep 0.1
 	done
@@ -117,6 +118,9 @@ spec:
 EOF
 }
 
+# drainTimeout: the endpoint must be back well before it, also on a
+# loaded machine (two reloads took 12 s on one running 7 test suites).
+DRAIN=15
 CONF="$WORK/conf"
 mkdir -p "$CONF"
 {
@@ -129,7 +133,7 @@ spec:
   nodeAddresses: [127.0.0.1]
   adminAddress: $ADMIN
   connectTimeout: 5s
-  drainTimeout: 5s
+  drainTimeout: ${DRAIN}s
   connectionLog: info
 EOF
 	svc fin "$(cip 1)"
@@ -290,24 +294,27 @@ expect "drain: endpoint removed: new connections reset" reset \
     "$(tool expect-reset "$(cip 5):$SP" x)"
 pod keep-1 keep "$POD.41" "$P_KEEP" >"$CONF/keep.yaml"
 reload 2
-# Only a precondition (a slower machine would close the connection
-# anyway): said here so that a failure below is not misread.
-between "drain: added back within drainTimeout (5s)" "$(since "$t_gone")" \
-    0 4.9
+took=$(since "$t_gone")
+echo "# endpoint added back $took s after it was removed"
 expect_metric "drain: endpoint added back: usable again" "$ADMIN" \
     "$(pm svcproxy_port_endpoints keep 'state="usable"')" 1
 # The connection whose endpoint stayed away closes at drainTimeout; the
 # same sweep judges the other (one worker).
-wait_log 1 "service=default/ctl:$SP .*reason=reload-drain" "$LOG"
+wait_log 1 "service=default/ctl:$SP .*reason=reload-drain" "$LOG" $((DRAIN + 30))
 expect "drain: the endpoint that stayed away: closed at drainTimeout" 1 \
     "$(grep -c "service=default/ctl:$SP endpoint=$POD.42:$P_CTL .*reason=reload-drain" "$LOG")"
 release ctl
 expect "drain: its client saw the close" eof "$(cat "$WORK/ctl.out")"
 release keep
-expect "drain: the endpoint added back keeps its connection" alive \
-    "$(cat "$WORK/keep.out")"
-expect "drain: no drain close for it" 0 \
-    "$(grep -c "service=default/keep:$SP .*reason=reload-drain" "$LOG")"
+if python3 -c "import sys; sys.exit(not ($took < $DRAIN - 1))"; then
+	expect "drain: the endpoint added back keeps its connection" alive \
+	    "$(cat "$WORK/keep.out")"
+	expect "drain: no drain close for it" 0 \
+	    "$(grep -c "service=default/keep:$SP .*reason=reload-drain" "$LOG")"
+else
+	# Not what is tested: the endpoint was not back in time.
+	skip "drain: endpoint added back after $took s, not within drainTimeout (${DRAIN}s): machine too slow"
+fi
 expect "drain: new connections to the endpoint added back served" back \
     "$(tool echo "$(cip 5):$SP" back)"
 

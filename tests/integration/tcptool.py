@@ -21,6 +21,9 @@ Clients (print one result line; exit 0 when it is the expected one):
                                     then "bytes B" (the sum of sizes)
   rst H:P                           send, then reset the connection
   expect-reset H:P DATA             print reset|eof|data:<bytes>
+  resets H:P DATA N                 N connections one after another as
+                                    expect-reset: print how many were
+                                    reset
   reset-time H:P DATA               as expect-reset, then the seconds
                                     from connect to that outcome (the
                                     interpreter's start left out)
@@ -401,6 +404,11 @@ def c_expect_reset(target, data):
     return 0
 
 
+def c_resets(target, data, n):
+    print(sum(expect_reset(target, data) == "reset" for _ in range(int(n))))
+    return 0
+
+
 def c_reset_time(target, data):
     t0 = time.monotonic()
     what = expect_reset(target, data)
@@ -538,6 +546,7 @@ def main(argv):
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
           "halfclose": c_halfclose, "mixed": c_mixed, "rst": c_rst,
           "expect-reset": c_expect_reset, "reset-time": c_reset_time,
+          "resets": c_resets,
           "idle": c_idle,
           "slow": c_slow, "persist": c_persist,
           "finlater": c_finlater}[cmd]
