@@ -94,10 +94,11 @@ DEMO_RUNDIR=$tmp "$BACKENDS" start >"$tmp/backends.log" 2>&1 ||
 "$SVCPROXY" run -c "$CONF" --workers 1 >"$tmp/svcproxy.log" 2>&1 &
 pid=$!
 
-# Wait (at most 10 s) until both listeners accept.
+# Wait (at most 30 s: a loaded machine is slow) until both listeners
+# accept.
 wait_listen() {
 	i=0
-	while [ "$i" -lt 100 ]; do
+	while [ "$i" -lt 300 ]; do
 		kill -0 "$pid" 2>/dev/null ||
 		    fail "svcproxy run exited before listening on $1:$2"
 		if python3 -c 'import socket, sys
@@ -108,7 +109,7 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()' \
 		sleep 0.1
 		i=$((i + 1))
 	done
-	fail "svcproxy not listening on $1:$2 after 10 s"
+	fail "svcproxy not listening on $1:$2 after 30 s"
 }
 wait_listen 127.1.0.10 80
 wait_listen 127.0.0.1 30080

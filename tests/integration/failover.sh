@@ -124,22 +124,72 @@ expect "client reaches the VIP" hi \
 expect "A healthy" 200 "$(ip netns exec "$NSA" curl -s -o /dev/null \
     -w '%{http_code}' --max-time 2 http://127.0.0.1:9180/healthz)"
 
+# healthz_a: the status of A's /healthz (000: nothing answered); the
+# body goes to $TMP/hz.body.
+healthz_a() {
+	: >"$TMP/hz.body"
+	ip netns exec "$NSA" curl -s -o "$TMP/hz.body" -w '%{http_code}' \
+	    --max-time 2 http://127.0.0.1:9180/healthz || true
+}
+# running PID: PID is a live process (not gone, not a zombie).
+running() {
+	[ -r "/proc/$1/stat" ] &&
+	    [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# A connection held through A keeps it draining (drainTimeout 2s)
+# rather than exiting at once: its /healthz must say so meanwhile.
+inc python3 "$TCPTOOL" --timeout 10 persist "$VIP:$SP" "$TMP/hold.ready" \
+    "$TMP/hold.go" >"$TMP/hold.out" 2>&1 &
+HOLD=$!
+PIDS="$PIDS $HOLD"
+wait_for 10 test -s "$TMP/hold.ready" && pass "a connection held through A" ||
+    fail "no connection held through A"
+
 # ---- stop A's svcproxy ----
 t0=$(date +%s.%N)
 kill -TERM "$SVC_A"
-code=$(ip netns exec "$NSA" curl -s -o /dev/null -w '%{http_code}' \
-    --max-time 2 http://127.0.0.1:9180/healthz || true)
-[ "$code" != 200 ] && pass "A's /healthz fails once stopped ($code)" ||
-    fail "A's /healthz still 200"
-took=$(inc python3 "$LOADGEN" until-ok "$VIP:$SP" --timeout 20)
-t1=$(date +%s.%N)
-if [ "$took" != timeout ]; then
-	echo "# new connections to the VIP succeed again after $(python3 -c "print('%.2f' % ($t1 - $t0))") s"
-	python3 -c "import sys; sys.exit(not ($t1 - $t0 <= 10))" &&
-	    pass "failover within 10 s" || fail "failover took too long"
+# Until A's main loop has seen the signal it still answers 200: poll.
+code=200
+for i in $(seq 1 100); do
+	code=$(healthz_a)
+	[ "$code" != 200 ] && break
+	sleep 0.05
+done
+if [ "$code" = 000 ] && ! running "$SVC_A"; then
+	fail "A's /healthz: the process is gone, it did not drain"
 else
-	fail "the VIP never answered again"
+	expect "A's /healthz while draining: 503" 503 "$code"
+	expect "A's /healthz while draining: the reason" \
+	    "unhealthy: draining" "$(cat "$TMP/hz.body")"
 fi
+# A draining has closed its listeners: from now on, connect until the
+# VIP answers again (beside the checks of A below).
+t1=$(date +%s.%N)
+inc python3 "$LOADGEN" until-ok "$VIP:$SP" --timeout 20 >"$TMP/took" 2>&1 &
+UNTIL=$!
+PIDS="$PIDS $UNTIL"
+# Then the drain ends (drainTimeout 2s): A exits 0 and nothing answers.
+wait_for 15 eval '! running "$SVC_A"' &&
+    pass "A exits once drained" || fail "A still runs after its drain"
+rc=0
+wait "$SVC_A" || rc=$?
+expect "A's exit status after the drain" 0 "$rc"
+expect "A's /healthz once A is gone: no answer (000), not a status" 000 \
+    "$(healthz_a)"
+touch "$TMP/hold.go"
+wait "$HOLD" || true
+wait "$UNTIL" || true
+took=$(cat "$TMP/took")
+case $took in
+[0-9]*)
+	took=$(python3 -c "print('%.2f' % ($t1 - $t0 + $took))")
+	echo "# new connections to the VIP succeed again after $took s"
+	python3 -c "import sys; sys.exit(not ($took <= 10))" &&
+	    pass "failover within 10 s" || fail "failover took too long"
+	;;
+*)	fail "the VIP never answered again ($took)" ;;
+esac
 holds_vip "$NSB" && pass "the VIP moved to B" || fail "B does not hold the VIP"
 holds_vip "$NSA" && fail "A still holds the VIP" || pass "A released the VIP"
 expect "served by B" hi "$(inc python3 "$TCPTOOL" echo "$VIP:$SP" hi)"

@@ -23,10 +23,10 @@ expect() {
 now() { date +%s.%N; }
 since() { python3 -c "print('%.2f' % ($(now) - $1))"; }
 
-# wait_file FILE: up to 10 s for FILE to exist and be non-empty.
+# wait_file FILE: up to 30 s for FILE to exist and be non-empty.
 wait_file() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ -s "$1" ] && return 0
 		sleep 0.1
 	done
@@ -48,12 +48,13 @@ backend() {
 . "$top_srcdir/tests/integration/port_lib.sh"
 
 # start_proxy CONF LOG [ENV=VALUE...]: run svcproxy (under $WRAP, if
-# set) with 2 workers and a pidfile; wait until it serves.  Sets PROXY.
+# set) with $WORKERS (default 2) workers and a pidfile; wait until it
+# serves.  Sets PROXY.
 start_proxy() {
 	local conf=$1 log=$2 i
 	shift 2
 	rm -f "$WORK/pid"
-	env "$@" ${WRAP:-} "$SVCPROXY" run -c "$conf" --workers 2 \
+	env "$@" ${WRAP:-} "$SVCPROXY" run -c "$conf" --workers "${WORKERS:-2}" \
 	    --pidfile "$WORK/pid" >"$log" 2>&1 &
 	PROXY=$!
 	PIDS+=($PROXY)

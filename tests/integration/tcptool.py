@@ -2,8 +2,13 @@
 """tcptool: backends and clients for the data-path integration tests.
 
 Servers (write their kernel-chosen port to --ready once listening):
-  serve --mode echo|id|eofreply|rst|watch --host H [--name N] --ready F
+  serve --mode echo|id|eofreply|rst|watch|finfirst --host H [--name N]
+        --ready F [--watch W]
+        finfirst: send 64 KiB + "bye\n", shut write, then read to EOF
+        and append "got N SHA256" of what came after to W
   blackhole --host H --ready F      listen, never accept, queue full
+                                    (checked: a probe connect must not
+                                    complete before --ready is written)
 Clients (print one result line; exit 0 when it is the expected one):
   echo H:P DATA                     send DATA, print what comes back
   id H:P                            print the backend's first line
@@ -12,9 +17,16 @@ Clients (print one result line; exit 0 when it is the expected one):
   mixed H:P N CONC SEED             N echo connections, CONC at once, of
                                     seeded sizes 0 to 256 KiB, each sent
                                     and half-closed while reading the
-                                    echo to EOF: print "ok N fail M"
+                                    echo to EOF: print "ok N fail M",
+                                    then "bytes B" (the sum of sizes)
   rst H:P                           send, then reset the connection
   expect-reset H:P DATA             print reset|eof|data:<bytes>
+  resets H:P DATA N                 N connections one after another as
+                                    expect-reset: print how many were
+                                    reset
+  reset-time H:P DATA               as expect-reset, then the seconds
+                                    from connect to that outcome (the
+                                    interpreter's start left out)
   idle H:P                          echo once, print seconds until EOF
   slow H:P SECONDS                  echo, print started, sleep, echo
                                     again: print ok
@@ -24,8 +36,14 @@ Clients (print one result line; exit 0 when it is the expected one):
   persist H:P READY GO              echo once, write READY, wait (up to
                                     60 s) for file GO, echo again: print
                                     alive|reset|eof
+  finlater H:P KIB                  read to the backend's EOF, then send
+                                    KIB KiB of seeded bytes and shut
+                                    write: print "eof N sent M SHA256"
+                                    (N bytes before the EOF)
 Every client gives up after --timeout seconds (default 20); --source H
-binds clients to address H first (a Pod or outside client's address).
+binds clients to address H first (a Pod or outside client's address);
+--connected F writes F once the client's connect has completed (the
+connection is established, accepted or not).
 """
 import asyncio
 import hashlib
@@ -41,6 +59,8 @@ import time
 
 TIMEOUT = 20.0
 SOURCE = None
+CONNECTED = None
+FINFIRST = b"f" * 65536 + b"bye\n"
 
 
 def raise_nofile():
@@ -65,6 +85,8 @@ def connect(target):
     if SOURCE:
         s.bind((SOURCE, 0))
     s.connect((host, port))
+    if CONNECTED:
+        write_ready(CONNECTED, s.getsockname()[1])
     return s
 
 
@@ -131,6 +153,20 @@ async def serve_conn(mode, name, watch, reader, writer):
                 what = "reset"
             with open(watch, "a") as f:
                 f.write(what + "\n")
+        elif mode == "finfirst":
+            writer.write(FINFIRST)
+            await writer.drain()
+            writer.write_eof()
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                data = await reader.read(262144)
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+            with open(watch, "a") as f:
+                f.write("got %d %s\n" % (n, h.hexdigest()))
     except (ConnectionResetError, BrokenPipeError):
         pass
     finally:
@@ -157,21 +193,37 @@ def blackhole(args):
     """A listener whose accept queue is full: SYNs to it are dropped."""
     opts = dict(zip(args[::2], args[1::2]))
     host = opts.get("--host", "127.0.0.1")
-    ls = socket.socket(family(host), socket.SOCK_STREAM)
+    fam = family(host)
+    ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.bind((host, 0))
     ls.listen(0)
     port = ls.getsockname()[1]
-    fillers = []
-    for _ in range(8):
-        c = socket.socket(family(host), socket.SOCK_STREAM)
+    # One established connection fills a backlog of 0; wait for it
+    # (bounded) rather than for a fixed time.
+    fillers = [socket.create_connection((host, port), 10)]
+    for _ in range(3):
+        c = socket.socket(fam, socket.SOCK_STREAM)
         c.setblocking(False)
         try:
             c.connect((host, port))
         except BlockingIOError:
             pass
         fillers.append(c)
-        time.sleep(0.05)
-    write_ready(opts["--ready"], port)
+    # Check: a probe's SYN must go unanswered.  One that completes
+    # (the filler was not queued yet) fills the queue itself: keep it.
+    for _ in range(5):
+        probe = socket.socket(fam, socket.SOCK_STREAM)
+        probe.settimeout(0.5)
+        try:
+            probe.connect((host, port))
+            fillers.append(probe)
+        except (socket.timeout, TimeoutError):
+            probe.close()
+            write_ready(opts["--ready"], port)
+            break
+    else:
+        print("blackhole: every probe connect completed: queue not full")
+        return 1
     while True:
         time.sleep(3600)
 
@@ -316,6 +368,7 @@ def c_mixed(target, n, conc, seed):
     for t in threads:
         t.join()
     print("ok %d fail %d" % (len(sizes) - len(errors), len(errors)))
+    print("bytes %d" % sum(sizes))
     for e in errors[:5]:
         print(e)
     return 0 if not errors else 1
@@ -335,14 +388,31 @@ def c_rst(target):
     return 0
 
 
-def c_expect_reset(target, data):
-    s = connect(target)
+def expect_reset(target, data):
     try:
+        # A reset can come before connect() has reported success.
+        s = connect(target)
         s.sendall(data.encode())
         b = s.recv(65536)
-        print("eof" if not b else "data:%d" % len(b))
+        return "eof" if not b else "data:%d" % len(b)
     except ConnectionResetError:
-        print("reset")
+        return "reset"
+
+
+def c_expect_reset(target, data):
+    print(expect_reset(target, data))
+    return 0
+
+
+def c_resets(target, data, n):
+    print(sum(expect_reset(target, data) == "reset" for _ in range(int(n))))
+    return 0
+
+
+def c_reset_time(target, data):
+    t0 = time.monotonic()
+    what = expect_reset(target, data)
+    print("%s %.3f" % (what, time.monotonic() - t0))
     return 0
 
 
@@ -390,6 +460,31 @@ def c_persist(target, ready, go):
     return 0
 
 
+def c_finlater(target, kib):
+    """The backend closes its side first; then this client's bytes."""
+    s = connect(target)
+    n = 0
+    data = random.Random(int(kib)).randbytes(int(kib) * 1024)
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            n += len(b)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        # The proxy closes once both FINs have passed: wait for it, so
+        # the caller knows the bytes had their chance to arrive.
+        while s.recv(65536):
+            pass
+    except OSError as e:
+        print("error %d bytes before: %s" % (n, e))
+        return 1
+    print("eof %d sent %d %s" % (n, len(data),
+                                 hashlib.sha256(data).hexdigest()))
+    return 0
+
+
 async def hold_main(target, n, ready, silent=False):
     host, port = hostport(target)
     conns = []
@@ -425,10 +520,14 @@ async def hold_main(target, n, ready, silent=False):
 
 
 def main(argv):
-    global TIMEOUT, SOURCE
+    global TIMEOUT, SOURCE, CONNECTED
     if "--timeout" in argv:
         i = argv.index("--timeout")
         TIMEOUT = float(argv[i + 1])
+        del argv[i:i + 2]
+    if "--connected" in argv:
+        i = argv.index("--connected")
+        CONNECTED = argv[i + 1]
         del argv[i:i + 2]
     if "--source" in argv:
         i = argv.index("--source")
@@ -440,15 +539,17 @@ def main(argv):
         asyncio.run(serve_main(args))
         return 0
     if cmd == "blackhole":
-        blackhole(args)
-        return 0
+        return blackhole(args)
     if cmd == "hold":
         return asyncio.run(hold_main(args[0], int(args[1]), args[2],
                                      args[3:] == ["silent"]))
     fn = {"echo": c_echo, "id": c_id, "bulk": c_bulk,
           "halfclose": c_halfclose, "mixed": c_mixed, "rst": c_rst,
-          "expect-reset": c_expect_reset, "idle": c_idle,
-          "slow": c_slow, "persist": c_persist}[cmd]
+          "expect-reset": c_expect_reset, "reset-time": c_reset_time,
+          "resets": c_resets,
+          "idle": c_idle,
+          "slow": c_slow, "persist": c_persist,
+          "finlater": c_finlater}[cmd]
     try:
         return fn(*args)
     except (socket.timeout, TimeoutError):
