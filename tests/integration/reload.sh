@@ -324,7 +324,9 @@ out=$(cat "$TMP/probe.out")
 expect "removed Service: established connection closed by FIN" eof \
     "$(echo "$out" | awk '{ print $4 }')"
 after=$(python3 -c "print('%.2f' % ($t1 - $t0))")
-python3 -c "import sys; sys.exit(not (1.8 <= $after <= 2.0 + 1.5 * $SLOW))" &&
+# The upper bound only tells "closed at drainTimeout" from "never closed":
+# on a loaded machine the reload itself may take seconds.
+python3 -c "import sys; sys.exit(not (1.8 <= $after <= 2.0 + 6 * $SLOW))" &&
     pass "removed Service: connection ran for drainTimeout 2s ($after s)" ||
     fail "removed Service: connection ended $after s after the reload"
 
