@@ -24,7 +24,12 @@
 #include "res.h"
 #include "strtab.h"
 
-/* One worker's counters for one Service port; only that worker writes. */
+/*
+ * One worker's counters for one Service port; only that worker writes.
+ * Cache-line aligned: allocate arrays of it with met_ctr_new(), never
+ * malloc/calloc, whose 16-byte alignment is undefined behaviour for it
+ * (UBSan: "misaligned address").
+ */
 struct met_ctr {
 	_Atomic uint64_t	 accepted;
 	_Atomic uint64_t	 closed;
@@ -68,6 +73,10 @@ struct met_tab {
 		    memory_order_relaxed);				\
 	}								\
 } while (0)
+
+/* n zeroed counters, aligned as their type needs; free(3) them.  NULL:
+ * out of memory. */
+struct met_ctr *met_ctr_new(size_t n);
 
 void	 met_tab_init(struct met_tab *, unsigned nworkers);
 void	 met_tab_free(struct met_tab *);
