@@ -332,7 +332,7 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
-    const struct met_wrk *w, long open_fds)
+    const struct met_wrk *w, const struct met_adm *adm, long open_fds)
 {
 	prom_ports(b, t, s);
 	prom_endpoints(b, s);
@@ -384,5 +384,24 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	evbuffer_add_printf(b, "svcproxy_bytes_total{direction=\"up\"} %"
 	    PRIu64 "\nsvcproxy_bytes_total{direction=\"down\"} %" PRIu64 "\n",
 	    w->bytes_up, w->bytes_down);
+	prom_head(b, "svcproxy_admin_connections", "gauge",
+	    "Connections open now to this admin server.");
+	evbuffer_add_printf(b, "svcproxy_admin_connections %" PRIu64 "\n",
+	    adm->conns);
+	prom_head(b, "svcproxy_admin_connections_total", "counter",
+	    "Connections the admin server accepted.");
+	evbuffer_add_printf(b, "svcproxy_admin_connections_total %" PRIu64
+	    "\n", adm->accepted);
+	prom_head(b, "svcproxy_admin_closed_total", "counter",
+	    "Admin connections closed unanswered: deadline, the request was "
+	    "not answered in time; cap, the oldest one made room.");
+	evbuffer_add_printf(b, "svcproxy_admin_closed_total{reason=\"deadline\"} "
+	    "%" PRIu64 "\nsvcproxy_admin_closed_total{reason=\"cap\"} %" PRIu64
+	    "\n", adm->closed_deadline, adm->closed_cap);
+	prom_head(b, "svcproxy_admin_accept_paused_total", "counter",
+	    "Times the admin server paused accepting, out of file "
+	    "descriptors.");
+	evbuffer_add_printf(b, "svcproxy_admin_accept_paused_total %" PRIu64
+	    "\n", adm->accept_paused);
 	return 0;
 }
