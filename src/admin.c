@@ -42,7 +42,8 @@ struct adm_conn {
 	char			 peer[LSN_NAMELEN];
 };
 
-/* What a route answers; body is the connection's, filled by the route. */
+/* What a route answers: it sets code (and type) and fills body, a
+ * buffer the caller owns. */
 struct adm_answer {
 	int			 code;
 	const char		*type;
@@ -354,10 +355,12 @@ adm_conn_close(struct adm_conn *c)
 	a->met.conns--;
 	evtimer_del(&c->timer);
 	/*
-	 * Close the fd now, not when libevent finalizes the bufferevent
-	 * (BEV_OPT_CLOSE_ON_FREE) after this callback: out of fds, the
-	 * next accept(2) needs it.  bufferevent_free has taken its events
-	 * off the fd already.
+	 * The fd is closed here, not by the bufferevent
+	 * (BEV_OPT_CLOSE_ON_FREE), which libevent finalizes only after the
+	 * running callback: out of fds, the very next accept(2) needs it.
+	 * Freed from one of its own callbacks, the bufferevent drops its
+	 * events when that returns; a closed fd is already out of epoll,
+	 * and nothing on this loop can reuse the number before then.
 	 */
 	fd = bufferevent_getfd(c->bev);
 	bufferevent_free(c->bev);
