@@ -38,7 +38,7 @@ struct adm_conn {
 	struct bufferevent	*bev;		/* owned, as is its fd */
 	struct event		 timer;		/* deadline, then linger */
 	enum adm_state		 state;
-	size_t			 scanned;	/* of the request, for its end */
+	size_t			 scanned;	/* request bytes searched */
 	char			 peer[LSN_NAMELEN];
 };
 

@@ -395,9 +395,10 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	prom_head(b, "svcproxy_admin_closed_total", "counter",
 	    "Admin connections closed unanswered: deadline, the request was "
 	    "not answered in time; cap, the oldest one made room.");
-	evbuffer_add_printf(b, "svcproxy_admin_closed_total{reason=\"deadline\"} "
-	    "%" PRIu64 "\nsvcproxy_admin_closed_total{reason=\"cap\"} %" PRIu64
-	    "\n", adm->closed_deadline, adm->closed_cap);
+	evbuffer_add_printf(b, "svcproxy_admin_closed_total"
+	    "{reason=\"deadline\"} %" PRIu64 "\nsvcproxy_admin_closed_total"
+	    "{reason=\"cap\"} %" PRIu64 "\n", adm->closed_deadline,
+	    adm->closed_cap);
 	prom_head(b, "svcproxy_admin_accept_paused_total", "counter",
 	    "Times the admin server paused accepting, out of file "
 	    "descriptors.");

@@ -119,7 +119,7 @@ struct met_wrk {
 struct met_adm {
 	uint64_t		 conns;		/* open now */
 	uint64_t		 accepted;
-	uint64_t		 closed_deadline;	/* request not answered */
+	uint64_t		 closed_deadline; /* not answered in time */
 	uint64_t		 closed_cap;	/* oldest, at the cap */
 	uint64_t		 accept_paused;	/* out of fds */
 };

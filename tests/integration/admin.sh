@@ -77,7 +77,8 @@ YEOF
 	svc web "$(cip 1)" "[{name: http, port: $SP, targetPort: p}]"
 	pod e1 web "$NET.1" "$P1"
 	pod e2 web "$NET.2" "$P2"
-	svc other "$(cip 2)" "[{name: a, port: $SP, targetPort: p}, {name: b, port: $SP2, targetPort: p}]"
+	svc other "$(cip 2)" "[{name: a, port: $SP, targetPort: p},
+	    {name: b, port: $SP2, targetPort: p}]"
 	pod e3 other "$NET.3" "$P3"
 } >"$TMP/conf.yaml"
 
@@ -342,9 +343,10 @@ expect "query string: /healthz?requireEndpoints=1" ok \
     "$(curl -s --max-time 5 "http://$ADM/healthz?requireEndpoints=1")"
 expect "HTTP/1.0, bare LF line ends" "HTTP/1.1 200 OK closed" \
     "$(clients raw "$ADM" 'GET /healthz HTTP/1.0\n\n')"
+long=$(head -c 9000 /dev/zero | tr '\0' a)
 expect "request over 8 KiB: 431" \
     "HTTP/1.1 431 Request Header Fields Too Large closed" \
-    "$(clients raw "$ADM" "GET /healthz HTTP/1.1\\r\\nX: $(head -c 9000 /dev/zero | tr '\0' a)\\r\\n\\r\\n")"
+    "$(clients raw "$ADM" "GET /healthz HTTP/1.1\\r\\nX: $long\\r\\n\\r\\n")"
 
 # ---- a slowloris: closed at the request deadline ----
 clients slow "$ADM" 16 >"$TMP/slow.out" &
