@@ -10,35 +10,63 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
 #include "log.h"
 
-#define ADM_BACKLOG	128
-#define ADM_TIMEOUT_S	10
+#define ADM_BACKLOG		128
+#define ADM_ACCEPT_BATCH	16	/* then the loop turns: reads first */
+#define ADM_LINGER_MS		500	/* after the answer, for the FIN */
+#define ADM_LOG_BURST		5	/* lines per kind per period */
+#define ADM_LOG_PERIOD_MS	10000
 
-static void
-adm_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, struct evbuffer *body)
-{
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", type);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, body);
-}
+/*
+ * One client connection, in the list oldest first.  READING until the
+ * request is complete, WRITING the answer, then LINGER: our side shut
+ * down, reading and dropping what the client still sends until its FIN,
+ * so that closing does not reset the connection under the answer.
+ */
+enum adm_state { ADM_READING, ADM_WRITING, ADM_LINGER };
 
-/* The value of query parameter key of req, or NULL. */
+struct adm_conn {
+	struct adm_conn		*prev;		/* older */
+	struct adm_conn		*next;		/* newer */
+	struct adm		*a;
+	struct bufferevent	*bev;		/* owned, as is its fd */
+	struct event		 timer;		/* deadline, then linger */
+	enum adm_state		 state;
+	size_t			 scanned;	/* request bytes searched */
+	char			 peer[LSN_NAMELEN];
+};
+
+/* What a route answers: it sets code (and type) and fills body, a
+ * buffer the caller owns. */
+struct adm_answer {
+	int			 code;
+	const char		*type;
+	const char		*allow;		/* Allow header, or NULL */
+	struct evbuffer		*body;
+};
+
+#define ADM_TEXT	"text/plain; charset=utf-8"
+#define ADM_STR_(x)	#x
+#define ADM_STR(x)	ADM_STR_(x)
+
+/* The answer for the query string (NULL: none). */
+typedef void adm_route_fn(struct adm *, const char *query,
+    struct adm_answer *);
+
+/* Whether query parameter key of query is 1 or true. */
 static int
-adm_query_flag(struct evhttp_request *req, const char *key)
+adm_query_flag(const char *query, const char *key)
 {
 	struct evkeyvalq	 q;
-	const char		*query, *v;
+	const char		*v;
 	int			 on = 0;
 
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	if (query == NULL || evhttp_parse_query_str(query, &q) == -1)
 		return 0;
 	v = evhttp_find_header(&q, key);
@@ -83,30 +111,22 @@ adm_health(const struct adm *a, const struct snap *s, int need_eps,
 }
 
 static void
-adm_healthz(struct evhttp_request *req, void *arg)
+adm_healthz(struct adm *a, const char *query, struct adm_answer *ans)
 {
-	struct adm	*a = arg;
-	struct evbuffer	*b = evbuffer_new();
 	struct snap	*s;
 	char		 why[320];
 
-	if (b == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
 	s = snap_slot_acquire(a->src.slot);
-	adm_health(a, s, adm_query_flag(req, "requireEndpoints"), why,
+	adm_health(a, s, adm_query_flag(query, "requireEndpoints"), why,
 	    sizeof(why));
 	snap_unref(s);
 	if (why[0] == '\0') {
-		evbuffer_add(b, "ok\n", 3);
-		adm_reply(req, 200, "OK", "text/plain; charset=utf-8", b);
+		evbuffer_add(ans->body, "ok\n", 3);
+		ans->code = 200;
 	} else {
-		evbuffer_add_printf(b, "unhealthy: %s\n", why);
-		adm_reply(req, 503, "Service Unavailable",
-		    "text/plain; charset=utf-8", b);
+		evbuffer_add_printf(ans->body, "unhealthy: %s\n", why);
+		ans->code = 503;
 	}
-	evbuffer_free(b);
 }
 
 /* Sum of every worker's totals. */
@@ -131,24 +151,19 @@ adm_wrk_sum(const struct wrk_group *g, struct met_wrk *o)
 }
 
 static void
-adm_metrics(struct evhttp_request *req, void *arg)
+adm_metrics(struct adm *a, const char *query, struct adm_answer *ans)
 {
-	struct adm	*a = arg;
-	struct evbuffer	*b = evbuffer_new();
 	struct met_wrk	 w;
 	struct snap	*s;
 
-	if (b == NULL) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
+	(void)query;
 	adm_wrk_sum(a->src.grp, &w);
 	s = snap_slot_acquire(a->src.slot);
-	met_print_prom(b, a->src.met, s, a->src.proc, &w, met_open_fds());
+	met_print_prom(ans->body, a->src.met, s, a->src.proc, &w, &a->met,
+	    met_open_fds());
 	snap_unref(s);
-	adm_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-	    b);
-	evbuffer_free(b);
+	ans->code = 200;
+	ans->type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 /* ---- /status ---- */
@@ -259,10 +274,8 @@ adm_json_resolve(FILE *f, const struct model *m)
 }
 
 static void
-adm_status(struct evhttp_request *req, void *arg)
+adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 {
-	struct adm	*a = arg;
-	struct evbuffer	*b;
 	struct met_wrk	 w;
 	struct snap	*s;
 	char		*buf = NULL;
@@ -270,8 +283,9 @@ adm_status(struct evhttp_request *req, void *arg)
 	FILE		*f;
 	int		 rc;
 
+	(void)query;
 	if ((f = open_memstream(&buf, &len)) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		ans->code = 500;
 		return;
 	}
 	adm_wrk_sum(a->src.grp, &w);
@@ -289,31 +303,399 @@ adm_status(struct evhttp_request *req, void *arg)
 	fputs("\n]}\n", f);
 	snap_unref(s);
 	fclose(f);
-	if (rc == -1 || (b = evbuffer_new()) == NULL) {
+	if (rc == -1 || evbuffer_add(ans->body, buf, len) == -1) {
 		free(buf);
-		evhttp_send_error(req, 500, NULL);
+		ans->code = 500;
 		return;
 	}
-	evbuffer_add(b, buf, len);
 	free(buf);
-	adm_reply(req, 200, "OK", "application/json", b);
-	evbuffer_free(b);
+	ans->code = 200;
+	ans->type = "application/json";
+}
+
+static const struct {
+	const char	*path;
+	adm_route_fn	*fn;
+} adm_routes[] = {
+	{ "/healthz", adm_healthz },
+	{ "/metrics", adm_metrics },
+	{ "/status", adm_status },
+};
+
+/* ---- the server: accept, one request per connection, answer ---- */
+
+static const char *
+adm_reason(int code)
+{
+	switch (code) {
+	case 200:	return "OK";
+	case 400:	return "Bad Request";
+	case 404:	return "Not Found";
+	case 405:	return "Method Not Allowed";
+	case 431:	return "Request Header Fields Too Large";
+	case 503:	return "Service Unavailable";
+	}
+	return "Internal Server Error";
 }
 
 static void
-adm_notfound(struct evhttp_request *req, void *arg)
+adm_conn_close(struct adm_conn *c)
 {
-	struct evbuffer *b = evbuffer_new();
+	struct adm	*a = c->a;
+	int		 fd;
 
-	(void)arg;
-	if (b == NULL) {
-		evhttp_send_error(req, 404, NULL);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		a->oldest = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		a->newest = c->prev;
+	a->met.conns--;
+	evtimer_del(&c->timer);
+	/*
+	 * The fd is closed here, not by the bufferevent
+	 * (BEV_OPT_CLOSE_ON_FREE), which libevent finalizes only after the
+	 * running callback: out of fds, the very next accept(2) needs it.
+	 * Freed from one of its own callbacks, the bufferevent drops its
+	 * events when that returns; a closed fd is already out of epoll,
+	 * and nothing on this loop can reuse the number before then.
+	 */
+	fd = bufferevent_getfd(c->bev);
+	bufferevent_free(c->bev);
+	close(fd);
+	free(c);
+}
+
+/* The answer is written: shut our side, drop what still comes. */
+static void
+adm_conn_linger(struct adm_conn *c)
+{
+	struct timeval tv = { 0, ADM_LINGER_MS * 1000 };
+
+	c->state = ADM_LINGER;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	evtimer_add(&c->timer, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Status line, headers and (but for HEAD) the body of ans, then linger. */
+static void
+adm_conn_answer(struct adm_conn *c, int head, struct adm_answer *ans)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 len = evbuffer_get_length(ans->body);
+
+	bufferevent_disable(c->bev, EV_READ);
+	c->state = ADM_WRITING;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s"
+	    "Connection: close\r\n\r\n", ans->code, adm_reason(ans->code),
+	    ans->type, len, ans->allow ? "Allow: " : "",
+	    ans->allow ? ans->allow : "", ans->allow ? "\r\n" : "");
+	if (!head)
+		evbuffer_add_buffer(out, ans->body);
+	/* adm_conn_write_cb lingers once it is all out. */
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/*
+ * The request line of a complete request in req (NUL-terminated, its
+ * headers after it, which no route reads) into ans.  Sets *head for
+ * HEAD.
+ */
+static void
+adm_conn_route(struct adm *a, char *req, int *head, struct adm_answer *ans)
+{
+	char	*sp1, *sp2, *eol, *query;
+	size_t	 i;
+
+	*head = 0;
+	eol = req + strcspn(req, "\r\n");
+	*eol = '\0';
+	if ((sp1 = strchr(req, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' ') ||
+	    sp1[1] != '/' || (strcmp(sp2 + 1, "HTTP/1.0") != 0 &&
+	    strcmp(sp2 + 1, "HTTP/1.1") != 0)) {
+		ans->code = 400;
+		evbuffer_add_printf(ans->body, "bad request\n");
 		return;
 	}
-	evbuffer_add_printf(b, "not found: try /healthz, /metrics, "
+	*sp1 = *sp2 = '\0';
+	if (strcmp(req, "HEAD") == 0)
+		*head = 1;
+	else if (strcmp(req, "GET") != 0) {
+		ans->code = 405;
+		ans->allow = "GET, HEAD";
+		evbuffer_add_printf(ans->body, "method not allowed\n");
+		return;
+	}
+	if ((query = strchr(sp1 + 1, '?')) != NULL)
+		*query++ = '\0';
+	for (i = 0; i < sizeof(adm_routes) / sizeof(adm_routes[0]); i++)
+		if (strcmp(sp1 + 1, adm_routes[i].path) == 0) {
+			adm_routes[i].fn(a, query, ans);
+			return;
+		}
+	ans->code = 404;
+	evbuffer_add_printf(ans->body, "not found: try /healthz, /metrics, "
 	    "/status\n");
-	adm_reply(req, 404, "Not Found", "text/plain; charset=utf-8", b);
-	evbuffer_free(b);
+}
+
+/*
+ * Where the request p[0..len) ends (after its empty line), or 0 while
+ * it is incomplete; *from is where to scan from (what an earlier call
+ * saw, less the 2 bytes an end could straddle), so a client sending a
+ * byte at a time costs linear time.  Bare LF line ends count too (RFC
+ * 9112 section 2.2).
+ */
+static size_t
+adm_request_end(const char *p, size_t len, size_t *from)
+{
+	size_t i = *from > 2 ? *from - 2 : 0;
+
+	*from = len;
+	for (; i + 1 < len; i++)
+		if (p[i] == '\n' && (p[i + 1] == '\n' || (p[i + 1] == '\r' &&
+		    i + 2 < len && p[i + 2] == '\n')))
+			return i + (p[i + 1] == '\n' ? 2 : 3);
+	return 0;
+}
+
+static void
+adm_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct adm_conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct adm_answer	 ans;
+	size_t			 len = evbuffer_get_length(in), end;
+	char			*p;
+	int			 head = 0;
+
+	if (c->state == ADM_LINGER) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	if (c->state != ADM_READING)
+		return;
+	if ((p = (char *)evbuffer_pullup(in, -1)) == NULL)
+		return;
+	end = adm_request_end(p, len, &c->scanned);
+	if (end == 0 && len < ADM_MAX_REQUEST)
+		return;			/* more to come */
+	memset(&ans, 0, sizeof(ans));
+	ans.code = 500;
+	ans.type = ADM_TEXT;
+	if ((ans.body = evbuffer_new()) == NULL) {
+		adm_conn_close(c);
+		return;
+	}
+	if (end == 0) {
+		ans.code = 431;
+		evbuffer_add_printf(ans.body, "request longer than %d bytes\n",
+		    ADM_MAX_REQUEST);
+	} else {
+		p[end - 1] = '\0';	/* the last '\n': a C string */
+		adm_conn_route(c->a, p, &head, &ans);
+	}
+	evbuffer_drain(in, len);
+	adm_conn_answer(c, head, &ans);
+	evbuffer_free(ans.body);
+}
+
+static void
+adm_conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct adm_conn *c = arg;
+
+	(void)bev;
+	if (c->state == ADM_WRITING)
+		adm_conn_linger(c);
+}
+
+/* EOF or an error: nothing more to do for this client. */
+static void
+adm_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	adm_conn_close(arg);
+}
+
+static void
+adm_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct adm_conn	*c = arg;
+	struct adm	*a = c->a;
+
+	(void)fd;
+	(void)what;
+	if (c->state != ADM_LINGER) {
+		a->met.closed_deadline++;
+		log_rl_msg(&a->rl, LOG_LEVEL_WARN, "admin: closed the "
+		    "connection from %s: not answered within %d ms of accept "
+		    "(request %s)", c->peer, ADM_DEADLINE_MS,
+		    c->state == ADM_READING ? "incomplete" : "not read by the "
+		    "client");
+	}
+	adm_conn_close(c);
+}
+
+/* The oldest connection not writing an answer, or NULL. */
+static struct adm_conn *
+adm_conn_idle(const struct adm *a)
+{
+	struct adm_conn *c;
+
+	for (c = a->oldest; c != NULL; c = c->next)
+		if (c->state != ADM_WRITING)
+			return c;
+	return NULL;
+}
+
+/* Close c to make room for a new connection (why: for the log). */
+static void
+adm_conn_drop(struct adm *a, struct adm_conn *c, const char *why)
+{
+	if (c->state != ADM_LINGER) {
+		a->met.closed_cap++;
+		log_rl_msg(&a->rl, LOG_LEVEL_WARN, "admin: %s: closed the "
+		    "oldest idle connection, from %s", why, c->peer);
+	}
+	adm_conn_close(c);
+}
+
+/*
+ * A connection for the accepted cfd (closed on failure).  At the cap,
+ * the oldest idle one (request incomplete, or answered and lingering)
+ * makes room, else the oldest.  The request is read at once: one that
+ * waited in the listen queue is usually there whole and is answered
+ * before any newer connection can push this one out, so opening
+ * connections cannot starve keepalived's /healthz.
+ */
+static void
+adm_conn_new(struct adm *a, int cfd, const struct sockaddr_storage *ss)
+{
+	struct adm_conn	*c;
+	struct evbuffer	*in;
+	int		 n;
+
+	if (a->met.conns >= ADM_MAX_CONNS && a->oldest != NULL) {
+		c = adm_conn_idle(a);
+		adm_conn_drop(a, c != NULL ? c : a->oldest,
+		    "at the cap of " ADM_STR(ADM_MAX_CONNS) " connections");
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(a->base, cfd, 0)) == NULL) {
+		log_rl_msg(&a->rl, LOG_LEVEL_ERROR, "admin: out of memory");
+		free(c);
+		close(cfd);
+		return;
+	}
+	c->a = a;
+	c->state = ADM_READING;
+	lsn_sa_name(ss, c->peer);
+	/* The request is read whole or not at all: a bounded buffer. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ADM_MAX_REQUEST);
+	bufferevent_setcb(c->bev, adm_conn_read_cb, adm_conn_write_cb,
+	    adm_conn_event_cb, c);
+	evtimer_assign(&c->timer, a->base, adm_conn_timer_cb, c);
+	evtimer_add(&c->timer, a->deadline_tv);
+	c->prev = a->newest;
+	if (a->newest != NULL)
+		a->newest->next = c;
+	else
+		a->oldest = c;
+	a->newest = c;
+	a->met.conns++;
+	a->met.accepted++;
+	bufferevent_enable(c->bev, EV_READ);
+	/* The bufferevent keeps its input's end frozen but while it reads. */
+	in = bufferevent_get_input(c->bev);
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_read(in, cfd, ADM_MAX_REQUEST);
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		adm_conn_read_cb(c->bev, c);
+	else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR))
+		adm_conn_close(c);
+}
+
+/*
+ * accept(2) failed with err, out of fds or memory.  When an idle
+ * connection can make room, close it and go on (each such step takes
+ * one connection off the listen queue, so it ends).  Else stop
+ * accepting for ADM_PAUSE_MS rather than spin on a listener that stays
+ * readable.  Returns 1 to go on, 0 when paused.
+ */
+static int
+adm_out_of_fds(struct adm *a, int err)
+{
+	struct timeval	 tv = { 0, ADM_PAUSE_MS * 1000 };
+	struct adm_conn	*c;
+
+	if ((err == EMFILE || err == ENFILE) &&
+	    (c = adm_conn_idle(a)) != NULL) {
+		adm_conn_drop(a, c, strerror(err));
+		return 1;
+	}
+	event_del(a->accept_ev);
+	evtimer_add(a->resume_ev, &tv);
+	a->met.accept_paused++;
+	log_rl_msg(&a->rl, LOG_LEVEL_WARN, "admin: accept: %s; pausing "
+	    "accepts for %d ms", strerror(err), ADM_PAUSE_MS);
+	return 0;
+}
+
+static void
+adm_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct adm *a = arg;
+
+	(void)fd;
+	(void)what;
+	event_add(a->accept_ev, NULL);
+}
+
+static void
+adm_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct adm		*a = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 i, cfd;
+
+	(void)what;
+	for (i = 0; i < ADM_ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd != -1) {
+			adm_conn_new(a, cfd, &ss);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:		/* a firewall's verdict */
+			continue;
+		default:		/* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+			if (!adm_out_of_fds(a, errno))
+				return;
+			break;
+		}
+	}
 }
 
 /* A listening socket on ip:port; -1 with err. */
@@ -343,40 +725,38 @@ adm_socket(const struct ipaddr *ip, uint16_t port, char *err, size_t len)
 	return fd;
 }
 
+
 int
 adm_start(struct adm *a, struct event_base *base, const struct ipaddr *ip,
     uint16_t port, int fd, const struct adm_src *src, char *err, size_t len)
 {
 	struct sockaddr_storage	sa;
 	socklen_t		salen = sizeof(sa);
+	struct timeval		tv = { ADM_DEADLINE_MS / 1000,
+				    ADM_DEADLINE_MS % 1000 * 1000 };
 
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
 	a->src = *src;
 	if (fd == -1 && (fd = adm_socket(ip, port, err, len)) == -1)
 		return -1;
-	if ((a->http = evhttp_new(base)) == NULL) {
+	if ((a->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    adm_accept_cb, a)) == NULL ||
+	    (a->resume_ev = evtimer_new(base, adm_resume_cb, a)) == NULL ||
+	    (a->deadline_tv = event_base_init_common_timeout(base,
+	    &tv)) == NULL || event_add(a->accept_ev, NULL) == -1) {
 		snprintf(err, len, "admin server: out of memory");
+		if (a->accept_ev != NULL)
+			event_free(a->accept_ev);
+		if (a->resume_ev != NULL)
+			event_free(a->resume_ev);
+		a->accept_ev = a->resume_ev = NULL;
 		close(fd);
 		return -1;
 	}
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(a->http, ADM_TIMEOUT_S);
-	evhttp_set_max_headers_size(a->http, 8192);
-	evhttp_set_max_body_size(a->http, 0);
-	evhttp_set_cb(a->http, "/healthz", adm_healthz, a);
-	evhttp_set_cb(a->http, "/metrics", adm_metrics, a);
-	evhttp_set_cb(a->http, "/status", adm_status, a);
-	evhttp_set_gencb(a->http, adm_notfound, a);
-	if (evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
-		snprintf(err, len, "admin server: cannot accept: %s",
-		    strerror(errno));
-		close(fd);
-		evhttp_free(a->http);
-		a->http = NULL;
-		return -1;
-	}
+	a->base = base;
 	a->fd = fd;
+	log_rl_init(&a->rl, ADM_LOG_BURST, ADM_LOG_PERIOD_MS);
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
 		lsn_sa_name(&sa, a->name);
 	return 0;
@@ -387,19 +767,30 @@ adm_move(struct adm *a, struct event_base *base, const struct ipaddr *ip,
     uint16_t port, char *err, size_t len)
 {
 	struct adm_src	src = a->src;
-	int		fd;
+	struct met_adm	met = a->met;
+	int		fd, rc;
 
 	if ((fd = adm_socket(ip, port, err, len)) == -1)
 		return -1;
 	adm_stop(a);
-	return adm_start(a, base, ip, port, fd, &src, err, len);
+	rc = adm_start(a, base, ip, port, fd, &src, err, len);
+	met.conns = 0;		/* adm_stop closed them */
+	a->met = met;
+	return rc;
 }
 
 void
 adm_stop(struct adm *a)
 {
-	if (a->http != NULL)
-		evhttp_free(a->http);	/* closes fd */
-	a->http = NULL;
+	if (a->base == NULL)
+		return;
+	while (a->oldest != NULL)
+		adm_conn_close(a->oldest);
+	event_free(a->accept_ev);
+	event_free(a->resume_ev);
+	a->accept_ev = a->resume_ev = NULL;
+	close(a->fd);
 	a->fd = -1;
+	log_rl_destroy(&a->rl);
+	a->base = NULL;
 }

@@ -1,7 +1,7 @@
 /*
- * admin: the HTTP server on ProxyConfig adminAddress (libevent evhttp on
- * the main thread's event_base, so it reads the run context without
- * locks; worker counters it reads are relaxed atomics).
+ * admin: the HTTP server on ProxyConfig adminAddress, on the main
+ * thread's event_base, so it reads the run context without locks;
+ * worker counters it reads are relaxed atomics.
  *
  *   GET /healthz   200 "ok" when a configuration is loaded, every
  *                  listener is bound and svcproxy is not draining; else
@@ -12,6 +12,20 @@
  *   GET /status    JSON: `svcproxy resolve -o json` of the running
  *                  configuration plus "process", "listeners" and
  *                  "live" (per Service port and endpoint counters).
+ *
+ * It is a small HTTP/1.x server of its own, one request per connection
+ * (every answer says "Connection: close"), rather than evhttp, because
+ * it must bound what a client can hold, which evhttp 2.1 cannot:
+ *   - a deadline: ADM_DEADLINE_MS from accept to the answer written,
+ *     whatever the client trickles in (evhttp's timeout restarts on
+ *     every byte);
+ *   - a cap: at most ADM_MAX_CONNS connections; one past it closes the
+ *     oldest still sending its request, so a new one (keepalived's
+ *     /healthz) is always read, and the fds stay within ADM_FD_BUDGET,
+ *     which run_budget() keeps out of the connections' share;
+ *   - back-pressure: out of fds (EMFILE), accepting pauses for
+ *     ADM_PAUSE_MS instead of spinning on a listener that stays
+ *     readable.
  */
 #ifndef SVCPROXY_ADMIN_H
 #define SVCPROXY_ADMIN_H
@@ -22,6 +36,7 @@
 #include <event2/event.h>
 
 #include "listener.h"
+#include "log.h"
 #include "metrics.h"
 #include "model.h"
 #include "netaddr.h"
@@ -38,11 +53,26 @@ struct adm_src {
 	struct model		**model;	/* running config's model */
 };
 
-struct evhttp;
+#define ADM_MAX_CONNS		64	/* admin connections open at once */
+#define ADM_DEADLINE_MS		10000	/* accept to answer written */
+#define ADM_PAUSE_MS		100	/* accepting paused, out of fds */
+#define ADM_MAX_REQUEST		8192	/* request line and headers */
+/* Fds the admin server may hold: the listener, the connections, and
+ * one accepted before the oldest is closed. */
+#define ADM_FD_BUDGET		(ADM_MAX_CONNS + 2)
+
+struct adm_conn;				/* admin.c */
 
 struct adm {
-	struct evhttp		*http;		/* owned; NULL: stopped */
-	int			 fd;		/* http's; -1: none */
+	struct event_base	*base;		/* the main thread's */
+	int			 fd;		/* listening, owned; -1: none */
+	struct event		*accept_ev;	/* owned; on fd */
+	struct event		*resume_ev;	/* owned; after a pause */
+	const struct timeval	*deadline_tv;	/* base's common timeout */
+	struct adm_conn		*oldest;	/* owned, as the list: */
+	struct adm_conn		*newest;	/* by accept, via next */
+	struct met_adm		 met;
+	struct log_rl		 rl;		/* repeated complaints */
 	char			 name[LSN_NAMELEN];	/* bound to */
 	struct adm_src		 src;
 };
@@ -62,7 +92,8 @@ int	 adm_start(struct adm *, struct event_base *, const struct ipaddr *ip,
  */
 int	 adm_move(struct adm *, struct event_base *, const struct ipaddr *ip,
 	    uint16_t port, char *err, size_t errlen);
-/* Close the socket and every admin connection.  Idempotent. */
+/* Close the socket and every admin connection.  Idempotent; a stays
+ * initialised (fd -1) and may be started again. */
 void	 adm_stop(struct adm *);
 
 #endif

@@ -256,8 +256,9 @@ run_set_max_conns(struct run_ctx *c, uint32_t want)
 }
 
 /*
- * Split the fd budget: listeners and fixed fds first, a sixteenth for
- * splice pipes, the rest for connections at two fds each.
+ * Split the fd budget: listeners, fixed fds and the admin server's
+ * connections (capped at ADM_MAX_CONNS) first, a sixteenth for splice
+ * pipes, the rest for connections at two fds each.
  */
 static void
 run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
@@ -267,7 +268,7 @@ run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
 	uint32_t	want = s->max_connections;
 
 	fixed = (rlim_t)nlsn * nworkers + (rlim_t)nworkers * 4 +
-	    RUN_FD_RESERVE;
+	    RUN_FD_RESERVE + ADM_FD_BUDGET;
 	pipes = c->nofile / 16;
 	if (pipes < (rlim_t)nworkers * 8)
 		pipes = (rlim_t)nworkers * 8;
@@ -578,14 +579,14 @@ run_reload_pcfg(struct run_ctx *c, const struct pcfg *n)
 		log_info("reload: maxConnections %u (0: only the open file "
 		    "limit's %u)", n->max_connections, c->conn_cap);
 	}
-	if (c->adm.http == NULL || (ipaddr_equal(&o->admin_ip, &n->admin_ip) &&
+	if (c->adm.fd == -1 || (ipaddr_equal(&o->admin_ip, &n->admin_ip) &&
 	    o->admin_port == n->admin_port))
 		return;
 	snprintf(was, sizeof(was), "%s", c->adm.name);
 	if (adm_move(&c->adm, c->base, &n->admin_ip, n->admin_port, err,
 	    sizeof(err)) == -1) {
 		log_error("reload: %s; admin server %s", err,
-		    c->adm.http != NULL ? "stays where it was" : "stopped");
+		    c->adm.fd != -1 ? "stays where it was" : "stopped");
 		return;
 	}
 	log_info("admin: moved from %s to %s", was, c->adm.name);

@@ -10,7 +10,9 @@
 #ifndef SVCPROXY_LOG_H
 #define SVCPROXY_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR,
@@ -28,6 +30,43 @@ void	 log_msg(enum log_level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 log_vmsg(enum log_level, const char *fmt, va_list)
 	    __attribute__((format(printf, 2, 0)));
+
+/*
+ * A rate limit for messages that can repeat without bound (a library's
+ * complaint on every failed accept(2), one line per evicted client): of
+ * each kind, the first `burst` lines of a period are written, the rest
+ * only counted, and the first line of a kind after its period ends
+ * reports that count.  A kind is a message with its digits left out, so
+ * "fd 12" and "fd 13" are one kind.  Any thread; the mutex orders them.
+ * Owned by whoever logs through it (struct adm has one; main.c has
+ * libevent's).
+ */
+#define LOG_RL_KINDS	8	/* kinds followed at once; the least
+				   recently seen makes room */
+#define LOG_RL_TEXT	160	/* of a kind's last dropped line, kept */
+
+struct log_rl_kind {
+	uint64_t		 hash;		/* 0: free slot */
+	int64_t			 since_ms;	/* period start, monotonic */
+	uint64_t		 used;		/* rl->seq when last seen */
+	uint32_t		 n;		/* lines written this period */
+	uint64_t		 dropped;	/* lines only counted */
+	char			 last[LOG_RL_TEXT];	/* a dropped one */
+};
+
+struct log_rl {
+	pthread_mutex_t		 mu;
+	unsigned		 burst;
+	unsigned		 period_ms;
+	uint64_t		 seq;		/* messages seen */
+	struct log_rl_kind	 v[LOG_RL_KINDS];
+};
+
+void	 log_rl_init(struct log_rl *, unsigned burst, unsigned period_ms);
+void	 log_rl_destroy(struct log_rl *);
+/* log_msg under rl's limit; returns 1 when written, 0 when counted. */
+int	 log_rl_msg(struct log_rl *, enum log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #define log_error(...)	log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LEVEL_WARN, __VA_ARGS__)

@@ -3,7 +3,8 @@
  *
  * main() finds the subcommand; each lives in its own cmd_<name>.c.
  * Process-wide mutable state (signals, the running configuration) lives
- * in cmd_run.c's run context, owned by the `run` command.
+ * in cmd_run.c's run context, owned by the `run` command; libevent's log
+ * callback, which takes no argument, keeps its rate limit here.
  */
 #include "config.h"
 
@@ -12,7 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "cmd.h"
+#include "log.h"
+
+/*
+ * libevent's own messages (any thread's base) go through log.c, rate
+ * limited: out of file descriptors, it complains on every failed
+ * accept(2), which was hundreds of MB of log in seconds.
+ */
+#define MAIN_EVLOG_BURST	5
+#define MAIN_EVLOG_PERIOD_MS	10000
+
+static struct log_rl main_evlog;
+
+static void
+main_event_log(int severity, const char *msg)
+{
+	enum log_level l;
+
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		l = LOG_LEVEL_DEBUG;
+		break;
+	case EVENT_LOG_MSG:
+		l = LOG_LEVEL_INFO;
+		break;
+	case EVENT_LOG_WARN:
+		l = LOG_LEVEL_WARN;
+		break;
+	default:
+		l = LOG_LEVEL_ERROR;
+		break;
+	}
+	log_rl_msg(&main_evlog, l, "libevent: %s", msg);
+}
 
 static const struct cmd_entry cmd_table[] = {
 	{ "check", "[-c PATH] [-o json]", cmd_check },
@@ -103,6 +139,8 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	log_rl_init(&main_evlog, MAIN_EVLOG_BURST, MAIN_EVLOG_PERIOD_MS);
+	event_set_log_callback(main_event_log);
 	if (argc < 2) {
 		usage_all(stderr);
 		return 2;

@@ -13,6 +13,24 @@
 #include "metrics.h"
 #include "snapshot.h"
 
+struct met_ctr *
+met_ctr_new(size_t n)
+{
+	struct met_ctr	*v;
+	size_t		 size;
+
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / sizeof(*v))
+		return NULL;
+	/* sizeof is a multiple of the alignment, as aligned_alloc wants. */
+	size = n * sizeof(*v);
+	if ((v = aligned_alloc(_Alignof(struct met_ctr), size)) == NULL)
+		return NULL;
+	memset(v, 0, size);
+	return v;
+}
+
 void
 met_tab_init(struct met_tab *t, unsigned nworkers)
 {
@@ -47,11 +65,10 @@ met_port_get(struct met_tab *t, const char *key)
 		return STRTAB_ENTRY(n, struct met_port, node);
 	if ((p = calloc(1, sizeof(*p) + len + 1)) == NULL)
 		return NULL;
-	if ((p->w = aligned_alloc(64, sizeof(*p->w) * nw)) == NULL) {
+	if ((p->w = met_ctr_new(nw)) == NULL) {
 		free(p);
 		return NULL;
 	}
-	memset(p->w, 0, sizeof(*p->w) * nw);
 	memcpy(p->key, key, len + 1);
 	p->node.key = p->key;
 	if (strtab_add(&t->t, &p->node) == -1) {
@@ -245,13 +262,12 @@ prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
 static void
 prom_ports(struct evbuffer *b, const struct met_tab *t, const struct snap *s)
 {
-	struct met_ctr	*sums, zero;
+	struct met_ctr	*sums;
 	size_t		 i, k;
 
-	memset(&zero, 0, sizeof(zero));
 	if (s == NULL || s->nports == 0)
 		return;
-	if ((sums = calloc(s->nports, sizeof(*sums))) == NULL)
+	if ((sums = met_ctr_new(s->nports)) == NULL)
 		return;
 	for (i = 0; i < s->nports; i++)
 		if (s->ports[i].met != NULL)
@@ -316,7 +332,7 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
-    const struct met_wrk *w, long open_fds)
+    const struct met_wrk *w, const struct met_adm *adm, long open_fds)
 {
 	prom_ports(b, t, s);
 	prom_endpoints(b, s);
@@ -368,5 +384,25 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	evbuffer_add_printf(b, "svcproxy_bytes_total{direction=\"up\"} %"
 	    PRIu64 "\nsvcproxy_bytes_total{direction=\"down\"} %" PRIu64 "\n",
 	    w->bytes_up, w->bytes_down);
+	prom_head(b, "svcproxy_admin_connections", "gauge",
+	    "Connections open now to this admin server.");
+	evbuffer_add_printf(b, "svcproxy_admin_connections %" PRIu64 "\n",
+	    adm->conns);
+	prom_head(b, "svcproxy_admin_connections_total", "counter",
+	    "Connections the admin server accepted.");
+	evbuffer_add_printf(b, "svcproxy_admin_connections_total %" PRIu64
+	    "\n", adm->accepted);
+	prom_head(b, "svcproxy_admin_closed_total", "counter",
+	    "Admin connections closed unanswered: deadline, the request was "
+	    "not answered in time; cap, the oldest one made room.");
+	evbuffer_add_printf(b, "svcproxy_admin_closed_total"
+	    "{reason=\"deadline\"} %" PRIu64 "\nsvcproxy_admin_closed_total"
+	    "{reason=\"cap\"} %" PRIu64 "\n", adm->closed_deadline,
+	    adm->closed_cap);
+	prom_head(b, "svcproxy_admin_accept_paused_total", "counter",
+	    "Times the admin server paused accepting, out of file "
+	    "descriptors.");
+	evbuffer_add_printf(b, "svcproxy_admin_accept_paused_total %" PRIu64
+	    "\n", adm->accept_paused);
 	return 0;
 }

@@ -24,7 +24,12 @@
 #include "res.h"
 #include "strtab.h"
 
-/* One worker's counters for one Service port; only that worker writes. */
+/*
+ * One worker's counters for one Service port; only that worker writes.
+ * Cache-line aligned: allocate arrays of it with met_ctr_new(), never
+ * malloc/calloc, whose 16-byte alignment is undefined behaviour for it
+ * (UBSan: "misaligned address").
+ */
 struct met_ctr {
 	_Atomic uint64_t	 accepted;
 	_Atomic uint64_t	 closed;
@@ -69,6 +74,10 @@ struct met_tab {
 	}								\
 } while (0)
 
+/* n zeroed counters, aligned as their type needs; free(3) them.  NULL:
+ * out of memory. */
+struct met_ctr *met_ctr_new(size_t n);
+
 void	 met_tab_init(struct met_tab *, unsigned nworkers);
 void	 met_tab_free(struct met_tab *);
 /* The entry for key, created zeroed; NULL when out of memory. */
@@ -106,17 +115,27 @@ struct met_wrk {
 	uint64_t		 accept_paused;
 };
 
+/* The admin server's own counters (struct adm; main thread). */
+struct met_adm {
+	uint64_t		 conns;		/* open now */
+	uint64_t		 accepted;
+	uint64_t		 closed_deadline; /* not answered in time */
+	uint64_t		 closed_cap;	/* oldest, at the cap */
+	uint64_t		 accept_paused;	/* out of fds */
+};
+
 struct snap;
 
 /*
  * Write the Prometheus text exposition (version 0.0.4) of tab, the
  * Service ports of s (the current snapshot) and their endpoints, and
- * the process values into out.  Main thread.  Returns 0, or -1 when out
- * of memory.
+ * the process and admin server values into out.  Main thread.  Returns
+ * 0, or -1 when out of memory.
  */
 int	 met_print_prom(struct evbuffer *out, const struct met_tab *tab,
 	    const struct snap *s, const struct met_proc *proc,
-	    const struct met_wrk *wrk, long open_fds);
+	    const struct met_wrk *wrk, const struct met_adm *adm,
+	    long open_fds);
 
 /* Open file descriptors of this process (/proc/self/fd), or -1. */
 long	 met_open_fds(void);
