@@ -738,6 +738,8 @@ adm_start(struct adm *a, struct event_base *base, const struct ipaddr *ip,
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
 	a->src = *src;
+	a->asked_ip = *ip;
+	a->asked_port = port;
 	if (fd == -1 && (fd = adm_socket(ip, port, err, len)) == -1)
 		return -1;
 	if ((a->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST,

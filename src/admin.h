@@ -74,6 +74,9 @@ struct adm {
 	struct met_adm		 met;
 	struct log_rl		 rl;		/* repeated complaints */
 	char			 name[LSN_NAMELEN];	/* bound to */
+	struct ipaddr		 asked_ip;	/* as configured (port 0 */
+	uint16_t		 asked_port;	/* stays 0): what a reload */
+						/* compares with */
 	struct adm_src		 src;
 };
 

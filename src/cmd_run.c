@@ -574,13 +574,17 @@ run_reload_pcfg(struct run_ctx *c, const struct pcfg *n)
 	const struct pcfg	*o = &c->model->pcfg;
 	char			 err[512], was[LSN_NAMELEN];
 
+	/* The admin server is compared with where it is, not with the
+	   running configuration: after a move that failed they differ,
+	   and the next reload asking for either must do the right thing. */
+
 	if (o->max_connections != n->max_connections) {
 		run_set_max_conns(c, n->max_connections);
 		log_info("reload: maxConnections %u (0: only the open file "
 		    "limit's %u)", n->max_connections, c->conn_cap);
 	}
-	if (c->adm.fd == -1 || (ipaddr_equal(&o->admin_ip, &n->admin_ip) &&
-	    o->admin_port == n->admin_port))
+	if (c->adm.fd == -1 || (ipaddr_equal(&c->adm.asked_ip,
+	    &n->admin_ip) && c->adm.asked_port == n->admin_port))
 		return;
 	snprintf(was, sizeof(was), "%s", c->adm.name);
 	if (adm_move(&c->adm, c->base, &n->admin_ip, n->admin_port, err,
