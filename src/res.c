@@ -772,9 +772,10 @@ svc_basics(struct build *b, struct res_service *s, const struct ksvc *ks)
 		    sp->session_affinity_config.client_ip.timeout_seconds.set ?
 		    (int)sp->session_affinity_config.client_ip.
 		    timeout_seconds.v : SVC_DEFAULT_AFFINITY_TIMEOUT;
-	if (is_type(s, "NodePort") || is_type(s, "LoadBalancer"))
-		s->external_traffic_policy = sp->external_traffic_policy ?
-		    sp->external_traffic_policy : "Cluster";
+	/* Validation defaulted it wherever the Service is externally
+	   accessible (SetDefaults_Service), ClusterIP with externalIPs
+	   included; NULL elsewhere. */
+	s->external_traffic_policy = sp->external_traffic_policy;
 	if (is_type(s, "LoadBalancer"))
 		s->allocate_lb_node_ports =
 		    sp->allocate_load_balancer_node_ports.set ?

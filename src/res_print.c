@@ -21,19 +21,6 @@ hostport(const struct ipaddr *a, uint16_t port, char *buf)
 	return buf;
 }
 
-/*
- * externalTrafficPolicy as validation defaulted it (SetDefaults_Service):
- * Cluster wherever the Service is ExternallyAccessible, which includes
- * a ClusterIP Service with externalIPs.
- */
-static const char *
-traffic_policy(const struct res_service *s)
-{
-	if (s->src != NULL && s->src->spec.external_traffic_policy != NULL)
-		return s->src->spec.external_traffic_policy;
-	return s->external_traffic_policy;
-}
-
 static void
 json_ip(FILE *fp, const struct ipaddr *a)
 {
@@ -181,7 +168,7 @@ json_service(FILE *fp, const struct res_service *s)
 	else
 		fputs("null", fp);
 	fputs(",\"externalTrafficPolicy\":", fp);
-	json_str(fp, traffic_policy(s));
+	json_str(fp, s->external_traffic_policy);
 	fputs(",\"allocateLoadBalancerNodePorts\":", fp);
 	if (strcmp(s->type, "LoadBalancer") == 0)
 		json_bool(fp, s->allocate_lb_node_ports);
@@ -282,8 +269,8 @@ text_service(FILE *fp, const struct res_service *s)
 		    ipaddr_format(&s->lb_ip, ip) : "<pending>");
 	if (strcmp(s->session_affinity, "ClientIP") == 0)
 		fprintf(fp, "  affinity ClientIP %ds", s->affinity_timeout);
-	if (traffic_policy(s) != NULL)
-		fprintf(fp, "  externalTrafficPolicy %s", traffic_policy(s));
+	if (s->external_traffic_policy != NULL)
+		fprintf(fp, "  externalTrafficPolicy %s", s->external_traffic_policy);
 	fputc('\n', fp);
 	if (s->headless) {
 		fprintf(fp, "  addresses");

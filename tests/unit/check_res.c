@@ -720,7 +720,8 @@ START_TEST(test_listeners)
 	    "  ports:\n  - {port: 8080, nodePort: 30080}\n");
 	s = svc(&f, "default", "web");
 	ck_assert_int_eq(s->proxied, 1);
-	ck_assert_ptr_null(s->external_traffic_policy);
+	/* externalIPs make it externally accessible: defaulted. */
+	ck_assert_str_eq(s->external_traffic_policy, "Cluster");
 	/* An externalIP equal to the ClusterIP is one listener. */
 	ck_assert_str_eq(lsn_str(&s->ports[0], buf, sizeof(buf)),
 	    "ClusterIP 10.96.0.10:80/TCP, ExternalIP 192.0.2.1:80/TCP, "
