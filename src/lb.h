@@ -2,7 +2,7 @@
  * lb: endpoint choice behind one small interface.
  *
  * An algorithm is a struct lb_ops found by name (lb_find).  build runs
- * once per snapshot, on the main thread, and may allocate its state in
+ * once per snapshot, where the snapshot is built, and may allocate its state in
  * the snapshot's arena; pick runs per connection attempt on a worker
  * and never allocates or blocks; release runs when a connection that
  * pick chose ends.  Several workers call pick on the same set at once:
@@ -30,7 +30,7 @@
 #define LB_DEFAULT	"round-robin"
 
 /*
- * Shared, atomics only.  Created by lb_live_get() on the main thread,
+ * Shared, atomics only.  Created by lb_live_get() during a snapshot build,
  * freed with the table; workers only touch the counters.
  */
 struct lb_live {
@@ -51,7 +51,10 @@ struct lb_live {
 	char			 key[];		/* "127.0.0.2:8080" */
 };
 
-/* Owned by the run context; mutated only by the main thread. */
+/* Owned by the run context; mutated only by the one snapshot build
+   running (at startup the main thread's, later the reload thread's):
+   entries never move, so workers and the admin server read them through
+   the pointers snapshots hold. */
 struct lb_livetab {
 	struct strtab		 t;		/* of lb_live, owned */
 };

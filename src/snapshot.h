@@ -98,7 +98,9 @@ struct snap {
  * with the algorithm named lb.  Live counters come from (and are added
  * to) live, which must outlive the snapshot.  Returns a snapshot with
  * one reference, or NULL with a message in err (out of memory, unknown
- * algorithm, two Service ports on one address).  Main thread only.
+ * algorithm, two Service ports on one address).  One build at a time
+ * per live table: the main thread's at startup, the reload thread's on
+ * reload.
  */
 struct snap	*snap_build(const struct res_model *model,
 		    struct lb_livetab *live, const char *lb,
