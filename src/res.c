@@ -370,8 +370,12 @@ slice_port_matches(const struct keps_port *sp, const struct res_port *rp)
 }
 
 /*
- * Conditions as kube-proxy reads them: ready nil means ready, serving
- * nil means "same as ready", terminating nil means not terminating.
+ * Conditions as the EndpointSlice API documents them: ready nil means
+ * ready, serving nil means "same as ready", terminating nil means not
+ * terminating.  kube-proxy itself reads a nil serving as true
+ * (endpointslicecache.go); the two differ only for a hand-written
+ * endpoint that is not ready, terminating and silent on serving, which
+ * kube-proxy would use in the terminating fallback and this does not.
  */
 static void
 slice_state(const struct keps_endpoint *e, int pnra, struct res_endpoint *ep)
@@ -444,7 +448,14 @@ str_cmp_null(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-/* ip, port; among duplicates the best conditions first, then the Pod. */
+/*
+ * ip, port; among duplicates (one address in two slices, or a new Pod
+ * given the address of one still terminating) the one kube-proxy keeps
+ * first: a non-terminating endpoint over a terminating one, whatever
+ * their readiness (addEndpoints in pkg/proxy/endpointslicecache.go:
+ * the address now belongs to the running Pod), then the best
+ * conditions, then the Pod.
+ */
 static int
 ep_cmp(const void *a, const void *b)
 {
@@ -455,12 +466,12 @@ ep_cmp(const void *a, const void *b)
 		return c;
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
+	if (x->terminating != y->terminating)
+		return x->terminating ? 1 : -1;
 	if (x->ready != y->ready)
 		return x->ready ? -1 : 1;
 	if (x->serving != y->serving)
 		return x->serving ? -1 : 1;
-	if (x->terminating != y->terminating)
-		return x->terminating ? 1 : -1;
 	if ((c = str_cmp_null(x->pod_ns, y->pod_ns)) != 0)
 		return c;
 	return str_cmp_null(x->pod, y->pod);

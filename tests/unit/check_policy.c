@@ -632,6 +632,112 @@ START_TEST(test_ipblock_union)
 }
 END_TEST
 
+/*
+ * Nested ipBlock ranges.  One rule allows 10.0.0.0/8 except 10.1.0.0/16,
+ * another allows 10.1.2.0/24 inside that hole: the verdict at each
+ * layer, and at the edges of each.  Then excepts that nest in and
+ * overlap one another, listed out of order; blocks that contain one
+ * another; an IPv6 except across a 64-bit boundary; an except ending
+ * one address short of its block.
+ */
+START_TEST(test_ipblock_nested)
+{
+	struct fx		 x;
+	struct pol_verdict	 v;
+	const struct pol_rule	*r;
+	char			 yaml[2048];
+
+	snprintf(yaml, sizeof(yaml), "%s"
+	    "metadata: {name: nested, namespace: default}\n"
+	    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+	    "  ingress:\n"
+	    "  - from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]\n"
+	    "  - from: [{ipBlock: {cidr: 10.1.2.0/24}}]\n"
+	    "  - from:\n    - ipBlock:\n        cidr: 172.16.0.0/12\n"
+	    "        except: [172.20.5.0/24, 172.20.0.0/16, 172.28.0.0/14, "
+	    "172.16.0.0/16, 172.29.0.0/16, 172.21.0.0/16, 172.30.0.0/15, "
+	    "172.20.128.0/17]\n"
+	    "  - from: [{ipBlock: {cidr: 192.168.1.0/24}}, "
+	    "{ipBlock: {cidr: 192.168.0.0/16}}, "
+	    "{ipBlock: {cidr: 192.168.3.0/24}}]\n"
+	    "  - from: [{ipBlock: {cidr: \"fd00::/16\", "
+	    "except: [\"fd00:0:0:1::/64\"]}}]\n"
+	    "  - from: [{ipBlock: {cidr: 198.18.0.0/24, "
+	    "except: [198.18.0.254/32]}}]\n", np_head);
+	fx_load(&x, yaml);
+	/* The outer layer, on both sides of the hole. */
+	ck_assert_int_eq(judge(&x, "10.0.0.1", "default/web", 80, POL_TCP,
+	    &v), 1);
+	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[0]");
+	ck_assert_int_eq(ALLOWED(&x, "10.0.255.255", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "10.2.0.0", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "10.255.255.255", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "9.255.255.255", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "11.0.0.0", "default/web", 80), 0);
+	/* The hole, around the inner block. */
+	ck_assert_int_eq(judge(&x, "10.1.0.0", "default/web", 80, POL_TCP,
+	    &v), 0);
+	ck_assert_int_eq(ALLOWED(&x, "10.1.1.255", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "10.1.3.0", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "10.1.255.255", "default/web", 80), 0);
+	/* The inner block: allowed by the second rule only. */
+	ck_assert_int_eq(judge(&x, "10.1.2.0", "default/web", 80, POL_TCP,
+	    &v), 1);
+	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[1]");
+	ck_assert_int_eq(judge(&x, "10.1.2.255", "default/web", 80, POL_TCP,
+	    &v), 1);
+	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[1]");
+
+	/*
+	 * Excepts of the third rule, merged: 172.16/16, 172.20.0.0 to
+	 * 172.21.255.255 (with 172.20.5/24 and 172.20.128/17 inside), and
+	 * 172.28/14 to the end (with 172.29/16 and 172.30/15 inside).
+	 */
+	r = &x.t.policies[0].rules[POL_INGRESS][2];
+	ck_assert_uint_eq(r->nv4, 2);
+	ck_assert_int_eq(ALLOWED(&x, "172.16.0.0", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.16.255.255", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.17.0.0", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "172.19.255.255", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "172.20.0.0", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.20.5.5", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.20.6.0", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.20.200.1", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.21.255.255", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.22.0.0", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "172.27.255.255", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "172.28.0.0", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.29.1.1", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.31.255.255", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "172.32.0.0", "default/web", 80), 0);
+
+	/* Blocks inside another block: one range, the outer one. */
+	r = &x.t.policies[0].rules[POL_INGRESS][3];
+	ck_assert_uint_eq(r->nv4, 1);
+	ck_assert_int_eq(ALLOWED(&x, "192.168.0.0", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "192.168.2.0", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "192.168.255.255", "default/web", 80),
+	    1);
+	ck_assert_int_eq(ALLOWED(&x, "192.169.0.0", "default/web", 80), 0);
+
+	/* IPv6: the range before the except ends at fd00::ffff:..:ffff. */
+	ck_assert_int_eq(ALLOWED(&x, "fd00::ffff:ffff:ffff:ffff",
+	    "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "fd00:0:0:1::", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "fd00:0:0:1::5", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "fd00:0:0:1:ffff:ffff:ffff:ffff",
+	    "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "fd00:0:0:2::", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "fd01::", "default/web", 80), 0);
+
+	/* The block's last address, after an except one short of it. */
+	ck_assert_int_eq(ALLOWED(&x, "198.18.0.253", "default/web", 80), 1);
+	ck_assert_int_eq(ALLOWED(&x, "198.18.0.254", "default/web", 80), 0);
+	ck_assert_int_eq(ALLOWED(&x, "198.18.0.255", "default/web", 80), 1);
+	fx_free(&x);
+}
+END_TEST
+
 /* ---- ports ---- */
 
 /* Named port: resolved on each destination Pod. */
@@ -662,6 +768,41 @@ START_TEST(test_named_ports)
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
 	    POL_UDP, NULL), 0);
 	ck_assert_uint_eq(x.t.nport_names, 2);
+	fx_free(&x);
+}
+END_TEST
+
+/*
+ * Named ports of init containers count only for sidecars (restartPolicy:
+ * Always), as for Services; a name matches with its protocol.
+ */
+START_TEST(test_named_port_sidecar)
+{
+	struct fx	x;
+	char		yaml[2048];
+
+	snprintf(yaml, sizeof(yaml),
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: init, namespace: default, labels: {app: init}}\n"
+	    "spec:\n  initContainers:\n  - name: plain\n    ports:\n"
+	    "    - {name: metrics, containerPort: 9100}\n"
+	    "  - name: side\n    restartPolicy: Always\n    ports:\n"
+	    "    - {name: admin, containerPort: 9200}\n"
+	    "  containers: [{name: c}]\n"
+	    "status: {podIP: 10.0.0.50}\n---\n%s"
+	    "metadata: {name: named-init, namespace: default}\n"
+	    "spec:\n  podSelector: {matchLabels: {app: init}}\n"
+	    "  ingress:\n  - ports: [{port: metrics}, {port: admin},\n"
+	    "      {port: admin, protocol: UDP}]\n",
+	    np_head);
+	fx_load(&x, yaml);
+	ck_assert_int_eq(ALLOWED(&x, "default/client", "default/init", 9200),
+	    1);
+	ck_assert_int_eq(ALLOWED(&x, "default/client", "default/init", 9100),
+	    0);
+	/* "admin" over UDP names no port: the Pod's admin is TCP. */
+	ck_assert_int_eq(judge(&x, "default/client", "default/init", 9200,
+	    POL_UDP, NULL), 0);
 	fx_free(&x);
 }
 END_TEST
@@ -713,6 +854,10 @@ START_TEST(test_protocol)
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 80,
 	    POL_UDP, NULL), 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1234,
+	    POL_SCTP, NULL), 1);
+	ck_assert_int_eq(judge(&x, "default/client", "default/web", 65535,
+	    POL_SCTP, NULL), 1);
+	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1,
 	    POL_SCTP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1234,
 	    POL_TCP, NULL), 0);
@@ -798,6 +943,49 @@ START_TEST(test_both_sides)
 	    POL_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].allowed, 0);
 	ck_assert_int_eq(v.side[POL_EGRESS].allowed, 1);
+	fx_free(&x);
+}
+END_TEST
+
+/*
+ * A Pod isolated both ways by different policies: each direction's
+ * slice lists its own policies, whatever their order (here the egress
+ * one is not the first policy).
+ */
+START_TEST(test_isolated_both_ways)
+{
+	struct fx		x;
+	struct pol_verdict	v;
+	char			yaml[2048];
+
+	snprintf(yaml, sizeof(yaml), "%s"
+	    "metadata: {name: a-in, namespace: default}\n"
+	    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+	    "  policyTypes: [Ingress]\n"
+	    "  ingress:\n  - from: [{podSelector: {matchLabels: "
+	    "{role: client}}}]\n---\n%s"
+	    "metadata: {name: b-out, namespace: default}\n"
+	    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+	    "  policyTypes: [Egress]\n"
+	    "  egress:\n  - to: [{namespaceSelector: {matchLabels: "
+	    "{env: prod}}}]\n", np_head, np_head);
+	fx_load(&x, yaml);
+	ck_assert_uint_eq(x.t.nisolated[POL_INGRESS], 2);
+	ck_assert_uint_eq(x.t.nisolated[POL_EGRESS], 2);
+	ck_assert_int_eq(judge(&x, "default/web", "prod/db", 5432, POL_TCP,
+	    &v), 1);
+	ck_assert_uint_eq(v.side[POL_EGRESS].npolicies, 1);
+	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/b-out[0]");
+	ck_assert_int_eq(judge(&x, "default/web2", "prod/db", 5432, POL_TCP,
+	    &v), 1);
+	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/b-out[0]");
+	ck_assert_int_eq(ALLOWED(&x, "default/web2", "dev/client", 1), 0);
+	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
+	    POL_TCP, &v), 1);
+	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 1);
+	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/a-in[0]");
+	ck_assert_int_eq(ALLOWED(&x, "default/other", "default/web2", 9090),
+	    0);
 	fx_free(&x);
 }
 END_TEST
@@ -898,6 +1086,33 @@ START_TEST(test_dual_stack_lookup)
 }
 END_TEST
 
+/* Two Pods claiming one address: the lowest index (ns, name) is it. */
+START_TEST(test_shared_address)
+{
+	struct fx	x;
+	struct ipaddr	a;
+
+	fx_load(&x,
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: b, namespace: dup}\n"
+	    "spec: {containers: [{name: c}]}\n"
+	    "status: {podIP: 10.50.0.1}\n---\n"
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: a, namespace: dup}\n"
+	    "spec: {containers: [{name: c}]}\n"
+	    "status: {podIP: 10.50.0.1}\n---\n"
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: c, namespace: dup}\n"
+	    "spec: {containers: [{name: c}]}\n"
+	    "status: {podIP: 10.50.0.1}\n");
+	ck_assert_int_eq(ipaddr_parse("10.50.0.1", &a), 0);
+	ck_assert_int_ne(pol_pod_by_name(&x.t, "dup", "a"), POL_NONE);
+	ck_assert_int_eq(pol_pod_by_addr(&x.t, &a),
+	    pol_pod_by_name(&x.t, "dup", "a"));
+	fx_free(&x);
+}
+END_TEST
+
 /*
  * Many Pods: a small selection is a sorted array, a large one a bitmap;
  * both answer the same.
@@ -986,14 +1201,18 @@ policy_suite(void)
 	tcase_add_test(tc, test_empty_selection_matches_nothing);
 	tcase_add_test(tc, test_ipblock_except);
 	tcase_add_test(tc, test_ipblock_union);
+	tcase_add_test(tc, test_ipblock_nested);
 	tcase_add_test(tc, test_named_ports);
+	tcase_add_test(tc, test_named_port_sidecar);
 	tcase_add_test(tc, test_end_port);
 	tcase_add_test(tc, test_protocol);
 	tcase_add_test(tc, test_egress_client);
 	tcase_add_test(tc, test_both_sides);
+	tcase_add_test(tc, test_isolated_both_ways);
 	tcase_add_test(tc, test_policies_union);
 	tcase_add_test(tc, test_ineligible_pods);
 	tcase_add_test(tc, test_dual_stack_lookup);
+	tcase_add_test(tc, test_shared_address);
 	tcase_add_test(tc, test_podset_forms);
 	tcase_add_test(tc, test_invalid_policy_ignored);
 	suite_add_tcase(s, tc);

@@ -374,6 +374,210 @@ START_TEST(test_endpointslices)
 }
 END_TEST
 
+#define NOSEL_SVC(name, ports) \
+	"---\napiVersion: v1\nkind: Service\n" \
+	"metadata: {name: " name ", namespace: default}\n" \
+	"spec:\n  ports:\n" ports
+
+/*
+ * kube-proxy's terminating fallback (CategorizeEndpoints in
+ * pkg/proxy/topology.go): the ready endpoints when any is ready, else
+ * those both serving and terminating.  Serving without terminating is
+ * never enough, ready or not: such an endpoint is neither ready nor on
+ * its way out, and the fallback exists only for graceful termination.
+ */
+START_TEST(test_fallback_serving_not_terminating)
+{
+	struct fx		 f;
+	const struct res_service *s;
+	char			 buf[512];
+
+	fx_load(&f,
+	    NOSEL_SVC("fb", "  - {port: 80}\n")
+	    SLICE("fb-1", "fb",
+	    "addressType: IPv4\nports:\n- {port: 8000}\nendpoints:\n"
+	    "- addresses: [10.6.0.1]\n"
+	    "  conditions: {ready: false, serving: true, terminating: false}\n"
+	    "- addresses: [10.6.0.2]\n"
+	    "  conditions: {ready: false, serving: true, terminating: true}\n"
+	    "- addresses: [10.6.0.3]\n"
+	    "  conditions: {ready: false, serving: false, terminating: true}\n"
+	    "- addresses: [10.6.0.4]\n"
+	    "  conditions: {ready: false, serving: true}\n")
+	    NOSEL_SVC("only-serving", "  - {port: 80}\n")
+	    SLICE("only-serving-1", "only-serving",
+	    "addressType: IPv4\nports:\n- {port: 8000}\nendpoints:\n"
+	    "- addresses: [10.7.0.1]\n"
+	    "  conditions: {ready: false, serving: true, terminating: false}\n"
+	    "- addresses: [10.7.0.2]\n"
+	    "  conditions: {ready: false, serving: true}\n")
+	    NOSEL_SVC("mixed", "  - {port: 80}\n")
+	    SLICE("mixed-1", "mixed",
+	    "addressType: IPv4\nports:\n- {port: 8000}\nendpoints:\n"
+	    "- addresses: [10.8.0.1]\n  conditions: {ready: true}\n"
+	    "- addresses: [10.8.0.2]\n"
+	    "  conditions: {ready: false, serving: true, terminating: true}\n"
+	    "- addresses: [10.8.0.3]\n"
+	    "  conditions: {ready: false, serving: true, terminating: false}\n"));
+	/* Nothing ready: only 10.6.0.2, serving and terminating. */
+	s = svc(&f, "default", "fb");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.6.0.1:8000:-S-- 10.6.0.2:8000:-STU 10.6.0.3:8000:--T- "
+	    "10.6.0.4:8000:-S--");
+	ck_assert_uint_eq(s->ports[0].nusable, 1);
+	/* Serving, none terminating, none ready: no endpoint at all. */
+	s = svc(&f, "default", "only-serving");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.7.0.1:8000:-S-- 10.7.0.2:8000:-S--");
+	ck_assert_uint_eq(s->ports[0].nusable, 0);
+	/* One ready: the fallback is off, the ready one alone is used. */
+	s = svc(&f, "default", "mixed");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.8.0.1:8000:RS-U 10.8.0.2:8000:-ST- 10.8.0.3:8000:-S--");
+	ck_assert_uint_eq(s->ports[0].nusable, 1);
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * One endpoint per address and port, as kube-proxy keys them: the same
+ * address in two slices is one endpoint, with the better conditions;
+ * the same address on another port number is another endpoint.
+ */
+START_TEST(test_duplicate_endpoints)
+{
+	struct fx		 f;
+	const struct res_service *s;
+	char			 buf[512];
+
+	fx_load(&f,
+	    NOSEL_SVC("dup", "  - {name: http, port: 80}\n")
+	    SLICE("dup-a", "dup",
+	    "addressType: IPv4\nports:\n- {name: http, port: 8080}\n"
+	    "endpoints:\n"
+	    "- addresses: [10.9.0.1]\n  conditions: {ready: false}\n"
+	    "- addresses: [10.9.0.2]\n")
+	    SLICE("dup-b", "dup",
+	    "addressType: IPv4\nports:\n- {name: http, port: 8080}\n"
+	    "endpoints:\n"
+	    "- addresses: [10.9.0.1]\n"
+	    "  targetRef: {kind: Pod, name: p1b}\n"
+	    "- addresses: [10.9.0.2]\n  conditions: {ready: false}\n"
+	    "  targetRef: {kind: Pod, name: p2b}\n")
+	    SLICE("dup-c", "dup",
+	    "addressType: IPv4\nports:\n- {name: http, port: 9090}\n"
+	    "endpoints:\n- addresses: [10.9.0.1]\n")
+	    NOSEL_SVC("reuse", "  - {port: 80}\n")
+	    SLICE("reuse-a", "reuse",
+	    "addressType: IPv4\nports:\n- {port: 8080}\nendpoints:\n"
+	    "- addresses: [10.9.0.5]\n"
+	    "  conditions: {ready: false, serving: true, terminating: true}\n"
+	    "  targetRef: {kind: Pod, name: old}\n")
+	    SLICE("reuse-b", "reuse",
+	    "addressType: IPv4\nports:\n- {port: 8080}\nendpoints:\n"
+	    "- addresses: [10.9.0.5]\n  conditions: {ready: false}\n"
+	    "  targetRef: {kind: Pod, name: new}\n")
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: reuse-pods, namespace: default}\n"
+	    "spec:\n  selector: {app: reuse}\n"
+	    "  ports:\n  - {port: 80, targetPort: 8080}\n"
+	    "---\napiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: z-old, namespace: default, labels: {app: reuse},\n"
+	    "  deletionTimestamp: \"2024-01-01T00:00:00Z\"}\n"
+	    "status:\n  podIP: 10.9.0.6\n"
+	    "  conditions: [{type: Ready, status: \"True\"}]\n"
+	    POD("a-new", "{app: reuse}",
+	    "status:\n  podIP: 10.9.0.6\n"
+	    "  conditions: [{type: Ready, status: \"False\"}]\n"));
+	s = svc(&f, "default", "dup");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.9.0.1:8080:RS-U 10.9.0.1:9090:RS-U 10.9.0.2:8080:RS-U");
+	ck_assert_uint_eq(s->ports[0].nusable, 3);
+	/* The ready copy is kept, with its own targetRef (or none). */
+	ck_assert_str_eq(s->ports[0].endpoints[0].pod, "p1b");
+	ck_assert_ptr_null(s->ports[0].endpoints[2].pod);
+
+	/*
+	 * A Pod that took the address of one still terminating: the
+	 * running Pod's endpoint wins even before it is ready (kube-proxy
+	 * prefers the non-terminating one), so the terminating fallback
+	 * does not send its traffic to an address that is no longer the
+	 * old Pod's.
+	 */
+	s = svc(&f, "default", "reuse");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.9.0.5:8080:----");
+	ck_assert_str_eq(s->ports[0].endpoints[0].pod, "new");
+	ck_assert_uint_eq(s->ports[0].nusable, 0);
+	s = svc(&f, "default", "reuse-pods");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.9.0.6:8080:----");
+	ck_assert_str_eq(s->ports[0].endpoints[0].pod, "a-new");
+	ck_assert_uint_eq(s->ports[0].nusable, 0);
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * Slices kube-proxy does not proxy, even when their addresses look like
+ * IPs: an FQDN slice ("10.9.9.9" is a valid DNS name).  A targetRef of
+ * another kind names no Pod.
+ */
+START_TEST(test_slices_skipped)
+{
+	struct fx		 f;
+	const struct res_service *s;
+	char			 buf[512];
+
+	fx_load(&f,
+	    NOSEL_SVC("f", "  - {port: 80}\n")
+	    SLICE("f-fqdn", "f",
+	    "addressType: FQDN\nports:\n- {port: 80}\n"
+	    "endpoints:\n- addresses: [10.9.9.9]\n")
+	    SLICE("f-ipv4", "f",
+	    "addressType: IPv4\nports:\n- {port: 80}\n"
+	    "endpoints:\n- addresses: [10.9.9.8]\n"
+	    "  targetRef: {kind: Node, name: n1}\n"));
+	s = svc(&f, "default", "f");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.9.9.8:80:RS-U");
+	ck_assert_ptr_null(s->ports[0].endpoints[0].pod);
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A named targetPort in init containers counts only for sidecars
+ * (restartPolicy: Always), even when a plain init container names the
+ * same port first.
+ */
+START_TEST(test_named_port_sidecar_only)
+{
+	struct fx		 f;
+	const struct res_service *s;
+	char			 buf[512];
+
+	fx_load(&f,
+	    WEB_SVC("  ports:\n  - {name: http, port: 80, targetPort: http}\n")
+	    POD("x", "{app: web}",
+	    "spec:\n  initContainers:\n  - name: plain-init\n    ports:\n"
+	    "    - {name: http, containerPort: 6060}\n"
+	    "  - name: side\n    restartPolicy: Always\n    ports:\n"
+	    "    - {name: http, containerPort: 7070}\n"
+	    "  containers:\n  - name: c\n"
+	    "status: {podIP: 10.0.0.1}\n")
+	    POD("y", "{app: web}",
+	    "spec:\n  initContainers:\n  - name: plain-init\n    ports:\n"
+	    "    - {name: http, containerPort: 6061}\n"
+	    "  containers:\n  - name: c\n"
+	    "status: {podIP: 10.0.0.2}\n"));
+	s = svc(&f, "default", "web");
+	ck_assert_str_eq(eps_str(&s->ports[0], buf, sizeof(buf)),
+	    "10.0.0.1:7070:RS-U");
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_headless)
 {
 	struct fx		 f;
@@ -411,6 +615,37 @@ START_TEST(test_headless)
 	s = svc(&f, "default", "pub");
 	ck_assert_uint_eq(s->naddresses, 3);
 	ck_assert_str_eq(ip(&s->addresses[2], a), "10.0.0.30");
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A headless Service without a selector answers DNS with the ready
+ * endpoints of its slices (every address of each; all of them with
+ * publishNotReadyAddresses).
+ */
+START_TEST(test_headless_slices)
+{
+	struct fx		 f;
+	const struct res_service *s;
+	char			 a[NETADDR_STRLEN];
+
+	fx_load(&f,
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: hl, namespace: default}\n"
+	    "spec:\n  clusterIP: None\n  ports:\n  - {port: 80}\n"
+	    SLICE("hl-1", "hl",
+	    "addressType: IPv4\nports:\n- {port: 80}\nendpoints:\n"
+	    "- addresses: [10.7.1.2, 10.7.1.1]\n"
+	    "- addresses: [10.7.1.3]\n  conditions: {ready: false}\n"
+	    "- addresses: [10.7.1.4]\n"
+	    "  conditions: {ready: false, serving: true, terminating: true}\n"
+	    "- addresses: [10.7.1.1]\n"));
+	s = svc(&f, "default", "hl");
+	ck_assert_int_eq(s->headless, 1);
+	ck_assert_uint_eq(s->naddresses, 2);
+	ck_assert_str_eq(ip(&s->addresses[0], a), "10.7.1.1");
+	ck_assert_str_eq(ip(&s->addresses[1], a), "10.7.1.2");
 	fx_free(&f);
 }
 END_TEST
@@ -543,6 +778,84 @@ START_TEST(test_cluster_ip_explicit_never_taken)
 			    &f.m.services[j].cluster_ip));
 	}
 	ck_assert_ptr_null(unit_find(&f.dl, "spec.clusterIP"));
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A /30 has two usable ClusterIPs (.1, .2): never the network (.0) or
+ * the broadcast (.3) address; the third Service gets a warning and no
+ * ClusterIP.
+ */
+START_TEST(test_cluster_ip_small_cidr)
+{
+	struct fx	 f;
+	char		 a[NETADDR_STRLEN];
+	size_t		 i, j, nnone = 0;
+
+	fx_load(&f, "---\napiVersion: svcproxy.io/v1alpha1\n"
+	    "kind: ProxyConfig\nmetadata: {name: cfg}\n"
+	    "spec:\n  serviceCIDR: 10.9.0.0/30\n"
+	    SVC_N("a", "") SVC_N("b", "") SVC_N("c", ""));
+	for (i = 0; i < f.m.nservices; i++) {
+		const struct ipaddr *c = &f.m.services[i].cluster_ip;
+
+		if (c->family == 0) {
+			nnone++;
+			continue;
+		}
+		ip(c, a);
+		ck_assert_msg(strcmp(a, "10.9.0.1") == 0 ||
+		    strcmp(a, "10.9.0.2") == 0, "ClusterIP %s", a);
+	}
+	ck_assert_uint_eq(nnone, 1);
+	/* The two that got one got different ones. */
+	for (i = 0; i < f.m.nservices; i++)
+		for (j = 0; j < i; j++)
+			ck_assert(f.m.services[i].cluster_ip.family == 0 ||
+			    !ipaddr_equal(&f.m.services[i].cluster_ip,
+			    &f.m.services[j].cluster_ip));
+	ck_assert_ptr_nonnull(unit_find(&f.dl, "spec.clusterIP"));
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A pool of several blocks is one list of addresses: five Services
+ * take the five addresses of a /32 and a /30, each once; a sixth is
+ * pending.
+ */
+START_TEST(test_lb_pool_blocks)
+{
+	struct fx	 f;
+	char		 a[NETADDR_STRLEN], seen[6][NETADDR_STRLEN];
+	size_t		 i, j, n = 0, npending = 0;
+
+	fx_load(&f, "---\napiVersion: svcproxy.io/v1alpha1\n"
+	    "kind: ProxyConfig\nmetadata: {name: cfg}\nspec:\n"
+	    "  loadBalancerPool: [198.51.100.7/32, 203.0.113.0/30]\n"
+	    SVC_N("l1", "  type: LoadBalancer\n")
+	    SVC_N("l2", "  type: LoadBalancer\n")
+	    SVC_N("l3", "  type: LoadBalancer\n")
+	    SVC_N("l4", "  type: LoadBalancer\n")
+	    SVC_N("l5", "  type: LoadBalancer\n")
+	    SVC_N("l6", "  type: LoadBalancer\n"));
+	for (i = 0; i < f.m.nservices; i++) {
+		if (f.m.services[i].lb_ip.family == 0) {
+			npending++;
+			continue;
+		}
+		ip(&f.m.services[i].lb_ip, a);
+		ck_assert_msg(strcmp(a, "198.51.100.7") == 0 ||
+		    strncmp(a, "203.0.113.", 10) == 0, "address %s", a);
+		ck_assert_msg(strcmp(a, "203.0.113.4") < 0 ||
+		    strncmp(a, "203.0.113.", 10) != 0, "address %s", a);
+		for (j = 0; j < n; j++)
+			ck_assert_str_ne(seen[j], a);
+		snprintf(seen[n++], sizeof(seen[0]), "%s", a);
+	}
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(npending, 1);
 	fx_free(&f);
 }
 END_TEST
@@ -898,10 +1211,17 @@ res_suite(void)
 	tcase_add_test(tc, test_terminating_fallback);
 	tcase_add_test(tc, test_dual_stack_pod);
 	tcase_add_test(tc, test_endpointslices);
+	tcase_add_test(tc, test_fallback_serving_not_terminating);
+	tcase_add_test(tc, test_duplicate_endpoints);
+	tcase_add_test(tc, test_slices_skipped);
+	tcase_add_test(tc, test_named_port_sidecar_only);
 	tcase_add_test(tc, test_headless);
+	tcase_add_test(tc, test_headless_slices);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_cluster_ip_alloc);
 	tcase_add_test(tc, test_cluster_ip_explicit_never_taken);
+	tcase_add_test(tc, test_cluster_ip_small_cidr);
+	tcase_add_test(tc, test_lb_pool_blocks);
 	tcase_add_test(tc, test_node_port_alloc);
 	tcase_add_test(tc, test_node_port_exhausted);
 	tcase_add_test(tc, test_lb_address);
