@@ -548,7 +548,7 @@ on_event(struct yparse *p, const yaml_event_t *ev)
 	if (opens && (unsigned)p->depth + p->skip_depth >= YDOC_MAX_DEPTH) {
 		yerr(p, (unsigned)ev->start_mark.line + 1,
 		    (unsigned)ev->start_mark.column + 1,
-		    "nesting deeper than %s levels", "64");
+		    "nesting deeper than %d levels", YDOC_MAX_DEPTH);
 		return -1;
 	}
 	if (p->skip_depth > 0) {
