@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kobj.h"
@@ -153,11 +154,22 @@ kind_find(const char *kind)
 static const struct kfield root_ctx = { "<object>", KF_OBJ, 0, NULL, 0 };
 static const struct kfield items_ctx = { "items", KF_LIST, 0, NULL, 0 };
 
+/*
+ * The filter looks for `kind` among an object's first pairs only: it
+ * runs for every key, and a scan of all pairs read so far made a root
+ * map of 100,000 keys quadratic.  kubectl prints apiVersion and kind
+ * first; when kind comes later, the object is kept whole, which only
+ * costs memory (the decoder still reports what is wrong in it).
+ */
+#define LOAD_KIND_LOOKAHEAD	8
+
 static const char *
 pair_scalar(struct ynode *const *pairs, size_t npairs, const char *key)
 {
 	size_t i;
 
+	if (npairs > LOAD_KIND_LOOKAHEAD)
+		npairs = LOAD_KIND_LOOKAHEAD;
 	for (i = 0; i < npairs; i++) {
 		const struct ynode *k = pairs[2 * i], *v = pairs[2 * i + 1];
 
@@ -401,24 +413,88 @@ load_buffer(struct kset *set, const char *name, const char *buf, size_t len,
 	return rc;
 }
 
+/* What a file that is not a regular one is, for the error refusing it. */
+static const char *
+file_type(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO (named pipe)";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+static void
+not_regular(const char *path, mode_t mode, struct diag_list *diags)
+{
+	diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL, NULL,
+	    NULL, NULL, "is %s, not a regular file; only regular files "
+	    "are read", file_type(mode));
+}
+
+static int
+read_error(const char *path, int err, struct diag_list *diags)
+{
+	diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL, NULL,
+	    NULL, NULL, "%s", strerror(err));
+	return -1;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read the regular file at path into a malloc'd, NUL-terminated buffer
+ * (*out, owned by the caller).  Returns 0, or -1 with a diagnostic.
+ *
+ * Nothing here may wait on another process: opening a FIFO for reading
+ * blocks until a writer comes, so a FIFO named x.yaml in the directory
+ * hung `check` and a reload forever.  The type is checked with stat()
+ * before the file is opened at all (opening a device can have effects),
+ * the open is non-blocking in case the name was replaced by a FIFO in
+ * between, and fstat() of what was opened decides.  Reading stops at
+ * LOAD_READ_TIMEOUT_MS: a file on a file system that trickles data in
+ * fails instead of stalling the load (a read() stuck in the kernel
+ * cannot be interrupted from here).
+ */
 static int
 read_file(const char *path, char **out, size_t *outlen,
     _Atomic size_t *total, struct diag_list *diags)
 {
 	struct stat	 st;
 	char		*buf;
-	size_t		 off = 0;
+	size_t		 off = 0, want;
 	ssize_t		 n;
+	uint64_t	 start = now_ms();
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
-		    NULL, NULL, NULL, "%s", strerror(errno));
+	if (stat(path, &st) == -1)
+		return read_error(path, errno, diags);
+	if (!S_ISREG(st.st_mode)) {
+		not_regular(path, st.st_mode, diags);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,
-		    NULL, NULL, NULL, "not a regular file");
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1)
+		return read_error(path, errno, diags);
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return read_error(path, errno, diags);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		not_regular(path, st.st_mode, diags);
 		close(fd);
 		return -1;
 	}
@@ -441,19 +517,30 @@ read_file(const char *path, char **out, size_t *outlen,
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		return -1;
+		return read_error(path, ENOMEM, diags);
 	}
 	/* Read what is there now; a file growing under us is cut. */
-	while (off < (size_t)st.st_size &&
-	    (n = read(fd, buf + off, (size_t)st.st_size - off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+	while (off < (size_t)st.st_size) {
+		if (now_ms() - start > LOAD_READ_TIMEOUT_MS) {
 			diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL,
-			    NULL, NULL, NULL, NULL, "%s", strerror(errno));
+			    NULL, NULL, NULL, NULL, "read %zu of %lld bytes "
+			    "in %u ms, the limit; is its file system slow?",
+			    off, (long long)st.st_size, LOAD_READ_TIMEOUT_MS);
 			free(buf);
 			close(fd);
 			return -1;
+		}
+		want = (size_t)st.st_size - off;
+		if (want > LOAD_READ_CHUNK)
+			want = LOAD_READ_CHUNK;
+		if ((n = read(fd, buf + off, want)) == 0)
+			break;
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1) {
+			free(buf);
+			close(fd);
+			return read_error(path, errno, diags);
 		}
 		off += (size_t)n;
 	}

@@ -21,6 +21,8 @@
 #define LOAD_MAX_TOTAL		(256u * 1024 * 1024)	/* all files */
 #define LOAD_MAX_FILES		4096
 #define LOAD_ARENA_LIMIT	((size_t)2048 * 1024 * 1024)
+#define LOAD_READ_TIMEOUT_MS	10000u	/* reading one file */
+#define LOAD_READ_CHUNK		(1u * 1024 * 1024)	/* per read() */
 
 /* Growable array of object pointers; the array is malloc'd by kset. */
 #define KSET_HASH_SEED		0xcbf29ce484222325ULL

@@ -19,8 +19,19 @@ struct yframe {
 };
 
 struct yanchor {
-	char		 *name;		/* arena */
+	const char	 *name;		/* arena; NULL: a free slot */
 	struct ynode	 *node;
+};
+
+/*
+ * Anchors of the current document by name.  A hash, not a list: a file
+ * may hold hundreds of thousands of anchors and as many aliases, and a
+ * scan per alias made parsing quadratic in the file size.
+ */
+struct yanchors {
+	struct yanchor	 *slots;	/* malloc; open addressing */
+	size_t		  nslots;	/* power of two, or 0 */
+	size_t		  used;
 };
 
 /* Equal short scalars share one copy: keys repeat on every object. */
@@ -43,9 +54,7 @@ struct yparse {
 	struct diag_list *diags;
 	struct yframe	  stack[YDOC_MAX_DEPTH + 1];
 	int		  depth;
-	struct yanchor	 *anchors;	/* malloc */
-	size_t		  nanchors;
-	size_t		  capanchors;
+	struct yanchors	  anchors;
 	size_t		  nodes;
 	size_t		  alias_nodes;
 	struct ynode	**docs;		/* malloc while parsing */
@@ -122,31 +131,79 @@ node_new(struct yparse *p, enum ynode_kind kind, const yaml_mark_t *m)
 	return n;
 }
 
+static uint64_t	fnv1a(const unsigned char *, size_t);
+
+static int
+anchor_grow(struct yanchors *t)
+{
+	size_t		 nslots = t->nslots ? t->nslots * 2 : 64, i, j;
+	struct yanchor	*slots = calloc(nslots, sizeof(*slots));
+
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i < t->nslots; i++) {
+		if (t->slots[i].name == NULL)
+			continue;
+		j = fnv1a((const unsigned char *)t->slots[i].name,
+		    strlen(t->slots[i].name)) & (nslots - 1);
+		while (slots[j].name != NULL)
+			j = (j + 1) & (nslots - 1);
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return 0;
+}
+
+/* The slot of name: its entry, or the free slot where it would go. */
+static struct yanchor *
+anchor_slot(const struct yanchors *t, const char *name)
+{
+	size_t j = fnv1a((const unsigned char *)name, strlen(name)) &
+	    (t->nslots - 1);
+
+	while (t->slots[j].name != NULL && strcmp(t->slots[j].name, name) != 0)
+		j = (j + 1) & (t->nslots - 1);
+	return &t->slots[j];
+}
+
 static int
 anchor_add(struct yparse *p, const unsigned char *name, struct ynode *n)
 {
+	struct yanchors	*t = &p->anchors;
+	struct yanchor	*slot;
+
 	if (name == NULL)
 		return 0;
-	if (grow((void **)&p->anchors, &p->capanchors, p->nanchors,
-	    sizeof(*p->anchors)) == -1)
+	if ((t->used + 1) * 2 > t->nslots && anchor_grow(t) == -1)
 		return -1;
+	slot = anchor_slot(t, (const char *)name);
 	/* Later anchors of the same name shadow earlier ones (YAML 1.2). */
-	p->anchors[p->nanchors].name = arena_strdup(p->a, (const char *)name);
-	if (p->anchors[p->nanchors].name == NULL)
-		return -1;
-	p->anchors[p->nanchors++].node = n;
+	if (slot->name == NULL) {
+		if ((slot->name = arena_strdup(p->a, (const char *)name)) ==
+		    NULL)
+			return -1;
+		t->used++;
+	}
+	slot->node = n;
 	return 0;
 }
 
 static struct ynode *
 anchor_find(struct yparse *p, const unsigned char *name)
 {
-	size_t i;
+	if (p->anchors.nslots == 0)
+		return NULL;
+	return anchor_slot(&p->anchors, (const char *)name)->node;
+}
 
-	for (i = p->nanchors; i > 0; i--)
-		if (strcmp(p->anchors[i - 1].name, (const char *)name) == 0)
-			return p->anchors[i - 1].node;
-	return NULL;
+/* Anchors do not cross documents. */
+static void
+anchor_reset(struct yanchors *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
 }
 
 static int
@@ -161,34 +218,55 @@ key_equal(const struct ynode *a, const struct ynode *b)
 	return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 }
 
+/* Key order: kind, then bytes, then length (a prefix sorts first). */
 static int
-key_cmp(const void *x, const void *y)
+key_order(const struct ynode *a, enum ynode_kind bkind, const char *bstr,
+    size_t blen)
 {
-	const struct ynode *a = *(struct ynode * const *)x;
-	const struct ynode *b = *(struct ynode * const *)y;
-	size_t m;
-	int c;
+	size_t	m;
+	int	c;
 
-	if (a->kind != b->kind)
-		return (int)a->kind - (int)b->kind;
+	if (a->kind != bkind)
+		return (int)a->kind - (int)bkind;
 	if (a->kind != YN_SCALAR)
 		return 0;
-	m = a->len < b->len ? a->len : b->len;
-	if ((c = memcmp(a->str, b->str, m)) != 0)
+	m = a->len < blen ? a->len : blen;
+	if ((c = memcmp(a->str, bstr, m)) != 0)
 		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
+	return a->len < blen ? -1 : a->len > blen;
 }
 
-/* Report duplicate keys; small maps pairwise, large ones sorted. */
+struct ykeypos {
+	const struct ynode	*key;
+	uint32_t		 pos;
+};
+
+static int
+keypos_cmp(const void *x, const void *y)
+{
+	const struct ykeypos *a = x, *b = y;
+	int c;
+
+	c = key_order(a->key, (enum ynode_kind)b->key->kind, b->key->str,
+	    b->key->len);
+	return c != 0 ? c : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/*
+ * Report duplicate keys and, for a large map, build its key index (see
+ * ydoc.h): small maps are compared pairwise, large ones sorted.  The
+ * index is written after the map's pairs, in the same arena block.
+ */
 static void
 check_duplicates(struct yparse *p, struct ynode *map)
 {
-	struct ynode	**keys;
-	size_t		  i, j;
+	struct ykeypos	*keys;
+	uint32_t	*index;
+	size_t		 i, j;
 
 	if (map->n < 2)
 		return;
-	if (map->n <= 16) {
+	if (map->n <= YDOC_INDEX_MIN) {
 		for (i = 1; i < map->n; i++)
 			for (j = 0; j < i; j++)
 				if (key_equal(map->items[2 * i],
@@ -202,22 +280,24 @@ check_duplicates(struct yparse *p, struct ynode *map)
 				}
 		return;
 	}
-	if ((keys = malloc(map->n * sizeof(*keys))) == NULL)
+	if ((keys = malloc(map->n * sizeof(*keys))) == NULL) {
+		yerr(p, map->line, map->col, "%s", "out of memory");
 		return;
-	for (i = 0; i < map->n; i++)
-		keys[i] = map->items[2 * i];
-	qsort(keys, map->n, sizeof(*keys), key_cmp);
-	for (i = 1; i < map->n; i++)
-		if (keys[i]->kind == YN_SCALAR && key_equal(keys[i],
-		    keys[i - 1])) {
-			struct ynode *k = keys[i]->line > keys[i - 1]->line ||
-			    (keys[i]->line == keys[i - 1]->line &&
-			    keys[i]->col > keys[i - 1]->col) ?
-			    keys[i] : keys[i - 1];
-
-			yerr(p, k->line, k->col, "duplicate key \"%s\"",
-			    k->str);
-		}
+	}
+	for (i = 0; i < map->n; i++) {
+		keys[i].key = map->items[2 * i];
+		keys[i].pos = (uint32_t)i;
+	}
+	/* Equal keys sort in file order: the later one is reported. */
+	qsort(keys, map->n, sizeof(*keys), keypos_cmp);
+	index = (uint32_t *)(map->items + 2 * map->n);
+	for (i = 0; i < map->n; i++) {
+		index[i] = keys[i].pos;
+		if (i > 0 && keys[i].key->kind == YN_SCALAR &&
+		    key_equal(keys[i].key, keys[i - 1].key))
+			yerr(p, keys[i].key->line, keys[i].key->col,
+			    "duplicate key \"%s\"", keys[i].key->str);
+	}
 	free(keys);
 }
 
@@ -251,12 +331,7 @@ open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
 {
 	struct ynode *n;
 
-	if (p->depth >= YDOC_MAX_DEPTH) {
-		yerr(p, (unsigned)ev->start_mark.line + 1,
-		    (unsigned)ev->start_mark.column + 1,
-		    "nesting deeper than %s levels", "64");
-		return -1;
-	}
+	/* on_event() checked the depth: the stack has room. */
 	if ((n = node_new(p, kind, &ev->start_mark)) == NULL)
 		return -1;
 	p->stack[p->depth].anchor = NULL;
@@ -279,7 +354,13 @@ close_collection(struct yparse *p)
 	struct ynode	*n = f->node;
 
 	if (f->n > 0) {
-		n->items = arena_calloc(p->a, f->n, sizeof(*n->items));
+		size_t slots = f->n;
+
+		/* Room for a large map's key index: a uint32_t per pair. */
+		if (n->kind == YN_MAP && f->n / 2 > YDOC_INDEX_MIN)
+			slots += (f->n / 2 * sizeof(uint32_t) +
+			    sizeof(*n->items) - 1) / sizeof(*n->items);
+		n->items = arena_calloc(p->a, slots, sizeof(*n->items));
 		if (n->items == NULL) {
 			free(f->items);
 			return -1;
@@ -459,6 +540,17 @@ on_event(struct yparse *p, const yaml_event_t *ev)
 	int opens = ev->type == YAML_SEQUENCE_START_EVENT ||
 	    ev->type == YAML_MAPPING_START_EVENT;
 
+	/*
+	 * Depth counts dropped collections too: libyaml's scanner does work
+	 * per open flow level for each token, so 40,000 levels of `[` in a
+	 * field nobody reads took seconds, and a million never finished.
+	 */
+	if (opens && (unsigned)p->depth + p->skip_depth >= YDOC_MAX_DEPTH) {
+		yerr(p, (unsigned)ev->start_mark.line + 1,
+		    (unsigned)ev->start_mark.column + 1,
+		    "nesting deeper than %d levels", YDOC_MAX_DEPTH);
+		return -1;
+	}
 	if (p->skip_depth > 0) {
 		if (opens)
 			p->skip_depth++;
@@ -487,12 +579,102 @@ on_event(struct yparse *p, const yaml_event_t *ev)
 	case YAML_MAPPING_END_EVENT:
 		return close_collection(p);
 	case YAML_DOCUMENT_START_EVENT:
-		/* Anchors do not cross documents. */
-		p->nanchors = 0;
+		anchor_reset(&p->anchors);
 		return 0;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The line and column of byte off of buf, counted as libyaml counts
+ * marks: characters, not bytes, from 1; a line ends at LF, CR, CRLF,
+ * NEL, LS or PS.  UTF-16 input (by its byte order mark, the only way
+ * libyaml detects it) is counted in 16-bit units.
+ */
+static void
+offset_mark(const unsigned char *b, size_t len, size_t off, unsigned *line,
+    unsigned *col)
+{
+	size_t	 i = 0;
+	int	 be;
+
+	*line = *col = 1;
+	if (off > len)
+		off = len;
+	if (len >= 2 && ((b[0] == 0xff && b[1] == 0xfe) ||
+	    (b[0] == 0xfe && b[1] == 0xff))) {
+		be = b[0] == 0xfe;
+		for (i = 2; i < off && i + 1 < len; i += 2) {
+			unsigned u = be ? (unsigned)b[i] << 8 | b[i + 1] :
+			    (unsigned)b[i + 1] << 8 | b[i];
+
+			if (u == '\n' || u == 0x85 || u == 0x2028 ||
+			    u == 0x2029 || (u == '\r' && !(i + 3 < len &&
+			    (be ? b[i + 2] == 0 && b[i + 3] == '\n' :
+			    b[i + 2] == '\n' && b[i + 3] == 0)))) {
+				(*line)++;
+				*col = 1;
+			} else if (u < 0xdc00 || u > 0xdfff)
+				(*col)++;	/* not a low surrogate */
+		}
+		return;
+	}
+	if (len >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
+		i = 3;		/* the UTF-8 byte order mark is no column */
+	for (; i < off; i++) {
+		if (b[i] == '\n' || (b[i] == '\r' && (i + 1 >= len ||
+		    b[i + 1] != '\n')) || (b[i] == 0xc2 && i + 1 < off &&
+		    b[i + 1] == 0x85) || (b[i] == 0xe2 && i + 2 < off &&
+		    b[i + 1] == 0x80 && (b[i + 2] == 0xa8 ||
+		    b[i + 2] == 0xa9))) {
+			(*line)++;
+			*col = 0;	/* the break's bytes are skipped below */
+			i += b[i] == 0xc2 ? 1 : b[i] == 0xe2 ? 2 : 0;
+		} else if ((b[i] & 0xc0) == 0x80)
+			continue;	/* inside a multi-byte character */
+		(*col)++;
+	}
+}
+
+/*
+ * Report libyaml's error.  The reader, which decodes UTF-8 and rejects
+ * NUL and other control characters, leaves no mark, only the byte
+ * offset: turn it into a line and column, of the character the bad
+ * byte belongs to, so a stray byte is found at 42:14, not 1:1.
+ */
+static void
+parse_error(struct yparse *p, const yaml_parser_t *parser, const char *buf,
+    size_t len)
+{
+	const unsigned char	*b = (const unsigned char *)buf;
+	const char		*problem = parser->problem ? parser->problem :
+				    "parse error";
+	const char		*context = parser->context;
+	char			 value[32] = "";
+	unsigned		 line, col;
+	size_t			 off, start;
+
+	if (parser->error != YAML_READER_ERROR) {
+		yerr(p, (unsigned)parser->problem_mark.line + 1,
+		    (unsigned)parser->problem_mark.column + 1, "%s%s%s",
+		    problem, context ? " " : "", context ? context : "");
+		return;
+	}
+	off = start = parser->problem_offset;
+	/* A bad trailing byte: point at the character it was to end. */
+	if (strstr(problem, "trailing") != NULL && off <= len)
+		while (off > 0 && start - off < 3 &&
+		    (b[--off] & 0xc0) == 0x80)
+			;
+	offset_mark(b, len, off, &line, &col);
+	if (parser->problem_value >= 0 && strstr(problem, "octet") != NULL)
+		snprintf(value, sizeof(value), " (byte 0x%02X)",
+		    (unsigned)parser->problem_value);
+	else if (parser->problem_value >= 0)
+		snprintf(value, sizeof(value), " (U+%04X)",
+		    (unsigned)parser->problem_value);
+	yerr(p, line, col, "%s%s", problem, value);
 }
 
 static void
@@ -500,7 +682,7 @@ yparse_cleanup(struct yparse *p)
 {
 	while (p->depth > 0)
 		free(p->stack[--p->depth].items);
-	free(p->anchors);
+	anchor_reset(&p->anchors);
 	free(p->docs);
 	free(p->intern.slots);
 	free(p->intern.lens);
@@ -536,14 +718,7 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			const yaml_mark_t *m = &parser.problem_mark;
-
-			diag_add(diags, DIAG_ERROR, DIAG_SYNTAX, file,
-			    (unsigned)m->line + 1, (unsigned)m->column + 1,
-			    NULL, NULL, NULL, NULL, NULL, "%s%s%s",
-			    parser.problem ? parser.problem : "parse error",
-			    parser.context ? " " : "",
-			    parser.context ? parser.context : "");
+			parse_error(&p, &parser, buf, len);
 			rc = -1;
 			break;
 		}
@@ -568,15 +743,36 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 	return rc;
 }
 
-/* Index of the pair whose key is key, or -1. */
+/*
+ * Index of the pair whose key is key, or -1.  A large map is searched
+ * through its key index: validation looks up every label of a map that
+ * may have a hundred thousand, and a scan each made that quadratic.
+ */
 static long
 map_find(const struct ynode *map, const char *key)
 {
-	size_t i, klen;
+	const uint32_t	*index;
+	size_t		 i, lo, hi, klen;
 
 	if (map == NULL || map->kind != YN_MAP)
 		return -1;
 	klen = strlen(key);
+	if (map->n > YDOC_INDEX_MIN) {
+		index = (const uint32_t *)(map->items + 2 * map->n);
+		for (lo = 0, hi = map->n; lo < hi;) {
+			size_t	mid = lo + (hi - lo) / 2;
+			int	c = key_order(map->items[2 * index[mid]],
+				    YN_SCALAR, key, klen);
+
+			if (c == 0)
+				return (long)index[mid];
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return -1;
+	}
 	for (i = 0; i < map->n; i++) {
 		const struct ynode *k = map->items[2 * i];
 

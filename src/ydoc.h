@@ -5,7 +5,9 @@
  * hostile input bounded: file size, nesting depth, total nodes, and the
  * nodes that aliases would expand to (a "billion laughs" document is an
  * error, not an out-of-memory).  Duplicate mapping keys are errors, as
- * in sigs.k8s.io/yaml's strict mode.
+ * in sigs.k8s.io/yaml's strict mode.  Parsing time is close to linear
+ * in the input: the depth limit counts dropped subtrees too, anchors
+ * are hashed, and a large map's keys are indexed for ydoc_get().
  */
 #ifndef SVCPROXY_YDOC_H
 #define SVCPROXY_YDOC_H
@@ -20,6 +22,7 @@
 #define YDOC_MAX_DEPTH		64
 #define YDOC_MAX_NODES		(16u * 1024 * 1024)	/* per file */
 #define YDOC_MAX_ALIAS_NODES	(1u * 1024 * 1024)	/* expanded */
+#define YDOC_INDEX_MIN		16	/* larger maps get a key index */
 
 enum ynode_kind {
 	YN_NULL,	/* ~, null, empty plain scalar */
@@ -33,7 +36,10 @@ struct ynode {
 	const char	 *str;		/* scalar text; arena (interned: shared
 					   by equal scalars); NUL-terminated */
 	struct ynode	**items;	/* arena; seq: n items; map: keys at
-					   2i, values at 2i+1, n pairs */
+					   2i, values at 2i+1, n pairs; a map
+					   of over YDOC_INDEX_MIN pairs has,
+					   after them, n uint32_t pair
+					   numbers in key order */
 	uint32_t	  len;		/* scalar length (may hold NULs) */
 	uint32_t	  n;
 	uint32_t	  weight;	/* nodes in this subtree, saturating */
@@ -59,7 +65,8 @@ struct ydoc {
  * `kind`), and the node's key (NULL in a sequence).  It returns the
  * node's context, NULL to keep the subtree whole, or YDOC_SKIP to drop
  * the node and its key.  Dropped subtrees are not checked for
- * duplicate keys and their anchors cannot be referenced.
+ * duplicate keys and their anchors cannot be referenced, but their
+ * nesting counts toward YDOC_MAX_DEPTH.
  */
 extern const char ydoc_skip_marker;
 #define YDOC_SKIP	((const void *)&ydoc_skip_marker)

@@ -13,7 +13,7 @@
 #include "res.h"
 #include "val.h"
 
-#define FUZZ_MAX_INPUT	(256 * 1024)
+#define FUZZ_MAX_INPUT	(2 * 1024 * 1024)	/* run.sh -max_len */
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -23,7 +23,9 @@ command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3"; exit 77; }
 tmp=$(mktemp -d /tmp/svcproxy-cases.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# compare GOT WANT: 0 when equal as JSON; prints a diff otherwise.
+# compare GOT WANT: 0 when equal as JSON, key order included; prints a
+# diff otherwise.  Python's dicts keep the order keys were read in but
+# compare equal in any order, so the two are compared re-serialized.
 compare() {
 	python3 - "$1" "$2" <<'PY'
 import difflib, json, sys
@@ -33,10 +35,12 @@ except ValueError as e:
     print("output is not JSON: %s" % e)
     sys.exit(1)
 want = json.load(open(sys.argv[2]))
-if got == want:
-    sys.exit(0)
 a = json.dumps(want, indent=2).splitlines()
 b = json.dumps(got, indent=2).splitlines()
+if a == b:
+    sys.exit(0)
+if got == want:
+    print("same keys and values, but in another order:")
 sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
     a, b, "expected", "got", lineterm=""))
 sys.exit(1)

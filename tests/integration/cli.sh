@@ -62,25 +62,53 @@ expect_grep "spec.ports\[1\].port: Invalid value: \"70000\"" "$TMP/err" \
 	"every error is listed, not only the first"
 expect_grep "bad.yaml:21:7: NetworkPolicy default/np: spec.ingress\[0\].from\[0\].ports: unknown field \"ports\".*did you mean spec.ingress\[0\].ports\?" \
 	"$TMP/err" "misplaced ports in a peer is an error with a suggestion"
+expect_grep "bad.yaml:10:11: Service default/web: spec.ports\[1\].port: Invalid value: \"70000\": must be between 1 and 65535, inclusive$" \
+	"$TMP/err" "the second error has its own position and message"
 expect_grep "test failed: 3 errors" "$TMP/err" "check counts the errors"
+if [ "$(grep -c '^error: ' "$TMP/err")" -eq 3 ]; then
+	pass "check prints exactly the 3 errors"
+else
+	fail "check prints exactly the 3 errors"
+	sed 's/^/#   /' "$TMP/err"
+fi
 
 expect_rc 1 "check -o json on a bad file" \
 	sp check -c "$TMP/bad.yaml" -o json
-if python3 - "$TMP/out" <<'PY'
-import json, sys
+# json_errors FILE EXPECTED: the JSON in FILE has exactly the errors in
+# EXPECTED (a Python list of [file suffix, line, column, object, field,
+# reason, message prefix]), in that order, no warnings, and each entry
+# exactly the documented keys.
+json_errors() {
+	python3 - "$1" "$2" <<'PY'
+import ast, json, sys
 d = json.load(open(sys.argv[1]))
+want = ast.literal_eval(sys.argv[2])
+keys = ["file", "line", "column", "object", "field", "reason", "message"]
+assert list(d) == ["errors", "warnings"], list(d)
+assert d["warnings"] == [], d["warnings"]
 e = d["errors"]
-assert len(e) == 3, e
-assert set(e[0]) == {"file", "line", "column", "object", "field", "reason",
-                     "message"}, e[0]
-assert e[0]["object"] == "Service/default/web", e[0]
-assert e[0]["field"] == "spec.ports[0].name", e[0]
-assert e[0]["reason"] == "FieldValueInvalid", e[0]
-assert e[0]["line"] == 7 and e[0]["column"] == 11, e[0]
-assert isinstance(d["warnings"], list)
+assert len(e) == len(want), "%d errors, want %d: %s" % (len(e), len(want), e)
+for got, w in zip(e, want):
+    assert list(got) == keys, got
+    assert got["file"].endswith(w[0]), (got, w)
+    assert [got[k] for k in keys[1:6]] == w[1:6], (got, w)
+    assert got["message"].startswith(w[6]), (got, w)
 PY
-then pass "check -o json has the documented shape"
-else fail "check -o json has the documented shape"; fi
+}
+
+if json_errors "$TMP/out" '[
+    ["/bad.yaml", 7, 11, "Service/default/web", "spec.ports[0].name",
+     "FieldValueInvalid",
+     "Invalid value: \"HTTP\": a lowercase RFC 1123 label must consist"],
+    ["/bad.yaml", 10, 11, "Service/default/web", "spec.ports[1].port",
+     "FieldValueInvalid",
+     "Invalid value: \"70000\": must be between 1 and 65535, inclusive"],
+    ["/bad.yaml", 21, 7, "NetworkPolicy/default/np",
+     "spec.ingress[0].from[0].ports", "FieldValueUnknown",
+     "unknown field \"ports\": NetworkPolicyPeer has no such field; "
+     "did you mean spec.ingress[0].ports?"]]'
+then pass "check -o json lists every error with position, object, field, reason, message"
+else fail "check -o json lists every error with position, object, field, reason, message"; fi
 
 mkdir "$TMP/dir"
 cp "$TMP/good.yaml" "$TMP/dir/10-web.yaml"
@@ -98,10 +126,33 @@ expect_rc 1 "check rejects a YAML syntax error" \
 expect_grep "syntax.yaml:[0-9]+:[0-9]+: invalid YAML" "$TMP/err" \
 	"syntax errors carry a position"
 
+# Encoding errors name the offending byte's line and column.
 printf 'a: \377\376\n' >"$TMP/utf8.yaml"
 expect_rc 1 "check rejects non-UTF-8" sp check -c "$TMP/utf8.yaml"
+expect_grep "^error: .*/utf8.yaml:1:4: invalid YAML: invalid leading UTF-8 octet \(byte 0xFF\)$" \
+	"$TMP/err" "non-UTF-8: the bad byte's position and value"
+printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: w\000x\n' \
+	>"$TMP/nul.yaml"
+expect_rc 1 "check -o json rejects a NUL byte" \
+	sp check -c "$TMP/nul.yaml" -o json
+if json_errors "$TMP/out" '[["/nul.yaml", 4, 10, None, "",
+    "YAMLSyntaxError",
+    "invalid YAML: control characters are not allowed (U+0000)"]]'
+then pass "NUL byte: reported at its line and column, not 1:1"
+else fail "NUL byte: reported at its line and column, not 1:1"; fi
 
 expect_rc 1 "check on a missing path" sp check -c "$TMP/nope"
+expect_grep "^error: .*/nope: cannot read: No such file or directory$" \
+	"$TMP/err" "a missing path: the path and the reason"
+mkdir -p "$TMP/unreadable/sub.yaml"
+cp "$TMP/good.yaml" "$TMP/unreadable/web.yaml"
+expect_rc 1 "check -o json on a directory named *.yaml in the config" \
+	sp check -c "$TMP/unreadable" -o json
+if json_errors "$TMP/out" '[["/unreadable/sub.yaml", 0, 0, None, "",
+    "FileUnreadable",
+    "cannot read: is a directory, not a regular file"]]'
+then pass "a directory named *.yaml is refused by name, as FileUnreadable"
+else fail "a directory named *.yaml is refused by name, as FileUnreadable"; fi
 expect_rc 2 "unknown option is a usage error" sp check --bogus
 expect_rc 2 "unknown command is a usage error" sp frobnicate
 for c in check resolve policy reload run; do

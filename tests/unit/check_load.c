@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kobj.h"
@@ -491,6 +494,203 @@ START_TEST(test_missing_path)
 }
 END_TEST
 
+/* The error that refuses a file that is not a regular one. */
+static void
+assert_refused(const struct diag_list *dl, const char *path,
+    const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++)
+		if (dl->v[i].file != NULL && strcmp(dl->v[i].file, path) == 0)
+			break;
+	ck_assert_msg(i < dl->n, "no error for %s", path);
+	ck_assert_int_eq(dl->v[i].sev, DIAG_ERROR);
+	ck_assert_int_eq(dl->v[i].type, DIAG_IO);
+	ck_assert_str_eq(diag_reason(dl->v[i].type), "FileUnreadable");
+	ck_assert_msg(strstr(dl->v[i].detail, what) != NULL &&
+	    strstr(dl->v[i].detail, "not a regular file") != NULL,
+	    "%s: %s", path, dl->v[i].detail);
+}
+
+/*
+ * A FIFO named *.yaml: opening it for reading waited for a writer
+ * forever.  It is refused, in a directory (read by several threads) and
+ * named directly, and the directory's other files are still read.  The
+ * test case's timeout catches a hang.
+ */
+START_TEST(test_fifo_and_devices_refused)
+{
+	char			 dir[] = "/tmp/svcp-fifo-XXXXXX";
+	char			 path[256], fifo[256], sock[256];
+	struct sockaddr_un	 sun;
+	struct kset		 set;
+	struct diag_list	 dl;
+	FILE			*fp;
+	int			 f, s;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (f = 0; f < 6; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+		fprintf(fp, "apiVersion: v1\nkind: Pod\n"
+		    "metadata: {name: p%d}\n", f);
+		fclose(fp);
+	}
+	snprintf(fifo, sizeof(fifo), "%s/03x.yaml", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(sock, sizeof(sock), "%s/04x.yml", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	ck_assert_int_ge(s = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+	kset_init(&set);
+	diag_list_init(&dl);
+	ck_assert_int_eq(load_path(&set, dir, &dl), -1);
+	ck_assert_uint_eq(set.pods.n, 6);
+	ck_assert_uint_eq(dl.nerr, 2);
+	assert_refused(&dl, fifo, "is a FIFO");
+	assert_refused(&dl, sock, "is a socket");
+	unit_free(&set, &dl);
+
+	kset_init(&set);
+	diag_list_init(&dl);
+	ck_assert_int_eq(load_path(&set, fifo, &dl), -1);
+	ck_assert_uint_eq(dl.nerr, 1);
+	assert_refused(&dl, fifo, "is a FIFO");
+	unit_free(&set, &dl);
+
+	kset_init(&set);
+	diag_list_init(&dl);
+	ck_assert_int_eq(load_path(&set, "/dev/null", &dl), -1);
+	assert_refused(&dl, "/dev/null", "is a character device");
+	unit_free(&set, &dl);
+
+	close(s);
+	unlink(sock);
+	unlink(fifo);
+	for (f = 0; f < 6; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
+#define HOSTILE_CPU_MAX		2.0	/* seconds; ~0.2 when linear */
+#define HOSTILE_TIMEOUT		20	/* seconds, wall clock */
+
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+load_text(struct kset *set, struct diag_list *dl, const char *text,
+    size_t len)
+{
+	int rc;
+
+	kset_init(set);
+	diag_list_init(dl);
+	rc = load_buffer(set, "test.yaml", text, len, dl);
+	load_finish(set, dl);
+	return rc;
+}
+
+/*
+ * 200,000 levels of `[` in a Pod's spec.affinity, a field the parser
+ * drops: only kept fields counted toward the depth limit, and libyaml
+ * took seconds for 40,000 levels and never finished a million.
+ */
+START_TEST(test_deep_nesting_in_dropped_field)
+{
+	static const char head[] = "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: p}\nspec:\n  affinity: ";
+	size_t		 depth = 200000, hl = sizeof(head) - 1, i;
+	char		*buf = malloc(hl + 2 * depth + 2);
+	struct kset	 set;
+	struct diag_list dl;
+	double		 start;
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, head, hl);
+	for (i = 0; i < depth; i++) {
+		buf[hl + i] = '[';
+		buf[hl + depth + i] = ']';
+	}
+	buf[hl + 2 * depth] = '\n';
+	start = cpu_seconds();
+	ck_assert_int_eq(load_text(&set, &dl, buf, hl + 2 * depth + 1), -1);
+	ck_assert_double_lt(cpu_seconds() - start, HOSTILE_CPU_MAX);
+	ck_assert_uint_eq(dl.nerr, 1);
+	ck_assert_int_eq(dl.v[0].type, DIAG_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(dl.v[0].detail, "nesting deeper than"));
+	/* The root and spec are two levels: the 63rd `[` is the 65th. */
+	ck_assert_uint_eq(dl.v[0].line, 5);
+	ck_assert_uint_eq(dl.v[0].col, 13 + 62);
+	unit_free(&set, &dl);
+	free(buf);
+}
+END_TEST
+
+/*
+ * 100,000 anchors in a Pod's labels, each aliased by another label, and
+ * a Service whose root map has 100,000 keys before its kind: an anchor
+ * scan per alias, and a scan for `kind` per key, made these quadratic.
+ */
+START_TEST(test_many_anchors_and_keys)
+{
+	size_t		 n = 100000, cap = n * 48, off, i;
+	char		*buf = malloc(cap);
+	struct kset	 set;
+	struct diag_list dl;
+	const struct kpod *p;
+	double		 start;
+
+	ck_assert_ptr_nonnull(buf);
+	off = (size_t)snprintf(buf, cap, "apiVersion: v1\nkind: Pod\n"
+	    "metadata:\n  name: p\n  labels:\n");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off,
+		    "    a%zu: &x%zu v%zu\n", i, i, i);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off,
+		    "    b%zu: *x%zu\n", i, n - 1 - i);
+	start = cpu_seconds();
+	ck_assert_int_eq(load_text(&set, &dl, buf, off), 0);
+	ck_assert_double_lt(cpu_seconds() - start, HOSTILE_CPU_MAX);
+	ck_assert_uint_eq(set.pods.n, 1);
+	p = set.pods.v[0];
+	ck_assert_uint_eq(p->meta.labels.n, 2 * n);
+	ck_assert_str_eq(ydoc_get(p->meta.labels.y, "b0")->str, "v99999");
+	ck_assert_str_eq(ydoc_get(p->meta.labels.y, "b99999")->str, "v0");
+	unit_free(&set, &dl);
+
+	off = (size_t)snprintf(buf, cap, "apiVersion: v1\n");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "k%zu: 1\n", i);
+	off += (size_t)snprintf(buf + off, cap - off,
+	    "kind: Service\nmetadata: {name: s}\n");
+	start = cpu_seconds();
+	ck_assert_int_eq(load_text(&set, &dl, buf, off), -1);
+	ck_assert_double_lt(cpu_seconds() - start, HOSTILE_CPU_MAX);
+	/* Every unknown key is an error (the list keeps the first ones). */
+	ck_assert_uint_eq(dl.nerr, n);
+	ck_assert_int_eq(dl.v[0].type, DIAG_UNKNOWN_FIELD);
+	ck_assert_str_eq(dl.v[0].bad, "k0");
+	unit_free(&set, &dl);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_scalar_kinds)
 {
 	static const struct {
@@ -544,6 +744,13 @@ load_suite(void)
 	tcase_add_test(tc, test_directory_parallel_complete);
 	tcase_add_test(tc, test_missing_path);
 	tcase_add_test(tc, test_scalar_kinds);
+	suite_add_tcase(s, tc);
+	/* Hostile input: each would hang or take minutes when broken. */
+	tc = tcase_create("hostile");
+	tcase_set_timeout(tc, HOSTILE_TIMEOUT);
+	tcase_add_test(tc, test_fifo_and_devices_refused);
+	tcase_add_test(tc, test_deep_nesting_in_dropped_field);
+	tcase_add_test(tc, test_many_anchors_and_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
