@@ -64,11 +64,13 @@ expect_grep "bad.yaml:21:7: NetworkPolicy default/np: spec.ingress\[0\].from\[0\
 	"$TMP/err" "misplaced ports in a peer is an error with a suggestion"
 expect_grep "bad.yaml:10:11: Service default/web: spec.ports\[1\].port: Invalid value: \"70000\": must be between 1 and 65535, inclusive$" \
 	"$TMP/err" "the second error has its own position and message"
-expect_grep "test failed: 3 errors" "$TMP/err" "check counts the errors"
-if [ "$(grep -c '^error: ' "$TMP/err")" -eq 3 ]; then
-	pass "check prints exactly the 3 errors"
+expect_grep "bad.yaml:9:5: Service default/web: spec.ports\[1\].targetPort: Invalid value: \"70000\"" \
+	"$TMP/err" "a targetPort defaulted from a bad port is reported too, as the API server does"
+expect_grep "test failed: 4 errors" "$TMP/err" "check counts the errors"
+if [ "$(grep -c '^error: ' "$TMP/err")" -eq 4 ]; then
+	pass "check prints exactly the 4 errors"
 else
-	fail "check prints exactly the 3 errors"
+	fail "check prints exactly the 4 errors"
 	sed 's/^/#   /' "$TMP/err"
 fi
 
@@ -100,6 +102,9 @@ if json_errors "$TMP/out" '[
     ["/bad.yaml", 7, 11, "Service/default/web", "spec.ports[0].name",
      "FieldValueInvalid",
      "Invalid value: \"HTTP\": a lowercase RFC 1123 label must consist"],
+    ["/bad.yaml", 9, 5, "Service/default/web", "spec.ports[1].targetPort",
+     "FieldValueInvalid",
+     "Invalid value: \"70000\": must be between 1 and 65535, inclusive"],
     ["/bad.yaml", 10, 11, "Service/default/web", "spec.ports[1].port",
      "FieldValueInvalid",
      "Invalid value: \"70000\": must be between 1 and 65535, inclusive"],
