@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,15 +32,24 @@ static const char usage[] = "[-c PATH] [--pidfile FILE]";
 static long
 reload_read_pid(const char *path)
 {
-	char	 buf[32], *end;
-	ssize_t	 n;
-	long	 pid;
-	int	 fd;
+	struct stat	 st;
+	char		 buf[32], *end;
+	ssize_t		 n;
+	long		 pid;
+	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO in its place must not hang the command. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
 		fprintf(stderr, "svcproxy reload: pidfile %s: %s (is svcproxy "
 		    "running with --pidfile %s?)\n", path, strerror(errno),
 		    path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		fprintf(stderr, "svcproxy reload: pidfile %s is not a regular "
+		    "file\n", path);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

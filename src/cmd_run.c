@@ -342,7 +342,8 @@ run_pidfile_remove(struct run_ctx *c)
 
 	if (!c->pid_written)
 		return;
-	if ((fd = open(c->pidfile, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(c->pidfile, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

@@ -169,6 +169,11 @@ expect_rc 2 "run takes no -o" sp run -o json
 expect_rc 2 "run --workers 0 is a usage error" sp run --workers 0
 expect_grep "workers takes 1 to" "$TMP/err" "--workers says its range"
 expect_rc 2 "reload --pidfile needs a value" sp reload --pidfile
+mkfifo "$TMP/pid.fifo"
+expect_rc 1 "reload with a FIFO as pidfile fails rather than hangs" \
+	timeout 20 "$SVCPROXY" reload -c "$TMP/good.yaml" --pidfile "$TMP/pid.fifo"
+expect_grep "pidfile .*pid.fifo is not a regular file" "$TMP/err" \
+	"reload says the pidfile is not a regular file"
 expect_rc 0 "version" sp version
 expect_grep "^svcproxy [0-9]+\.[0-9]+\.[0-9]+" "$TMP/out" "version prints it"
 
