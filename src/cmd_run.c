@@ -67,7 +67,7 @@
 #include "worker.h"
 
 #define RUN_MAX_WORKERS		256
-#define RUN_FD_RESERVE		64	/* logs, admin, health checks */
+#define RUN_FD_RESERVE		64	/* logs, reload files, health checks */
 #define RUN_PARENT_ENV		"SVCPROXY_UPGRADE_PARENT"
 
 extern char **environ;
