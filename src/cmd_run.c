@@ -433,66 +433,6 @@ run_worker_done(evutil_socket_t fd, short what, void *arg)
 
 /* ---- reload ---- */
 
-/* "ns/name:port/TCP": the metrics key of a Service port. */
-static void
-run_met_key(char *buf, size_t len, const char *ns, const char *name,
-    uint16_t port, enum res_proto proto)
-{
-	snprintf(buf, len, "%s/%s:%u/%s", ns, name, port,
-	    res_proto_name(proto));
-}
-
-/* Point every port of s (not yet published) at its counters. */
-static int
-run_met_bind(struct run_ctx *c, struct snap *s)
-{
-	char	key[600];
-	size_t	i;
-
-	for (i = 0; i < s->nports; i++) {
-		struct snap_port *sp = &s->ports[i];
-
-		run_met_key(key, sizeof(key), sp->svc->ns, sp->svc->name,
-		    sp->port, sp->proto);
-		if ((sp->met = met_port_get(&c->met, key)) == NULL)
-			return -1;
-	}
-	return 0;
-}
-
-/* Endpoint counts by state, from the model now running. */
-static void
-run_met_eps(struct run_ctx *c, const struct model *m)
-{
-	const struct res_service	*rs;
-	const struct res_endpoint	*e;
-	struct met_port			*p;
-	char				 key[600];
-	size_t				 i, j, k;
-
-	for (i = 0; i < m->res.nservices; i++) {
-		rs = &m->res.services[i];
-		for (j = 0; rs->proxied && j < rs->nports; j++) {
-			run_met_key(key, sizeof(key), rs->ns, rs->name,
-			    rs->ports[j].port, rs->ports[j].proto);
-			if ((p = met_port_get(&c->met, key)) == NULL)
-				continue;
-			memset(&p->eps, 0, sizeof(p->eps));
-			for (k = 0; k < rs->ports[j].nendpoints; k++) {
-				e = &rs->ports[j].endpoints[k];
-				if (e->ready)
-					p->eps.ready++;
-				else if (e->terminating && e->serving)
-					p->eps.serving_terminating++;
-				else if (e->terminating)
-					p->eps.terminating++;
-				else
-					p->eps.not_ready++;
-			}
-		}
-	}
-}
-
 static void
 run_model_free(struct model *m)
 {
@@ -662,7 +602,7 @@ run_reload_commit(struct run_ctx *c)
 	if (lsn_table_merge(&c->lsns, rl->gone, &rl->add) == -1)
 		log_error("reload: out of memory updating the listener "
 		    "record");
-	run_met_eps(c, rl->m);
+	met_eps(&c->met, &rl->m->res);
 	run_reload_pcfg(c, &rl->m->pcfg);
 	rld_model_free(c->rld, c->model);	/* off the loop: may be slow */
 	c->model = rl->m;
@@ -817,7 +757,7 @@ run_reload_loaded(struct rld_result *r, void *arg)
 	r->m = NULL;
 	r->s = NULL;
 	snprintf(err, sizeof(err), "out of memory");
-	if (run_met_bind(c, rl->s) == -1 ||
+	if (met_bind(&c->met, rl->s) == -1 ||
 	    run_reload_listeners(c, rl, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		run_reload_free(rl, c->grp.n);
@@ -1278,12 +1218,12 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	c->drain_ms = c->model->pcfg.drain_timeout_ms;
 	if (c->model->pcfg.connection_log == CONN_LOG_DEBUG)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (run_met_bind(c, s) == -1) {
+	if (met_bind(&c->met, s) == -1) {
 		snap_unref(s);
 		log_error("out of memory");
 		return 1;
 	}
-	run_met_eps(c, c->model);
+	met_eps(&c->met, &c->model->res);
 	snap_slot_publish(&c->slot, s);
 	run_warn_unserved(s);
 	if (lsn_inherit_parse(getenv(LSN_INHERIT_ENV), &inh, err,

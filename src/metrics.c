@@ -406,3 +406,61 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	    "\n", adm->accept_paused);
 	return 0;
 }
+
+/* "ns/name:port/TCP": the metrics key of a Service port. */
+static void
+met_key(char *buf, size_t len, const char *ns, const char *name,
+    uint16_t port, enum res_proto proto)
+{
+	snprintf(buf, len, "%s/%s:%u/%s", ns, name, port,
+	    res_proto_name(proto));
+}
+
+int
+met_bind(struct met_tab *tab, struct snap *s)
+{
+	char	key[600];
+	size_t	i;
+
+	for (i = 0; i < s->nports; i++) {
+		struct snap_port *sp = &s->ports[i];
+
+		met_key(key, sizeof(key), sp->svc->ns, sp->svc->name,
+		    sp->port, sp->proto);
+		if ((sp->met = met_port_get(tab, key)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+met_eps(struct met_tab *tab, const struct res_model *m)
+{
+	const struct res_service	*rs;
+	const struct res_endpoint	*e;
+	struct met_port			*p;
+	char				 key[600];
+	size_t				 i, j, k;
+
+	for (i = 0; i < m->nservices; i++) {
+		rs = &m->services[i];
+		for (j = 0; rs->proxied && j < rs->nports; j++) {
+			met_key(key, sizeof(key), rs->ns, rs->name,
+			    rs->ports[j].port, rs->ports[j].proto);
+			if ((p = met_port_get(tab, key)) == NULL)
+				continue;
+			memset(&p->eps, 0, sizeof(p->eps));
+			for (k = 0; k < rs->ports[j].nendpoints; k++) {
+				e = &rs->ports[j].endpoints[k];
+				if (e->ready)
+					p->eps.ready++;
+				else if (e->terminating && e->serving)
+					p->eps.serving_terminating++;
+				else if (e->terminating)
+					p->eps.terminating++;
+				else
+					p->eps.not_ready++;
+			}
+		}
+	}
+}

@@ -137,6 +137,21 @@ int	 met_print_prom(struct evbuffer *out, const struct met_tab *tab,
 	    const struct met_wrk *wrk, const struct met_adm *adm,
 	    long open_fds);
 
+/*
+ * Point every port of s, not yet published, at its entry in tab
+ * (created as needed; keyed "ns/name:port/TCP", so a port in both the
+ * running and the next snapshot keeps its counters).  Main thread.
+ * 0, or -1 when out of memory (s then partly bound: unref it).
+ */
+int	 met_bind(struct met_tab *tab, struct snap *s);
+
+/*
+ * Set the endpoint counts by state of every proxied Service port of m,
+ * the model now running.  Main thread.  Ports without an entry (out of
+ * memory) are skipped.
+ */
+void	 met_eps(struct met_tab *tab, const struct res_model *m);
+
 /* Open file descriptors of this process (/proc/self/fd), or -1. */
 long	 met_open_fds(void);
 
