@@ -6,7 +6,7 @@
  * served and the exit code is 1.  Then the main thread's event_base
  * runs signals, reloads and the admin server while the workers serve.
  *
- *   SIGHUP   reload (run_reload): load and check the configuration and
+ *   SIGHUP   reload (reload.h): load and check the configuration and
  *            build its snapshot on a reload thread (reload_load.h), so
  *            this loop keeps answering /healthz; on any error keep the
  *            running one untouched.  Otherwise open the new listeners,
@@ -14,7 +14,8 @@
  *            close them, publish the new snapshot in one atomic store,
  *            and hand the new listeners over.  Listeners in both
  *            configurations keep their sockets.  A configuration with
- *            the running one's hash is not applied again.
+ *            the running one's hash is not applied again.  The parts a
+ *            reload changes are listed in run_reloader.
  *   SIGUSR2  binary upgrade (run_upgrade): fork and exec the binary
  *            again with every listening socket passed in
  *            SVCPROXY_INHERIT_FDS (listener.h); once the new process
@@ -38,7 +39,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <event2/event.h>
@@ -62,8 +61,10 @@
 #include "metrics.h"
 #include "model.h"
 #include "relay.h"
+#include "reload.h"
 #include "reload_load.h"
 #include "snapshot.h"
+#include "upgrade.h"
 #include "worker.h"
 
 #define RUN_MAX_WORKERS		256
@@ -80,25 +81,6 @@ struct run_opts {
 	int			 workers;	/* 0: from config */
 };
 
-/*
- * A reload between its two steps: the workers listen on keep (the
- * running addresses minus those dropped) and have served and closed
- * the rest; then the snapshot is published and they get want.  Both
- * sets are made before the workers are told anything.
- */
-struct run_reload {
-	struct model		*m;		/* owned: the new model */
-	struct snap		*s;		/* one ref: the new snapshot */
-	struct lsn_group	*groups;	/* owned: new sockets/worker */
-	struct lsn_table	 add;		/* owned record of them */
-	unsigned char		*gone;		/* owned: per c->lsns entry */
-	size_t			 ndel;
-	struct wrk_want		*keep;		/* owned until published */
-	struct wrk_want		*want;		/* owned until published */
-	uint64_t		 gen;		/* keep's, once published */
-	unsigned		 acks;		/* workers not at gen yet */
-};
-
 struct run_ctx {
 	struct event_base	*base;		/* main thread's, owned */
 	struct snap_slot	 slot;
@@ -109,10 +91,8 @@ struct run_ctx {
 	struct lsn_table	 lsns;		/* what is bound */
 	struct model		*model;		/* owned: running config */
 	struct adm		 adm;
-	struct run_reload	*rl;		/* owned; NULL: none */
-	struct rld		*rld;		/* reload thread, owned; NULL
-						   until the first reload */
-	int			 reload_again;	/* SIGHUP during a reload */
+	struct reload		*rel;		/* owned */
+	struct reload_env	 renv;		/* rel's view of this */
 	struct event		*ev_term;	/* owned, as every ev_ */
 	struct event		*ev_int;
 	struct event		*ev_hup;
@@ -182,45 +162,6 @@ run_parse(int argc, char **argv, struct run_opts *o)
 	return rc;
 }
 
-/*
- * systemd's notify protocol (sd_notify(3)) without libsystemd: one
- * datagram to $NOTIFY_SOCKET, if set.  Best effort.
- */
-static void	run_notify(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-
-static void
-run_notify(const char *fmt, ...)
-{
-	struct sockaddr_un	 sun;
-	const char		*path = getenv("NOTIFY_SOCKET");
-	char			 msg[128];
-	va_list			 ap;
-	socklen_t		 len;
-	int			 fd, n;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	(void)sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len);
-	close(fd);
-}
-
 /* Raise the soft fd limit to the hard one; returns the new soft. */
 static rlim_t
 run_raise_nofile(void)
@@ -255,6 +196,16 @@ run_set_max_conns(struct run_ctx *c, uint32_t want)
 	atomic_store_explicit(&c->grp.max_conns, want, memory_order_relaxed);
 }
 
+/* reload_env's max_conns: apply want, return what the fds allow. */
+static uint32_t
+run_max_conns(void *arg, uint32_t want)
+{
+	struct run_ctx *c = arg;
+
+	run_set_max_conns(c, want);
+	return c->conn_cap;
+}
+
 /*
  * Split the fd budget: listeners, fixed fds and the admin server's
  * connections (capped at ADM_MAX_CONNS) first, a sixteenth for splice
@@ -279,21 +230,6 @@ run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
 	    (unsigned long long)c->nofile, (unsigned long long)conns);
 	c->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
 	run_set_max_conns(c, want);
-}
-
-static void
-run_warn_unserved(const struct snap *s)
-{
-	const char	*proto;
-	size_t		 i;
-
-	for (i = 0; i < s->nports; i++) {
-		if (s->ports[i].proto == RES_TCP)
-			continue;
-		proto = res_proto_name(s->ports[i].proto);
-		log_warn("Service %s/%s: %s is not served yet",
-		    s->ports[i].label, proto, proto);
-	}
 }
 
 /*
@@ -388,7 +324,7 @@ run_drain(struct run_ctx *c)
 
 	c->draining = 1;
 	c->proc.draining = 1;
-	run_notify("STOPPING=1");
+	upg_notify("STOPPING=1");
 	for (i = 0; i < c->grp.n; i++)
 		wrk_command(&c->grp.v[i], WRK_DRAIN);
 	lsn_table_free(&c->lsns);
@@ -431,7 +367,7 @@ run_worker_done(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(c->base);
 }
 
-/* ---- reload ---- */
+/* ---- the configuration: startup load, reload signals ---- */
 
 static void
 run_model_free(struct model *m)
@@ -462,7 +398,7 @@ run_snap(struct run_ctx *c, const struct model *m)
  * The startup load: path into a new model and its snapshot, every
  * diagnostic printed as `check` prints them, before any log line.
  * Returns the snapshot (one reference) with *mp the model, or NULL
- * (*mp NULL).  A reload loads on a thread instead (run_reload).
+ * (*mp NULL).  A reload loads on a thread instead (reload.h).
  */
 static struct snap *
 run_load(struct run_ctx *c, const char *path, struct model **mp)
@@ -493,141 +429,9 @@ run_load(struct run_ctx *c, const char *path, struct model **mp)
 	return s;
 }
 
-/* Settings a reload cannot change in a running process. */
-static void
-run_warn_restart(const struct run_ctx *c, const struct pcfg *n)
-{
-	const struct pcfg *o = &c->model->pcfg;
-
-	if (o->workers != n->workers)
-		log_warn("reload: spec.workers takes effect on restart or "
-		    "upgrade (SIGUSR2)");
-}
-
 /*
- * The process-wide settings of ProxyConfig a reload applies: the
- * connection limit, and the admin server's address (bound before the
- * old one closes; on failure it stays where it was).
- */
-static void
-run_reload_pcfg(struct run_ctx *c, const struct pcfg *n)
-{
-	const struct pcfg	*o = &c->model->pcfg;
-	char			 err[512], was[LSN_NAMELEN];
-
-	/* The admin server is compared with where it is, not with the
-	   running configuration: after a move that failed they differ,
-	   and the next reload asking for either must do the right thing. */
-
-	if (o->max_connections != n->max_connections) {
-		run_set_max_conns(c, n->max_connections);
-		log_info("reload: maxConnections %u (0: only the open file "
-		    "limit's %u)", n->max_connections, c->conn_cap);
-	}
-	if (c->adm.fd == -1 || (ipaddr_equal(&c->adm.asked_ip,
-	    &n->admin_ip) && c->adm.asked_port == n->admin_port))
-		return;
-	snprintf(was, sizeof(was), "%s", c->adm.name);
-	if (adm_move(&c->adm, c->base, &n->admin_ip, n->admin_port, err,
-	    sizeof(err)) == -1) {
-		log_error("reload: %s; admin server %s", err,
-		    c->adm.fd != -1 ? "stays where it was" : "stopped");
-		return;
-	}
-	log_info("admin: moved from %s to %s", was, c->adm.name);
-}
-
-static void
-run_reload_free(struct run_reload *rl, unsigned nworkers)
-{
-	unsigned i;
-
-	if (rl == NULL)
-		return;
-	snap_unref(rl->s);
-	run_model_free(rl->m);
-	if (rl->groups != NULL)
-		for (i = 0; i < nworkers; i++)
-			lsn_group_free(&rl->groups[i]);	/* closes */
-	free(rl->groups);
-	lsn_table_free(&rl->add);
-	free(rl->gone);
-	wrk_want_free(rl->keep);
-	wrk_want_free(rl->want);
-	free(rl);
-}
-
-static void	run_reload(struct run_ctx *);
-
-static void
-run_reload_failed(struct run_ctx *c, const char *why)
-{
-	c->proc.reloads_failed++;
-	c->proc.last_reload_ok = 0;
-	log_error("reload failed: %s: still serving configuration %016" PRIx64,
-	    why, c->proc.config_hash);
-	run_notify("READY=1");
-}
-
-/*
- * Second step: the workers have served and closed the removed
- * listeners.  Publish, hand the new listeners over, update the record.
- */
-static void
-run_reload_commit(struct run_ctx *c)
-{
-	struct run_reload	*rl = c->rl;
-	size_t			 nports, nadd = rl->add.n;
-	unsigned		 i;
-
-	c->rl = NULL;
-	if (c->draining) {
-		log_info("reload abandoned: shutting down");
-		run_reload_free(rl, c->grp.n);
-		return;
-	}
-	nports = rl->s->nports;
-	snap_slot_publish(&c->slot, rl->s);	/* takes the reference */
-	rl->s = NULL;
-	/* The set first: a worker woken in between must not take the new
-	   sockets for strays of the previous set and close them. */
-	(void)wrk_lsn_want(&c->grp, rl->want);
-	rl->want = NULL;
-	for (i = 0; i < c->grp.n; i++) {
-		if (wrk_lsn_give(&c->grp.v[i], &rl->groups[i]) == -1)
-			log_error("reload: worker %u: out of memory: new "
-			    "listeners not served by it", i);
-		wrk_command(&c->grp.v[i], WRK_RUN);
-	}
-	if (lsn_table_merge(&c->lsns, rl->gone, &rl->add) == -1)
-		log_error("reload: out of memory updating the listener "
-		    "record");
-	met_eps(&c->met, &rl->m->res);
-	run_reload_pcfg(c, &rl->m->pcfg);
-	rld_model_free(c->rld, c->model);	/* off the loop: may be slow */
-	c->model = rl->m;
-	rl->m = NULL;
-	c->proc.config_hash = c->model->set.hash;
-	c->proc.reloads_ok++;
-	c->proc.last_reload_ok = 1;
-	c->proc.listeners = c->lsns.n;
-	c->drain_ms = c->model->pcfg.drain_timeout_ms;
-	log_set_level(c->model->pcfg.connection_log == CONN_LOG_DEBUG ?
-	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	log_info("reload: configuration %016" PRIx64 " applied: %zu Service "
-	    "ports on %zu addresses (%zu opened, %zu closed)",
-	    c->proc.config_hash, nports, c->lsns.n, nadd, rl->ndel);
-	run_reload_free(rl, c->grp.n);
-	run_notify("READY=1");
-	if (c->reload_again) {
-		c->reload_again = 0;
-		run_reload(c);
-	}
-}
-
-/*
- * A worker reached a listener set.  Level-triggered: whatever the acks
- * counted, commit once every running worker holds to the reload's.
+ * A worker reached a listener set (worker.h): the reload under way may
+ * go on.
  */
 static void
 run_ack(evutil_socket_t fd, short what, void *arg)
@@ -638,169 +442,7 @@ run_ack(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_warn("eventfd: %s", strerror(errno));
-	if (c->rl == NULL || c->rl->gen == 0)
-		return;
-	c->rl->acks = wrk_lsn_pending(&c->grp, c->rl->gen);
-	if (c->rl->acks == 0)
-		run_reload_commit(c);
-}
-
-/*
- * Open what the new snapshot adds; mark what it drops; make the two
- * listener sets of the reload.  0, or -1 with err (nothing opened is
- * left open once rl is freed).
- */
-static int
-run_reload_listeners(struct run_ctx *c, struct run_reload *rl, char *err,
-    size_t len)
-{
-	struct lsn_target	*t;
-	unsigned char		*added;
-	size_t			 n, i, m = 0;
-	int			 rc = -1;
-
-	if ((t = lsn_targets(rl->s, &n)) == NULL ||
-	    (rl->gone = calloc(c->lsns.n + 1, 1)) == NULL ||
-	    (added = calloc(n + 1, 1)) == NULL ||
-	    (rl->groups = calloc(c->grp.n, sizeof(*rl->groups))) == NULL) {
-		free(t);
-		snprintf(err, len, "out of memory");
-		return -1;
-	}
-	lsn_diff(&c->lsns, t, n, rl->gone, added);
-	for (i = 0; i < n; i++)
-		if (added[i])
-			t[m++] = t[i];
-	for (i = 0; i < c->lsns.n; i++)
-		rl->ndel += rl->gone[i];
-	if (lsn_open(t, m, c->grp.n, NULL, rl->groups, &rl->add, err,
-	    len) == 0)
-		rc = 0;
-	if (rc == 0 && ((rl->ndel > 0 && (rl->keep = wrk_want_table(&c->lsns,
-	    rl->gone, NULL)) == NULL) || (rl->want = wrk_want_table(&c->lsns,
-	    rl->gone, &rl->add)) == NULL)) {
-		snprintf(err, len, "out of memory");
-		rc = -1;
-	}
-	free(added);
-	free(t);
-	return rc;
-}
-
-/*
- * Have every worker serve and close the listeners rl drops: publish
- * the set without them.  rl->acks counts the workers yet to reach it
- * (run_ack).  Cannot fail; 0.
- */
-static int
-run_reload_remove(struct run_ctx *c, struct run_reload *rl)
-{
-	rl->gen = wrk_lsn_want(&c->grp, rl->keep);
-	rl->keep = NULL;
-	rl->acks = wrk_lsn_pending(&c->grp, rl->gen);
-	return 0;
-}
-
-/* A reload ended without reaching the workers: the one asked meanwhile. */
-static void
-run_reload_next(struct run_ctx *c)
-{
-	if (c->reload_again) {
-		c->reload_again = 0;
-		run_reload(c);
-	}
-}
-
-/*
- * The reload thread is done (reload_load.h): the rest of the reload,
- * on the main thread.  Everything that can fail happens before the
- * workers are told anything, so a failure leaves them untouched.
- */
-static void
-run_reload_loaded(struct rld_result *r, void *arg)
-{
-	struct run_ctx		*c = arg;
-	struct run_reload	*rl;
-	char			 err[512];
-
-	if (c->draining) {
-		log_info("reload abandoned: shutting down");
-		return;
-	}
-	if (r->nerr != 0 || r->failed) {
-		if (r->nerr != 0)
-			log_error("configuration %s has %zu errors", c->config,
-			    r->nerr);
-		run_reload_failed(c, r->nerr != 0 ? "invalid configuration" :
-		    "cannot build the configuration");
-		run_reload_next(c);
-		return;
-	}
-	if (r->unchanged) {
-		c->proc.reloads_noop++;
-		c->proc.last_reload_ok = 1;
-		log_info("reload: configuration unchanged (hash %016" PRIx64
-		    "): nothing to do", c->proc.config_hash);
-		run_notify("READY=1");
-		run_reload_next(c);
-		return;
-	}
-	log_info("reload: %s loaded in %u ms, snapshot built in %u ms (on "
-	    "the reload thread)", c->config, r->load_ms, r->build_ms);
-	if ((rl = calloc(1, sizeof(*rl))) == NULL) {
-		run_reload_failed(c, "out of memory");
-		run_reload_next(c);
-		return;
-	}
-	rl->m = r->m;
-	rl->s = r->s;
-	r->m = NULL;
-	r->s = NULL;
-	snprintf(err, sizeof(err), "out of memory");
-	if (met_bind(&c->met, rl->s) == -1 ||
-	    run_reload_listeners(c, rl, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		run_reload_free(rl, c->grp.n);
-		run_reload_failed(c, "cannot open the new listeners");
-		run_reload_next(c);
-		return;
-	}
-	run_warn_restart(c, &rl->m->pcfg);
-	run_warn_unserved(rl->s);
-	c->rl = rl;
-	if (rl->ndel == 0 || run_reload_remove(c, rl) == -1 || rl->acks == 0)
-		run_reload_commit(c);
-}
-
-/*
- * SIGHUP, from the loop.  Start loading on the reload thread; the main
- * loop goes on serving /healthz meanwhile, and run_reload_loaded takes
- * over when the thread is done.
- */
-static void
-run_reload(struct run_ctx *c)
-{
-	char	err[512];
-
-	if (c->draining) {
-		log_info("reload ignored: shutting down");
-		return;
-	}
-	if (c->rl != NULL || (c->rld != NULL && rld_loading(c->rld))) {
-		log_info("reload requested during a reload: again after it");
-		c->reload_again = 1;
-		return;
-	}
-	run_notify("RELOADING=1");
-	c->proc.last_reload = (int64_t)time(NULL);
-	log_info("reload: loading %s", c->config);
-	if ((c->rld == NULL && (c->rld = rld_new(c->base, &c->live,
-	    run_reload_loaded, c, err, sizeof(err))) == NULL) ||
-	    rld_start(c->rld, c->config, c->proc.config_hash, err,
-	    sizeof(err)) == -1) {
-		log_error("reload: %s", err);
-		run_reload_failed(c, "cannot start loading");
-	}
+	reload_ack(c->rel);
 }
 
 static void
@@ -808,7 +450,7 @@ run_hup(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	run_reload(arg);
+	reload_start(((struct run_ctx *)arg)->rel);
 }
 
 /* ---- binary upgrade ---- */
@@ -874,8 +516,7 @@ run_upgrade(struct run_ctx *c)
 	size_t	  nfds = 0, i, j;
 	pid_t	  pid;
 
-	if (c->draining || c->child > 0 || c->rl != NULL ||
-	    (c->rld != NULL && rld_loading(c->rld))) {
+	if (c->draining || c->child > 0 || reload_busy(c->rel)) {
 		log_warn("upgrade refused: %s", c->draining ? "shutting down" :
 		    c->child > 0 ? "an upgrade is under way" :
 		    "a reload is under way");
@@ -983,7 +624,7 @@ run_upgrade_ready(struct run_ctx *c)
 {
 	if (c->parent <= 0)
 		return;
-	run_notify("MAINPID=%ld", (long)getpid());
+	upg_notify("MAINPID=%ld", (long)getpid());
 	if (getppid() != c->parent) {
 		log_warn("upgrade: old process %ld is gone",
 		    (long)c->parent);
@@ -1056,6 +697,44 @@ run_sig(struct run_ctx *c, int sig, event_callback_fn cb)
 	return ev;
 }
 
+/*
+ * The reloader, with the parts a reload changes.  A subsystem that a
+ * reload must change (health checks, DNS) adds its reload_part here.
+ */
+static int
+run_reloader(struct run_ctx *c)
+{
+	struct reload_env	*e = &c->renv;
+	struct reload_part	 parts[3];
+	size_t			 i;
+
+	memset(e, 0, sizeof(*e));
+	e->base = c->base;
+	e->config = c->config;
+	e->slot = &c->slot;
+	e->live = &c->live;
+	e->met = &c->met;
+	e->proc = &c->proc;
+	e->grp = &c->grp;
+	e->lsns = &c->lsns;
+	e->adm = &c->adm;
+	e->model = &c->model;
+	e->draining = &c->draining;
+	e->drain_ms = &c->drain_ms;
+	e->max_conns = run_max_conns;
+	e->arg = c;
+	parts[0] = reload_part_metrics;
+	parts[1] = reload_part_listeners;
+	parts[2] = reload_part_pcfg;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		parts[i].arg = e;
+	if ((c->rel = reload_new(e, parts, i)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run_events(struct run_ctx *c)
 {
@@ -1090,11 +769,8 @@ run_free(struct run_ctx *c)
 	unsigned	  i;
 
 	adm_stop(&c->adm);
-	run_reload_free(c->rl, c->grp.n);
-	c->rl = NULL;
-	/* A reload thread may run on, but no longer uses c->live. */
-	rld_stop(c->rld);
-	c->rld = NULL;
+	reload_free(c->rel);	/* before the workers and c->live */
+	c->rel = NULL;
 	for (i = 0; i < c->grp.n; i++)
 		wrk_free(&c->grp.v[i]);
 	free(c->grp.v);
@@ -1225,7 +901,7 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	}
 	met_eps(&c->met, &c->model->res);
 	snap_slot_publish(&c->slot, s);
-	run_warn_unserved(s);
+	reload_warn_unserved(s);
 	if (lsn_inherit_parse(getenv(LSN_INHERIT_ENV), &inh, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);
@@ -1243,13 +919,14 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	log_info("serving %zu Service ports on %zu addresses with %u workers "
 	    "(config %016" PRIx64 ")", s->nports, c->lsns.n, n,
 	    c->proc.config_hash);
-	if (run_events(c) == -1 || run_pidfile(c) == -1)
+	if (run_reloader(c) == -1 || run_events(c) == -1 ||
+	    run_pidfile(c) == -1)
 		return 1;
 	if (run_start_workers(c) == -1) {
 		run_stop_all(c);
 		return 1;
 	}
-	run_notify("READY=1");
+	upg_notify("READY=1");
 	run_upgrade_ready(c);
 	event_base_dispatch(c->base);
 	log_info("stopped");
