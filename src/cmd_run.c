@@ -16,7 +16,7 @@
  *            configurations keep their sockets.  A configuration with
  *            the running one's hash is not applied again.  The parts a
  *            reload changes are listed in run_reloader.
- *   SIGUSR2  binary upgrade (run_upgrade): fork and exec the binary
+ *   SIGUSR2  binary upgrade (upgrade.h): fork and exec the binary
  *            again with every listening socket passed in
  *            SVCPROXY_INHERIT_FDS (listener.h); once the new process
  *            serves, it sends SIGWINCH back and this one drains and
@@ -34,10 +34,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +45,6 @@
 
 #include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -69,9 +65,6 @@
 
 #define RUN_MAX_WORKERS		256
 #define RUN_FD_RESERVE		64	/* logs, reload files, health checks */
-#define RUN_PARENT_ENV		"SVCPROXY_UPGRADE_PARENT"
-
-extern char **environ;
 
 static const char usage[] = "[-c PATH] [--workers N] [--pidfile FILE]";
 
@@ -103,17 +96,11 @@ struct run_ctx {
 	struct event		*ev_ack;
 	struct event		*ev_drain;
 	const char		*config;	/* argv */
-	const char		*pidfile;	/* argv; NULL: none */
-	int			 pid_written;
 	int			 draining;
 	uint32_t		 drain_ms;
 	rlim_t			 nofile;
 	uint32_t		 conn_cap;	/* what nofile allows */
-	pid_t			 child;		/* upgrade's new process */
-	pid_t			 parent;	/* we are an upgrade's child */
-	char			 exe[PATH_MAX];	/* this binary, at start */
-	int			 argc;		/* run's argv, for upgrade */
-	char			**argv;
+	struct upg		 upg;
 };
 
 /* cmd_parse's handler of run's own options. */
@@ -230,65 +217,6 @@ run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
 	    (unsigned long long)c->nofile, (unsigned long long)conns);
 	c->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
 	run_set_max_conns(c, want);
-}
-
-/*
- * Write the pidfile through a temporary file and rename(2), so that a
- * reader (svcproxy reload, systemd, an upgrade's old process) never sees
- * it empty or half written while an upgrade replaces it.
- */
-static int
-run_pidfile(struct run_ctx *c)
-{
-	char	buf[32], tmp[4096];
-	int	fd, n, ok;
-
-	if (c->pidfile == NULL)
-		return 0;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", c->pidfile,
-	    (long)getpid()) >= sizeof(tmp)) {
-		log_error("pidfile %s: name too long", c->pidfile);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		log_error("pidfile %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	ok = write(fd, buf, (size_t)n) == n;
-	if (close(fd) == -1)
-		ok = 0;
-	if (!ok || rename(tmp, c->pidfile) == -1) {
-		log_error("pidfile %s: %s", c->pidfile, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	c->pid_written = 1;
-	return 0;
-}
-
-/* Remove the pidfile, unless an upgrade's new process rewrote it. */
-static void
-run_pidfile_remove(struct run_ctx *c)
-{
-	char	buf[32];
-	ssize_t	n;
-	int	fd;
-
-	if (!c->pid_written)
-		return;
-	if ((fd = open(c->pidfile, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-	    O_NOCTTY)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0) {
-		buf[n] = '\0';
-		if (strtol(buf, NULL, 10) != (long)getpid())
-			return;
-	}
-	unlink(c->pidfile);
 }
 
 static void
@@ -453,121 +381,14 @@ run_hup(evutil_socket_t sig, short what, void *arg)
 	reload_start(((struct run_ctx *)arg)->rel);
 }
 
-/* ---- binary upgrade ---- */
-
-/* environ without our two variables, plus them, for the new process. */
-static char **
-run_upgrade_env(const char *inherit)
-{
-	char	**env, **p;
-	size_t	  n = 0;
-
-	for (p = environ; *p != NULL; p++)
-		n++;
-	if ((env = calloc(n + 3, sizeof(*env))) == NULL)
-		return NULL;
-	n = 0;
-	for (p = environ; *p != NULL; p++)
-		if (strncmp(*p, LSN_INHERIT_ENV "=",
-		    sizeof(LSN_INHERIT_ENV)) != 0 &&
-		    strncmp(*p, RUN_PARENT_ENV "=",
-		    sizeof(RUN_PARENT_ENV)) != 0)
-			env[n++] = *p;
-	if (asprintf(&env[n], "%s=%s", LSN_INHERIT_ENV, inherit) == -1) {
-		free(env);
-		return NULL;
-	}
-	if (asprintf(&env[n + 1], "%s=%ld", RUN_PARENT_ENV,
-	    (long)getpid()) == -1) {
-		free(env[n]);
-		free(env);
-		return NULL;
-	}
-	return env;
-}
-
 static void
-run_upgrade_env_free(char **env)
+run_chld(evutil_socket_t sig, short what, void *arg)
 {
-	size_t n;
+	struct run_ctx *c = arg;
 
-	if (env == NULL)
-		return;
-	for (n = 0; env[n] != NULL; n++)
-		;
-	/* The last two are ours; the rest belong to environ. */
-	if (n >= 2) {
-		free(env[n - 1]);
-		free(env[n - 2]);
-	}
-	free(env);
-}
-
-/*
- * SIGUSR2: start the new binary with our listening sockets.  Between
- * fork and exec the child only clears close-on-exec and calls execve
- * (async-signal-safe): this process has threads.
- */
-static void
-run_upgrade(struct run_ctx *c)
-{
-	char	 *inherit = NULL, **env = NULL, **argv = NULL;
-	int	 *fds = NULL;
-	size_t	  nfds = 0, i, j;
-	pid_t	  pid;
-
-	if (c->draining || c->child > 0 || reload_busy(c->rel)) {
-		log_warn("upgrade refused: %s", c->draining ? "shutting down" :
-		    c->child > 0 ? "an upgrade is under way" :
-		    "a reload is under way");
-		return;
-	}
-	for (i = 0; i < c->lsns.n; i++)
-		nfds += c->lsns.v[i].nfds;
-	if ((fds = calloc(nfds + 1, sizeof(*fds))) == NULL ||
-	    (argv = calloc((size_t)c->argc + 2, sizeof(*argv))) == NULL ||
-	    (inherit = lsn_inherit_format(&c->lsns, c->adm.fd)) == NULL ||
-	    (env = run_upgrade_env(inherit)) == NULL) {
-		log_error("upgrade: out of memory");
-		goto out;
-	}
-	nfds = 0;
-	for (i = 0; i < c->lsns.n; i++)
-		for (j = 0; j < c->lsns.v[i].nfds; j++)
-			fds[nfds++] = c->lsns.v[i].fds[j];
-	if (c->adm.fd != -1)
-		fds[nfds++] = c->adm.fd;
-	argv[0] = c->exe;
-	for (i = 0; i < (size_t)c->argc; i++)
-		argv[i + 1] = c->argv[i];
-	log_info("upgrade: starting %s with %zu listening sockets", c->exe,
-	    nfds);
-	if ((pid = fork()) == -1) {
-		log_error("upgrade: fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		for (i = 0; i < nfds; i++)
-			(void)fcntl(fds[i], F_SETFD, 0);
-		execve(c->exe, argv, env);
-		_exit(127);
-	}
-	c->child = pid;
-	log_info("upgrade: new process %ld started; draining once it serves",
-	    (long)pid);
-out:
-	run_upgrade_env_free(env);
-	free(inherit);
-	free(argv);
-	free(fds);
-}
-
-static void
-run_usr2(evutil_socket_t sig, short what, void *arg)
-{
 	(void)sig;
 	(void)what;
-	run_upgrade(arg);
+	upg_reap(&c->upg, c->draining);
 }
 
 /*
@@ -582,59 +403,33 @@ run_winch(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	if (c->child <= 0 || c->draining) {
+	if (c->upg.child <= 0 || c->draining) {
 		log_info("SIGWINCH ignored: no upgrade under way");
 		return;
 	}
 	log_info("upgrade: process %ld serves; draining connections for up "
-	    "to %u ms", (long)c->child, c->drain_ms);
+	    "to %u ms", (long)c->upg.child, c->drain_ms);
 	adm_stop(&c->adm);
 	run_drain(c);
 }
 
+/* ---- binary upgrade ---- */
+
+/* SIGUSR2: start the new binary with our listening sockets. */
 static void
-run_chld(evutil_socket_t sig, short what, void *arg)
+run_usr2(evutil_socket_t sig, short what, void *arg)
 {
-	struct run_ctx	*c = arg;
-	pid_t		 pid;
-	int		 st;
+	struct run_ctx *c = arg;
 
 	(void)sig;
 	(void)what;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid != c->child)
-			continue;
-		c->child = 0;
-		if (c->draining)
-			continue;
-		if (WIFEXITED(st))
-			log_error("upgrade failed: new process %ld exited with "
-			    "status %d; still serving", (long)pid,
-			    WEXITSTATUS(st));
-		else
-			log_error("upgrade failed: new process %ld killed by "
-			    "signal %d; still serving", (long)pid,
-			    WTERMSIG(st));
-	}
-}
-
-/* We are an upgrade's new process and serve now: tell the old one. */
-static void
-run_upgrade_ready(struct run_ctx *c)
-{
-	if (c->parent <= 0)
-		return;
-	upg_notify("MAINPID=%ld", (long)getpid());
-	if (getppid() != c->parent) {
-		log_warn("upgrade: old process %ld is gone",
-		    (long)c->parent);
+	if (c->draining || c->upg.child > 0 || reload_busy(c->rel)) {
+		log_warn("upgrade refused: %s", c->draining ? "shutting down" :
+		    c->upg.child > 0 ? "an upgrade is under way" :
+		    "a reload is under way");
 		return;
 	}
-	log_info("upgrade: serving; asking old process %ld to drain",
-	    (long)c->parent);
-	if (kill(c->parent, SIGWINCH) == -1)
-		log_warn("upgrade: kill %ld: %s", (long)c->parent,
-		    strerror(errno));
+	upg_start(&c->upg, &c->lsns, c->adm.fd);
 }
 
 /* ---- startup ---- */
@@ -793,7 +588,7 @@ run_free(struct run_ctx *c)
 	c->model = NULL;
 	if (c->base)
 		event_base_free(c->base);
-	run_pidfile_remove(c);
+	upg_pidfile_remove(&c->upg);
 }
 
 static unsigned
@@ -902,48 +697,31 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	met_eps(&c->met, &c->model->res);
 	snap_slot_publish(&c->slot, s);
 	reload_warn_unserved(s);
-	if (lsn_inherit_parse(getenv(LSN_INHERIT_ENV), &inh, err,
-	    sizeof(err)) == -1) {
+	if (upg_inherit(&inh, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 1;
 	}
 	rc = run_open(c, s, n, &inh);
 	afd = lsn_inherit_admin(&inh);
-	if (inh.n > 0)
-		log_info("upgrade: adopted %zu inherited sockets",
-		    inh.n);
+	upg_adopted(&inh);
 	lsn_inherit_free(&inh);
-	unsetenv(LSN_INHERIT_ENV);
 	if (rc == -1 || run_admin(c, afd) == -1)
 		return 1;
 	log_info("serving %zu Service ports on %zu addresses with %u workers "
 	    "(config %016" PRIx64 ")", s->nports, c->lsns.n, n,
 	    c->proc.config_hash);
 	if (run_reloader(c) == -1 || run_events(c) == -1 ||
-	    run_pidfile(c) == -1)
+	    upg_pidfile(&c->upg) == -1)
 		return 1;
 	if (run_start_workers(c) == -1) {
 		run_stop_all(c);
 		return 1;
 	}
 	upg_notify("READY=1");
-	run_upgrade_ready(c);
+	upg_ready(&c->upg);
 	event_base_dispatch(c->base);
 	log_info("stopped");
 	return 0;
-}
-
-/* Where this binary is, for an upgrade's exec (the file may be replaced). */
-static void
-run_exe(struct run_ctx *c)
-{
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", c->exe, sizeof(c->exe) - 1);
-	if (n <= 0)
-		snprintf(c->exe, sizeof(c->exe), "svcproxy");
-	else
-		c->exe[n] = '\0';
 }
 
 int
@@ -951,30 +729,22 @@ cmd_run(int argc, char **argv)
 {
 	struct run_opts	 o;
 	struct run_ctx	 c;
-	const char	*parent;
 	int		 rc;
 
 	if ((rc = run_parse(argc, argv, &o)) != CMD_GO)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.config = o.config;
-	c.pidfile = o.pidfile;
-	c.argc = argc;
-	c.argv = argv;
 	c.adm.fd = -1;
 	c.grp.done_fd = c.grp.ack_fd = -1;
 	c.grp.slot = &c.slot;
 	c.grp.pipe_size = RELAY_PIPE_SIZE;
 	c.grp.no_splice = getenv("SVCPROXY_NO_SPLICE") != NULL;
-	if ((parent = getenv(RUN_PARENT_ENV)) != NULL) {
-		c.parent = (pid_t)strtol(parent, NULL, 10);
-		unsetenv(RUN_PARENT_ENV);
-	}
+	upg_init(&c.upg, argc, argv, o.pidfile);
 	atomic_init(&c.grp.active, 0);
 	pthread_mutex_init(&c.grp.lq_mu, NULL);
 	snap_slot_init(&c.slot);
 	lb_livetab_init(&c.live);
-	run_exe(&c);
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	c.nofile = run_raise_nofile();

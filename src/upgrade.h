@@ -1,9 +1,76 @@
 /*
- * upgrade: what the process tells the world outside it, and the binary
- * upgrade (SIGUSR2) that hands its sockets to a new process.
+ * upgrade: the binary upgrade (SIGUSR2), and what the process tells the
+ * world outside it: the pidfile and systemd's notify socket.
+ *
+ * On SIGUSR2 the old process forks and execs its binary again with
+ * every listening socket, the admin server's too, named in
+ * SVCPROXY_INHERIT_FDS (listener.h has the format) and its own pid in
+ * SVCPROXY_UPGRADE_PARENT.  The new process adopts the sockets
+ * (upg_inherit), and once it serves it rewrites the pidfile and sends
+ * SIGWINCH to the old one (upg_ready), which drains and exits.  If the
+ * new process exits first, the old one logs it and serves on
+ * (upg_reap).
  */
 #ifndef SVCPROXY_UPGRADE_H
 #define SVCPROXY_UPGRADE_H
+
+#include <limits.h>
+
+#include <sys/types.h>
+
+struct lsn_inherit;
+struct lsn_table;
+
+/* A run's upgrade state; part of the run context, main thread only. */
+struct upg {
+	const char	*pidfile;	/* argv; NULL: none */
+	int		 pid_written;
+	pid_t		 child;		/* the upgrade's new process; 0 */
+	pid_t		 parent;	/* we are an upgrade's child; 0 */
+	char		 exe[PATH_MAX];	/* this binary, at start */
+	int		 argc;		/* run's argv, for the exec */
+	char		**argv;
+};
+
+/*
+ * Fill u from run's argv and the environment: this binary's path (the
+ * file may be replaced later) and the parent's pid, whose variable is
+ * removed from the environment.
+ */
+void	 upg_init(struct upg *u, int argc, char **argv, const char *pidfile);
+
+/*
+ * The sockets an upgrade's old process passed (SVCPROXY_INHERIT_FDS,
+ * none without it) into inh, which the caller frees with
+ * lsn_inherit_free after upg_adopted.  0, or -1 with err.
+ */
+int	 upg_inherit(struct lsn_inherit *inh, char *err, size_t errlen);
+/* Log what was adopted and clear the variable, so no child sees it. */
+void	 upg_adopted(const struct lsn_inherit *inh);
+
+/*
+ * Fork and exec this binary with lsns' sockets and admin_fd (-1: none)
+ * passed on.  The caller checks that no upgrade or reload is under
+ * way.  Logs; u->child is the new process on success.
+ */
+void	 upg_start(struct upg *u, const struct lsn_table *lsns, int admin_fd);
+
+/*
+ * SIGCHLD: reap children; when the upgrade's new process died before it
+ * served, log it (unless draining) and clear u->child.
+ */
+void	 upg_reap(struct upg *u, int draining);
+
+/* We are an upgrade's new process and serve now: tell the old one. */
+void	 upg_ready(struct upg *u);
+
+/*
+ * Write the pidfile, if any, through a temporary file and rename(2).
+ * 0, or -1 after logging.
+ */
+int	 upg_pidfile(struct upg *u);
+/* Remove the pidfile, unless an upgrade's new process rewrote it. */
+void	 upg_pidfile_remove(struct upg *u);
 
 /*
  * systemd's notify protocol (sd_notify(3)) without libsystemd: one
