@@ -381,6 +381,9 @@ run_hup(evutil_socket_t sig, short what, void *arg)
 	reload_start(((struct run_ctx *)arg)->rel);
 }
 
+/* ---- binary upgrade (upgrade.h) ---- */
+
+/* SIGCHLD: an upgrade's new process that died before it served. */
 static void
 run_chld(evutil_socket_t sig, short what, void *arg)
 {
@@ -412,8 +415,6 @@ run_winch(evutil_socket_t sig, short what, void *arg)
 	adm_stop(&c->adm);
 	run_drain(c);
 }
-
-/* ---- binary upgrade ---- */
 
 /* SIGUSR2: start the new binary with our listening sockets. */
 static void
