@@ -508,13 +508,27 @@ async def hold_main(target, n, ready, silent=False):
     write_ready(ready, len(conns))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)
-    ok = 0
     for r, w, msg in conns:
         w.write(msg)
-    for r, w, msg in conns:
-        if await asyncio.wait_for(r.readexactly(len(msg)), TIMEOUT) == msg:
-            ok += 1
-        w.close()
+
+    # Read them all at once, each closed as soon as it echoed: at a
+    # connection limit the ones still queued are accepted only once
+    # others close, and which ones the proxy accepted first is not the
+    # order they connected in (one queue per worker).
+    async def echoed(r, w, msg):
+        try:
+            return await r.readexactly(len(msg)) == msg
+        except (OSError, asyncio.IncompleteReadError):
+            return False
+        finally:
+            w.close()
+
+    try:
+        res = await asyncio.wait_for(asyncio.gather(
+            *(echoed(r, w, msg) for r, w, msg in conns)), TIMEOUT)
+    except asyncio.TimeoutError:
+        res = []
+    ok = sum(1 for x in res if x)
     print("held %d alive %d" % (len(conns), ok))
     return 0 if ok == n else 1
 
