@@ -15,6 +15,10 @@
 #include "relay.h"
 #include "worker.h"
 
+/* The pause warning (wrk_pause_all), per worker: lines per period. */
+#define WRK_LOG_BURST		3
+#define WRK_LOG_PERIOD_MS	10000
+
 uint64_t
 wrk_now_ms(struct wrk *w)
 {
@@ -171,8 +175,9 @@ wrk_pause_all(struct wrk *w, int err)
 {
 	size_t i;
 
-	log_warn("worker %u: accept: %s; pausing accepts for %d ms", w->id,
-	    strerror(err), WRK_PAUSE_MS);
+	/* Every WRK_PAUSE_MS for as long as the fds stay short: limited. */
+	log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: accept: %s; pausing "
+	    "accepts for %d ms", w->id, strerror(err), WRK_PAUSE_MS);
 	w->emfile_paused = 1;
 	for (i = 0; i < w->lsns.n; i++)
 		wrk_lsn_on(&w->lsns.v[i], 0);
@@ -332,6 +337,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->grp = g;
 	w->notify_fd = -1;
 	w->rpoll_fd = -1;
+	log_rl_init(&w->rl, WRK_LOG_BURST, WRK_LOG_PERIOD_MS);
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));
 	atomic_init(&w->cmd, WRK_RUN);
@@ -429,6 +435,7 @@ wrk_free(struct wrk *w)
 	if (w->notify_fd != -1)
 		close(w->notify_fd);
 	w->notify_fd = -1;
+	log_rl_destroy(&w->rl);
 }
 
 /* ---- listener changes and the reload drain (cmd_run.c's reload) ---- */

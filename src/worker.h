@@ -24,6 +24,7 @@
 #include <event2/event_struct.h>
 
 #include "listener.h"
+#include "log.h"
 #include "snapshot.h"
 
 #define WRK_ACCEPT_BATCH	64	/* accepts per readiness */
@@ -104,6 +105,7 @@ struct wrk {
 	char			**bufs;		/* idle copy buffers */
 	size_t			 nbufs;
 	struct wrk_stats	 stats;
+	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
 	struct lsn_group	 lq_add;	/* given, not taken yet; owned */
 	struct wrk_want		*lq_want;	/* ref: the set to listen on;

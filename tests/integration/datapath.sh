@@ -551,6 +551,24 @@ fi
 stop_proxy
 expect "fd limit: exit 0" 0 $?
 
+# ---- accept(2) out of fds: paused, and the warning rate-limited ----
+# The connection cap above keeps accept(2) from ever failing; here the
+# limit is lowered under the running proxy to its lowest free fd, so
+# every accept fails with EMFILE and each worker pauses every 100 ms.
+# A measuring interval of 2 s: a few warnings per worker, not 20.
+start_proxy "$CONF" "$WORK/run5.log"
+low=$(ls "/proc/$PROXY/fd" | sort -n |
+    awk '$1 != NR - 1 { print NR - 1; f = 1; exit } END { if (!f) print NR }')
+prlimit --pid "$PROXY" --nofile="$low":"$low"
+tool --timeout 2 echo "$CIP:$SP" hi >/dev/null || true
+np=$(grep -c 'accept: Too many open files; pausing accepts' \
+    "$WORK/run5.log" || true)
+[ "$np" -ge 1 ] && [ "$np" -le $((2 * 3)) ] &&
+    pass "accept EMFILE: $np pause warnings in 2 s (at most 3 per worker)" ||
+    fail "accept EMFILE: $np pause warnings in 2 s, want 1 to 6"
+stop_proxy
+expect "accept EMFILE: exit 0" 0 $?
+
 # ---- valgrind ----
 if [ "${VALGRIND:-0}" = 1 ]; then
 	WRAP="valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --log-file=$WORK/vg.log"
