@@ -438,7 +438,7 @@ wrk_free(struct wrk *w)
 	log_rl_destroy(&w->rl);
 }
 
-/* ---- listener changes and the reload drain (cmd_run.c's reload) ---- */
+/* ---- listener changes and the reload drain (reload.c) ---- */
 
 #define WRK_SWEEP_MS		250	/* reload drain check while due */
 #define WRK_DRAIN_ACCEPT_MAX	65536	/* queued connections per close */
