@@ -284,7 +284,7 @@ cluster_ips(struct svc_ctx *c)
 		    "supported values: \"PreferDualStack\", "
 		    "\"RequireDualStack\", \"SingleStack\"");
 	for (i = 0; i < l->n; i++) {
-		struct ipaddr	 tmp, *ip = i < 2 ? &a[i] : &tmp;
+		struct ipaddr	 tmp = { 0 }, *ip = i < 2 ? &a[i] : &tmp;
 
 		val_path(f, "spec.clusterIPs[%zu]", i);
 		if (i == 0 && is(l->v[0], "None")) {

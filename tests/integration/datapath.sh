@@ -35,25 +35,12 @@ trap tcp_cleanup EXIT
 trap 'exit 1' INT TERM
 
 tool() { timeout 60 python3 "$TOOL" "$@"; }
-# between NAME VALUE LO HI
-between() {
-	if python3 -c "import sys; sys.exit(not ($3 <= $2 <= $4))"; then
-		pass "$1 ($2 s)"
-	else
-		fail "$1: $2 s not in [$3, $4]"
-	fi
-}
 
 
 # queued ADDR:PORT: connections waiting in the accept queues of the
 # listening sockets on ADDR:PORT (a listener's Recv-Q).
 queued() {
 	ss -Hltn | awk -v a="$1" '$4 == a { n += $2 } END { print n + 0 }'
-}
-
-# A port nothing listens on: connects to it are refused.
-dead_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 A=$((RANDOM % 200 + 20))
@@ -94,46 +81,6 @@ python3 "$TOOL" blackhole --host "$NET4.10" --ready "$WORK/bh.port" \
 PIDS+=($!)
 wait_file "$WORK/bh.port" || exit 1
 P_BH=$(cat "$WORK/bh.port")
-
-# pod NAME APP IP PORT
-pod() {
-	cat <<EOF
----
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $2}}
-spec:
-  containers:
-  - name: c
-    ports: [{name: p, containerPort: $4}]
-status:
-  phase: Running
-  podIP: "$3"
-  conditions: [{type: Ready, status: "True"}]
-EOF
-}
-
-# svc NAME CLUSTERIP [ANNOTATION...]: a ClusterIP Service on port SP.
-svc() {
-	local name=$1 ip=$2 a
-	shift 2
-	echo "---"
-	echo "apiVersion: v1"
-	echo "kind: Service"
-	echo "metadata:"
-	echo "  name: $name"
-	if [ $# -gt 0 ]; then
-		echo "  annotations:"
-		for a in "$@"; do echo "    $a"; done
-	fi
-	cat <<EOF
-spec:
-  selector: {app: $name}
-  clusterIP: "$ip"
-  ports:
-  - {name: main, port: $SP, targetPort: p}
-EOF
-}
 
 CONF="$WORK/conf"
 mkdir -p "$CONF"

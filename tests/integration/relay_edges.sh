@@ -27,19 +27,6 @@ trap tcp_cleanup EXIT
 trap 'exit 1' INT TERM
 
 tool() { timeout 60 python3 "$TOOL" --timeout 20 "$@"; }
-# between NAME VALUE LO HI
-between() {
-	if python3 -c "import sys; sys.exit(not ($3 <= $2 <= $4))"; then
-		pass "$1 ($2 s)"
-	else
-		fail "$1: $2 s not in [$3, $4]"
-	fi
-}
-# A port nothing listens on: connects to it are refused.
-dead_port() {
-	python3 -c 'import socket, sys
-s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
-}
 # blackhole NAME HOST: a listener that never answers a SYN; its port.
 blackhole() {
 	python3 "$TOOL" blackhole --host "$2" --ready "$WORK/$1.port" \
@@ -80,43 +67,6 @@ for i in 1 2 3 4; do
 done
 P_KEEP=$(backend keep echo "$POD.41")
 P_CTL=$(backend ctl echo "$POD.42")
-
-# pod NAME APP IP PORT
-pod() {
-	cat <<EOF
----
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $2}}
-spec:
-  containers:
-  - name: c
-    ports: [{name: p, containerPort: $4}]
-status:
-  phase: Running
-  podIP: "$3"
-  conditions: [{type: Ready, status: "True"}]
-EOF
-}
-
-# svc NAME CLUSTERIP [ANNOTATION...]: a ClusterIP Service on port SP.
-svc() {
-	local name=$1 ip=$2 a
-	shift 2
-	printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n' \
-	    "$name"
-	if [ $# -gt 0 ]; then
-		echo "  annotations:"
-		for a in "$@"; do echo "    $a"; done
-	fi
-	cat <<EOF
-spec:
-  selector: {app: $name}
-  clusterIP: "$ip"
-  ports:
-  - {name: main, port: $SP, targetPort: p}
-EOF
-}
 
 # drainTimeout: the endpoint must be back well before it, also on a
 # loaded machine (two reloads took 12 s on one running 7 test suites).

@@ -86,3 +86,58 @@ valgrind_verdict() {
 	    "$(grep -c 'ERROR SUMMARY: 0 errors' "$WORK/vg.log")"
 	[ "$1" = 0 ] || cat "$WORK/vg.log"
 }
+
+# between NAME VALUE LO HI: pass when LO <= VALUE <= HI (seconds).
+between() {
+	if python3 -c "import sys; sys.exit(not ($3 <= $2 <= $4))"; then
+		pass "$1 ($2 s)"
+	else
+		fail "$1: $2 s not in [$3, $4]"
+	fi
+}
+
+# dead_port [ADDR]: a port nothing listens on at ADDR (127.0.0.1):
+# connects to it are refused.
+dead_port() {
+	python3 -c 'import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' \
+	    "${1:-127.0.0.1}"
+}
+
+# pod NAME APP IP PORT: a ready Pod serving container port "p" on PORT.
+pod() {
+	cat <<EOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $2}}
+spec:
+  containers:
+  - name: c
+    ports: [{name: p, containerPort: $4}]
+status:
+  phase: Running
+  podIP: "$3"
+  conditions: [{type: Ready, status: "True"}]
+EOF
+}
+
+# svc NAME CLUSTERIP [ANNOTATION...]: a ClusterIP Service selecting
+# app=NAME on port $SP (the caller's), target port "p".
+svc() {
+	local name=$1 ip=$2 a
+	shift 2
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n' \
+	    "$name"
+	if [ $# -gt 0 ]; then
+		echo "  annotations:"
+		for a in "$@"; do echo "    $a"; done
+	fi
+	cat <<EOF
+spec:
+  selector: {app: $name}
+  clusterIP: "$ip"
+  ports:
+  - {name: main, port: $SP, targetPort: p}
+EOF
+}
