@@ -102,7 +102,7 @@ main(int argc, char **argv)
 		if (t.pods[k].naddr > 0)
 			f.dst = t.pods[k].addr[0];
 		f.port = (uint16_t)(rnd(&seed) % 2 ? 8080 : 443);
-		f.proto = POL_TCP;
+		f.proto = PROTO_TCP;
 		allowed += (uint64_t)pol_judge(&t, &f, &v);
 	}
 	judge_ms = now_ms() - t0;

@@ -103,7 +103,7 @@ adm_health(const struct adm *a, const struct snap *s, int need_eps,
 				return;
 			}
 	for (i = 0; need_eps && i < s->nports; i++)
-		if (s->ports[i].proto == RES_TCP && s->ports[i].lb.neps == 0) {
+		if (s->ports[i].proto == PROTO_TCP && s->ports[i].lb.neps == 0) {
 			snprintf(buf, len, "Service port %s has no ready "
 			    "endpoint", s->ports[i].label);
 			return;
@@ -220,7 +220,7 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 	    ",\"connectFailures\":%" PRIu64 ",\"retries\":%" PRIu64
 	    ",\"noEndpoint\":%" PRIu64 ",\"limited\":%" PRIu64
 	    ",\"refusedPolicy\":%" PRIu64 ",\"refusedSource\":%" PRIu64
-	    ",\"endpoints\":[", res_proto_name(sp->proto),
+	    ",\"endpoints\":[", proto_name(sp->proto),
 	    acc > cl ? acc - cl : 0, acc, met_get(&c.bytes_up),
 	    met_get(&c.bytes_down), met_get(&c.connect_failures),
 	    met_get(&c.retries), met_get(&c.no_endpoint), met_get(&c.limited),
@@ -295,7 +295,7 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	adm_json_listeners(f, a->src.lsns);
 	fputs(",\n\"live\":[", f);
 	for (i = 0; s != NULL && i < s->nports; i++) {
-		if (s->ports[i].proto != RES_TCP)
+		if (s->ports[i].proto != PROTO_TCP)
 			continue;
 		fputs(n++ ? ",\n" : "\n", f);
 		adm_json_port(f, a, &s->ports[i]);

@@ -65,7 +65,7 @@ query_opt(int val, const char *arg, void *ctx)
 		q->port = arg;
 		return 0;
 	case 'P':
-		if ((q->proto = pol_proto_parse(arg)) < 0) {
+		if ((q->proto = proto_parse(arg)) < 0) {
 			fprintf(stderr, "svcproxy policy: --protocol takes "
 			    "TCP, UDP or SCTP\n");
 			return 2;
@@ -357,7 +357,7 @@ query_to(const struct query *q, const struct pol_table *t, struct end *src)
 	struct pol_flow		 f;
 	struct pol_verdict	 v;
 	int			 port;
-	enum pol_proto		 proto;
+	enum proto		 proto;
 
 	if (end_parse(&dst, q->to) == -1 || end_find(t, src) == -1 ||
 	    end_find(t, &dst) == -1)
@@ -367,7 +367,7 @@ query_to(const struct query *q, const struct pol_table *t, struct end *src)
 		    "number from 1 to 65535\n", q->port);
 		return 2;
 	}
-	proto = q->proto < 0 ? POL_TCP : (enum pol_proto)q->proto;
+	proto = q->proto < 0 ? PROTO_TCP : (enum proto)q->proto;
 	ends_pair(t, src, &dst);
 	memset(&f, 0, sizeof(f));
 	f.src = src->addr;
@@ -384,7 +384,7 @@ query_to(const struct query *q, const struct pol_table *t, struct end *src)
 		printf(",\"to\":");
 		json_end(t, &dst);
 		printf(",\"port\":%d,\"protocol\":\"%s\",\"ingress\":", port,
-		    pol_proto_name(proto));
+		    proto_name(proto));
 		json_side(t, &v.side[POL_INGRESS]);
 		printf(",\"egress\":");
 		json_side(t, &v.side[POL_EGRESS]);
@@ -394,22 +394,22 @@ query_to(const struct query *q, const struct pol_table *t, struct end *src)
 	printf("%s\n", v.allowed ? "ALLOW" : "DENY");
 	text_end(t, "from", src);
 	text_end(t, "to", &dst);
-	printf("port: %d/%s\n", port, pol_proto_name(proto));
+	printf("port: %d/%s\n", port, proto_name(proto));
 	text_side(t, POL_INGRESS, &v.side[POL_INGRESS], "");
 	text_side(t, POL_EGRESS, &v.side[POL_EGRESS], "");
 	return 0;
 }
 
-static enum pol_proto
-res_to_pol(enum res_proto p)
+static enum proto
+res_to_pol(enum proto p)
 {
 	switch (p) {
-	case RES_UDP:
-		return POL_UDP;
-	case RES_SCTP:
-		return POL_SCTP;
+	case PROTO_UDP:
+		return PROTO_UDP;
+	case PROTO_SCTP:
+		return PROTO_SCTP;
 	default:
-		return POL_TCP;
+		return PROTO_TCP;
 	}
 }
 
@@ -430,8 +430,8 @@ find_port(const struct res_service *s, const char *spec, int proto)
 			continue;
 		if (proto >= 0 && (int)res_to_pol(rp->proto) != proto)
 			continue;
-		if (found == NULL || (res_to_pol(found->proto) != POL_TCP &&
-		    res_to_pol(rp->proto) == POL_TCP))
+		if (found == NULL || (res_to_pol(found->proto) != PROTO_TCP &&
+		    res_to_pol(rp->proto) == PROTO_TCP))
 			found = rp;
 	}
 	return found;
@@ -452,7 +452,7 @@ find_service(const struct res_model *m, const char *ns, const char *name)
 /* Judge src against one endpoint; fills f and v. */
 static void
 judge_endpoint(const struct pol_table *t, const struct end *src,
-    const struct res_endpoint *ep, enum pol_proto proto,
+    const struct res_endpoint *ep, enum proto proto,
     struct pol_flow *f, struct pol_verdict *v)
 {
 	const struct ipaddr *a;
@@ -538,7 +538,7 @@ query_service(const struct query *q, const struct pol_table *t,
 	if ((rp = find_port(s, q->port, q->proto)) == NULL) {
 		fprintf(stderr, "svcproxy policy: service %s has no port "
 		    "\"%s\"%s%s\n", q->service, q->port, q->proto < 0 ? "" :
-		    "/", q->proto < 0 ? "" : pol_proto_name(q->proto));
+		    "/", q->proto < 0 ? "" : proto_name(q->proto));
 		return 2;
 	}
 	f = calloc(rp->nendpoints + 1, sizeof(*f));
@@ -559,7 +559,7 @@ query_service(const struct query *q, const struct pol_table *t,
 		    "true" : "false");
 		json_str(stdout, q->service);
 		printf(",\"port\":%u,\"protocol\":\"%s\",\"from\":",
-		    (unsigned)rp->port, res_proto_name(rp->proto));
+		    (unsigned)rp->port, proto_name(rp->proto));
 		json_end(t, src);
 		printf(",\"endpoints\":[");
 	} else {
@@ -567,7 +567,7 @@ query_service(const struct query *q, const struct pol_table *t,
 		text_end(t, "from", src);
 		printf("service %s port %u/%s: %zu of %zu endpoints "
 		    "allowed\n", q->service, (unsigned)rp->port,
-		    res_proto_name(rp->proto), nallowed, rp->nendpoints);
+		    proto_name(rp->proto), nallowed, rp->nendpoints);
 	}
 	for (i = 0; i < rp->nendpoints; i++)
 		print_endpoint(t, &f[i], &v[i], i == 0, q->json);

@@ -154,7 +154,7 @@ lsn_targets(const struct snap *s, size_t *n)
 	for (i = 0; i < s->nlsns; i++) {
 		const struct snap_lsn *sl = &s->lsns[i];
 
-		if (sl->proto != RES_TCP)
+		if (sl->proto != PROTO_TCP)
 			continue;
 		for (k = 0; k < (sl->addr.family == 0 ? 2 : 1); k++) {
 			p = &t[(*n)++];

@@ -51,7 +51,7 @@ struct lsn {
 	socklen_t		 salen;
 	struct ipaddr		 addr;		/* snapshot key; family 0 */
 	uint16_t		 port;		/* snapshot key */
-	enum res_proto		 proto;		/* snapshot key */
+	enum proto		 proto;		/* snapshot key */
 	char			 name[LSN_NAMELEN]; /* bound to */
 	struct event		 ev;		/* worker's accept event */
 	struct wrk		*w;		/* owning worker */
@@ -73,7 +73,7 @@ struct lsn_target {
 	socklen_t		 salen;
 	struct ipaddr		 addr;		/* snapshot key; family 0 */
 	uint16_t		 port;
-	enum res_proto		 proto;
+	enum proto		 proto;
 	enum res_listener_kind	 kind;
 	const char		*label;		/* snapshot arena; errors */
 };

@@ -163,7 +163,7 @@ prom_port(struct evbuffer *b, const char *name, const struct snap_port *sp,
 	evbuffer_add(b, "\",service=\"", 11);
 	prom_str(b, sp->svc->name);
 	evbuffer_add_printf(b, "\",port=\"%u\",protocol=\"%s\"%s%s} %" PRIu64
-	    "\n", sp->port, res_proto_name(sp->proto), extra ? "," : "",
+	    "\n", sp->port, proto_name(sp->proto), extra ? "," : "",
 	    extra ? extra : "", v);
 }
 
@@ -278,7 +278,7 @@ prom_ports(struct evbuffer *b, const struct met_tab *t, const struct snap *s)
 		if (c->type != NULL)
 			prom_head(b, c->name, c->type, c->help);
 		for (i = 0; i < s->nports; i++)
-			if (s->ports[i].proto == RES_TCP)
+			if (s->ports[i].proto == PROTO_TCP)
 				prom_port(b, c->name, &s->ports[i], c->extra,
 				    prom_value(&s->ports[i], &sums[i],
 				    c->field));
@@ -313,7 +313,7 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 	for (k = 0; k < 3; k++) {
 		prom_head(b, names[k], k == 0 ? "gauge" : "counter", help[k]);
 		for (i = 0; s != NULL && i < s->nports; i++) {
-			if (s->ports[i].proto != RES_TCP)
+			if (s->ports[i].proto != PROTO_TCP)
 				continue;
 			for (j = 0; j < s->ports[i].lb.neps; j++) {
 				ep = &s->ports[i].lb.eps[j];
@@ -410,10 +410,10 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 /* "ns/name:port/TCP": the metrics key of a Service port. */
 static void
 met_key(char *buf, size_t len, const char *ns, const char *name,
-    uint16_t port, enum res_proto proto)
+    uint16_t port, enum proto proto)
 {
 	snprintf(buf, len, "%s/%s:%u/%s", ns, name, port,
-	    res_proto_name(proto));
+	    proto_name(proto));
 }
 
 int

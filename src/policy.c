@@ -462,12 +462,12 @@ port_names_build(struct build *b)
 	return vec_dup(b, &b->names, (void **)&b->t->port_names);
 }
 
-static enum pol_proto
+static enum proto
 proto_or_tcp(const char *s)
 {
-	int p = s == NULL ? POL_TCP : pol_proto_parse(s);
+	int p = s == NULL ? PROTO_TCP : proto_parse(s);
 
-	return p < 0 ? POL_TCP : (enum pol_proto)p;
+	return p < 0 ? PROTO_TCP : (enum proto)p;
 }
 
 /* Container ports of one container list whose names a policy uses. */
@@ -638,10 +638,10 @@ port_build(const struct build *b, const struct knp_port *kp,
 	int	 proto;
 	int64_t	 id;
 
-	proto = kp->protocol == NULL ? POL_TCP : pol_proto_parse(kp->protocol);
+	proto = kp->protocol == NULL ? PROTO_TCP : proto_parse(kp->protocol);
 	if (proto < 0)
 		return -1;
-	p->proto = (enum pol_proto)proto;
+	p->proto = (enum proto)proto;
 	if (!kp->port.set) {
 		p->lo = 0;
 		p->hi = 65535;
@@ -883,31 +883,6 @@ pol_pod_by_name(const struct pol_table *t, const char *ns, const char *name)
 			lo = mid + 1;
 	}
 	return POL_NONE;
-}
-
-int
-pol_proto_parse(const char *s)
-{
-	if (strcmp(s, "TCP") == 0)
-		return POL_TCP;
-	if (strcmp(s, "UDP") == 0)
-		return POL_UDP;
-	if (strcmp(s, "SCTP") == 0)
-		return POL_SCTP;
-	return -1;
-}
-
-const char *
-pol_proto_name(enum pol_proto p)
-{
-	switch (p) {
-	case POL_UDP:
-		return "UDP";
-	case POL_SCTP:
-		return "SCTP";
-	default:
-		return "TCP";
-	}
 }
 
 const char *

@@ -59,15 +59,10 @@
 #include "arena.h"
 #include "load.h"
 #include "netaddr.h"
+#include "proto.h"
 
 #define POL_NONE	(-1)	/* no Pod, no policy, no rule */
 #define POL_LABEL_NS_NAME	"kubernetes.io/metadata.name"
-
-enum pol_proto {
-	POL_TCP,
-	POL_UDP,
-	POL_SCTP,
-};
 
 enum pol_dir {
 	POL_INGRESS,
@@ -95,7 +90,7 @@ struct pol_podset {
 
 /* One NetworkPolicyPort. */
 struct pol_port {
-	enum pol_proto		 proto;
+	enum proto		 proto;
 	int			 named;		/* name_id, not lo..hi */
 	uint32_t		 name_id;	/* into pol_table.port_names */
 	uint16_t		 lo;		/* 0..65535 when port absent */
@@ -126,7 +121,7 @@ struct pol_policy {
 /* A container port whose name some policy uses. */
 struct pol_named_port {
 	uint32_t		 name_id;
-	enum pol_proto		 proto;
+	enum proto		 proto;
 	uint16_t		 port;
 };
 
@@ -180,7 +175,7 @@ struct pol_flow {
 	int32_t			 src_pod;	/* POL_NONE: not a Pod */
 	int32_t			 dst_pod;	/* POL_NONE: not a Pod */
 	uint16_t		 port;		/* at dst */
-	enum pol_proto		 proto;
+	enum proto		 proto;
 };
 
 /* One side of the verdict: dst's ingress or src's egress. */
@@ -223,7 +218,7 @@ int32_t	 pol_pod_by_name(const struct pol_table *, const char *ns,
  */
 void	 pol_flow_init(const struct pol_table *, struct pol_flow *f,
 	    const struct ipaddr *src, const struct ipaddr *dst,
-	    uint16_t port, enum pol_proto proto);
+	    uint16_t port, enum proto proto);
 
 /* An address as a number (IPv4 in the low 32 bits), for the ranges. */
 static inline void
@@ -243,9 +238,6 @@ pol_addr_u128(const struct ipaddr *a, struct pol_u128 *out)
 	}
 }
 
-/* "TCP" -> POL_TCP; -1 for anything else.  Names as Kubernetes. */
-int	 pol_proto_parse(const char *);
-const char *pol_proto_name(enum pol_proto);
 /* "ingress" or "egress". */
 const char *pol_dir_name(enum pol_dir);
 

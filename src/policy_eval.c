@@ -79,7 +79,7 @@ peer_match(const struct pol_table *t, const struct pol_rule *r,
 /* The destination Pod has a port called name_id on proto numbered port. */
 static int
 named_match(const struct pol_table *t, int32_t pod, uint32_t name_id,
-    enum pol_proto proto, uint16_t port)
+    enum proto proto, uint16_t port)
 {
 	const struct pol_pod		*p;
 	const struct pol_named_port	*np;
@@ -199,7 +199,7 @@ pol_pod_by_addr(const struct pol_table *t, const struct ipaddr *a)
 void
 pol_flow_init(const struct pol_table *t, struct pol_flow *f,
     const struct ipaddr *src, const struct ipaddr *dst, uint16_t port,
-    enum pol_proto proto)
+    enum proto proto)
 {
 	memset(f, 0, sizeof(*f));
 	f->src = *src;

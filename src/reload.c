@@ -290,9 +290,9 @@ reload_warn_unserved(const struct snap *s)
 	size_t		 i;
 
 	for (i = 0; i < s->nports; i++) {
-		if (s->ports[i].proto == RES_TCP)
+		if (s->ports[i].proto == PROTO_TCP)
 			continue;
-		proto = res_proto_name(s->ports[i].proto);
+		proto = proto_name(s->ports[i].proto);
 		log_warn("Service %s/%s: %s is not served yet",
 		    s->ports[i].label, proto, proto);
 	}

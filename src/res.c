@@ -93,17 +93,6 @@ arena_copy(struct build *b, const void *src, size_t n, size_t size)
 }
 
 const char *
-res_proto_name(enum res_proto p)
-{
-	switch (p) {
-	case RES_TCP:	return "TCP";
-	case RES_UDP:	return "UDP";
-	case RES_SCTP:	return "SCTP";
-	}
-	return "TCP";
-}
-
-const char *
 res_listener_kind_name(enum res_listener_kind k)
 {
 	switch (k) {
@@ -115,14 +104,13 @@ res_listener_kind_name(enum res_listener_kind k)
 	return "ClusterIP";
 }
 
-static enum res_proto
+/* Validation defaulted every protocol; an absent one is TCP still. */
+static enum proto
 proto_of(const char *s)
 {
-	if (s != NULL && strcmp(s, "UDP") == 0)
-		return RES_UDP;
-	if (s != NULL && strcmp(s, "SCTP") == 0)
-		return RES_SCTP;
-	return RES_TCP;
+	int	 p = proto_parse(s);
+
+	return p < 0 ? PROTO_TCP : (enum proto)p;
 }
 
 static int
@@ -257,7 +245,7 @@ pod_finished(const struct kpod *p)
 
 static int
 find_port(const struct kpod_container *c, size_t n, int sidecars_only,
-    const char *name, enum res_proto proto)
+    const char *name, enum proto proto)
 {
 	size_t i, j;
 
@@ -516,7 +504,7 @@ eps_finish(struct build *b, struct res_port *rp)
 
 static void
 lsn_add(struct build *b, enum res_listener_kind kind,
-    const struct ipaddr *addr, uint16_t port, enum res_proto proto)
+    const struct ipaddr *addr, uint16_t port, enum proto proto)
 {
 	struct res_listener l;
 

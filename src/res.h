@@ -19,13 +19,8 @@
 #include "diag.h"
 #include "load.h"
 #include "netaddr.h"
+#include "proto.h"
 #include "val.h"
-
-enum res_proto {
-	RES_TCP,
-	RES_UDP,
-	RES_SCTP,
-};
 
 enum res_listener_kind {
 	RES_LSN_CLUSTER_IP,
@@ -38,7 +33,7 @@ struct res_listener {
 	enum res_listener_kind	 kind;
 	struct ipaddr		 addr;		/* may be unspecified: all */
 	uint16_t		 port;
-	enum res_proto		 proto;
+	enum proto		 proto;
 };
 
 struct res_endpoint {
@@ -54,7 +49,7 @@ struct res_endpoint {
 
 struct res_port {
 	const char		*name;		/* kset arena; "" if none */
-	enum res_proto		 proto;
+	enum proto		 proto;
 	uint16_t		 port;
 	struct kintstr		 target_port;	/* after defaulting */
 	uint16_t		 node_port;	/* 0: none */
@@ -122,7 +117,6 @@ void	 res_free(struct res_model *);
 int	 res_alloc(struct res_model *model, const struct pcfg *pcfg,
 	    struct diag_list *diags);
 
-const char *res_proto_name(enum res_proto);
 const char *res_listener_kind_name(enum res_listener_kind);
 
 /* `svcproxy resolve` output: text table or the JSON shape of the docs. */

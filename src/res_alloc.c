@@ -290,7 +290,7 @@ alloc_node_ports(struct res_model *m, const struct pcfg *pc,
 			if ((rp->node_port = sibling_node_port(s, j)) != 0)
 				continue;
 			snprintf(key, sizeof(key), "%s/%s/%s/%s", s->ns,
-			    s->name, rp->name, res_proto_name(rp->proto));
+			    s->name, rp->name, proto_name(rp->proto));
 			start = range > 0 ? (uint32_t)(fnv1a(key) % range) : 0;
 			for (k = 0; k < range; k++) {
 				p = lo + (start + k) % range;

@@ -75,7 +75,7 @@ json_listener(FILE *fp, const struct res_listener *l)
 	char hp[NETADDR_STRLEN + 8], buf[NETADDR_STRLEN + 16];
 
 	snprintf(buf, sizeof(buf), "%s/%s", hostport(&l->addr, l->port, hp),
-	    res_proto_name(l->proto));
+	    proto_name(l->proto));
 	json_str(fp, buf);
 }
 
@@ -112,7 +112,7 @@ json_port(FILE *fp, const struct res_port *p)
 	fputs("{\"name\":", fp);
 	json_str(fp, p->name);
 	fputs(",\"protocol\":", fp);
-	json_str(fp, res_proto_name(p->proto));
+	json_str(fp, proto_name(p->proto));
 	fprintf(fp, ",\"port\":%u,\"targetPort\":", (unsigned)p->port);
 	if (p->target_port.is_str)
 		json_str(fp, p->target_port.str);
@@ -222,7 +222,7 @@ text_port(FILE *fp, const struct res_port *p)
 	size_t	i;
 
 	fprintf(fp, "  port %s %u/%s -> ", *p->name ? p->name : "-",
-	    (unsigned)p->port, res_proto_name(p->proto));
+	    (unsigned)p->port, proto_name(p->proto));
 	if (p->target_port.is_str)
 		fprintf(fp, "%s", p->target_port.str);
 	else
@@ -234,7 +234,7 @@ text_port(FILE *fp, const struct res_port *p)
 	for (i = 0; i < p->nlisteners; i++)
 		fprintf(fp, "    listen    %-47s %-4s %s\n",
 		    hostport(&p->listeners[i].addr, p->listeners[i].port, hp),
-		    res_proto_name(p->listeners[i].proto),
+		    proto_name(p->listeners[i].proto),
 		    res_listener_kind_name(p->listeners[i].kind));
 	for (i = 0; i < p->nendpoints; i++) {
 		const struct res_endpoint *e = &p->endpoints[i];

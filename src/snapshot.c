@@ -145,15 +145,13 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		sp->svc = sv;
 		sp->port = rp->port;
 		sp->proto = rp->proto;
-		sp->pol_proto = rp->proto == RES_UDP ? POL_UDP :
-		    rp->proto == RES_SCTP ? POL_SCTP : POL_TCP;
 		sp->lb.ops = ops;
 		if ((sp->name = arena_strdup(&s->arena,
 		    rp->name ? rp->name : "")) == NULL ||
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL ||
 		    (key = arena_printf(&s->arena, "port/%s/%s:%u/%s", rs->ns,
-		    rs->name, rp->port, res_proto_name(rp->proto))) == NULL ||
+		    rs->name, rp->port, proto_name(rp->proto))) == NULL ||
 		    (sp->live = lb_live_get(live, key)) == NULL ||
 		    snap_build_eps(s, sp, rp, live) == -1)
 			return -1;
@@ -199,7 +197,7 @@ snap_dedup_lsns(struct snap *s, char *err, size_t errlen)
 		if (s->lsns[n].sp != s->lsns[i].sp) {
 			snprintf(err, errlen, "%s/%s is served by both "
 			    "Service %s and Service %s", s->lsns[i].name,
-			    res_proto_name(s->lsns[i].proto),
+			    proto_name(s->lsns[i].proto),
 			    s->lsns[n].sp->label, s->lsns[i].sp->label);
 			return -1;
 		}
@@ -331,7 +329,7 @@ snap_unref(struct snap *s)
 
 const struct snap_lsn *
 snap_find_lsn(const struct snap *s, const struct ipaddr *addr,
-    uint16_t port, enum res_proto proto)
+    uint16_t port, enum proto proto)
 {
 	struct snap_lsn key;
 
@@ -357,7 +355,7 @@ snap_svc_cmp(const char *ns, const char *name, const struct snap_svc *sv)
 
 const struct snap_port *
 snap_find_port(const struct snap *s, const char *ns, const char *name,
-    uint16_t port, enum res_proto proto)
+    uint16_t port, enum proto proto)
 {
 	const struct snap_svc	*sv;
 	size_t			 lo = 0, hi = s->nsvcs, mid, i;
@@ -412,7 +410,7 @@ snap_ep_allowed(const struct snap *s, const struct snap_port *sp,
 	f.dst = ep->addr;
 	f.dst_pod = ep->pol_pod;
 	f.port = ep->port;
-	f.proto = sp->pol_proto;
+	f.proto = sp->proto;
 	return pol_judge(&s->pol, &f, v);
 }
 

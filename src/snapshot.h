@@ -55,11 +55,10 @@ struct snap_port {
 	const struct snap_svc	*svc;		/* same snapshot */
 	const char		*name;		/* snapshot arena; "" */
 	uint16_t		 port;
-	enum res_proto		 proto;
+	enum proto		 proto;
 	const char		*label;		/* "ns/name:port" (arena) */
 	struct lb_set		 lb;		/* endpoints, algorithm */
 	struct lb_live		*live;		/* livetab: refusals */
-	enum pol_proto		 pol_proto;
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
 	struct met_port		*met;		/* run's met_tab (metrics.h);
@@ -70,7 +69,7 @@ struct snap_port {
 struct snap_lsn {
 	struct ipaddr		 addr;		/* family 0: every address */
 	uint16_t		 port;
-	enum res_proto		 proto;
+	enum proto		 proto;
 	enum res_listener_kind	 kind;
 	const struct snap_port	*sp;		/* same snapshot */
 	char			 name[NETADDR_STRLEN + 8];
@@ -111,11 +110,11 @@ void		 snap_unref(struct snap *);
 /* The listener on addr/port/proto (addr family 0: wildcard), or NULL. */
 const struct snap_lsn *snap_find_lsn(const struct snap *,
 		    const struct ipaddr *addr, uint16_t port,
-		    enum res_proto proto);
+		    enum proto proto);
 
 /* The Service port ns/name port/proto, or NULL. */
 const struct snap_port *snap_find_port(const struct snap *, const char *ns,
-		    const char *name, uint16_t port, enum res_proto proto);
+		    const char *name, uint16_t port, enum proto proto);
 
 /* ---- NetworkPolicy and source ranges on the data path ---- */
 

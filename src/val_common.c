@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "val.h"
 
 #define DNS1123_LABEL_FMT	"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -471,8 +472,7 @@ val_protocol(const struct diag_ctx *dc, const struct ynode *at,
 		*proto = "TCP";
 		return 0;
 	}
-	if (strcmp(*proto, "TCP") == 0 || strcmp(*proto, "UDP") == 0 ||
-	    strcmp(*proto, "SCTP") == 0)
+	if (proto_parse(*proto) >= 0)
 		return 0;
 	kobj_err(dc, at, DIAG_NOT_SUPPORTED, field, *proto,
 	    "supported values: %s", VAL_PROTOCOLS);

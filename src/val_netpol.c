@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "proto.h"
 #include "val.h"
 
 struct np_ctx {
@@ -26,9 +27,7 @@ np_port(struct np_ctx *c, struct knp_port *p, const char *path)
 	   order, which is not sorted here (ValidateNetworkPolicyPort). */
 	if (p->protocol == NULL || *p->protocol == '\0')
 		p->protocol = "TCP";
-	else if (strcmp(p->protocol, "TCP") != 0 &&
-	    strcmp(p->protocol, "UDP") != 0 &&
-	    strcmp(p->protocol, "SCTP") != 0) {
+	else if (proto_parse(p->protocol) < 0) {
 		kobj_err(&c->dc, val_at(y, "protocol", y), DIAG_NOT_SUPPORTED,
 		    val_path(f, "%s.protocol", path), p->protocol, "%s",
 		    "supported values: \"TCP\", \"UDP\", \"SCTP\"");

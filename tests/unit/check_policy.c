@@ -140,7 +140,7 @@ end_of(const struct fx *x, const char *s, int family, int32_t *pod,
 /* Judge src -> dst:port/proto; returns the verdict's allowed. */
 static int
 judge(const struct fx *x, const char *src, const char *dst, int port,
-    enum pol_proto proto, struct pol_verdict *v)
+    enum proto proto, struct pol_verdict *v)
 {
 	struct pol_flow		f;
 	struct pol_verdict	local;
@@ -153,7 +153,7 @@ judge(const struct fx *x, const char *src, const char *dst, int port,
 	return pol_judge(&x->t, &f, v != NULL ? v : &local);
 }
 
-#define ALLOWED(x, s, d, p)	judge((x), (s), (d), (p), POL_TCP, NULL)
+#define ALLOWED(x, s, d, p)	judge((x), (s), (d), (p), PROTO_TCP, NULL)
 
 /* "ns/name" of the policy that allowed side d, or "" when none. */
 static const char *
@@ -184,7 +184,7 @@ START_TEST(test_no_policy_allows_everything)
 	    "metadata: {name: empty}\n");
 	ck_assert_uint_eq(x.t.npolicies, 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
 	ck_assert_int_eq(v.side[POL_EGRESS].isolated, 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].pod,
@@ -207,7 +207,7 @@ START_TEST(test_default_deny_ingress)
 	    np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 0);
+	    PROTO_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 1);
 	ck_assert_int_eq(v.side[POL_INGRESS].allowed, 0);
 	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 1);
@@ -221,7 +221,7 @@ START_TEST(test_default_deny_ingress)
 	ck_assert_int_eq(ALLOWED(&x, "prod/client", "default/other", 1), 0);
 	/* A policy in another namespace does not apply. */
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 5432,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
 	/* From an isolated Pod out: egress is free. */
 	ck_assert_int_eq(ALLOWED(&x, "default/web", "prod/db", 5432), 1);
@@ -246,13 +246,13 @@ START_TEST(test_allow_all_ingress)
 	    "  policyTypes: [Ingress]\n", np_head, np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "192.0.2.1", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 2);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS),
 	    "default/allow-all-ingress[0]");
-	ck_assert_int_eq(judge(&x, "prod/db", "default/client", 1, POL_UDP,
+	ck_assert_int_eq(judge(&x, "prod/db", "default/client", 1, PROTO_UDP,
 	    &v), 1);
-	ck_assert_int_eq(judge(&x, "fd00::99", "default/v6", 1, POL_SCTP,
+	ck_assert_int_eq(judge(&x, "fd00::99", "default/v6", 1, PROTO_SCTP,
 	    &v), 1);
 	fx_free(&x);
 }
@@ -270,7 +270,7 @@ START_TEST(test_default_deny_egress)
 	    "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n", np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 5432,
-	    POL_TCP, &v), 0);
+	    PROTO_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_EGRESS].isolated, 1);
 	ck_assert_int_eq(v.side[POL_EGRESS].allowed, 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
@@ -281,7 +281,7 @@ START_TEST(test_default_deny_egress)
 	ck_assert_int_eq(ALLOWED(&x, "default/client", "192.0.2.1", 53), 0);
 	/* policyTypes [Egress] does not isolate ingress. */
 	ck_assert_int_eq(judge(&x, "prod/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
 	/* A client that is not a Pod has no egress to isolate. */
 	ck_assert_int_eq(ALLOWED(&x, "192.0.2.1", "default/web", 8080), 1);
@@ -306,10 +306,10 @@ START_TEST(test_egress_only_ignores_ingress_rules)
 	    "{role: client}}}]\n", np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/other", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
 	ck_assert_int_eq(judge(&x, "default/web", "default/client", 80,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/eg[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/web", "default/other", 80), 0);
 	fx_free(&x);
@@ -334,15 +334,15 @@ START_TEST(test_policy_types_defaulted)
 	fx_load(&x, yaml);
 	/* client: isolated both ways by "both"; no ingress rule. */
 	ck_assert_int_eq(judge(&x, "default/other", "default/client", 80,
-	    POL_TCP, &v), 0);
+	    PROTO_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 1);
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 5432,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/both[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/client", "dev/client", 80), 0);
 	/* web: ingress only (no egress rules: Egress not defaulted). */
 	ck_assert_int_eq(judge(&x, "default/web", "dev/client", 80,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_EGRESS].isolated, 0);
 	fx_free(&x);
 }
@@ -364,7 +364,7 @@ START_TEST(test_allow_same_namespace)
 	    "  ingress:\n  - from:\n    - podSelector: {}\n", np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS),
 	    "default/allow-same-namespace[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/web", "default/web2", 1), 1);
@@ -419,7 +419,7 @@ START_TEST(test_ns_or_pod_selector)
 	ck_assert_int_eq(ALLOWED(&x, "prod/client", "default/web", 8080), 1);
 	ck_assert_int_eq(ALLOWED(&x, "prod/db", "default/web", 8080), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/or[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/other", "default/web", 8080),
 	    0);
@@ -555,7 +555,7 @@ START_TEST(test_ipblock_except)
 	ck_assert_int_eq(ALLOWED(&x, "10.1.0.1", "default/web", 8080), 0);
 	/* A Pod's address inside the block matches; inside except not. */
 	ck_assert_int_eq(judge(&x, "default/web2", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(v.side[POL_EGRESS].pod,
 	    pol_pod_by_name(&x.t, "default", "web2"));
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/ipb[0]");
@@ -666,7 +666,7 @@ START_TEST(test_ipblock_nested)
 	    "except: [198.18.0.254/32]}}]\n", np_head);
 	fx_load(&x, yaml);
 	/* The outer layer, on both sides of the hole. */
-	ck_assert_int_eq(judge(&x, "10.0.0.1", "default/web", 80, POL_TCP,
+	ck_assert_int_eq(judge(&x, "10.0.0.1", "default/web", 80, PROTO_TCP,
 	    &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[0]");
 	ck_assert_int_eq(ALLOWED(&x, "10.0.255.255", "default/web", 80), 1);
@@ -675,16 +675,16 @@ START_TEST(test_ipblock_nested)
 	ck_assert_int_eq(ALLOWED(&x, "9.255.255.255", "default/web", 80), 0);
 	ck_assert_int_eq(ALLOWED(&x, "11.0.0.0", "default/web", 80), 0);
 	/* The hole, around the inner block. */
-	ck_assert_int_eq(judge(&x, "10.1.0.0", "default/web", 80, POL_TCP,
+	ck_assert_int_eq(judge(&x, "10.1.0.0", "default/web", 80, PROTO_TCP,
 	    &v), 0);
 	ck_assert_int_eq(ALLOWED(&x, "10.1.1.255", "default/web", 80), 0);
 	ck_assert_int_eq(ALLOWED(&x, "10.1.3.0", "default/web", 80), 0);
 	ck_assert_int_eq(ALLOWED(&x, "10.1.255.255", "default/web", 80), 0);
 	/* The inner block: allowed by the second rule only. */
-	ck_assert_int_eq(judge(&x, "10.1.2.0", "default/web", 80, POL_TCP,
+	ck_assert_int_eq(judge(&x, "10.1.2.0", "default/web", 80, PROTO_TCP,
 	    &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[1]");
-	ck_assert_int_eq(judge(&x, "10.1.2.255", "default/web", 80, POL_TCP,
+	ck_assert_int_eq(judge(&x, "10.1.2.255", "default/web", 80, PROTO_TCP,
 	    &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/nested[1]");
 
@@ -761,12 +761,12 @@ START_TEST(test_named_ports)
 	ck_assert_int_eq(ALLOWED(&x, "default/client", "default/web2", 8080),
 	    0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 53,
-	    POL_UDP, NULL), 1);
+	    PROTO_UDP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 53,
-	    POL_TCP, NULL), 0);
+	    PROTO_TCP, NULL), 0);
 	/* "http" is TCP: the same number over UDP is not it. */
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_UDP, NULL), 0);
+	    PROTO_UDP, NULL), 0);
 	ck_assert_uint_eq(x.t.nport_names, 2);
 	fx_free(&x);
 }
@@ -802,7 +802,7 @@ START_TEST(test_named_port_sidecar)
 	    0);
 	/* "admin" over UDP names no port: the Pod's admin is TCP. */
 	ck_assert_int_eq(judge(&x, "default/client", "default/init", 9200,
-	    POL_UDP, NULL), 0);
+	    PROTO_UDP, NULL), 0);
 	fx_free(&x);
 }
 END_TEST
@@ -846,21 +846,21 @@ START_TEST(test_protocol)
 	    "    - {port: 80}\n    - {protocol: SCTP}\n", np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 53,
-	    POL_UDP, NULL), 1);
+	    PROTO_UDP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 53,
-	    POL_TCP, NULL), 0);
+	    PROTO_TCP, NULL), 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 80,
-	    POL_TCP, NULL), 1);
+	    PROTO_TCP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 80,
-	    POL_UDP, NULL), 0);
+	    PROTO_UDP, NULL), 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1234,
-	    POL_SCTP, NULL), 1);
+	    PROTO_SCTP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 65535,
-	    POL_SCTP, NULL), 1);
+	    PROTO_SCTP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1,
-	    POL_SCTP, NULL), 1);
+	    PROTO_SCTP, NULL), 1);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 1234,
-	    POL_TCP, NULL), 0);
+	    PROTO_TCP, NULL), 0);
 	fx_free(&x);
 }
 END_TEST
@@ -887,13 +887,13 @@ START_TEST(test_egress_client)
 	    "  - to: [{ipBlock: {cidr: 198.51.100.0/24}}]\n", np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 5432,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS),
 	    "default/client-egress[0]");
 	ck_assert_int_eq(v.side[POL_INGRESS].isolated, 0);
 	ck_assert_int_eq(ALLOWED(&x, "default/client", "prod/db", 5433), 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS),
 	    "default/client-egress[1]");
 	ck_assert_int_eq(ALLOWED(&x, "default/client", "default/web2", 9090),
@@ -932,15 +932,15 @@ START_TEST(test_both_sides)
 	    "  policyTypes: [Egress]\n", np_head, np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 5432,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_int_eq(judge(&x, "default/other", "prod/db", 5432,
-	    POL_TCP, &v), 0);
+	    PROTO_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].allowed, 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "prod/db-in[0]");
 	ck_assert_int_eq(v.side[POL_EGRESS].isolated, 1);
 	ck_assert_int_eq(v.side[POL_EGRESS].allowed, 0);
 	ck_assert_int_eq(judge(&x, "default/client", "prod/db", 22,
-	    POL_TCP, &v), 0);
+	    PROTO_TCP, &v), 0);
 	ck_assert_int_eq(v.side[POL_INGRESS].allowed, 0);
 	ck_assert_int_eq(v.side[POL_EGRESS].allowed, 1);
 	fx_free(&x);
@@ -972,16 +972,16 @@ START_TEST(test_isolated_both_ways)
 	fx_load(&x, yaml);
 	ck_assert_uint_eq(x.t.nisolated[POL_INGRESS], 2);
 	ck_assert_uint_eq(x.t.nisolated[POL_EGRESS], 2);
-	ck_assert_int_eq(judge(&x, "default/web", "prod/db", 5432, POL_TCP,
+	ck_assert_int_eq(judge(&x, "default/web", "prod/db", 5432, PROTO_TCP,
 	    &v), 1);
 	ck_assert_uint_eq(v.side[POL_EGRESS].npolicies, 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/b-out[0]");
-	ck_assert_int_eq(judge(&x, "default/web2", "prod/db", 5432, POL_TCP,
+	ck_assert_int_eq(judge(&x, "default/web2", "prod/db", 5432, PROTO_TCP,
 	    &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_EGRESS), "default/b-out[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/web2", "dev/client", 1), 0);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/a-in[0]");
 	ck_assert_int_eq(ALLOWED(&x, "default/other", "default/web2", 9090),
@@ -1010,16 +1010,16 @@ START_TEST(test_policies_union)
 	    "    ports: [{port: 8080}]\n", np_head, np_head);
 	fx_load(&x, yaml);
 	ck_assert_int_eq(judge(&x, "default/client", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 2);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/a-clients[0]");
 	ck_assert_int_eq(judge(&x, "default/other", "default/web", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_str_eq(by(&x, &v, POL_INGRESS), "default/b-other[1]");
 	ck_assert_int_eq(ALLOWED(&x, "default/other", "default/web", 80), 0);
 	/* client is selected only by b-other. */
 	ck_assert_int_eq(judge(&x, "default/other", "default/client", 8080,
-	    POL_TCP, &v), 1);
+	    PROTO_TCP, &v), 1);
 	ck_assert_uint_eq(v.side[POL_INGRESS].npolicies, 1);
 	ck_assert_int_eq(ALLOWED(&x, "default/web", "default/client", 8080),
 	    0);

@@ -93,7 +93,7 @@ lsn_str(const struct res_port *p, char *buf, size_t len)
 
 		snprintf(one, sizeof(one), "%s%s %s:%u/%s", i ? ", " : "",
 		    res_listener_kind_name(l->kind), ip(&l->addr, a),
-		    (unsigned)l->port, res_proto_name(l->proto));
+		    (unsigned)l->port, proto_name(l->proto));
 		strncat(buf, one, len - strlen(buf) - 1);
 	}
 	return buf;

@@ -139,7 +139,7 @@ port(const struct snap *s, const char *name)
 	const struct snap_port *sp;
 
 	sp = snap_find_port(s, "prod", name, strcmp(name, "lb") ? 80 : 443,
-	    RES_TCP);
+	    PROTO_TCP);
 	ck_assert_msg(sp != NULL, "no Service port %s", name);
 	return sp;
 }
@@ -178,9 +178,9 @@ START_TEST(test_table)
 	ck_assert_str_eq(s->pol.pods[db->lb.eps[0].pol_pod].name, "db-1");
 	ck_assert_str_eq(s->pol.pods[db->lb.eps[1].pol_pod].name, "db-2");
 	ck_assert_uint_eq(db->lb.eps[0].port, 8080);
-	ck_assert_ptr_eq(snap_find_port(s, "prod", "db", 81, RES_TCP), NULL);
-	ck_assert_ptr_eq(snap_find_port(s, "prod", "nope", 80, RES_TCP), NULL);
-	ck_assert_ptr_eq(snap_find_port(s, "aaa", "db", 80, RES_TCP), NULL);
+	ck_assert_ptr_eq(snap_find_port(s, "prod", "db", 81, PROTO_TCP), NULL);
+	ck_assert_ptr_eq(snap_find_port(s, "prod", "nope", 80, PROTO_TCP), NULL);
+	ck_assert_ptr_eq(snap_find_port(s, "aaa", "db", 80, PROTO_TCP), NULL);
 	ck_assert_str_eq(db->live->key, "port/prod/db:80/TCP");
 	snap_unref(s);
 	lb_livetab_free(&live);
@@ -244,11 +244,11 @@ START_TEST(test_source_ranges)
 	lb_livetab_init(&live);
 	s = build(yaml1, &live, 0);
 	a = ip("192.0.2.7");
-	lb = snap_find_lsn(s, &a, 443, RES_TCP);
+	lb = snap_find_lsn(s, &a, 443, PROTO_TCP);
 	ck_assert_ptr_nonnull(lb);
 	ck_assert_int_eq(lb->kind, RES_LSN_LOAD_BALANCER);
 	a = ip("10.96.0.30");
-	cluster = snap_find_lsn(s, &a, 443, RES_TCP);
+	cluster = snap_find_lsn(s, &a, 443, PROTO_TCP);
 	ck_assert_ptr_nonnull(cluster);
 	in = ip("198.51.100.200");
 	out = ip("198.51.101.1");
@@ -257,7 +257,7 @@ START_TEST(test_source_ranges)
 	ck_assert_int_eq(snap_source_allowed(cluster, &out), 1);
 	a = ip("10.96.0.10");		/* db: no ranges */
 	ck_assert_int_eq(snap_source_allowed(snap_find_lsn(s, &a, 80,
-	    RES_TCP), &out), 1);
+	    PROTO_TCP), &out), 1);
 	snap_unref(s);
 	lb_livetab_free(&live);
 }
