@@ -19,9 +19,9 @@ int
 val_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
 {
 	char		 host[NETADDR_STRLEN + 1];
-	const char	*colon, *h = s;
+	const char	*colon, *d, *h = s;
 	size_t		 hlen;
-	int64_t		 p;
+	uint32_t	 p = 0;
 
 	if (s == NULL)
 		return -1;
@@ -47,9 +47,15 @@ val_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
 		return -1;
 	if (*s == '[' && ip->family != AF_INET6)
 		return -1;
-	if (colon[1] < '0' || colon[1] > '9' ||
-	    kobj_parse_int(colon + 1, &p) == -1 || p < 0 || p > 65535)
+	/* Decimal digits only (leading zeros allowed), at most 65535. */
+	if (colon[1] == '\0')
 		return -1;
+	for (d = colon + 1; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		if ((p = p * 10 + (uint32_t)(*d - '0')) > 65535)
+			return -1;
+	}
 	*port = (uint16_t)p;
 	return 0;
 }
