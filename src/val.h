@@ -114,8 +114,6 @@ size_t	 val_ip(const struct diag_ctx *, const struct ynode *at,
 /* A loopback address only warns: svcproxy runs on one machine too. */
 void	 val_warn_loopback(const struct diag_ctx *, const struct ynode *at,
 	    const char *field, const char *value);
-/* "IP:PORT" or "[IPv6]:PORT", port 0-65535.  0 or -1. */
-int	 val_parse_hostport(const char *, struct ipaddr *, uint16_t *port);
 /* A CIDR as IsValidCIDR (host bits may be set); out may be NULL. */
 size_t	 val_cidr(const struct diag_ctx *, const struct ynode *at,
 	    const char *field, const char *value, struct cidr *out);
