@@ -248,7 +248,7 @@ ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *a,
 }
 
 int
-val_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
+netaddr_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
 {
 	char		 host[NETADDR_STRLEN + 1];
 	const char	*colon, *d, *h = s;

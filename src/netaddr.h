@@ -52,6 +52,6 @@ socklen_t ipaddr_sockaddr(const struct ipaddr *, uint16_t port,
 void	 ipaddr_from_sockaddr(const struct sockaddr *, struct ipaddr *,
 	    uint16_t *port);
 /* "IP:PORT" or "[IPv6]:PORT", port 0-65535.  0 or -1. */
-int	 val_parse_hostport(const char *, struct ipaddr *, uint16_t *port);
+int	 netaddr_parse_hostport(const char *, struct ipaddr *, uint16_t *port);
 
 #endif

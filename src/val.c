@@ -15,7 +15,7 @@ pcfg_defaults(struct pcfg *p)
 	/* No loadBalancerPool: LoadBalancer Services get no address. */
 	(void)cidr_parse(PCFG_DEFAULT_SERVICE_CIDR, &p->service_cidr, 1);
 	p->workers = 0;			/* one per CPU */
-	(void)val_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS, &p->admin_ip,
+	(void)netaddr_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS, &p->admin_ip,
 	    &p->admin_port);
 	p->connect_timeout_ms = PCFG_DEFAULT_CONNECT_TIMEOUT_MS;
 	p->idle_timeout_ms = PCFG_DEFAULT_IDLE_TIMEOUT_MS;

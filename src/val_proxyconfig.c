@@ -145,9 +145,9 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 		} else
 			out->workers = (int)s->workers.v;
 	}
-	if (s->admin_address != NULL && val_parse_hostport(s->admin_address,
+	if (s->admin_address != NULL && netaddr_parse_hostport(s->admin_address,
 	    &out->admin_ip, &out->admin_port) == -1) {
-		(void)val_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS,
+		(void)netaddr_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS,
 		    &out->admin_ip, &out->admin_port);
 		kobj_err(dc, val_at(s->y, "adminAddress", NULL), DIAG_INVALID,
 		    "spec.adminAddress", s->admin_address, "%s",
