@@ -15,6 +15,25 @@
 #define DURATION_MSG	"must be a duration greater than 0 (e.g. \"5s\", " \
 	"\"1m30s\", \"250ms\")"
 
+void
+pcfg_defaults(struct pcfg *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* No nodeAddresses: NodePorts listen on every address. */
+	p->node_port_min = PCFG_DEFAULT_NODE_PORT_MIN;
+	p->node_port_max = PCFG_DEFAULT_NODE_PORT_MAX;
+	/* No loadBalancerPool: LoadBalancer Services get no address. */
+	(void)cidr_parse(PCFG_DEFAULT_SERVICE_CIDR, &p->service_cidr, 1);
+	p->workers = 0;			/* one per CPU */
+	(void)netaddr_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS, &p->admin_ip,
+	    &p->admin_port);
+	p->connect_timeout_ms = PCFG_DEFAULT_CONNECT_TIMEOUT_MS;
+	p->idle_timeout_ms = PCFG_DEFAULT_IDLE_TIMEOUT_MS;
+	p->drain_timeout_ms = PCFG_DEFAULT_DRAIN_TIMEOUT_MS;
+	p->max_connections = 0;		/* from the fd limit */
+	p->connection_log = CONN_LOG_INFO;
+}
+
 static size_t
 duration(const struct diag_ctx *dc, const struct kpcfg_spec *s,
     const char *name, const char *value, uint32_t *out)
