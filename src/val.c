@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "val.h"
+#include "val_int.h"
 
 /*
  * ProxyConfig first: Services need its NodePort range.  Namespaces

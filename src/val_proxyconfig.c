@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 #define WORKERS_MAX	256
 #define DURATION_MSG	"must be a duration greater than 0 (e.g. \"5s\", " \
 	"\"1m30s\", \"250ms\")"
 
-void
+/* Fill p with every default (what an absent ProxyConfig means). */
+static void
 pcfg_defaults(struct pcfg *p)
 {
 	memset(p, 0, sizeof(*p));
