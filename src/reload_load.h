@@ -35,6 +35,7 @@
 #include "lb.h"
 #include "snapshot.h"
 
+struct diag_list;
 struct model;
 
 /* What the thread made of the configuration. */
