@@ -16,7 +16,7 @@
 # FORBIDDEN (shell patterns on the header's file name).
 set -u
 
-DP_GLOBS='relay*.c worker*.c listener*.c pipe*.c poll*.c'
+DP_GLOBS='relay*.c worker*.c listener*.c pipe*.c poll*.c lb*.c'
 DP_HEADERS='proto.h lb.h snapshot.h snapshot-t.h metrics.h admin.h'
 FORBIDDEN='val*.h load.h kobj*.h ydoc.h'
 # These must exist, so that a rename cannot make the test pass empty.
