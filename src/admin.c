@@ -16,6 +16,7 @@
 
 #include "admin.h"
 #include "log.h"
+#include "model.h"
 
 #define ADM_BACKLOG		128
 #define ADM_ACCEPT_BATCH	16	/* then the loop turns: reads first */

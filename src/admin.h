@@ -38,10 +38,11 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
-#include "model.h"
 #include "netaddr.h"
 #include "snapshot.h"
 #include "worker.h"
+
+struct model;
 
 /* What the server reads; all owned by the run context, which outlives it. */
 struct adm_src {

@@ -36,7 +36,8 @@
 #include <event2/event_struct.h>
 
 #include "netaddr.h"
-#include "res.h"
+#include "proto.h"
+#include "res_listener-t.h"
 #include "snapshot.h"
 
 #define LSN_BACKLOG	4096	/* the kernel caps it at somaxconn */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "res.h"
 #include "snapshot.h"
 
 struct met_ctr *

@@ -21,8 +21,9 @@
 #include <event2/buffer.h>
 
 #include "lb.h"
-#include "res.h"
 #include "strtab.h"
+
+struct res_model;
 
 /*
  * One worker's counters for one Service port; only that worker writes.

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "val.h"
 
 size_t
 model_load(struct model *m, const char *path, struct diag_list *diags)

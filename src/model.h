@@ -7,8 +7,8 @@
 
 #include "diag.h"
 #include "load.h"
+#include "pcfg-t.h"
 #include "res.h"
-#include "val.h"
 
 struct model {
 	struct kset		 set;		/* owns the objects */

@@ -246,3 +246,48 @@ ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *a,
 			*port = ntohs(sin6->sin6_port);
 	}
 }
+
+int
+netaddr_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
+{
+	char		 host[NETADDR_STRLEN + 1];
+	const char	*colon, *d, *h = s;
+	size_t		 hlen;
+	uint32_t	 p = 0;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;	/* bare IPv6 needs brackets */
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (ipaddr_parse(host, ip) == -1)
+		return -1;
+	if (*s == '[' && ip->family != AF_INET6)
+		return -1;
+	/* Decimal digits only (leading zeros allowed), at most 65535. */
+	if (colon[1] == '\0')
+		return -1;
+	for (d = colon + 1; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		if ((p = p * 10 + (uint32_t)(*d - '0')) > 65535)
+			return -1;
+	}
+	*port = (uint16_t)p;
+	return 0;
+}

@@ -51,5 +51,7 @@ socklen_t ipaddr_sockaddr(const struct ipaddr *, uint16_t port,
 	    struct sockaddr_storage *);
 void	 ipaddr_from_sockaddr(const struct sockaddr *, struct ipaddr *,
 	    uint16_t *port);
+/* "IP:PORT" or "[IPv6]:PORT", port 0-65535.  0 or -1. */
+int	 netaddr_parse_hostport(const char *, struct ipaddr *, uint16_t *port);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "load.h"
 #include "policy.h"
 #include "selector.h"
 

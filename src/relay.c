@@ -35,6 +35,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "pcfg-t.h"
 #include "relay.h"
 
 #define SIDE_CLIENT	0

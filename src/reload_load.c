@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 
 #include "log.h"
+#include "model.h"
 #include "reload_load.h"
 
 /* A replaced model waiting for the thread to free it. */

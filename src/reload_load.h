@@ -33,8 +33,10 @@
 #include <event2/event.h>
 
 #include "lb.h"
-#include "model.h"
 #include "snapshot.h"
+
+struct diag_list;
+struct model;
 
 /* What the thread made of the configuration. */
 struct rld_result {

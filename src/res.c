@@ -18,9 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "kobj.h"
+#include "load.h"
+#include "pcfg-t.h"
 #include "res.h"
+#include "res_alloc.h"
 #include "selector.h"
+#include "val.h"
 
 #define LABEL_SERVICE_NAME	"kubernetes.io/service-name"
 

@@ -37,8 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "kobj.h"
-#include "res.h"
+#include "pcfg-t.h"
+#include "res-t.h"
+#include "res_alloc.h"
 
 #define FNV_OFFSET	0xcbf29ce484222325ULL
 #define FNV_PRIME	0x100000001b3ULL

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag.h"
 #include "res.h"
 
 /* "10.0.0.1:80" or "[::1]:80" into buf (NETADDR_STRLEN + 8 bytes). */

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb.h"
+#include "pcfg-t.h"
+#include "policy.h"
+#include "res.h"
 #include "snapshot.h"
 
 /* "127.0.0.1:80", "[::1]:80", "*:80" into buf (NETADDR_STRLEN + 8). */

@@ -21,76 +21,16 @@
 #ifndef SVCPROXY_SNAPSHOT_H
 #define SVCPROXY_SNAPSHOT_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
 #include "lb.h"
 #include "netaddr.h"
-#include "policy.h"
-#include "res.h"
-#include "val.h"
+#include "policy-t.h"
+#include "proto.h"
+#include "snapshot-t.h"
 
-#define SNAP_ARENA_LIMIT	((size_t)512 * 1024 * 1024)
-
-struct snap_port;
-struct met_port;
-
-struct snap_svc {
-	const char		*ns;		/* snapshot arena */
-	const char		*name;		/* snapshot arena */
-	struct snap_port	*ports;		/* same snapshot; its own */
-	size_t			 nports;
-	struct cidr		*lb_src;	/* arena; LB listener only */
-	size_t			 nlb_src;	/* 0: any client */
-	uint32_t		 connect_timeout_ms;	/* global applied */
-	uint32_t		 idle_timeout_ms;	/* global applied */
-	uint32_t		 max_connections;	/* 0: no limit */
-	struct lb_live		*live;		/* livetab: active count */
-};
-
-struct snap_port {
-	const struct snap_svc	*svc;		/* same snapshot */
-	const char		*name;		/* snapshot arena; "" */
-	uint16_t		 port;
-	enum proto		 proto;
-	const char		*label;		/* "ns/name:port" (arena) */
-	struct lb_set		 lb;		/* endpoints, algorithm */
-	struct lb_live		*live;		/* livetab: refusals */
-	int			 pol_isolated;	/* an endpoint Pod is isolated
-						   for ingress */
-	struct met_port		*met;		/* run's met_tab (metrics.h);
-						   set before publish; NULL */
-};
-
-/* One address a Service port is served on; unique by addr/port/proto. */
-struct snap_lsn {
-	struct ipaddr		 addr;		/* family 0: every address */
-	uint16_t		 port;
-	enum proto		 proto;
-	enum res_listener_kind	 kind;
-	const struct snap_port	*sp;		/* same snapshot */
-	char			 name[NETADDR_STRLEN + 8];
-};
-
-struct snap {
-	_Atomic unsigned	 refs;
-	struct arena		 arena;		/* owns everything below */
-	uint64_t		 gen;		/* set by the publisher */
-	struct snap_svc		*svcs;
-	size_t			 nsvcs;
-	struct snap_port	*ports;
-	size_t			 nports;
-	struct snap_lsn		*lsns;		/* sorted: snap_lsn_cmp */
-	size_t			 nlsns;
-	uint32_t		 drain_timeout_ms;
-	uint32_t		 max_connections;	/* 0: from fd limit */
-	enum conn_log		 connection_log;
-	int			 keep_established;	/* on policy change */
-	struct pol_table	 pol;		/* arena; names copied */
-};
+struct res_model;
 
 /*
  * Build a snapshot of every proxied Service port of model, balancing
@@ -117,13 +57,6 @@ const struct snap_port *snap_find_port(const struct snap *, const char *ns,
 		    const char *name, uint16_t port, enum proto proto);
 
 /* ---- NetworkPolicy and source ranges on the data path ---- */
-
-/* A connecting client as the policy sees it; on the worker's stack. */
-struct snap_client {
-	struct ipaddr		 addr;
-	int32_t			 pod;		/* POL_NONE: not a Pod */
-	int			 egress;	/* pod is egress-isolated */
-};
 
 /*
  * Fill c for the client at addr connecting to sp, against s's policy
@@ -160,12 +93,6 @@ int		 snap_ep_allowed(const struct snap *, const struct snap_port *sp,
 int		 snap_source_allowed(const struct snap_lsn *l,
 		    const struct ipaddr *addr);
 
-enum snap_recheck {
-	SNAP_KEEP,	/* s's policies allow it */
-	SNAP_DENY,	/* s's policies deny it: close it */
-	SNAP_GONE,	/* s has no such Service port or endpoint: keep */
-};
-
 /*
  * Judge an established connection from client to ep of sp (both of an
  * older snapshot) against s's policies, finding the same Service port
@@ -188,12 +115,6 @@ char		*snap_deny_reason(const struct snap *,
  * never dereferenced, unless the caller already holds a reference to
  * that snapshot.  acquire returns the current one with a new reference.
  */
-struct snap_slot {
-	pthread_mutex_t		 mu;		/* orders acquire/publish */
-	_Atomic(struct snap *)	 cur;		/* slot holds one ref */
-	uint64_t		 gen;		/* publisher's counter */
-};
-
 void		 snap_slot_init(struct snap_slot *);
 /* Takes over the caller's reference to s; drops the old one. */
 void		 snap_slot_publish(struct snap_slot *, struct snap *s);

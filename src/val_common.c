@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "proto.h"
-#include "val.h"
+#include "val_int.h"
 
 #define DNS1123_LABEL_FMT	"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 #define DNS1123_LABEL_MSG	"a lowercase RFC 1123 label must consist " \

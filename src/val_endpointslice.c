@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 #define SERVICE_NAME_LABEL	"kubernetes.io/service-name"
 #define MAX_ADDRESSES		100

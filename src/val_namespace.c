@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 #define NS_NAME_LABEL	"kubernetes.io/metadata.name"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "proto.h"
-#include "val.h"
+#include "val_int.h"
 
 struct np_ctx {
 	struct diag_ctx		 dc;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 struct pod_ctx {
 	struct diag_ctx		 dc;

@@ -9,49 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 #define WORKERS_MAX	256
 #define DURATION_MSG	"must be a duration greater than 0 (e.g. \"5s\", " \
 	"\"1m30s\", \"250ms\")"
 
-int
-val_parse_hostport(const char *s, struct ipaddr *ip, uint16_t *port)
+/* Fill p with every default (what an absent ProxyConfig means). */
+static void
+pcfg_defaults(struct pcfg *p)
 {
-	char		 host[NETADDR_STRLEN + 1];
-	const char	*colon, *h = s;
-	size_t		 hlen;
-	int64_t		 p;
-
-	if (s == NULL)
-		return -1;
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;	/* bare IPv6 needs brackets */
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (ipaddr_parse(host, ip) == -1)
-		return -1;
-	if (*s == '[' && ip->family != AF_INET6)
-		return -1;
-	if (colon[1] < '0' || colon[1] > '9' ||
-	    kobj_parse_int(colon + 1, &p) == -1 || p < 0 || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
+	memset(p, 0, sizeof(*p));
+	/* No nodeAddresses: NodePorts listen on every address. */
+	p->node_port_min = PCFG_DEFAULT_NODE_PORT_MIN;
+	p->node_port_max = PCFG_DEFAULT_NODE_PORT_MAX;
+	/* No loadBalancerPool: LoadBalancer Services get no address. */
+	(void)cidr_parse(PCFG_DEFAULT_SERVICE_CIDR, &p->service_cidr, 1);
+	p->workers = 0;			/* one per CPU */
+	(void)netaddr_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS, &p->admin_ip,
+	    &p->admin_port);
+	p->connect_timeout_ms = PCFG_DEFAULT_CONNECT_TIMEOUT_MS;
+	p->idle_timeout_ms = PCFG_DEFAULT_IDLE_TIMEOUT_MS;
+	p->drain_timeout_ms = PCFG_DEFAULT_DRAIN_TIMEOUT_MS;
+	p->max_connections = 0;		/* from the fd limit */
+	p->connection_log = CONN_LOG_INFO;
 }
 
 static size_t
@@ -184,9 +165,9 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 		} else
 			out->workers = (int)s->workers.v;
 	}
-	if (s->admin_address != NULL && val_parse_hostport(s->admin_address,
+	if (s->admin_address != NULL && netaddr_parse_hostport(s->admin_address,
 	    &out->admin_ip, &out->admin_port) == -1) {
-		(void)val_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS,
+		(void)netaddr_parse_hostport(PCFG_DEFAULT_ADMIN_ADDRESS,
 		    &out->admin_ip, &out->admin_port);
 		kobj_err(dc, val_at(s->y, "adminAddress", NULL), DIAG_INVALID,
 		    "spec.adminAddress", s->admin_address, "%s",

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "val.h"
+#include "val_int.h"
 
 /* MaxClientIPServiceAffinitySeconds */
 #define AFFINITY_MAX		86400

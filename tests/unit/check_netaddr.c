@@ -119,6 +119,26 @@ START_TEST(test_sockaddr_roundtrip)
 }
 END_TEST
 
+START_TEST(test_hostport)
+{
+	struct ipaddr	a;
+	uint16_t	p;
+
+	ck_assert_int_eq(netaddr_parse_hostport("127.0.0.1:9180", &a, &p), 0);
+	ck_assert_uint_eq(p, 9180);
+	ck_assert_int_eq(netaddr_parse_hostport("[::1]:65535", &a, &p), 0);
+	ck_assert_uint_eq(p, 65535);
+	ck_assert_int_eq(netaddr_parse_hostport("[127.0.0.1]:80", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("127.0.0.1:65536", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("127.0.0.1:-1", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("127.0.0.1", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport(":80", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("[::1]80", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("localhost:80", &a, &p), -1);
+	ck_assert_int_eq(netaddr_parse_hostport("1.2.3.4:", &a, &p), -1);
+}
+END_TEST
+
 static Suite *
 netaddr_suite(void)
 {
@@ -130,6 +150,7 @@ netaddr_suite(void)
 	tcase_add_test(tc, test_nth_and_size);
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_sockaddr_roundtrip);
+	tcase_add_test(tc, test_hostport);
 	suite_add_tcase(s, tc);
 	return s;
 }

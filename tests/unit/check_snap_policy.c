@@ -13,6 +13,7 @@
 
 #include "lb.h"
 #include "load.h"
+#include "policy.h"
 #include "res.h"
 #include "snapshot.h"
 #include "unit.h"

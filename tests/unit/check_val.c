@@ -567,26 +567,6 @@ START_TEST(test_pcfg_bad)
 }
 END_TEST
 
-START_TEST(test_pcfg_hostport)
-{
-	struct ipaddr	a;
-	uint16_t	p;
-
-	ck_assert_int_eq(val_parse_hostport("127.0.0.1:9180", &a, &p), 0);
-	ck_assert_uint_eq(p, 9180);
-	ck_assert_int_eq(val_parse_hostport("[::1]:65535", &a, &p), 0);
-	ck_assert_uint_eq(p, 65535);
-	ck_assert_int_eq(val_parse_hostport("[127.0.0.1]:80", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("127.0.0.1:65536", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("127.0.0.1:-1", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("127.0.0.1", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport(":80", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("[::1]80", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("localhost:80", &a, &p), -1);
-	ck_assert_int_eq(val_parse_hostport("1.2.3.4:", &a, &p), -1);
-}
-END_TEST
-
 START_TEST(test_pcfg_workers_bounds)
 {
 	struct vt t;
@@ -828,7 +808,6 @@ val_suite(void)
 	tcase_add_test(tc, test_pcfg_defaults);
 	tcase_add_test(tc, test_pcfg_good);
 	tcase_add_test(tc, test_pcfg_bad);
-	tcase_add_test(tc, test_pcfg_hostport);
 	tcase_add_test(tc, test_pcfg_workers_bounds);
 	suite_add_tcase(s, tc);
 

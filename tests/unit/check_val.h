@@ -6,7 +6,7 @@
 
 #include "diag.h"
 #include "load.h"
-#include "val.h"
+#include "val_int.h"
 
 /* One validated input: the set, its diagnostics, the ProxyConfig. */
 struct vt {

@@ -1,0 +1,55 @@
+/*
+ * pcfg: ProxyConfig after validation and defaulting, as the runtime
+ * reads it, with the defaults and the Service annotations svcproxy
+ * reads.  Plain types only (HAProxy's -t.h): the data path includes
+ * it without the config side.  val_proxyconfig.c fills it.
+ */
+#ifndef SVCPROXY_PCFG_T_H
+#define SVCPROXY_PCFG_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+#define PCFG_DEFAULT_NODE_PORT_MIN	30000
+#define PCFG_DEFAULT_NODE_PORT_MAX	32767
+#define PCFG_DEFAULT_SERVICE_CIDR	"10.96.0.0/12"
+#define PCFG_DEFAULT_ADMIN_ADDRESS	"127.0.0.1:9180"
+#define PCFG_DEFAULT_CONNECT_TIMEOUT_MS	5000
+#define PCFG_DEFAULT_IDLE_TIMEOUT_MS	(10 * 60 * 1000)
+#define PCFG_DEFAULT_DRAIN_TIMEOUT_MS	30000
+#define SVC_DEFAULT_AFFINITY_TIMEOUT	10800
+
+/* Annotations svcproxy reads on a Service. */
+#define ANN_IDLE_TIMEOUT	"svcproxy.io/idle-timeout"
+#define ANN_CONNECT_TIMEOUT	"svcproxy.io/connect-timeout"
+#define ANN_MAX_CONNECTIONS	"svcproxy.io/max-connections"
+
+enum conn_log {
+	CONN_LOG_OFF,
+	CONN_LOG_INFO,
+	CONN_LOG_DEBUG,
+};
+
+/* ProxyConfig after validation and defaulting. */
+struct pcfg {
+	struct ipaddr		*node_addresses;  /* kset arena; none: all */
+	size_t			 nnode_addresses;
+	uint16_t		 node_port_min;
+	uint16_t		 node_port_max;
+	struct cidr		*lb_pool;	/* kset arena */
+	size_t			 nlb_pool;
+	struct cidr		 service_cidr;
+	int			 workers;	/* 0: one per CPU */
+	struct ipaddr		 admin_ip;
+	uint16_t		 admin_port;
+	uint32_t		 connect_timeout_ms;
+	uint32_t		 idle_timeout_ms;
+	uint32_t		 drain_timeout_ms;
+	uint32_t		 max_connections;  /* 0: from the fd limit */
+	enum conn_log		 connection_log;
+	int			 keep_established; /* on policy change */
+};
+
+#endif

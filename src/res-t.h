@@ -1,0 +1,84 @@
+/*
+ * res-t: the resolved model's types (what res_build fills and
+ * res_alloc completes; see res.h).  Types only, so that res.c and
+ * res_alloc.c share them without either including the other's header.
+ */
+#ifndef SVCPROXY_RES_T_H
+#define SVCPROXY_RES_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "kobj-t.h"
+#include "netaddr.h"
+#include "proto.h"
+#include "res_listener-t.h"
+
+struct kset;
+struct pcfg;
+
+struct res_endpoint {
+	struct ipaddr		 addr;
+	uint16_t		 port;
+	const char		*pod;		/* kset arena; NULL: none */
+	const char		*pod_ns;	/* kset arena */
+	unsigned		 ready:1;
+	unsigned		 serving:1;
+	unsigned		 terminating:1;
+	unsigned		 usable:1;	/* new connections may use it */
+};
+
+struct res_port {
+	const char		*name;		/* kset arena; "" if none */
+	enum proto		 proto;
+	uint16_t		 port;
+	struct kintstr		 target_port;	/* after defaulting */
+	uint16_t		 node_port;	/* 0: none */
+	struct res_listener	*listeners;	/* model arena */
+	size_t			 nlisteners;
+	struct res_endpoint	*endpoints;	/* model arena; ip, port */
+	size_t			 nendpoints;
+	size_t			 nusable;
+};
+
+struct res_service {
+	const char		*ns;		/* kset arena */
+	const char		*name;		/* kset arena */
+	const char		*type;		/* after defaulting */
+	struct ipaddr		 cluster_ip;	/* family 0: none */
+	int			 headless;	/* clusterIP: None */
+	const char		*external_name;	/* kset arena or NULL */
+	int			 proxied;	/* gets listeners */
+	struct ipaddr		*addresses;	/* headless: DNS answers */
+	size_t			 naddresses;
+	const char		*session_affinity;
+	int			 affinity_timeout;	/* seconds */
+	const char		*external_traffic_policy;
+	int			 allocate_lb_node_ports;
+	struct ipaddr		*external_ips;	/* model arena */
+	size_t			 nexternal_ips;
+	struct cidr		*lb_source_ranges;	/* model arena */
+	size_t			 nlb_source_ranges;
+	struct ipaddr		 lb_ip;		/* family 0: pending/none */
+	uint32_t		 connect_timeout_ms;	/* 0: global */
+	uint32_t		 idle_timeout_ms;	/* 0: global */
+	uint32_t		 max_connections;	/* 0: no limit */
+	struct res_port		*ports;		/* model arena */
+	size_t			 nports;
+	const struct ksvc	*src;		/* kset */
+};
+
+/*
+ * The resolved model.  Borrows strings from the kset it was built from:
+ * free the model first, then the kset.
+ */
+struct res_model {
+	struct arena		 arena;		/* owns everything below */
+	struct res_service	*services;	/* sorted by ns/name */
+	size_t			 nservices;
+	const struct pcfg	*pcfg;		/* borrowed */
+	const struct kset	*set;		/* borrowed: built from */
+};
+
+#endif
