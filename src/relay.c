@@ -114,14 +114,7 @@ relay_pool_free(struct wrk *w)
 {
 	struct relay *r;
 
-	while (w->npipes > 0) {
-		w->npipes--;
-		close(w->pipes[w->npipes][0]);
-		close(w->pipes[w->npipes][1]);
-		w->pipes_open--;
-	}
-	while (w->nbufs > 0)
-		free(w->bufs[--w->nbufs]);
+	pool_free(&w->pool);
 	while ((r = w->free) != NULL) {
 		w->free = r->next;
 		free(r);
@@ -389,8 +382,8 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 				close(r->fd[s]);
 			r->fd[s] = -1;
 		}
-		pool_pipe_put(w, r->d[s].pfd, r->d[s].inflight != 0);
-		pool_buf_put(w, &r->d[s].buf);
+		pool_pipe_put(&w->pool, r->d[s].pfd, r->d[s].inflight != 0);
+		pool_buf_put(&w->pool, &r->d[s].buf);
 	}
 	if (r->ep != NULL)
 		lb_release(&r->sp->lb, r->ep);
@@ -475,26 +468,27 @@ dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 	 */
 	if (!d->bulk)
 		goto copy;
-	if (!d->copy && d->pfd[0] == -1 && pool_pipe_get(w, d->pfd) == -1)
+	if (!d->copy && d->pfd[0] == -1 &&
+	    pool_pipe_get(&w->pool, d->pfd) == -1)
 		goto copy;
 	if (!d->copy) {
-		*want = w->grp->pipe_size;
-		n = splice(src, NULL, d->pfd[1], NULL, w->grp->pipe_size,
+		*want = w->pool.pipe_size;
+		n = splice(src, NULL, d->pfd[1], NULL, w->pool.pipe_size,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n >= 0 || errno != EINVAL)
 			return n;
 		/* This socket cannot splice: copy from now on. */
 		d->copy = 1;
-		pool_pipe_put(w, d->pfd, 0);
+		pool_pipe_put(&w->pool, d->pfd, 0);
 	}
 copy:
-	if (d->buf == NULL && (d->buf = pool_buf_get(w)) == NULL) {
+	if (d->buf == NULL && (d->buf = pool_buf_get(&w->pool)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
 	d->off = 0;
-	*want = WRK_BUF_SIZE;
-	if ((n = recv(src, d->buf, WRK_BUF_SIZE, 0)) == WRK_BUF_SIZE)
+	*want = POOL_BUF_SIZE;
+	if ((n = recv(src, d->buf, POOL_BUF_SIZE, 0)) == POOL_BUF_SIZE)
 		d->bulk = 1;
 	return n;
 }
@@ -524,8 +518,8 @@ dir_out(struct relay_dir *d, int dst)
 static void
 dir_release(struct wrk *w, struct relay_dir *d)
 {
-	pool_pipe_put(w, d->pfd, 0);
-	pool_buf_put(w, &d->buf);
+	pool_pipe_put(&w->pool, d->pfd, 0);
+	pool_buf_put(&w->pool, &d->buf);
 }
 
 /*

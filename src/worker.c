@@ -360,8 +360,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 		    strerror(errno));
 		return -1;
 	}
-	if ((w->pipes = calloc(g->max_pipes + 1, sizeof(*w->pipes))) == NULL ||
-	    (w->bufs = calloc(WRK_FREE_BUFS_MAX, sizeof(*w->bufs))) == NULL)
+	if (pool_init(&w->pool, g->max_pipes, g->pipe_size) == -1)
 		goto oom;
 	if (relay_poll_init(w) == -1) {
 		snprintf(err, errlen, "worker %u: epoll: %s", id,
@@ -426,10 +425,6 @@ wrk_free(struct wrk *w)
 	wrk_want_free(w->lq_want);
 	w->lq_want = NULL;
 	relay_pool_free(w);
-	free(w->pipes);
-	w->pipes = NULL;
-	free(w->bufs);
-	w->bufs = NULL;
 	snap_unref(w->snap);
 	w->snap = NULL;
 	if (w->notify_fd != -1)

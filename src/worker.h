@@ -25,13 +25,12 @@
 
 #include "listener.h"
 #include "log.h"
+#include "pool.h"
 #include "snapshot.h"
 
 #define WRK_ACCEPT_BATCH	64	/* accepts per readiness */
 #define WRK_PAUSE_MS		100	/* after EMFILE, at a limit */
 #define WRK_FREE_RELAYS_MAX	8192	/* idle connection structs kept */
-#define WRK_BUF_SIZE		(16 * 1024)	/* copy fallback */
-#define WRK_FREE_BUFS_MAX	256
 
 enum wrk_cmd {
 	WRK_RUN,
@@ -99,11 +98,7 @@ struct wrk {
 	struct relay		*live;		/* open connections */
 	struct relay		*free;		/* idle structs */
 	size_t			 nfree;
-	int			(*pipes)[2];	/* idle pipe pairs, owned */
-	size_t			 npipes;	/* idle */
-	size_t			 pipes_open;	/* idle + in use */
-	char			**bufs;		/* idle copy buffers */
-	size_t			 nbufs;
+	struct pool		 pool;		/* idle pipes and buffers */
 	struct wrk_stats	 stats;
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
