@@ -42,8 +42,10 @@
 #define SIDE_BACKEND	1
 
 #define SIDE_BIT(side)	(1u << (side))
-#define RELAY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define RELAY_BATCH	64	/* epoll events per wait */
+#define POLL_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define POLL_BATCH	64	/* epoll events per wait */
+#define RELAY_OF(pi)	((struct relay *)(void *)((char *)(pi) - \
+	offsetof(struct relay, pi)))
 
 enum relay_state {
 	RELAY_CONNECTING,
@@ -65,7 +67,7 @@ struct relay_dir {
 struct relay {
 	struct relay		*next;		/* worker's live or free */
 	struct relay		*prev;		/* live list only */
-	struct relay		*rerun_next;	/* worker's rerun list */
+	struct poll_item	 pi;		/* in w->poll */
 	struct wrk		*w;
 	struct snap		*snap;		/* ref held until close */
 	const struct snap_port	*sp;		/* in snap */
@@ -91,7 +93,6 @@ struct relay {
 	unsigned		 wr_ok:2;	/* SIDE_BIT: may take bytes */
 	unsigned		 hup:2;		/* SIDE_BIT: FIN or error seen */
 	unsigned		 tmo_on:1;	/* tmo is added */
-	unsigned		 rerun:1;	/* on w's rerun list */
 	unsigned		 cegress:1;	/* cpod is egress-isolated */
 	unsigned		 judge:1;	/* endpoints need a verdict */
 	struct event		 tmo;		/* connect, then idle; last:
@@ -127,41 +128,159 @@ relay_pool_free(struct wrk *w)
 static int	relay_run(struct relay *);
 static void	relay_connected(struct relay *, uint32_t);
 
-/* epoll_event.data: the relay, with the side in the low bit. */
+/* ---- the poller (to move to poller.c) ---- */
+
+/* epoll_event.data: the item, with the side in the low bit. */
 static uint64_t
-relay_tag(const struct relay *r, int side)
+poller_tag(const struct poll_item *pi, int side)
 {
-	return (uint64_t)(uintptr_t)r | (uint64_t)side;
+	return (uint64_t)(uintptr_t)pi | (uint64_t)side;
 }
+
+int
+poller_add(struct poller *p, int fd, struct poll_item *pi, int side)
+{
+	struct epoll_event ev;
+
+	ev.events = POLL_EVENTS;
+	ev.data.u64 = poller_tag(pi, side);
+	if (epoll_ctl(p->fd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		return -1;
+	return 0;
+}
+
+void
+poller_forget(struct poller *p, const struct poll_item *pi, int side)
+{
+	uint64_t	 tag = poller_tag(pi, side);
+	int		 i;
+
+	for (i = p->batch_i + 1; i < p->batch_n; i++)
+		if (p->batch[i].data.u64 == tag)
+			p->batch[i].data.u64 = 0;
+}
+
+/* p's epoll set is readable: dispatch one batch of edges. */
+static void
+poller_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller		*p = arg;
+	struct epoll_event	 ev[POLL_BATCH];
+	uint64_t		 tag;
+	int			 n, i;
+
+	(void)what;
+	if ((n = epoll_wait(fd, ev, POLL_BATCH, 0)) <= 0)
+		return;
+	p->batch = ev;
+	p->batch_n = n;
+	for (i = 0; i < n; i++) {
+		if ((tag = ev[i].data.u64) == 0)
+			continue;	/* its socket closed meanwhile */
+		p->batch_i = i;
+		p->on_event((struct poll_item *)(uintptr_t)(tag &
+		    ~(uint64_t)1), (int)(tag & 1), ev[i].events);
+	}
+	p->batch = NULL;
+	p->batch_n = p->batch_i = 0;
+}
+
+void
+poller_rerun_later(struct poller *p, struct poll_item *pi)
+{
+	static const struct timeval	 now = { 0, 0 };
+
+	if (pi->rerun_next != NULL)
+		return;
+	pi->rerun_next = p->rerun;
+	p->rerun = pi;
+	if (!evtimer_pending(&p->rerun_ev, NULL))
+		evtimer_add(&p->rerun_ev, &now);
+}
+
+void
+poller_rerun_drop(struct poller *p, struct poll_item *pi)
+{
+	struct poll_item **pp;
+
+	if (pi->rerun_next == NULL)
+		return;
+	for (pp = &p->rerun; *pp != &p->rerun_end; pp = &(*pp)->rerun_next)
+		if (*pp == pi) {
+			*pp = pi->rerun_next;
+			break;
+		}
+	pi->rerun_next = NULL;
+}
+
+static void
+poller_rerun_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller		*p = arg;
+	struct poll_item	*pi, *list;
+
+	(void)fd;
+	(void)what;
+	/*
+	 * Take the list: one that gives way again goes on a new one, for
+	 * the next turn.  on_rerun ends no item but its own (relay.c), so
+	 * the rest of the list stays valid.
+	 */
+	list = p->rerun;
+	p->rerun = &p->rerun_end;
+	while ((pi = list) != &p->rerun_end) {
+		list = pi->rerun_next;
+		pi->rerun_next = NULL;
+		p->on_rerun(pi);
+	}
+}
+
+int
+poller_init(struct poller *p, struct event_base *base,
+    void (*on_event)(struct poll_item *, int, uint32_t),
+    void (*on_rerun)(struct poll_item *))
+{
+	memset(p, 0, sizeof(*p));
+	p->on_event = on_event;
+	p->on_rerun = on_rerun;
+	p->rerun = &p->rerun_end;
+	if ((p->fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	event_assign(&p->ev, base, p->fd, EV_READ | EV_PERSIST, poller_cb, p);
+	evtimer_assign(&p->rerun_ev, base, poller_rerun_cb, p);
+	return event_add(&p->ev, NULL);
+}
+
+void
+poller_free(struct poller *p)
+{
+	if (event_initialized(&p->rerun_ev))
+		event_del(&p->rerun_ev);
+	if (event_initialized(&p->ev)) {
+		event_del(&p->ev);
+		close(p->fd);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- events ---- */
 
 /* Put side's socket into w's epoll set for good: 0, or -1 (errno). */
 static int
 relay_poll_add(struct relay *r, int side)
 {
-	struct epoll_event ev;
-
-	ev.events = RELAY_EVENTS;
-	ev.data.u64 = relay_tag(r, side);
-	if (epoll_ctl(r->w->rpoll_fd, EPOLL_CTL_ADD, r->fd[side], &ev) == -1)
-		return -1;
-	return 0;
+	return poller_add(&r->w->poll, r->fd[side], &r->pi, side);
 }
 
 /*
- * side's socket is about to close, which takes it out of the epoll set:
- * drop what the batch being dispatched still holds for it, and what is
- * known of it, so a socket that takes its place starts from nothing.
+ * side's socket is about to close: the poller drops what it still
+ * holds for it, and what is known of it goes, so a socket that takes
+ * its place starts from nothing.
  */
 static void
 relay_poll_forget(struct relay *r, int side)
 {
-	struct wrk	*w = r->w;
-	uint64_t	 tag = relay_tag(r, side);
-	int		 i;
-
-	for (i = w->rbatch_i + 1; i < w->rbatch_n; i++)
-		if (w->rbatch[i].data.u64 == tag)
-			w->rbatch[i].data.u64 = 0;
+	poller_forget(&r->w->poll, &r->pi, side);
 	r->rd_ok &= ~SIDE_BIT(side);
 	r->wr_ok &= ~SIDE_BIT(side);
 	r->hup &= ~SIDE_BIT(side);
@@ -169,8 +288,10 @@ relay_poll_forget(struct relay *r, int side)
 
 /* What an edge says side can do now. */
 static void
-relay_on_event(struct relay *r, int side, uint32_t ev)
+relay_on_event(struct poll_item *pi, int side, uint32_t ev)
 {
+	struct relay *r = RELAY_OF(pi);
+
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		r->rd_ok |= SIDE_BIT(side);
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -185,110 +306,23 @@ relay_on_event(struct relay *r, int side, uint32_t ev)
 	(void)relay_run(r);
 }
 
-/* w's epoll set is readable: dispatch one batch of edges. */
+/* r gave way on an earlier turn (relay_pump): go on. */
 static void
-relay_poll_cb(evutil_socket_t fd, short what, void *arg)
+relay_on_rerun(struct poll_item *pi)
 {
-	struct wrk		*w = arg;
-	struct epoll_event	 ev[RELAY_BATCH];
-	uint64_t		 tag;
-	int			 n, i;
-
-	(void)what;
-	if ((n = epoll_wait(fd, ev, RELAY_BATCH, 0)) <= 0)
-		return;
-	w->rbatch = ev;
-	w->rbatch_n = n;
-	for (i = 0; i < n; i++) {
-		if ((tag = ev[i].data.u64) == 0)
-			continue;	/* its socket closed meanwhile */
-		w->rbatch_i = i;
-		relay_on_event((struct relay *)(uintptr_t)(tag & ~(uint64_t)1),
-		    (int)(tag & 1), ev[i].events);
-	}
-	w->rbatch = NULL;
-	w->rbatch_n = w->rbatch_i = 0;
-}
-
-/*
- * r gave way to the other connections with bytes still to move; no
- * edge will say so again, so it runs again on the next turn of the
- * loop (a zero timer: after the next epoll_wait, so it cannot starve
- * the others).
- */
-static void
-relay_rerun_later(struct relay *r)
-{
-	static const struct timeval	 now = { 0, 0 };
-	struct wrk			*w = r->w;
-
-	if (r->rerun)
-		return;
-	r->rerun = 1;
-	r->rerun_next = w->rerun;
-	w->rerun = r;
-	if (!evtimer_pending(&w->rerun_ev, NULL))
-		evtimer_add(&w->rerun_ev, &now);
-}
-
-static void
-relay_rerun_drop(struct relay *r)
-{
-	struct relay **pp;
-
-	if (!r->rerun)
-		return;
-	for (pp = &r->w->rerun; *pp != NULL; pp = &(*pp)->rerun_next)
-		if (*pp == r) {
-			*pp = r->rerun_next;
-			break;
-		}
-	r->rerun = 0;
-}
-
-static void
-relay_rerun_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct wrk	*w = arg;
-	struct relay	*r, *list;
-
-	(void)fd;
-	(void)what;
-	/*
-	 * Take the list: one that gives way again goes on a new one, for
-	 * the next turn.  relay_run() closes no relay but its own, so the
-	 * rest of the list stays valid.
-	 */
-	list = w->rerun;
-	w->rerun = NULL;
-	while ((r = list) != NULL) {
-		list = r->rerun_next;
-		r->rerun = 0;
-		(void)relay_run(r);
-	}
+	(void)relay_run(RELAY_OF(pi));
 }
 
 int
 relay_poll_init(struct wrk *w)
 {
-	if ((w->rpoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		return -1;
-	event_assign(&w->rpoll_ev, w->base, w->rpoll_fd, EV_READ | EV_PERSIST,
-	    relay_poll_cb, w);
-	evtimer_assign(&w->rerun_ev, w->base, relay_rerun_cb, w);
-	return event_add(&w->rpoll_ev, NULL);
+	return poller_init(&w->poll, w->base, relay_on_event, relay_on_rerun);
 }
 
 void
 relay_poll_free(struct wrk *w)
 {
-	if (event_initialized(&w->rpoll_ev))
-		event_del(&w->rpoll_ev);
-	if (event_initialized(&w->rerun_ev))
-		event_del(&w->rerun_ev);
-	if (w->rpoll_fd != -1)
-		close(w->rpoll_fd);
-	w->rpoll_fd = -1;
+	poller_free(&w->poll);
 }
 
 static void
@@ -371,7 +405,7 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 	int		 s;
 
 	relay_timer_stop(r);
-	relay_rerun_drop(r);
+	poller_rerun_drop(&w->poll, &r->pi);
 	relay_log(r, reason, detail);
 	for (s = 0; s < 2; s++) {
 		if (r->fd[s] != -1) {
@@ -603,7 +637,7 @@ relay_pump(struct relay *r, int di)
 		return 1;
 	}
 	/* Out of rounds: let the other connections run, then go on. */
-	relay_rerun_later(r);
+	poller_rerun_later(&r->w->poll, &r->pi);
 	return 0;
 }
 

@@ -336,7 +336,6 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->id = id;
 	w->grp = g;
 	w->notify_fd = -1;
-	w->rpoll_fd = -1;
 	log_rl_init(&w->rl, WRK_LOG_BURST, WRK_LOG_PERIOD_MS);
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));

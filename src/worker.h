@@ -25,6 +25,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "poller.h"
 #include "pool.h"
 #include "snapshot.h"
 
@@ -108,14 +109,7 @@ struct wrk {
 	_Atomic uint64_t	 lsn_gen;	/* gen of the wrk_want w holds
 						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
-	/* The connections' own epoll set (relay.c): */
-	int			 rpoll_fd;	/* owned; -1: none */
-	struct event		 rpoll_ev;	/* rpoll_fd readable */
-	struct event		 rerun_ev;	/* zero timer: rerun list */
-	struct relay		*rerun;		/* gave way, bytes to move */
-	struct epoll_event	*rbatch;	/* being dispatched, or NULL */
-	int			 rbatch_n;
-	int			 rbatch_i;	/* index being handled */
+	struct poller		 poll;		/* the connections' sockets */
 };
 
 /*
