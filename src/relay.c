@@ -11,11 +11,10 @@
  * empty, so an idle connection holds two sockets and nothing else.
  *
  * Sockets are not libevent events: each worker has its own epoll set
- * (relay_poll_init), in which each socket is registered once,
- * edge-triggered for both directions, and which close(2) leaves by
- * itself.  A connection costs two epoll_ctl calls in all, and what
- * each side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
- * libevent still runs the timers and polls that epoll set's fd.
+ * (poller.h), in which each socket is registered once, edge-triggered
+ * for both directions, and which close(2) leaves by itself.  What each
+ * side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
+ * libevent still runs the timers.
  */
 #include "config.h"
 
@@ -66,7 +65,7 @@ struct relay {
 	struct relay		*next;		/* worker's live or free */
 	struct relay		*prev;		/* live list only */
 	struct poll_item	 pi;		/* in w->poll */
-	struct wrk		*w;
+	struct relay_wrk	*w;		/* the worker's */
 	struct snap		*snap;		/* ref held until close */
 	const struct snap_port	*sp;		/* in snap */
 	struct lb_ep		*ep;		/* in snap; NULL: none */
@@ -108,17 +107,14 @@ struct relay_judge {
 static void	relay_tmo(evutil_socket_t, short, void *);
 static void	relay_connect_next(struct relay *);
 
-void
-relay_pool_free(struct wrk *w)
+/* Milliseconds on the worker's cached loop clock. */
+static uint64_t
+relay_now(struct relay_wrk *w)
 {
-	struct relay *r;
+	struct timeval tv;
 
-	pool_free(&w->pool);
-	while ((r = w->free) != NULL) {
-		w->free = r->next;
-		free(r);
-	}
-	w->nfree = 0;
+	event_base_gettimeofday_cached(w->base, &tv);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 /* ---- events ---- */
@@ -177,15 +173,29 @@ relay_on_rerun(struct poll_item *pi)
 }
 
 int
-relay_poll_init(struct wrk *w)
+relay_wrk_init(struct relay_wrk *w, size_t max_pipes, size_t pipe_size)
 {
+	w->live = w->free = NULL;
+	w->nfree = 0;
+	if (pool_init(&w->pool, max_pipes, pipe_size) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
 	return poller_init(&w->poll, w->base, relay_on_event, relay_on_rerun);
 }
 
 void
-relay_poll_free(struct wrk *w)
+relay_wrk_free(struct relay_wrk *w)
 {
+	struct relay *r;
+
 	poller_free(&w->poll);
+	pool_free(&w->pool);
+	while ((r = w->free) != NULL) {
+		w->free = r->next;
+		free(r);
+	}
+	w->nfree = 0;
 }
 
 static void
@@ -233,7 +243,7 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 	char		ip[NETADDR_STRLEN], err[64] = "";
 	struct ipaddr	a;
 	uint16_t	port;
-	uint64_t	now = wrk_now_ms(r->w);
+	uint64_t	now = relay_now(r->w);
 	enum log_level	lvl;
 
 	lvl = r->snap->connection_log == CONN_LOG_DEBUG ? LOG_LEVEL_DEBUG :
@@ -264,8 +274,8 @@ static void
 relay_close_why(struct relay *r, const char *reason, const char *detail,
     unsigned rst)
 {
-	struct wrk	*w = r->w;
-	int		 s;
+	struct relay_wrk	*w = r->w;
+	int			 s;
 
 	relay_timer_stop(r);
 	poller_rerun_drop(&w->poll, &r->pi);
@@ -286,11 +296,11 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 		lb_release(&r->sp->lb, r->ep);
 	atomic_fetch_sub_explicit(&r->sp->svc->live->active, 1,
 	    memory_order_relaxed);
-	atomic_fetch_sub_explicit(&w->grp->active, 1, memory_order_relaxed);
-	WRK_STAT_ADD(w, active, (uint32_t)-1);
-	WRK_STAT_ADD(w, closed, 1);
-	WRK_STAT_ADD(w, bytes_up, r->d[0].bytes);
-	WRK_STAT_ADD(w, bytes_down, r->d[1].bytes);
+	atomic_fetch_sub_explicit(w->active_all, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w->stats, active, (uint32_t)-1);
+	WRK_STAT_ADD(w->stats, closed, 1);
+	WRK_STAT_ADD(w->stats, bytes_up, r->d[0].bytes);
+	WRK_STAT_ADD(w->stats, bytes_down, r->d[1].bytes);
 	MET_PORT_ADD(r->sp, w->id, closed, 1);
 	MET_PORT_ADD(r->sp, w->id, bytes_up, r->d[0].bytes);
 	MET_PORT_ADD(r->sp, w->id, bytes_down, r->d[1].bytes);
@@ -306,14 +316,14 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 		w->live = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	if (w->nfree < WRK_FREE_RELAYS_MAX) {
+	if (w->nfree < RELAY_FREE_MAX) {
 		r->next = w->free;
 		r->prev = NULL;
 		w->free = r;
 		w->nfree++;
 	} else
 		free(r);
-	wrk_conn_closed(w);
+	w->closed(w->arg);
 }
 
 static void
@@ -323,7 +333,7 @@ relay_close(struct relay *r, const char *reason, unsigned rst)
 }
 
 void
-relay_close_all(struct wrk *w)
+relay_close_all(struct relay_wrk *w)
 {
 	while (w->live != NULL)
 		relay_close(w->live, "shutdown", 0);
@@ -354,8 +364,8 @@ relay_abort(struct relay *r, int side, int err)
 static ssize_t
 dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 {
-	struct wrk	*w = r->w;
-	ssize_t		 n;
+	struct relay_wrk	*w = r->w;
+	ssize_t			 n;
 
 	/*
 	 * Small messages are cheaper to copy: recv/send cost the same two
@@ -413,7 +423,7 @@ dir_out(struct relay_dir *d, int dst)
 
 /* The holder is empty: give it back to the pool. */
 static void
-dir_release(struct wrk *w, struct relay_dir *d)
+dir_release(struct relay_wrk *w, struct relay_dir *d)
 {
 	pool_pipe_put(&w->pool, d->pfd, 0);
 	pool_buf_put(&w->pool, &d->buf);
@@ -441,7 +451,7 @@ relay_pump(struct relay *r, int di)
 			if ((n = dir_out(d, dst)) > 0) {
 				d->inflight -= (size_t)n;
 				d->bytes += (uint64_t)n;
-				r->last_ms = wrk_now_ms(r->w);
+				r->last_ms = relay_now(r->w);
 				continue;
 			}
 			if (errno == EINTR)
@@ -481,7 +491,7 @@ relay_pump(struct relay *r, int di)
 			 */
 			if ((size_t)n < want && !(r->hup & sbit))
 				r->rd_ok &= ~sbit;
-			r->last_ms = wrk_now_ms(r->w);
+			r->last_ms = relay_now(r->w);
 			continue;
 		}
 		if (n == 0) {
@@ -540,7 +550,7 @@ relay_connected(struct relay *r, uint32_t ev)
 	r->state = RELAY_UP;
 	r->last_err = 0;
 	lb_ok(r->ep);
-	r->last_ms = wrk_now_ms(r->w);
+	r->last_ms = relay_now(r->w);
 	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
@@ -572,7 +582,7 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 		relay_connect_next(r);
 		return;
 	}
-	now = wrk_now_ms(r->w);
+	now = relay_now(r->w);
 	if (now - r->last_ms >= idle) {
 		relay_close(r, "idle-timeout", 0);
 		return;
@@ -604,7 +614,7 @@ relay_attempt_failed(struct relay *r)
 	lb_release(&r->sp->lb, r->ep);
 	r->failed_ep = r->ep;
 	r->ep = NULL;
-	WRK_STAT_ADD(r->w, connect_failures, 1);
+	WRK_STAT_ADD(r->w->stats, connect_failures, 1);
 	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
 }
 
@@ -708,7 +718,7 @@ relay_connect_next(struct relay *r)
 		relay_attempt_failed(r);
 	}
 	if (r->sp->lb.neps == 0) {
-		WRK_STAT_ADD(r->w, no_endpoint, 1);
+		WRK_STAT_ADD(r->w->stats, no_endpoint, 1);
 		MET_PORT_ADD(r->sp, r->w->id, no_endpoint, 1);
 		relay_close(r, "no-endpoints", 1u << SIDE_CLIENT);
 	} else
@@ -716,7 +726,7 @@ relay_connect_next(struct relay *r)
 }
 
 static struct relay *
-relay_alloc(struct wrk *w)
+relay_alloc(struct relay_wrk *w)
 {
 	struct relay *r;
 
@@ -734,7 +744,7 @@ relay_alloc(struct wrk *w)
 }
 
 void
-relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
+relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
     socklen_t clen, struct snap *s, const struct snap_lsn *l)
 {
 	const struct snap_port	*sp = l->sp;
@@ -753,17 +763,17 @@ relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
 	r->sp = sp;
 	r->fd[0] = cfd;
 	r->fd[1] = -1;
-	r->d[0].copy = r->d[1].copy = w->grp->no_splice != 0;
+	r->d[0].copy = r->d[1].copy = w->no_splice != 0;
 	if (clen > sizeof(r->client))
 		clen = sizeof(r->client);
 	memcpy(&r->client, client, clen);
 	r->flow.client = (struct sockaddr *)&r->client;
-	r->start_ms = r->last_ms = wrk_now_ms(w);
+	r->start_ms = r->last_ms = relay_now(w);
 	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
 	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->grp->active, 1, memory_order_relaxed);
-	WRK_STAT_ADD(w, active, 1);
-	WRK_STAT_ADD(w, accepted, 1);
+	atomic_fetch_add_explicit(w->active_all, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w->stats, active, 1);
+	WRK_STAT_ADD(w->stats, accepted, 1);
 	MET_PORT_ADD(sp, w->id, accepted, 1);
 	r->prev = NULL;
 	r->next = w->live;
@@ -788,7 +798,7 @@ relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
 }
 
 void
-relay_recheck(struct wrk *w, const struct snap *s)
+relay_recheck(struct relay_wrk *w, const struct snap *s)
 {
 	struct relay		*r, *next;
 	struct pol_verdict	 v;
@@ -824,13 +834,14 @@ relay_recheck(struct wrk *w, const struct snap *s)
  * come back is no longer counted as gone.
  */
 size_t
-relay_sweep(struct wrk *w, const struct snap *cur, uint64_t now)
+relay_sweep(struct relay_wrk *w, const struct snap *cur)
 {
 	struct relay	*r, *next;
 	struct ipaddr	 a;
 	uint16_t	 port;
 	size_t		 n = 0;
 	uint32_t	 drain = cur->drain_timeout_ms;
+	uint64_t	 now = relay_now(w);
 
 	for (r = w->live; r != NULL; r = next) {
 		next = r->next;		/* r may be closed below */

@@ -1,7 +1,8 @@
 /*
  * worker: one thread, its own event_base (EVENT_BASE_FLAG_NOLOCK), its
- * own listening sockets, connections (in their own epoll set, which the
- * base polls: relay.c), free lists and counters.
+ * own listening sockets, connections (relay.h, in their own epoll set,
+ * which the base polls: poller.h), free lists and counters.  A worker
+ * calls relay; relay calls back only through w->relay.closed.
  *
  * Workers share with the main thread only the snapshot slot, the live
  * counters the snapshot points at, the group's connection count (all
@@ -25,35 +26,18 @@
 
 #include "listener.h"
 #include "log.h"
-#include "poller.h"
-#include "pool.h"
+#include "relay.h"
 #include "snapshot.h"
+#include "worker-t.h"
 
 #define WRK_ACCEPT_BATCH	64	/* accepts per readiness */
 #define WRK_PAUSE_MS		100	/* after EMFILE, at a limit */
-#define WRK_FREE_RELAYS_MAX	8192	/* idle connection structs kept */
 
 enum wrk_cmd {
 	WRK_RUN,
 	WRK_DRAIN,	/* close listeners, finish connections, exit */
 	WRK_STOP,	/* close every connection now, exit */
 };
-
-/* Only the owning worker writes; anyone may read (relaxed). */
-struct wrk_stats {
-	_Atomic uint32_t	 active;
-	_Atomic uint64_t	 accepted;
-	_Atomic uint64_t	 closed;
-	_Atomic uint64_t	 connect_failures;
-	_Atomic uint64_t	 no_endpoint;
-	_Atomic uint64_t	 bytes_up;	/* client to backend */
-	_Atomic uint64_t	 bytes_down;
-	_Atomic uint64_t	 accept_paused;
-};
-
-#define WRK_STAT_ADD(w, f, n)	atomic_store_explicit(&(w)->stats.f, \
-	atomic_load_explicit(&(w)->stats.f, memory_order_relaxed) + (n), \
-	memory_order_relaxed)
 
 struct wrk;
 
@@ -76,9 +60,6 @@ struct wrk_group {
 	uint64_t		 lq_gen;	/* last wrk_want's; main only */
 };
 
-struct relay;
-struct epoll_event;
-
 struct wrk {
 	unsigned		 id;
 	struct wrk_group	*grp;
@@ -96,10 +77,7 @@ struct wrk {
 	size_t			 npaused;	/* listeners at a limit */
 	struct snap		*snap;		/* ref: last seen snapshot */
 	int			 rechecking;	/* in relay_recheck() */
-	struct relay		*live;		/* open connections */
-	struct relay		*free;		/* idle structs */
-	size_t			 nfree;
-	struct pool		 pool;		/* idle pipes and buffers */
+	struct relay_wrk	 relay;		/* its connections */
 	struct wrk_stats	 stats;
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
@@ -109,7 +87,6 @@ struct wrk {
 	_Atomic uint64_t	 lsn_gen;	/* gen of the wrk_want w holds
 						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
-	struct poller		 poll;		/* the connections' sockets */
 };
 
 /*
@@ -167,10 +144,5 @@ uint64_t wrk_lsn_want(struct wrk_group *, struct wrk_want *want);
 int	 wrk_lsn_give(struct wrk *, struct lsn_group *add);
 /* How many running workers of g have not yet reached set gen. */
 unsigned wrk_lsn_pending(struct wrk_group *, uint64_t gen);
-
-/* For relay.c: a connection of w closed; resume accepts, end drain. */
-void	 wrk_conn_closed(struct wrk *);
-/* Milliseconds on the worker's cached loop clock. */
-uint64_t wrk_now_ms(struct wrk *);
 
 #endif
