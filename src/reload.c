@@ -530,7 +530,7 @@ reload_pcfg_commit(void *arg, void *state, struct reload_next *next)
 	   and the next reload asking for either must do the right thing. */
 
 	if (o->max_connections != n->max_connections) {
-		cap = e->max_conns(e->arg, n->max_connections);
+		cap = wrk_group_max_conns(e->grp, n->max_connections);
 		log_info("reload: maxConnections %u (0: only the open file "
 		    "limit's %u)", n->max_connections, cap);
 	}

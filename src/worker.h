@@ -41,12 +41,17 @@ enum wrk_cmd {
 
 struct wrk;
 
-/* Shared by all workers; owned by the run context. */
+/*
+ * Shared by all workers; lives in the run context, which sets it up
+ * and tears it down through the wrk_group_* calls (worker_group.c).
+ */
 struct wrk_group {
 	struct snap_slot	*slot;		/* run context's */
 	_Atomic uint32_t	 active;	/* every worker's conns */
-	_Atomic uint32_t	 max_conns;	/* run context stores it
-						   (start, reload); 0: none */
+	_Atomic uint32_t	 max_conns;	/* wrk_group_max_conns stores
+						   it (start, reload); 0: none */
+	uint64_t		 nofile;	/* open file limit (soft) */
+	uint32_t		 conn_cap;	/* connections nofile allows */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
@@ -88,6 +93,51 @@ struct wrk {
 						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
 };
+
+/* worker_group.c: the group's lifecycle and fd budget, main thread. */
+
+/*
+ * Set g up for snapshots from slot: its counters, mutex and eventfds,
+ * no worker yet.  Raises the soft open file limit to the hard one,
+ * which wrk_group_budget splits.  0, or -1 (errno).  wrk_group_free
+ * undoes it, also after a failure.
+ */
+int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
+	    size_t pipe_size, int no_splice);
+/*
+ * Split the open file limit between nlsn listeners per worker on n
+ * workers, reserve fixed fds, the pipe pools and the connections (two
+ * fds each), and log it; then apply maxConnections want (0: none) as
+ * wrk_group_max_conns does.  Before wrk_group_create.
+ */
+void	 wrk_group_budget(struct wrk_group *, unsigned n, size_t nlsn,
+	    uint64_t reserve, uint32_t want);
+/*
+ * ProxyConfig maxConnections (0: none), within what the fds allow
+ * (warns when want is more).  Returns the connections the open file
+ * limit allows.  At startup and on reload.
+ */
+uint32_t wrk_group_max_conns(struct wrk_group *, uint32_t want);
+/*
+ * Create n workers, worker i on listener group groups[i] (each taken
+ * over, also on failure).  0, or -1 with err.
+ */
+int	 wrk_group_create(struct wrk_group *, struct lsn_group *groups,
+	    unsigned n, char *err, size_t errlen);
+/*
+ * Start every worker's thread, with every signal blocked in it so only
+ * the main thread gets them.  0, or -1 with err (the ones started run:
+ * stop them with wrk_group_command).
+ */
+int	 wrk_group_start(struct wrk_group *, char *err, size_t errlen);
+/* Store cmd in every worker and wake it. */
+void	 wrk_group_command(struct wrk_group *, enum wrk_cmd);
+/* g->done_fd is readable: 1 once every worker has exited, else 0. */
+int	 wrk_group_exited(struct wrk_group *);
+/* Join and free every worker, then the group's own resources. */
+void	 wrk_group_free(struct wrk_group *);
+
+/* worker.c: one worker. */
 
 /*
  * Set up worker id of grp: its base, eventfd and listeners (taken over
