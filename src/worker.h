@@ -83,7 +83,7 @@ struct wrk {
 	struct snap		*snap;		/* ref: last seen snapshot */
 	int			 rechecking;	/* in relay_recheck() */
 	struct relay_wrk	 relay;		/* its connections */
-	struct wrk_stats	 stats;
+	struct wrk_stats	 stats;		/* relay counts most (worker-t.h) */
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
 	struct lsn_group	 lq_add;	/* given, not taken yet; owned */
