@@ -48,8 +48,8 @@ struct wrk;
 struct wrk_group {
 	struct snap_slot	*slot;		/* run context's */
 	_Atomic uint32_t	 active;	/* every worker's conns */
-	_Atomic uint32_t	 max_conns;	/* wrk_group_max_conns stores
-						   it (start, reload); 0: none */
+	_Atomic uint32_t	 max_conns;	/* 0: none; set by
+						   wrk_group_max_conns */
 	uint64_t		 nofile;	/* open file limit (soft) */
 	uint32_t		 conn_cap;	/* connections nofile allows */
 	size_t			 max_pipes;	/* per worker, pairs */
@@ -83,7 +83,7 @@ struct wrk {
 	struct snap		*snap;		/* ref: last seen snapshot */
 	int			 rechecking;	/* in relay_recheck() */
 	struct relay_wrk	 relay;		/* its connections */
-	struct wrk_stats	 stats;		/* relay counts most (worker-t.h) */
+	struct wrk_stats	 stats;		/* relay counts most */
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
 	struct lsn_group	 lq_add;	/* given, not taken yet; owned */
