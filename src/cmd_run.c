@@ -43,9 +43,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/eventfd.h>
-#include <sys/resource.h>
-
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -98,8 +95,6 @@ struct run_ctx {
 	const char		*config;	/* argv */
 	int			 draining;
 	uint32_t		 drain_ms;
-	rlim_t			 nofile;
-	uint32_t		 conn_cap;	/* what nofile allows */
 	struct upg		 upg;
 };
 
@@ -149,85 +144,6 @@ run_parse(int argc, char **argv, struct run_opts *o)
 	return rc;
 }
 
-/* Raise the soft fd limit to the hard one; returns the new soft. */
-static rlim_t
-run_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return 1024;
-	if (rl.rlim_cur != rl.rlim_max) {
-		rlim_t want = rl.rlim_max;
-
-		if (want == RLIM_INFINITY)
-			want = 1 << 20;
-		rl.rlim_cur = want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("cannot raise the open file limit to %llu: "
-			    "%s", (unsigned long long)want, strerror(errno));
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur;
-}
-
-/* ProxyConfig maxConnections (0: none), within what the fds allow. */
-static void
-run_set_max_conns(struct run_ctx *c, uint32_t want)
-{
-	if (want != 0 && want > c->conn_cap)
-		log_warn("maxConnections %u is more than the open file limit "
-		    "allows: serving at most %u", want, c->conn_cap);
-	if (want == 0 || want > c->conn_cap)
-		want = c->conn_cap;
-	atomic_store_explicit(&c->grp.max_conns, want, memory_order_relaxed);
-}
-
-/* reload_env's max_conns: apply want, return what the fds allow. */
-static uint32_t
-run_max_conns(void *arg, uint32_t want)
-{
-	struct run_ctx *c = arg;
-
-	run_set_max_conns(c, want);
-	return c->conn_cap;
-}
-
-/*
- * Split the fd budget: listeners, fixed fds and the admin server's
- * connections (capped at ADM_MAX_CONNS) first, a sixteenth for splice
- * pipes, the rest for connections at two fds each.
- */
-static void
-run_budget(struct run_ctx *c, const struct snap *s, unsigned nworkers,
-    size_t nlsn)
-{
-	rlim_t		fixed, pipes, conns;
-	uint32_t	want = s->max_connections;
-
-	fixed = (rlim_t)nlsn * nworkers + (rlim_t)nworkers * 4 +
-	    RUN_FD_RESERVE + ADM_FD_BUDGET;
-	pipes = c->nofile / 16;
-	if (pipes < (rlim_t)nworkers * 8)
-		pipes = (rlim_t)nworkers * 8;
-	c->grp.max_pipes = (size_t)(pipes / 2 / nworkers);
-	conns = c->nofile > fixed + pipes ? (c->nofile - fixed - pipes) / 2 :
-	    1;
-	log_info("open file limit %llu: up to %llu connections (2 fds each)",
-	    (unsigned long long)c->nofile, (unsigned long long)conns);
-	c->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
-	run_set_max_conns(c, want);
-}
-
-static void
-run_stop_all(struct run_ctx *c)
-{
-	unsigned i;
-
-	for (i = 0; i < c->grp.n; i++)
-		wrk_command(&c->grp.v[i], WRK_STOP);
-}
-
 static void
 run_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -236,7 +152,7 @@ run_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warn("drain timeout: closing the remaining connections");
-	run_stop_all(c);
+	wrk_group_command(&c->grp, WRK_STOP);
 }
 
 /*
@@ -248,13 +164,11 @@ static void
 run_drain(struct run_ctx *c)
 {
 	struct timeval	tv;
-	unsigned	i;
 
 	c->draining = 1;
 	c->proc.draining = 1;
 	upg_notify("STOPPING=1");
-	for (i = 0; i < c->grp.n; i++)
-		wrk_command(&c->grp.v[i], WRK_DRAIN);
+	wrk_group_command(&c->grp, WRK_DRAIN);
 	lsn_table_free(&c->lsns);
 	tv.tv_sec = c->drain_ms / 1000;
 	tv.tv_usec = (c->drain_ms % 1000) * 1000;
@@ -270,7 +184,7 @@ run_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (c->draining) {
 		log_info("signal %d again: stopping now", (int)sig);
-		run_stop_all(c);
+		wrk_group_command(&c->grp, WRK_STOP);
 		return;
 	}
 	log_info("signal %d: closing listeners, draining connections for up "
@@ -283,16 +197,11 @@ static void
 run_worker_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct run_ctx	*c = arg;
-	uint64_t	 v;
-	unsigned	 i;
 
+	(void)fd;
 	(void)what;
-	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-		log_warn("eventfd: %s", strerror(errno));
-	for (i = 0; i < c->grp.n; i++)
-		if (!atomic_load(&c->grp.v[i].exited))
-			return;
-	event_base_loopbreak(c->base);
+	if (wrk_group_exited(&c->grp))
+		event_base_loopbreak(c->base);
 }
 
 /* ---- the configuration: startup load, reload signals ---- */
@@ -435,51 +344,6 @@ run_usr2(evutil_socket_t sig, short what, void *arg)
 
 /* ---- startup ---- */
 
-/* Start every worker with the signals blocked, so only main gets them. */
-static int
-run_start_workers(struct run_ctx *c)
-{
-	sigset_t	all, old;
-	unsigned	i;
-	int		rc = 0;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (i = 0; i < c->grp.n && rc == 0; i++)
-		if (wrk_start(&c->grp.v[i]) == -1) {
-			log_error("cannot start worker %u: %s", i,
-			    strerror(errno));
-			rc = -1;
-		}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
-/*
- * Create the workers, one listener group each.  groups is consumed.
- * Returns 0, or -1 after logging.
- */
-static int
-run_init_workers(struct run_ctx *c, struct lsn_group *groups, unsigned n)
-{
-	char		err[256];
-	unsigned	i;
-
-	if ((c->grp.v = calloc(n, sizeof(*c->grp.v))) == NULL) {
-		log_error("out of memory");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		c->grp.n = i + 1;
-		if (wrk_init(&c->grp.v[i], &c->grp, i, &groups[i], err,
-		    sizeof(err)) == -1) {
-			log_error("%s", err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static struct event *
 run_sig(struct run_ctx *c, int sig, event_callback_fn cb)
 {
@@ -517,8 +381,6 @@ run_reloader(struct run_ctx *c)
 	e->model = &c->model;
 	e->draining = &c->draining;
 	e->drain_ms = &c->drain_ms;
-	e->max_conns = run_max_conns;
-	e->arg = c;
 	parts[0] = reload_part_metrics;
 	parts[1] = reload_part_listeners;
 	parts[2] = reload_part_pcfg;
@@ -567,20 +429,12 @@ run_free(struct run_ctx *c)
 	adm_stop(&c->adm);
 	reload_free(c->rel);	/* before the workers and c->live */
 	c->rel = NULL;
-	for (i = 0; i < c->grp.n; i++)
-		wrk_free(&c->grp.v[i]);
-	free(c->grp.v);
-	c->grp.v = NULL;
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i] != NULL) {
 			event_free(*evs[i]);
 			*evs[i] = NULL;
 		}
-	if (c->grp.done_fd != -1)
-		close(c->grp.done_fd);
-	if (c->grp.ack_fd != -1)
-		close(c->grp.ack_fd);
-	pthread_mutex_destroy(&c->grp.lq_mu);
+	wrk_group_free(&c->grp);	/* after ev_done, ev_ack: their fds */
 	snap_slot_clear(&c->slot);
 	lb_livetab_free(&c->live);
 	met_tab_free(&c->met);
@@ -619,7 +473,6 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	struct lsn_target	*t;
 	char			 err[512];
 	size_t			 nt;
-	unsigned		 i;
 
 	if ((groups = calloc(n, sizeof(*groups))) == NULL ||
 	    (t = lsn_targets(s, &nt)) == NULL) {
@@ -636,10 +489,10 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	}
 	free(t);
 	c->proc.listeners = c->lsns.n;
-	run_budget(c, s, n, c->lsns.n);
-	if (run_init_workers(c, groups, n) == -1) {
-		for (i = 0; i < n; i++)
-			lsn_group_free(&groups[i]);
+	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET,
+	    s->max_connections);
+	if (wrk_group_create(&c->grp, groups, n, err, sizeof(err)) == -1) {
+		log_error("%s", err);
 		free(groups);
 		lsn_table_free(&c->lsns);
 		return -1;
@@ -714,8 +567,9 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	if (run_reloader(c) == -1 || run_events(c) == -1 ||
 	    upg_pidfile(&c->upg) == -1)
 		return 1;
-	if (run_start_workers(c) == -1) {
-		run_stop_all(c);
+	if (wrk_group_start(&c->grp, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		wrk_group_command(&c->grp, WRK_STOP);
 		return 1;
 	}
 	upg_notify("READY=1");
@@ -737,21 +591,14 @@ cmd_run(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.config = o.config;
 	c.adm.fd = -1;
-	c.grp.done_fd = c.grp.ack_fd = -1;
-	c.grp.slot = &c.slot;
-	c.grp.pipe_size = RELAY_PIPE_SIZE;
-	c.grp.no_splice = getenv("SVCPROXY_NO_SPLICE") != NULL;
 	upg_init(&c.upg, argc, argv, o.pidfile);
-	atomic_init(&c.grp.active, 0);
-	pthread_mutex_init(&c.grp.lq_mu, NULL);
 	snap_slot_init(&c.slot);
 	lb_livetab_init(&c.live);
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
-	c.nofile = run_raise_nofile();
-	if ((c.base = event_base_new()) == NULL ||
-	    (c.grp.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (c.grp.ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+	if (wrk_group_init(&c.grp, &c.slot, RELAY_PIPE_SIZE,
+	    getenv("SVCPROXY_NO_SPLICE") != NULL) == -1 ||
+	    (c.base = event_base_new()) == NULL) {
 		log_error("cannot set up the main event loop");
 		rc = 1;
 	} else

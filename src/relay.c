@@ -11,11 +11,10 @@
  * empty, so an idle connection holds two sockets and nothing else.
  *
  * Sockets are not libevent events: each worker has its own epoll set
- * (relay_poll_init), in which each socket is registered once,
- * edge-triggered for both directions, and which close(2) leaves by
- * itself.  A connection costs two epoll_ctl calls in all, and what
- * each side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
- * libevent still runs the timers and polls that epoll set's fd.
+ * (poller.h), in which each socket is registered once, edge-triggered
+ * for both directions, and which close(2) leaves by itself.  What each
+ * side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
+ * libevent still runs the timers.
  */
 #include "config.h"
 
@@ -36,14 +35,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "pcfg-t.h"
+#include "pool.h"
 #include "relay.h"
 
 #define SIDE_CLIENT	0
 #define SIDE_BACKEND	1
 
 #define SIDE_BIT(side)	(1u << (side))
-#define RELAY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define RELAY_BATCH	64	/* epoll events per wait */
+#define RELAY_OF(pi)	((struct relay *)(void *)((char *)(pi) - \
+	offsetof(struct relay, pi)))
 
 enum relay_state {
 	RELAY_CONNECTING,
@@ -65,8 +65,8 @@ struct relay_dir {
 struct relay {
 	struct relay		*next;		/* worker's live or free */
 	struct relay		*prev;		/* live list only */
-	struct relay		*rerun_next;	/* worker's rerun list */
-	struct wrk		*w;
+	struct poll_item	 pi;		/* in w->poll */
+	struct relay_wrk	*w;		/* the worker's */
 	struct snap		*snap;		/* ref held until close */
 	const struct snap_port	*sp;		/* in snap */
 	struct lb_ep		*ep;		/* in snap; NULL: none */
@@ -91,7 +91,6 @@ struct relay {
 	unsigned		 wr_ok:2;	/* SIDE_BIT: may take bytes */
 	unsigned		 hup:2;		/* SIDE_BIT: FIN or error seen */
 	unsigned		 tmo_on:1;	/* tmo is added */
-	unsigned		 rerun:1;	/* on w's rerun list */
 	unsigned		 cegress:1;	/* cpod is egress-isolated */
 	unsigned		 judge:1;	/* endpoints need a verdict */
 	struct event		 tmo;		/* connect, then idle; last:
@@ -109,84 +108,14 @@ struct relay_judge {
 static void	relay_tmo(evutil_socket_t, short, void *);
 static void	relay_connect_next(struct relay *);
 
-/* ---- pools: pipes and copy buffers, per worker ---- */
-
-/* A pipe pair for one transfer: 0, or -1 when over budget or no fd. */
-static int
-pool_pipe_get(struct wrk *w, int pfd[2])
+/* Milliseconds on the worker's cached loop clock. */
+static uint64_t
+relay_now(struct relay_wrk *w)
 {
-	if (w->npipes > 0) {
-		w->npipes--;
-		pfd[0] = w->pipes[w->npipes][0];
-		pfd[1] = w->pipes[w->npipes][1];
-		return 0;
-	}
-	if (w->pipes_open >= w->grp->max_pipes)
-		return -1;
-	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC) == -1)
-		return -1;
-	/* Too big for the user's pipe budget: the default size works. */
-	(void)fcntl(pfd[1], F_SETPIPE_SZ, (int)w->grp->pipe_size);
-	w->pipes_open++;
-	return 0;
-}
+	struct timeval tv;
 
-/* Give a pipe back; one still holding bytes can only be closed. */
-static void
-pool_pipe_put(struct wrk *w, int pfd[2], int dirty)
-{
-	if (pfd[0] == -1)
-		return;
-	if (dirty || w->npipes >= w->grp->max_pipes) {
-		close(pfd[0]);
-		close(pfd[1]);
-		w->pipes_open--;
-	} else {
-		w->pipes[w->npipes][0] = pfd[0];
-		w->pipes[w->npipes][1] = pfd[1];
-		w->npipes++;
-	}
-	pfd[0] = pfd[1] = -1;
-}
-
-static char *
-pool_buf_get(struct wrk *w)
-{
-	if (w->nbufs > 0)
-		return w->bufs[--w->nbufs];
-	return malloc(WRK_BUF_SIZE);
-}
-
-static void
-pool_buf_put(struct wrk *w, char **buf)
-{
-	if (*buf == NULL)
-		return;
-	if (w->nbufs < WRK_FREE_BUFS_MAX)
-		w->bufs[w->nbufs++] = *buf;
-	else
-		free(*buf);
-	*buf = NULL;
-}
-
-void
-relay_pool_free(struct wrk *w)
-{
-	struct relay *r;
-
-	while (w->npipes > 0) {
-		w->npipes--;
-		close(w->pipes[w->npipes][0]);
-		close(w->pipes[w->npipes][1]);
-		w->pipes_open--;
-	}
-	while (w->nbufs > 0)
-		free(w->bufs[--w->nbufs]);
-	while ((r = w->free) != NULL) {
-		w->free = r->next;
-		free(r);
-	}
-	w->nfree = 0;
+	event_base_gettimeofday_cached(w->base, &tv);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 /* ---- events ---- */
@@ -194,41 +123,24 @@ relay_pool_free(struct wrk *w)
 static int	relay_run(struct relay *);
 static void	relay_connected(struct relay *, uint32_t);
 
-/* epoll_event.data: the relay, with the side in the low bit. */
-static uint64_t
-relay_tag(const struct relay *r, int side)
-{
-	return (uint64_t)(uintptr_t)r | (uint64_t)side;
-}
+/* ---- events ---- */
 
 /* Put side's socket into w's epoll set for good: 0, or -1 (errno). */
 static int
 relay_poll_add(struct relay *r, int side)
 {
-	struct epoll_event ev;
-
-	ev.events = RELAY_EVENTS;
-	ev.data.u64 = relay_tag(r, side);
-	if (epoll_ctl(r->w->rpoll_fd, EPOLL_CTL_ADD, r->fd[side], &ev) == -1)
-		return -1;
-	return 0;
+	return poller_add(&r->w->poll, r->fd[side], &r->pi, side);
 }
 
 /*
- * side's socket is about to close, which takes it out of the epoll set:
- * drop what the batch being dispatched still holds for it, and what is
- * known of it, so a socket that takes its place starts from nothing.
+ * side's socket is about to close: the poller drops what it still
+ * holds for it, and what is known of it goes, so a socket that takes
+ * its place starts from nothing.
  */
 static void
 relay_poll_forget(struct relay *r, int side)
 {
-	struct wrk	*w = r->w;
-	uint64_t	 tag = relay_tag(r, side);
-	int		 i;
-
-	for (i = w->rbatch_i + 1; i < w->rbatch_n; i++)
-		if (w->rbatch[i].data.u64 == tag)
-			w->rbatch[i].data.u64 = 0;
+	poller_forget(&r->w->poll, &r->pi, side);
 	r->rd_ok &= ~SIDE_BIT(side);
 	r->wr_ok &= ~SIDE_BIT(side);
 	r->hup &= ~SIDE_BIT(side);
@@ -236,8 +148,10 @@ relay_poll_forget(struct relay *r, int side)
 
 /* What an edge says side can do now. */
 static void
-relay_on_event(struct relay *r, int side, uint32_t ev)
+relay_on_event(struct poll_item *pi, int side, uint32_t ev)
 {
+	struct relay *r = RELAY_OF(pi);
+
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		r->rd_ok |= SIDE_BIT(side);
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -252,110 +166,37 @@ relay_on_event(struct relay *r, int side, uint32_t ev)
 	(void)relay_run(r);
 }
 
-/* w's epoll set is readable: dispatch one batch of edges. */
+/* r gave way on an earlier turn (relay_pump): go on. */
 static void
-relay_poll_cb(evutil_socket_t fd, short what, void *arg)
+relay_on_rerun(struct poll_item *pi)
 {
-	struct wrk		*w = arg;
-	struct epoll_event	 ev[RELAY_BATCH];
-	uint64_t		 tag;
-	int			 n, i;
-
-	(void)what;
-	if ((n = epoll_wait(fd, ev, RELAY_BATCH, 0)) <= 0)
-		return;
-	w->rbatch = ev;
-	w->rbatch_n = n;
-	for (i = 0; i < n; i++) {
-		if ((tag = ev[i].data.u64) == 0)
-			continue;	/* its socket closed meanwhile */
-		w->rbatch_i = i;
-		relay_on_event((struct relay *)(uintptr_t)(tag & ~(uint64_t)1),
-		    (int)(tag & 1), ev[i].events);
-	}
-	w->rbatch = NULL;
-	w->rbatch_n = w->rbatch_i = 0;
-}
-
-/*
- * r gave way to the other connections with bytes still to move; no
- * edge will say so again, so it runs again on the next turn of the
- * loop (a zero timer: after the next epoll_wait, so it cannot starve
- * the others).
- */
-static void
-relay_rerun_later(struct relay *r)
-{
-	static const struct timeval	 now = { 0, 0 };
-	struct wrk			*w = r->w;
-
-	if (r->rerun)
-		return;
-	r->rerun = 1;
-	r->rerun_next = w->rerun;
-	w->rerun = r;
-	if (!evtimer_pending(&w->rerun_ev, NULL))
-		evtimer_add(&w->rerun_ev, &now);
-}
-
-static void
-relay_rerun_drop(struct relay *r)
-{
-	struct relay **pp;
-
-	if (!r->rerun)
-		return;
-	for (pp = &r->w->rerun; *pp != NULL; pp = &(*pp)->rerun_next)
-		if (*pp == r) {
-			*pp = r->rerun_next;
-			break;
-		}
-	r->rerun = 0;
-}
-
-static void
-relay_rerun_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct wrk	*w = arg;
-	struct relay	*r, *list;
-
-	(void)fd;
-	(void)what;
-	/*
-	 * Take the list: one that gives way again goes on a new one, for
-	 * the next turn.  relay_run() closes no relay but its own, so the
-	 * rest of the list stays valid.
-	 */
-	list = w->rerun;
-	w->rerun = NULL;
-	while ((r = list) != NULL) {
-		list = r->rerun_next;
-		r->rerun = 0;
-		(void)relay_run(r);
-	}
+	(void)relay_run(RELAY_OF(pi));
 }
 
 int
-relay_poll_init(struct wrk *w)
+relay_wrk_init(struct relay_wrk *w, size_t max_pipes, size_t pipe_size)
 {
-	if ((w->rpoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	w->live = w->free = NULL;
+	w->nfree = 0;
+	if (pool_init(&w->pool, max_pipes, pipe_size) == -1) {
+		errno = ENOMEM;
 		return -1;
-	event_assign(&w->rpoll_ev, w->base, w->rpoll_fd, EV_READ | EV_PERSIST,
-	    relay_poll_cb, w);
-	evtimer_assign(&w->rerun_ev, w->base, relay_rerun_cb, w);
-	return event_add(&w->rpoll_ev, NULL);
+	}
+	return poller_init(&w->poll, w->base, relay_on_event, relay_on_rerun);
 }
 
 void
-relay_poll_free(struct wrk *w)
+relay_wrk_free(struct relay_wrk *w)
 {
-	if (event_initialized(&w->rpoll_ev))
-		event_del(&w->rpoll_ev);
-	if (event_initialized(&w->rerun_ev))
-		event_del(&w->rerun_ev);
-	if (w->rpoll_fd != -1)
-		close(w->rpoll_fd);
-	w->rpoll_fd = -1;
+	struct relay *r;
+
+	poller_free(&w->poll);
+	pool_free(&w->pool);
+	while ((r = w->free) != NULL) {
+		w->free = r->next;
+		free(r);
+	}
+	w->nfree = 0;
 }
 
 static void
@@ -403,7 +244,7 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 	char		ip[NETADDR_STRLEN], err[64] = "";
 	struct ipaddr	a;
 	uint16_t	port;
-	uint64_t	now = wrk_now_ms(r->w);
+	uint64_t	now = relay_now(r->w);
 	enum log_level	lvl;
 
 	lvl = r->snap->connection_log == CONN_LOG_DEBUG ? LOG_LEVEL_DEBUG :
@@ -434,11 +275,11 @@ static void
 relay_close_why(struct relay *r, const char *reason, const char *detail,
     unsigned rst)
 {
-	struct wrk	*w = r->w;
-	int		 s;
+	struct relay_wrk	*w = r->w;
+	int			 s;
 
 	relay_timer_stop(r);
-	relay_rerun_drop(r);
+	poller_rerun_drop(&w->poll, &r->pi);
 	relay_log(r, reason, detail);
 	for (s = 0; s < 2; s++) {
 		if (r->fd[s] != -1) {
@@ -449,18 +290,18 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 				close(r->fd[s]);
 			r->fd[s] = -1;
 		}
-		pool_pipe_put(w, r->d[s].pfd, r->d[s].inflight != 0);
-		pool_buf_put(w, &r->d[s].buf);
+		pool_pipe_put(&w->pool, r->d[s].pfd, r->d[s].inflight != 0);
+		pool_buf_put(&w->pool, &r->d[s].buf);
 	}
 	if (r->ep != NULL)
 		lb_release(&r->sp->lb, r->ep);
 	atomic_fetch_sub_explicit(&r->sp->svc->live->active, 1,
 	    memory_order_relaxed);
-	atomic_fetch_sub_explicit(&w->grp->active, 1, memory_order_relaxed);
-	WRK_STAT_ADD(w, active, (uint32_t)-1);
-	WRK_STAT_ADD(w, closed, 1);
-	WRK_STAT_ADD(w, bytes_up, r->d[0].bytes);
-	WRK_STAT_ADD(w, bytes_down, r->d[1].bytes);
+	atomic_fetch_sub_explicit(w->active_all, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w->stats, active, (uint32_t)-1);
+	WRK_STAT_ADD(w->stats, closed, 1);
+	WRK_STAT_ADD(w->stats, bytes_up, r->d[0].bytes);
+	WRK_STAT_ADD(w->stats, bytes_down, r->d[1].bytes);
 	MET_PORT_ADD(r->sp, w->id, closed, 1);
 	MET_PORT_ADD(r->sp, w->id, bytes_up, r->d[0].bytes);
 	MET_PORT_ADD(r->sp, w->id, bytes_down, r->d[1].bytes);
@@ -476,14 +317,14 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 		w->live = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	if (w->nfree < WRK_FREE_RELAYS_MAX) {
+	if (w->nfree < RELAY_FREE_MAX) {
 		r->next = w->free;
 		r->prev = NULL;
 		w->free = r;
 		w->nfree++;
 	} else
 		free(r);
-	wrk_conn_closed(w);
+	w->closed(w->arg);
 }
 
 static void
@@ -493,7 +334,7 @@ relay_close(struct relay *r, const char *reason, unsigned rst)
 }
 
 void
-relay_close_all(struct wrk *w)
+relay_close_all(struct relay_wrk *w)
 {
 	while (w->live != NULL)
 		relay_close(w->live, "shutdown", 0);
@@ -524,8 +365,8 @@ relay_abort(struct relay *r, int side, int err)
 static ssize_t
 dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 {
-	struct wrk	*w = r->w;
-	ssize_t		 n;
+	struct relay_wrk	*w = r->w;
+	ssize_t			 n;
 
 	/*
 	 * Small messages are cheaper to copy: recv/send cost the same two
@@ -535,26 +376,27 @@ dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 	 */
 	if (!d->bulk)
 		goto copy;
-	if (!d->copy && d->pfd[0] == -1 && pool_pipe_get(w, d->pfd) == -1)
+	if (!d->copy && d->pfd[0] == -1 &&
+	    pool_pipe_get(&w->pool, d->pfd) == -1)
 		goto copy;
 	if (!d->copy) {
-		*want = w->grp->pipe_size;
-		n = splice(src, NULL, d->pfd[1], NULL, w->grp->pipe_size,
+		*want = w->pool.pipe_size;
+		n = splice(src, NULL, d->pfd[1], NULL, w->pool.pipe_size,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n >= 0 || errno != EINVAL)
 			return n;
 		/* This socket cannot splice: copy from now on. */
 		d->copy = 1;
-		pool_pipe_put(w, d->pfd, 0);
+		pool_pipe_put(&w->pool, d->pfd, 0);
 	}
 copy:
-	if (d->buf == NULL && (d->buf = pool_buf_get(w)) == NULL) {
+	if (d->buf == NULL && (d->buf = pool_buf_get(&w->pool)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
 	d->off = 0;
-	*want = WRK_BUF_SIZE;
-	if ((n = recv(src, d->buf, WRK_BUF_SIZE, 0)) == WRK_BUF_SIZE)
+	*want = POOL_BUF_SIZE;
+	if ((n = recv(src, d->buf, POOL_BUF_SIZE, 0)) == POOL_BUF_SIZE)
 		d->bulk = 1;
 	return n;
 }
@@ -582,10 +424,10 @@ dir_out(struct relay_dir *d, int dst)
 
 /* The holder is empty: give it back to the pool. */
 static void
-dir_release(struct wrk *w, struct relay_dir *d)
+dir_release(struct relay_wrk *w, struct relay_dir *d)
 {
-	pool_pipe_put(w, d->pfd, 0);
-	pool_buf_put(w, &d->buf);
+	pool_pipe_put(&w->pool, d->pfd, 0);
+	pool_buf_put(&w->pool, &d->buf);
 }
 
 /*
@@ -610,7 +452,7 @@ relay_pump(struct relay *r, int di)
 			if ((n = dir_out(d, dst)) > 0) {
 				d->inflight -= (size_t)n;
 				d->bytes += (uint64_t)n;
-				r->last_ms = wrk_now_ms(r->w);
+				r->last_ms = relay_now(r->w);
 				continue;
 			}
 			if (errno == EINTR)
@@ -650,7 +492,7 @@ relay_pump(struct relay *r, int di)
 			 */
 			if ((size_t)n < want && !(r->hup & sbit))
 				r->rd_ok &= ~sbit;
-			r->last_ms = wrk_now_ms(r->w);
+			r->last_ms = relay_now(r->w);
 			continue;
 		}
 		if (n == 0) {
@@ -669,7 +511,7 @@ relay_pump(struct relay *r, int di)
 		return 1;
 	}
 	/* Out of rounds: let the other connections run, then go on. */
-	relay_rerun_later(r);
+	poller_rerun_later(&r->w->poll, &r->pi);
 	return 0;
 }
 
@@ -709,7 +551,7 @@ relay_connected(struct relay *r, uint32_t ev)
 	r->state = RELAY_UP;
 	r->last_err = 0;
 	lb_ok(r->ep);
-	r->last_ms = wrk_now_ms(r->w);
+	r->last_ms = relay_now(r->w);
 	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
@@ -741,7 +583,7 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 		relay_connect_next(r);
 		return;
 	}
-	now = wrk_now_ms(r->w);
+	now = relay_now(r->w);
 	if (now - r->last_ms >= idle) {
 		relay_close(r, "idle-timeout", 0);
 		return;
@@ -773,7 +615,7 @@ relay_attempt_failed(struct relay *r)
 	lb_release(&r->sp->lb, r->ep);
 	r->failed_ep = r->ep;
 	r->ep = NULL;
-	WRK_STAT_ADD(r->w, connect_failures, 1);
+	WRK_STAT_ADD(r->w->stats, connect_failures, 1);
 	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
 }
 
@@ -877,7 +719,7 @@ relay_connect_next(struct relay *r)
 		relay_attempt_failed(r);
 	}
 	if (r->sp->lb.neps == 0) {
-		WRK_STAT_ADD(r->w, no_endpoint, 1);
+		WRK_STAT_ADD(r->w->stats, no_endpoint, 1);
 		MET_PORT_ADD(r->sp, r->w->id, no_endpoint, 1);
 		relay_close(r, "no-endpoints", 1u << SIDE_CLIENT);
 	} else
@@ -885,7 +727,7 @@ relay_connect_next(struct relay *r)
 }
 
 static struct relay *
-relay_alloc(struct wrk *w)
+relay_alloc(struct relay_wrk *w)
 {
 	struct relay *r;
 
@@ -903,7 +745,7 @@ relay_alloc(struct wrk *w)
 }
 
 void
-relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
+relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
     socklen_t clen, struct snap *s, const struct snap_lsn *l)
 {
 	const struct snap_port	*sp = l->sp;
@@ -922,17 +764,17 @@ relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
 	r->sp = sp;
 	r->fd[0] = cfd;
 	r->fd[1] = -1;
-	r->d[0].copy = r->d[1].copy = w->grp->no_splice != 0;
+	r->d[0].copy = r->d[1].copy = w->no_splice != 0;
 	if (clen > sizeof(r->client))
 		clen = sizeof(r->client);
 	memcpy(&r->client, client, clen);
 	r->flow.client = (struct sockaddr *)&r->client;
-	r->start_ms = r->last_ms = wrk_now_ms(w);
+	r->start_ms = r->last_ms = relay_now(w);
 	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
 	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->grp->active, 1, memory_order_relaxed);
-	WRK_STAT_ADD(w, active, 1);
-	WRK_STAT_ADD(w, accepted, 1);
+	atomic_fetch_add_explicit(w->active_all, 1, memory_order_relaxed);
+	WRK_STAT_ADD(w->stats, active, 1);
+	WRK_STAT_ADD(w->stats, accepted, 1);
 	MET_PORT_ADD(sp, w->id, accepted, 1);
 	r->prev = NULL;
 	r->next = w->live;
@@ -957,7 +799,7 @@ relay_start(struct wrk *w, int cfd, const struct sockaddr *client,
 }
 
 void
-relay_recheck(struct wrk *w, const struct snap *s)
+relay_recheck(struct relay_wrk *w, const struct snap *s)
 {
 	struct relay		*r, *next;
 	struct pol_verdict	 v;
@@ -993,13 +835,14 @@ relay_recheck(struct wrk *w, const struct snap *s)
  * come back is no longer counted as gone.
  */
 size_t
-relay_sweep(struct wrk *w, const struct snap *cur, uint64_t now)
+relay_sweep(struct relay_wrk *w, const struct snap *cur)
 {
 	struct relay	*r, *next;
 	struct ipaddr	 a;
 	uint16_t	 port;
 	size_t		 n = 0;
 	uint32_t	 drain = cur->drain_timeout_ms;
+	uint64_t	 now = relay_now(w);
 
 	for (r = w->live; r != NULL; r = next) {
 		next = r->next;		/* r may be closed below */

@@ -152,7 +152,7 @@ reload_ack(struct reload *r)
 static void
 reload_prepare(struct reload *r, struct reload_flight *fl)
 {
-	char	err[512];
+	char	err[512], why[128];
 	size_t	i;
 
 	for (i = 0; i < r->nparts; i++) {
@@ -160,8 +160,11 @@ reload_prepare(struct reload *r, struct reload_flight *fl)
 		if (r->parts[i].prepare(r->parts[i].arg, &fl->next,
 		    &fl->state[i], err, sizeof(err)) == -1) {
 			log_error("%s", err);
+			/* Name the part: the error may not say which. */
+			snprintf(why, sizeof(why), "cannot prepare the %s",
+			    r->parts[i].name);
 			reload_flight_free(r, fl, i);
-			reload_failed(r, "cannot open the new listeners");
+			reload_failed(r, why);
 			reload_next(r);
 			return;
 		}
@@ -527,7 +530,7 @@ reload_pcfg_commit(void *arg, void *state, struct reload_next *next)
 	   and the next reload asking for either must do the right thing. */
 
 	if (o->max_connections != n->max_connections) {
-		cap = e->max_conns(e->arg, n->max_connections);
+		cap = wrk_group_max_conns(e->grp, n->max_connections);
 		log_info("reload: maxConnections %u (0: only the open file "
 		    "limit's %u)", n->max_connections, cap);
 	}

@@ -52,10 +52,6 @@ struct reload_env {
 						   replaces it */
 	const int		*draining;	/* set: reloads end */
 	uint32_t		*drain_ms;	/* ProxyConfig's, updated */
-	/* Apply ProxyConfig maxConnections (0: none) within the fd
-	   budget; returns the connections the open file limit allows. */
-	uint32_t		(*max_conns)(void *arg, uint32_t want);
-	void			*arg;		/* max_conns' */
 };
 
 /* The configuration a reload brings; parts see it, never own it. */

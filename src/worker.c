@@ -19,15 +19,6 @@
 #define WRK_LOG_BURST		3
 #define WRK_LOG_PERIOD_MS	10000
 
-uint64_t
-wrk_now_ms(struct wrk *w)
-{
-	struct timeval tv;
-
-	event_base_gettimeofday_cached(w->base, &tv);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 /*
  * Move w's reference to the published snapshot if it changed, and have
  * the new one's NetworkPolicies re-judge w's connections.  Closing one
@@ -45,7 +36,7 @@ wrk_snap_update(struct wrk *w)
 	w->snap = s;
 	if (s != NULL && old != NULL && s != old) {
 		w->rechecking = 1;
-		relay_recheck(w, s);
+		relay_recheck(&w->relay, s);
 		w->rechecking = 0;
 	}
 	snap_unref(old);
@@ -120,7 +111,7 @@ wrk_pause_lsn(struct wrk *w, struct lsn *l)
 	if (!l->paused) {
 		l->paused = 1;
 		w->npaused++;
-		WRK_STAT_ADD(w, accept_paused, 1);
+		WRK_STAT_ADD(&w->stats, accept_paused, 1);
 		if (l->cache_lsn != NULL)
 			MET_PORT_ADD(l->cache_lsn->sp, w->id, limited, 1);
 	}
@@ -181,7 +172,7 @@ wrk_pause_all(struct wrk *w, int err)
 	w->emfile_paused = 1;
 	for (i = 0; i < w->lsns.n; i++)
 		wrk_lsn_on(&w->lsns.v[i], 0);
-	WRK_STAT_ADD(w, accept_paused, 1);
+	WRK_STAT_ADD(&w->stats, accept_paused, 1);
 	wrk_pause_timer(w);
 }
 
@@ -197,7 +188,7 @@ wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
 		relay_close_rst(cfd);
 		return;
 	}
-	relay_start(w, cfd, (const struct sockaddr *)ss, len,
+	relay_start(&w->relay, cfd, (const struct sockaddr *)ss, len,
 	    snap_ref(w->snap), sl);
 }
 
@@ -255,11 +246,14 @@ wrk_close_listeners(struct wrk *w)
 		event_del(&w->pause_ev);
 }
 
-void
-wrk_conn_closed(struct wrk *w)
+/* relay's closed: a connection of w closed; resume accepts, end drain. */
+static void
+wrk_conn_closed(void *arg)
 {
+	struct wrk *w = arg;
+
 	if (w->draining) {
-		if (w->live == NULL)
+		if (w->relay.live == NULL)
 			event_base_loopbreak(w->base);
 		return;
 	}
@@ -289,13 +283,13 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 			w->draining = 1;
 			wrk_close_listeners(w);
 		}
-		if (w->live == NULL)
+		if (w->relay.live == NULL)
 			event_base_loopbreak(w->base);
 		break;
 	case WRK_STOP:
 		w->draining = 1;
 		wrk_close_listeners(w);
-		relay_close_all(w);
+		relay_close_all(&w->relay);
 		event_base_loopbreak(w->base);
 		break;
 	}
@@ -315,7 +309,7 @@ wrk_main(void *arg)
 		wrk_lsn_on(&w->lsns.v[i], 1);
 	event_base_dispatch(w->base);
 	wrk_close_listeners(w);
-	relay_close_all(w);
+	relay_close_all(&w->relay);
 	event_del(&w->notify_ev);
 	snap_unref(w->snap);
 	w->snap = NULL;
@@ -336,7 +330,6 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->id = id;
 	w->grp = g;
 	w->notify_fd = -1;
-	w->rpoll_fd = -1;
 	log_rl_init(&w->rl, WRK_LOG_BURST, WRK_LOG_PERIOD_MS);
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));
@@ -360,11 +353,15 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 		    strerror(errno));
 		return -1;
 	}
-	if ((w->pipes = calloc(g->max_pipes + 1, sizeof(*w->pipes))) == NULL ||
-	    (w->bufs = calloc(WRK_FREE_BUFS_MAX, sizeof(*w->bufs))) == NULL)
-		goto oom;
-	if (relay_poll_init(w) == -1) {
-		snprintf(err, errlen, "worker %u: epoll: %s", id,
+	w->relay.base = w->base;
+	w->relay.id = id;
+	w->relay.stats = &w->stats;
+	w->relay.active_all = &g->active;
+	w->relay.no_splice = g->no_splice;
+	w->relay.closed = wrk_conn_closed;
+	w->relay.arg = w;
+	if (relay_wrk_init(&w->relay, g->max_pipes, g->pipe_size) == -1) {
+		snprintf(err, errlen, "worker %u: relay: %s", id,
 		    strerror(errno));
 		return -1;
 	}
@@ -417,7 +414,7 @@ wrk_free(struct wrk *w)
 			event_del(&w->notify_ev);
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
-		relay_poll_free(w);
+		relay_wrk_free(&w->relay);
 		event_base_free(w->base);
 		w->base = NULL;
 	}
@@ -425,11 +422,6 @@ wrk_free(struct wrk *w)
 	lsn_group_free(&w->lq_add);
 	wrk_want_free(w->lq_want);
 	w->lq_want = NULL;
-	relay_pool_free(w);
-	free(w->pipes);
-	w->pipes = NULL;
-	free(w->bufs);
-	w->bufs = NULL;
 	snap_unref(w->snap);
 	w->snap = NULL;
 	if (w->notify_fd != -1)
@@ -479,7 +471,7 @@ wrk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->draining || w->snap == NULL || w->rechecking)
 		return;
-	if (relay_sweep(w, w->snap, wrk_now_ms(w)) > 0)
+	if (relay_sweep(&w->relay, w->snap) > 0)
 		evtimer_add(&w->sweep_ev, &tv);
 }
 
@@ -489,7 +481,7 @@ wrk_sweep_arm(struct wrk *w)
 {
 	struct timeval tv = { 0, 0 };
 
-	if (w->draining || w->live == NULL)
+	if (w->draining || w->relay.live == NULL)
 		return;
 	if (!event_initialized(&w->sweep_ev))
 		evtimer_assign(&w->sweep_ev, w->base, wrk_sweep_cb, w);

@@ -1,7 +1,8 @@
 /*
  * worker: one thread, its own event_base (EVENT_BASE_FLAG_NOLOCK), its
- * own listening sockets, connections (in their own epoll set, which the
- * base polls: relay.c), free lists and counters.
+ * own listening sockets, connections (relay.h, in their own epoll set,
+ * which the base polls: poller.h), free lists and counters.  A worker
+ * calls relay; relay calls back only through w->relay.closed.
  *
  * Workers share with the main thread only the snapshot slot, the live
  * counters the snapshot points at, the group's connection count (all
@@ -25,13 +26,12 @@
 
 #include "listener.h"
 #include "log.h"
+#include "relay.h"
 #include "snapshot.h"
+#include "worker-t.h"
 
 #define WRK_ACCEPT_BATCH	64	/* accepts per readiness */
 #define WRK_PAUSE_MS		100	/* after EMFILE, at a limit */
-#define WRK_FREE_RELAYS_MAX	8192	/* idle connection structs kept */
-#define WRK_BUF_SIZE		(16 * 1024)	/* copy fallback */
-#define WRK_FREE_BUFS_MAX	256
 
 enum wrk_cmd {
 	WRK_RUN,
@@ -39,30 +39,19 @@ enum wrk_cmd {
 	WRK_STOP,	/* close every connection now, exit */
 };
 
-/* Only the owning worker writes; anyone may read (relaxed). */
-struct wrk_stats {
-	_Atomic uint32_t	 active;
-	_Atomic uint64_t	 accepted;
-	_Atomic uint64_t	 closed;
-	_Atomic uint64_t	 connect_failures;
-	_Atomic uint64_t	 no_endpoint;
-	_Atomic uint64_t	 bytes_up;	/* client to backend */
-	_Atomic uint64_t	 bytes_down;
-	_Atomic uint64_t	 accept_paused;
-};
-
-#define WRK_STAT_ADD(w, f, n)	atomic_store_explicit(&(w)->stats.f, \
-	atomic_load_explicit(&(w)->stats.f, memory_order_relaxed) + (n), \
-	memory_order_relaxed)
-
 struct wrk;
 
-/* Shared by all workers; owned by the run context. */
+/*
+ * Shared by all workers; lives in the run context, which sets it up
+ * and tears it down through the wrk_group_* calls (worker_group.c).
+ */
 struct wrk_group {
 	struct snap_slot	*slot;		/* run context's */
 	_Atomic uint32_t	 active;	/* every worker's conns */
-	_Atomic uint32_t	 max_conns;	/* run context stores it
-						   (start, reload); 0: none */
+	_Atomic uint32_t	 max_conns;	/* 0: none; set by
+						   wrk_group_max_conns */
+	uint64_t		 nofile;	/* open file limit (soft) */
+	uint32_t		 conn_cap;	/* connections nofile allows */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
@@ -75,9 +64,6 @@ struct wrk_group {
 						   a new wrk_want */
 	uint64_t		 lq_gen;	/* last wrk_want's; main only */
 };
-
-struct relay;
-struct epoll_event;
 
 struct wrk {
 	unsigned		 id;
@@ -96,15 +82,8 @@ struct wrk {
 	size_t			 npaused;	/* listeners at a limit */
 	struct snap		*snap;		/* ref: last seen snapshot */
 	int			 rechecking;	/* in relay_recheck() */
-	struct relay		*live;		/* open connections */
-	struct relay		*free;		/* idle structs */
-	size_t			 nfree;
-	int			(*pipes)[2];	/* idle pipe pairs, owned */
-	size_t			 npipes;	/* idle */
-	size_t			 pipes_open;	/* idle + in use */
-	char			**bufs;		/* idle copy buffers */
-	size_t			 nbufs;
-	struct wrk_stats	 stats;
+	struct relay_wrk	 relay;		/* its connections */
+	struct wrk_stats	 stats;		/* relay counts most */
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */
 	struct lsn_group	 lq_add;	/* given, not taken yet; owned */
@@ -113,15 +92,52 @@ struct wrk {
 	_Atomic uint64_t	 lsn_gen;	/* gen of the wrk_want w holds
 						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
-	/* The connections' own epoll set (relay.c): */
-	int			 rpoll_fd;	/* owned; -1: none */
-	struct event		 rpoll_ev;	/* rpoll_fd readable */
-	struct event		 rerun_ev;	/* zero timer: rerun list */
-	struct relay		*rerun;		/* gave way, bytes to move */
-	struct epoll_event	*rbatch;	/* being dispatched, or NULL */
-	int			 rbatch_n;
-	int			 rbatch_i;	/* index being handled */
 };
+
+/* worker_group.c: the group's lifecycle and fd budget, main thread. */
+
+/*
+ * Set g up for snapshots from slot: its counters, mutex and eventfds,
+ * no worker yet.  Raises the soft open file limit to the hard one,
+ * which wrk_group_budget splits.  0, or -1 (errno).  wrk_group_free
+ * undoes it, also after a failure.
+ */
+int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
+	    size_t pipe_size, int no_splice);
+/*
+ * Split the open file limit between nlsn listeners per worker on n
+ * workers, reserve fixed fds, the pipe pools and the connections (two
+ * fds each), and log it; then apply maxConnections want (0: none) as
+ * wrk_group_max_conns does.  Before wrk_group_create.
+ */
+void	 wrk_group_budget(struct wrk_group *, unsigned n, size_t nlsn,
+	    uint64_t reserve, uint32_t want);
+/*
+ * ProxyConfig maxConnections (0: none), within what the fds allow
+ * (warns when want is more).  Returns the connections the open file
+ * limit allows.  At startup and on reload.
+ */
+uint32_t wrk_group_max_conns(struct wrk_group *, uint32_t want);
+/*
+ * Create n workers, worker i on listener group groups[i] (each taken
+ * over, also on failure).  0, or -1 with err.
+ */
+int	 wrk_group_create(struct wrk_group *, struct lsn_group *groups,
+	    unsigned n, char *err, size_t errlen);
+/*
+ * Start every worker's thread, with every signal blocked in it so only
+ * the main thread gets them.  0, or -1 with err (the ones started run:
+ * stop them with wrk_group_command).
+ */
+int	 wrk_group_start(struct wrk_group *, char *err, size_t errlen);
+/* Store cmd in every worker and wake it. */
+void	 wrk_group_command(struct wrk_group *, enum wrk_cmd);
+/* g->done_fd is readable: 1 once every worker has exited, else 0. */
+int	 wrk_group_exited(struct wrk_group *);
+/* Join and free every worker, then the group's own resources. */
+void	 wrk_group_free(struct wrk_group *);
+
+/* worker.c: one worker. */
 
 /*
  * Set up worker id of grp: its base, eventfd and listeners (taken over
@@ -178,10 +194,5 @@ uint64_t wrk_lsn_want(struct wrk_group *, struct wrk_want *want);
 int	 wrk_lsn_give(struct wrk *, struct lsn_group *add);
 /* How many running workers of g have not yet reached set gen. */
 unsigned wrk_lsn_pending(struct wrk_group *, uint64_t gen);
-
-/* For relay.c: a connection of w closed; resume accepts, end drain. */
-void	 wrk_conn_closed(struct wrk *);
-/* Milliseconds on the worker's cached loop clock. */
-uint64_t wrk_now_ms(struct wrk *);
 
 #endif

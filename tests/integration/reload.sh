@@ -429,6 +429,34 @@ expect "unbindable adminAddress: the rest applies (maxConnections 3)" 1 \
 # The running configuration names $BUSY from now on: keep it so, or
 # the next reload would move the admin server again.
 
+# ---- a part that cannot prepare is named; the running config stays ----
+# Another process listens on the address a new Service needs, so the
+# listeners part cannot open it: the reload fails and says which part.
+HELDIP="$(cip 9)"
+rm -f "$TMP/hold.port"
+python3 "$TCPTOOL" serve --mode echo --host "$HELDIP" --port "$SP" \
+    --ready "$TMP/hold.port" >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/hold.port" || fail "no process holds $HELDIP:$SP"
+failed_count() { metric "$ADM" 'svcproxy_reloads_total{result="failed"}'; }
+failed_is() { test "$(failed_count)" = "$1"; }
+nfail=$(failed_count)
+line1=$(log_lines)
+ADMIN="$BUSY" gen d
+{ cat "$TMP/d.yaml"; svc held "$HELDIP" "[{port: $SP, targetPort: 80}]"; } \
+    >"$TMP/held.yaml"
+use held
+kill -HUP "$PID"
+wait_for $((20 * SLOW)) failed_is $((nfail + 1)) ||
+    fail "held address: the reload did not fail"
+expect "held address: the failed reload names the listeners part" 1 \
+    "$(tail -n +$((line1 + 1)) "$LOG" | grep -c 'reload failed: cannot prepare the listeners: still serving')"
+expect "held address: the cause names the address" 1 \
+    "$(tail -n +$((line1 + 1)) "$LOG" | grep -c "error: .*$HELDIP:$SP")"
+expect "held address: still served as before" hi \
+    "$(python3 "$TCPTOOL" --timeout 5 echo "$(cip 1):$SP" hi)"
+use d
+
 # ---- connections queued on a listener a reload drops are served ----
 # Service queued allows one connection; with it held, the workers stop
 # accepting on its sockets, and new clients wait in the kernel's accept

@@ -1,0 +1,182 @@
+/*
+ * worker_group: the workers as one, seen from the main thread: the
+ * group's counters, mutex and eventfds, creating, starting, commanding
+ * and freeing its workers, and the open file budget they share.  The
+ * run context (cmd_run.c) calls these and owns the struct; a worker
+ * itself is worker.c's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+
+#include "log.h"
+#include "worker.h"
+
+/* Raise the soft fd limit to the hard one; returns the new soft. */
+static uint64_t
+wrk_group_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+
+		if (want == RLIM_INFINITY)
+			want = 1 << 20;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise the open file limit to %llu: "
+			    "%s", (unsigned long long)want, strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return (uint64_t)rl.rlim_cur;
+}
+
+int
+wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
+    int no_splice)
+{
+	memset(g, 0, sizeof(*g));
+	g->done_fd = g->ack_fd = -1;
+	g->slot = slot;
+	g->pipe_size = pipe_size;
+	g->no_splice = no_splice;
+	atomic_init(&g->active, 0);
+	atomic_init(&g->max_conns, 0);
+	pthread_mutex_init(&g->lq_mu, NULL);
+	g->nofile = wrk_group_raise_nofile();
+	if ((g->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (g->ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return -1;
+	return 0;
+}
+
+uint32_t
+wrk_group_max_conns(struct wrk_group *g, uint32_t want)
+{
+	if (want != 0 && want > g->conn_cap)
+		log_warn("maxConnections %u is more than the open file limit "
+		    "allows: serving at most %u", want, g->conn_cap);
+	if (want == 0 || want > g->conn_cap)
+		want = g->conn_cap;
+	atomic_store_explicit(&g->max_conns, want, memory_order_relaxed);
+	return g->conn_cap;
+}
+
+/*
+ * Listeners, fixed fds and the reserve (the caller's: logs, reload
+ * files, the admin server's connections) first, a sixteenth for splice
+ * pipes, the rest for connections at two fds each.
+ */
+void
+wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
+    uint64_t reserve, uint32_t want)
+{
+	uint64_t fixed, pipes, conns;
+
+	fixed = (uint64_t)nlsn * n + (uint64_t)n * 4 + reserve;
+	pipes = g->nofile / 16;
+	if (pipes < (uint64_t)n * 8)
+		pipes = (uint64_t)n * 8;
+	g->max_pipes = (size_t)(pipes / 2 / n);
+	conns = g->nofile > fixed + pipes ? (g->nofile - fixed - pipes) / 2 :
+	    1;
+	log_info("open file limit %llu: up to %llu connections (2 fds each)",
+	    (unsigned long long)g->nofile, (unsigned long long)conns);
+	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
+	(void)wrk_group_max_conns(g, want);
+}
+
+int
+wrk_group_create(struct wrk_group *g, struct lsn_group *groups, unsigned n,
+    char *err, size_t errlen)
+{
+	unsigned i;
+
+	if ((g->v = calloc(n, sizeof(*g->v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		for (i = 0; i < n; i++)
+			lsn_group_free(&groups[i]);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		g->n = i + 1;
+		if (wrk_init(&g->v[i], g, i, &groups[i], err, errlen) == -1) {
+			for (i++; i < n; i++)
+				lsn_group_free(&groups[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+wrk_group_start(struct wrk_group *g, char *err, size_t errlen)
+{
+	sigset_t	all, old;
+	unsigned	i;
+	int		rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < g->n && rc == 0; i++)
+		if (wrk_start(&g->v[i]) == -1) {
+			snprintf(err, errlen, "cannot start worker %u: %s", i,
+			    strerror(errno));
+			rc = -1;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+void
+wrk_group_command(struct wrk_group *g, enum wrk_cmd cmd)
+{
+	unsigned i;
+
+	for (i = 0; i < g->n; i++)
+		wrk_command(&g->v[i], cmd);
+}
+
+int
+wrk_group_exited(struct wrk_group *g)
+{
+	uint64_t	v;
+	unsigned	i;
+
+	if (read(g->done_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+	for (i = 0; i < g->n; i++)
+		if (!atomic_load(&g->v[i].exited))
+			return 0;
+	return 1;
+}
+
+void
+wrk_group_free(struct wrk_group *g)
+{
+	unsigned i;
+
+	for (i = 0; i < g->n; i++)
+		wrk_free(&g->v[i]);
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
+	if (g->done_fd != -1)
+		close(g->done_fd);
+	g->done_fd = -1;
+	if (g->ack_fd != -1)
+		close(g->ack_fd);
+	g->ack_fd = -1;
+	pthread_mutex_destroy(&g->lq_mu);
+}
