@@ -622,7 +622,7 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	unsigned		 i;
 
 	if ((groups = calloc(n, sizeof(*groups))) == NULL ||
-	    (t = lsn_targets(s, &nt)) == NULL) {
+	    (t = lsn_targets(s, LSN_SERVED, &nt)) == NULL) {
 		free(groups);
 		log_error("out of memory");
 		return -1;
