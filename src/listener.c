@@ -103,17 +103,30 @@ lsn_target_cmp(const void *pa, const void *pb)
 	return lsn_key_cmp(&a->sa, a->proto, &b->sa, b->proto);
 }
 
-/* TCP's message is the one it always was; others name the protocol. */
+/*
+ * What follows an address in messages: nothing for TCP, so that TCP's
+ * messages read as they always did, "/UDP" or "/SCTP" for the others.
+ */
+static const char *
+lsn_suffix(enum proto p)
+{
+	switch (p) {
+	case PROTO_TCP:		return "";
+	case PROTO_UDP:		return "/UDP";
+	case PROTO_SCTP:	return "/SCTP";
+	}
+	return "";
+}
+
 static void
 lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 {
 	char name[LSN_NAMELEN];
 
 	lsn_sa_name(&t->sa, name);
-	snprintf(err, len, "Service %s (%s): cannot listen on %s%s%s: %s: %s",
+	snprintf(err, len, "Service %s (%s): cannot listen on %s%s: %s: %s",
 	    t->label ? t->label : "?", lsn_kind_name(t->kind), name,
-	    t->proto == PROTO_TCP ? "" : "/", t->proto == PROTO_TCP ? "" :
-	    proto_name(t->proto), op, strerror(errno));
+	    lsn_suffix(t->proto), op, strerror(errno));
 }
 
 /*
@@ -515,8 +528,8 @@ lsn_accept_event(struct lsn *l, struct event_base *base,
     event_callback_fn cb)
 {
 	if (l->proto != PROTO_TCP) {
-		log_error("listener %s/%s: no accept path for %s (not served "
-		    "yet): left off the loop", l->name, proto_name(l->proto),
+		log_error("listener %s%s: no accept path for %s (not served "
+		    "yet): left off the loop", l->name, lsn_suffix(l->proto),
 		    proto_name(l->proto));
 		return -1;
 	}
@@ -667,11 +680,9 @@ lsn_inherit_free(struct lsn_inherit *inh)
 		if (inh->v[i].used)
 			continue;
 		lsn_sa_name(&inh->v[i].sa, name);
-		log_warn("inherited socket %s%s%s (fd %d) is not in the "
-		    "configuration: closed", name,
-		    inh->v[i].proto == PROTO_TCP ? "" : "/",
-		    inh->v[i].proto == PROTO_TCP ? "" :
-		    proto_name(inh->v[i].proto), inh->v[i].fd);
+		log_warn("inherited socket %s%s (fd %d) is not in the "
+		    "configuration: closed", name, lsn_suffix(inh->v[i].proto),
+		    inh->v[i].fd);
 		close(inh->v[i].fd);
 	}
 	free(inh->v);
