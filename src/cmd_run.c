@@ -475,7 +475,7 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	size_t			 nt;
 
 	if ((groups = calloc(n, sizeof(*groups))) == NULL ||
-	    (t = lsn_targets(s, &nt)) == NULL) {
+	    (t = lsn_targets(s, LSN_SERVED, &nt)) == NULL) {
 		free(groups);
 		log_error("out of memory");
 		return -1;

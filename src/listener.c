@@ -14,6 +14,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "proto.h"
 
 #ifndef IP_FREEBIND
 #define IP_FREEBIND	15
@@ -68,6 +69,19 @@ lsn_sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	return 0;
 }
 
+int
+lsn_key_cmp(const struct sockaddr_storage *a, enum proto pa,
+    const struct sockaddr_storage *b, enum proto pb)
+{
+	int c;
+
+	if ((c = lsn_sa_cmp(a, b)) != 0)
+		return c;
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return 0;
+}
+
 void
 lsn_sa_name(const struct sockaddr_storage *sa, char *buf)
 {
@@ -86,7 +100,22 @@ lsn_target_cmp(const void *pa, const void *pb)
 {
 	const struct lsn_target *a = pa, *b = pb;
 
-	return lsn_sa_cmp(&a->sa, &b->sa);
+	return lsn_key_cmp(&a->sa, a->proto, &b->sa, b->proto);
+}
+
+/*
+ * What follows an address in messages: nothing for TCP, so that TCP's
+ * messages read as they always did, "/UDP" or "/SCTP" for the others.
+ */
+static const char *
+lsn_suffix(enum proto p)
+{
+	switch (p) {
+	case PROTO_TCP:		return "";
+	case PROTO_UDP:		return "/UDP";
+	case PROTO_SCTP:	return "/SCTP";
+	}
+	return "";
 }
 
 static void
@@ -95,28 +124,45 @@ lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 	char name[LSN_NAMELEN];
 
 	lsn_sa_name(&t->sa, name);
-	snprintf(err, len, "Service %s (%s): cannot listen on %s: %s: %s",
-	    t->label ? t->label : "?", lsn_kind_name(t->kind), name, op,
-	    strerror(errno));
+	snprintf(err, len, "Service %s (%s): cannot listen on %s%s: %s: %s",
+	    t->label ? t->label : "?", lsn_kind_name(t->kind), name,
+	    lsn_suffix(t->proto), op, strerror(errno));
 }
 
 /*
  * A socket for t with the options every listener gets; reuseport is
  * off for the probe.  Returns the fd, or -1 with err set.
+ *
+ * SO_REUSEADDR is TCP's only: it lets a restart bind over connections
+ * in TIME_WAIT.  UDP has no TIME_WAIT, and there it would let any other
+ * socket that set it share the port, unnoticed by the probe, and take
+ * the datagrams.  SCTP is not opened (EPROTONOSUPPORT).
  */
 static int
 lsn_socket(const struct lsn_target *t, int reuseport, char *err,
     size_t len)
 {
-	int fd, one = 1, fam = t->sa.ss_family;
+	int fd, one = 1, fam = t->sa.ss_family, type;
 
-	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	switch (t->proto) {
+	case PROTO_TCP:
+		type = SOCK_STREAM;
+		break;
+	case PROTO_UDP:
+		type = SOCK_DGRAM;
+		break;
+	default:
+		errno = EPROTONOSUPPORT;
+		lsn_err(err, len, t, "socket");
+		return -1;
+	}
+	fd = socket(fam, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		lsn_err(err, len, t, "socket");
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-	    sizeof(one)) == -1 ||
+	if ((t->proto == PROTO_TCP && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEADDR, &one, sizeof(one)) == -1) ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1) ||
 	    (fam == AF_INET && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one,
@@ -130,8 +176,12 @@ lsn_socket(const struct lsn_target *t, int reuseport, char *err,
 	}
 	/* Accepted sockets inherit both (Linux clones the listener's
 	   options): relay.c does not set them again per connection. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (t->proto == PROTO_TCP) {
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+		    sizeof(one));
+	}
 	if (bind(fd, (struct sockaddr *)&t->sa, t->salen) == -1) {
 		lsn_err(err, len, t, "bind");
 		close(fd);
@@ -141,7 +191,7 @@ lsn_socket(const struct lsn_target *t, int reuseport, char *err,
 }
 
 struct lsn_target *
-lsn_targets(const struct snap *s, size_t *n)
+lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 {
 	struct lsn_target	*t, *p;
 	struct ipaddr		 any;
@@ -154,7 +204,7 @@ lsn_targets(const struct snap *s, size_t *n)
 	for (i = 0; i < s->nlsns; i++) {
 		const struct snap_lsn *sl = &s->lsns[i];
 
-		if (sl->proto != PROTO_TCP)
+		if ((protos & LSN_PROTO(sl->proto)) == 0)
 			continue;
 		for (k = 0; k < (sl->addr.family == 0 ? 2 : 1); k++) {
 			p = &t[(*n)++];
@@ -171,7 +221,8 @@ lsn_targets(const struct snap *s, size_t *n)
 	}
 	if (*n == 0)
 		return t;
-	/* One socket per address: the first snapshot listener keeps it. */
+	/* One socket per address and protocol: the first snapshot
+	   listener keeps it. */
 	qsort(t, *n, sizeof(*t), lsn_target_cmp);
 	for (i = 1, m = 0; i < *n; i++)
 		if (lsn_target_cmp(&t[m], &t[i]) != 0)
@@ -193,7 +244,8 @@ lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
 		else if (j == n)
 			c = -1;
 		else
-			c = lsn_sa_cmp(&cur->v[i].sa, &t[j].sa);
+			c = lsn_key_cmp(&cur->v[i].sa, cur->v[i].proto,
+			    &t[j].sa, t[j].proto);
 		if (c == 0) {
 			gone[i++] = 0;
 			added[j++] = 0;
@@ -260,7 +312,15 @@ lsn_fill(struct lsn *l, const struct lsn_target *t, int fd)
 	lsn_sa_name(&t->sa, l->name);
 }
 
-/* Inherited sockets bound to t's address, at most max, into fds. */
+/* An inherited socket for t: its address and protocol, not admin's. */
+static int
+lsn_inherited_for(const struct lsn_inherit_fd *f, const struct lsn_target *t)
+{
+	return !f->used && !f->admin &&
+	    lsn_key_cmp(&f->sa, f->proto, &t->sa, t->proto) == 0;
+}
+
+/* Inherited sockets for t, at most max, into fds. */
 static size_t
 lsn_adopt(struct lsn_inherit *inh, const struct lsn_target *t, int *fds,
     size_t max)
@@ -270,7 +330,7 @@ lsn_adopt(struct lsn_inherit *inh, const struct lsn_target *t, int *fds,
 	for (i = 0; inh != NULL && i < inh->n && n < max; i++) {
 		struct lsn_inherit_fd *f = &inh->v[i];
 
-		if (f->used || f->admin || lsn_sa_cmp(&f->sa, &t->sa) != 0)
+		if (!lsn_inherited_for(f, t))
 			continue;
 		(void)fcntl(f->fd, F_SETFD, FD_CLOEXEC);
 		(void)fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) | O_NONBLOCK);
@@ -286,8 +346,7 @@ lsn_count_inherited(const struct lsn_inherit *inh, const struct lsn_target *t)
 	size_t i, n = 0;
 
 	for (i = 0; inh != NULL && i < inh->n; i++)
-		if (!inh->v[i].used && !inh->v[i].admin &&
-		    lsn_sa_cmp(&inh->v[i].sa, &t->sa) == 0)
+		if (lsn_inherited_for(&inh->v[i], t))
 			n++;
 	return n;
 }
@@ -318,6 +377,7 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 	memset(e, 0, sizeof(*e));
 	e->sa = t->sa;
 	e->salen = t->salen;
+	e->proto = t->proto;
 	lsn_sa_name(&t->sa, e->name);
 	if ((e->fds = calloc(want, sizeof(*e->fds))) == NULL) {
 		snprintf(err, len, "out of memory");
@@ -328,7 +388,7 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 		if ((fd = lsn_socket(t, 1, err, len)) == -1)
 			return -1;
 		e->fds[e->nfds++] = fd;
-		if (listen(fd, LSN_BACKLOG) == -1) {
+		if (t->proto == PROTO_TCP && listen(fd, LSN_BACKLOG) == -1) {
 			lsn_err(err, len, t, "listen");
 			return -1;
 		}
@@ -408,7 +468,7 @@ lsn_bound_cmp(const void *pa, const void *pb)
 {
 	const struct lsn_bound *a = pa, *b = pb;
 
-	return lsn_sa_cmp(&a->sa, &b->sa);
+	return lsn_key_cmp(&a->sa, a->proto, &b->sa, b->proto);
 }
 
 int
@@ -463,35 +523,84 @@ lsn_table_close(struct lsn_table *tab)
 			}
 }
 
+int
+lsn_accept_event(struct lsn *l, struct event_base *base,
+    event_callback_fn cb)
+{
+	if (l->proto != PROTO_TCP) {
+		log_error("listener %s%s: no accept path for %s (not served "
+		    "yet): left off the loop", l->name, lsn_suffix(l->proto),
+		    proto_name(l->proto));
+		return -1;
+	}
+	return event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, cb,
+	    l);
+}
+
 /* ---- binary upgrade ---- */
 
-/* Is fd a listening TCP socket bound to name?  Fills f's address. */
+/* An integer socket option of fd, or -1. */
 static int
-lsn_inherit_check(struct lsn_inherit_fd *f, const char *name)
+lsn_sockopt(int fd, int opt)
 {
-	char		got[LSN_NAMELEN];
 	int		v = 0;
 	socklen_t	len = sizeof(v);
 
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) == -1)
+		return -1;
+	return v;
+}
+
+/*
+ * Is f's fd a socket of f's protocol, listening if TCP, bound to name?
+ * Fills f's address.  The type and protocol are checked too, so that a
+ * UDP item naming a TCP socket (or the reverse) is not adopted as one.
+ */
+static int
+lsn_inherit_check(struct lsn_inherit_fd *f, const char *name)
+{
+	char	got[LSN_NAMELEN];
+	int	tcp = f->proto == PROTO_TCP;
+
+	if (lsn_sockopt(f->fd, SO_TYPE) != (tcp ? SOCK_STREAM : SOCK_DGRAM) ||
+	    lsn_sockopt(f->fd, SO_PROTOCOL) != (tcp ? IPPROTO_TCP :
+	    IPPROTO_UDP) || (tcp && lsn_sockopt(f->fd, SO_ACCEPTCONN) != 1))
+		return -1;
 	f->salen = sizeof(f->sa);
-	if (getsockopt(f->fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 ||
-	    !v || getsockname(f->fd, (struct sockaddr *)&f->sa,
-	    &f->salen) == -1 || (f->sa.ss_family != AF_INET &&
-	    f->sa.ss_family != AF_INET6))
+	if (getsockname(f->fd, (struct sockaddr *)&f->sa, &f->salen) == -1 ||
+	    (f->sa.ss_family != AF_INET && f->sa.ss_family != AF_INET6))
 		return -1;
 	lsn_sa_name(&f->sa, got);
 	return strcmp(got, name) == 0 ? 0 : -1;
+}
+
+/*
+ * PROTO of an item: tcp, udp, or admin (a TCP socket).  0, or -1 for
+ * anything else.
+ */
+static int
+lsn_inherit_proto(const char *s, struct lsn_inherit_fd *f)
+{
+	f->admin = strcmp(s, "admin") == 0;
+	if (f->admin || strcmp(s, proto_lower(PROTO_TCP)) == 0)
+		f->proto = PROTO_TCP;
+	else if (strcmp(s, proto_lower(PROTO_UDP)) == 0)
+		f->proto = PROTO_UDP;
+	else
+		return -1;
+	return 0;
 }
 
 int
 lsn_inherit_parse(const char *env, struct lsn_inherit *inh, char *err,
     size_t len)
 {
-	const char	*p, *end, *c1, *c2;
-	char		 item[LSN_NAMELEN + 32], name[LSN_NAMELEN];
-	size_t		 ilen;
-	long		 fd;
-	char		*e;
+	struct lsn_inherit_fd	 f, *v;
+	const char		*p, *end, *c1, *c2;
+	char			 item[LSN_NAMELEN + 32], name[LSN_NAMELEN];
+	size_t			 ilen;
+	long			 fd;
+	char			*e;
 
 	memset(inh, 0, sizeof(*inh));
 	if (env == NULL || *env == '\0')
@@ -516,28 +625,34 @@ lsn_inherit_parse(const char *env, struct lsn_inherit *inh, char *err,
 			goto bad;
 		memcpy(name, c1 + 1, (size_t)(c2 - c1 - 1));
 		name[c2 - c1 - 1] = '\0';
-		if (strcmp(c2 + 1, "tcp") != 0 && strcmp(c2 + 1, "admin") != 0)
+		memset(&f, 0, sizeof(f));
+		f.fd = (int)fd;
+		if (lsn_inherit_proto(c2 + 1, &f) == -1)
 			goto bad;
-		if ((inh->v = reallocarray(inh->v, inh->n + 1,
-		    sizeof(*inh->v))) == NULL) {
-			snprintf(err, len, "out of memory");
-			inh->n = 0;
-			return -1;
-		}
-		memset(&inh->v[inh->n], 0, sizeof(inh->v[inh->n]));
-		inh->v[inh->n].fd = (int)fd;
-		inh->v[inh->n].admin = strcmp(c2 + 1, "admin") == 0;
-		if (lsn_inherit_check(&inh->v[inh->n], name) == -1) {
-			log_warn("%s: fd %ld is not a socket listening on %s: "
-			    "ignored", LSN_INHERIT_ENV, fd, name);
+		if (lsn_inherit_check(&f, name) == -1) {
+			log_warn("%s: fd %ld is not a %s%s socket on %s: "
+			    "ignored", LSN_INHERIT_ENV, fd, f.proto ==
+			    PROTO_TCP ? "listening " : "",
+			    proto_name(f.proto), name);
 			continue;
 		}
-		inh->n++;
+		if ((v = reallocarray(inh->v, inh->n + 1,
+		    sizeof(*inh->v))) == NULL) {
+			snprintf(err, len, "out of memory");
+			goto fail;
+		}
+		inh->v = v;
+		inh->v[inh->n++] = f;
 	}
 	return 0;
 bad:
 	snprintf(err, len, "%s: malformed item \"%.*s\" (want FD:ADDR:PORT:"
-	    "tcp|admin;...)", LSN_INHERIT_ENV, (int)(end - p), p);
+	    "tcp|udp|admin;...)", LSN_INHERIT_ENV, (int)(end - p), p);
+fail:
+	/* Nothing adopted: the fds stay open, as skipped ones do. */
+	free(inh->v);
+	inh->v = NULL;
+	inh->n = 0;
 	return -1;
 }
 
@@ -565,8 +680,9 @@ lsn_inherit_free(struct lsn_inherit *inh)
 		if (inh->v[i].used)
 			continue;
 		lsn_sa_name(&inh->v[i].sa, name);
-		log_warn("inherited socket %s (fd %d) is not in the "
-		    "configuration: closed", name, inh->v[i].fd);
+		log_warn("inherited socket %s%s (fd %d) is not in the "
+		    "configuration: closed", name, lsn_suffix(inh->v[i].proto),
+		    inh->v[i].fd);
 		close(inh->v[i].fd);
 	}
 	free(inh->v);
@@ -590,9 +706,9 @@ lsn_inherit_format(const struct lsn_table *tab, int admin_fd)
 	*p = '\0';
 	for (i = 0; i < tab->n; i++)
 		for (j = 0; j < tab->v[i].nfds; j++)
-			p += snprintf(p, cap - (size_t)(p - s), "%s%d:%s:tcp",
+			p += snprintf(p, cap - (size_t)(p - s), "%s%d:%s:%s",
 			    p == s ? "" : ";", tab->v[i].fds[j],
-			    tab->v[i].name);
+			    tab->v[i].name, proto_lower(tab->v[i].proto));
 	if (admin_fd != -1 && getsockname(admin_fd, (struct sockaddr *)&sa,
 	    &salen) == 0) {
 		lsn_sa_name(&sa, name);

@@ -2,27 +2,45 @@
  * listener: the sockets workers accept on, and the main thread's record
  * of them.
  *
- * Every TCP listener of a snapshot is opened once per worker with
- * SO_REUSEPORT, so the kernel spreads new connections over the workers
- * without a shared accept queue or lock.  IP_FREEBIND (IPV6_FREEBIND)
- * lets a keepalived backup bind a VIP it does not hold yet; v6 sockets
- * are IPV6_V6ONLY so a v4 wildcard and a v6 wildcard never collide.
+ * Every listener of a snapshot is opened once per worker with
+ * SO_REUSEPORT, so the kernel spreads new connections (and, for UDP,
+ * datagrams by flow) over the workers without a shared queue or lock.
+ * IP_FREEBIND (IPV6_FREEBIND) lets a keepalived backup bind a VIP it
+ * does not hold yet; v6 sockets are IPV6_V6ONLY so a v4 wildcard and a
+ * v6 wildcard never collide.
+ *
+ * A listener carries its protocol (enum proto): a TCP socket listens,
+ * a UDP socket is only bound (SOCK_DGRAM, no listen(2)).  TCP and UDP
+ * have separate port spaces, so 10.0.0.1:53/TCP and 10.0.0.1:53/UDP are
+ * two targets, two sockets and two entries of every table here.  The
+ * workers serve TCP only (LSN_SERVED): lsn_targets yields the protocols
+ * it is asked for, and a worker's accept path takes a TCP listener only
+ * (lsn_accept_event), since a UDP one needs a datagram event instead.
  *
  * A snapshot's listeners expand to bind targets (a wildcard becomes
- * 0.0.0.0 and ::), sorted by socket address.  The main thread keeps a
- * struct lsn_table of what is bound, by target; a reload diffs it with
- * the next snapshot's targets (lsn_diff): a target in both keeps its
- * sockets, so no connection is ever refused on it.
+ * 0.0.0.0 and ::), sorted by socket address, then protocol.  The main
+ * thread keeps a struct lsn_table of what is bound, by target; a reload
+ * diffs it with the next snapshot's targets (lsn_diff): a target in
+ * both keeps its sockets, so no connection is ever refused on it.
  *
- * A binary upgrade (SIGUSR2) hands every listening socket to the new
- * process in the environment, SVCPROXY_INHERIT_FDS="FD:ADDR:PORT:PROTO;
- * ...", PROTO "tcp" or "admin" (nginx passes NGINX the same way).  The
- * new process adopts the sockets whose address it still serves instead
- * of binding: all of them, one per worker, the surplus (the old process
- * had more workers) spread over the workers as extra listeners, never
- * closed, since closing a socket of a SO_REUSEPORT group resets the
- * connections queued on it; with more workers than sockets it opens the
- * rest with SO_REUSEPORT into the same group.
+ * A binary upgrade (SIGUSR2) hands every socket to the new process in
+ * the environment (nginx passes NGINX the same way):
+ *
+ *	SVCPROXY_INHERIT_FDS="FD:ADDR:PORT:PROTO;..."
+ *
+ * ADDR:PORT is the bound address as lsn_sa_name spells it ("[::1]:80"
+ * for v6), PROTO is "tcp" (a listening TCP socket), "udp" (a bound UDP
+ * socket) or "admin" (the admin server's listening TCP socket).  "tcp"
+ * and "admin" are all a process before UDP ever wrote, so an upgrade
+ * from it reads the same; a process that serves TCP only writes no
+ * "udp", so a downgrade reads too.  The new process checks each fd's
+ * type, protocol and address against its item, skips (with a warning)
+ * one that does not match, and adopts the sockets whose target it still
+ * serves instead of binding: all of them, one per worker, the surplus
+ * (the old process had more workers) spread over the workers as extra
+ * listeners, never closed, since closing a socket of a SO_REUSEPORT
+ * group resets the connections queued on it; with more workers than
+ * sockets it opens the rest with SO_REUSEPORT into the same group.
  */
 #ifndef SVCPROXY_LISTENER_H
 #define SVCPROXY_LISTENER_H
@@ -43,6 +61,12 @@
 #define LSN_BACKLOG	4096	/* the kernel caps it at somaxconn */
 #define LSN_NAMELEN	(NETADDR_STRLEN + 8)
 #define LSN_INHERIT_ENV	"SVCPROXY_INHERIT_FDS"
+
+/* A set of protocols, for lsn_targets: LSN_PROTO(PROTO_TCP) | ... */
+#define LSN_PROTO(p)	(1u << (p))
+/* What the workers serve (their accept path is TCP's; issue 14 adds a
+   datagram path for UDP): the set run and reload bind. */
+#define LSN_SERVED	LSN_PROTO(PROTO_TCP)
 
 struct wrk;
 
@@ -87,12 +111,13 @@ struct lsn_target {
 struct lsn_bound {
 	struct sockaddr_storage	 sa;
 	socklen_t		 salen;
-	char			 name[LSN_NAMELEN];
+	enum proto		 proto;
+	char			 name[LSN_NAMELEN]; /* address, no proto */
 	int			*fds;		/* owned array */
 	size_t			 nfds;
 };
 
-/* Sorted by socket address (lsn_sa_cmp); v is owned. */
+/* Sorted by lsn_key_cmp; v is owned. */
 struct lsn_table {
 	struct lsn_bound	*v;
 	size_t			 n;
@@ -103,6 +128,7 @@ struct lsn_inherit_fd {
 	int			 fd;		/* owned until adopted */
 	struct sockaddr_storage	 sa;
 	socklen_t		 salen;
+	enum proto		 proto;		/* TCP for admin */
 	int			 admin;		/* the admin HTTP socket */
 	int			 used;
 };
@@ -115,18 +141,25 @@ struct lsn_inherit {
 /* Order of socket addresses: family, port, address.  Pure. */
 int	 lsn_sa_cmp(const struct sockaddr_storage *,
 	    const struct sockaddr_storage *);
+/* Order of bind targets: socket address (as above), then protocol. */
+int	 lsn_key_cmp(const struct sockaddr_storage *, enum proto,
+	    const struct sockaddr_storage *, enum proto);
 /* "127.0.0.1:80" or "[::1]:80" into buf (LSN_NAMELEN). */
 void	 lsn_sa_name(const struct sockaddr_storage *, char *buf);
 
 /*
- * The TCP bind targets of s, sorted by address, without repeats (a
- * wildcard listener becomes 0.0.0.0 and ::).  Returns a malloc'd array
- * (free it; labels point into s), or NULL when out of memory.
+ * The bind targets of s whose protocol is in the set protos
+ * (LSN_PROTO bits; run and reload pass LSN_SERVED), sorted by
+ * lsn_key_cmp, without repeats (a wildcard listener becomes 0.0.0.0
+ * and ::).  Returns a malloc'd array (free it; labels point into s),
+ * or NULL when out of memory.
  */
-struct lsn_target *lsn_targets(const struct snap *s, size_t *n);
+struct lsn_target *lsn_targets(const struct snap *s, unsigned protos,
+	    size_t *n);
 
 /*
- * Compare what is bound with what the next snapshot wants: gone[i] is
+ * Compare what is bound with what the next snapshot wants, by address
+ * and protocol (lsn_key_cmp): gone[i] is
  * set for each entry of cur that t no longer has, added[j] for each
  * target of t that cur lacks.  Both sorted.  Returns the number of
  * changes.  Pure: no sockets.
@@ -139,8 +172,10 @@ size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
  * match first (inh may be NULL), then new SO_REUSEPORT sockets for the
  * workers left over.  Socket k of a target goes to groups[k % nworkers]
  * (added to what the group holds) and every socket is recorded in a new
- * sorted table out.  A new address is first probed without
- * SO_REUSEPORT, which fails when another process holds it.  A v6
+ * sorted table out.  A TCP target's sockets listen; a UDP target's are
+ * bound only (SO_REUSEADDR is off for UDP: see lsn_socket).  A new
+ * address is first probed without SO_REUSEPORT, which fails when
+ * another process holds it (in that protocol's port space).  A v6
  * wildcard on a host without IPv6 is skipped with a warning.  Returns
  * 0, or -1 with err naming the Service and address; on failure nothing
  * opened here is left open and the groups are as they were.
@@ -167,10 +202,22 @@ void	 lsn_table_free(struct lsn_table *);
 void	 lsn_table_close(struct lsn_table *);
 
 /*
+ * Set up l's accept event on base, calling cb with l: for a worker.
+ * Only a TCP listener has an accept path; a UDP one (which nothing
+ * passes yet: LSN_SERVED) would need a datagram event, so it is
+ * refused with a log line and its event left unset, never handed to
+ * accept(2).  0, or -1.
+ */
+int	 lsn_accept_event(struct lsn *l, struct event_base *base,
+	    event_callback_fn cb);
+
+/*
  * Parse SVCPROXY_INHERIT_FDS (env may be NULL: nothing inherited).
- * Each fd must be a listening TCP socket bound to the address given;
+ * Each fd must be a socket of the item's protocol (tcp and admin: a
+ * listening TCP socket; udp: a UDP socket) bound to the address given;
  * one that is not is skipped with a warning.  0, or -1 with err on a
- * malformed value.
+ * malformed value (PROTO other than tcp, udp or admin), with inh
+ * empty.
  */
 int	 lsn_inherit_parse(const char *env, struct lsn_inherit *,
 	    char *err, size_t errlen);
@@ -179,8 +226,9 @@ int	 lsn_inherit_admin(struct lsn_inherit *);
 /* Close what was not adopted (logged) and free the array. */
 void	 lsn_inherit_free(struct lsn_inherit *);
 /*
- * The environment value handing tab's sockets and admin_fd (-1: none)
- * to a new process.  Returns a malloc'd string, or NULL.
+ * The environment value handing tab's sockets, each with its protocol,
+ * and admin_fd (-1: none) to a new process.  Returns a malloc'd
+ * string, or NULL.
  */
 char	*lsn_inherit_format(const struct lsn_table *tab, int admin_fd);
 

@@ -388,7 +388,7 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 	size_t			 n, i, m = 0;
 	int			 rc = -1;
 
-	if ((t = lsn_targets(s, &n)) == NULL ||
+	if ((t = lsn_targets(s, LSN_SERVED, &n)) == NULL ||
 	    (l->gone = calloc(e->lsns->n + 1, 1)) == NULL ||
 	    (added = calloc(n + 1, 1)) == NULL ||
 	    (l->groups = calloc(e->grp->n, sizeof(*l->groups))) == NULL) {

@@ -144,8 +144,7 @@ upg_start(struct upg *u, const struct lsn_table *lsns, int admin_fd)
 	argv[0] = u->exe;
 	for (i = 0; i < (size_t)u->argc; i++)
 		argv[i + 1] = u->argv[i];
-	log_info("upgrade: starting %s with %zu listening sockets", u->exe,
-	    nfds);
+	log_info("upgrade: starting %s with %zu sockets", u->exe, nfds);
 	if ((pid = fork()) == -1) {
 		log_error("upgrade: fork: %s", strerror(errno));
 		goto out;

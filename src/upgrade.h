@@ -3,8 +3,9 @@
  * world outside it: the pidfile and systemd's notify socket.
  *
  * On SIGUSR2 the old process forks and execs its binary again with
- * every listening socket, the admin server's too, named in
- * SVCPROXY_INHERIT_FDS (listener.h has the format) and its own pid in
+ * every listener's socket, each with its protocol, and the admin
+ * server's, named in SVCPROXY_INHERIT_FDS (listener.h has the format;
+ * an old process's value reads the same) and its own pid in
  * SVCPROXY_UPGRADE_PARENT.  The new process adopts the sockets
  * (upg_inherit), and once it serves it rewrites the pidfile and sends
  * SIGWINCH to the old one (upg_ready), which drains and exits.  If the
