@@ -59,16 +59,23 @@ snap_ep_pod(const struct snap *s, struct snap_port *sp, struct lb_ep *ep,
 		sp->pol_isolated = 1;
 }
 
-/* Endpoints of rp that take new connections, into sp->lb. */
+#define SNAP_OOM	"out of memory building the snapshot"
+
+/*
+ * Endpoints of rp that take new connections, into sp->lb, and the
+ * algorithm's build.  0, or -1 with a message in err.
+ */
 static int
 snap_build_eps(struct snap *s, struct snap_port *sp,
-    const struct res_port *rp, struct lb_livetab *live)
+    const struct res_port *rp, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	size_t i, n = 0;
+	char	why[200];
+	size_t	i, n = 0;
 
 	if (rp->nendpoints != 0 && (sp->lb.eps = arena_calloc(&s->arena,
 	    rp->nendpoints, sizeof(*sp->lb.eps))) == NULL)
-		return -1;
+		goto oom;
 	for (i = 0; i < rp->nendpoints; i++) {
 		const struct res_endpoint	*re = &rp->endpoints[i];
 		struct lb_ep			*ep = &sp->lb.eps[n];
@@ -78,18 +85,29 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		ep->salen = ipaddr_sockaddr(&re->addr, re->port, &ep->sa);
 		ep->addr = re->addr;
 		ep->port = re->port;
+		ep->weight = 1;
 		snap_ep_pod(s, sp, ep, re);
 		snap_addr_name(&re->addr, re->port, ep->name,
 		    sizeof(ep->name));
 		if (re->pod != NULL && (ep->pod = arena_printf(&s->arena,
 		    "%s/%s", re->pod_ns ? re->pod_ns : "", re->pod)) == NULL)
-			return -1;
+			goto oom;
 		if ((ep->live = lb_live_get(live, ep->name)) == NULL)
-			return -1;
+			goto oom;
 		n++;
 	}
 	sp->lb.neps = n;
-	return sp->lb.ops->build(&sp->lb, &s->arena);
+	why[0] = '\0';
+	if (sp->lb.ops->build(&sp->lb, &s->arena, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "Service port %s/%s: %s balancing: %s",
+		    sp->label, proto_name(sp->proto), sp->lb.ops->name,
+		    why[0] != '\0' ? why : "failed");
+		return -1;
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, SNAP_OOM);
+	return -1;
 }
 
 /* Count what the snapshot will hold, so each array is one allocation. */
@@ -110,9 +128,11 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
 	}
 }
 
+/* One proxied Service into s.  0, or -1 with a message in err. */
 static int
 snap_build_svc(struct snap *s, const struct res_service *rs,
-    const struct pcfg *pc, struct lb_livetab *live, const struct lb_ops *ops)
+    const struct pcfg *pc, struct lb_livetab *live, const struct lb_ops *ops,
+    char *err, size_t errlen)
 {
 	struct snap_svc	*sv = &s->svcs[s->nsvcs++];
 	char		*key;
@@ -122,7 +142,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	    (sv->name = arena_strdup(&s->arena, rs->name)) == NULL ||
 	    (key = arena_printf(&s->arena, "svc/%s/%s", rs->ns,
 	    rs->name)) == NULL || (sv->live = lb_live_get(live, key)) == NULL)
-		return -1;
+		goto oom;
 	sv->connect_timeout_ms = rs->connect_timeout_ms ?
 	    rs->connect_timeout_ms : pc->connect_timeout_ms;
 	sv->idle_timeout_ms = rs->idle_timeout_ms ?
@@ -131,7 +151,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	if (rs->nlb_source_ranges != 0) {
 		if ((sv->lb_src = arena_calloc(&s->arena,
 		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)
-			return -1;
+			goto oom;
 		memcpy(sv->lb_src, rs->lb_source_ranges,
 		    rs->nlb_source_ranges * sizeof(*sv->lb_src));
 		sv->nlb_src = rs->nlb_source_ranges;
@@ -152,8 +172,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		    rs->name, rp->port)) == NULL ||
 		    (key = arena_printf(&s->arena, "port/%s/%s:%u/%s", rs->ns,
 		    rs->name, rp->port, proto_name(rp->proto))) == NULL ||
-		    (sp->live = lb_live_get(live, key)) == NULL ||
-		    snap_build_eps(s, sp, rp, live) == -1)
+		    (sp->live = lb_live_get(live, key)) == NULL)
+			goto oom;
+		if (snap_build_eps(s, sp, rp, live, err, errlen) == -1)
 			return -1;
 		for (k = 0; k < rp->nlisteners; k++) {
 			const struct res_listener	*rl = &rp->listeners[k];
@@ -170,6 +191,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		}
 	}
 	return 0;
+oom:
+	snprintf(err, errlen, SNAP_OOM);
+	return -1;
 }
 
 /*
@@ -295,13 +319,13 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 		goto oom;
 	for (i = 0; i < m->nservices; i++)
 		if (m->services[i].proxied && snap_build_svc(s,
-		    &m->services[i], m->pcfg, live, ops) == -1)
-			goto oom;
+		    &m->services[i], m->pcfg, live, ops, err, errlen) == -1)
+			goto fail;
 	if (snap_dedup_lsns(s, err, errlen) == -1)
 		goto fail;
 	return s;
 oom:
-	snprintf(err, errlen, "out of memory building the snapshot");
+	snprintf(err, errlen, SNAP_OOM);
 fail:
 	arena_free(&s->arena);
 	free(s);
@@ -378,6 +402,22 @@ snap_find_port(const struct snap *s, const char *ns, const char *name,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+int
+snap_set_up(const struct snap *s, struct lb_live *l, int up)
+{
+	size_t i, j;
+
+	if (!lb_live_set_up(l, up))
+		return 0;
+	/* Workers may pick on these sets meanwhile: the hooks know. */
+	for (i = 0; s != NULL && i < s->nports; i++)
+		for (j = 0; j < s->ports[i].lb.neps; j++)
+			if (s->ports[i].lb.eps[j].live == l)
+				lb_set_status(&s->ports[i].lb,
+				    &s->ports[i].lb.eps[j]);
+	return 1;
 }
 
 /* ---- NetworkPolicy and source ranges ---- */

@@ -116,6 +116,16 @@ const struct snap_lsn *snap_find_lsn(const struct snap *,
 const struct snap_port *snap_find_port(const struct snap *, const char *ns,
 		    const char *name, uint16_t port, enum proto proto);
 
+/*
+ * Mark the endpoint l up or down (lb_live_set_up()) and, when that
+ * changed it, tell the algorithm of every Service port of s that has
+ * it (lb_set_status()).  Main thread only, s its current snapshot (NULL:
+ * only the state changes).  A snapshot built later reads the state as
+ * it then is; pick skips down endpoints in every snapshot.  Returns 1
+ * when the state changed.
+ */
+int		 snap_set_up(const struct snap *s, struct lb_live *l, int up);
+
 /* ---- NetworkPolicy and source ranges on the data path ---- */
 
 /* A connecting client as the policy sees it; on the worker's stack. */
