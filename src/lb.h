@@ -58,15 +58,6 @@ struct lb_live {
 	_Atomic uint64_t	 total;		/* connections picked */
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
-	/*
-	 * Service port entries only ("port/ns/name:port/proto"): clients
-	 * refused because NetworkPolicy lets them reach no endpoint, or
-	 * because loadBalancerSourceRanges leaves them out; established
-	 * connections closed because a new snapshot's policies deny them.
-	 */
-	_Atomic uint64_t	 refused_policy;
-	_Atomic uint64_t	 refused_source;
-	_Atomic uint64_t	 closed_policy;
 	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };

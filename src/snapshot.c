@@ -169,10 +169,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		if ((sp->name = arena_strdup(&s->arena,
 		    rp->name ? rp->name : "")) == NULL ||
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
-		    rs->name, rp->port)) == NULL ||
-		    (key = arena_printf(&s->arena, "port/%s/%s:%u/%s", rs->ns,
-		    rs->name, rp->port, proto_name(rp->proto))) == NULL ||
-		    (sp->live = lb_live_get(live, key)) == NULL)
+		    rs->name, rp->port)) == NULL)
 			goto oom;
 		if (snap_build_eps(s, sp, rp, live, err, errlen) == -1)
 			return -1;

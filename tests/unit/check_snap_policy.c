@@ -181,7 +181,7 @@ START_TEST(test_table)
 	ck_assert_ptr_eq(snap_find_port(s, "prod", "db", 81, PROTO_TCP), NULL);
 	ck_assert_ptr_eq(snap_find_port(s, "prod", "nope", 80, PROTO_TCP), NULL);
 	ck_assert_ptr_eq(snap_find_port(s, "aaa", "db", 80, PROTO_TCP), NULL);
-	ck_assert_str_eq(db->live->key, "port/prod/db:80/TCP");
+	ck_assert_str_eq(db->label, "prod/db:80");
 	snap_unref(s);
 	lb_livetab_free(&live);
 }
