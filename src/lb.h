@@ -45,7 +45,6 @@
 #include "strtab.h"
 
 #define LB_MAX_TRIES	3	/* endpoints one connection may try */
-#define LB_DEFAULT	"round-robin"
 
 /*
  * Shared, atomics only.  Created by lb_live_get() during a snapshot build,

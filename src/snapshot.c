@@ -128,15 +128,29 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
 	}
 }
 
-/* One proxied Service into s.  0, or -1 with a message in err. */
+/*
+ * One proxied Service into s, every port balanced with the algorithm
+ * resolution chose for it.  0, or -1 with a message in err.
+ */
 static int
 snap_build_svc(struct snap *s, const struct res_service *rs,
-    const struct pcfg *pc, struct lb_livetab *live, const struct lb_ops *ops,
-    char *err, size_t errlen)
+    const struct pcfg *pc, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	struct snap_svc	*sv = &s->svcs[s->nsvcs++];
-	char		*key;
-	size_t		 j, k;
+	struct snap_svc		*sv = &s->svcs[s->nsvcs++];
+	const struct lb_ops	*ops;
+	char			*key;
+	size_t			 j, k;
+
+	/* Validation let only known names through; a model made some
+	   other way may still name none. */
+	if (rs->lb_algorithm == NULL ||
+	    (ops = lb_find(rs->lb_algorithm)) == NULL) {
+		snprintf(err, errlen, "Service %s/%s: unknown balancing "
+		    "algorithm \"%s\"", rs->ns, rs->name,
+		    rs->lb_algorithm ? rs->lb_algorithm : "");
+		return -1;
+	}
 
 	if ((sv->ns = arena_strdup(&s->arena, rs->ns)) == NULL ||
 	    (sv->name = arena_strdup(&s->arena, rs->name)) == NULL ||
@@ -282,17 +296,12 @@ snap_own_pol(struct snap *s)
 }
 
 struct snap *
-snap_build(const struct res_model *m, struct lb_livetab *live,
-    const char *lb, char *err, size_t errlen)
+snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	const struct lb_ops	*ops;
 	struct snap		*s;
 	size_t			 nsvcs, nports, nlsns, i;
 
-	if ((ops = lb_find(lb)) == NULL) {
-		snprintf(err, errlen, "unknown balancing algorithm \"%s\"", lb);
-		return NULL;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -316,7 +325,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 		goto oom;
 	for (i = 0; i < m->nservices; i++)
 		if (m->services[i].proxied && snap_build_svc(s,
-		    &m->services[i], m->pcfg, live, ops, err, errlen) == -1)
+		    &m->services[i], m->pcfg, live, err, errlen) == -1)
 			goto fail;
 	if (snap_dedup_lsns(s, err, errlen) == -1)
 		goto fail;

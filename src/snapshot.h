@@ -92,17 +92,17 @@ struct snap {
 };
 
 /*
- * Build a snapshot of every proxied Service port of model, balancing
- * with the algorithm named lb.  Live counters come from (and are added
- * to) live, which must outlive the snapshot.  Returns a snapshot with
- * one reference, or NULL with a message in err (out of memory, unknown
- * algorithm, two Service ports on one address).  One build at a time
- * per live table: the main thread's at startup, the reload thread's on
- * reload.
+ * Build a snapshot of every proxied Service port of model, each
+ * balanced with its Service's algorithm (res_service.lb_algorithm).
+ * Live counters come from (and are added to) live, which must outlive
+ * the snapshot.  Returns a snapshot with one reference, or NULL with a
+ * message in err (out of memory, unknown algorithm, an algorithm's
+ * build failing on a Service port, two Service ports on one address).
+ * One build at a time per live table: the main thread's at startup,
+ * the reload thread's on reload.
  */
 struct snap	*snap_build(const struct res_model *model,
-		    struct lb_livetab *live, const char *lb,
-		    char *err, size_t errlen);
+		    struct lb_livetab *live, char *err, size_t errlen);
 struct snap	*snap_ref(struct snap *);
 /* Drop one reference; the last one frees the snapshot.  NULL is ok. */
 void		 snap_unref(struct snap *);

@@ -22,6 +22,7 @@ pcfg_defaults(struct pcfg *p)
 	p->drain_timeout_ms = PCFG_DEFAULT_DRAIN_TIMEOUT_MS;
 	p->max_connections = 0;		/* from the fd limit */
 	p->connection_log = CONN_LOG_INFO;
+	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
 }
 
 /*

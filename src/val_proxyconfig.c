@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb.h"
 #include "val.h"
 
 #define WORKERS_MAX	256
@@ -158,6 +159,25 @@ lb_pool(const struct diag_ctx *dc, struct arena *a,
 	return n;
 }
 
+/* spec.loadBalancing.algorithm: a name the balancer registry knows. */
+static size_t
+lb_algorithm(const struct diag_ctx *dc, const struct kpcfg_lb *lb,
+    struct pcfg *out)
+{
+	char names[256];
+
+	if (lb->algorithm == NULL)
+		return 0;
+	if (lb_find(lb->algorithm) != NULL) {
+		out->lb_algorithm = lb->algorithm;
+		return 0;
+	}
+	kobj_err(dc, val_at(lb->y, "algorithm", NULL), DIAG_NOT_SUPPORTED,
+	    "spec.loadBalancing.algorithm", lb->algorithm,
+	    "supported values: %s", lb_names(names, sizeof(names)));
+	return 1;
+}
+
 static size_t
 spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
     struct pcfg *out)
@@ -230,6 +250,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	/* A bool: the decoder has already refused anything else. */
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;
+	n += lb_algorithm(dc, &s->load_balancing, out);
 	return n;
 }
 

@@ -11,6 +11,7 @@
 
 #include "lb.h"
 #include "unit.h"
+#include "val.h"
 
 #define NEPS	4
 
@@ -218,6 +219,8 @@ START_TEST(test_registry)
 	char buf[256];
 
 	ck_assert_ptr_eq(lb_find("round-robin"), &lb_rr_ops);
+	/* ProxyConfig's default names one. */
+	ck_assert_ptr_nonnull(lb_find(PCFG_DEFAULT_LB_ALGORITHM));
 	ck_assert_ptr_null(lb_find("roundrobin"));
 	ck_assert_ptr_null(lb_find(""));
 	ck_assert_str_eq(lb_names(buf, sizeof(buf)), "\"round-robin\"");

@@ -80,7 +80,7 @@ fx_snap(struct fx *f)
 	}
 	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
 	lb_livetab_init(&f->live);
-	s = snap_build(&f->m, &f->live, LB_DEFAULT, err, sizeof(err));
+	s = snap_build(&f->m, &f->live, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	/* The snapshot borrows nothing from the model. */
 	res_free(&f->m);
@@ -183,14 +183,15 @@ START_TEST(test_live_outlives_snapshots)
 	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
 	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
 	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
-	s2 = snap_build(&f2.m, &f1.live, LB_DEFAULT, err, sizeof(err));
+	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
 	ck_assert_ptr_nonnull(s2);
 	ck_assert_ptr_eq(port(s1, 80)->lb.eps[1].live,
 	    port(s2, 80)->lb.eps[1].live);
 	ck_assert_ptr_eq(port(s1, 80)->svc->live, port(s2, 80)->svc->live);
-	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, "nope", err,
-	    sizeof(err)));
-	ck_assert_str_eq(err, "unknown balancing algorithm \"nope\"");
+	f2.m.services[0].lb_algorithm = "nope";
+	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, err, sizeof(err)));
+	ck_assert_str_eq(err, "Service default/web: unknown balancing "
+	    "algorithm \"nope\"");
 	res_free(&f2.m);
 	unit_free(&f2.set, &f2.dl);
 	snap_unref(s1);
@@ -253,7 +254,7 @@ START_TEST(test_health)
 	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
 	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
 	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
-	s2 = snap_build(&f2.m, &f1.live, LB_DEFAULT, err, sizeof(err));
+	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
 	ck_assert_msg(s2 != NULL, "%s", err);
 	sp = port(s2, 80);
 	ck_assert_ptr_eq(sp->lb.eps[0].live, l);
