@@ -28,6 +28,10 @@
  *     algorithm, so correctness never depends on a status hook; the
  *     hooks (lb_ops.set_up/set_down) exist for algorithms with a
  *     precomputed table (Maglev) to rebalance it.
+ *   - The hooks reach the snapshot given to snap_set_up() only.  One a
+ *     reload is building meanwhile reads the state when its build runs;
+ *     a change after that read reaches its table only with the next
+ *     change (pick still skips the endpoint meanwhile).
  * The weight is configuration, not health: it sits in the snapshot's
  * lb_ep (default 1) and changes only with a new snapshot.
  */
