@@ -225,8 +225,7 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 	    acc > cl ? acc - cl : 0, acc, met_get(&c.bytes_up),
 	    met_get(&c.bytes_down), met_get(&c.connect_failures),
 	    met_get(&c.retries), met_get(&c.no_endpoint), met_get(&c.limited),
-	    sp->live ? met_get(&sp->live->refused_policy) : 0,
-	    sp->live ? met_get(&sp->live->refused_source) : 0);
+	    met_get(&c.refused_policy), met_get(&c.refused_source));
 	for (j = 0; j < sp->lb.neps; j++) {
 		const struct lb_ep *ep = &sp->lb.eps[j];
 

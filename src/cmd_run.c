@@ -225,8 +225,7 @@ run_snap(struct run_ctx *c, const struct model *m)
 	struct snap	*s;
 	char		 err[2048];
 
-	if ((s = snap_build(&m->res, &c->live, LB_DEFAULT, err,
-	    sizeof(err))) == NULL)
+	if ((s = snap_build(&m->res, &c->live, err, sizeof(err))) == NULL)
 		log_error("%s", err);
 	return s;
 }

@@ -323,6 +323,11 @@ struct knetpol {
 
 /* ---- svcproxy.io/v1alpha1 ProxyConfig ---- */
 
+struct kpcfg_lb {
+	const struct ynode	*y;
+	const char		*algorithm;
+};
+
 struct kpcfg_spec {
 	const struct ynode	*y;
 	struct kstrlist		 node_addresses;
@@ -337,6 +342,7 @@ struct kpcfg_spec {
 	struct kint		 max_connections;
 	const char		*connection_log;
 	struct kbool		 keep_established;
+	struct kpcfg_lb		 load_balancing;
 };
 
 struct kpcfg {

@@ -4,6 +4,14 @@
 #include "kobj.h"
 #include "kobj_kinds.h"
 
+static const struct kfield lb_fields[] = {
+	KF("algorithm", KF_STR, struct kpcfg_lb, algorithm),
+	KF_END
+};
+static const struct kschema lb_schema = {
+	"ProxyConfigLoadBalancing", 0, lb_fields
+};
+
 static const struct kfield spec_fields[] = {
 	KF("nodeAddresses", KF_STRLIST, struct kpcfg_spec, node_addresses),
 	KF("nodePortRange", KF_STR, struct kpcfg_spec, node_port_range),
@@ -19,6 +27,7 @@ static const struct kfield spec_fields[] = {
 	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
 	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
 	    keep_established),
+	KF_O("loadBalancing", struct kpcfg_spec, load_balancing, lb_schema),
 	KF_END
 };
 static const struct kschema spec_schema = {

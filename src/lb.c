@@ -1,24 +1,46 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lb.h"
 
-/* Every algorithm, found by the name ProxyConfig spells. */
+/*
+ * Every algorithm, found by the name ProxyConfig and the Service
+ * annotation spell; sorted by name, as validation lists them.
+ */
 static const struct lb_ops *const lb_algos[] = {
 	&lb_rr_ops,
 };
+#define LB_NALGOS	(sizeof(lb_algos) / sizeof(lb_algos[0]))
 
 const struct lb_ops *
 lb_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(lb_algos) / sizeof(lb_algos[0]); i++)
+	for (i = 0; i < LB_NALGOS; i++)
 		if (strcmp(lb_algos[i]->name, name) == 0)
 			return lb_algos[i];
 	return NULL;
+}
+
+char *
+lb_names(char *buf, size_t len)
+{
+	size_t	i, off = 0;
+	int	n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < LB_NALGOS && off < len; i++) {
+		n = snprintf(buf + off, len - off, "%s\"%s\"", i ? ", " : "",
+		    lb_algos[i]->name);
+		off += n < 0 ? 0 : (size_t)n;
+	}
+	return buf;
 }
 
 int
@@ -72,6 +94,28 @@ lb_ok(struct lb_ep *ep)
 	    memory_order_relaxed) != 0)
 		atomic_store_explicit(&ep->live->fails_in_row, 0,
 		    memory_order_relaxed);
+}
+
+int
+lb_live_set_up(struct lb_live *l, int up)
+{
+	uint32_t down = up ? 0 : 1;
+
+	/* One writer (the main thread): load and store need no exchange. */
+	if (atomic_load_explicit(&l->down, memory_order_relaxed) == down)
+		return 0;
+	atomic_store_explicit(&l->down, down, memory_order_relaxed);
+	return 1;
+}
+
+void
+lb_set_status(struct lb_set *set, struct lb_ep *ep)
+{
+	if (lb_ep_up(ep)) {
+		if (set->ops->set_up != NULL)
+			set->ops->set_up(set, ep);
+	} else if (set->ops->set_down != NULL)
+		set->ops->set_down(set, ep);
 }
 
 void

@@ -8,10 +8,32 @@
  * pick chose ends.  Several workers call pick on the same set at once:
  * whatever state an algorithm changes there must be atomic.
  *
- * Live state (active connections, failures) belongs to an endpoint's
- * address and port, not to a snapshot: it lives in a struct lb_livetab
- * that outlives every snapshot, so a reload keeps the counts and later
- * algorithms (least connections) and health checks read the same ones.
+ * Live state (active connections, failures, health) belongs to an
+ * endpoint's address and port, not to a snapshot: it lives in a struct
+ * lb_livetab that outlives every snapshot, so a reload keeps the counts
+ * and the health, and later algorithms (least connections) and health
+ * checks read the same ones.
+ *
+ * Health, threads and atomics.  An endpoint is up (the default, so an
+ * endpoint nobody checks is always up) or down, in lb_live.down.
+ *   - Writer: the main thread only (a health checker reporting there),
+ *     through lb_live_set_up(), or snap_set_up() which also tells the
+ *     algorithm of every Service port that has the endpoint.
+ *   - Readers: pick on the workers (lb_ep_up(), a relaxed load: the flag
+ *     guards no other data, and a pick that sees a change a little late
+ *     costs one connect at worst, which the retry covers), a snapshot
+ *     build (an algorithm's build may read it to lay out its table) and
+ *     the admin server.
+ *   - Every pick skips a down endpoint (lb_flow_may()), whatever its
+ *     algorithm, so correctness never depends on a status hook; the
+ *     hooks (lb_ops.set_up/set_down) exist for algorithms with a
+ *     precomputed table (Maglev) to rebalance it.
+ *   - The hooks reach the snapshot given to snap_set_up() only.  One a
+ *     reload is building meanwhile reads the state when its build runs;
+ *     a change after that read reaches its table only with the next
+ *     change (pick still skips the endpoint meanwhile).
+ * The weight is configuration, not health: it sits in the snapshot's
+ * lb_ep (default 1) and changes only with a new snapshot.
  */
 #ifndef SVCPROXY_LB_H
 #define SVCPROXY_LB_H
@@ -27,7 +49,6 @@
 #include "strtab.h"
 
 #define LB_MAX_TRIES	3	/* endpoints one connection may try */
-#define LB_DEFAULT	"round-robin"
 
 /*
  * Shared, atomics only.  Created by lb_live_get() during a snapshot build,
@@ -35,18 +56,11 @@
  */
 struct lb_live {
 	_Atomic uint32_t	 active;	/* open connections */
+	_Atomic uint32_t	 down;		/* 0: up (default); main thread
+						   writes, see above */
 	_Atomic uint64_t	 total;		/* connections picked */
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
-	/*
-	 * Service port entries only ("port/ns/name:port/proto"): clients
-	 * refused because NetworkPolicy lets them reach no endpoint, or
-	 * because loadBalancerSourceRanges leaves them out; established
-	 * connections closed because a new snapshot's policies deny them.
-	 */
-	_Atomic uint64_t	 refused_policy;
-	_Atomic uint64_t	 refused_source;
-	_Atomic uint64_t	 closed_policy;
 	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };
@@ -67,6 +81,7 @@ struct lb_ep {
 	int32_t			 pol_pod;	/* snapshot's pol_table; -1 */
 	char			 name[NETADDR_STRLEN + 8]; /* "[::1]:80" */
 	const char		*pod;		/* snapshot arena; or NULL */
+	uint32_t		 weight;	/* 1 unless configured */
 	struct lb_live		*live;		/* livetab; outlives snaps */
 };
 
@@ -96,20 +111,41 @@ struct lb_flow {
 };
 
 struct lb_ops {
-	const char	*name;
-	/* 0, or -1 when the arena is exhausted. */
-	int		(*build)(struct lb_set *, struct arena *);
+	const char	*name;		/* as ProxyConfig and the Service
+					   annotation spell it */
 	/*
-	 * An endpoint not in flow->tried that lb_flow_allows(), or NULL
-	 * when none is left.
+	 * Set up set (its eps, neps and ops filled in), allocating from
+	 * the snapshot's arena only.  0, or -1 with a message in err
+	 * (the arena is exhausted, a table would be too large...): the
+	 * snapshot build then fails, naming the Service port.
+	 */
+	int		(*build)(struct lb_set *, struct arena *, char *err,
+			    size_t errlen);
+	/*
+	 * An endpoint for which lb_flow_may() says yes, or NULL when none
+	 * is left.
 	 */
 	struct lb_ep	*(*pick)(const struct lb_set *, const struct lb_flow *);
 	/* Optional: the connection pick chose has ended. */
 	void		(*release)(const struct lb_set *, struct lb_ep *);
+	/*
+	 * Optional (HAProxy's set_server_status_up/down): ep of set has
+	 * just gone up / down.  Main thread, while workers pick on set:
+	 * whatever it changes must be published atomically, and nothing a
+	 * pick may still read can be freed (the arena lives as long as
+	 * the snapshot).  pick already skips down endpoints.
+	 */
+	void		(*set_up)(struct lb_set *, struct lb_ep *);
+	void		(*set_down)(struct lb_set *, struct lb_ep *);
 };
 
 /* The algorithm called name, or NULL. */
 const struct lb_ops *lb_find(const char *name);
+/*
+ * Every algorithm's name, quoted, in sorted order, as the API server
+ * lists supported values ("\"round-robin\""), into buf.  Returns buf.
+ */
+char		*lb_names(char *buf, size_t len);
 
 /*
  * Pick for flow and account for it: the endpoint's active and total
@@ -131,10 +167,42 @@ lb_flow_allows(const struct lb_flow *f, const struct lb_ep *ep)
 	return f->allow == NULL || f->allow(ep, f->allow_arg);
 }
 
+/* Is ep up?  Any thread (relaxed: see the top of this file). */
+static inline int
+lb_ep_up(const struct lb_ep *ep)
+{
+	return atomic_load_explicit(&ep->live->down,
+	    memory_order_relaxed) == 0;
+}
+
+/*
+ * May flow be offered set's endpoint idx: not tried yet, up, and
+ * allowed by NetworkPolicy (asked last: it costs the most)?  Every
+ * pick filters through this.
+ */
+static inline int
+lb_flow_may(const struct lb_set *set, const struct lb_flow *f, size_t idx)
+{
+	return !lb_flow_tried(f, idx) && lb_ep_up(&set->eps[idx]) &&
+	    lb_flow_allows(f, &set->eps[idx]);
+}
+
 void		 lb_livetab_init(struct lb_livetab *);
 void		 lb_livetab_free(struct lb_livetab *);
-/* The entry for key, created zeroed on first use; NULL: out of memory. */
+/* The entry for key, created zeroed (up) on first use; NULL: out of
+   memory. */
 struct lb_live	*lb_live_get(struct lb_livetab *, const char *key);
+/*
+ * Mark l up (up != 0) or down.  Main thread only.  Returns 1 when the
+ * state changed, 0 when it already was so; on 1 the caller tells the
+ * algorithms (lb_set_status(), or snap_set_up() for a whole snapshot).
+ */
+int		 lb_live_set_up(struct lb_live *l, int up);
+/*
+ * ep of set has changed state (lb_live_set_up() returned 1): call the
+ * algorithm's set_up or set_down hook, if it has one.  Main thread.
+ */
+void		 lb_set_status(struct lb_set *set, struct lb_ep *ep);
 
 /* lb_rr.c */
 extern const struct lb_ops lb_rr_ops;

@@ -1,12 +1,15 @@
 /*
  * Round robin: one shared counter per Service port, advanced atomically,
  * so consecutive connections rotate exactly over the endpoints whatever
- * worker accepts them.  An endpoint a flow may not use (NetworkPolicy)
- * passes its turn to the next one it may.
+ * worker accepts them.  An endpoint a flow may not use (down, or
+ * refused by NetworkPolicy) passes its turn to the next one it may; so
+ * no status hook is needed.  Weights are not used yet: every endpoint
+ * has weight 1.
  */
 #include "config.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "lb.h"
 
@@ -15,12 +18,14 @@ struct lb_rr {
 };
 
 static int
-lb_rr_build(struct lb_set *set, struct arena *a)
+lb_rr_build(struct lb_set *set, struct arena *a, char *err, size_t errlen)
 {
 	struct lb_rr *rr;
 
-	if ((rr = arena_alloc(a, sizeof(*rr))) == NULL)
+	if ((rr = arena_alloc(a, sizeof(*rr))) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
 	atomic_init(&rr->next, 0);
 	set->state = rr;
 	return 0;
@@ -36,7 +41,7 @@ lb_rr_pick(const struct lb_set *set, const struct lb_flow *f)
 	start = atomic_fetch_add_explicit(&rr->next, 1, memory_order_relaxed);
 	for (k = 0; k < set->neps; k++) {
 		i = (size_t)((start + k) % set->neps);
-		if (!lb_flow_tried(f, i) && lb_flow_allows(f, &set->eps[i]))
+		if (lb_flow_may(set, f, i))
 			return &set->eps[i];
 	}
 	return NULL;
@@ -47,4 +52,6 @@ const struct lb_ops lb_rr_ops = {
 	.build = lb_rr_build,
 	.pick = lb_rr_pick,
 	.release = NULL,
+	.set_up = NULL,
+	.set_down = NULL,
 };

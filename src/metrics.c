@@ -90,7 +90,7 @@ void
 met_port_sum(const struct met_tab *t, const struct met_port *p,
     struct met_ctr *o)
 {
-	uint64_t	v[8] = { 0 };
+	uint64_t	v[11] = { 0 };
 	unsigned	i;
 
 	for (i = 0; i < t->nworkers; i++) {
@@ -103,6 +103,9 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 		v[5] += met_get(&p->w[i].retries);
 		v[6] += met_get(&p->w[i].no_endpoint);
 		v[7] += met_get(&p->w[i].limited);
+		v[8] += met_get(&p->w[i].refused_policy);
+		v[9] += met_get(&p->w[i].refused_source);
+		v[10] += met_get(&p->w[i].closed_policy);
 	}
 	atomic_init(&o->accepted, v[0]);
 	atomic_init(&o->closed, v[1]);
@@ -112,6 +115,9 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 	atomic_init(&o->retries, v[5]);
 	atomic_init(&o->no_endpoint, v[6]);
 	atomic_init(&o->limited, v[7]);
+	atomic_init(&o->refused_policy, v[8]);
+	atomic_init(&o->refused_source, v[9]);
+	atomic_init(&o->closed_policy, v[10]);
 }
 
 long
@@ -245,12 +251,9 @@ prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
 	case F_RETRY:	return met_get(&c->retries);
 	case F_NOEP:	return met_get(&c->no_endpoint);
 	case F_LIMIT:	return met_get(&c->limited);
-	case F_POLICY:	return sp->live ? met_get(&sp->live->refused_policy) :
-			    0;
-	case F_SOURCE:	return sp->live ? met_get(&sp->live->refused_source) :
-			    0;
-	case F_REVOKED:	return sp->live ? met_get(&sp->live->closed_policy) :
-			    0;
+	case F_POLICY:	return met_get(&c->refused_policy);
+	case F_SOURCE:	return met_get(&c->refused_source);
+	case F_REVOKED:	return met_get(&c->closed_policy);
 	case F_READY:	return e ? e->ready : 0;
 	case F_SRVTERM:	return e ? e->serving_terminating : 0;
 	case F_TERM:	return e ? e->terminating : 0;

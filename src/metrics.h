@@ -40,6 +40,15 @@ struct met_ctr {
 	_Atomic uint64_t	 retries;	/* attempts after the first */
 	_Atomic uint64_t	 no_endpoint;
 	_Atomic uint64_t	 limited;	/* accepts held at a limit */
+	/*
+	 * Clients refused (reset) because NetworkPolicy lets them reach no
+	 * endpoint, or because loadBalancerSourceRanges leaves them out;
+	 * established connections closed because a new snapshot's
+	 * policies deny them.
+	 */
+	_Atomic uint64_t	 refused_policy;
+	_Atomic uint64_t	 refused_source;
+	_Atomic uint64_t	 closed_policy;
 } __attribute__((aligned(64)));
 
 /* Endpoints of a Service port by state, from the last loaded model. */

@@ -19,12 +19,14 @@
 #define PCFG_DEFAULT_CONNECT_TIMEOUT_MS	5000
 #define PCFG_DEFAULT_IDLE_TIMEOUT_MS	(10 * 60 * 1000)
 #define PCFG_DEFAULT_DRAIN_TIMEOUT_MS	30000
+#define PCFG_DEFAULT_LB_ALGORITHM	"round-robin"	/* lb_find()'s */
 #define SVC_DEFAULT_AFFINITY_TIMEOUT	10800
 
 /* Annotations svcproxy reads on a Service. */
 #define ANN_IDLE_TIMEOUT	"svcproxy.io/idle-timeout"
 #define ANN_CONNECT_TIMEOUT	"svcproxy.io/connect-timeout"
 #define ANN_MAX_CONNECTIONS	"svcproxy.io/max-connections"
+#define ANN_LB_ALGORITHM	"svcproxy.io/lb-algorithm"
 
 enum conn_log {
 	CONN_LOG_OFF,
@@ -50,6 +52,8 @@ struct pcfg {
 	uint32_t		 max_connections;  /* 0: from the fd limit */
 	enum conn_log		 connection_log;
 	int			 keep_established; /* on policy change */
+	const char		*lb_algorithm;	/* an lb_find() name: kset
+						   arena or static */
 };
 
 #endif

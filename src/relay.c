@@ -655,8 +655,7 @@ relay_refuse_policy(struct relay *r, const struct relay_judge *j)
 {
 	char why[256];
 
-	atomic_fetch_add_explicit(&r->sp->live->refused_policy, 1,
-	    memory_order_relaxed);
+	MET_PORT_ADD(r->sp, r->w->id, refused_policy, 1);
 	snap_deny_reason(r->snap, &j->denied, why, sizeof(why));
 	relay_close_why(r, "policy-denied", why, 1u << SIDE_CLIENT);
 }
@@ -783,8 +782,7 @@ relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
 	w->live = r;
 	ipaddr_from_sockaddr(client, &addr, &port);
 	if (!snap_source_allowed(l, &addr)) {
-		atomic_fetch_add_explicit(&sp->live->refused_source, 1,
-		    memory_order_relaxed);
+		MET_PORT_ADD(sp, w->id, refused_source, 1);
 		relay_close_why(r, "source-denied", "not in "
 		    "loadBalancerSourceRanges", 1u << SIDE_CLIENT);
 		return;
@@ -818,8 +816,7 @@ relay_recheck(struct relay_wrk *w, const struct snap *s)
 		ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a, &port);
 		if (snap_recheck(s, r->sp, r->ep, &a, &v) != SNAP_DENY)
 			continue;
-		atomic_fetch_add_explicit(&r->sp->live->closed_policy, 1,
-		    memory_order_relaxed);
+		MET_PORT_ADD(r->sp, w->id, closed_policy, 1);
 		snap_deny_reason(s, &v, why, sizeof(why));
 		relay_close_why(r, "policy-revoked", why,
 		    1u << SIDE_CLIENT | 1u << SIDE_BACKEND);

@@ -152,8 +152,7 @@ rld_build(struct rld *r, struct rld_result *res)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&r->live_mu);
 	if (!(stopped = r->live == NULL))
-		res->s = snap_build(&res->m->res, r->live, LB_DEFAULT, err,
-		    sizeof(err));
+		res->s = snap_build(&res->m->res, r->live, err, sizeof(err));
 	pthread_mutex_unlock(&r->live_mu);
 	res->build_ms = rld_ms_since(&t0);
 	if (res->s == NULL) {

@@ -64,6 +64,9 @@ struct res_service {
 	uint32_t		 connect_timeout_ms;	/* 0: global */
 	uint32_t		 idle_timeout_ms;	/* 0: global */
 	uint32_t		 max_connections;	/* 0: no limit */
+	const char		*lb_algorithm;	/* annotation, else the
+						   ProxyConfig's; kset or
+						   static */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

@@ -731,7 +731,8 @@ svc_lb_ip(struct res_service *s, const struct ksvc *ks)
 }
 
 static void
-svc_annotations(struct res_service *s, const struct ksvc *ks)
+svc_annotations(struct res_service *s, const struct ksvc *ks,
+    const struct pcfg *pc)
 {
 	const struct kstrmap	*ann = &ks->meta.annotations;
 	const char		*v;
@@ -747,6 +748,9 @@ svc_annotations(struct res_service *s, const struct ksvc *ks)
 	if ((v = sel_label_get(ann, ANN_MAX_CONNECTIONS)) != NULL &&
 	    kobj_parse_int(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
 		s->max_connections = (uint32_t)n;
+	/* Validated: a name lb_find() knows. */
+	if ((s->lb_algorithm = sel_label_get(ann, ANN_LB_ALGORITHM)) == NULL)
+		s->lb_algorithm = pc->lb_algorithm;
 }
 
 static void
@@ -786,7 +790,7 @@ svc_basics(struct build *b, struct res_service *s, const struct ksvc *ks)
 		    sp->allocate_load_balancer_node_ports.v != 0 : 1;
 	svc_ips(b, s, ks);
 	svc_lb_ip(s, ks);
-	svc_annotations(s, ks);
+	svc_annotations(s, ks, b->pcfg);
 	svc_ports(b, s, ks);
 }
 

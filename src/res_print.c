@@ -181,6 +181,13 @@ json_service(FILE *fp, const struct res_service *s)
 	json_cidrs(fp, s->lb_source_ranges, s->nlb_source_ranges);
 	fputs(",\"loadBalancerIP\":", fp);
 	json_ip(fp, &s->lb_ip);
+	fputs(",\"loadBalancing\":", fp);
+	if (s->proxied) {
+		fputs("{\"algorithm\":", fp);
+		json_str(fp, s->lb_algorithm);
+		fputc('}', fp);
+	} else
+		fputs("null", fp);
 	fputs(",\"ports\":[", fp);
 	for (i = 0; i < s->nports; i++) {
 		if (i > 0)
@@ -272,6 +279,8 @@ text_service(FILE *fp, const struct res_service *s)
 		fprintf(fp, "  affinity ClientIP %ds", s->affinity_timeout);
 	if (s->external_traffic_policy != NULL)
 		fprintf(fp, "  externalTrafficPolicy %s", s->external_traffic_policy);
+	if (s->proxied)
+		fprintf(fp, "  lb %s", s->lb_algorithm);
 	fputc('\n', fp);
 	if (s->headless) {
 		fprintf(fp, "  addresses");

@@ -46,7 +46,6 @@ struct snap_port {
 	enum proto		 proto;
 	const char		*label;		/* "ns/name:port" (arena) */
 	struct lb_set		 lb;		/* endpoints, algorithm */
-	struct lb_live		*live;		/* livetab: refusals */
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
 	struct met_port		*met;		/* run's met_tab (metrics.h);

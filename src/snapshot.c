@@ -63,16 +63,23 @@ snap_ep_pod(const struct snap *s, struct snap_port *sp, struct lb_ep *ep,
 		sp->pol_isolated = 1;
 }
 
-/* Endpoints of rp that take new connections, into sp->lb. */
+#define SNAP_OOM	"out of memory building the snapshot"
+
+/*
+ * Endpoints of rp that take new connections, into sp->lb, and the
+ * algorithm's build.  0, or -1 with a message in err.
+ */
 static int
 snap_build_eps(struct snap *s, struct snap_port *sp,
-    const struct res_port *rp, struct lb_livetab *live)
+    const struct res_port *rp, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	size_t i, n = 0;
+	char	why[200];
+	size_t	i, n = 0;
 
 	if (rp->nendpoints != 0 && (sp->lb.eps = arena_calloc(&s->arena,
 	    rp->nendpoints, sizeof(*sp->lb.eps))) == NULL)
-		return -1;
+		goto oom;
 	for (i = 0; i < rp->nendpoints; i++) {
 		const struct res_endpoint	*re = &rp->endpoints[i];
 		struct lb_ep			*ep = &sp->lb.eps[n];
@@ -82,18 +89,29 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		ep->salen = ipaddr_sockaddr(&re->addr, re->port, &ep->sa);
 		ep->addr = re->addr;
 		ep->port = re->port;
+		ep->weight = 1;
 		snap_ep_pod(s, sp, ep, re);
 		snap_addr_name(&re->addr, re->port, ep->name,
 		    sizeof(ep->name));
 		if (re->pod != NULL && (ep->pod = arena_printf(&s->arena,
 		    "%s/%s", re->pod_ns ? re->pod_ns : "", re->pod)) == NULL)
-			return -1;
+			goto oom;
 		if ((ep->live = lb_live_get(live, ep->name)) == NULL)
-			return -1;
+			goto oom;
 		n++;
 	}
 	sp->lb.neps = n;
-	return sp->lb.ops->build(&sp->lb, &s->arena);
+	why[0] = '\0';
+	if (sp->lb.ops->build(&sp->lb, &s->arena, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "Service port %s/%s: %s balancing: %s",
+		    sp->label, proto_name(sp->proto), sp->lb.ops->name,
+		    why[0] != '\0' ? why : "failed");
+		return -1;
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, SNAP_OOM);
+	return -1;
 }
 
 /* Count what the snapshot will hold, so each array is one allocation. */
@@ -114,19 +132,35 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
 	}
 }
 
+/*
+ * One proxied Service into s, every port balanced with the algorithm
+ * resolution chose for it.  0, or -1 with a message in err.
+ */
 static int
 snap_build_svc(struct snap *s, const struct res_service *rs,
-    const struct pcfg *pc, struct lb_livetab *live, const struct lb_ops *ops)
+    const struct pcfg *pc, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	struct snap_svc	*sv = &s->svcs[s->nsvcs++];
-	char		*key;
-	size_t		 j, k;
+	struct snap_svc		*sv = &s->svcs[s->nsvcs++];
+	const struct lb_ops	*ops;
+	char			*key;
+	size_t			 j, k;
+
+	/* Validation let only known names through; a model made some
+	   other way may still name none. */
+	if (rs->lb_algorithm == NULL ||
+	    (ops = lb_find(rs->lb_algorithm)) == NULL) {
+		snprintf(err, errlen, "Service %s/%s: unknown balancing "
+		    "algorithm \"%s\"", rs->ns, rs->name,
+		    rs->lb_algorithm ? rs->lb_algorithm : "");
+		return -1;
+	}
 
 	if ((sv->ns = arena_strdup(&s->arena, rs->ns)) == NULL ||
 	    (sv->name = arena_strdup(&s->arena, rs->name)) == NULL ||
 	    (key = arena_printf(&s->arena, "svc/%s/%s", rs->ns,
 	    rs->name)) == NULL || (sv->live = lb_live_get(live, key)) == NULL)
-		return -1;
+		goto oom;
 	sv->connect_timeout_ms = rs->connect_timeout_ms ?
 	    rs->connect_timeout_ms : pc->connect_timeout_ms;
 	sv->idle_timeout_ms = rs->idle_timeout_ms ?
@@ -135,7 +169,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	if (rs->nlb_source_ranges != 0) {
 		if ((sv->lb_src = arena_calloc(&s->arena,
 		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)
-			return -1;
+			goto oom;
 		memcpy(sv->lb_src, rs->lb_source_ranges,
 		    rs->nlb_source_ranges * sizeof(*sv->lb_src));
 		sv->nlb_src = rs->nlb_source_ranges;
@@ -153,11 +187,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		if ((sp->name = arena_strdup(&s->arena,
 		    rp->name ? rp->name : "")) == NULL ||
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
-		    rs->name, rp->port)) == NULL ||
-		    (key = arena_printf(&s->arena, "port/%s/%s:%u/%s", rs->ns,
-		    rs->name, rp->port, proto_name(rp->proto))) == NULL ||
-		    (sp->live = lb_live_get(live, key)) == NULL ||
-		    snap_build_eps(s, sp, rp, live) == -1)
+		    rs->name, rp->port)) == NULL)
+			goto oom;
+		if (snap_build_eps(s, sp, rp, live, err, errlen) == -1)
 			return -1;
 		for (k = 0; k < rp->nlisteners; k++) {
 			const struct res_listener	*rl = &rp->listeners[k];
@@ -174,6 +206,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		}
 	}
 	return 0;
+oom:
+	snprintf(err, errlen, SNAP_OOM);
+	return -1;
 }
 
 /*
@@ -265,17 +300,12 @@ snap_own_pol(struct snap *s)
 }
 
 struct snap *
-snap_build(const struct res_model *m, struct lb_livetab *live,
-    const char *lb, char *err, size_t errlen)
+snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
+    size_t errlen)
 {
-	const struct lb_ops	*ops;
 	struct snap		*s;
 	size_t			 nsvcs, nports, nlsns, i;
 
-	if ((ops = lb_find(lb)) == NULL) {
-		snprintf(err, errlen, "unknown balancing algorithm \"%s\"", lb);
-		return NULL;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -299,13 +329,13 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 		goto oom;
 	for (i = 0; i < m->nservices; i++)
 		if (m->services[i].proxied && snap_build_svc(s,
-		    &m->services[i], m->pcfg, live, ops) == -1)
-			goto oom;
+		    &m->services[i], m->pcfg, live, err, errlen) == -1)
+			goto fail;
 	if (snap_dedup_lsns(s, err, errlen) == -1)
 		goto fail;
 	return s;
 oom:
-	snprintf(err, errlen, "out of memory building the snapshot");
+	snprintf(err, errlen, SNAP_OOM);
 fail:
 	arena_free(&s->arena);
 	free(s);
@@ -382,6 +412,22 @@ snap_find_port(const struct snap *s, const char *ns, const char *name,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+int
+snap_set_up(const struct snap *s, struct lb_live *l, int up)
+{
+	size_t i, j;
+
+	if (!lb_live_set_up(l, up))
+		return 0;
+	/* Workers may pick on these sets meanwhile: the hooks know. */
+	for (i = 0; s != NULL && i < s->nports; i++)
+		for (j = 0; j < s->ports[i].lb.neps; j++)
+			if (s->ports[i].lb.eps[j].live == l)
+				lb_set_status(&s->ports[i].lb,
+				    &s->ports[i].lb.eps[j]);
+	return 1;
 }
 
 /* ---- NetworkPolicy and source ranges ---- */

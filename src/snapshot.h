@@ -33,17 +33,17 @@
 struct res_model;
 
 /*
- * Build a snapshot of every proxied Service port of model, balancing
- * with the algorithm named lb.  Live counters come from (and are added
- * to) live, which must outlive the snapshot.  Returns a snapshot with
- * one reference, or NULL with a message in err (out of memory, unknown
- * algorithm, two Service ports on one address).  One build at a time
- * per live table: the main thread's at startup, the reload thread's on
- * reload.
+ * Build a snapshot of every proxied Service port of model, each
+ * balanced with its Service's algorithm (res_service.lb_algorithm).
+ * Live counters come from (and are added to) live, which must outlive
+ * the snapshot.  Returns a snapshot with one reference, or NULL with a
+ * message in err (out of memory, unknown algorithm, an algorithm's
+ * build failing on a Service port, two Service ports on one address).
+ * One build at a time per live table: the main thread's at startup,
+ * the reload thread's on reload.
  */
 struct snap	*snap_build(const struct res_model *model,
-		    struct lb_livetab *live, const char *lb,
-		    char *err, size_t errlen);
+		    struct lb_livetab *live, char *err, size_t errlen);
 struct snap	*snap_ref(struct snap *);
 /* Drop one reference; the last one frees the snapshot.  NULL is ok. */
 void		 snap_unref(struct snap *);
@@ -55,6 +55,16 @@ const struct snap_lsn *snap_find_lsn(const struct snap *,
 /* The Service port ns/name port/proto, or NULL. */
 const struct snap_port *snap_find_port(const struct snap *, const char *ns,
 		    const char *name, uint16_t port, enum proto proto);
+
+/*
+ * Mark the endpoint l up or down (lb_live_set_up()) and, when that
+ * changed it, tell the algorithm of every Service port of s that has
+ * it (lb_set_status()).  Main thread only, s its current snapshot (NULL:
+ * only the state changes).  A snapshot built later reads the state as
+ * it then is; pick skips down endpoints in every snapshot.  Returns 1
+ * when the state changed.
+ */
+int		 snap_set_up(const struct snap *s, struct lb_live *l, int up);
 
 /* ---- NetworkPolicy and source ranges on the data path ---- */
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb.h"
 #include "val_int.h"
 
 #define WORKERS_MAX	256
@@ -33,6 +34,7 @@ pcfg_defaults(struct pcfg *p)
 	p->drain_timeout_ms = PCFG_DEFAULT_DRAIN_TIMEOUT_MS;
 	p->max_connections = 0;		/* from the fd limit */
 	p->connection_log = CONN_LOG_INFO;
+	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
 }
 
 static size_t
@@ -139,6 +141,25 @@ lb_pool(const struct diag_ctx *dc, struct arena *a,
 	return n;
 }
 
+/* spec.loadBalancing.algorithm: a name the balancer registry knows. */
+static size_t
+lb_algorithm(const struct diag_ctx *dc, const struct kpcfg_lb *lb,
+    struct pcfg *out)
+{
+	char names[256];
+
+	if (lb->algorithm == NULL)
+		return 0;
+	if (lb_find(lb->algorithm) != NULL) {
+		out->lb_algorithm = lb->algorithm;
+		return 0;
+	}
+	kobj_err(dc, val_at(lb->y, "algorithm", NULL), DIAG_NOT_SUPPORTED,
+	    "spec.loadBalancing.algorithm", lb->algorithm,
+	    "supported values: %s", lb_names(names, sizeof(names)));
+	return 1;
+}
+
 static size_t
 spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
     struct pcfg *out)
@@ -211,6 +232,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	/* A bool: the decoder has already refused anything else. */
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;
+	n += lb_algorithm(dc, &s->load_balancing, out);
 	return n;
 }
 

@@ -19,9 +19,11 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb.h"
 #include "val_int.h"
 
 /* MaxClientIPServiceAffinitySeconds */
@@ -897,7 +899,7 @@ annotations(struct svc_ctx *c)
 	const struct kstrmap	*m = &c->s->meta.annotations;
 	const char		*hints = NULL, *mode = NULL;
 	const struct ynode	*mode_y = NULL;
-	char			 f[VAL_PATH_MAX];
+	char			 f[VAL_PATH_MAX], names[256];
 	size_t			 i;
 
 	for (i = 0; i < m->n; i++) {
@@ -926,11 +928,20 @@ annotations(struct svc_ctx *c)
 			    num > UINT32_MAX)
 				err(c, vy, DIAG_INVALID, f, v,
 				    "must be a positive integer");
+		} else if (is(k, ANN_LB_ALGORITHM)) {
+			if (lb_find(v) == NULL) {
+				snprintf(names, sizeof(names), "supported "
+				    "values: ");
+				lb_names(names + strlen(names),
+				    sizeof(names) - strlen(names));
+				err(c, vy, DIAG_NOT_SUPPORTED, f, v, names);
+			}
 		} else
 			kobj_warn(&c->dc, m->v[i].ky, DIAG_NOT_SUPPORTED,
 			    "metadata.annotations", k, "svcproxy reads only "
-			    "\"%s\", \"%s\", \"%s\"; this one is ignored "
-			    "(a typo?)", ANN_CONNECT_TIMEOUT, ANN_IDLE_TIMEOUT,
+			    "\"%s\", \"%s\", \"%s\", \"%s\"; this one is "
+			    "ignored (a typo?)", ANN_CONNECT_TIMEOUT,
+			    ANN_IDLE_TIMEOUT, ANN_LB_ALGORITHM,
 			    ANN_MAX_CONNECTIONS);
 	}
 	if (hints != NULL && mode != NULL && !is(hints, mode))

@@ -1072,6 +1072,66 @@ START_TEST(test_annotations)
 }
 END_TEST
 
+/*
+ * The balancing algorithm: the Service's annotation, else ProxyConfig's
+ * spec.loadBalancing.algorithm; printed by resolve for proxied Services.
+ */
+START_TEST(test_lb_algorithm)
+{
+	struct fx	 f;
+	char		*out = NULL;
+	size_t		 len = 0;
+	FILE		*fp;
+
+	fx_load(&f,
+	    "---\napiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n"
+	    "  loadBalancing: {algorithm: round-robin}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: a\n"
+	    "  annotations: {svcproxy.io/lb-algorithm: round-robin}\n"
+	    "spec:\n  ports:\n  - {port: 80}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: b\n"
+	    "spec:\n  ports:\n  - {port: 80}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: h\n"
+	    "spec:\n  clusterIP: None\n  ports:\n  - {port: 80}\n");
+	ck_assert_str_eq(svc(&f, "default", "a")->lb_algorithm, "round-robin");
+	ck_assert_str_eq(svc(&f, "default", "b")->lb_algorithm, "round-robin");
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_json(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\"name\":\"b\",") != NULL &&
+	    strstr(strstr(out, "\"name\":\"b\","), "\"loadBalancing\":"
+	    "{\"algorithm\":\"round-robin\"},\"ports\"") != NULL, "%s", out);
+	/* Headless: nothing to balance. */
+	ck_assert_msg(strstr(strstr(out, "\"name\":\"h\","),
+	    "\"loadBalancing\":null,") != NULL, "%s", out);
+	free(out);
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_text(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "default/b  ClusterIP  clusterIP ") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "  lb round-robin\n  port - 80/TCP") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "(headless)\n") != NULL, "%s", out);
+	free(out);
+
+	/* Another ProxyConfig default (what validation will let through
+	   once there are more): the annotation still wins. */
+	res_free(&f.m);
+	f.pc.lb_algorithm = "test-default";
+	ck_assert_int_eq(res_build(&f.set, &f.pc, &f.m, &f.dl), 0);
+	ck_assert_str_eq(svc(&f, "default", "a")->lb_algorithm, "round-robin");
+	ck_assert_str_eq(svc(&f, "default", "b")->lb_algorithm,
+	    "test-default");
+	fx_free(&f);
+}
+END_TEST
+
 /* Scale: 5,000 Services over 50,000 Pods resolve through the index. */
 START_TEST(test_scale)
 {
@@ -1227,6 +1287,7 @@ res_suite(void)
 	tcase_add_test(tc, test_lb_address);
 	tcase_add_test(tc, test_listeners);
 	tcase_add_test(tc, test_annotations);
+	tcase_add_test(tc, test_lb_algorithm);
 	tcase_add_test(tc, test_scale);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -127,7 +127,7 @@ build(const char *yaml, struct lb_livetab *live, int keep)
 	}
 	pc.keep_established = keep;
 	ck_assert_int_eq(res_build(&set, &pc, &m, &dl), 0);
-	s = snap_build(&m, live, LB_DEFAULT, err, sizeof(err));
+	s = snap_build(&m, live, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	res_free(&m);
 	unit_free(&set, &dl);
@@ -182,7 +182,7 @@ START_TEST(test_table)
 	ck_assert_ptr_eq(snap_find_port(s, "prod", "db", 81, PROTO_TCP), NULL);
 	ck_assert_ptr_eq(snap_find_port(s, "prod", "nope", 80, PROTO_TCP), NULL);
 	ck_assert_ptr_eq(snap_find_port(s, "aaa", "db", 80, PROTO_TCP), NULL);
-	ck_assert_str_eq(db->live->key, "port/prod/db:80/TCP");
+	ck_assert_str_eq(db->label, "prod/db:80");
 	snap_unref(s);
 	lb_livetab_free(&live);
 }

@@ -80,7 +80,7 @@ fx_snap(struct fx *f)
 	}
 	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
 	lb_livetab_init(&f->live);
-	s = snap_build(&f->m, &f->live, LB_DEFAULT, err, sizeof(err));
+	s = snap_build(&f->m, &f->live, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	/* The snapshot borrows nothing from the model. */
 	res_free(&f->m);
@@ -183,14 +183,15 @@ START_TEST(test_live_outlives_snapshots)
 	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
 	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
 	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
-	s2 = snap_build(&f2.m, &f1.live, LB_DEFAULT, err, sizeof(err));
+	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
 	ck_assert_ptr_nonnull(s2);
 	ck_assert_ptr_eq(port(s1, 80)->lb.eps[1].live,
 	    port(s2, 80)->lb.eps[1].live);
 	ck_assert_ptr_eq(port(s1, 80)->svc->live, port(s2, 80)->svc->live);
-	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, "nope", err,
-	    sizeof(err)));
-	ck_assert_str_eq(err, "unknown balancing algorithm \"nope\"");
+	f2.m.services[0].lb_algorithm = "nope";
+	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, err, sizeof(err)));
+	ck_assert_str_eq(err, "Service default/web: unknown balancing "
+	    "algorithm \"nope\"");
 	res_free(&f2.m);
 	unit_free(&f2.set, &f2.dl);
 	snap_unref(s1);
@@ -226,6 +227,54 @@ START_TEST(test_slot)
 }
 END_TEST
 
+/* Health through the snapshot: every set with the endpoint, and kept
+   by the next snapshot built on the same table. */
+START_TEST(test_health)
+{
+	struct fx		 f1, f2;
+	struct snap		*s1 = fx_snap(&f1), *s2;
+	const struct snap_port	*sp = port(s1, 80);
+	struct lb_live		*l = sp->lb.eps[0].live;
+	struct lb_flow		 fl;
+	struct lb_ep		*ep;
+	char			 err[256];
+	size_t			 i;
+
+	for (i = 0; i < sp->lb.neps; i++)
+		ck_assert_uint_eq(sp->lb.eps[i].weight, 1);
+	ck_assert_int_eq(snap_set_up(s1, l, 0), 1);
+	ck_assert_int_eq(snap_set_up(s1, l, 0), 0);
+	for (i = 0; i < 12; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_nonnull(ep = lb_pick(&sp->lb, &fl));
+		ck_assert_ptr_ne(ep->live, l);
+		lb_release(&sp->lb, ep);
+	}
+	memset(&f2, 0, sizeof(f2));
+	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
+	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
+	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
+	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
+	ck_assert_msg(s2 != NULL, "%s", err);
+	sp = port(s2, 80);
+	ck_assert_ptr_eq(sp->lb.eps[0].live, l);
+	ck_assert(!lb_ep_up(&sp->lb.eps[0]));
+	memset(&fl, 0, sizeof(fl));
+	for (i = 0; i < 2; i++)
+		ck_assert_ptr_ne(lb_pick(&sp->lb, &fl), &sp->lb.eps[0]);
+	ck_assert_ptr_null(lb_pick(&sp->lb, &fl));
+	ck_assert_int_eq(snap_set_up(s2, l, 1), 1);
+	ck_assert_ptr_eq(lb_pick(&sp->lb, &fl), &sp->lb.eps[0]);
+	for (i = 0; i < fl.ntried; i++)
+		lb_release(&sp->lb, &sp->lb.eps[fl.tried[i]]);
+	res_free(&f2.m);
+	unit_free(&f2.set, &f2.dl);
+	snap_unref(s1);
+	snap_unref(s2);
+	lb_livetab_free(&f1.live);
+}
+END_TEST
+
 START_TEST(test_livetab)
 {
 	struct lb_livetab	 t;
@@ -257,6 +306,7 @@ main(void)
 	tcase_add_test(tc, test_rr_and_retry);
 	tcase_add_test(tc, test_live_outlives_snapshots);
 	tcase_add_test(tc, test_slot);
+	tcase_add_test(tc, test_health);
 	tcase_add_test(tc, test_livetab);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

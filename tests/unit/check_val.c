@@ -503,6 +503,47 @@ START_TEST(test_pcfg_good)
 }
 END_TEST
 
+/* spec.loadBalancing.algorithm: round-robin by default, registry names
+   only, with the API server's NotSupported wording. */
+START_TEST(test_pcfg_lb_algorithm)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, "");
+	ck_assert_str_eq(t.pcfg.lb_algorithm, "round-robin");
+	vt_free(&t);
+	vt_run(&t, PCFG_HEAD "  loadBalancing: {}\n");
+	vt_clean(&t);
+	ck_assert_str_eq(t.pcfg.lb_algorithm, "round-robin");
+	vt_free(&t);
+	vt_run(&t, PCFG_HEAD "  loadBalancing:\n    algorithm: round-robin\n");
+	vt_clean(&t);
+	ck_assert_str_eq(t.pcfg.lb_algorithm, "round-robin");
+	vt_free(&t);
+
+	vt_run(&t, PCFG_HEAD "  workers: 2\n"
+	    "  loadBalancing:\n    algorithm: maglev\n");
+	d = vt_expect(&t, "spec.loadBalancing.algorithm", DIAG_ERROR,
+	    DIAG_NOT_SUPPORTED, "maglev", NULL);
+	ck_assert_str_eq(d->detail, "supported values: \"round-robin\"");
+	ck_assert_uint_eq(d->line, 8);
+	ck_assert_uint_eq(d->col, 16);
+	ck_assert_uint_eq(t.nerr, 1);
+	ck_assert_int_eq(t.set.pcfg->invalid, 1);
+	/* The bad field keeps its default; the others apply. */
+	ck_assert_str_eq(t.pcfg.lb_algorithm, "round-robin");
+	ck_assert_int_eq(t.pcfg.workers, 2);
+	vt_free(&t);
+
+	/* Case matters, as for every Kubernetes enum. */
+	vt_run(&t, PCFG_HEAD "  loadBalancing: {algorithm: Round-Robin}\n");
+	vt_expect(&t, "spec.loadBalancing.algorithm", DIAG_ERROR,
+	    DIAG_NOT_SUPPORTED, "Round-Robin", "supported values: ");
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_pcfg_bad)
 {
 	struct vt		 t;
@@ -806,6 +847,7 @@ val_suite(void)
 
 	tc = tcase_create("proxyconfig");
 	tcase_add_test(tc, test_pcfg_defaults);
+	tcase_add_test(tc, test_pcfg_lb_algorithm);
 	tcase_add_test(tc, test_pcfg_good);
 	tcase_add_test(tc, test_pcfg_bad);
 	tcase_add_test(tc, test_pcfg_workers_bounds);

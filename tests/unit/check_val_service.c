@@ -627,6 +627,7 @@ START_TEST(test_annotations)
 	    "    svcproxy.io/idle-timeout: 30s\n"
 	    "    svcproxy.io/connect-timeout: 1.5s\n"
 	    "    svcproxy.io/max-connections: \"100\"\n"
+	    "    svcproxy.io/lb-algorithm: round-robin\n"
 	    "    example.com/other: anything\n"
 	    "spec:\n  ports: [{port: 80}]\n");
 	vt_clean(&t);
@@ -650,10 +651,30 @@ START_TEST(test_annotations)
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
 	    "svcproxy.io/idle-timout", "svcproxy reads only "
 	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/idle-timeout\", "
-	    "\"svcproxy.io/max-connections\"");
+	    "\"svcproxy.io/lb-algorithm\", \"svcproxy.io/max-connections\"");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
 	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+
+	/* svcproxy.io/lb-algorithm: a name the registry knows. */
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/lb-algorithm: least-connections\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	d = vt_expect(&t, "metadata.annotations[svcproxy.io/lb-algorithm]", E,
+	    DIAG_NOT_SUPPORTED, "least-connections", NULL);
+	ck_assert_str_eq(d->detail, "supported values: \"round-robin\"");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 31);
+	ck_assert_uint_eq(t.nerr, 1);
+	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations: {svcproxy.io/lb-algorithm: \"\"}\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/lb-algorithm]", E,
+	    DIAG_NOT_SUPPORTED, "", "supported values: \"round-robin\"");
 	vt_free(&t);
 
 	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
