@@ -9,6 +9,7 @@
 
 #include "policy.h"
 #include "selector.h"
+#include "vec.h"
 
 /* A namespace as selectors see it: its labels plus the name label. */
 struct pol_ns {
@@ -52,16 +53,8 @@ vec_init(struct vec *v, size_t size)
 static void *
 vec_push(struct vec *v)
 {
-	void	*nv;
-	size_t	 ncap;
-
-	if (v->n == v->cap) {
-		ncap = v->cap == 0 ? 64 : v->cap * 2;
-		if ((nv = realloc(v->v, ncap * v->size)) == NULL)
-			return NULL;
-		v->v = nv;
-		v->cap = ncap;
-	}
+	if (vec_grow(&v->v, &v->cap, v->n + 1, v->size, 64) == -1)
+		return NULL;
 	return (char *)v->v + v->size * v->n++;
 }
 

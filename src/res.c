@@ -21,6 +21,7 @@
 #include "kobj.h"
 #include "res.h"
 #include "selector.h"
+#include "vec.h"
 
 #define LABEL_SERVICE_NAME	"kubernetes.io/service-name"
 
@@ -50,28 +51,9 @@ struct build {
 	int			 oom;
 };
 
-static int
-grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t	 ncap;
-	void	*nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	if ((nv = realloc(*v, ncap * size)) == NULL)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 /* Append one element to a SCRATCH; sets b->oom and drops it on failure. */
 #define PUSH(b, s, item) do {						\
-	if (grow((void **)&(s).v, &(s).cap, (s).n + 1,			\
-	    sizeof(*(s).v)) == -1)					\
+	if (VEC_GROW(&(s).v, &(s).cap, (s).n + 1, 16) == -1)		\
 		(b)->oom = 1;						\
 	else								\
 		(s).v[(s).n++] = (item);				\
