@@ -484,7 +484,7 @@ static void
 print_endpoint(const struct pol_table *t, const struct pol_flow *f,
     const struct pol_verdict *v, int first, int json)
 {
-	char buf[NETADDR_STRLEN];
+	char hp[NETADDR_HOSTPORTLEN];
 
 	if (json) {
 		printf("%s{\"pod\":", first ? "" : ",");
@@ -503,9 +503,8 @@ print_endpoint(const struct pol_table *t, const struct pol_flow *f,
 	if (f->dst_pod >= 0)
 		printf("%s/%s ", t->pods[f->dst_pod].ns,
 		    t->pods[f->dst_pod].name);
-	printf(f->dst.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    ipaddr_format(&f->dst, buf), (unsigned)f->port);
-	printf(": %s\n", v->allowed ? "ALLOW" : "DENY");
+	printf("%s: %s\n", ipaddr_format_hostport(&f->dst, f->port, hp,
+	    sizeof(hp)), v->allowed ? "ALLOW" : "DENY");
 	text_side(t, POL_INGRESS, &v->side[POL_INGRESS], "  ");
 	text_side(t, POL_EGRESS, &v->side[POL_EGRESS], "  ");
 }

@@ -71,14 +71,7 @@ lsn_sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 void
 lsn_sa_name(const struct sockaddr_storage *sa, char *buf)
 {
-	char		ip[NETADDR_STRLEN];
-	struct ipaddr	a;
-	uint16_t	port;
-
-	ipaddr_from_sockaddr((const struct sockaddr *)sa, &a, &port);
-	snprintf(buf, LSN_NAMELEN, "%s%s%s:%u",
-	    a.family == AF_INET6 ? "[" : "", ipaddr_format(&a, ip),
-	    a.family == AF_INET6 ? "]" : "", port);
+	ipaddr_format_sockaddr((const struct sockaddr *)sa, buf, LSN_NAMELEN);
 }
 
 static int
