@@ -24,18 +24,6 @@
 
 #define LSN_INHERIT_MAX	65536	/* sockets one upgrade may pass */
 
-static const char *
-lsn_kind_name(enum res_listener_kind k)
-{
-	switch (k) {
-	case RES_LSN_CLUSTER_IP:	return "ClusterIP";
-	case RES_LSN_EXTERNAL_IP:	return "externalIP";
-	case RES_LSN_LOAD_BALANCER:	return "LoadBalancer";
-	case RES_LSN_NODE_PORT:		return "NodePort";
-	}
-	return "?";
-}
-
 int
 lsn_sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -89,7 +77,7 @@ lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 
 	lsn_sa_name(&t->sa, name);
 	snprintf(err, len, "Service %s (%s): cannot listen on %s: %s: %s",
-	    t->label ? t->label : "?", lsn_kind_name(t->kind), name, op,
+	    t->label ? t->label : "?", res_listener_kind_name(t->kind), name, op,
 	    strerror(errno));
 }
 

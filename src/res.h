@@ -117,6 +117,7 @@ void	 res_free(struct res_model *);
 int	 res_alloc(struct res_model *model, const struct pcfg *pcfg,
 	    struct diag_list *diags);
 
+/* "ExternalIP" etc., as resolve and run's listen errors show it. */
 const char *res_listener_kind_name(enum res_listener_kind);
 
 /* `svcproxy resolve` output: text table or the JSON shape of the docs. */
