@@ -10,7 +10,13 @@
 #include "diag.h"
 #include "model.h"
 
-static const char usage[] = "[-c PATH] [-o json]";
+const struct cmd_entry cmd_check_entry = {
+	.name = "check",
+	.usage = "[-c PATH] [-o json]",
+	.summary = "Load, validate and resolve as run would; list every "
+	    "error.",
+	.exec = cmd_check,
+};
 
 static void
 print_json_sev(const struct diag_list *dl, enum diag_severity sev)
@@ -76,7 +82,8 @@ cmd_check(int argc, char **argv)
 	size_t			nerr;
 	int			rc;
 
-	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){ usage, 1,
+	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){
+	    &cmd_check_entry, 1,
 	    NULL, NULL, NULL }, &o)) != CMD_GO)
 		return rc;
 	diag_list_init(&dl);

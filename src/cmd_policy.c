@@ -20,8 +20,14 @@
 #include "model.h"
 #include "policy.h"
 
-static const char usage[] = "[-c PATH] --from SRC (--to DST | --service "
-    "NAMESPACE/NAME) --port N [--protocol TCP|UDP|SCTP] [-o json]";
+const struct cmd_entry cmd_policy_entry = {
+	.name = "policy",
+	.usage = "[-c PATH] --from SRC (--to DST | --service NAMESPACE/NAME) "
+	    "--port N [--protocol TCP|UDP|SCTP] [-o json]",
+	.summary = "Explain a NetworkPolicy verdict: ALLOW or DENY, and "
+	    "which rules decided it.",
+	.exec = cmd_policy,
+};
 
 #define NAME_MAX_LEN	600	/* "namespace/name" with room to spare */
 
@@ -92,14 +98,14 @@ parse_args(int argc, char **argv, struct query *q)
 
 	memset(q, 0, sizeof(*q));
 	q->proto = -1;
-	p = (struct cmd_parser){ usage, 1, extra, query_opt, q };
+	p = (struct cmd_parser){ &cmd_policy_entry, 1, extra, query_opt, q };
 	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
 		return rc;
 	q->config = o.config;
 	q->json = o.json;
 	if (q->from == NULL || q->port == NULL ||
 	    (q->to == NULL) == (q->service == NULL)) {
-		cmd_usage(stderr, argv[0], usage);
+		cmd_usage(stderr, &cmd_policy_entry);
 		return 2;
 	}
 	return CMD_GO;

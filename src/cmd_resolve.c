@@ -14,7 +14,12 @@
 #include "model.h"
 #include "res.h"
 
-static const char usage[] = "[-c PATH] [-o json]";
+const struct cmd_entry cmd_resolve_entry = {
+	.name = "resolve",
+	.usage = "[-c PATH] [-o json]",
+	.summary = "Print each Service port's listeners and endpoints.",
+	.exec = cmd_resolve,
+};
 
 int
 cmd_resolve(int argc, char **argv)
@@ -25,7 +30,8 @@ cmd_resolve(int argc, char **argv)
 	size_t			nerr;
 	int			rc;
 
-	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){ usage, 1,
+	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){
+	    &cmd_resolve_entry, 1,
 	    NULL, NULL, NULL }, &o)) != CMD_GO)
 		return rc;
 	diag_list_init(&dl);
