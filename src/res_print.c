@@ -179,16 +179,24 @@ json_service(FILE *fp, const struct res_service *s)
 }
 
 void
-res_print_json(const struct res_model *m, FILE *fp)
+res_print_json_members(const struct res_model *m, FILE *fp)
 {
 	size_t i;
 
-	fputs("{\"services\":[", fp);
+	fputs("\"services\":[", fp);
 	for (i = 0; i < m->nservices; i++) {
 		fputs(i > 0 ? ",\n" : "\n", fp);
 		json_service(fp, &m->services[i]);
 	}
-	fputs("\n]}\n", fp);
+	fputs("\n]", fp);
+}
+
+void
+res_print_json(const struct res_model *m, FILE *fp)
+{
+	fputc('{', fp);
+	res_print_json_members(m, fp);
+	fputs("}\n", fp);
 }
 
 /* ---- text ---- */
