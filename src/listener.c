@@ -77,8 +77,8 @@ lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 
 	lsn_sa_name(&t->sa, name);
 	snprintf(err, len, "Service %s (%s): cannot listen on %s: %s: %s",
-	    t->label ? t->label : "?", res_listener_kind_name(t->kind), name, op,
-	    strerror(errno));
+	    t->label ? t->label : "?", res_listener_kind_name(t->kind), name,
+	    op, strerror(errno));
 }
 
 /*

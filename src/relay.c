@@ -413,9 +413,9 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 		    strerror(r->last_err));
 	log_msg(lvl, "conn client=%s service=%s endpoint=%s "
 	    "up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
-	    "reason=%s%s%s%s%s", cl, r->sp->label, r->ep ? r->ep->name : r->failed_ep ?
-	    r->failed_ep->name : "-", r->d[0].bytes,
-	    r->d[1].bytes, now - r->start_ms, reason, err,
+	    "reason=%s%s%s%s%s", cl, r->sp->label,
+	    r->ep ? r->ep->name : r->failed_ep ? r->failed_ep->name : "-",
+	    r->d[0].bytes, r->d[1].bytes, now - r->start_ms, reason, err,
 	    detail ? " detail=\"" : "", detail ? detail : "",
 	    detail ? "\"" : "");
 }
