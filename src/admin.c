@@ -244,33 +244,14 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 	fputs("]}", f);
 }
 
-/*
- * The resolve JSON of the running model, its closing brace held back so
- * the live keys join the same object.
- */
-static int
+/* The resolve JSON's members of the running model: "services":[...]. */
+static void
 adm_json_resolve(FILE *f, const struct model *m)
 {
-	char	*buf = NULL;
-	size_t	 len = 0;
-	FILE	*mf;
-
-	if (m == NULL || !m->resolved) {
-		fputs("{\"services\":[]", f);
-		return 0;
-	}
-	if ((mf = open_memstream(&buf, &len)) == NULL)
-		return -1;
-	res_print_json(&m->res, mf);
-	fclose(mf);
-	/* res_print_json ends with "\n]}\n": drop the "}\n". */
-	if (len < 3 || strcmp(buf + len - 3, "]}\n") != 0) {
-		free(buf);
-		return -1;
-	}
-	fwrite(buf, 1, len - 2, f);
-	free(buf);
-	return 0;
+	if (m == NULL || !m->resolved)
+		fputs("\"services\":[]", f);
+	else
+		res_print_json_members(&m->res, f);
 }
 
 static void
@@ -281,7 +262,6 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	char		*buf = NULL;
 	size_t		 len = 0, i, n = 0;
 	FILE		*f;
-	int		 rc;
 
 	(void)query;
 	if ((f = open_memstream(&buf, &len)) == NULL) {
@@ -290,7 +270,8 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	}
 	adm_wrk_sum(a->src.grp, &w);
 	s = snap_slot_acquire(a->src.slot);
-	rc = adm_json_resolve(f, *a->src.model);
+	fputc('{', f);
+	adm_json_resolve(f, *a->src.model);
 	adm_json_process(f, a, &w);
 	adm_json_listeners(f, a->src.lsns);
 	fputs(",\n\"live\":[", f);
@@ -303,7 +284,7 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	fputs("\n]}\n", f);
 	snap_unref(s);
 	fclose(f);
-	if (rc == -1 || evbuffer_add(ans->body, buf, len) == -1) {
+	if (evbuffer_add(ans->body, buf, len) == -1) {
 		free(buf);
 		ans->code = 500;
 		return;

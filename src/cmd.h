@@ -1,8 +1,12 @@
 /*
- * cmd: one subcommand per file (cmd_<name>.c), found from the table in
- * main.c.  Each gets argv after the subcommand's name (argv[0] is the
- * name) and returns the process exit code: 0 success, 1 the
- * configuration or the verdict says no, 2 usage error.
+ * cmd: one subcommand per file (cmd_<name>.c), each defining one
+ * struct cmd_entry, found from cmd_table in main.c (tmux's cmd_entry and
+ * cmd_table).  The entry is the only place a command's name, usage and
+ * summary are written: dispatch, `svcproxy help` and the command's own
+ * usage errors all print them from there.  The handler gets argv after
+ * the subcommand's name (argv[0] is the name) and returns the process
+ * exit code: 0 success, 1 the configuration or the verdict says no,
+ * 2 usage error.
  */
 #ifndef SVCPROXY_CMD_H
 #define SVCPROXY_CMD_H
@@ -14,16 +18,24 @@
 
 struct cmd_entry {
 	const char	*name;
-	const char	*usage;
+	const char	*usage;		/* options, after "svcproxy NAME" */
+	const char	*summary;	/* one line, for help */
 	int		(*exec)(int argc, char **argv);
 };
 
+/* cmd_<name>.c: the entry and the handler it names. */
+extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_policy_entry;
+extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_resolve_entry;
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_version_entry;
 int	 cmd_check(int, char **);
-int	 cmd_resolve(int, char **);
 int	 cmd_policy(int, char **);
-int	 cmd_version(int, char **);
-int	 cmd_run(int, char **);
 int	 cmd_reload(int, char **);
+int	 cmd_resolve(int, char **);
+int	 cmd_run(int, char **);
+int	 cmd_version(int, char **);
 
 struct option;
 
@@ -42,7 +54,7 @@ struct cmd_opts {
  */
 #define CMD_EXTRA_MAX	8
 struct cmd_parser {
-	const char		*usage;
+	const struct cmd_entry	*entry;		/* for its usage */
 	int			 output;
 	const struct option	*extra;		/* may be NULL */
 	int			(*opt)(int val, const char *arg, void *ctx);
@@ -56,7 +68,10 @@ struct cmd_parser {
  */
 int	 cmd_parse(int argc, char **argv, const struct cmd_parser *,
 	    struct cmd_opts *);
-void	 cmd_usage(FILE *, const char *name, const char *usage);
+/* "svcproxy NAME USAGE", the line usage errors and help print. */
+void	 cmd_usage_line(FILE *, const struct cmd_entry *);
+/* "usage: " and the usage line. */
+void	 cmd_usage(FILE *, const struct cmd_entry *);
 
 struct diag_list;
 /*

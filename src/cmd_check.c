@@ -10,7 +10,12 @@
 #include "diag.h"
 #include "model.h"
 
-static const char usage[] = "[-c PATH] [-o json]";
+const struct cmd_entry cmd_check_entry = {
+	.name = "check",
+	.usage = "[-c PATH] [-o json]",
+	.summary = "Load, validate and resolve as run would; list every error.",
+	.exec = cmd_check,
+};
 
 static void
 print_json_sev(const struct diag_list *dl, enum diag_severity sev)
@@ -70,14 +75,14 @@ print_summary(const char *path, const struct model *m, size_t nwarn)
 int
 cmd_check(int argc, char **argv)
 {
+	struct cmd_parser	p = { &cmd_check_entry, 1, NULL, NULL, NULL };
 	struct cmd_opts		o;
 	struct diag_list	dl;
 	struct model		m;
 	size_t			nerr;
 	int			rc;
 
-	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){ usage, 1,
-	    NULL, NULL, NULL }, &o)) != CMD_GO)
+	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);

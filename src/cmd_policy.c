@@ -20,8 +20,14 @@
 #include "model.h"
 #include "policy.h"
 
-static const char usage[] = "[-c PATH] --from SRC (--to DST | --service "
-    "NAMESPACE/NAME) --port N [--protocol TCP|UDP|SCTP] [-o json]";
+const struct cmd_entry cmd_policy_entry = {
+	.name = "policy",
+	.usage = "[-c PATH] --from SRC (--to DST | --service NAMESPACE/NAME) "
+	    "--port N [--protocol TCP|UDP|SCTP] [-o json]",
+	.summary = "Explain a NetworkPolicy verdict: ALLOW or DENY, and "
+	    "which rules decided it.",
+	.exec = cmd_policy,
+};
 
 #define NAME_MAX_LEN	600	/* "namespace/name" with room to spare */
 
@@ -92,14 +98,14 @@ parse_args(int argc, char **argv, struct query *q)
 
 	memset(q, 0, sizeof(*q));
 	q->proto = -1;
-	p = (struct cmd_parser){ usage, 1, extra, query_opt, q };
+	p = (struct cmd_parser){ &cmd_policy_entry, 1, extra, query_opt, q };
 	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
 		return rc;
 	q->config = o.config;
 	q->json = o.json;
 	if (q->from == NULL || q->port == NULL ||
 	    (q->to == NULL) == (q->service == NULL)) {
-		cmd_usage(stderr, argv[0], usage);
+		cmd_usage(stderr, &cmd_policy_entry);
 		return 2;
 	}
 	return CMD_GO;
@@ -484,7 +490,7 @@ static void
 print_endpoint(const struct pol_table *t, const struct pol_flow *f,
     const struct pol_verdict *v, int first, int json)
 {
-	char buf[NETADDR_STRLEN];
+	char hp[NETADDR_HOSTPORTLEN];
 
 	if (json) {
 		printf("%s{\"pod\":", first ? "" : ",");
@@ -503,9 +509,8 @@ print_endpoint(const struct pol_table *t, const struct pol_flow *f,
 	if (f->dst_pod >= 0)
 		printf("%s/%s ", t->pods[f->dst_pod].ns,
 		    t->pods[f->dst_pod].name);
-	printf(f->dst.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    ipaddr_format(&f->dst, buf), (unsigned)f->port);
-	printf(": %s\n", v->allowed ? "ALLOW" : "DENY");
+	printf("%s: %s\n", ipaddr_format_hostport(&f->dst, f->port, hp,
+	    sizeof(hp)), v->allowed ? "ALLOW" : "DENY");
 	text_side(t, POL_INGRESS, &v->side[POL_INGRESS], "  ");
 	text_side(t, POL_EGRESS, &v->side[POL_EGRESS], "  ");
 }

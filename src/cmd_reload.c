@@ -26,7 +26,13 @@
 #include "cmd.h"
 #include "model.h"
 
-static const char usage[] = "[-c PATH] [--pidfile FILE]";
+const struct cmd_entry cmd_reload_entry = {
+	.name = "reload",
+	.usage = "[-c PATH] [--pidfile FILE]",
+	.summary = "Check the configuration, then make the running process "
+	    "reload it (SIGHUP).",
+	.exec = cmd_reload,
+};
 
 /* The pid in path, or -1 with a message printed. */
 static long
@@ -88,7 +94,8 @@ cmd_reload(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char		*pidfile = CMD_DEFAULT_PIDFILE;
-	struct cmd_parser	 p = { usage, 0, extra, reload_opt, &pidfile };
+	struct cmd_parser	 p = { &cmd_reload_entry, 0, extra, reload_opt,
+				    &pidfile };
 	struct cmd_opts		 o;
 	const char		*config;
 	struct diag_list	 dl;

@@ -14,19 +14,24 @@
 #include "model.h"
 #include "res.h"
 
-static const char usage[] = "[-c PATH] [-o json]";
+const struct cmd_entry cmd_resolve_entry = {
+	.name = "resolve",
+	.usage = "[-c PATH] [-o json]",
+	.summary = "Print each Service port's listeners and endpoints.",
+	.exec = cmd_resolve,
+};
 
 int
 cmd_resolve(int argc, char **argv)
 {
+	struct cmd_parser	p = { &cmd_resolve_entry, 1, NULL, NULL, NULL };
 	struct cmd_opts		o;
 	struct diag_list	dl;
 	struct model		m;
 	size_t			nerr;
 	int			rc;
 
-	if ((rc = cmd_parse(argc, argv, &(struct cmd_parser){ usage, 1,
-	    NULL, NULL, NULL }, &o)) != CMD_GO)
+	if ((rc = cmd_parse(argc, argv, &p, &o)) != CMD_GO)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);

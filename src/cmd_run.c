@@ -63,7 +63,12 @@
 #define RUN_MAX_WORKERS		256
 #define RUN_FD_RESERVE		64	/* logs, reload files, health checks */
 
-static const char usage[] = "[-c PATH] [--workers N] [--pidfile FILE]";
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.usage = "[-c PATH] [--workers N] [--pidfile FILE]",
+	.summary = "Serve every proxied Service port.",
+	.exec = cmd_run,
+};
 
 struct run_opts {
 	const char		*config;
@@ -138,7 +143,7 @@ run_parse(int argc, char **argv, struct run_opts *o)
 	int			rc;
 
 	memset(o, 0, sizeof(*o));
-	p = (struct cmd_parser){ usage, 0, extra, run_opt, o };
+	p = (struct cmd_parser){ &cmd_run_entry, 0, extra, run_opt, o };
 	rc = cmd_parse(argc, argv, &p, &co);
 	o->config = co.config;
 	return rc;

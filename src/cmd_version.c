@@ -7,6 +7,13 @@
 
 #include "cmd.h"
 
+const struct cmd_entry cmd_version_entry = {
+	.name = "version",
+	.usage = "",
+	.summary = "Print the version and the library versions.",
+	.exec = cmd_version,
+};
+
 int
 cmd_version(int argc, char **argv)
 {

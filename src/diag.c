@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "vec.h"
 
 #define DIAG_MAX_DEFAULT	10000
 
@@ -50,15 +51,8 @@ diag_list_move(struct diag_list *dst, struct diag_list *src)
 			diag_clear(&src->v[i]);
 			continue;
 		}
-		if (dst->n == dst->cap) {
-			size_t ncap = dst->cap ? dst->cap * 2 : 16;
-			struct diag *nv = realloc(dst->v, ncap * sizeof(*nv));
-
-			if (nv == NULL)
-				abort();
-			dst->v = nv;
-			dst->cap = ncap;
-		}
+		if (VEC_GROW(&dst->v, &dst->cap, dst->n + 1, 16) == -1)
+			abort();
 		dst->v[dst->n++] = src->v[i];
 	}
 	dst->nerr += src->nerr;
@@ -97,15 +91,8 @@ diag_vadd(struct diag_list *l, enum diag_severity sev, enum diag_type type,
 		l->dropped++;
 		return;
 	}
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		struct diag *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			abort();
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (VEC_GROW(&l->v, &l->cap, l->n + 1, 16) == -1)
+		abort();
 	d = &l->v[l->n++];
 	memset(d, 0, sizeof(*d));
 	d->sev = sev;

@@ -25,18 +25,6 @@
 
 #define LSN_INHERIT_MAX	65536	/* sockets one upgrade may pass */
 
-static const char *
-lsn_kind_name(enum res_listener_kind k)
-{
-	switch (k) {
-	case RES_LSN_CLUSTER_IP:	return "ClusterIP";
-	case RES_LSN_EXTERNAL_IP:	return "externalIP";
-	case RES_LSN_LOAD_BALANCER:	return "LoadBalancer";
-	case RES_LSN_NODE_PORT:		return "NodePort";
-	}
-	return "?";
-}
-
 int
 lsn_sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -85,14 +73,7 @@ lsn_key_cmp(const struct sockaddr_storage *a, enum proto pa,
 void
 lsn_sa_name(const struct sockaddr_storage *sa, char *buf)
 {
-	char		ip[NETADDR_STRLEN];
-	struct ipaddr	a;
-	uint16_t	port;
-
-	ipaddr_from_sockaddr((const struct sockaddr *)sa, &a, &port);
-	snprintf(buf, LSN_NAMELEN, "%s%s%s:%u",
-	    a.family == AF_INET6 ? "[" : "", ipaddr_format(&a, ip),
-	    a.family == AF_INET6 ? "]" : "", port);
+	ipaddr_format_sockaddr((const struct sockaddr *)sa, buf, LSN_NAMELEN);
 }
 
 static int
@@ -125,7 +106,7 @@ lsn_err(char *err, size_t len, const struct lsn_target *t, const char *op)
 
 	lsn_sa_name(&t->sa, name);
 	snprintf(err, len, "Service %s (%s): cannot listen on %s%s: %s: %s",
-	    t->label ? t->label : "?", lsn_kind_name(t->kind), name,
+	    t->label ? t->label : "?", res_listener_kind_name(t->kind), name,
 	    lsn_suffix(t->proto), op, strerror(errno));
 }
 

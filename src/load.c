@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "kobj.h"
 #include "kobj_kinds.h"
 #include "load.h"
+#include "vec.h"
 #include "ydoc.h"
 
 enum kind_id {
@@ -97,28 +99,17 @@ hash_bytes(struct kset *set, const void *p, size_t len)
 	for (; len >= 8; b += 8, len -= 8) {
 		memcpy(&w, b, 8);
 		h ^= w;
-		h *= 0x100000001b3ULL;
+		h *= FNV1A64_PRIME;
 		h ^= h >> 29;
 	}
-	while (len-- > 0) {
-		h ^= *b++;
-		h *= 0x100000001b3ULL;
-	}
-	set->hash = h;
+	set->hash = fnv1a64_buf(h, b, len);
 }
 
 static int
 vec_push(void ***v, size_t *n, size_t *cap, void *item)
 {
-	if (*n == *cap) {
-		size_t	 ncap = *cap ? *cap * 2 : 64;
-		void	**nv = realloc(*v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (VEC_GROW(v, cap, *n + 1, 64) == -1)
+		return -1;
 	(*v)[(*n)++] = item;
 	return 0;
 }

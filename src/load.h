@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "hash.h"
 #include "kobj-t.h"
 
 #define LOAD_MAX_TOTAL		(256u * 1024 * 1024)	/* all files */
@@ -25,7 +26,7 @@
 #define LOAD_READ_CHUNK		(1u * 1024 * 1024)	/* per read() */
 
 /* Growable array of object pointers; the array is malloc'd by kset. */
-#define KSET_HASH_SEED		0xcbf29ce484222325ULL
+#define KSET_HASH_SEED		FNV1A64_INIT
 
 #define KSET_VEC(type)	struct { type **v; size_t n, cap; }
 

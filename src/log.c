@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 
 /* Set at startup (and by a later reload); read by every thread. */
@@ -91,14 +92,11 @@ log_rl_destroy(struct log_rl *rl)
 static uint64_t
 log_rl_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV1A64_INIT;
 
-	for (; *s != '\0'; s++) {
-		if (isdigit((unsigned char)*s))
-			continue;
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			h = fnv1a64_byte(h, (unsigned char)*s);
 	return h != 0 ? h : 1;
 }
 

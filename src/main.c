@@ -50,20 +50,28 @@ main_event_log(int severity, const char *msg)
 	log_rl_msg(&main_evlog, l, "libevent: %s", msg);
 }
 
-static const struct cmd_entry cmd_table[] = {
-	{ "check", "[-c PATH] [-o json]", cmd_check },
-	{ "policy", "[-c PATH] --from SRC (--to DST | --service NS/NAME) "
-	    "--port N [--protocol P] [-o json]", cmd_policy },
-	{ "reload", "[-c PATH] [--pidfile FILE]", cmd_reload },
-	{ "resolve", "[-c PATH] [-o json]", cmd_resolve },
-	{ "run", "[-c PATH] [--workers N] [--pidfile FILE]", cmd_run },
-	{ "version", "", cmd_version },
+/* Every command, in help's order; a new one adds its entry here. */
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_check_entry,
+	&cmd_policy_entry,
+	&cmd_reload_entry,
+	&cmd_resolve_entry,
+	&cmd_run_entry,
+	&cmd_version_entry,
 };
 
 void
-cmd_usage(FILE *fp, const char *name, const char *usage)
+cmd_usage_line(FILE *fp, const struct cmd_entry *e)
 {
-	fprintf(fp, "usage: svcproxy %s %s\n", name, usage);
+	fprintf(fp, "svcproxy %s%s%s\n", e->name, *e->usage ? " " : "",
+	    e->usage);
+}
+
+void
+cmd_usage(FILE *fp, const struct cmd_entry *e)
+{
+	fputs("usage: ", fp);
+	cmd_usage_line(fp, e);
 }
 
 static void
@@ -72,9 +80,11 @@ usage_all(FILE *fp)
 	size_t i;
 
 	fprintf(fp, "usage: svcproxy COMMAND [options]\n\ncommands:\n");
-	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
-		fprintf(fp, "  %-8s %s\n", cmd_table[i].name,
-		    cmd_table[i].usage);
+	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
+		fputs("  ", fp);
+		cmd_usage_line(fp, cmd_table[i]);
+		fprintf(fp, "      %s\n", cmd_table[i]->summary);
+	}
 	fprintf(fp, "\nPATH is a YAML file or a directory of them "
 	    "(default %s).\n", CMD_DEFAULT_CONFIG);
 }
@@ -116,10 +126,10 @@ cmd_parse(int argc, char **argv, const struct cmd_parser *p,
 			}
 			break;
 		case 'h':
-			cmd_usage(stdout, argv[0], p->usage);
+			cmd_usage(stdout, p->entry);
 			return 0;
 		case '?':
-			cmd_usage(stderr, argv[0], p->usage);
+			cmd_usage(stderr, p->entry);
 			return 2;
 		default:
 			if ((rc = p->opt(ch, optarg, p->ctx)) != 0)
@@ -128,7 +138,7 @@ cmd_parse(int argc, char **argv, const struct cmd_parser *p,
 		}
 	}
 	if (optind != argc) {
-		cmd_usage(stderr, argv[0], p->usage);
+		cmd_usage(stderr, p->entry);
 		return 2;
 	}
 	return CMD_GO;
@@ -151,10 +161,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)
-		return cmd_version(argc - 1, argv + 1);
+		return cmd_version_entry.exec(argc - 1, argv + 1);
 	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
-		if (strcmp(argv[1], cmd_table[i].name) == 0)
-			return cmd_table[i].exec(argc - 1, argv + 1);
+		if (strcmp(argv[1], cmd_table[i]->name) == 0)
+			return cmd_table[i]->exec(argc - 1, argv + 1);
 	fprintf(stderr, "svcproxy: unknown command \"%s\"\n", argv[1]);
 	usage_all(stderr);
 	return 2;

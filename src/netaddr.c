@@ -173,6 +173,30 @@ ipaddr_format(const struct ipaddr *a, char *buf)
 	return buf;
 }
 
+char *
+ipaddr_format_hostport(const struct ipaddr *a, uint16_t port, char *buf,
+    size_t len)
+{
+	char ip[NETADDR_STRLEN];
+
+	if (a->family == 0)
+		snprintf(buf, len, "*:%u", (unsigned)port);
+	else
+		snprintf(buf, len, a->family == AF_INET6 ? "[%s]:%u" :
+		    "%s:%u", ipaddr_format(a, ip), (unsigned)port);
+	return buf;
+}
+
+char *
+ipaddr_format_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	struct ipaddr	a;
+	uint16_t	port = 0;
+
+	ipaddr_from_sockaddr(sa, &a, &port);
+	return ipaddr_format_hostport(&a, port, buf, len);
+}
+
 uint64_t
 cidr_size(const struct cidr *c)
 {

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 
 #define NETADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
+/* "[" NETADDR_STRLEN "]:65535": room for ipaddr_format_hostport. */
+#define NETADDR_HOSTPORTLEN	(NETADDR_STRLEN + 8)
 
 struct ipaddr {
 	int		family;		/* 0 (none), AF_INET, AF_INET6 */
@@ -42,6 +44,15 @@ int	 ipaddr_is_link_local(const struct ipaddr *);
 int	 ipaddr_is_multicast(const struct ipaddr *);
 /* Text form into buf (NETADDR_STRLEN bytes); returns buf. */
 char	*ipaddr_format(const struct ipaddr *, char *buf);
+/*
+ * "10.0.0.1:80", "[::1]:80", or "*:80" for no address (family 0), into
+ * buf of len bytes (NETADDR_HOSTPORTLEN is enough); returns buf.
+ */
+char	*ipaddr_format_hostport(const struct ipaddr *, uint16_t port,
+	    char *buf, size_t len);
+/* The same for a sockaddr (a v4-mapped address as IPv4); returns buf. */
+char	*ipaddr_format_sockaddr(const struct sockaddr *, char *buf,
+	    size_t len);
 /* Addresses in the block: 2^(bits - prefix), saturating at 2^63. */
 uint64_t cidr_size(const struct cidr *);
 /* The offset-th address of the block (offset < cidr_size()). */

@@ -10,6 +10,7 @@
 #include "load.h"
 #include "policy.h"
 #include "selector.h"
+#include "vec.h"
 
 /* A namespace as selectors see it: its labels plus the name label. */
 struct pol_ns {
@@ -25,7 +26,7 @@ struct vec {
 	size_t			 size;		/* of one element */
 };
 
-struct build {
+struct pol_builder {
 	struct pol_table	*t;
 	struct arena		*a;		/* the table's */
 	const struct kset	*set;
@@ -53,16 +54,8 @@ vec_init(struct vec *v, size_t size)
 static void *
 vec_push(struct vec *v)
 {
-	void	*nv;
-	size_t	 ncap;
-
-	if (v->n == v->cap) {
-		ncap = v->cap == 0 ? 64 : v->cap * 2;
-		if ((nv = realloc(v->v, ncap * v->size)) == NULL)
-			return NULL;
-		v->v = nv;
-		v->cap = ncap;
-	}
+	if (vec_grow(&v->v, &v->cap, v->n + 1, v->size, 64) == -1)
+		return NULL;
 	return (char *)v->v + v->size * v->n++;
 }
 
@@ -76,7 +69,7 @@ vec_free(struct vec *v)
 
 /* Copy a vector's elements into the table's arena (NULL when empty). */
 static int
-vec_dup(struct build *b, const struct vec *v, void **out)
+vec_dup(struct pol_builder *b, const struct vec *v, void **out)
 {
 	*out = NULL;
 	if (v->n == 0)
@@ -169,7 +162,7 @@ cmp_range(const void *a, const void *b)
  * cidr adds nothing.
  */
 static int
-ipblock_add(struct build *b, const struct knp_ipblock *ib)
+ipblock_add(struct pol_builder *b, const struct knp_ipblock *ib)
 {
 	struct cidr		 c, e;
 	struct pol_range	 blk, x, *ex, *out;
@@ -228,7 +221,7 @@ ipblock_add(struct build *b, const struct knp_ipblock *ib)
  * become one) into the table's arena.
  */
 static int
-ranges_finish(struct build *b, struct vec *v, struct pol_range **out,
+ranges_finish(struct pol_builder *b, struct vec *v, struct pol_range **out,
     uint32_t *nout)
 {
 	struct pol_range	*r = v->v;
@@ -288,7 +281,7 @@ pod_addrs(const struct kpod *p, struct pol_pod *pp)
  * ls's matchLabels and checks the whole selector on each candidate.
  */
 static int
-collect(struct build *b, const char *ns, const struct klabel_selector *ls)
+collect(struct pol_builder *b, const char *ns, const struct klabel_selector *ls)
 {
 	const struct sel_posting	*p;
 	const uint32_t			*cand;
@@ -328,7 +321,7 @@ collect(struct build *b, const char *ns, const struct klabel_selector *ls)
 
 /* By name: cmp_str reads the first field, name, of a struct pol_ns. */
 static struct pol_ns *
-ns_find(const struct build *b, const char *name)
+ns_find(const struct pol_builder *b, const char *name)
 {
 	return bsearch(&name, b->nss, b->nns, sizeof(*b->nss), cmp_str);
 }
@@ -339,7 +332,7 @@ ns_find(const struct build *b, const char *name)
  * server sets on every namespace, overriding any declared value).
  */
 static int
-namespaces_build(struct build *b)
+namespaces_build(struct pol_builder *b)
 {
 	const struct kset	*s = b->set;
 	const char		**names;
@@ -421,7 +414,7 @@ port_name_id(const struct pol_table *t, const char *name)
 
 /* Intern every port name a valid policy uses (sorted, unique). */
 static int
-port_names_build(struct build *b)
+port_names_build(struct pol_builder *b)
 {
 	const struct knetpol	*np;
 	const struct knp_rule	*kr;
@@ -473,7 +466,7 @@ proto_or_tcp(const char *s)
 
 /* Container ports of one container list whose names a policy uses. */
 static int
-pod_named_add(struct build *b, const struct kpod_container *c, size_t n,
+pod_named_add(struct pol_builder *b, const struct kpod_container *c, size_t n,
     int sidecars_only, struct pol_pod *pp)
 {
 	const struct kpod_port	*kp;
@@ -505,7 +498,7 @@ pod_named_add(struct build *b, const struct kpod_container *c, size_t n,
 
 /* Fill the table's Pods: names, eligibility, addresses, named ports. */
 static int
-pods_build(struct build *b)
+pods_build(struct pol_builder *b)
 {
 	struct pol_table	*t = b->t;
 	const struct kpod	*p;
@@ -548,7 +541,7 @@ cmp_addr_ent(const void *a, const void *b)
 }
 
 static int
-addrs_build(struct build *b)
+addrs_build(struct pol_builder *b)
 {
 	struct pol_table	*t = b->t;
 	uint32_t		 i, j, n = 0;
@@ -576,7 +569,7 @@ addrs_build(struct build *b)
  * without sorting.
  */
 static int
-podset_build(struct build *b, struct pol_podset *s)
+podset_build(struct pol_builder *b, struct pol_podset *s)
 {
 	uint32_t	*v = b->pods.v;
 	size_t		 i, n = 0;
@@ -614,7 +607,7 @@ podset_build(struct build *b, struct pol_podset *s)
  * selects; both, the Pods both select.  ipBlock goes to the ranges.
  */
 static int
-peer_add(struct build *b, const struct knetpol *np,
+peer_add(struct pol_builder *b, const struct knetpol *np,
     const struct knp_peer *pe)
 {
 	const struct klabel_selector	*ps = &pe->pod_selector;
@@ -633,7 +626,7 @@ peer_add(struct build *b, const struct knetpol *np,
 }
 
 static int
-port_build(const struct build *b, const struct knp_port *kp,
+port_build(const struct pol_builder *b, const struct knp_port *kp,
     struct pol_port *p)
 {
 	int	 proto;
@@ -667,7 +660,7 @@ port_build(const struct build *b, const struct knp_port *kp,
 }
 
 static int
-rule_build(struct build *b, const struct knetpol *np,
+rule_build(struct pol_builder *b, const struct knetpol *np,
     const struct knp_rule *kr, struct pol_rule *r)
 {
 	size_t i;
@@ -696,7 +689,7 @@ rule_build(struct build *b, const struct knetpol *np,
 
 /* Record (pod, policy) for every Pod the policy isolates in dir. */
 static int
-policy_select(struct build *b, const struct knetpol *np, uint32_t pi)
+policy_select(struct pol_builder *b, const struct knetpol *np, uint32_t pi)
 {
 	const struct klabel_selector	*ps = &np->spec.pod_selector;
 	uint32_t			*pods;
@@ -722,7 +715,7 @@ policy_select(struct build *b, const struct knetpol *np, uint32_t pi)
 }
 
 static int
-policy_build(struct build *b, const struct knetpol *np, uint32_t pi)
+policy_build(struct pol_builder *b, const struct knetpol *np, uint32_t pi)
 {
 	struct pol_policy	*p = &b->t->policies[pi];
 	size_t			 i, n;
@@ -758,7 +751,7 @@ policy_build(struct build *b, const struct knetpol *np, uint32_t pi)
  * sort by Pod keeps each slice in policy order.
  */
 static int
-pod_lists_build(struct build *b)
+pod_lists_build(struct pol_builder *b)
 {
 	struct pol_table	*t = b->t;
 	const uint64_t		*pairs;
@@ -793,7 +786,7 @@ pod_lists_build(struct build *b)
 }
 
 static void
-build_free(struct build *b)
+build_free(struct pol_builder *b)
 {
 	int d;
 
@@ -809,7 +802,7 @@ build_free(struct build *b)
 }
 
 static int
-build_run(struct build *b)
+build_run(struct pol_builder *b)
 {
 	const struct kset	*s = b->set;
 	size_t			 i;
@@ -835,8 +828,8 @@ build_run(struct build *b)
 int
 pol_build(struct pol_table *t, struct arena *a, const struct kset *set)
 {
-	struct build	b;
-	int		rc;
+	struct pol_builder	b;
+	int			rc;
 
 	memset(t, 0, sizeof(*t));
 	memset(&b, 0, sizeof(b));

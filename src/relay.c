@@ -241,9 +241,7 @@ relay_close_rst(int fd)
 static void
 relay_log(struct relay *r, const char *reason, const char *detail)
 {
-	char		ip[NETADDR_STRLEN], err[64] = "";
-	struct ipaddr	a;
-	uint16_t	port;
+	char		cl[NETADDR_HOSTPORTLEN], err[64] = "";
 	uint64_t	now = relay_now(r->w);
 	enum log_level	lvl;
 
@@ -251,17 +249,15 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 	    LOG_LEVEL_INFO;
 	if (r->snap->connection_log == CONN_LOG_OFF || !log_enabled(lvl))
 		return;
-	ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a, &port);
+	ipaddr_format_sockaddr((struct sockaddr *)&r->client, cl, sizeof(cl));
 	if (r->last_err != 0)
 		snprintf(err, sizeof(err), " error=\"%s\"",
 		    strerror(r->last_err));
-	log_msg(lvl, "conn client=%s%s%s:%u service=%s endpoint=%s "
+	log_msg(lvl, "conn client=%s service=%s endpoint=%s "
 	    "up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
-	    "reason=%s%s%s%s%s", a.family == AF_INET6 ? "[" : "",
-	    ipaddr_format(&a, ip), a.family == AF_INET6 ? "]" : "", port,
-	    r->sp->label, r->ep ? r->ep->name : r->failed_ep ?
-	    r->failed_ep->name : "-", r->d[0].bytes,
-	    r->d[1].bytes, now - r->start_ms, reason, err,
+	    "reason=%s%s%s%s%s", cl, r->sp->label,
+	    r->ep ? r->ep->name : r->failed_ep ? r->failed_ep->name : "-",
+	    r->d[0].bytes, r->d[1].bytes, now - r->start_ms, reason, err,
 	    detail ? " detail=\"" : "", detail ? detail : "",
 	    detail ? "\"" : "");
 }

@@ -26,6 +26,7 @@
 #include "res_alloc.h"
 #include "selector.h"
 #include "val.h"
+#include "vec.h"
 
 #define LABEL_SERVICE_NAME	"kubernetes.io/service-name"
 
@@ -40,7 +41,7 @@ struct slice_ref {
 #define SCRATCH(type)	struct { type *v; size_t n, cap; }
 
 /* Everything res_build() works with; lives on its stack. */
-struct build {
+struct res_builder {
 	const struct kset	*set;		/* borrowed */
 	const struct pcfg	*pcfg;		/* borrowed */
 	struct res_model	*m;		/* borrowed */
@@ -55,35 +56,17 @@ struct build {
 	int			 oom;
 };
 
-static int
-grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t	 ncap;
-	void	*nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	if ((nv = realloc(*v, ncap * size)) == NULL)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 /* Append one element to a SCRATCH; sets b->oom and drops it on failure. */
 #define PUSH(b, s, item) do {						\
-	if (grow((void **)&(s).v, &(s).cap, (s).n + 1,			\
-	    sizeof(*(s).v)) == -1)					\
+	if (VEC_GROW(&(s).v, &(s).cap, (s).n + 1, 16) == -1)		\
 		(b)->oom = 1;						\
 	else								\
 		(s).v[(s).n++] = (item);				\
 } while (0)
 
+/* n elements of src into the model's arena; NULL for none, or b->oom. */
 static void *
-arena_copy(struct build *b, const void *src, size_t n, size_t size)
+res_copy(struct res_builder *b, const void *src, size_t n, size_t size)
 {
 	void *p;
 
@@ -95,18 +78,6 @@ arena_copy(struct build *b, const void *src, size_t n, size_t size)
 	}
 	memcpy(p, src, n * size);
 	return p;
-}
-
-const char *
-res_listener_kind_name(enum res_listener_kind k)
-{
-	switch (k) {
-	case RES_LSN_CLUSTER_IP:	return "ClusterIP";
-	case RES_LSN_EXTERNAL_IP:	return "ExternalIP";
-	case RES_LSN_LOAD_BALANCER:	return "LoadBalancer";
-	case RES_LSN_NODE_PORT:		return "NodePort";
-	}
-	return "ClusterIP";
 }
 
 /* Validation defaulted every protocol; an absent one is TCP still. */
@@ -147,7 +118,7 @@ slice_cmp(const void *a, const void *b)
 
 /* Valid, proxiable slices sorted by namespace, Service, slice name. */
 static int
-slices_index(struct build *b)
+slices_index(struct res_builder *b)
 {
 	size_t		i, n = 0;
 	const char	*svc;
@@ -182,7 +153,7 @@ slices_index(struct build *b)
 
 /* The run [*lo, *hi) of slices belonging to ns/svc. */
 static void
-slices_of(const struct build *b, const char *ns, const char *svc,
+slices_of(const struct res_builder *b, const char *ns, const char *svc,
     size_t *lo, size_t *hi)
 {
 	size_t l = 0, h = b->nslices, mid;
@@ -313,7 +284,7 @@ pod_ips(const struct kpod *p, struct ipaddr out[2])
 }
 
 static void
-pods_select(struct build *b, const struct ksvc *ks)
+pods_select(struct res_builder *b, const struct ksvc *ks)
 {
 	struct sel_iter		 it;
 	const struct kpod	*p;
@@ -326,7 +297,7 @@ pods_select(struct build *b, const struct ksvc *ks)
 }
 
 static void
-pod_endpoints(struct build *b, const struct res_port *rp, int pnra)
+pod_endpoints(struct res_builder *b, const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
 	struct ipaddr		ips[2];
@@ -401,7 +372,7 @@ slice_target(const struct keps *s, const struct keps_endpoint *e,
  * EndpointSlice API) and skips ports without a number.
  */
 static void
-slice_endpoints(struct build *b, size_t lo, size_t hi,
+slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
     const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
@@ -477,7 +448,7 @@ ep_cmp(const void *a, const void *b)
  * rollout's last Pods keep taking traffic until they are gone.
  */
 static void
-eps_finish(struct build *b, struct res_port *rp)
+eps_finish(struct res_builder *b, struct res_port *rp)
 {
 	size_t	i, n = 0, nready = 0;
 
@@ -501,14 +472,14 @@ eps_finish(struct build *b, struct res_port *rp)
 		    (ep->serving && ep->terminating);
 		rp->nusable += ep->usable;
 	}
-	rp->endpoints = arena_copy(b, b->eps.v, n, sizeof(*b->eps.v));
+	rp->endpoints = res_copy(b, b->eps.v, n, sizeof(*b->eps.v));
 	rp->nendpoints = rp->endpoints != NULL ? n : 0;
 }
 
 /* ---- listeners ---- */
 
 static void
-lsn_add(struct build *b, enum res_listener_kind kind,
+res_lsn_add(struct res_builder *b, enum res_listener_kind kind,
     const struct ipaddr *addr, uint16_t port, enum proto proto)
 {
 	struct res_listener l;
@@ -523,7 +494,7 @@ lsn_add(struct build *b, enum res_listener_kind kind,
 
 /* Address, port, protocol; for duplicates the lowest kind first. */
 static int
-lsn_cmp(const void *a, const void *b)
+res_lsn_cmp(const void *a, const void *b)
 {
 	const struct res_listener	*x = a, *y = b;
 	int				 c;
@@ -553,7 +524,7 @@ same_socket(const struct res_listener *x, const struct res_listener *y)
  * false, as kube-proxy serves any non-zero nodePort.
  */
 static void
-port_listeners(struct build *b, const struct res_service *s,
+port_listeners(struct res_builder *b, const struct res_service *s,
     struct res_port *rp)
 {
 	const struct pcfg	*pc = b->pcfg;
@@ -562,38 +533,38 @@ port_listeners(struct build *b, const struct res_service *s,
 
 	b->lsn.n = 0;
 	if (s->cluster_ip.family != 0)
-		lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip, rp->port,
+		res_lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip, rp->port,
 		    rp->proto);
 	for (i = 0; i < s->nexternal_ips; i++)
-		lsn_add(b, RES_LSN_EXTERNAL_IP, &s->external_ips[i], rp->port,
-		    rp->proto);
+		res_lsn_add(b, RES_LSN_EXTERNAL_IP, &s->external_ips[i],
+		    rp->port, rp->proto);
 	if (is_type(s, "LoadBalancer") && s->lb_ip.family != 0)
-		lsn_add(b, RES_LSN_LOAD_BALANCER, &s->lb_ip, rp->port,
+		res_lsn_add(b, RES_LSN_LOAD_BALANCER, &s->lb_ip, rp->port,
 		    rp->proto);
 	if (rp->node_port != 0 && (is_type(s, "NodePort") ||
 	    is_type(s, "LoadBalancer"))) {
 		for (i = 0; i < pc->nnode_addresses; i++)
-			lsn_add(b, RES_LSN_NODE_PORT, &pc->node_addresses[i],
-			    rp->node_port, rp->proto);
+			res_lsn_add(b, RES_LSN_NODE_PORT,
+			    &pc->node_addresses[i], rp->node_port, rp->proto);
 		if (pc->nnode_addresses == 0) {
 			memset(&any, 0, sizeof(any));
 			any.family = AF_INET;
-			lsn_add(b, RES_LSN_NODE_PORT, &any, rp->node_port,
+			res_lsn_add(b, RES_LSN_NODE_PORT, &any, rp->node_port,
 			    rp->proto);
 			any.family = AF_INET6;
-			lsn_add(b, RES_LSN_NODE_PORT, &any, rp->node_port,
+			res_lsn_add(b, RES_LSN_NODE_PORT, &any, rp->node_port,
 			    rp->proto);
 		}
 	}
 	if (b->lsn.n > 1)
-		qsort(b->lsn.v, b->lsn.n, sizeof(*b->lsn.v), lsn_cmp);
+		qsort(b->lsn.v, b->lsn.n, sizeof(*b->lsn.v), res_lsn_cmp);
 	/* One socket once, under the first kind that asked for it. */
 	for (i = 0, n = 0; i < b->lsn.n; i++) {
 		if (n > 0 && same_socket(&b->lsn.v[n - 1], &b->lsn.v[i]))
 			continue;
 		b->lsn.v[n++] = b->lsn.v[i];
 	}
-	rp->listeners = arena_copy(b, b->lsn.v, n, sizeof(*b->lsn.v));
+	rp->listeners = res_copy(b, b->lsn.v, n, sizeof(*b->lsn.v));
 	rp->nlisteners = rp->listeners != NULL ? n : 0;
 }
 
@@ -611,7 +582,7 @@ addr_cmp(const void *a, const void *b)
  * ports; a selected Pod counts even when it lacks a named port.
  */
 static void
-headless_addresses(struct build *b, struct res_service *s, int pnra,
+headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
     size_t lo, size_t hi, int from_pods)
 {
 	struct res_endpoint	ep;
@@ -646,14 +617,14 @@ headless_addresses(struct build *b, struct res_service *s, int pnra,
 		if (n == 0 || !ipaddr_equal(&b->addrs.v[n - 1],
 		    &b->addrs.v[i]))
 			b->addrs.v[n++] = b->addrs.v[i];
-	s->addresses = arena_copy(b, b->addrs.v, n, sizeof(*b->addrs.v));
+	s->addresses = res_copy(b, b->addrs.v, n, sizeof(*b->addrs.v));
 	s->naddresses = s->addresses != NULL ? n : 0;
 }
 
 /* ---- Service basics: what the spec says, before allocation ---- */
 
 static void
-svc_ports(struct build *b, struct res_service *s, const struct ksvc *ks)
+svc_ports(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 {
 	size_t i;
 
@@ -686,7 +657,7 @@ svc_ports(struct build *b, struct res_service *s, const struct ksvc *ks)
 }
 
 static void
-svc_ips(struct build *b, struct res_service *s, const struct ksvc *ks)
+svc_ips(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 {
 	const struct kstrlist	*l;
 	size_t			 i, n;
@@ -754,7 +725,7 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 }
 
 static void
-svc_basics(struct build *b, struct res_service *s, const struct ksvc *ks)
+svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 {
 	const struct ksvc_spec	*sp = &ks->spec;
 	const char		*cip = sp->cluster_ip;
@@ -796,7 +767,7 @@ svc_basics(struct build *b, struct res_service *s, const struct ksvc *ks)
 
 /* Endpoints, listeners and DNS answers of one Service after allocation. */
 static void
-svc_resolve(struct build *b, struct res_service *s)
+svc_resolve(struct res_builder *b, struct res_service *s)
 {
 	const struct ksvc	*ks = s->src;
 	int			 pnra, from_pods;
@@ -839,7 +810,7 @@ svc_cmp(const void *a, const void *b)
 }
 
 static void
-build_free(struct build *b)
+build_free(struct res_builder *b)
 {
 	free(b->slices);
 	free(b->sel.v);
@@ -853,8 +824,8 @@ int
 res_build(const struct kset *set, const struct pcfg *pcfg,
     struct res_model *m, struct diag_list *diags)
 {
-	struct build	b;
-	size_t		i, n = 0;
+	struct res_builder	b;
+	size_t			i, n = 0;
 
 	memset(m, 0, sizeof(*m));
 	arena_init(&m->arena, 0);

@@ -30,10 +30,10 @@ int	 res_build(const struct kset *set, const struct pcfg *pcfg,
 	    struct res_model *model, struct diag_list *diags);
 void	 res_free(struct res_model *);
 
-const char *res_listener_kind_name(enum res_listener_kind);
-
 /* `svcproxy resolve` output: text table or the JSON shape of the docs. */
 void	 res_print_text(const struct res_model *, FILE *);
 void	 res_print_json(const struct res_model *, FILE *);
+/* Its members without the braces, for an object that adds its own. */
+void	 res_print_json_members(const struct res_model *, FILE *);
 
 #endif

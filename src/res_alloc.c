@@ -38,25 +38,11 @@
 #include <string.h>
 
 #include "diag.h"
+#include "hash.h"
 #include "kobj.h"
 #include "pcfg-t.h"
 #include "res-t.h"
 #include "res_alloc.h"
-
-#define FNV_OFFSET	0xcbf29ce484222325ULL
-#define FNV_PRIME	0x100000001b3ULL
-
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = FNV_OFFSET;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= FNV_PRIME;
-	}
-	return h;
-}
 
 /* ---- a set of addresses: open addressing, family 0 marks a hole ---- */
 
@@ -79,13 +65,10 @@ ipset_init(struct ipset *s, size_t expect)
 static size_t
 ipset_slot(const struct ipset *s, const struct ipaddr *a)
 {
-	uint64_t	h = FNV_OFFSET;
+	uint64_t	h;
 	size_t		i;
 
-	for (i = 0; i < sizeof(a->b); i++) {
-		h ^= a->b[i];
-		h *= FNV_PRIME;
-	}
+	h = fnv1a64_buf(FNV1A64_INIT, a->b, sizeof(a->b));
 	h ^= (uint64_t)a->family;
 	for (i = (size_t)h & (s->cap - 1); s->v[i].family != 0 &&
 	    !ipaddr_equal(&s->v[i], a); i = (i + 1) & (s->cap - 1))
@@ -194,7 +177,8 @@ alloc_cluster_ips(struct res_model *m, const struct pcfg *pc,
 		if (!needs_cluster_ip(s))
 			continue;
 		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		start = usable > 0 ? fnv1a(key) % usable : 0;
+		start = usable > 0 ?
+		    fnv1a64_str(FNV1A64_INIT, key) % usable : 0;
 		for (k = 0; k < usable; k++) {
 			cidr_nth(c, 1 + (start + k) % usable, &s->cluster_ip);
 			if (!ipset_has(&used, &s->cluster_ip))
@@ -294,7 +278,8 @@ alloc_node_ports(struct res_model *m, const struct pcfg *pc,
 				continue;
 			snprintf(key, sizeof(key), "%s/%s/%s/%s", s->ns,
 			    s->name, rp->name, proto_name(rp->proto));
-			start = range > 0 ? (uint32_t)(fnv1a(key) % range) : 0;
+			start = range > 0 ? (uint32_t)(fnv1a64_str(
+			    FNV1A64_INIT, key) % range) : 0;
 			for (k = 0; k < range; k++) {
 				p = lo + (start + k) % range;
 				if (p != 0 && !PORT_BIT(used, p))
@@ -363,7 +348,7 @@ alloc_lb_ips(struct res_model *m, const struct pcfg *pc,
 		if (!is_type(s, "LoadBalancer") || s->lb_ip.family != 0)
 			continue;
 		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		start = total > 0 ? fnv1a(key) % total : 0;
+		start = total > 0 ? fnv1a64_str(FNV1A64_INIT, key) % total : 0;
 		for (k = 0; k < total; k++) {
 			pool_nth(pc, (start + k) % total, &s->lb_ip);
 			if (!ipset_has(&used, &s->lb_ip))

@@ -26,4 +26,18 @@ struct res_listener {
 	enum proto		 proto;
 };
 
+/* "ExternalIP" etc., as resolve prints it and run's listen errors say;
+   inline so that the data path needs nothing of res.c. */
+static inline const char *
+res_listener_kind_name(enum res_listener_kind k)
+{
+	switch (k) {
+	case RES_LSN_CLUSTER_IP:	return "ClusterIP";
+	case RES_LSN_EXTERNAL_IP:	return "ExternalIP";
+	case RES_LSN_LOAD_BALANCER:	return "LoadBalancer";
+	case RES_LSN_NODE_PORT:		return "NodePort";
+	}
+	return "ClusterIP";
+}
+
 #endif

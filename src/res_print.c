@@ -10,18 +10,6 @@
 #include "diag.h"
 #include "res.h"
 
-/* "10.0.0.1:80" or "[::1]:80" into buf (NETADDR_STRLEN + 8 bytes). */
-static const char *
-hostport(const struct ipaddr *a, uint16_t port, char *buf)
-{
-	char ip[NETADDR_STRLEN];
-
-	ipaddr_format(a, ip);
-	snprintf(buf, NETADDR_STRLEN + 8, a->family == AF_INET6 ?
-	    "[%s]:%u" : "%s:%u", ip, (unsigned)port);
-	return buf;
-}
-
 static void
 json_ip(FILE *fp, const struct ipaddr *a)
 {
@@ -73,9 +61,10 @@ json_cidrs(FILE *fp, const struct cidr *v, size_t n)
 static void
 json_listener(FILE *fp, const struct res_listener *l)
 {
-	char hp[NETADDR_STRLEN + 8], buf[NETADDR_STRLEN + 16];
+	char hp[NETADDR_HOSTPORTLEN], buf[NETADDR_HOSTPORTLEN + 8];
 
-	snprintf(buf, sizeof(buf), "%s/%s", hostport(&l->addr, l->port, hp),
+	snprintf(buf, sizeof(buf), "%s/%s",
+	    ipaddr_format_hostport(&l->addr, l->port, hp, sizeof(hp)),
 	    proto_name(l->proto));
 	json_str(fp, buf);
 }
@@ -198,16 +187,24 @@ json_service(FILE *fp, const struct res_service *s)
 }
 
 void
-res_print_json(const struct res_model *m, FILE *fp)
+res_print_json_members(const struct res_model *m, FILE *fp)
 {
 	size_t i;
 
-	fputs("{\"services\":[", fp);
+	fputs("\"services\":[", fp);
 	for (i = 0; i < m->nservices; i++) {
 		fputs(i > 0 ? ",\n" : "\n", fp);
 		json_service(fp, &m->services[i]);
 	}
-	fputs("\n]}\n", fp);
+	fputs("\n]", fp);
+}
+
+void
+res_print_json(const struct res_model *m, FILE *fp)
+{
+	fputc('{', fp);
+	res_print_json_members(m, fp);
+	fputs("}\n", fp);
 }
 
 /* ---- text ---- */
@@ -226,7 +223,7 @@ ep_state(const struct res_endpoint *e)
 static void
 text_port(FILE *fp, const struct res_port *p)
 {
-	char	hp[NETADDR_STRLEN + 8], pod[600];
+	char	hp[NETADDR_HOSTPORTLEN], pod[600];
 	size_t	i;
 
 	fprintf(fp, "  port %s %u/%s -> ", *p->name ? p->name : "-",
@@ -241,7 +238,8 @@ text_port(FILE *fp, const struct res_port *p)
 	    p->nendpoints);
 	for (i = 0; i < p->nlisteners; i++)
 		fprintf(fp, "    listen    %-47s %-4s %s\n",
-		    hostport(&p->listeners[i].addr, p->listeners[i].port, hp),
+		    ipaddr_format_hostport(&p->listeners[i].addr,
+		    p->listeners[i].port, hp, sizeof(hp)),
 		    proto_name(p->listeners[i].proto),
 		    res_listener_kind_name(p->listeners[i].kind));
 	for (i = 0; i < p->nendpoints; i++) {
@@ -254,7 +252,8 @@ text_port(FILE *fp, const struct res_port *p)
 			snprintf(pod, sizeof(pod), "-");
 		fprintf(fp, "    %s %-47s %-30s %s\n",
 		    e->usable ? "endpoint " : "unusable ",
-		    hostport(&e->addr, e->port, hp), pod, ep_state(e));
+		    ipaddr_format_hostport(&e->addr, e->port, hp, sizeof(hp)),
+		    pod, ep_state(e));
 	}
 }
 

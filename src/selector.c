@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "hash.h"
 #include "selector.h"
 
 const char *
@@ -85,24 +86,14 @@ sel_match_selector(const struct klabel_selector *ls,
 
 /* ---- Pod index ---- */
 
-#define FNV_OFFSET	0xcbf29ce484222325ULL
-#define FNV_PRIME	0x100000001b3ULL
-
 static uint64_t
 fnv_str(uint64_t h, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		h ^= *p++;
-		h *= FNV_PRIME;
-	}
 	/* The terminator too, so ("ab","c") and ("a","bc") differ. */
-	h *= FNV_PRIME;
-	return h;
+	return fnv1a64_byte(fnv1a64_str(h, s), 0);
 }
 
-/* hns: fnv_str(FNV_OFFSET, ns), computed once per Pod. */
+/* hns: fnv_str(FNV1A64_INIT, ns), computed once per Pod. */
 static uint64_t
 posting_hash_ns(uint64_t hns, const char *key, const char *value)
 {
@@ -114,7 +105,7 @@ posting_hash_ns(uint64_t hns, const char *key, const char *value)
 static uint64_t
 posting_hash(const char *ns, const char *key, const char *value)
 {
-	return posting_hash_ns(fnv_str(FNV_OFFSET, ns), key, value);
+	return posting_hash_ns(fnv_str(FNV1A64_INIT, ns), key, value);
 }
 
 static int
@@ -183,7 +174,7 @@ index_pass(struct sel_index *idx, struct arena *a, int fill)
 
 		if (pod->invalid || pod->meta.ns == NULL)
 			continue;
-		hns = fnv_str(FNV_OFFSET, pod->meta.ns);
+		hns = fnv_str(FNV1A64_INIT, pod->meta.ns);
 		for (j = 0; j <= pod->meta.labels.n; j++) {
 			const char *key = NULL, *value = NULL;
 

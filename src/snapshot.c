@@ -10,21 +10,6 @@
 #include "res.h"
 #include "snapshot.h"
 
-/* "127.0.0.1:80", "[::1]:80", "*:80" into buf (NETADDR_STRLEN + 8). */
-static void
-snap_addr_name(const struct ipaddr *a, uint16_t port, char *buf,
-    size_t len)
-{
-	char ip[NETADDR_STRLEN];
-
-	if (a->family == 0)
-		snprintf(buf, len, "*:%u", port);
-	else if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ipaddr_format(a, ip), port);
-	else
-		snprintf(buf, len, "%s:%u", ipaddr_format(a, ip), port);
-}
-
 static int
 snap_lsn_cmp(const void *pa, const void *pb)
 {
@@ -91,7 +76,7 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		ep->port = re->port;
 		ep->weight = 1;
 		snap_ep_pod(s, sp, ep, re);
-		snap_addr_name(&re->addr, re->port, ep->name,
+		ipaddr_format_hostport(&re->addr, re->port, ep->name,
 		    sizeof(ep->name));
 		if (re->pod != NULL && (ep->pod = arena_printf(&s->arena,
 		    "%s/%s", re->pod_ns ? re->pod_ns : "", re->pod)) == NULL)
@@ -201,7 +186,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 			l->proto = rl->proto;
 			l->kind = rl->kind;
 			l->sp = sp;
-			snap_addr_name(&l->addr, l->port, l->name,
+			ipaddr_format_hostport(&l->addr, l->port, l->name,
 			    sizeof(l->name));
 		}
 	}

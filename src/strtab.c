@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "strtab.h"
 
 #define STRTAB_BUCKETS_MIN	64
@@ -11,11 +12,7 @@
 static uint64_t
 strtab_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return fnv1a64_str(FNV1A64_INIT, s);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "val_int.h"
+#include "vec.h"
 
 #define NS_NAME_LABEL	"kubernetes.io/metadata.name"
 
@@ -49,16 +50,8 @@ ns_add(struct kset *set, const char *name, const char *file)
 {
 	struct kns *ns;
 
-	if (set->nss.n == set->nss.cap) {
-		struct kns	**nv;
-		size_t		 ncap;
-
-		ncap = set->nss.cap ? set->nss.cap * 2 : 16;
-		if ((nv = realloc(set->nss.v, ncap * sizeof(*nv))) == NULL)
-			return -1;
-		set->nss.v = nv;
-		set->nss.cap = ncap;
-	}
+	if (VEC_GROW(&set->nss.v, &set->nss.cap, set->nss.n + 1, 16) == -1)
+		return -1;
 	if ((ns = arena_alloc(&set->arena, sizeof(*ns))) == NULL)
 		return -1;
 	ns->file = file;		/* the first object that uses it */

@@ -7,6 +7,8 @@
 
 #include <yaml.h>
 
+#include "hash.h"
+#include "vec.h"
 #include "ydoc.h"
 
 struct yframe {
@@ -78,22 +80,6 @@ yerr(struct yparse *p, unsigned line, unsigned col, const char *fmt, ...)
 }
 
 static int
-grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void	*nv;
-	size_t	 ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	if ((nv = realloc(*v, ncap * size)) == NULL)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
-static int
 is_null_scalar(const yaml_event_t *ev)
 {
 	const char	*s = (const char *)ev->data.scalar.value;
@@ -131,8 +117,6 @@ node_new(struct yparse *p, enum ynode_kind kind, const yaml_mark_t *m)
 	return n;
 }
 
-static uint64_t	fnv1a(const unsigned char *, size_t);
-
 static int
 anchor_grow(struct yanchors *t)
 {
@@ -144,7 +128,7 @@ anchor_grow(struct yanchors *t)
 	for (i = 0; i < t->nslots; i++) {
 		if (t->slots[i].name == NULL)
 			continue;
-		j = fnv1a((const unsigned char *)t->slots[i].name,
+		j = fnv1a64_buf(FNV1A64_INIT, t->slots[i].name,
 		    strlen(t->slots[i].name)) & (nslots - 1);
 		while (slots[j].name != NULL)
 			j = (j + 1) & (nslots - 1);
@@ -160,7 +144,7 @@ anchor_grow(struct yanchors *t)
 static struct yanchor *
 anchor_slot(const struct yanchors *t, const char *name)
 {
-	size_t j = fnv1a((const unsigned char *)name, strlen(name)) &
+	size_t j = fnv1a64_buf(FNV1A64_INIT, name, strlen(name)) &
 	    (t->nslots - 1);
 
 	while (t->slots[j].name != NULL && strcmp(t->slots[j].name, name) != 0)
@@ -308,14 +292,13 @@ attach(struct yparse *p, struct ynode *n)
 	struct yframe *f;
 
 	if (p->depth == 0) {
-		if (grow((void **)&p->docs, &p->capdocs, p->ndocs,
-		    sizeof(*p->docs)) == -1)
+		if (VEC_GROW(&p->docs, &p->capdocs, p->ndocs + 1, 8) == -1)
 			return -1;
 		p->docs[p->ndocs++] = n;
 		return 0;
 	}
 	f = &p->stack[p->depth - 1];
-	if (grow((void **)&f->items, &f->cap, f->n, sizeof(*f->items)) == -1)
+	if (VEC_GROW(&f->items, &f->cap, f->n + 1, 8) == -1)
 		return -1;
 	f->items[f->n++] = n;
 	if (f->node->weight > UINT32_MAX - n->weight)
@@ -378,18 +361,6 @@ close_collection(struct yparse *p)
 	return attach(p, n);
 }
 
-static uint64_t
-fnv1a(const unsigned char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len-- > 0) {
-		h ^= *s++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int
 intern_grow(struct yintern *t)
 {
@@ -407,7 +378,7 @@ intern_grow(struct yintern *t)
 
 		if (t->slots[i] == NULL)
 			continue;
-		j = fnv1a((const unsigned char *)t->slots[i], t->lens[i]) &
+		j = fnv1a64_buf(FNV1A64_INIT, t->slots[i], t->lens[i]) &
 		    (nslots - 1);
 		while (slots[j] != NULL)
 			j = (j + 1) & (nslots - 1);
@@ -434,7 +405,7 @@ intern(struct yparse *p, const unsigned char *s, size_t len)
 		return arena_strndup(p->a, (const char *)s, len);
 	if ((t->used + 1) * 2 > t->nslots && intern_grow(t) == -1)
 		return arena_strndup(p->a, (const char *)s, len);
-	j = fnv1a(s, len) & (t->nslots - 1);
+	j = fnv1a64_buf(FNV1A64_INIT, s, len) & (t->nslots - 1);
 	for (; t->slots[j] != NULL; j = (j + 1) & (t->nslots - 1))
 		if (t->lens[j] == len && memcmp(t->slots[j], s, len) == 0)
 			return t->slots[j];

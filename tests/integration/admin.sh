@@ -273,6 +273,8 @@ e2=$(m "svcproxy_endpoint_connections_total{$PL,endpoint=\"$NET.2:$P2\"}")
 expect "endpoint totals add up to the port's" "$N" $((e1 + e2))
 
 curl -s --max-time 5 "http://$ADM/status" >"$TMP/status.final"
+expect "/status is one valid JSON document (json.tool)" 0 \
+    "$(python3 -m json.tool "$TMP/status.final" >/dev/null 2>&1; echo $?)"
 python3 - "$TMP/status.final" "$PID" "$N" "$(cip 1)" "$(cip 2)" "$SP" "$SP2" \
     "$NET.1:$P1" "$NET.2:$P2" "$NET.3:$P3" "$TMP"/status.[0-9]* \
     <<'PYEOF' >"$TMP/status.verdict"

@@ -165,6 +165,20 @@ for c in check resolve policy reload run; do
 	expect_grep "^usage: svcproxy $c " "$TMP/out" "$c --help: usage on stdout"
 	expect_rc 2 "$c with a stray argument is a usage error" sp $c stray
 done
+# A command's usage is written once, in its cmd_entry: its usage error
+# and `svcproxy help` print the same line (they had drifted apart).
+expect_rc 0 "help exits 0" sp help
+cp "$TMP/out" "$TMP/help"
+for c in check resolve policy reload run; do
+	expect_rc 2 "$c --bad is a usage error" sp $c --bad
+	u=$(sed -n 's/^usage: //p' "$TMP/err")
+	if [ -n "$u" ] && grep -qxF "  $u" "$TMP/help"; then
+		pass "$c --bad and help print the same usage line"
+	else
+		fail "$c --bad and help print the same usage line"
+		printf '#   %s\n' "error: $u" "help: $(grep " $c " "$TMP/help")"
+	fi
+done
 expect_rc 2 "run takes no -o" sp run -o json
 expect_rc 2 "run --workers 0 is a usage error" sp run --workers 0
 expect_grep "workers takes 1 to" "$TMP/err" "--workers says its range"

@@ -139,6 +139,35 @@ START_TEST(test_hostport)
 }
 END_TEST
 
+START_TEST(test_format_hostport)
+{
+	struct sockaddr_storage	ss;
+	struct sockaddr_in6	mapped;
+	struct ipaddr		a;
+	char			buf[NETADDR_HOSTPORTLEN];
+
+	ipaddr_parse("127.0.0.1", &a);
+	ck_assert_str_eq(ipaddr_format_hostport(&a, 80, buf, sizeof(buf)),
+	    "127.0.0.1:80");
+	ipaddr_parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &a);
+	ck_assert_str_eq(ipaddr_format_hostport(&a, 65535, buf, sizeof(buf)),
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	memset(&a, 0, sizeof(a));
+	ck_assert_str_eq(ipaddr_format_hostport(&a, 30080, buf, sizeof(buf)),
+	    "*:30080");
+	ipaddr_parse("::1", &a);
+	ipaddr_sockaddr(&a, 8080, &ss);
+	ck_assert_str_eq(ipaddr_format_sockaddr((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "[::1]:8080");
+	memset(&mapped, 0, sizeof(mapped));
+	mapped.sin6_family = AF_INET6;
+	mapped.sin6_port = htons(99);
+	inet_pton(AF_INET6, "::ffff:127.0.0.9", &mapped.sin6_addr);
+	ck_assert_str_eq(ipaddr_format_sockaddr((struct sockaddr *)&mapped,
+	    buf, sizeof(buf)), "127.0.0.9:99");
+}
+END_TEST
+
 static Suite *
 netaddr_suite(void)
 {
@@ -151,6 +180,7 @@ netaddr_suite(void)
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_sockaddr_roundtrip);
 	tcase_add_test(tc, test_hostport);
+	tcase_add_test(tc, test_format_hostport);
 	suite_add_tcase(s, tc);
 	return s;
 }
