@@ -512,6 +512,8 @@ lsn_accept_event(struct lsn *l, struct event_base *base,
 		log_error("listener %s%s: no accept path for %s (not served "
 		    "yet): left off the loop", l->name, lsn_suffix(l->proto),
 		    proto_name(l->proto));
+		/* A copied event must not look set up (event_initialized). */
+		memset(&l->ev, 0, sizeof(l->ev));
 		return -1;
 	}
 	return event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, cb,

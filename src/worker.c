@@ -80,7 +80,8 @@ wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
 static void
 wrk_lsn_on(struct lsn *l, int on)
 {
-	if (l->fd == -1)
+	/* A listener lsn_accept_event refused (not TCP) has no event. */
+	if (l->fd == -1 || !event_initialized(&l->ev))
 		return;
 	if (on && !l->on)
 		event_add(&l->ev, NULL);
@@ -371,8 +372,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	evtimer_assign(&w->pause_ev, w->base, wrk_pause_cb, w);
 	for (i = 0; i < w->lsns.n; i++) {
 		w->lsns.v[i].w = w;
-		event_assign(&w->lsns.v[i].ev, w->base, w->lsns.v[i].fd,
-		    EV_READ | EV_PERSIST, wrk_accept_cb, &w->lsns.v[i]);
+		(void)lsn_accept_event(&w->lsns.v[i], w->base, wrk_accept_cb);
 	}
 	return 0;
 oom:
@@ -526,7 +526,7 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 		l->paused = 0;
 		w->npaused--;
 	}
-	if (serve)
+	if (serve && l->proto == PROTO_TCP)
 		wrk_lsn_drain(w, l);
 	close(l->fd);
 	l->fd = -1;
@@ -541,8 +541,8 @@ wrk_lsn_move(struct wrk *w, struct lsn *l, struct lsn *nl, int on)
 	l->fd = -1;
 	nl->w = w;
 	nl->on = 0;
-	event_assign(&nl->ev, w->base, nl->fd, EV_READ | EV_PERSIST,
-	    wrk_accept_cb, nl);
+	if (lsn_accept_event(nl, w->base, wrk_accept_cb) == -1)
+		return;
 	if (on)
 		wrk_lsn_on(nl, 1);
 }
