@@ -6,7 +6,8 @@
  * usage errors all print them from there.  The handler gets argv after
  * the subcommand's name (argv[0] is the name) and returns the process
  * exit code: 0 success, 1 the configuration or the verdict says no,
- * 2 usage error.
+ * 2 usage error.  What they share (parsing, usage lines, diagnostics)
+ * is in cmd.c.
  */
 #ifndef SVCPROXY_CMD_H
 #define SVCPROXY_CMD_H
@@ -77,7 +78,7 @@ struct diag_list;
 /*
  * Diagnostics as `check` prints them: JSON {"errors":[...],"warnings":
  * [...]} on stdout, or text on stderr ending, when nerr > 0, with
- * "configuration PATH test failed: N errors".  cmd_check.c.
+ * "configuration PATH test failed: N errors".
  */
 void	 cmd_print_diags(const struct diag_list *, const char *config,
 	    size_t nerr, int json);

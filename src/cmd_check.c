@@ -18,40 +18,6 @@ const struct cmd_entry cmd_check_entry = {
 };
 
 static void
-print_json_sev(const struct diag_list *dl, enum diag_severity sev)
-{
-	size_t	i;
-	int	first = 1;
-
-	for (i = 0; i < dl->n; i++) {
-		if (dl->v[i].sev != sev)
-			continue;
-		if (!first)
-			putchar(',');
-		first = 0;
-		diag_print_json(&dl->v[i], stdout);
-	}
-}
-
-void
-cmd_print_diags(const struct diag_list *dl, const char *config, size_t nerr,
-    int json)
-{
-	if (json) {
-		printf("{\"errors\":[");
-		print_json_sev(dl, DIAG_ERROR);
-		printf("],\"warnings\":[");
-		print_json_sev(dl, DIAG_WARNING);
-		printf("]}\n");
-		return;
-	}
-	diag_print(dl, stderr);
-	if (nerr > 0)
-		fprintf(stderr, "svcproxy: configuration %s test failed: %zu "
-		    "errors\n", config, nerr);
-}
-
-static void
 print_summary(const char *path, const struct model *m, size_t nwarn)
 {
 	size_t i, ports = 0, listeners = 0, endpoints = 0;

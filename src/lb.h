@@ -139,6 +139,7 @@ struct lb_ops {
 	void		(*set_down)(struct lb_set *, struct lb_ep *);
 };
 
+/* lb_registry.c */
 /* The algorithm called name, or NULL. */
 const struct lb_ops *lb_find(const char *name);
 /*

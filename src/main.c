@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +59,6 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_version_entry,
 };
 
-void
-cmd_usage_line(FILE *fp, const struct cmd_entry *e)
-{
-	fprintf(fp, "svcproxy %s%s%s\n", e->name, *e->usage ? " " : "",
-	    e->usage);
-}
-
-void
-cmd_usage(FILE *fp, const struct cmd_entry *e)
-{
-	fputs("usage: ", fp);
-	cmd_usage_line(fp, e);
-}
-
 static void
 usage_all(FILE *fp)
 {
@@ -87,61 +72,6 @@ usage_all(FILE *fp)
 	}
 	fprintf(fp, "\nPATH is a YAML file or a directory of them "
 	    "(default %s).\n", CMD_DEFAULT_CONFIG);
-}
-
-int
-cmd_parse(int argc, char **argv, const struct cmd_parser *p,
-    struct cmd_opts *o)
-{
-	struct option	 longopts[3 + CMD_EXTRA_MAX + 1];
-	size_t		 n = 0, i;
-	int		 ch, rc;
-
-	longopts[n++] = (struct option){ "config", required_argument, NULL,
-	    'c' };
-	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	if (p->output)
-		longopts[n++] = (struct option){ "output", required_argument,
-		    NULL, 'o' };
-	for (i = 0; p->extra != NULL && i < CMD_EXTRA_MAX &&
-	    p->extra[i].name != NULL; i++)
-		longopts[n++] = p->extra[i];
-	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
-	o->config = CMD_DEFAULT_CONFIG;
-	o->json = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, p->output ? "c:o:h" : "c:h",
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") == 0)
-				o->json = 1;
-			else if (strcmp(optarg, "text") != 0) {
-				fprintf(stderr, "svcproxy %s: -o takes json "
-				    "or text\n", argv[0]);
-				return 2;
-			}
-			break;
-		case 'h':
-			cmd_usage(stdout, p->entry);
-			return 0;
-		case '?':
-			cmd_usage(stderr, p->entry);
-			return 2;
-		default:
-			if ((rc = p->opt(ch, optarg, p->ctx)) != 0)
-				return rc;
-			break;
-		}
-	}
-	if (optind != argc) {
-		cmd_usage(stderr, p->entry);
-		return 2;
-	}
-	return CMD_GO;
 }
 
 int
