@@ -1,0 +1,235 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "probe.h"
+
+static void	 probe_event(struct bufferevent *, short, void *);
+static void	 probe_readable(struct bufferevent *, void *);
+
+const char *
+probe_kind_name(enum probe_kind k)
+{
+	switch (k) {
+	case PROBE_NONE:	return "none";
+	case PROBE_TCP:		return "tcp";
+	case PROBE_HTTP:	return "http";
+	case PROBE_HTTPS:	return "https";
+	}
+	return "none";
+}
+
+int
+probe_kind_parse(const char *s)
+{
+	static const enum probe_kind	 all[] = { PROBE_NONE, PROBE_TCP,
+	    PROBE_HTTP, PROBE_HTTPS };
+	size_t				 i;
+
+	for (i = 0; s != NULL && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, probe_kind_name(all[i])) == 0)
+			return all[i];
+	return -1;
+}
+
+/* "2s", "300ms", "1.5s": as the annotation would spell it. */
+static void
+fmt_ms(char *buf, size_t len, uint32_t ms)
+{
+	if (ms < 1000)
+		snprintf(buf, len, "%ums", ms);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%us", ms / 1000);
+	else if (ms % 100 == 0)
+		snprintf(buf, len, "%u.%us", ms / 1000, ms % 1000 / 100);
+	else
+		snprintf(buf, len, "%ums", ms);
+}
+
+/* strerror, starting lower case as the reasons in /status do. */
+static void
+errno_reason(struct probe *c, int err)
+{
+	char	 why[PROBE_REASON_MAX];
+
+	snprintf(why, sizeof(why), "%s", strerror(err));
+	why[0] = (char)tolower((unsigned char)why[0]);
+	probe_finish(c, 0, "%s", why);
+}
+
+void
+probe_finish(struct probe *c, int ok, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (!c->running)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	c->failed = !ok;
+	probe_cancel(c);
+	/* Last: done may start the next probe on c. */
+	c->done(c->arg, ok, c->reason);
+}
+
+void
+probe_cancel(struct probe *c)
+{
+	if (!c->running)
+		return;
+	c->running = 0;
+	evtimer_del(&c->timer);
+	event_del(&c->later);
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+}
+
+static void
+probe_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*c = arg;
+	char		 d[24];
+
+	(void)fd;
+	(void)what;
+	fmt_ms(d, sizeof(d), c->p->timeout_ms);
+	probe_finish(c, 0, "timeout after %s", d);
+}
+
+/* A probe that could not start reports from the loop, as any other. */
+static void
+probe_start_failed(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*c = arg;
+
+	char		 why[PROBE_REASON_MAX];
+
+	(void)fd;
+	(void)what;
+	memcpy(why, c->reason, sizeof(why));
+	probe_finish(c, 0, "%s", why);
+}
+
+static void
+target_name(struct probe *c, const struct sockaddr *sa, socklen_t salen)
+{
+	char	 host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(c->target, sizeof(c->target), "unknown");
+		return;
+	}
+	snprintf(c->target, sizeof(c->target), sa->sa_family == AF_INET6 ?
+	    "[%s]:%s" : "%s:%s", host, port);
+}
+
+int
+probe_start(struct probe *c, struct event_base *base,
+    const struct sockaddr *sa, socklen_t salen,
+    const struct probe_params *p, probe_done_fn *done, void *arg)
+{
+	struct timeval	 tv;
+
+	c->base = base;
+	c->p = p;
+	c->done = done;
+	c->arg = arg;
+	c->bev = NULL;
+	c->reason[0] = '\0';
+	c->connected = 0;
+	c->failed = 0;
+	c->running = 1;
+	target_name(c, sa, salen);
+	evtimer_assign(&c->timer, base, probe_timeout, c);
+	evtimer_assign(&c->later, base, probe_start_failed, c);
+	tv.tv_sec = p->timeout_ms / 1000;
+	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
+	evtimer_add(&c->timer, &tv);
+
+	if (p->kind == PROBE_HTTPS)
+		c->bev = probe_tls_bev(c);
+	else
+		c->bev = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		goto fail;
+	bufferevent_setcb(c->bev, probe_readable, NULL, probe_event, c);
+	if (bufferevent_socket_connect(c->bev, sa, (int)salen) == -1)
+		goto fail;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+fail:
+	if (c->reason[0] == '\0') {
+		snprintf(c->reason, sizeof(c->reason), "%s",
+		    strerror(errno != 0 ? errno : EIO));
+		c->reason[0] = (char)tolower((unsigned char)c->reason[0]);
+	}
+	c->failed = 1;
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	event_active(&c->later, EV_TIMEOUT, 1);
+	return 0;
+}
+
+static void
+probe_readable(struct bufferevent *bev, void *arg)
+{
+	struct probe	*c = arg;
+
+	(void)bev;
+	if (c->p->kind == PROBE_HTTP || c->p->kind == PROBE_HTTPS)
+		probe_http_read(c);
+	else	/* a tcp check wants nothing from the server */
+		evbuffer_drain(bufferevent_get_input(c->bev),
+		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+}
+
+static void
+probe_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct probe	*c = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = 1;
+		if (c->p->kind == PROBE_TCP)
+			probe_finish(c, 1, "connected");
+		else if (probe_http_send(c) == -1)
+			probe_finish(c, 0, "cannot queue the request");
+		return;
+	}
+	/* A response that arrived before the close or reset counts. */
+	if (c->connected && c->p->kind != PROBE_TCP && probe_http_read(c))
+		return;
+	if (what & BEV_EVENT_EOF) {
+		if (c->p->kind == PROBE_TCP)
+			probe_finish(c, 1, "connected");
+		else
+			probe_finish(c, 0, "connection closed before the "
+			    "status line");
+		return;
+	}
+	if (c->p->kind == PROBE_HTTPS && probe_tls_error(c)) {
+		char	 why[PROBE_REASON_MAX];
+
+		memcpy(why, c->reason, sizeof(why));
+		probe_finish(c, 0, "%s", why);
+		return;
+	}
+	errno_reason(c, err != 0 ? err : EIO);
+}

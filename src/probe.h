@@ -1,0 +1,113 @@
+/*
+ * probe: one active health probe of one endpoint, on an event loop.
+ *
+ * A probe connects (tcp), also sends a request and reads the status
+ * line (http), or does that over TLS through libevent's
+ * bufferevent_openssl (https).  It never blocks: every step is an
+ * event on the caller's event_base, and one timer bounds the whole
+ * probe, so a probe that times out costs no more than its timeout.
+ * Whatever happens, done is called exactly once (never from inside
+ * probe_start), with a pass or a failure and a short reason fit for
+ * /status and the log: "connection refused", "timeout after 2s",
+ * "HTTP 503", "TLS handshake failed: certificate verify failed".
+ *
+ * The caller owns struct probe (the health table embeds one per
+ * checked endpoint) and the params, which must outlive the probe; the
+ * probe owns its socket and bufferevent from probe_start until done or
+ * probe_cancel.  One event_base, one thread.
+ */
+#ifndef SVCPROXY_PROBE_H
+#define SVCPROXY_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "health_state.h"
+
+#define PROBE_REASON_MAX	160
+#define PROBE_HTTP_REQ_MAX	2048	/* method, path and host */
+
+enum probe_kind {
+	PROBE_NONE,
+	PROBE_TCP,
+	PROBE_HTTP,
+	PROBE_HTTPS,
+};
+
+/* How to probe; fixed while any probe uses it. */
+struct probe_params {
+	enum probe_kind		 kind;
+	uint32_t		 timeout_ms;
+	const char		*method;	/* http(s); owner: caller */
+	const char		*path;		/* http(s); owner: caller */
+	const char		*host;		/* http(s); NULL: the address */
+	struct hc_status_set	 expect;	/* http(s) */
+	const char		*sni;		/* https; NULL: none */
+	void			*tls_ctx;	/* https: an SSL_CTX from
+						   probe_tls_ctx_new(); caller
+						   owns it */
+};
+
+typedef void	 probe_done_fn(void *arg, int ok, const char *reason);
+
+struct probe {
+	struct event_base	*base;		/* borrowed */
+	const struct probe_params *p;		/* borrowed */
+	struct bufferevent	*bev;		/* owned while running */
+	struct event		 timer;		/* whole-probe deadline */
+	struct event		 later;		/* reports a failure to start
+						   from the loop, not inline */
+	probe_done_fn		*done;
+	void			*arg;
+	char			 target[64];	/* "127.0.0.1:80", for Host */
+	char			 reason[PROBE_REASON_MAX];
+	unsigned		 running:1;
+	unsigned		 connected:1;	/* TCP (and TLS) is up */
+	unsigned		 failed:1;	/* reason holds a failure */
+};
+
+/*
+ * Start probing the endpoint at sa for p, calling done(arg, ...) once
+ * from the loop when it ends.  c must not be running.  Returns 0; a
+ * probe that cannot even start (no socket: out of fds) still reports
+ * through done, as a failure with the reason.
+ */
+int		 probe_start(struct probe *c, struct event_base *,
+		    const struct sockaddr *sa, socklen_t salen,
+		    const struct probe_params *p, probe_done_fn *done,
+		    void *arg);
+/* Stop a running probe without calling done; idle c is fine. */
+void		 probe_cancel(struct probe *c);
+/* "tcp", "http", "https" or "none". */
+const char	*probe_kind_name(enum probe_kind);
+/* The kind called s, or -1. */
+int		 probe_kind_parse(const char *s);
+
+/* probe.c, for the kinds' files: finish with a pass or a failure. */
+void		 probe_finish(struct probe *c, int ok, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* probe_http.c: the request, into the bufferevent's output. */
+int		 probe_http_send(struct probe *c);
+/* Read what arrived; 1 finished (done called), 0 wants more. */
+int		 probe_http_read(struct probe *c);
+
+/*
+ * probe_tls.c (with OpenSSL): a client context verifying the server
+ * against the CA certificates in ca_file (NULL: no verification).
+ * Reads the file: call it off the main thread.  NULL with err.
+ */
+void		*probe_tls_ctx_new(const char *ca_file, char *err,
+		    size_t errlen);
+void		 probe_tls_ctx_free(void *ctx);
+/* A bufferevent doing TLS over a new socket; NULL with errno set. */
+struct bufferevent *probe_tls_bev(struct probe *c);
+/* Why the TLS layer failed, into c->reason; 0 when it did not. */
+int		 probe_tls_error(struct probe *c);
+
+#endif

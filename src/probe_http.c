@@ -1,0 +1,46 @@
+#include "config.h"
+
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "probe.h"
+
+int
+probe_http_send(struct probe *c)
+{
+	const struct probe_params *p = c->p;
+
+	/* HTTP/1.1 with Connection: close: a status line is all we read,
+	   and the server may close as soon as it has answered. */
+	return evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: svcproxy-check\r\n"
+	    "Accept: */*\r\nConnection: close\r\n\r\n",
+	    p->method != NULL ? p->method : "GET",
+	    p->path != NULL ? p->path : "/",
+	    p->host != NULL ? p->host : c->target) < 0 ? -1 : 0;
+}
+
+int
+probe_http_read(struct probe *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 len = evbuffer_get_length(in);
+	unsigned char	*head;
+	int		 code, rc;
+
+	if (len > 13)
+		len = 13;
+	if ((head = evbuffer_pullup(in, (ev_ssize_t)len)) == NULL && len > 0)
+		return 0;
+	rc = hc_http_status((const char *)head, len, &code);
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		probe_finish(c, 0, "not an HTTP/1.x response");
+	else
+		probe_finish(c, hc_status_has(&c->p->expect, code),
+		    "HTTP %d", code);
+	return 1;
+}
