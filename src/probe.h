@@ -51,6 +51,7 @@ struct probe_params {
 	void			*tls_ctx;	/* https: an SSL_CTX from
 						   probe_tls_ctx_new(); caller
 						   owns it */
+	const char		*tls_err;	/* why tls_ctx is NULL */
 };
 
 typedef void	 probe_done_fn(void *arg, int ok, const char *reason);

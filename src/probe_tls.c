@@ -55,7 +55,9 @@ probe_tls_bev(struct probe *c)
 	struct bufferevent	*bev;
 
 	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL) {
-		snprintf(c->reason, sizeof(c->reason), "no TLS context");
+		snprintf(c->reason, sizeof(c->reason), "%s",
+		    c->p->tls_err != NULL && ctx == NULL ? c->p->tls_err :
+		    "cannot create a TLS session");
 		return NULL;
 	}
 	if (c->p->sni != NULL) {

@@ -1,0 +1,137 @@
+/*
+ * health: active checks of endpoints, on a thread and event loop of
+ * their own, never on a worker's and never in a reload's way.
+ *
+ * What is checked is a set of targets: an endpoint address and check
+ * port with the check's settings.  A target's result lands in its
+ * cell, a small struct of atomics the data path and the admin server
+ * read; the cell is keyed by (address, port, settings), so twenty
+ * Service ports that select the same Pod port with the same settings
+ * share one cell and one check, and a cell outlives every snapshot,
+ * so health survives reload.
+ *
+ * Threads: cells are created by the one snapshot build running (as
+ * lb_live: hc_celltab_get), written only by the health thread, read by
+ * anyone.  hc_engine_want() may be called from any thread; it copies
+ * the targets, wakes the health thread, and returns at once.  The
+ * health thread diffs the wanted set against what it runs: a target
+ * kept keeps its schedule and state, a new one starts with its first
+ * check anywhere in its first interval (jitter: a reload or restart
+ * does not fire every check at once), a dropped one is cancelled.
+ * At most max_inflight probes run at once; the rest wait in order.
+ */
+#ifndef SVCPROXY_HEALTH_H
+#define SVCPROXY_HEALTH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "health_state.h"
+#include "probe.h"
+#include "strtab.h"
+
+#define HC_KEY_MAX		512
+#define HC_DEFAULT_INFLIGHT	1024	/* probes at once */
+
+/* A check's settings; strings borrowed (snapshot arena) or copied
+   (the engine's own copy). */
+struct hc_settings {
+	enum probe_kind		 kind;
+	uint32_t		 interval_ms;
+	uint32_t		 timeout_ms;
+	uint8_t			 rise;
+	uint8_t			 fall;
+	uint16_t		 port;		/* 0: the endpoint's port */
+	const char		*method;	/* http(s); NULL: GET */
+	const char		*path;		/* http(s); NULL: / */
+	const char		*host;		/* http(s); NULL: address */
+	const char		*expect;	/* "200-399"; NULL: that */
+	const char		*sni;		/* https; NULL: none */
+	const char		*ca;		/* https; NULL: no verify */
+};
+
+/*
+ * One checked (address, port, settings): the result, atomics only.
+ * Written by the health thread; the reason is published under a
+ * sequence count (odd while written) so a reader never sees half of it.
+ */
+struct hc_cell {
+	_Atomic int		 state;		/* enum hc_health */
+	_Atomic uint64_t	 checks;
+	_Atomic uint64_t	 failures;
+	_Atomic uint64_t	 transitions;
+	_Atomic int64_t		 last_ms;	/* wall clock; 0: none yet */
+	_Atomic uint32_t	 seq;		/* reason's sequence count */
+	_Atomic char		 reason[PROBE_REASON_MAX];
+	struct strtab_node	 node;
+	char			 key[];		/* hc_key() */
+};
+
+/* Owned by the run context; as struct lb_livetab. */
+struct hc_celltab {
+	struct strtab		 t;		/* of hc_cell, owned */
+};
+
+void		 hc_celltab_init(struct hc_celltab *);
+void		 hc_celltab_free(struct hc_celltab *);
+/* The cell for key, created unknown on first use; NULL: no memory. */
+struct hc_cell	*hc_celltab_get(struct hc_celltab *, const char *key);
+
+/*
+ * The key of a target: address, check port and every setting, so that
+ * equal keys mean one check.  Returns buf, or NULL when it does not fit.
+ */
+char		*hc_key(char *buf, size_t len, const struct sockaddr *sa,
+		    socklen_t salen, const struct hc_settings *);
+/* The cell's last reason, into buf (a consistent copy); returns buf. */
+char		*hc_cell_reason(const struct hc_cell *, char *buf, size_t len);
+
+/* What is wanted checked; borrowed for the call only. */
+struct hc_target {
+	struct hc_cell		*cell;		/* celltab; outlives it */
+	struct sockaddr_storage	 sa;		/* address and check port */
+	socklen_t		 salen;
+	const struct hc_settings *set;		/* borrowed */
+};
+
+/* Transitions, for logging: called on the health thread. */
+typedef void	 hc_notify_fn(void *arg, const struct hc_cell *,
+		    enum hc_health from, enum hc_health to,
+		    const char *reason);
+
+struct hc_engine;
+
+/*
+ * A stopped engine; notify (may be NULL) hears every transition.
+ * NULL with err when out of memory or descriptors.
+ */
+struct hc_engine *hc_engine_new(unsigned max_inflight, hc_notify_fn *,
+		    void *notify_arg, char *err, size_t errlen);
+/* Start its thread.  0, or -1 with err. */
+int		 hc_engine_start(struct hc_engine *, char *err, size_t errlen);
+/*
+ * Replace what is checked by t[0..n) (copied).  Any thread.  0, or -1
+ * when out of memory (the engine goes on with the previous set).
+ */
+int		 hc_engine_want(struct hc_engine *, const struct hc_target *t,
+		    size_t n);
+/* Stop the thread, cancel every probe, free everything. */
+void		 hc_engine_free(struct hc_engine *);
+
+/* Counters of the engine, for /metrics and the tests. */
+struct hc_engine_stats {
+	uint64_t		 started;	/* probes started */
+	uint64_t		 queued;	/* waited for an in-flight slot */
+	uint64_t		 late_ms_max;	/* worst start delay */
+	uint64_t		 late_over_interval; /* started later than one
+						   interval after due */
+	uint32_t		 targets;	/* being checked */
+	uint32_t		 inflight;
+};
+void		 hc_engine_stats(struct hc_engine *, struct hc_engine_stats *);
+
+#endif
