@@ -154,7 +154,7 @@ hc_key(char *buf, size_t len, const struct sockaddr *sa, socklen_t salen,
 	}
 	/* Every setting, separated by a byte no setting may hold. */
 	n = snprintf(buf, len, "%s:%d %s %u/%u %u/%u %s\x1f%s\x1f%s\x1f%s"
-	    "\x1f%s\x1f%s", host, port, probe_kind_name(s->kind),
+	    "\x1f%s\x1f%s", host, port, hc_kind_name(s->kind),
 	    s->interval_ms, s->timeout_ms, s->rise, s->fall, opt(s->method),
 	    opt(s->path), opt(s->host), opt(s->expect), opt(s->sni),
 	    opt(s->ca));
@@ -411,7 +411,7 @@ hc_run(struct hc_check *c)
 	/* A CA file that cannot be read fails the check, saying why
 	   (the probe reports it from the loop), rather than checking
 	   without verification. */
-	if (c->set.kind == PROBE_HTTPS && c->pp.tls_ctx == NULL)
+	if (c->set.kind == HC_HTTPS && c->pp.tls_ctx == NULL)
 		c->pp.tls_ctx = tls_ctx(e, c->set.ca, &c->pp.tls_err);
 	probe_start(&c->probe, e->base, (struct sockaddr *)&c->sa, c->salen,
 	    &c->pp, hc_done, c);

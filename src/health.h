@@ -37,23 +37,6 @@
 #define HC_KEY_MAX		512
 #define HC_DEFAULT_INFLIGHT	1024	/* probes at once */
 
-/* A check's settings; strings borrowed (snapshot arena) or copied
-   (the engine's own copy). */
-struct hc_settings {
-	enum probe_kind		 kind;
-	uint32_t		 interval_ms;
-	uint32_t		 timeout_ms;
-	uint8_t			 rise;
-	uint8_t			 fall;
-	uint16_t		 port;		/* 0: the endpoint's port */
-	const char		*method;	/* http(s); NULL: GET */
-	const char		*path;		/* http(s); NULL: / */
-	const char		*host;		/* http(s); NULL: address */
-	const char		*expect;	/* "200-399"; NULL: that */
-	const char		*sni;		/* https; NULL: none */
-	const char		*ca;		/* https; NULL: no verify */
-};
-
 /*
  * One checked (address, port, settings): the result, atomics only.
  * Written by the health thread; the reason is published under a

@@ -10,6 +10,31 @@
 #define HC_STATUS_MIN	100
 #define HC_STATUS_MAX	599
 
+const char *
+hc_kind_name(enum hc_kind k)
+{
+	switch (k) {
+	case HC_NONE:	return "none";
+	case HC_TCP:		return "tcp";
+	case HC_HTTP:	return "http";
+	case HC_HTTPS:	return "https";
+	}
+	return "none";
+}
+
+int
+hc_kind_parse(const char *s)
+{
+	static const enum hc_kind	 all[] = { HC_NONE, HC_TCP,
+	    HC_HTTP, HC_HTTPS };
+	size_t				 i;
+
+	for (i = 0; s != NULL && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, hc_kind_name(all[i])) == 0)
+			return all[i];
+	return -1;
+}
+
 void
 hc_fsm_init(struct hc_fsm *f, unsigned rise, unsigned fall)
 {

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health-t.h"
+
 #define HC_RISE_MAX	100	/* rise and fall: 1..HC_RISE_MAX */
 #define HC_SPREAD_DIV	4	/* intervals vary by interval / 4 */
 
@@ -50,6 +52,10 @@ void		 hc_fsm_init(struct hc_fsm *, unsigned rise, unsigned fall);
  * changed between up and down or left unknown, else 0.
  */
 int		 hc_fsm_feed(struct hc_fsm *, int ok);
+/* "tcp", "http", "https" or "none". */
+const char	*hc_kind_name(enum hc_kind);
+/* The kind called s, or -1. */
+int		 hc_kind_parse(const char *s);
 /* "up", "down" or "unknown". */
 const char	*hc_health_name(enum hc_health);
 

@@ -15,31 +15,6 @@
 static void	 probe_event(struct bufferevent *, short, void *);
 static void	 probe_readable(struct bufferevent *, void *);
 
-const char *
-probe_kind_name(enum probe_kind k)
-{
-	switch (k) {
-	case PROBE_NONE:	return "none";
-	case PROBE_TCP:		return "tcp";
-	case PROBE_HTTP:	return "http";
-	case PROBE_HTTPS:	return "https";
-	}
-	return "none";
-}
-
-int
-probe_kind_parse(const char *s)
-{
-	static const enum probe_kind	 all[] = { PROBE_NONE, PROBE_TCP,
-	    PROBE_HTTP, PROBE_HTTPS };
-	size_t				 i;
-
-	for (i = 0; s != NULL && i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(s, probe_kind_name(all[i])) == 0)
-			return all[i];
-	return -1;
-}
-
 /* "2s", "300ms", "1.5s": as the annotation would spell it. */
 static void
 fmt_ms(char *buf, size_t len, uint32_t ms)
@@ -158,7 +133,7 @@ probe_start(struct probe *c, struct event_base *base,
 	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
 	evtimer_add(&c->timer, &tv);
 
-	if (p->kind == PROBE_HTTPS)
+	if (p->kind == HC_HTTPS)
 		c->bev = probe_tls_bev(c);
 	else
 		c->bev = bufferevent_socket_new(base, -1,
@@ -191,7 +166,7 @@ probe_readable(struct bufferevent *bev, void *arg)
 	struct probe	*c = arg;
 
 	(void)bev;
-	if (c->p->kind == PROBE_HTTP || c->p->kind == PROBE_HTTPS)
+	if (c->p->kind == HC_HTTP || c->p->kind == HC_HTTPS)
 		probe_http_read(c);
 	else	/* a tcp check wants nothing from the server */
 		evbuffer_drain(bufferevent_get_input(c->bev),
@@ -207,24 +182,24 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = 1;
-		if (c->p->kind == PROBE_TCP)
+		if (c->p->kind == HC_TCP)
 			probe_finish(c, 1, "connected");
 		else if (probe_http_send(c) == -1)
 			probe_finish(c, 0, "cannot queue the request");
 		return;
 	}
 	/* A response that arrived before the close or reset counts. */
-	if (c->connected && c->p->kind != PROBE_TCP && probe_http_read(c))
+	if (c->connected && c->p->kind != HC_TCP && probe_http_read(c))
 		return;
 	if (what & BEV_EVENT_EOF) {
-		if (c->p->kind == PROBE_TCP)
+		if (c->p->kind == HC_TCP)
 			probe_finish(c, 1, "connected");
 		else
 			probe_finish(c, 0, "connection closed before the "
 			    "status line");
 		return;
 	}
-	if (c->p->kind == PROBE_HTTPS && probe_tls_error(c)) {
+	if (c->p->kind == HC_HTTPS && probe_tls_error(c)) {
 		char	 why[PROBE_REASON_MAX];
 
 		memcpy(why, c->reason, sizeof(why));

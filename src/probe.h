@@ -27,21 +27,15 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "health-t.h"
 #include "health_state.h"
 
 #define PROBE_REASON_MAX	160
 #define PROBE_HTTP_REQ_MAX	2048	/* method, path and host */
 
-enum probe_kind {
-	PROBE_NONE,
-	PROBE_TCP,
-	PROBE_HTTP,
-	PROBE_HTTPS,
-};
-
 /* How to probe; fixed while any probe uses it. */
 struct probe_params {
-	enum probe_kind		 kind;
+	enum hc_kind		 kind;
 	uint32_t		 timeout_ms;
 	const char		*method;	/* http(s); owner: caller */
 	const char		*path;		/* http(s); owner: caller */
@@ -84,11 +78,6 @@ int		 probe_start(struct probe *c, struct event_base *,
 		    void *arg);
 /* Stop a running probe without calling done; idle c is fine. */
 void		 probe_cancel(struct probe *c);
-/* "tcp", "http", "https" or "none". */
-const char	*probe_kind_name(enum probe_kind);
-/* The kind called s, or -1. */
-int		 probe_kind_parse(const char *s);
-
 /* probe.c, for the kinds' files: finish with a pass or a failure. */
 void		 probe_finish(struct probe *c, int ok, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

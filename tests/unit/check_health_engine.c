@@ -79,7 +79,7 @@ on_change(void *arg, const struct hc_cell *c, enum hc_health from,
 }
 
 static void
-settings(struct hc_settings *s, enum probe_kind kind, uint32_t interval)
+settings(struct hc_settings *s, enum hc_kind kind, uint32_t interval)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -140,7 +140,7 @@ START_TEST(results_reach_cells)
 	hc_celltab_init(&tab);
 	lfd = sock(&live, 1);
 	dfd = sock(&dead, 0);
-	settings(&s, PROBE_TCP, 100);
+	settings(&s, HC_TCP, 100);
 	cl = cell_for(&tab, &live, &s);
 	cd = cell_for(&tab, &dead, &s);
 	ck_assert_ptr_ne(cl, cd);
@@ -189,8 +189,8 @@ START_TEST(shared_cells_checked_once_and_sets_diffed)
 	hc_celltab_init(&tab);
 	afd = sock(&a, 1);
 	bfd = sock(&b, 1);
-	settings(&s, PROBE_TCP, 50);
-	settings(&s2, PROBE_TCP, 50);
+	settings(&s, HC_TCP, 50);
+	settings(&s2, HC_TCP, 50);
 	s2.fall = 2;	/* other settings: another check */
 	ca = cell_for(&tab, &a, &s);
 	ck_assert_ptr_eq(cell_for(&tab, &a, &s), ca);
@@ -262,7 +262,7 @@ START_TEST(inflight_bound_and_timeouts)
 	/* Accepted by the kernel, never answered: every HTTP check runs
 	   to its timeout. */
 	fd = sock(&silent, 1);
-	settings(&s, PROBE_HTTP, 200);
+	settings(&s, HC_HTTP, 200);
 	s.timeout_ms = 150;
 	for (i = 0; i < 20; i++) {
 		struct hc_settings	*si = malloc(sizeof(*si));
@@ -321,7 +321,7 @@ START_TEST(every_target_checked)
 	hc_celltab_init(&tab);
 	fd = sock(&live, 1);
 	for (i = 0; i < 300; i++) {
-		settings(&s[i], PROBE_TCP, 100);
+		settings(&s[i], HC_TCP, 100);
 		snprintf(host, sizeof(host), "h%d", i);
 		s[i].host = strdup(host);	/* distinct checks */
 		target(&t[i], cell_for(&tab, &live, &s[i]), &live, &s[i]);
@@ -357,7 +357,7 @@ START_TEST(keys)
 	struct sockaddr_in6	 in6;
 	char			 a[HC_KEY_MAX], b[HC_KEY_MAX], tiny[8];
 
-	settings(&s, PROBE_HTTP, 2000);
+	settings(&s, HC_HTTP, 2000);
 	s2 = s;
 	s2.path = "/healthz";
 	memset(&in6, 0, sizeof(in6));

@@ -176,7 +176,7 @@ settle(struct event_base *base)
 }
 
 static void
-params(struct probe_params *p, enum probe_kind kind)
+params(struct probe_params *p, enum hc_kind kind)
 {
 	char	 err[128];
 
@@ -196,7 +196,7 @@ START_TEST(tcp_pass_and_refused)
 	struct sockaddr_in	 dead;
 	int			 fd;
 
-	params(&p, PROBE_TCP);
+	params(&p, HC_TCP);
 	server_start(&s, base, "");
 	probe(base, &s.sin, &p, &o);
 	ck_assert_int_eq(o.ok, 1);
@@ -233,7 +233,7 @@ START_TEST(http_statuses)
 	struct outcome		 o;
 	size_t			 i;
 
-	params(&p, PROBE_HTTP);
+	params(&p, HC_HTTP);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		server_start(&s, base, cases[i].reply);
 		probe(base, &s.sin, &p, &o);
@@ -260,7 +260,7 @@ START_TEST(silent_server_times_out)
 	struct outcome		 o;
 	int64_t			 t0, took;
 
-	params(&p, PROBE_HTTP);
+	params(&p, HC_HTTP);
 	p.timeout_ms = 300;
 	server_start(&s, base, "");
 	t0 = now_ms();
@@ -287,7 +287,7 @@ START_TEST(out_of_fds_reports_from_the_loop)
 	struct rlimit		 rl;
 	int			 fd, hold[64], n = 0;
 
-	params(&p, PROBE_TCP);
+	params(&p, HC_TCP);
 	fd = dead_port(&sin);
 	/* Check runs each test in its own process: lower its limit and
 	   use up what is left. */
@@ -315,7 +315,7 @@ START_TEST(cancel_never_reports)
 	struct probe		 c;
 	int			 starting = 0, i;
 
-	params(&p, PROBE_HTTP);
+	params(&p, HC_HTTP);
 	server_start(&s, base, "");
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
@@ -341,13 +341,13 @@ END_TEST
 
 START_TEST(kind_names)
 {
-	ck_assert_int_eq(probe_kind_parse("tcp"), PROBE_TCP);
-	ck_assert_int_eq(probe_kind_parse("http"), PROBE_HTTP);
-	ck_assert_int_eq(probe_kind_parse("https"), PROBE_HTTPS);
-	ck_assert_int_eq(probe_kind_parse("none"), PROBE_NONE);
-	ck_assert_int_eq(probe_kind_parse("HTTP"), -1);
-	ck_assert_int_eq(probe_kind_parse(NULL), -1);
-	ck_assert_str_eq(probe_kind_name(PROBE_HTTPS), "https");
+	ck_assert_int_eq(hc_kind_parse("tcp"), HC_TCP);
+	ck_assert_int_eq(hc_kind_parse("http"), HC_HTTP);
+	ck_assert_int_eq(hc_kind_parse("https"), HC_HTTPS);
+	ck_assert_int_eq(hc_kind_parse("none"), HC_NONE);
+	ck_assert_int_eq(hc_kind_parse("HTTP"), -1);
+	ck_assert_int_eq(hc_kind_parse(NULL), -1);
+	ck_assert_str_eq(hc_kind_name(HC_HTTPS), "https");
 }
 END_TEST
 
@@ -466,7 +466,7 @@ START_TEST(tls_verify_off_on_and_wrong_ca)
 	    &len);
 
 	/* Verification off (the default): any certificate. */
-	params(&p, PROBE_HTTPS);
+	params(&p, HC_HTTPS);
 	p.tls_ctx = probe_tls_ctx_new(NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(p.tls_ctx);
 	probe(base, &s.sin, &p, &o);
