@@ -10,7 +10,10 @@
 #ifndef SVCPROXY_HEALTH_T_H
 #define SVCPROXY_HEALTH_T_H
 
+#include <stdatomic.h>
 #include <stdint.h>
+
+#include "strtab.h"
 
 /* Defaults (HAProxy's inter 2s, rise 2, fall 3; Envoy's outlier
    detection: 5 consecutive failures, 30 s base, 50%). */
@@ -24,6 +27,7 @@
 #define HC_DEFAULT_EJECT_BASE_MS	30000
 #define HC_DEFAULT_EJECT_MAX_MS		300000
 #define HC_DEFAULT_EJECT_MAX_PERCENT	50
+#define HC_REASON_MAX			160
 
 enum hc_kind {
 	HC_NONE,	/* no active check (the default) */
@@ -61,6 +65,30 @@ struct hc_config {
 						   healthy */
 	uint8_t			 close_on_down;	/* health-on-down: close */
 	uint32_t		 slow_start_ms;	/* 0: off */
+};
+
+enum hc_health {
+	HC_UNKNOWN,	/* no result yet: served as up */
+	HC_UP,
+	HC_DOWN,
+};
+
+/*
+ * One checked (address, port, settings): the result, atomics only.
+ * Written by the health thread; the reason is published under a
+ * sequence count (odd while written) so a reader never sees half of it.
+ */
+struct hc_cell {
+	_Atomic int		 state;		/* enum hc_health; the data
+						   path reads it (relaxed) */
+	_Atomic uint64_t	 checks;
+	_Atomic uint64_t	 failures;
+	_Atomic uint64_t	 transitions;
+	_Atomic int64_t		 last_ms;	/* wall clock; 0: none yet */
+	_Atomic uint32_t	 seq;		/* reason's sequence count */
+	_Atomic char		 reason[HC_REASON_MAX];
+	struct strtab_node	 node;
+	char			 key[];		/* hc_key() */
 };
 
 #endif

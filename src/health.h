@@ -37,23 +37,6 @@
 #define HC_KEY_MAX		512
 #define HC_DEFAULT_INFLIGHT	1024	/* probes at once */
 
-/*
- * One checked (address, port, settings): the result, atomics only.
- * Written by the health thread; the reason is published under a
- * sequence count (odd while written) so a reader never sees half of it.
- */
-struct hc_cell {
-	_Atomic int		 state;		/* enum hc_health */
-	_Atomic uint64_t	 checks;
-	_Atomic uint64_t	 failures;
-	_Atomic uint64_t	 transitions;
-	_Atomic int64_t		 last_ms;	/* wall clock; 0: none yet */
-	_Atomic uint32_t	 seq;		/* reason's sequence count */
-	_Atomic char		 reason[PROBE_REASON_MAX];
-	struct strtab_node	 node;
-	char			 key[];		/* hc_key() */
-};
-
 /* Owned by the run context; as struct lb_livetab. */
 struct hc_celltab {
 	struct strtab		 t;		/* of hc_cell, owned */

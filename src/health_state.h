@@ -31,12 +31,6 @@
 #define HC_RISE_MAX	100	/* rise and fall: 1..HC_RISE_MAX */
 #define HC_SPREAD_DIV	4	/* intervals vary by interval / 4 */
 
-enum hc_health {
-	HC_UNKNOWN,	/* no result yet: served as up */
-	HC_UP,
-	HC_DOWN,
-};
-
 /* One check's rise/fall state; written only by the checking thread. */
 struct hc_fsm {
 	uint16_t		 health;	/* 0 .. rise + fall - 1 */

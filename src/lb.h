@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include "arena.h"
+#include "health-t.h"
 #include "netaddr.h"
 #include "strtab.h"
 
@@ -83,6 +84,9 @@ struct lb_ep {
 	const char		*pod;		/* snapshot arena; or NULL */
 	uint32_t		 weight;	/* 1 unless configured */
 	struct lb_live		*live;		/* livetab; outlives snaps */
+	const struct hc_cell	*hc;		/* its active check's cell
+						   (health-t.h: outlives
+						   snaps); NULL: unchecked */
 };
 
 struct lb_ops;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health-t.h"
 #include "netaddr.h"
 
 #define PCFG_DEFAULT_NODE_PORT_MIN	30000
@@ -52,6 +53,9 @@ struct pcfg {
 	uint32_t		 max_connections;  /* 0: from the fd limit */
 	enum conn_log		 connection_log;
 	int			 keep_established; /* on policy change */
+	struct hc_config	 hc;		/* spec.healthCheck, defaults
+						   applied; strings: kset
+						   arena or static */
 	const char		*lb_algorithm;	/* an lb_find() name: kset
 						   arena or static */
 };

@@ -160,6 +160,19 @@ fail:
 	return 0;
 }
 
+/* The status line, if it is all here: finish; 1 when finished. */
+static int
+probe_http_verdict(struct probe *c)
+{
+	char	 why[PROBE_REASON_MAX];
+	int	 ok;
+
+	if (!probe_http_read(c, &ok, why, sizeof(why)))
+		return 0;
+	probe_finish(c, ok, "%s", why);
+	return 1;
+}
+
 static void
 probe_readable(struct bufferevent *bev, void *arg)
 {
@@ -167,7 +180,7 @@ probe_readable(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (c->p->kind == HC_HTTP || c->p->kind == HC_HTTPS)
-		probe_http_read(c);
+		probe_http_verdict(c);
 	else	/* a tcp check wants nothing from the server */
 		evbuffer_drain(bufferevent_get_input(c->bev),
 		    evbuffer_get_length(bufferevent_get_input(c->bev)));
@@ -189,7 +202,7 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* A response that arrived before the close or reset counts. */
-	if (c->connected && c->p->kind != HC_TCP && probe_http_read(c))
+	if (c->connected && c->p->kind != HC_TCP && probe_http_verdict(c))
 		return;
 	if (what & BEV_EVENT_EOF) {
 		if (c->p->kind == HC_TCP)

@@ -30,7 +30,7 @@
 #include "health-t.h"
 #include "health_state.h"
 
-#define PROBE_REASON_MAX	160
+#define PROBE_REASON_MAX	HC_REASON_MAX
 #define PROBE_HTTP_REQ_MAX	2048	/* method, path and host */
 
 /* How to probe; fixed while any probe uses it. */
@@ -78,14 +78,19 @@ int		 probe_start(struct probe *c, struct event_base *,
 		    void *arg);
 /* Stop a running probe without calling done; idle c is fine. */
 void		 probe_cancel(struct probe *c);
-/* probe.c, for the kinds' files: finish with a pass or a failure. */
+/* Finish c with a pass or a failure: done is called. */
 void		 probe_finish(struct probe *c, int ok, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
 /* probe_http.c: the request, into the bufferevent's output. */
 int		 probe_http_send(struct probe *c);
-/* Read what arrived; 1 finished (done called), 0 wants more. */
-int		 probe_http_read(struct probe *c);
+/*
+ * Read what arrived: 1 with the verdict in *ok and why (the reason),
+ * or 0 when the status line is not complete yet.  probe.c finishes;
+ * the kinds' files never call back into it.
+ */
+int		 probe_http_read(struct probe *c, int *ok, char *why,
+		    size_t len);
 
 /*
  * probe_tls.c (with OpenSSL): a client context verifying the server

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -23,7 +24,7 @@ probe_http_send(struct probe *c)
 }
 
 int
-probe_http_read(struct probe *c)
+probe_http_read(struct probe *c, int *ok, char *why, size_t whylen)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	size_t		 len = evbuffer_get_length(in);
@@ -37,10 +38,12 @@ probe_http_read(struct probe *c)
 	rc = hc_http_status((const char *)head, len, &code);
 	if (rc == 0)
 		return 0;
-	if (rc < 0)
-		probe_finish(c, 0, "not an HTTP/1.x response");
-	else
-		probe_finish(c, hc_status_has(&c->p->expect, code),
-		    "HTTP %d", code);
+	if (rc < 0) {
+		*ok = 0;
+		snprintf(why, whylen, "not an HTTP/1.x response");
+	} else {
+		*ok = hc_status_has(&c->p->expect, code);
+		snprintf(why, whylen, "HTTP %d", code);
+	}
 	return 1;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "health-t.h"
 #include "kobj-t.h"
 #include "netaddr.h"
 #include "proto.h"
@@ -64,6 +65,9 @@ struct res_service {
 	uint32_t		 connect_timeout_ms;	/* 0: global */
 	uint32_t		 idle_timeout_ms;	/* 0: global */
 	uint32_t		 max_connections;	/* 0: no limit */
+	struct hc_config	 hc;		/* annotations over the
+						   ProxyConfig's; strings:
+						   kset arena or static */
 	const char		*lb_algorithm;	/* annotation, else the
 						   ProxyConfig's; kset or
 						   static */

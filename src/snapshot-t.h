@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "health-t.h"
 #include "lb.h"
 #include "netaddr.h"
 #include "pcfg-t.h"
@@ -48,6 +49,7 @@ struct snap_port {
 	struct lb_set		 lb;		/* endpoints, algorithm */
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
+	struct hc_config	 hc;		/* strings: snapshot arena */
 	struct met_port		*met;		/* run's met_tab (metrics.h);
 						   set before publish; NULL */
 };
