@@ -28,6 +28,11 @@
 #define HC_DEFAULT_EJECT_MAX_MS		300000
 #define HC_DEFAULT_EJECT_MAX_PERCENT	50
 #define HC_REASON_MAX			160
+/* Check latency histogram bounds, ms (Prometheus buckets; the last
+   bucket counts everything slower). */
+#define HC_LAT_BOUNDS_MS	{ 1, 5, 10, 25, 50, 100, 250, 500, 1000, \
+				  2500, 5000 }
+#define HC_LAT_BUCKETS		12
 
 enum hc_kind {
 	HC_NONE,	/* no active check (the default) */
@@ -85,6 +90,13 @@ struct hc_cell {
 	_Atomic uint64_t	 failures;
 	_Atomic uint64_t	 transitions;
 	_Atomic int64_t		 last_ms;	/* wall clock; 0: none yet */
+	_Atomic int64_t		 last_ok_ms;	/* wall clock of the last
+						   pass; 0: none */
+	_Atomic int64_t		 up_since_ms;	/* wall clock it last went
+						   up (slow start); 0 */
+	_Atomic uint32_t	 last_latency_us;
+	_Atomic uint64_t	 latency[HC_LAT_BUCKETS];	/* counts per
+						   HC_LAT_BOUNDS_MS bucket */
 	_Atomic uint32_t	 seq;		/* reason's sequence count */
 	_Atomic char		 reason[HC_REASON_MAX];
 	struct strtab_node	 node;

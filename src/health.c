@@ -28,7 +28,7 @@ struct hc_check {
 	struct event		 timer;
 	struct hc_fsm		 fsm;
 	int64_t			 due_ms;	/* monotonic */
-	int64_t			 started_ms;
+	int64_t			 started_us;	/* monotonic */
 	struct hc_check		*qnext;		/* wait queue */
 	unsigned		 queued:1;
 	unsigned		 keep:1;	/* in the new wanted set */
@@ -182,13 +182,27 @@ hc_cell_reason(const struct hc_cell *c, char *buf, size_t len)
 	return buf;
 }
 
+/* The latency histogram bucket of ms (HC_LAT_BOUNDS_MS). */
+static size_t
+lat_bucket(int64_t ms)
+{
+	static const int64_t	 bounds[] = HC_LAT_BOUNDS_MS;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+		if (ms <= bounds[i])
+			return i;
+	return HC_LAT_BUCKETS - 1;
+}
+
 static void
 cell_publish(struct hc_cell *c, enum hc_health st, int ok,
-    const char *reason)
+    const char *reason, int64_t latency_us)
 {
 	uint32_t	 s = atomic_load_explicit(&c->seq, memory_order_relaxed);
 	size_t		 i;
 	struct timespec	 ts;
+	int64_t		 now;
 
 	atomic_store_explicit(&c->seq, s + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
@@ -200,8 +214,19 @@ cell_publish(struct hc_cell *c, enum hc_health st, int ok,
 	}
 	atomic_store_explicit(&c->seq, s + 2, memory_order_release);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	atomic_store_explicit(&c->last_ms, (int64_t)ts.tv_sec * 1000 +
-	    ts.tv_nsec / 1000000, memory_order_relaxed);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	atomic_store_explicit(&c->last_ms, now, memory_order_relaxed);
+	if (ok)
+		atomic_store_explicit(&c->last_ok_ms, now,
+		    memory_order_relaxed);
+	if (st == HC_UP && atomic_load_explicit(&c->state,
+	    memory_order_relaxed) != HC_UP)
+		atomic_store_explicit(&c->up_since_ms, now,
+		    memory_order_relaxed);
+	atomic_store_explicit(&c->last_latency_us, latency_us > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)latency_us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->latency[lat_bucket(latency_us / 1000)],
+	    1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->checks, 1, memory_order_relaxed);
 	if (!ok)
 		atomic_fetch_add_explicit(&c->failures, 1,
@@ -259,6 +284,15 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static uint32_t
@@ -350,17 +384,18 @@ hc_done(void *arg, int ok, const char *reason)
 	enum hc_health		 from = c->fsm.state;
 	struct hc_check		*next;
 	int64_t			 now = mono_ms(), due;
+	int64_t			 latency_us = mono_us() - c->started_us;
 
 	atomic_fetch_sub_explicit(&e->st_inflight, 1, memory_order_relaxed);
 	if (hc_fsm_feed(&c->fsm, ok)) {
-		cell_publish(c->cell, c->fsm.state, ok, reason);
+		cell_publish(c->cell, c->fsm.state, ok, reason, latency_us);
 		atomic_fetch_add_explicit(&c->cell->transitions, 1,
 		    memory_order_relaxed);
 		if (e->notify != NULL)
 			e->notify(e->notify_arg, c->cell, from, c->fsm.state,
 			    reason);
 	} else
-		cell_publish(c->cell, c->fsm.state, ok, reason);
+		cell_publish(c->cell, c->fsm.state, ok, reason, latency_us);
 
 	/* The next check one (jittered) interval after this one was due;
 	   a probe that ran longer than that starts the next at once. */
@@ -407,7 +442,7 @@ hc_run(struct hc_check *c)
 		    memory_order_relaxed);
 	atomic_fetch_add_explicit(&e->st_started, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&e->st_inflight, 1, memory_order_relaxed);
-	c->started_ms = now;
+	c->started_us = mono_us();
 	/* A CA file that cannot be read fails the check, saying why
 	   (the probe reports it from the loop), rather than checking
 	   without verification. */

@@ -62,6 +62,10 @@ struct lb_live {
 	_Atomic uint64_t	 total;		/* connections picked */
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
+	/* Passive outlier detection (issue 12): ejected from new
+	   connections until this monotonic ms; times ejected so far. */
+	_Atomic int64_t		 ejected_until_ms;
+	_Atomic uint32_t	 ejections;
 	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };
@@ -97,6 +101,8 @@ struct lb_set {
 	struct lb_ep		*eps;		/* snapshot arena */
 	size_t			 neps;
 	void			*state;		/* ops's; snapshot arena */
+	_Atomic uint32_t	 panic;		/* no endpoint is healthy: picks
+						   ignore health (issue 12) */
 };
 
 /*

@@ -157,6 +157,21 @@ START_TEST(results_reach_cells)
 	    "connection refused");
 	ck_assert_str_eq(hc_cell_reason(cl, why, sizeof(why)), "connected");
 	ck_assert_int_gt(atomic_load(&cl->last_ms), 0);
+	ck_assert_int_gt(atomic_load(&cl->last_ok_ms), 0);
+	ck_assert_int_gt(atomic_load(&cl->up_since_ms), 0);
+	ck_assert_int_eq(atomic_load(&cd->last_ok_ms), 0);
+	{
+		uint64_t	 sum = 0;
+		size_t		 i;
+
+		hc_engine_want(e, NULL, 0);	/* freeze the counts */
+		usleep(50 * 1000);
+		for (i = 0; i < HC_LAT_BUCKETS; i++)
+			sum += atomic_load(&cl->latency[i]);
+		ck_assert_uint_eq(sum, atomic_load(&cl->checks));
+		ck_assert_uint_gt(sum, 0);
+		ck_assert_int_eq(hc_engine_want(e, t, 2), 0);
+	}
 
 	/* The dead port comes alive: up within a few intervals. */
 	ck_assert_int_eq(listen(dfd, 16), 0);
