@@ -1105,7 +1105,8 @@ START_TEST(test_lb_algorithm)
 	fclose(fp);
 	ck_assert_msg(strstr(out, "\"name\":\"b\",") != NULL &&
 	    strstr(strstr(out, "\"name\":\"b\","), "\"loadBalancing\":"
-	    "{\"algorithm\":\"round-robin\"},\"ports\"") != NULL, "%s", out);
+	    "{\"algorithm\":\"round-robin\"},\"healthCheck\"") != NULL, "%s",
+	    out);
 	/* Headless: nothing to balance. */
 	ck_assert_msg(strstr(strstr(out, "\"name\":\"h\","),
 	    "\"loadBalancing\":null,") != NULL, "%s", out);
@@ -1115,7 +1116,8 @@ START_TEST(test_lb_algorithm)
 	fclose(fp);
 	ck_assert_msg(strstr(out, "default/b  ClusterIP  clusterIP ") != NULL,
 	    "%s", out);
-	ck_assert_msg(strstr(out, "  lb round-robin\n  port - 80/TCP") != NULL,
+	ck_assert_msg(strstr(out, "  lb round-robin\n  health none  eject "
+	    "after 5 failures for 30s (max 50%)\n  port - 80/TCP") != NULL,
 	    "%s", out);
 	ck_assert_msg(strstr(out, "(headless)\n") != NULL, "%s", out);
 	free(out);

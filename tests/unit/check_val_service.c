@@ -649,9 +649,28 @@ START_TEST(test_annotations)
 	vt_expect(&t, "metadata.annotations[svcproxy.io/max-connections]", E,
 	    DIAG_INVALID, "0", "must be a positive integer");
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
-	    "svcproxy.io/idle-timout", "svcproxy reads only "
-	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/idle-timeout\", "
-	    "\"svcproxy.io/lb-algorithm\", \"svcproxy.io/max-connections\"");
+	    "svcproxy.io/idle-timout", NULL);
+	ck_assert_str_eq(d->detail, "svcproxy reads only "
+	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/health-check\", "
+	    "\"svcproxy.io/health-check-ca\", "
+	    "\"svcproxy.io/health-check-expect-status\", "
+	    "\"svcproxy.io/health-check-fall\", "
+	    "\"svcproxy.io/health-check-host\", "
+	    "\"svcproxy.io/health-check-interval\", "
+	    "\"svcproxy.io/health-check-method\", "
+	    "\"svcproxy.io/health-check-path\", "
+	    "\"svcproxy.io/health-check-port\", "
+	    "\"svcproxy.io/health-check-rise\", "
+	    "\"svcproxy.io/health-check-sni\", "
+	    "\"svcproxy.io/health-check-timeout\", "
+	    "\"svcproxy.io/health-on-down\", "
+	    "\"svcproxy.io/health-panic-threshold\", "
+	    "\"svcproxy.io/idle-timeout\", \"svcproxy.io/lb-algorithm\", "
+	    "\"svcproxy.io/max-connections\", "
+	    "\"svcproxy.io/outlier-base-ejection-time\", "
+	    "\"svcproxy.io/outlier-consecutive-failures\", "
+	    "\"svcproxy.io/outlier-max-ejection-percent\", "
+	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
 	ck_assert_int_eq(svc0(&t)->invalid, 1);
