@@ -619,6 +619,13 @@ one_port(struct svc_ctx *c, size_t i)
 	    val_path(f, "spec.ports[%zu].port", i), p->port.v);
 	c->n += val_protocol(&c->dc, val_at(py, "protocol", py),
 	    val_path(f, "spec.ports[%zu].protocol", i), &p->protocol);
+	/* Valid Kubernetes, but svcproxy would open nothing for it: say
+	   so where `check` can show it, once per port. */
+	if ((is(p->protocol, "UDP") || is(p->protocol, "SCTP")) &&
+	    !headless(c->s) && !is(c->s->spec.type, "ExternalName"))
+		kobj_warn(&c->dc, val_at(py, "protocol", py), DIAG_NOTE, f,
+		    NULL, "%s is not served yet (svcproxy relays TCP only)",
+		    p->protocol);
 	/* ValidatePortNumOrName, also on a targetPort defaulted to port. */
 	val_path(f, "spec.ports[%zu].targetPort", i);
 	if (p->target_port.is_str)

@@ -59,6 +59,28 @@ warns(const char *spec, const char *field, const char *detail)
 	vt_free(&t);
 }
 
+/*
+ * Valid, with only the warning that its one UDP or SCTP port (n of
+ * them) is not served yet.
+ */
+static void
+clean_unserved(const char *spec, size_t n)
+{
+	struct vt	t;
+	size_t		i;
+
+	vt_run(&t, vt_svc(spec));
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, n);
+	for (i = 0; i < t.dl.n; i++) {
+		ck_assert_int_eq(t.dl.v[i].sev, DIAG_WARNING);
+		ck_assert_ptr_nonnull(strstr(t.dl.v[i].detail,
+		    " is not served yet (svcproxy relays TCP only)"));
+	}
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
 START_TEST(test_defaults)
 {
 	struct vt		 t;
@@ -194,11 +216,28 @@ START_TEST(test_port_protocol)
 {
 	struct vt t;
 
+	const struct diag *d;
+
 	vt_run(&t, vt_svc("ports: [{name: a, port: 53, protocol: UDP}, "
 	    "{name: b, port: 53}, {name: c, port: 9, protocol: SCTP}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
 	ck_assert_str_eq(svc0(&t)->spec.ports.v[1].protocol, "TCP");
+	/* Valid, but svcproxy serves neither: a warning per port, at its
+	   protocol, which `check` shows and `run` logs. */
+	ck_assert_uint_eq(t.dl.n, 2);
+	d = vt_expect(&t, "spec.ports[0].protocol", W, DIAG_NOTE, NULL,
+	    NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only)");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 41);
+	d = vt_expect(&t, "spec.ports[2].protocol", W, DIAG_NOTE, NULL,
+	    NULL);
+	ck_assert_str_eq(d->detail, "SCTP is not served yet (svcproxy "
+	    "relays TCP only)");
 	vt_free(&t);
+	/* A headless Service is not proxied: nothing to warn about. */
+	clean("clusterIP: None\nports: [{port: 53, protocol: UDP}]");
 	fails("ports: [{port: 53, protocol: udp}]", "spec.ports[0].protocol",
 	    DIAG_NOT_SUPPORTED, "udp",
 	    "supported values: \"SCTP\", \"TCP\", \"UDP\"");
@@ -278,8 +317,9 @@ START_TEST(test_node_port_within)
 	 * other port asking for it finds it allocated, whatever the
 	 * protocol.
 	 */
-	clean("type: NodePort\nports: [{name: a, port: 53, nodePort: 30053},"
-	    " {name: b, port: 53, protocol: UDP, nodePort: 30053}]");
+	clean_unserved("type: NodePort\nports: [{name: a, port: 53, "
+	    "nodePort: 30053}, {name: b, port: 53, protocol: UDP, "
+	    "nodePort: 30053}]", 1);
 	fails("type: NodePort\nports: [{name: a, port: 80, nodePort: 30053},"
 	    " {name: b, port: 81, nodePort: 30053}]",
 	    "spec.ports[1].nodePort", DIAG_INVALID, "30053",
@@ -304,7 +344,8 @@ START_TEST(test_node_port_within)
 	/* A port without one takes its number's (findRequestedNodePort). */
 	vt_run(&t, vt_svc("type: NodePort\nports: [{name: a, port: 53}, "
 	    "{name: b, port: 53, protocol: UDP, nodePort: 30053}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);	/* UDP is not served yet */
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.set, 1);
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 30053);
 	vt_free(&t);
@@ -313,7 +354,8 @@ START_TEST(test_node_port_within)
 	    "allocateLoadBalancerNodePorts: false\nports: [{name: a, "
 	    "port: 53}, {name: b, port: 53, protocol: UDP, "
 	    "nodePort: 30053}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);	/* UDP is not served yet */
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 0);
 	vt_free(&t);
 }
@@ -321,8 +363,8 @@ END_TEST
 
 START_TEST(test_duplicate_port_pair)
 {
-	clean("ports: [{name: a, port: 53}, {name: b, port: 53, "
-	    "protocol: UDP}]");
+	clean_unserved("ports: [{name: a, port: 53}, {name: b, port: 53, "
+	    "protocol: UDP}]", 1);
 	fails("ports: [{name: a, port: 80}, {name: b, port: 80, "
 	    "targetPort: 81}]", "spec.ports[1]", DIAG_DUPLICATE, "80/TCP",
 	    NULL);
