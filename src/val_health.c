@@ -272,8 +272,8 @@ val_hc_parse(enum val_hc k, const char *v, struct hc_config *hc,
  * the first probe.  Validation runs on the reload thread (or a
  * command), never the main loop, so this I/O blocks nothing.
  */
-static size_t
-ca_file(const struct diag_ctx *dc, const struct ynode *at,
+size_t
+val_hc_ca_file(const struct diag_ctx *dc, const struct ynode *at,
     const char *field, const char *path)
 {
 	struct stat	 st;
@@ -306,8 +306,6 @@ val_hc_setting(const struct diag_ctx *dc, const struct ynode *at,
 		kobj_err(dc, at, type, field, v, "%s", why);
 		return 1;
 	}
-	if (k == VHC_CA)
-		return ca_file(dc, at, field, v);
 	return 0;
 }
 

@@ -138,13 +138,17 @@ const char *val_hc_field(enum val_hc);
  */
 int	 val_hc_parse(enum val_hc k, const char *v, struct hc_config *hc,
 	    enum diag_type *type, char *why, size_t len);
-/*
- * val_hc_parse reported at (at, field) through dc; the CA file is also
- * opened (it must be a readable regular file).  Returns the errors.
- */
+/* val_hc_parse reported at (at, field) through dc; returns errors. */
 size_t	 val_hc_setting(const struct diag_ctx *, const struct ynode *at,
 	    const char *field, enum val_hc k, const char *v,
 	    struct hc_config *hc);
+/*
+ * An https check's CA file must be a readable regular file when
+ * `check` runs, not only at the first probe (I/O: validation runs on
+ * the reload thread or in a command, never on the main loop).
+ */
+size_t	 val_hc_ca_file(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char *path);
 /* What an absent ProxyConfig spec.healthCheck means. */
 void	 val_hc_defaults(struct hc_config *);
 /*

@@ -952,6 +952,12 @@ health(struct svc_ctx *c)
 		    "metadata.annotations[%s]", m->v[i].key), (enum val_hc)k,
 		    m->v[i].value, &hc);
 	}
+	/* Only a CA an https check will load must be there (an ignored
+	   one is warned about below). */
+	if (at[VHC_CA] != NULL && hc.check.ca != NULL &&
+	    hc.check.kind == HC_HTTPS)
+		c->n += val_hc_ca_file(&c->dc, at[VHC_CA], val_path(f,
+		    "metadata.annotations[%s]", ANN_HC_CA), hc.check.ca);
 	if (c->n == n0)
 		val_hc_warnings(&c->dc, &hc, at, algo);
 }
