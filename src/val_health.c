@@ -374,7 +374,8 @@ applies(enum val_hc k, enum hc_kind kind)
 
 void
 val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
-    const struct ynode *const at[VHC_NSETTINGS], const char *algorithm)
+    const struct ynode *const at[VHC_NSETTINGS],
+    const char *const val[VHC_NSETTINGS], const char *algorithm)
 {
 	char	 f[VAL_PATH_MAX];
 	int	 k;
@@ -386,10 +387,10 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 		if (applies((enum val_hc)k, hc->check.kind))
 			continue;
 		if (hc->check.kind == HC_NONE && k < VHC_PATH)
-			kobj_warn(dc, at[k], DIAG_INVALID, f, NULL, "ignored: "
+			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k], "ignored: "
 			    "%s is \"none\" (no active check)", ANN_HC);
 		else
-			kobj_warn(dc, at[k], DIAG_INVALID, f, NULL, "ignored: "
+			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k], "ignored: "
 			    "only %s check %s (this one is \"%s\")",
 			    k >= VHC_SNI ? "an https" : "an http or https",
 			    k >= VHC_SNI ? "uses TLS" : "sends a request",
@@ -398,6 +399,6 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 	if (at[VHC_SLOW_START] != NULL && hc->slow_start_ms > 0 &&
 	    !val_lb_uses_weights(algorithm))
 		kobj_warn(dc, at[VHC_SLOW_START], DIAG_INVALID, val_path(f,
-		    "metadata.annotations[%s]", ANN_SLOW_START), NULL,
-		    "not honoured yet: %s ignores weights", algorithm);
+		    "metadata.annotations[%s]", ANN_SLOW_START),
+		    val[VHC_SLOW_START], "not honoured yet: %s ignores weights", algorithm);
 }

@@ -153,12 +153,13 @@ size_t	 val_hc_ca_file(const struct diag_ctx *, const struct ynode *at,
 void	 val_hc_defaults(struct hc_config *);
 /*
  * A Service's settings that do not apply to its check kind, and a slow
- * start its algorithm cannot honour, as warnings; at[k] is the node of
- * annotation k, NULL when the Service does not set it.
+ * start its algorithm cannot honour, as warnings; at[k] and val[k] are
+ * the node and value of annotation k, NULL when the Service does not
+ * set it.
  */
 void	 val_hc_warnings(const struct diag_ctx *, const struct hc_config *,
 	    const struct ynode *const at[VHC_NSETTINGS],
-	    const char *algorithm);
+	    const char *const val[VHC_NSETTINGS], const char *algorithm);
 /* Does the balancing algorithm read endpoint weights (slow start)? */
 int	 val_lb_uses_weights(const char *algorithm);
 

@@ -219,8 +219,8 @@ health_check(const struct diag_ctx *dc, const struct kpcfg_hc *h,
 	if (h->slow_start != NULL && out->hc.slow_start_ms > 0 &&
 	    !val_lb_uses_weights(out->lb_algorithm))
 		kobj_warn(dc, val_at(h->y, "slowStart", NULL), DIAG_INVALID,
-		    "spec.healthCheck.slowStart", NULL, "not honoured yet: %s "
-		    "ignores weights", out->lb_algorithm);
+		    "spec.healthCheck.slowStart", h->slow_start, "not honoured "
+		    "yet: %s ignores weights", out->lb_algorithm);
 	return n;
 }
 

@@ -934,6 +934,7 @@ health(struct svc_ctx *c)
 {
 	const struct kstrmap	*m = &c->s->meta.annotations;
 	const struct ynode	*at[VHC_NSETTINGS];
+	const char		*val[VHC_NSETTINGS];
 	struct hc_config	 hc = c->pcfg->hc;
 	const char		*algo = c->pcfg->lb_algorithm;
 	char			 f[VAL_PATH_MAX];
@@ -941,6 +942,7 @@ health(struct svc_ctx *c)
 	int			 k;
 
 	memset(at, 0, sizeof(at));
+	memset(val, 0, sizeof(val));
 	for (i = 0; i < m->n; i++) {
 		if (is(m->v[i].key, ANN_LB_ALGORITHM) &&
 		    lb_find(m->v[i].value) != NULL)
@@ -948,6 +950,7 @@ health(struct svc_ctx *c)
 		if ((k = val_hc_find(m->v[i].key)) == -1)
 			continue;
 		at[k] = val_map_value(m, i);
+		val[k] = m->v[i].value;
 		c->n += val_hc_setting(&c->dc, at[k], val_path(f,
 		    "metadata.annotations[%s]", m->v[i].key), (enum val_hc)k,
 		    m->v[i].value, &hc);
@@ -959,7 +962,7 @@ health(struct svc_ctx *c)
 		c->n += val_hc_ca_file(&c->dc, at[VHC_CA], val_path(f,
 		    "metadata.annotations[%s]", ANN_HC_CA), hc.check.ca);
 	if (c->n == n0)
-		val_hc_warnings(&c->dc, &hc, at, algo);
+		val_hc_warnings(&c->dc, &hc, at, val, algo);
 }
 
 /* The annotations ValidateService reads, and svcproxy's own. */

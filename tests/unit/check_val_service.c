@@ -1036,6 +1036,20 @@ START_TEST(test_health_warnings)
 	    "svcproxy.io/health-check is \"none\" (no active check)");
 	ann_warns("svcproxy.io/slow-start: 30s", "svcproxy.io/slow-start",
 	    "not honoured yet: round-robin ignores weights");
+	{
+		struct vt		 t;
+		const struct diag	*d;
+
+		/* The warning shows the value, at its line and column. */
+		vt_run(&t, svc_ann("svcproxy.io/health-check: tcp\n"
+		    "svcproxy.io/health-check-path: /healthz"));
+		d = vt_expect(&t,
+		    "metadata.annotations[svcproxy.io/health-check-path]", W,
+		    DIAG_INVALID, "/healthz", NULL);
+		ck_assert_uint_eq(d->line, 7);
+		ck_assert_uint_eq(d->col, 36);
+		vt_free(&t);
+	}
 	ann_warns("svcproxy.io/lb-algorithm: round-robin\n"
 	    "svcproxy.io/slow-start: 1m", "svcproxy.io/slow-start",
 	    "not honoured yet: round-robin ignores weights");
