@@ -387,11 +387,12 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 		if (applies((enum val_hc)k, hc->check.kind))
 			continue;
 		if (hc->check.kind == HC_NONE && k < VHC_PATH)
-			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k], "ignored: "
-			    "%s is \"none\" (no active check)", ANN_HC);
+			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k],
+			    "ignored: %s is \"none\" (no active check)",
+			    ANN_HC);
 		else
-			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k], "ignored: "
-			    "only %s check %s (this one is \"%s\")",
+			kobj_warn(dc, at[k], DIAG_INVALID, f, val[k],
+			    "ignored: only %s check %s (this one is \"%s\")",
 			    k >= VHC_SNI ? "an https" : "an http or https",
 			    k >= VHC_SNI ? "uses TLS" : "sends a request",
 			    hc_kind_name(hc->check.kind));
@@ -400,5 +401,6 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 	    !val_lb_uses_weights(algorithm))
 		kobj_warn(dc, at[VHC_SLOW_START], DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_SLOW_START),
-		    val[VHC_SLOW_START], "not honoured yet: %s ignores weights", algorithm);
+		    val[VHC_SLOW_START], "not honoured yet: %s ignores weights",
+		    algorithm);
 }

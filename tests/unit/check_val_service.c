@@ -758,7 +758,8 @@ END_TEST
 /* ---- health checking (svcproxy.io/health-*, outlier-*) ---- */
 
 #ifdef HAVE_OPENSSL
-#define HC_KINDS	"supported values: \"http\", \"https\", \"none\", \"tcp\""
+#define HC_KINDS	"supported values: \"http\", \"https\", \"none\", " \
+	"\"tcp\""
 #else
 #define HC_KINDS	"supported values: \"http\", \"none\", \"tcp\""
 #endif
