@@ -554,7 +554,6 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	}
 	met_eps(&c->met, &c->model->res);
 	snap_slot_publish(&c->slot, s);
-	reload_warn_unserved(s);
 	if (upg_inherit(&inh, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 1;

@@ -328,6 +328,32 @@ struct kpcfg_lb {
 	const char		*algorithm;
 };
 
+struct kpcfg_outlier {
+	const struct ynode	*y;
+	struct kint		 consecutive_failures;
+	const char		*base_ejection_time;
+	struct kint		 max_ejection_percent;
+};
+
+/* spec.healthCheck: the defaults of the svcproxy.io/health-* and
+   outlier annotations. */
+struct kpcfg_hc {
+	const struct ynode	*y;
+	const char		*type;
+	const char		*interval;
+	const char		*timeout;
+	struct kint		 rise;
+	struct kint		 fall;
+	const char		*path;
+	const char		*host;
+	const char		*method;
+	const char		*expect_status;
+	struct kpcfg_outlier	 outlier;
+	struct kint		 panic_threshold;
+	const char		*on_down;
+	const char		*slow_start;
+};
+
 struct kpcfg_spec {
 	const struct ynode	*y;
 	struct kstrlist		 node_addresses;
@@ -343,6 +369,7 @@ struct kpcfg_spec {
 	const char		*connection_log;
 	struct kbool		 keep_established;
 	struct kpcfg_lb		 load_balancing;
+	struct kpcfg_hc		 health_check;
 };
 
 struct kpcfg {

@@ -12,6 +12,39 @@ static const struct kschema lb_schema = {
 	"ProxyConfigLoadBalancing", 0, lb_fields
 };
 
+static const struct kfield outlier_fields[] = {
+	KF("consecutiveFailures", KF_INT, struct kpcfg_outlier,
+	    consecutive_failures),
+	KF("baseEjectionTime", KF_STR, struct kpcfg_outlier,
+	    base_ejection_time),
+	KF("maxEjectionPercent", KF_INT, struct kpcfg_outlier,
+	    max_ejection_percent),
+	KF_END
+};
+static const struct kschema outlier_schema = {
+	"ProxyConfigOutlierDetection", 0, outlier_fields
+};
+
+static const struct kfield hc_fields[] = {
+	KF("type", KF_STR, struct kpcfg_hc, type),
+	KF("interval", KF_STR, struct kpcfg_hc, interval),
+	KF("timeout", KF_STR, struct kpcfg_hc, timeout),
+	KF("rise", KF_INT, struct kpcfg_hc, rise),
+	KF("fall", KF_INT, struct kpcfg_hc, fall),
+	KF("path", KF_STR, struct kpcfg_hc, path),
+	KF("host", KF_STR, struct kpcfg_hc, host),
+	KF("method", KF_STR, struct kpcfg_hc, method),
+	KF("expectStatus", KF_STR, struct kpcfg_hc, expect_status),
+	KF_O("outlierDetection", struct kpcfg_hc, outlier, outlier_schema),
+	KF("panicThreshold", KF_INT, struct kpcfg_hc, panic_threshold),
+	KF("onDown", KF_STR, struct kpcfg_hc, on_down),
+	KF("slowStart", KF_STR, struct kpcfg_hc, slow_start),
+	KF_END
+};
+static const struct kschema hc_schema = {
+	"ProxyConfigHealthCheck", 0, hc_fields
+};
+
 static const struct kfield spec_fields[] = {
 	KF("nodeAddresses", KF_STRLIST, struct kpcfg_spec, node_addresses),
 	KF("nodePortRange", KF_STR, struct kpcfg_spec, node_port_range),
@@ -28,6 +61,7 @@ static const struct kfield spec_fields[] = {
 	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
 	    keep_established),
 	KF_O("loadBalancing", struct kpcfg_spec, load_balancing, lb_schema),
+	KF_O("healthCheck", struct kpcfg_spec, health_check, hc_schema),
 	KF_END
 };
 static const struct kschema spec_schema = {

@@ -28,6 +28,26 @@
 #define ANN_CONNECT_TIMEOUT	"svcproxy.io/connect-timeout"
 #define ANN_MAX_CONNECTIONS	"svcproxy.io/max-connections"
 #define ANN_LB_ALGORITHM	"svcproxy.io/lb-algorithm"
+/* Health checking (README, "Health checks"); each defaults from
+   ProxyConfig spec.healthCheck, but port, sni and ca. */
+#define ANN_HC			"svcproxy.io/health-check"
+#define ANN_HC_INTERVAL		"svcproxy.io/health-check-interval"
+#define ANN_HC_TIMEOUT		"svcproxy.io/health-check-timeout"
+#define ANN_HC_RISE		"svcproxy.io/health-check-rise"
+#define ANN_HC_FALL		"svcproxy.io/health-check-fall"
+#define ANN_HC_PORT		"svcproxy.io/health-check-port"
+#define ANN_HC_PATH		"svcproxy.io/health-check-path"
+#define ANN_HC_HOST		"svcproxy.io/health-check-host"
+#define ANN_HC_METHOD		"svcproxy.io/health-check-method"
+#define ANN_HC_EXPECT		"svcproxy.io/health-check-expect-status"
+#define ANN_HC_SNI		"svcproxy.io/health-check-sni"
+#define ANN_HC_CA		"svcproxy.io/health-check-ca"
+#define ANN_OUTLIER_FAILURES	"svcproxy.io/outlier-consecutive-failures"
+#define ANN_OUTLIER_BASE	"svcproxy.io/outlier-base-ejection-time"
+#define ANN_OUTLIER_PERCENT	"svcproxy.io/outlier-max-ejection-percent"
+#define ANN_HC_PANIC		"svcproxy.io/health-panic-threshold"
+#define ANN_HC_ON_DOWN		"svcproxy.io/health-on-down"
+#define ANN_SLOW_START		"svcproxy.io/slow-start"
 
 enum conn_log {
 	CONN_LOG_OFF,

@@ -169,7 +169,6 @@ reload_prepare(struct reload *r, struct reload_flight *fl)
 			return;
 		}
 	}
-	reload_warn_unserved(fl->next.s);
 	r->fl = fl;
 	if (reload_settle(r))
 		fl->settling = 1;
@@ -284,21 +283,6 @@ reload_free(struct reload *r)
 	/* A reload thread may run on, but no longer uses env.live. */
 	rld_stop(r->rld);
 	free(r);
-}
-
-void
-reload_warn_unserved(const struct snap *s)
-{
-	const char	*proto;
-	size_t		 i;
-
-	for (i = 0; i < s->nports; i++) {
-		if (s->ports[i].proto == PROTO_TCP)
-			continue;
-		proto = proto_name(s->ports[i].proto);
-		log_warn("Service %s/%s: %s is not served yet",
-		    s->ports[i].label, proto, proto);
-	}
 }
 
 /* ---- metrics: bind the new ports, then count their endpoints ---- */

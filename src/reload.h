@@ -117,7 +117,4 @@ int		 reload_busy(const struct reload *);
  */
 void		 reload_free(struct reload *);
 
-/* Log the Service ports s has but nothing serves yet (not TCP). */
-void		 reload_warn_unserved(const struct snap *s);
-
 #endif

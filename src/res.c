@@ -701,6 +701,24 @@ svc_lb_ip(struct res_service *s, const struct ksvc *ks)
 	memset(&s->lb_ip, 0, sizeof(s->lb_ip));
 }
 
+/*
+ * Health settings: the ProxyConfig's, each overridden by its annotation
+ * (validated already; strings stay in the kset arena).  A timeout given
+ * nowhere is the interval in force.
+ */
+static void
+svc_health(struct res_service *s, const struct kstrmap *ann,
+    const struct pcfg *pc)
+{
+	size_t i;
+
+	s->hc = pc->hc;
+	for (i = 0; i < ann->n; i++)
+		val_hc_apply(&s->hc, ann->v[i].key, ann->v[i].value);
+	if (s->hc.check.timeout_ms == 0)
+		s->hc.check.timeout_ms = s->hc.check.interval_ms;
+}
+
 static void
 svc_annotations(struct res_service *s, const struct ksvc *ks,
     const struct pcfg *pc)
@@ -722,6 +740,7 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	/* Validated: a name lb_find() knows. */
 	if ((s->lb_algorithm = sel_label_get(ann, ANN_LB_ALGORITHM)) == NULL)
 		s->lb_algorithm = pc->lb_algorithm;
+	svc_health(s, ann, pc);
 }
 
 static void

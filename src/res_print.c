@@ -8,7 +8,40 @@
 #include <string.h>
 
 #include "diag.h"
+#include "health_state.h"
 #include "res.h"
+
+#define DURATION_LEN	32
+
+/* ms as Go's time.Duration.String() spells it: "0s", "300ms", "1.5s",
+   "1m30s", "1h0m0s". */
+static const char *
+fmt_ms(uint32_t ms, char buf[DURATION_LEN])
+{
+	char		 frac[8] = "";
+	unsigned	 h = ms / 3600000, m = ms / 60000 % 60;
+	unsigned	 sec = ms / 1000 % 60, rest = ms % 1000;
+	size_t		 n;
+
+	if (ms == 0)
+		return "0s";
+	if (ms < 1000) {
+		snprintf(buf, DURATION_LEN, "%ums", ms);
+		return buf;
+	}
+	if (rest != 0) {
+		snprintf(frac, sizeof(frac), ".%03u", rest);
+		for (n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+	}
+	if (h > 0)
+		snprintf(buf, DURATION_LEN, "%uh%um%u%ss", h, m, sec, frac);
+	else if (m > 0)
+		snprintf(buf, DURATION_LEN, "%um%u%ss", m, sec, frac);
+	else
+		snprintf(buf, DURATION_LEN, "%u%ss", sec, frac);
+	return buf;
+}
 
 static void
 json_ip(FILE *fp, const struct ipaddr *a)
@@ -128,6 +161,67 @@ json_port(FILE *fp, const struct res_port *p)
 	fputs("]}", fp);
 }
 
+/* Passive detection applies with or without an active check. */
+static void
+json_outlier(FILE *fp, const struct hc_config *hc)
+{
+	char d[DURATION_LEN];
+
+	fprintf(fp, "\"outlierDetection\":{\"consecutiveFailures\":%u,"
+	    "\"baseEjectionTime\":", hc->outlier_failures);
+	json_str(fp, fmt_ms(hc->eject_base_ms, d));
+	fputs(",\"maxEjectionTime\":", fp);
+	json_str(fp, fmt_ms(hc->eject_max_ms, d));
+	fprintf(fp, ",\"maxEjectionPercent\":%u}",
+	    (unsigned)hc->eject_max_percent);
+}
+
+static void
+json_health(FILE *fp, const struct hc_config *hc)
+{
+	const struct hc_settings	*c = &hc->check;
+	char				 d[DURATION_LEN];
+
+	fputs("{\"type\":", fp);
+	json_str(fp, hc_kind_name(c->kind));
+	fputc(',', fp);
+	if (c->kind == HC_NONE) {
+		json_outlier(fp, hc);
+		fputc('}', fp);
+		return;
+	}
+	fputs("\"interval\":", fp);
+	json_str(fp, fmt_ms(c->interval_ms, d));
+	fputs(",\"timeout\":", fp);
+	json_str(fp, fmt_ms(c->timeout_ms, d));
+	fprintf(fp, ",\"rise\":%u,\"fall\":%u,\"port\":", (unsigned)c->rise,
+	    (unsigned)c->fall);
+	if (c->port != 0)
+		fprintf(fp, "%u", (unsigned)c->port);
+	else
+		fputs("null", fp);
+	fputs(",\"path\":", fp);
+	json_str(fp, c->path);
+	fputs(",\"host\":", fp);
+	json_str(fp, c->host);
+	fputs(",\"method\":", fp);
+	json_str(fp, c->method);
+	fputs(",\"expectStatus\":", fp);
+	json_str(fp, c->expect);
+	fputs(",\"sni\":", fp);
+	json_str(fp, c->sni);
+	fputs(",\"ca\":", fp);
+	json_str(fp, c->ca);
+	fputc(',', fp);
+	json_outlier(fp, hc);
+	fprintf(fp, ",\"panicThreshold\":%u,\"onDown\":",
+	    (unsigned)hc->panic_percent);
+	json_str(fp, hc->close_on_down ? "close" : "keep");
+	fputs(",\"slowStart\":", fp);
+	json_str(fp, fmt_ms(hc->slow_start_ms, d));
+	fputc('}', fp);
+}
+
 static void
 json_service(FILE *fp, const struct res_service *s)
 {
@@ -176,6 +270,11 @@ json_service(FILE *fp, const struct res_service *s)
 		json_str(fp, s->lb_algorithm);
 		fputc('}', fp);
 	} else
+		fputs("null", fp);
+	fputs(",\"healthCheck\":", fp);
+	if (s->proxied)
+		json_health(fp, &s->hc);
+	else
 		fputs("null", fp);
 	fputs(",\"ports\":[", fp);
 	for (i = 0; i < s->nports; i++) {
@@ -257,6 +356,32 @@ text_port(FILE *fp, const struct res_port *p)
 	}
 }
 
+/* One line: the check, then passive ejection. */
+static void
+text_health(FILE *fp, const struct hc_config *hc)
+{
+	const struct hc_settings	*c = &hc->check;
+	char				 d1[DURATION_LEN], d2[DURATION_LEN];
+
+	fprintf(fp, "  health %s", hc_kind_name(c->kind));
+	if (c->kind == HC_HTTP || c->kind == HC_HTTPS)
+		fprintf(fp, " %s %s expect %s", c->method, c->path, c->expect);
+	if (c->kind != HC_NONE) {
+		if (c->port != 0)
+			fprintf(fp, " port %u", (unsigned)c->port);
+		fprintf(fp, " every %s timeout %s rise %u fall %u",
+		    fmt_ms(c->interval_ms, d1), fmt_ms(c->timeout_ms, d2),
+		    (unsigned)c->rise, (unsigned)c->fall);
+	}
+	if (hc->outlier_failures > 0)
+		fprintf(fp, "  eject after %u failures for %s (max %u%%)",
+		    hc->outlier_failures, fmt_ms(hc->eject_base_ms, d1),
+		    (unsigned)hc->eject_max_percent);
+	else
+		fputs("  no ejection", fp);
+	fputc('\n', fp);
+}
+
 static void
 text_service(FILE *fp, const struct res_service *s)
 {
@@ -287,6 +412,8 @@ text_service(FILE *fp, const struct res_service *s)
 			fprintf(fp, " %s", ipaddr_format(&s->addresses[i], ip));
 		fprintf(fp, "%s\n", s->naddresses == 0 ? " (none)" : "");
 	}
+	if (s->proxied)
+		text_health(fp, &s->hc);
 	for (i = 0; i < s->nports; i++)
 		text_port(fp, &s->ports[i]);
 }

@@ -31,4 +31,13 @@ size_t	 val_all(struct kset *set, struct pcfg *pcfg, struct diag_list *);
  */
 int	 val_parse_duration(const char *, uint32_t *ms);
 
+/*
+ * Set hc's setting that annotation names (svcproxy.io/health-check...)
+ * from v, for resolution: nothing when the name is not a health
+ * setting or v is invalid (validation has said so).  Strings point at
+ * v.
+ */
+void	 val_hc_apply(struct hc_config *hc, const char *annotation,
+	    const char *v);
+
 #endif

@@ -101,4 +101,66 @@ void	 val_warn_loopback(const struct diag_ctx *, const struct ynode *at,
 size_t	 val_cidr(const struct diag_ctx *, const struct ynode *at,
 	    const char *field, const char *value, struct cidr *out);
 
+/*
+ * Health-check settings (val_health.c), each both a Service annotation
+ * and, but port, sni and ca, a field of ProxyConfig spec.healthCheck.
+ */
+enum val_hc {
+	VHC_TYPE,
+	VHC_INTERVAL,
+	VHC_TIMEOUT,
+	VHC_RISE,
+	VHC_FALL,
+	VHC_PORT,
+	VHC_PATH,	/* path .. expect: http and https only */
+	VHC_HOST,
+	VHC_METHOD,
+	VHC_EXPECT,
+	VHC_SNI,	/* sni, ca: https only */
+	VHC_CA,
+	VHC_OUTLIER_FAILURES,
+	VHC_EJECT_BASE,
+	VHC_EJECT_PERCENT,
+	VHC_PANIC,
+	VHC_ON_DOWN,
+	VHC_SLOW_START,
+	VHC_NSETTINGS
+};
+/* The setting an annotation names, or -1. */
+int	 val_hc_find(const char *annotation);
+const char *val_hc_annotation(enum val_hc);
+/* Under spec.healthCheck ("outlierDetection.baseEjectionTime"); NULL:
+   a Service's own. */
+const char *val_hc_field(enum val_hc);
+/*
+ * Parse v as setting k into hc (strings point at v).  0, or -1 with
+ * the diagnostic's type and detail in why; hc is then unchanged.
+ */
+int	 val_hc_parse(enum val_hc k, const char *v, struct hc_config *hc,
+	    enum diag_type *type, char *why, size_t len);
+/* val_hc_parse reported at (at, field) through dc; returns errors. */
+size_t	 val_hc_setting(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, enum val_hc k, const char *v,
+	    struct hc_config *hc);
+/*
+ * An https check's CA file must be a readable regular file when
+ * `check` runs, not only at the first probe (I/O: validation runs on
+ * the reload thread or in a command, never on the main loop).
+ */
+size_t	 val_hc_ca_file(const struct diag_ctx *, const struct ynode *at,
+	    const char *field, const char *path);
+/* What an absent ProxyConfig spec.healthCheck means. */
+void	 val_hc_defaults(struct hc_config *);
+/*
+ * A Service's settings that do not apply to its check kind, and a slow
+ * start its algorithm cannot honour, as warnings; at[k] and val[k] are
+ * the node and value of annotation k, NULL when the Service does not
+ * set it.
+ */
+void	 val_hc_warnings(const struct diag_ctx *, const struct hc_config *,
+	    const struct ynode *const at[VHC_NSETTINGS],
+	    const char *const val[VHC_NSETTINGS], const char *algorithm);
+/* Does the balancing algorithm read endpoint weights (slow start)? */
+int	 val_lb_uses_weights(const char *algorithm);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ pcfg_defaults(struct pcfg *p)
 	p->max_connections = 0;		/* from the fd limit */
 	p->connection_log = CONN_LOG_INFO;
 	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
+	val_hc_defaults(&p->hc);
 }
 
 static size_t
@@ -160,6 +162,68 @@ lb_algorithm(const struct diag_ctx *dc, const struct kpcfg_lb *lb,
 	return 1;
 }
 
+/* One spec.healthCheck setting, given as text (s) or as an integer. */
+static size_t
+hc_one(const struct diag_ctx *dc, const struct ynode *map, enum val_hc k,
+    const char *s, const struct kint *num, struct hc_config *out)
+{
+	const char	*field = val_hc_field(k), *name;
+	char		 p[VAL_PATH_MAX], buf[24];
+
+	if (num != NULL) {
+		if (!num->set)
+			return 0;
+		snprintf(buf, sizeof(buf), "%lld", (long long)num->v);
+		s = buf;	/* integers are not kept as strings */
+	}
+	if (s == NULL)
+		return 0;
+	name = strrchr(field, '.') != NULL ? strrchr(field, '.') + 1 : field;
+	return val_hc_setting(dc, val_at(map, name, NULL),
+	    val_path(p, "spec.healthCheck.%s", field), k, s, out);
+}
+
+/*
+ * spec.healthCheck: the defaults of the Services' health annotations,
+ * checked by the same rules (val_health.c).  Whether a setting applies
+ * is a Service's question (its kind may differ), but slow start under
+ * an algorithm that ignores weights is already known here.
+ */
+static size_t
+health_check(const struct diag_ctx *dc, const struct kpcfg_hc *h,
+    struct pcfg *out)
+{
+	const struct ynode	*o = h->outlier.y;
+	size_t			 n = 0;
+
+	if (h->y == NULL)
+		return 0;
+	n += hc_one(dc, h->y, VHC_TYPE, h->type, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_INTERVAL, h->interval, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_TIMEOUT, h->timeout, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_RISE, NULL, &h->rise, &out->hc);
+	n += hc_one(dc, h->y, VHC_FALL, NULL, &h->fall, &out->hc);
+	n += hc_one(dc, h->y, VHC_PATH, h->path, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_HOST, h->host, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_METHOD, h->method, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_EXPECT, h->expect_status, NULL, &out->hc);
+	n += hc_one(dc, o, VHC_OUTLIER_FAILURES, NULL,
+	    &h->outlier.consecutive_failures, &out->hc);
+	n += hc_one(dc, o, VHC_EJECT_BASE, h->outlier.base_ejection_time,
+	    NULL, &out->hc);
+	n += hc_one(dc, o, VHC_EJECT_PERCENT, NULL,
+	    &h->outlier.max_ejection_percent, &out->hc);
+	n += hc_one(dc, h->y, VHC_PANIC, NULL, &h->panic_threshold, &out->hc);
+	n += hc_one(dc, h->y, VHC_ON_DOWN, h->on_down, NULL, &out->hc);
+	n += hc_one(dc, h->y, VHC_SLOW_START, h->slow_start, NULL, &out->hc);
+	if (h->slow_start != NULL && out->hc.slow_start_ms > 0 &&
+	    !val_lb_uses_weights(out->lb_algorithm))
+		kobj_warn(dc, val_at(h->y, "slowStart", NULL), DIAG_INVALID,
+		    "spec.healthCheck.slowStart", h->slow_start, "not honoured "
+		    "yet: %s ignores weights", out->lb_algorithm);
+	return n;
+}
+
 static size_t
 spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
     struct pcfg *out)
@@ -233,6 +297,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;
 	n += lb_algorithm(dc, &s->load_balancing, out);
+	n += health_check(dc, &s->health_check, out);
 	return n;
 }
 

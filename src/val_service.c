@@ -619,6 +619,13 @@ one_port(struct svc_ctx *c, size_t i)
 	    val_path(f, "spec.ports[%zu].port", i), p->port.v);
 	c->n += val_protocol(&c->dc, val_at(py, "protocol", py),
 	    val_path(f, "spec.ports[%zu].protocol", i), &p->protocol);
+	/* Valid Kubernetes, but svcproxy would open nothing for it: say
+	   so where `check` can show it, once per port. */
+	if ((is(p->protocol, "UDP") || is(p->protocol, "SCTP")) &&
+	    !headless(c->s) && !is(c->s->spec.type, "ExternalName"))
+		kobj_warn(&c->dc, val_at(py, "protocol", py), DIAG_NOTE, f,
+		    NULL, "%s is not served yet (svcproxy relays TCP only)",
+		    p->protocol);
 	/* ValidatePortNumOrName, also on a targetPort defaulted to port. */
 	val_path(f, "spec.ports[%zu].targetPort", i);
 	if (p->target_port.is_str)
@@ -892,6 +899,72 @@ traffic_policies(struct svc_ctx *c)
 		    "\"PreferClose\", \"PreferSameNode\", \"PreferSameZone\"");
 }
 
+/* Every svcproxy.io annotation svcproxy reads, sorted, for a typo. */
+static const char *const known_annotations[] = {
+	ANN_CONNECT_TIMEOUT, ANN_HC, ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL,
+	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH,
+	ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI, ANN_HC_TIMEOUT, ANN_HC_ON_DOWN,
+	ANN_HC_PANIC, ANN_IDLE_TIMEOUT, ANN_LB_ALGORITHM,
+	ANN_MAX_CONNECTIONS, ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES,
+	ANN_OUTLIER_PERCENT, ANN_SLOW_START,
+};
+
+static void
+unknown_annotation(struct svc_ctx *c, const struct kpair *kv)
+{
+	char	 list[1024];
+	size_t	 i, len = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < sizeof(known_annotations) /
+	    sizeof(known_annotations[0]) && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		    "%s\"%s\"", i > 0 ? ", " : "", known_annotations[i]);
+	kobj_warn(&c->dc, kv->ky, DIAG_NOT_SUPPORTED, "metadata.annotations",
+	    kv->key, "svcproxy reads only %s; this one is ignored (a typo?)",
+	    list);
+}
+
+/*
+ * The health annotations, each over the ProxyConfig's default, then
+ * what does not apply to the resulting check as warnings.
+ */
+static void
+health(struct svc_ctx *c)
+{
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	const struct ynode	*at[VHC_NSETTINGS];
+	const char		*val[VHC_NSETTINGS];
+	struct hc_config	 hc = c->pcfg->hc;
+	const char		*algo = c->pcfg->lb_algorithm;
+	char			 f[VAL_PATH_MAX];
+	size_t			 i, n0 = c->n;
+	int			 k;
+
+	memset(at, 0, sizeof(at));
+	memset(val, 0, sizeof(val));
+	for (i = 0; i < m->n; i++) {
+		if (is(m->v[i].key, ANN_LB_ALGORITHM) &&
+		    lb_find(m->v[i].value) != NULL)
+			algo = m->v[i].value;
+		if ((k = val_hc_find(m->v[i].key)) == -1)
+			continue;
+		at[k] = val_map_value(m, i);
+		val[k] = m->v[i].value;
+		c->n += val_hc_setting(&c->dc, at[k], val_path(f,
+		    "metadata.annotations[%s]", m->v[i].key), (enum val_hc)k,
+		    m->v[i].value, &hc);
+	}
+	/* Only a CA an https check will load must be there (an ignored
+	   one is warned about below). */
+	if (at[VHC_CA] != NULL && hc.check.ca != NULL &&
+	    hc.check.kind == HC_HTTPS)
+		c->n += val_hc_ca_file(&c->dc, at[VHC_CA], val_path(f,
+		    "metadata.annotations[%s]", ANN_HC_CA), hc.check.ca);
+	if (c->n == n0)
+		val_hc_warnings(&c->dc, &hc, at, val, algo);
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -936,14 +1009,10 @@ annotations(struct svc_ctx *c)
 				    sizeof(names) - strlen(names));
 				err(c, vy, DIAG_NOT_SUPPORTED, f, v, names);
 			}
-		} else
-			kobj_warn(&c->dc, m->v[i].ky, DIAG_NOT_SUPPORTED,
-			    "metadata.annotations", k, "svcproxy reads only "
-			    "\"%s\", \"%s\", \"%s\", \"%s\"; this one is "
-			    "ignored (a typo?)", ANN_CONNECT_TIMEOUT,
-			    ANN_IDLE_TIMEOUT, ANN_LB_ALGORITHM,
-			    ANN_MAX_CONNECTIONS);
+		} else if (val_hc_find(k) == -1)
+			unknown_annotation(c, &m->v[i]);
 	}
+	health(c);
 	if (hints != NULL && mode != NULL && !is(hints, mode))
 		err(c, mode_y, DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,

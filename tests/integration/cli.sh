@@ -240,4 +240,75 @@ expect_rc 0 "resolve with round-robin named twice" \
 expect_grep "^default/web  ClusterIP  clusterIP [0-9.]+  lb round-robin$" \
 	"$TMP/out" "resolve prints the algorithm"
 
+# Health checking: every bad setting at its position in the API
+# server's words, ProxyConfig and annotations alike; settings that do
+# not apply are warnings; UDP ports are a warning from check too.
+cat >"$TMP/hc.yaml" <<'YAML'
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata:
+  name: proxy
+spec:
+  healthCheck:
+    rise: 0
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    svcproxy.io/health-check: grpc
+    svcproxy.io/health-check-path: "a b"
+spec:
+  ports:
+  - port: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dns
+  annotations:
+    svcproxy.io/health-check: tcp
+    svcproxy.io/health-check-method: HEAD
+spec:
+  ports:
+  - port: 53
+    protocol: UDP
+YAML
+expect_rc 1 "check rejects bad health settings" sp check -c "$TMP/hc.yaml"
+expect_grep "hc.yaml:7:11: ProxyConfig proxy: spec.healthCheck.rise: Invalid value: \"0\": must be between 1 and 100, inclusive$" \
+	"$TMP/err" "ProxyConfig rise: Invalid value at its position"
+expect_grep "hc.yaml:14:31: Service default/web: metadata.annotations\[svcproxy.io/health-check\]: Unsupported value: \"grpc\": supported values: \"http\", (\"https\", )?\"none\", \"tcp\"$" \
+	"$TMP/err" "health-check annotation: NotSupported, sorted and quoted"
+expect_grep "hc.yaml:15:36: Service default/web: metadata.annotations\[svcproxy.io/health-check-path\]: Invalid value: \"a b\": must start with \"/\"$" \
+	"$TMP/err" "health-check-path annotation: Invalid value at its position"
+expect_grep "^warning: .*hc.yaml:26:38: Service default/dns: metadata.annotations\[svcproxy.io/health-check-method\]: Invalid value: \"HEAD\": ignored: only an http or https check sends a request \(this one is \"tcp\"\)$" \
+	"$TMP/err" "a setting the check kind ignores is a warning"
+expect_grep "^warning: .*hc.yaml:30:15: Service default/dns: spec.ports\[0\].protocol: UDP is not served yet \(svcproxy relays TCP only\)$" \
+	"$TMP/err" "check warns that a UDP port is not served"
+
+# https: with OpenSSL the CA must be readable when check runs; without,
+# the annotation is an error naming the build.
+cat >"$TMP/tls.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: tls
+  annotations:
+    svcproxy.io/health-check: https
+    svcproxy.io/health-check-ca: $TMP/no-such-ca.pem
+spec:
+  ports:
+  - port: 443
+YAML
+expect_rc 1 "check rejects an https check it cannot run" \
+	sp check -c "$TMP/tls.yaml"
+if sp version | grep -q openssl; then
+	expect_grep "tls.yaml:7:34: Service default/tls: metadata.annotations\[svcproxy.io/health-check-ca\]: Invalid value: \".*/no-such-ca.pem\": cannot read it: No such file or directory$" \
+	    "$TMP/err" "a missing CA file is an error from check"
+else
+	expect_grep "tls.yaml:6:31: Service default/tls: metadata.annotations\[svcproxy.io/health-check\]: Invalid value: \"https\": svcproxy was built without OpenSSL" \
+	    "$TMP/err" "https without OpenSSL is an error from check"
+fi
+
 finish

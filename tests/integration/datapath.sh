@@ -198,7 +198,7 @@ expect "pidfile holds the pid" "$PROXY" "$(cat "$WORK/pid")"
 grep -q "open file limit" "$LOG1" && pass "fd limit logged" ||
     fail "fd limit not logged"
 expect "UDP port warned once" 1 \
-    "$(grep -c 'default/dns:53/UDP: UDP is not served yet' "$LOG1")"
+    "$(grep -c 'Service default/dns: spec.ports\[[0-9]*\].protocol: UDP is not served yet' "$LOG1")"
 
 # ---- listeners of every kind, IPv6 ----
 expect "ClusterIP" hello-c "$(tool echo "$CIP:$SP" hello-c)"

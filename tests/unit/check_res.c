@@ -1073,6 +1073,145 @@ START_TEST(test_annotations)
 END_TEST
 
 /*
+ * Health settings: the ProxyConfig's, each overridden by the Service's
+ * annotation; a timeout given nowhere is the interval in force.
+ */
+START_TEST(test_health)
+{
+	struct fx			 f;
+	const struct hc_config		*hc;
+	char				*out = NULL;
+	size_t				 len = 0;
+	FILE				*fp;
+
+	fx_load(&f,
+	    "---\napiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n"
+	    "  healthCheck:\n    type: http\n    interval: 5s\n"
+	    "    path: /ready\n    outlierDetection: {consecutiveFailures: 7}\n"
+	    "    panicThreshold: 20\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: inherit\n"
+	    "spec:\n  ports:\n  - {port: 80}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: own\n  annotations:\n"
+	    "    svcproxy.io/health-check: tcp\n"
+	    "    svcproxy.io/health-check-interval: 1s\n"
+	    "    svcproxy.io/health-check-rise: \"4\"\n"
+	    "    svcproxy.io/health-check-port: \"8081\"\n"
+	    "    svcproxy.io/outlier-base-ejection-time: 10s\n"
+	    "    svcproxy.io/outlier-max-ejection-percent: \"20\"\n"
+	    "    svcproxy.io/health-on-down: close\n"
+	    "spec:\n  ports:\n  - {port: 80}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: timeout\n  annotations:\n"
+	    "    svcproxy.io/health-check-timeout: 300ms\n"
+	    "    svcproxy.io/health-check-path: /x\n"
+	    "    svcproxy.io/health-check-method: HEAD\n"
+	    "    svcproxy.io/health-check-host: a.example\n"
+	    "    svcproxy.io/health-check-expect-status: \"204\"\n"
+	    "spec:\n  ports:\n  - {port: 80}\n");
+	hc = &svc(&f, "default", "inherit")->hc;
+	ck_assert_int_eq(hc->check.kind, HC_HTTP);
+	ck_assert_uint_eq(hc->check.interval_ms, 5000);
+	ck_assert_uint_eq(hc->check.timeout_ms, 5000);
+	ck_assert_uint_eq(hc->check.rise, HC_DEFAULT_RISE);
+	ck_assert_uint_eq(hc->check.fall, HC_DEFAULT_FALL);
+	ck_assert_str_eq(hc->check.path, "/ready");
+	ck_assert_str_eq(hc->check.method, "GET");
+	ck_assert_str_eq(hc->check.expect, "200-399");
+	ck_assert_ptr_null(hc->check.host);
+	ck_assert_uint_eq(hc->outlier_failures, 7);
+	ck_assert_uint_eq(hc->eject_base_ms, HC_DEFAULT_EJECT_BASE_MS);
+	ck_assert_uint_eq(hc->eject_max_ms, HC_DEFAULT_EJECT_MAX_MS);
+	ck_assert_uint_eq(hc->panic_percent, 20);
+	ck_assert_uint_eq(hc->close_on_down, 0);
+
+	hc = &svc(&f, "default", "own")->hc;
+	ck_assert_int_eq(hc->check.kind, HC_TCP);
+	ck_assert_uint_eq(hc->check.interval_ms, 1000);
+	ck_assert_uint_eq(hc->check.timeout_ms, 1000);	/* its interval */
+	ck_assert_uint_eq(hc->check.rise, 4);
+	ck_assert_uint_eq(hc->check.port, 8081);
+	ck_assert_uint_eq(hc->outlier_failures, 7);
+	ck_assert_uint_eq(hc->eject_base_ms, 10000);
+	ck_assert_uint_eq(hc->eject_max_percent, 20);
+	ck_assert_uint_eq(hc->close_on_down, 1);
+
+	hc = &svc(&f, "default", "timeout")->hc;
+	ck_assert_uint_eq(hc->check.interval_ms, 5000);
+	ck_assert_uint_eq(hc->check.timeout_ms, 300);
+	ck_assert_str_eq(hc->check.path, "/x");
+	ck_assert_str_eq(hc->check.method, "HEAD");
+	ck_assert_str_eq(hc->check.host, "a.example");
+	ck_assert_str_eq(hc->check.expect, "204");
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_json(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\"healthCheck\":{\"type\":\"tcp\","
+	    "\"interval\":\"1s\",\"timeout\":\"1s\",\"rise\":4,\"fall\":3,"
+	    "\"port\":8081,\"path\":\"/ready\",\"host\":null,"
+	    "\"method\":\"GET\",\"expectStatus\":\"200-399\",\"sni\":null,"
+	    "\"ca\":null,\"outlierDetection\":{\"consecutiveFailures\":7,"
+	    "\"baseEjectionTime\":\"10s\",\"maxEjectionTime\":\"5m0s\","
+	    "\"maxEjectionPercent\":20},\"panicThreshold\":20,"
+	    "\"onDown\":\"close\",\"slowStart\":\"0s\"}") != NULL, "%s", out);
+	free(out);
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_text(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\n  health http GET /ready expect 200-399 "
+	    "every 5s timeout 5s rise 2 fall 3  eject after 7 failures for "
+	    "30s (max 50%)\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\n  health tcp port 8081 every 1s timeout "
+	    "1s rise 4 fall 3  eject after 7 failures for 10s (max 20%)\n") !=
+	    NULL, "%s", out);
+	free(out);
+	fx_free(&f);
+}
+END_TEST
+
+/* No ProxyConfig, no annotation: no active check; "none" prints only
+   passive detection, which applies without one. */
+START_TEST(test_health_defaults)
+{
+	struct fx			 f;
+	const struct hc_config		*hc;
+	char				*out = NULL;
+	size_t				 len = 0;
+	FILE				*fp;
+
+	fx_load(&f, "---\napiVersion: v1\nkind: Service\n"
+	    "metadata:\n  name: web\n"
+	    "  annotations: {svcproxy.io/outlier-consecutive-failures: \"0\"}\n"
+	    "spec:\n  ports:\n  - {port: 80}\n");
+	hc = &svc(&f, "default", "web")->hc;
+	ck_assert_int_eq(hc->check.kind, HC_NONE);
+	ck_assert_uint_eq(hc->check.interval_ms, HC_DEFAULT_INTERVAL_MS);
+	ck_assert_uint_eq(hc->check.timeout_ms, HC_DEFAULT_INTERVAL_MS);
+	ck_assert_uint_eq(hc->outlier_failures, 0);
+	ck_assert_uint_eq(hc->eject_max_percent,
+	    HC_DEFAULT_EJECT_MAX_PERCENT);
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_json(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\"healthCheck\":{\"type\":\"none\","
+	    "\"outlierDetection\":{\"consecutiveFailures\":0,"
+	    "\"baseEjectionTime\":\"30s\",\"maxEjectionTime\":\"5m0s\","
+	    "\"maxEjectionPercent\":50}},\"ports\"") != NULL, "%s", out);
+	free(out);
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_text(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\n  health none  no ejection\n") != NULL,
+	    "%s", out);
+	free(out);
+	fx_free(&f);
+}
+END_TEST
+
+/*
  * The balancing algorithm: the Service's annotation, else ProxyConfig's
  * spec.loadBalancing.algorithm; printed by resolve for proxied Services.
  */
@@ -1105,7 +1244,8 @@ START_TEST(test_lb_algorithm)
 	fclose(fp);
 	ck_assert_msg(strstr(out, "\"name\":\"b\",") != NULL &&
 	    strstr(strstr(out, "\"name\":\"b\","), "\"loadBalancing\":"
-	    "{\"algorithm\":\"round-robin\"},\"ports\"") != NULL, "%s", out);
+	    "{\"algorithm\":\"round-robin\"},\"healthCheck\"") != NULL, "%s",
+	    out);
 	/* Headless: nothing to balance. */
 	ck_assert_msg(strstr(strstr(out, "\"name\":\"h\","),
 	    "\"loadBalancing\":null,") != NULL, "%s", out);
@@ -1115,7 +1255,8 @@ START_TEST(test_lb_algorithm)
 	fclose(fp);
 	ck_assert_msg(strstr(out, "default/b  ClusterIP  clusterIP ") != NULL,
 	    "%s", out);
-	ck_assert_msg(strstr(out, "  lb round-robin\n  port - 80/TCP") != NULL,
+	ck_assert_msg(strstr(out, "  lb round-robin\n  health none  eject "
+	    "after 5 failures for 30s (max 50%)\n  port - 80/TCP") != NULL,
 	    "%s", out);
 	ck_assert_msg(strstr(out, "(headless)\n") != NULL, "%s", out);
 	free(out);
@@ -1288,6 +1429,8 @@ res_suite(void)
 	tcase_add_test(tc, test_listeners);
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_lb_algorithm);
+	tcase_add_test(tc, test_health);
+	tcase_add_test(tc, test_health_defaults);
 	tcase_add_test(tc, test_scale);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

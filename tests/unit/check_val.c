@@ -608,6 +608,217 @@ START_TEST(test_pcfg_bad)
 }
 END_TEST
 
+/* spec.healthCheck: absent, every HC_DEFAULT_* (no active check). */
+START_TEST(test_pcfg_hc_defaults)
+{
+	struct vt			 t;
+	const struct hc_config		*hc;
+
+	vt_run(&t, PCFG_HEAD "  workers: 1\n");
+	vt_clean(&t);
+	hc = &t.pcfg.hc;
+	ck_assert_int_eq(hc->check.kind, HC_NONE);
+	ck_assert_uint_eq(hc->check.interval_ms, HC_DEFAULT_INTERVAL_MS);
+	ck_assert_uint_eq(hc->check.timeout_ms, 0);	/* the interval */
+	ck_assert_uint_eq(hc->check.rise, HC_DEFAULT_RISE);
+	ck_assert_uint_eq(hc->check.fall, HC_DEFAULT_FALL);
+	ck_assert_uint_eq(hc->check.port, 0);
+	ck_assert_str_eq(hc->check.method, HC_DEFAULT_METHOD);
+	ck_assert_str_eq(hc->check.path, HC_DEFAULT_PATH);
+	ck_assert_str_eq(hc->check.expect, HC_DEFAULT_EXPECT);
+	ck_assert_ptr_null(hc->check.host);
+	ck_assert_ptr_null(hc->check.sni);
+	ck_assert_ptr_null(hc->check.ca);
+	ck_assert_uint_eq(hc->outlier_failures, HC_DEFAULT_OUTLIER_FAILURES);
+	ck_assert_uint_eq(hc->eject_base_ms, HC_DEFAULT_EJECT_BASE_MS);
+	ck_assert_uint_eq(hc->eject_max_ms, HC_DEFAULT_EJECT_MAX_MS);
+	ck_assert_uint_eq(hc->eject_max_percent,
+	    HC_DEFAULT_EJECT_MAX_PERCENT);
+	ck_assert_uint_eq(hc->panic_percent, 0);
+	ck_assert_uint_eq(hc->close_on_down, 0);
+	ck_assert_uint_eq(hc->slow_start_ms, 0);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_pcfg_hc_good)
+{
+	struct vt			 t;
+	const struct hc_config		*hc;
+
+	vt_run(&t, PCFG_HEAD
+	    "  healthCheck:\n"
+	    "    type: http\n"
+	    "    interval: 1s\n"
+	    "    timeout: 500ms\n"
+	    "    rise: 1\n"
+	    "    fall: 100\n"
+	    "    path: /healthz\n"
+	    "    host: api.example.com\n"
+	    "    method: HEAD\n"
+	    "    expectStatus: \"200,204\"\n"
+	    "    outlierDetection:\n"
+	    "      consecutiveFailures: 0\n"
+	    "      baseEjectionTime: 10s\n"
+	    "      maxEjectionPercent: 100\n"
+	    "    panicThreshold: 30\n"
+	    "    onDown: close\n"
+	    "    slowStart: 0s\n");
+	vt_clean(&t);
+	hc = &t.pcfg.hc;
+	ck_assert_int_eq(hc->check.kind, HC_HTTP);
+	ck_assert_uint_eq(hc->check.interval_ms, 1000);
+	ck_assert_uint_eq(hc->check.timeout_ms, 500);
+	ck_assert_uint_eq(hc->check.rise, 1);
+	ck_assert_uint_eq(hc->check.fall, 100);
+	ck_assert_str_eq(hc->check.path, "/healthz");
+	ck_assert_str_eq(hc->check.host, "api.example.com");
+	ck_assert_str_eq(hc->check.method, "HEAD");
+	ck_assert_str_eq(hc->check.expect, "200,204");
+	ck_assert_uint_eq(hc->outlier_failures, 0);
+	ck_assert_uint_eq(hc->eject_base_ms, 10000);
+	ck_assert_uint_eq(hc->eject_max_ms, HC_DEFAULT_EJECT_MAX_MS);
+	ck_assert_uint_eq(hc->eject_max_percent, 100);
+	ck_assert_uint_eq(hc->panic_percent, 30);
+	ck_assert_uint_eq(hc->close_on_down, 1);
+	ck_assert_uint_eq(hc->slow_start_ms, 0);
+	vt_free(&t);
+}
+END_TEST
+
+/* Every bad value at its spec.healthCheck path, line and column; the
+   bad ones keep their defaults. */
+START_TEST(test_pcfg_hc_bad)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, PCFG_HEAD
+	    "  healthCheck:\n"
+	    "    type: grpc\n"
+	    "    interval: 0s\n"
+	    "    timeout: soon\n"
+	    "    rise: 0\n"
+	    "    fall: 101\n"
+	    "    path: healthz\n"
+	    "    host: \"a b\"\n"
+	    "    method: get\n"
+	    "    expectStatus: \"99\"\n"
+	    "    outlierDetection:\n"
+	    "      consecutiveFailures: -1\n"
+	    "      baseEjectionTime: 0s\n"
+	    "      maxEjectionPercent: 101\n"
+	    "    panicThreshold: 101\n"
+	    "    onDown: drop\n"
+	    "    slowStart: -1s\n");
+	ck_assert_int_eq(t.set.pcfg->invalid, 1);
+	ck_assert_uint_eq(t.nerr, 15);
+	d = vt_expect(&t, "spec.healthCheck.type", DIAG_ERROR,
+	    DIAG_NOT_SUPPORTED, "grpc", NULL);
+	ck_assert_uint_eq(d->line, 7);
+	ck_assert_uint_eq(d->col, 11);
+#ifdef HAVE_OPENSSL
+	ck_assert_str_eq(d->detail, "supported values: \"http\", \"https\", "
+	    "\"none\", \"tcp\"");
+#else
+	ck_assert_str_eq(d->detail, "supported values: \"http\", \"none\", "
+	    "\"tcp\"");
+#endif
+	d = vt_expect(&t, "spec.healthCheck.interval", DIAG_ERROR,
+	    DIAG_INVALID, "0s", NULL);
+	ck_assert_str_eq(d->detail, "must be a duration greater than 0 "
+	    "(e.g. \"5s\", \"1m30s\", \"250ms\")");
+	ck_assert_uint_eq(d->line, 8);
+	ck_assert_uint_eq(d->col, 15);
+	vt_expect(&t, "spec.healthCheck.timeout", DIAG_ERROR, DIAG_INVALID,
+	    "soon", "must be a duration greater than 0");
+	d = vt_expect(&t, "spec.healthCheck.rise", DIAG_ERROR, DIAG_INVALID,
+	    "0", NULL);
+	ck_assert_str_eq(d->detail, "must be between 1 and 100, inclusive");
+	ck_assert_uint_eq(d->line, 10);
+	vt_expect(&t, "spec.healthCheck.fall", DIAG_ERROR, DIAG_INVALID,
+	    "101", "must be between 1 and 100, inclusive");
+	vt_expect(&t, "spec.healthCheck.path", DIAG_ERROR, DIAG_INVALID,
+	    "healthz", "must start with \"/\"");
+	vt_expect(&t, "spec.healthCheck.host", DIAG_ERROR, DIAG_INVALID,
+	    "a b", "or an IP address");
+	vt_expect(&t, "spec.healthCheck.method", DIAG_ERROR, DIAG_INVALID,
+	    "get", "upper-case letters");
+	vt_expect(&t, "spec.healthCheck.expectStatus", DIAG_ERROR,
+	    DIAG_INVALID, "99", "status codes are 100-599");
+	d = vt_expect(&t, "spec.healthCheck.outlierDetection."
+	    "consecutiveFailures", DIAG_ERROR, DIAG_INVALID, "-1", NULL);
+	ck_assert_str_eq(d->detail, "must be between 0 and 1000, inclusive "
+	    "(0: no ejection)");
+	ck_assert_uint_eq(d->line, 17);
+	ck_assert_uint_eq(d->col, 28);
+	vt_expect(&t, "spec.healthCheck.outlierDetection.baseEjectionTime",
+	    DIAG_ERROR, DIAG_INVALID, "0s", "must be a duration greater");
+	vt_expect(&t, "spec.healthCheck.outlierDetection.maxEjectionPercent",
+	    DIAG_ERROR, DIAG_INVALID, "101",
+	    "must be between 0 and 100, inclusive");
+	vt_expect(&t, "spec.healthCheck.panicThreshold", DIAG_ERROR,
+	    DIAG_INVALID, "101", "must be between 0 and 100, inclusive");
+	d = vt_expect(&t, "spec.healthCheck.onDown", DIAG_ERROR,
+	    DIAG_NOT_SUPPORTED, "drop", NULL);
+	ck_assert_str_eq(d->detail, "supported values: \"close\", \"keep\"");
+	vt_expect(&t, "spec.healthCheck.slowStart", DIAG_ERROR, DIAG_INVALID,
+	    "-1s", "\"0s\": off");
+	/* Each bad setting kept its default. */
+	ck_assert_int_eq(t.pcfg.hc.check.kind, HC_NONE);
+	ck_assert_uint_eq(t.pcfg.hc.check.interval_ms, HC_DEFAULT_INTERVAL_MS);
+	ck_assert_uint_eq(t.pcfg.hc.check.rise, HC_DEFAULT_RISE);
+	ck_assert_str_eq(t.pcfg.hc.check.path, HC_DEFAULT_PATH);
+	ck_assert_uint_eq(t.pcfg.hc.outlier_failures,
+	    HC_DEFAULT_OUTLIER_FAILURES);
+	vt_free(&t);
+
+	/* Integers are integers: "2" is a type error when decoding. */
+	{
+		struct kset		set;
+		struct diag_list	dl;
+
+		memset(&set, 0, sizeof(set));
+		ck_assert_int_ne(unit_load(&set, &dl, PCFG_HEAD
+		    "  healthCheck:\n    rise: \"2\"\n    intervall: 1s\n"), 0);
+		ck_assert_uint_eq(dl.nerr, 2);
+		ck_assert_str_eq(dl.v[0].field, "spec.healthCheck.rise");
+		ck_assert_int_eq(dl.v[0].type, DIAG_TYPE_INVALID);
+		ck_assert_str_eq(dl.v[1].field, "spec.healthCheck.intervall");
+		ck_assert_int_eq(dl.v[1].type, DIAG_UNKNOWN_FIELD);
+		unit_free(&set, &dl);
+	}
+}
+END_TEST
+
+/* https without OpenSSL is an error; slow start under round-robin is a
+   warning (nothing honours it yet). */
+START_TEST(test_pcfg_hc_https_slow_start)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, PCFG_HEAD "  healthCheck: {type: https, slowStart: 30s}\n");
+	d = vt_expect(&t, "spec.healthCheck.slowStart", DIAG_WARNING,
+	    DIAG_INVALID, NULL, NULL);
+	ck_assert_str_eq(d->detail, "not honoured yet: round-robin ignores "
+	    "weights");
+	ck_assert_uint_eq(t.pcfg.hc.slow_start_ms, 30000);
+#ifdef HAVE_OPENSSL
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_int_eq(t.pcfg.hc.check.kind, HC_HTTPS);
+#else
+	ck_assert_uint_eq(t.nerr, 1);
+	d = vt_expect(&t, "spec.healthCheck.type", DIAG_ERROR, DIAG_INVALID,
+	    "https", NULL);
+	ck_assert_str_eq(d->detail, "svcproxy was built without OpenSSL "
+	    "(supported values: \"http\", \"none\", \"tcp\")");
+	ck_assert_int_eq(t.pcfg.hc.check.kind, HC_NONE);
+#endif
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_pcfg_workers_bounds)
 {
 	struct vt t;
@@ -851,6 +1062,10 @@ val_suite(void)
 	tcase_add_test(tc, test_pcfg_good);
 	tcase_add_test(tc, test_pcfg_bad);
 	tcase_add_test(tc, test_pcfg_workers_bounds);
+	tcase_add_test(tc, test_pcfg_hc_defaults);
+	tcase_add_test(tc, test_pcfg_hc_good);
+	tcase_add_test(tc, test_pcfg_hc_bad);
+	tcase_add_test(tc, test_pcfg_hc_https_slow_start);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("namespace");

@@ -3,9 +3,13 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_val.h"
+#include "health_state.h"
+#include "unit.h"
 
 #define E	DIAG_ERROR
 #define W	DIAG_WARNING
@@ -55,6 +59,28 @@ warns(const char *spec, const char *field, const char *detail)
 	vt_run(&t, vt_svc(spec));
 	vt_expect(&t, field, W, DIAG_INVALID, NULL, detail);
 	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
+/*
+ * Valid, with only the warning that its one UDP or SCTP port (n of
+ * them) is not served yet.
+ */
+static void
+clean_unserved(const char *spec, size_t n)
+{
+	struct vt	t;
+	size_t		i;
+
+	vt_run(&t, vt_svc(spec));
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, n);
+	for (i = 0; i < t.dl.n; i++) {
+		ck_assert_int_eq(t.dl.v[i].sev, DIAG_WARNING);
+		ck_assert_ptr_nonnull(strstr(t.dl.v[i].detail,
+		    " is not served yet (svcproxy relays TCP only)"));
+	}
 	ck_assert_int_eq(svc0(&t)->invalid, 0);
 	vt_free(&t);
 }
@@ -194,11 +220,28 @@ START_TEST(test_port_protocol)
 {
 	struct vt t;
 
+	const struct diag *d;
+
 	vt_run(&t, vt_svc("ports: [{name: a, port: 53, protocol: UDP}, "
 	    "{name: b, port: 53}, {name: c, port: 9, protocol: SCTP}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
 	ck_assert_str_eq(svc0(&t)->spec.ports.v[1].protocol, "TCP");
+	/* Valid, but svcproxy serves neither: a warning per port, at its
+	   protocol, which `check` shows and `run` logs. */
+	ck_assert_uint_eq(t.dl.n, 2);
+	d = vt_expect(&t, "spec.ports[0].protocol", W, DIAG_NOTE, NULL,
+	    NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only)");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 41);
+	d = vt_expect(&t, "spec.ports[2].protocol", W, DIAG_NOTE, NULL,
+	    NULL);
+	ck_assert_str_eq(d->detail, "SCTP is not served yet (svcproxy "
+	    "relays TCP only)");
 	vt_free(&t);
+	/* A headless Service is not proxied: nothing to warn about. */
+	clean("clusterIP: None\nports: [{port: 53, protocol: UDP}]");
 	fails("ports: [{port: 53, protocol: udp}]", "spec.ports[0].protocol",
 	    DIAG_NOT_SUPPORTED, "udp",
 	    "supported values: \"SCTP\", \"TCP\", \"UDP\"");
@@ -278,8 +321,9 @@ START_TEST(test_node_port_within)
 	 * other port asking for it finds it allocated, whatever the
 	 * protocol.
 	 */
-	clean("type: NodePort\nports: [{name: a, port: 53, nodePort: 30053},"
-	    " {name: b, port: 53, protocol: UDP, nodePort: 30053}]");
+	clean_unserved("type: NodePort\nports: [{name: a, port: 53, "
+	    "nodePort: 30053}, {name: b, port: 53, protocol: UDP, "
+	    "nodePort: 30053}]", 1);
 	fails("type: NodePort\nports: [{name: a, port: 80, nodePort: 30053},"
 	    " {name: b, port: 81, nodePort: 30053}]",
 	    "spec.ports[1].nodePort", DIAG_INVALID, "30053",
@@ -304,7 +348,8 @@ START_TEST(test_node_port_within)
 	/* A port without one takes its number's (findRequestedNodePort). */
 	vt_run(&t, vt_svc("type: NodePort\nports: [{name: a, port: 53}, "
 	    "{name: b, port: 53, protocol: UDP, nodePort: 30053}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);	/* UDP is not served yet */
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.set, 1);
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 30053);
 	vt_free(&t);
@@ -313,7 +358,8 @@ START_TEST(test_node_port_within)
 	    "allocateLoadBalancerNodePorts: false\nports: [{name: a, "
 	    "port: 53}, {name: b, port: 53, protocol: UDP, "
 	    "nodePort: 30053}]"));
-	vt_clean(&t);
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);	/* UDP is not served yet */
 	ck_assert_int_eq(svc0(&t)->spec.ports.v[0].node_port.v, 0);
 	vt_free(&t);
 }
@@ -321,8 +367,8 @@ END_TEST
 
 START_TEST(test_duplicate_port_pair)
 {
-	clean("ports: [{name: a, port: 53}, {name: b, port: 53, "
-	    "protocol: UDP}]");
+	clean_unserved("ports: [{name: a, port: 53}, {name: b, port: 53, "
+	    "protocol: UDP}]", 1);
 	fails("ports: [{name: a, port: 80}, {name: b, port: 80, "
 	    "targetPort: 81}]", "spec.ports[1]", DIAG_DUPLICATE, "80/TCP",
 	    NULL);
@@ -649,9 +695,28 @@ START_TEST(test_annotations)
 	vt_expect(&t, "metadata.annotations[svcproxy.io/max-connections]", E,
 	    DIAG_INVALID, "0", "must be a positive integer");
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
-	    "svcproxy.io/idle-timout", "svcproxy reads only "
-	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/idle-timeout\", "
-	    "\"svcproxy.io/lb-algorithm\", \"svcproxy.io/max-connections\"");
+	    "svcproxy.io/idle-timout", NULL);
+	ck_assert_str_eq(d->detail, "svcproxy reads only "
+	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/health-check\", "
+	    "\"svcproxy.io/health-check-ca\", "
+	    "\"svcproxy.io/health-check-expect-status\", "
+	    "\"svcproxy.io/health-check-fall\", "
+	    "\"svcproxy.io/health-check-host\", "
+	    "\"svcproxy.io/health-check-interval\", "
+	    "\"svcproxy.io/health-check-method\", "
+	    "\"svcproxy.io/health-check-path\", "
+	    "\"svcproxy.io/health-check-port\", "
+	    "\"svcproxy.io/health-check-rise\", "
+	    "\"svcproxy.io/health-check-sni\", "
+	    "\"svcproxy.io/health-check-timeout\", "
+	    "\"svcproxy.io/health-on-down\", "
+	    "\"svcproxy.io/health-panic-threshold\", "
+	    "\"svcproxy.io/idle-timeout\", \"svcproxy.io/lb-algorithm\", "
+	    "\"svcproxy.io/max-connections\", "
+	    "\"svcproxy.io/outlier-base-ejection-time\", "
+	    "\"svcproxy.io/outlier-consecutive-failures\", "
+	    "\"svcproxy.io/outlier-max-ejection-percent\", "
+	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
 	ck_assert_int_eq(svc0(&t)->invalid, 1);
@@ -686,6 +751,334 @@ START_TEST(test_annotations)
 	    "  annotations: {svcproxy.io/max-connections: \"1e3\"}\n"
 	    "spec:\n  ports: [{port: 80}]\n");
 	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+}
+END_TEST
+
+/* ---- health checking (svcproxy.io/health-*, outlier-*) ---- */
+
+#ifdef HAVE_OPENSSL
+#define HC_KINDS	"supported values: \"http\", \"https\", \"none\", " \
+	"\"tcp\""
+#else
+#define HC_KINDS	"supported values: \"http\", \"none\", \"tcp\""
+#endif
+#define HC_DURATION	"must be a duration greater than 0 (e.g. \"5s\", " \
+	"\"1m30s\", \"250ms\")"
+
+/* A Service whose annotations are lines (each "key: value", indented by
+   the caller's newline-separated list); the first is on line 6. */
+static const char *
+svc_ann(const char *lines)
+{
+	static char	 buf[4096];
+	const char	*p;
+	size_t		 n;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "apiVersion: v1\n"
+	    "kind: Service\nmetadata:\n  name: web\n  annotations:\n");
+	for (p = lines; *p != '\0' && n < sizeof(buf) - 64; ) {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "    ");
+		while (*p != '\0' && *p != '\n' && n < sizeof(buf) - 64)
+			buf[n++] = *p++;
+		if (*p == '\n')
+			p++;
+		buf[n++] = '\n';
+	}
+	snprintf(buf + n, sizeof(buf) - n, "spec:\n  ports: [{port: 80}]\n");
+	return buf;
+}
+
+/*
+ * svcproxy.io/<key>: "<value>" alone must fail with exactly this error
+ * (type, detail), at metadata.annotations[...] on line 6, column of
+ * the value's opening quote.
+ */
+static void
+ann_fails(const char *key, const char *yaml_value, const char *bad,
+    enum diag_type type, const char *detail)
+{
+	struct vt		 t;
+	const struct diag	*d;
+	char			 line[512], field[256];
+
+	snprintf(line, sizeof(line), "svcproxy.io/%s: \"%s\"", key,
+	    yaml_value);
+	snprintf(field, sizeof(field), "metadata.annotations[svcproxy.io/%s]",
+	    key);
+	vt_run(&t, svc_ann(line));
+	d = vt_expect(&t, field, E, type, bad, NULL);
+	ck_assert_msg(strcmp(d->detail, detail) == 0, "%s: \"%s\", want "
+	    "\"%s\"", field, d->detail, detail);
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 5 + strlen("svcproxy.io/") + strlen(key) +
+	    2);
+	if (t.nerr != 1) {
+		unit_dump(&t.dl);
+		ck_abort_msg("%s: %zu errors, want 1", field, t.nerr);
+	}
+	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+}
+
+/* Annotation lines that validate without a diagnostic. */
+static void
+ann_clean(const char *lines)
+{
+	struct vt t;
+
+	vt_run(&t, svc_ann(lines));
+	vt_clean(&t);
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
+/* Annotation lines that validate but warn, at key, with this detail. */
+static void
+ann_warns(const char *lines, const char *key, const char *detail)
+{
+	struct vt		 t;
+	const struct diag	*d;
+	char			 field[256];
+
+	snprintf(field, sizeof(field), "metadata.annotations[%s]", key);
+	vt_run(&t, svc_ann(lines));
+	ck_assert_uint_eq(t.nerr, 0);
+	d = vt_expect(&t, field, W, DIAG_INVALID, NULL, NULL);
+	ck_assert_msg(strcmp(d->detail, detail) == 0, "%s: \"%s\", want "
+	    "\"%s\"", field, d->detail, detail);
+	ck_assert_uint_eq(t.dl.n, 1);
+	ck_assert_int_eq(svc0(&t)->invalid, 0);
+	vt_free(&t);
+}
+
+START_TEST(test_health_good)
+{
+	ann_clean("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-timeout: 1s\n"
+	    "svcproxy.io/health-check-rise: \"1\"\n"
+	    "svcproxy.io/health-check-fall: \"100\"\n"
+	    "svcproxy.io/health-check-port: \"65535\"");
+	ann_clean("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-path: /healthz?full=1\n"
+	    "svcproxy.io/health-check-host: api.example.com\n"
+	    "svcproxy.io/health-check-method: HEAD\n"
+	    "svcproxy.io/health-check-expect-status: \"200-299, 404\"");
+	ann_clean("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-host: 10.0.0.1");
+	ann_clean("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-host: \"2001:db8::1\"");
+	ann_clean("svcproxy.io/health-check: none\n"
+	    "svcproxy.io/outlier-consecutive-failures: \"0\"\n"
+	    "svcproxy.io/outlier-base-ejection-time: 1m\n"
+	    "svcproxy.io/outlier-max-ejection-percent: \"100\"\n"
+	    "svcproxy.io/health-panic-threshold: \"0\"\n"
+	    "svcproxy.io/health-on-down: close\n"
+	    "svcproxy.io/slow-start: 0s");
+	ann_clean("svcproxy.io/health-on-down: keep\n"
+	    "svcproxy.io/health-panic-threshold: \"100\"\n"
+	    "svcproxy.io/outlier-consecutive-failures: \"1000\"\n"
+	    "svcproxy.io/outlier-max-ejection-percent: \"0\"");
+}
+END_TEST
+
+START_TEST(test_health_bad)
+{
+	struct hc_status_set	 set;
+	char			 why[256];
+
+	ann_fails("health-check", "grpc", "grpc", DIAG_NOT_SUPPORTED,
+	    HC_KINDS);
+	ann_fails("health-check", "HTTP", "HTTP", DIAG_NOT_SUPPORTED,
+	    HC_KINDS);
+	ann_fails("health-check", "", "", DIAG_NOT_SUPPORTED, HC_KINDS);
+	ann_fails("health-check-interval", "0s", "0s", DIAG_INVALID,
+	    HC_DURATION);
+	ann_fails("health-check-interval", "2", "2", DIAG_INVALID,
+	    HC_DURATION);
+	ann_fails("health-check-timeout", "-1s", "-1s", DIAG_INVALID,
+	    HC_DURATION);
+	ann_fails("health-check-rise", "0", "0", DIAG_INVALID,
+	    "must be between 1 and 100, inclusive");
+	ann_fails("health-check-rise", "101", "101", DIAG_INVALID,
+	    "must be between 1 and 100, inclusive");
+	ann_fails("health-check-fall", "-1", "-1", DIAG_INVALID,
+	    "must be between 1 and 100, inclusive");
+	ann_fails("health-check-fall", "1e1", "1e1", DIAG_INVALID,
+	    "must be between 1 and 100, inclusive");
+	ann_fails("health-check-fall", " 3", " 3", DIAG_INVALID,
+	    "must be between 1 and 100, inclusive");
+	ann_fails("health-check-port", "0", "0", DIAG_INVALID,
+	    "must be between 1 and 65535, inclusive");
+	ann_fails("health-check-port", "65536", "65536", DIAG_INVALID,
+	    "must be between 1 and 65535, inclusive");
+	ann_fails("health-check-port", "http", "http", DIAG_INVALID,
+	    "must be between 1 and 65535, inclusive");
+	ann_fails("health-check-path", "healthz", "healthz", DIAG_INVALID,
+	    "must start with \"/\"");
+	ann_fails("health-check-path", "/a b", "/a b", DIAG_INVALID,
+	    "must be printable ASCII without spaces (it goes on the request "
+	    "line)");
+	ann_fails("health-check-path", "/a\\r\\nX: y", "/a\r\nX: y",
+	    DIAG_INVALID, "must be printable ASCII without spaces (it goes "
+	    "on the request line)");
+	ann_fails("health-check-host", "Example.com", "Example.com",
+	    DIAG_INVALID, "must be a lowercase RFC 1123 subdomain (e.g. "
+	    "'example.com') or an IP address");
+	ann_fails("health-check-host", "a.example\\r\\n", "a.example\r\n",
+	    DIAG_INVALID, "must be a lowercase RFC 1123 subdomain (e.g. "
+	    "'example.com') or an IP address");
+	ann_fails("health-check-method", "get", "get", DIAG_INVALID,
+	    "must be an HTTP method of 1 to 20 upper-case letters (e.g. "
+	    "\"GET\", \"HEAD\")");
+	ann_fails("health-check-method", "GET /", "GET /", DIAG_INVALID,
+	    "must be an HTTP method of 1 to 20 upper-case letters (e.g. "
+	    "\"GET\", \"HEAD\")");
+	ann_fails("health-check-method", "", "", DIAG_INVALID,
+	    "must be an HTTP method of 1 to 20 upper-case letters (e.g. "
+	    "\"GET\", \"HEAD\")");
+	/* expect-status: hc_status_parse's own words. */
+	ck_assert_int_eq(hc_status_parse("600", &set, why, sizeof(why)), -1);
+	ann_fails("health-check-expect-status", "600", "600", DIAG_INVALID,
+	    why);
+	ck_assert_int_eq(hc_status_parse("399-200", &set, why, sizeof(why)),
+	    -1);
+	ann_fails("health-check-expect-status", "399-200", "399-200",
+	    DIAG_INVALID, why);
+	ann_fails("health-check-sni", "Bad_Name", "Bad_Name", DIAG_INVALID,
+	    "must be a lowercase RFC 1123 subdomain (e.g. 'example.com')");
+	ann_fails("health-check-ca", "ca.pem", "ca.pem", DIAG_INVALID,
+	    "must be an absolute path");
+	ann_fails("outlier-consecutive-failures", "1001", "1001",
+	    DIAG_INVALID, "must be between 0 and 1000, inclusive (0: no "
+	    "ejection)");
+	ann_fails("outlier-base-ejection-time", "0s", "0s", DIAG_INVALID,
+	    HC_DURATION);
+	ann_fails("outlier-max-ejection-percent", "101", "101", DIAG_INVALID,
+	    "must be between 0 and 100, inclusive");
+	ann_fails("health-panic-threshold", "-5", "-5", DIAG_INVALID,
+	    "must be between 0 and 100, inclusive");
+	ann_fails("health-on-down", "drop", "drop", DIAG_NOT_SUPPORTED,
+	    "supported values: \"close\", \"keep\"");
+	ann_fails("slow-start", "later", "later", DIAG_INVALID,
+	    "must be a duration (e.g. \"30s\", \"1m\"; \"0s\": off)");
+}
+END_TEST
+
+/* https: built with OpenSSL, its CA must be a readable regular file;
+   without, the annotation is an error naming the build. */
+START_TEST(test_health_https)
+{
+#ifdef HAVE_OPENSSL
+	struct vt	 t;
+	char		 path[] = "/tmp/svcproxy-ca.XXXXXX", lines[256];
+	int		 fd;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	snprintf(lines, sizeof(lines), "svcproxy.io/health-check: https\n"
+	    "svcproxy.io/health-check-sni: api.example.com\n"
+	    "svcproxy.io/health-check-ca: %s", path);
+	ann_clean(lines);
+	unlink(path);
+	/* Gone: an error now, at check time, not at the first probe. */
+	vt_run(&t, svc_ann(lines));
+	vt_expect(&t, "metadata.annotations[svcproxy.io/health-check-ca]", E,
+	    DIAG_INVALID, path, "cannot read it: No such file or directory");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	/* A directory is no CA file. */
+	vt_run(&t, svc_ann("svcproxy.io/health-check: https\n"
+	    "svcproxy.io/health-check-ca: /tmp"));
+	vt_expect(&t, "metadata.annotations[svcproxy.io/health-check-ca]", E,
+	    DIAG_INVALID, "/tmp", "must be a regular file (PEM CA "
+	    "certificates)");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+	/* An http check never loads it: only the warning. */
+	ann_warns("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-ca: /nonexistent/ca.pem",
+	    "svcproxy.io/health-check-ca", "ignored: only an https check "
+	    "uses TLS (this one is \"http\")");
+#else
+	ann_fails("health-check", "https", "https", DIAG_INVALID,
+	    "svcproxy was built without OpenSSL (" HC_KINDS ")");
+#endif
+}
+END_TEST
+
+/* Settings that do not apply are warnings, never silently ignored. */
+START_TEST(test_health_warnings)
+{
+	ann_warns("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-path: /healthz",
+	    "svcproxy.io/health-check-path", "ignored: only an http or https "
+	    "check sends a request (this one is \"tcp\")");
+	ann_warns("svcproxy.io/health-check-expect-status: \"200\"",
+	    "svcproxy.io/health-check-expect-status", "ignored: only an http "
+	    "or https check sends a request (this one is \"none\")");
+	ann_warns("svcproxy.io/health-check-method: HEAD",
+	    "svcproxy.io/health-check-method", "ignored: only an http or "
+	    "https check sends a request (this one is \"none\")");
+	ann_warns("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-host: a.example",
+	    "svcproxy.io/health-check-host", "ignored: only an http or https "
+	    "check sends a request (this one is \"tcp\")");
+	ann_warns("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-sni: a.example",
+	    "svcproxy.io/health-check-sni", "ignored: only an https check "
+	    "uses TLS (this one is \"http\")");
+	ann_warns("svcproxy.io/health-check-interval: 5s",
+	    "svcproxy.io/health-check-interval", "ignored: "
+	    "svcproxy.io/health-check is \"none\" (no active check)");
+	ann_warns("svcproxy.io/health-check-rise: \"3\"",
+	    "svcproxy.io/health-check-rise", "ignored: "
+	    "svcproxy.io/health-check is \"none\" (no active check)");
+	ann_warns("svcproxy.io/slow-start: 30s", "svcproxy.io/slow-start",
+	    "not honoured yet: round-robin ignores weights");
+	{
+		struct vt		 t;
+		const struct diag	*d;
+
+		/* The warning shows the value, at its line and column. */
+		vt_run(&t, svc_ann("svcproxy.io/health-check: tcp\n"
+		    "svcproxy.io/health-check-path: /healthz"));
+		d = vt_expect(&t,
+		    "metadata.annotations[svcproxy.io/health-check-path]", W,
+		    DIAG_INVALID, "/healthz", NULL);
+		ck_assert_uint_eq(d->line, 7);
+		ck_assert_uint_eq(d->col, 36);
+		vt_free(&t);
+	}
+	ann_warns("svcproxy.io/lb-algorithm: round-robin\n"
+	    "svcproxy.io/slow-start: 1m", "svcproxy.io/slow-start",
+	    "not honoured yet: round-robin ignores weights");
+}
+END_TEST
+
+/* The ProxyConfig's type decides what applies to a Service's settings. */
+START_TEST(test_health_proxyconfig_default)
+{
+	struct vt t;
+
+	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n  healthCheck: {type: http}\n---\n"
+	    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n    svcproxy.io/health-check-path: /ready\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_clean(&t);
+	vt_free(&t);
+	/* ... and the Service's own type overrides it. */
+	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n  healthCheck: {type: http}\n---\n"
+	    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n    svcproxy.io/health-check: tcp\n"
+	    "    svcproxy.io/health-check-path: /ready\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/health-check-path]",
+	    W, DIAG_INVALID, NULL, "(this one is \"tcp\")");
+	ck_assert_uint_eq(t.nerr, 0);
 	vt_free(&t);
 }
 END_TEST
@@ -898,6 +1291,11 @@ val_tc_service(void)
 	tcase_add_test(tc, test_load_balancer_ip_warns);
 	tcase_add_test(tc, test_external_ips);
 	tcase_add_test(tc, test_annotations);
+	tcase_add_test(tc, test_health_good);
+	tcase_add_test(tc, test_health_bad);
+	tcase_add_test(tc, test_health_https);
+	tcase_add_test(tc, test_health_warnings);
+	tcase_add_test(tc, test_health_proxyconfig_default);
 	tcase_add_test(tc, test_load_balancer_class);
 	tcase_add_test(tc, test_traffic_distribution);
 	tcase_add_test(tc, test_source_ranges_annotation);
