@@ -466,12 +466,21 @@ wrk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wrk	*w = arg;
 	struct timeval	 tv = { 0, WRK_SWEEP_MS * 1000 };
+	size_t		 n;
 
 	(void)fd;
 	(void)what;
 	if (w->draining || w->snap == NULL || w->rechecking)
 		return;
-	if (relay_sweep(&w->relay, w->snap) > 0)
+	/*
+	 * A close in the walk can resume a listener, which moves to a new
+	 * snapshot: its recheck must not close the walk's next connection
+	 * under it (wrk_snap_update waits while rechecking).
+	 */
+	w->rechecking = 1;
+	n = relay_sweep(&w->relay, w->snap);
+	w->rechecking = 0;
+	if (n > 0)
 		evtimer_add(&w->sweep_ev, &tv);
 }
 
