@@ -78,7 +78,7 @@ START_TEST(test_up_by_default)
 
 	lbfx_init(&f, &lb_rr_ops);
 	for (i = 0; i < NEPS; i++) {
-		ck_assert(lb_ep_up(&f.eps[i]));
+		ck_assert(lb_ep_up(&f.eps[i], 0));
 		ck_assert_uint_eq(f.eps[i].weight, 1);
 	}
 	for (i = 0; i < 2 * NEPS; i++)
@@ -95,7 +95,7 @@ START_TEST(test_down_never_picked)
 	lbfx_init(&f, &lb_rr_ops);
 	ck_assert_int_eq(lb_live_set_up(f.eps[1].live, 0), 1);
 	ck_assert_int_eq(lb_live_set_up(f.eps[1].live, 0), 0);	/* same */
-	ck_assert(!lb_ep_up(&f.eps[1]));
+	ck_assert(!lb_ep_up(&f.eps[1], 0));
 	for (i = 0; i < 300; i++) {
 		ck_assert_int_ge(k = pick1(&f), 0);
 		n[k]++;
