@@ -31,6 +31,7 @@
 #include "snapshot.h"
 #include "unit.h"
 #include "val.h"
+#include "worker.h"
 
 #define WAIT_MS		5000	/* bound on every wait */
 
@@ -355,6 +356,84 @@ START_TEST(test_passive_ejection)
 }
 END_TEST
 
+/*
+ * The whole way from the health thread's side: a worker serving a
+ * connection closes it once wrk_group_health_changed() wakes it after
+ * the endpoint's cell went down (close), and not while it is up.
+ */
+START_TEST(test_worker_health_wake)
+{
+	struct rfx		 f;
+	struct hc_cell		*cell = cell_new(HC_UP);
+	struct snap_slot	 slot;
+	struct wrk_group	 g;
+	struct lsn_group	 grp;
+	struct lsn		 l;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	char			 err[256], buf[8];
+	long			 end;
+	int			 cfd, bfd, lfd;
+
+	rfx_init(&f, 0);
+	f.sp->lb.eps[0].hc = cell;
+	f.sp->hc.close_on_down = 1;
+	/* The worker's listener: f.front's address, the Service's key. */
+	memset(&l, 0, sizeof(l));
+	memset(&grp, 0, sizeof(grp));
+	lfd = tcp_listen("127.0.0.1", 0, 1, NULL);
+	l.fd = lfd;
+	getsockname(lfd, (struct sockaddr *)&l.sa, &l.salen);
+	l.salen = sizeof(struct sockaddr_in);
+	ipaddr_parse("10.96.0.10", &l.addr);
+	l.port = 80;
+	l.proto = PROTO_TCP;
+	snprintf(l.name, sizeof(l.name), "test");
+	ck_assert_int_eq(lsn_group_push(&grp, &l), 0);
+	snap_slot_init(&slot);
+	snap_slot_publish(&slot, snap_ref(f.snap));
+	ck_assert_int_eq(wrk_group_init(&g, &slot, 65536, 0), 0);
+	wrk_group_budget(&g, 1, 1, 64, 0);
+	ck_assert_msg(wrk_group_create(&g, &grp, 1, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_msg(wrk_group_start(&g, err, sizeof(err)) == 0, "%s", err);
+
+	ck_assert_int_ge(cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    0);
+	getsockname(lfd, (struct sockaddr *)&sin, &len);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, len), 0);
+	bfd = loop_accept(&f, f.back);
+	ck_assert_int_eq(send(cfd, "ping", 4, 0), 4);
+	ck_assert_int_eq(loop_read(&f, bfd, buf, 4), 4);
+	/* Up: a wake closes nothing. */
+	wrk_group_health_changed(&g);
+	ck_assert_int_eq(send(cfd, "more", 4, 0), 4);
+	ck_assert_int_eq(loop_read(&f, bfd, buf, 4), 4);
+	ck_assert_int_eq(memcmp(buf, "more", 4), 0);
+	/* Down: the worker closes it, both peers see a reset. */
+	atomic_store(&cell->state, HC_DOWN);
+	wrk_group_health_changed(&g);
+	ck_assert_int_eq(loop_read(&f, cfd, buf, 4), -ECONNRESET);
+	ck_assert_int_eq(loop_read(&f, bfd, buf, 4), -ECONNRESET);
+	end = ms_now() + WAIT_MS;
+	while (met_get(&f.sp->met->w[0].closed_health) != 1)
+		ck_assert_msg(ms_now() < end, "not counted in time");
+
+	wrk_group_command(&g, WRK_STOP);
+	end = ms_now() + WAIT_MS;
+	while (!wrk_group_exited(&g)) {
+		ck_assert_msg(ms_now() < end, "worker did not stop");
+		usleep(1000);
+	}
+	wrk_group_free(&g);
+	snap_slot_clear(&slot);
+	close(cfd);
+	close(bfd);
+	rfx_free(&f);
+	free(cell);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -365,6 +444,7 @@ main(void)
 	tcase_add_test(tc, test_health_down_closes);
 	tcase_add_test(tc, test_health_down_keep);
 	tcase_add_test(tc, test_passive_ejection);
+	tcase_add_test(tc, test_worker_health_wake);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
