@@ -854,10 +854,16 @@ relay_health_close(struct relay_wrk *w)
 
 	for (r = w->live; r != NULL; r = next) {
 		next = r->next;		/* r may be closed below */
+		/*
+		 * In panic the port serves down endpoints on purpose: a
+		 * later transition must not close what panic let in.
+		 */
 		if (r->state != RELAY_UP || r->ep == NULL ||
 		    r->ep->hc == NULL || !r->sp->hc.close_on_down ||
 		    atomic_load_explicit(&r->ep->hc->state,
-		    memory_order_relaxed) != HC_DOWN)
+		    memory_order_relaxed) != HC_DOWN ||
+		    atomic_load_explicit(&r->sp->lb.panic,
+		    memory_order_relaxed) != 0)
 			continue;
 		MET_PORT_ADD(r->sp, w->id, closed_health, 1);
 		relay_close_why(r, "health-down", "endpoint marked down by "

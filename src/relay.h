@@ -88,7 +88,8 @@ void	 relay_recheck(struct relay_wrk *, const struct snap *s);
  * Active health checks marked endpoints down: close (reset both sides)
  * each established connection of w whose endpoint's check cell is down
  * and whose Service port says health-on-down: close (HAProxy's
- * on-marked-down shutdown-sessions), counted in closed_health.  One
+ * on-marked-down shutdown-sessions), unless that port is in panic
+ * (serving down endpoints on purpose), counted in closed_health.  One
  * walk of w's connections, when the health generation moved (worker.c);
  * nothing per connection otherwise.  Returns how many it closed.  Must
  * not run nested, as relay_recheck.

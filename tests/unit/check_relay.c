@@ -289,6 +289,10 @@ START_TEST(test_health_down_closes)
 	/* Up: nothing to close. */
 	ck_assert_uint_eq(relay_health_close(&f.w), 0);
 	atomic_store(&cell->state, HC_DOWN);
+	/* In panic the port serves down endpoints: kept. */
+	atomic_store(&f.sp->lb.panic, 1);
+	ck_assert_uint_eq(relay_health_close(&f.w), 0);
+	atomic_store(&f.sp->lb.panic, 0);
 	ck_assert_uint_eq(relay_health_close(&f.w), 1);
 	ck_assert_int_eq(f.nclosed, 1);
 	ck_assert_ptr_null(f.w.live);
