@@ -46,6 +46,8 @@ struct rfx {
 	struct wrk_stats	 stats;
 	_Atomic uint32_t	 active;
 	int			 nclosed;	/* closed callbacks */
+	struct hc_cell		*chain_cell;	/* rfx_closed downs it */
+	size_t			 chained;	/* closed by the first close */
 	int			 front;		/* where clients connect */
 	int			 back;		/* backend 127.0.0.1:port */
 	int			 dead;		/* 127.0.0.2:port, bound only */
@@ -55,7 +57,18 @@ struct rfx {
 static void
 rfx_closed(void *arg)
 {
-	((struct rfx *)arg)->nclosed++;
+	struct rfx *f = arg;
+
+	f->nclosed++;
+	/*
+	 * Stand in for the worker's closed callback at its worst: the
+	 * first close closes every other connection (a resumed listener's
+	 * recheck does that in a worker).
+	 */
+	if (f->chain_cell != NULL && f->nclosed == 1) {
+		atomic_store(&f->chain_cell->state, HC_DOWN);
+		f->chained = relay_health_close(&f->w);
+	}
 }
 
 static int
@@ -438,6 +451,71 @@ START_TEST(test_worker_health_wake)
 }
 END_TEST
 
+/*
+ * Bug from issue 11's refactor: connections waiting on the poller's
+ * rerun list, one of which closes while the list is run, and whose
+ * close closes the others (here the closed callback does, as a resumed
+ * listener's NetworkPolicy recheck does in a worker).  The walk must
+ * not reach the closed ones.  Each client sends more than one turn
+ * moves and then its FIN, the backends having sent theirs: a
+ * connection sees the EOF, and closes, during a rerun.
+ */
+START_TEST(test_close_chain_on_rerun)
+{
+	enum { NC = 6, BULK = 6 << 20 };
+	struct rfx	 f;
+	struct hc_cell	*cell = cell_new(HC_UP);
+	static char	 big[1 << 16];
+	char		 buf[8];
+	int		 cfd[NC], bfd[NC], i, more;
+	size_t		 sent[NC];
+	ssize_t		 n;
+	long		 end;
+
+	rfx_init(&f, 0);
+	f.sp->lb.eps[0].hc = cell;
+	f.sp->hc.close_on_down = 1;
+	for (i = 0; i < NC; i++) {
+		cfd[i] = rfx_connect(&f, &bfd[i]);
+		ck_assert_int_eq(shutdown(bfd[i], SHUT_WR), 0);
+		ck_assert_int_eq(loop_read(&f, cfd[i], buf, 4), 0);
+		fcntl(cfd[i], F_SETFL, O_NONBLOCK);
+		sent[i] = 0;
+	}
+	f.chain_cell = cell;
+	end = ms_now() + 4 * WAIT_MS;
+	do {
+		more = 0;
+		for (i = 0; i < NC; i++) {
+			if (cfd[i] == -1)
+				continue;
+			while (sent[i] < BULK && (n = send(cfd[i], big,
+			    sizeof(big), MSG_NOSIGNAL)) > 0)
+				sent[i] += (size_t)n;
+			if (sent[i] >= BULK) {
+				(void)shutdown(cfd[i], SHUT_WR);
+				close(cfd[i]);
+				cfd[i] = -1;
+			} else
+				more = 1;
+		}
+		/* The backends read: the relays move bytes each turn. */
+		for (i = 0; i < NC; i++)
+			while (recv(bfd[i], big, sizeof(big),
+			    MSG_DONTWAIT) > 0)
+				;
+		event_base_loop(f.base, EVLOOP_NONBLOCK);
+		ck_assert_msg(ms_now() < end, "connections still open");
+	} while (more || f.w.live != NULL);
+	ck_assert_int_eq(f.nclosed, NC);
+	ck_assert_uint_eq(f.chained, NC - 1);
+	for (i = 0; i < NC; i++)
+		close(bfd[i]);
+	rfx_free(&f);
+	free(cell);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -449,6 +527,7 @@ main(void)
 	tcase_add_test(tc, test_health_down_keep);
 	tcase_add_test(tc, test_passive_ejection);
 	tcase_add_test(tc, test_worker_health_wake);
+	tcase_add_test(tc, test_close_chain_on_rerun);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
