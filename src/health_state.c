@@ -96,6 +96,23 @@ hc_eject_ms(uint32_t ejections, uint32_t base_ms, uint32_t max_ms)
 }
 
 uint32_t
+hc_slow_start_weight(uint32_t weight, int64_t since_up_ms,
+    uint32_t window_ms)
+{
+	uint64_t	 w, min;
+
+	if (window_ms == 0 || since_up_ms >= (int64_t)window_ms)
+		return weight;
+	if (since_up_ms < 0)
+		since_up_ms = 0;
+	w = (uint64_t)weight * (uint64_t)since_up_ms / window_ms;
+	min = weight / 10;
+	if (min == 0 && weight > 0)
+		min = 1;
+	return (uint32_t)(w > min ? w : min);
+}
+
+uint32_t
 hc_first_delay_ms(uint32_t interval_ms, uint32_t rnd)
 {
 	return interval_ms == 0 ? 0 : rnd % interval_ms;

@@ -12,6 +12,7 @@
  *   (a reload never flips a healthy endpoint down).
  * - The ejection back-off of passive outlier detection, Envoy's: the
  *   base time times the number of ejections so far, capped.
+ * - Slow start's weight ramp, Envoy's (hc_slow_start_weight).
  * - Jitter (HAProxy's spread-checks): the first check of an endpoint
  *   falls anywhere in its first interval and every later interval is
  *   stretched or shrunk by up to a quarter, so that checks started
@@ -59,6 +60,18 @@ const char	*hc_health_name(enum hc_health);
  */
 uint32_t	 hc_eject_ms(uint32_t ejections, uint32_t base_ms,
 		    uint32_t max_ms);
+
+/*
+ * Slow start (Envoy's, aggression 1.0, minimum weight 10%): the weight
+ * an endpoint up for since_up_ms of a window_ms ramp gets, weight
+ * times since_up_ms / window_ms, but at least a tenth of weight and at
+ * least 1 (0 only for weight 0); weight itself from window_ms on, or
+ * when window_ms is 0 (off).  A negative since_up_ms (clocks) counts
+ * as 0.  Weights of 1 ramp only in steps of whole units: algorithms
+ * wanting a smooth ramp scale weights first.
+ */
+uint32_t	 hc_slow_start_weight(uint32_t weight, int64_t since_up_ms,
+		    uint32_t window_ms);
 
 /*
  * When an endpoint's first check runs, in ms from now, for a random

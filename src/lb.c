@@ -41,13 +41,63 @@ lb_release(const struct lb_set *set, struct lb_ep *ep)
 	atomic_fetch_sub_explicit(&ep->live->active, 1, memory_order_relaxed);
 }
 
-void
-lb_fail(struct lb_ep *ep)
+/*
+ * Is there room in set to eject one more endpoint at now_ms: would the
+ * ejected ones then be at most max_percent of them?
+ */
+static int
+lb_eject_room(const struct lb_set *set, unsigned max_percent, int64_t now_ms)
 {
-	atomic_fetch_add_explicit(&ep->live->failures, 1,
-	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&ep->live->fails_in_row, 1,
-	    memory_order_relaxed);
+	size_t i, n = 1;
+
+	for (i = 0; i < set->neps; i++)
+		if (lb_ep_ejected(&set->eps[i], now_ms))
+			n++;
+	return (uint64_t)n * 100 <= (uint64_t)max_percent * set->neps;
+}
+
+uint32_t
+lb_fail(const struct lb_set *set, struct lb_ep *ep,
+    const struct hc_config *hc, const struct lb_flow *f)
+{
+	struct lb_live	*l = ep->live;
+	uint32_t	 n, k, ms;
+	int64_t		 wall, ok;
+
+	atomic_fetch_add_explicit(&l->failures, 1, memory_order_relaxed);
+	n = atomic_fetch_add_explicit(&l->fails_in_row, 1,
+	    memory_order_relaxed) + 1;
+	if (hc == NULL || hc->outlier_failures == 0 ||
+	    n < hc->outlier_failures)
+		return 0;
+	/*
+	 * A connect started before the ejection may fail after it: that
+	 * failure does not eject again.  With no room, fails_in_row stays
+	 * at the threshold and the next failure asks again.
+	 */
+	if (lb_ep_ejected(ep, f->now_ms) ||
+	    !lb_eject_room(set, hc->eject_max_percent, f->now_ms))
+		return 0;
+	/* Several workers may get here at once: one takes the count. */
+	if (atomic_exchange_explicit(&l->fails_in_row, 0,
+	    memory_order_relaxed) < hc->outlier_failures)
+		return 0;
+	k = atomic_fetch_add_explicit(&l->ejections, 1,
+	    memory_order_relaxed) + 1;
+	ms = hc_eject_ms(k, hc->eject_base_ms, hc->eject_max_ms);
+	/*
+	 * An active pass re-admits it only when it comes after both the
+	 * ejection and the last pass already recorded: the worker's cached
+	 * clock may lag the health thread's by a loop turn.
+	 */
+	wall = f->wall_ms;
+	if (ep->hc != NULL && (ok = atomic_load_explicit(&ep->hc->last_ok_ms,
+	    memory_order_relaxed)) > wall)
+		wall = ok;
+	atomic_store_explicit(&l->ejected_wall_ms, wall, memory_order_relaxed);
+	atomic_store_explicit(&l->ejected_until_ms, f->now_ms + ms,
+	    memory_order_release);
+	return ms;
 }
 
 void
@@ -74,7 +124,7 @@ lb_live_set_up(struct lb_live *l, int up)
 void
 lb_set_status(struct lb_set *set, struct lb_ep *ep)
 {
-	if (lb_ep_up(ep)) {
+	if (lb_ep_up(ep, LB_NOW_ANY)) {
 		if (set->ops->set_up != NULL)
 			set->ops->set_up(set, ep);
 	} else if (set->ops->set_down != NULL)

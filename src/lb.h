@@ -32,6 +32,22 @@
  *     reload is building meanwhile reads the state when its build runs;
  *     a change after that read reaches its table only with the next
  *     change (pick still skips the endpoint meanwhile).
+ * Ejection (passive outlier detection, Envoy's).  lb_fail counts a
+ * failed connect; at the port's hc.outlier_failures in a row (0: off)
+ * the endpoint is ejected from new connections for hc_eject_ms() of
+ * its ejections so far, unless that would eject more than
+ * eject_max_percent of the set's endpoints (counted then, O(n): only
+ * on an ejection, never per pick).  A worker writes it (the one whose
+ * failure reaches the threshold: an exchange of fails_in_row picks
+ * one when several fail at once); picks read it with a relaxed load
+ * of ejected_until_ms, compared with the flow's cached clock, so a
+ * pick stays O(1) with no clock call.  It ends by itself at that
+ * time, or earlier when the endpoint's active check (lb_ep.hc) passes
+ * after the ejection began.  The live state belongs to the address
+ * and port, so an ejection applies to every Service port that has the
+ * endpoint; the share is counted in the port whose failure ejects.
+ * Two workers ejecting two endpoints at the same instant may each
+ * count before the other's store: the share may then be passed by one.
  * The weight is configuration, not health: it sits in the snapshot's
  * lb_ep (default 1) and changes only with a new snapshot.
  */
@@ -46,6 +62,7 @@
 
 #include "arena.h"
 #include "health-t.h"
+#include "health_state.h"
 #include "netaddr.h"
 #include "strtab.h"
 
@@ -63,9 +80,13 @@ struct lb_live {
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
 	/* Passive outlier detection (issue 12): ejected from new
-	   connections until this monotonic ms; times ejected so far. */
+	   connections until this monotonic ms; times ejected so far;
+	   the wall clock ms the ejection began, which an active check's
+	   pass must come after to re-admit it early (cells keep wall
+	   clock).  lb_fail writes them, see "Ejection" above. */
 	_Atomic int64_t		 ejected_until_ms;
 	_Atomic uint32_t	 ejections;
+	_Atomic int64_t		 ejected_wall_ms;
 	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };
@@ -118,7 +139,15 @@ struct lb_flow {
 	unsigned		 ntried;
 	int			(*allow)(const struct lb_ep *, void *arg);
 	void			*allow_arg;	/* allow's; borrowed */
+	int64_t			 now_ms;	/* monotonic ms: the worker
+						   loop's cached clock, for
+						   ejections */
+	int64_t			 wall_ms;	/* the same instant, wall
+						   clock ms (cells' clock) */
 };
+
+/* lb_ep_up's now_ms when ejection does not matter (status hooks). */
+#define LB_NOW_ANY	INT64_MAX
 
 struct lb_ops {
 	const char	*name;		/* as ProxyConfig and the Service
@@ -166,8 +195,16 @@ char		*lb_names(char *buf, size_t len);
 struct lb_ep	*lb_pick(const struct lb_set *, struct lb_flow *);
 /* The connection on ep ended (whether or not it ever connected). */
 void		 lb_release(const struct lb_set *, struct lb_ep *);
-/* A connect to ep failed / succeeded. */
-void		 lb_fail(struct lb_ep *);
+/*
+ * A connect to ep of set failed (refused, timed out, unreachable): count
+ * it, and eject ep when that makes hc->outlier_failures in a row (hc
+ * may be NULL: no ejection).  f gives the time (now_ms, wall_ms).
+ * Returns how many ms ep is now ejected for, or 0 when this failure
+ * ejected nothing.  Any worker.
+ */
+uint32_t	 lb_fail(const struct lb_set *set, struct lb_ep *ep,
+		    const struct hc_config *hc, const struct lb_flow *f);
+/* A connect to ep succeeded: the failures in a row start over. */
 void		 lb_ok(struct lb_ep *);
 int		 lb_flow_tried(const struct lb_flow *, size_t idx);
 
@@ -178,12 +215,50 @@ lb_flow_allows(const struct lb_flow *f, const struct lb_ep *ep)
 	return f->allow == NULL || f->allow(ep, f->allow_arg);
 }
 
-/* Is ep up?  Any thread (relaxed: see the top of this file). */
+/*
+ * Is ep ejected at monotonic now_ms (LB_NOW_ANY: never)?  Not once the
+ * ejection has run out, nor once ep's active check has passed since it
+ * began.  One relaxed load when ep was never ejected or is back.
+ */
 static inline int
-lb_ep_up(const struct lb_ep *ep)
+lb_ep_ejected(const struct lb_ep *ep, int64_t now_ms)
+{
+	if (atomic_load_explicit(&ep->live->ejected_until_ms,
+	    memory_order_relaxed) <= now_ms)
+		return 0;
+	/* Pairs with lb_fail's release: ejected_wall_ms is the new one. */
+	atomic_thread_fence(memory_order_acquire);
+	return ep->hc == NULL || atomic_load_explicit(&ep->hc->last_ok_ms,
+	    memory_order_relaxed) <= atomic_load_explicit(
+	    &ep->live->ejected_wall_ms, memory_order_relaxed);
+}
+
+/*
+ * Is ep up at monotonic now_ms (the flow's)?  Any thread (relaxed: see
+ * the top of this file).
+ */
+static inline int
+lb_ep_up(const struct lb_ep *ep, int64_t now_ms)
 {
 	return atomic_load_explicit(&ep->live->down,
-	    memory_order_relaxed) == 0;
+	    memory_order_relaxed) == 0 && !lb_ep_ejected(ep, now_ms);
+}
+
+/*
+ * ep's weight for a pick at wall clock wall_ms (the flow's), with slow
+ * start over window_ms (the port's hc.slow_start_ms; 0: off): ramped
+ * after its active check last brought it up (health_state.h,
+ * hc_slow_start_weight).  For the algorithms that use weights.
+ */
+static inline uint32_t
+lb_ep_weight(const struct lb_ep *ep, uint32_t window_ms, int64_t wall_ms)
+{
+	int64_t since;
+
+	if (window_ms == 0 || ep->hc == NULL || (since = atomic_load_explicit(
+	    &ep->hc->up_since_ms, memory_order_relaxed)) == 0)
+		return ep->weight;
+	return hc_slow_start_weight(ep->weight, wall_ms - since, window_ms);
 }
 
 /*
@@ -194,7 +269,8 @@ lb_ep_up(const struct lb_ep *ep)
 static inline int
 lb_flow_may(const struct lb_set *set, const struct lb_flow *f, size_t idx)
 {
-	return !lb_flow_tried(f, idx) && lb_ep_up(&set->eps[idx]) &&
+	return !lb_flow_tried(f, idx) &&
+	    lb_ep_up(&set->eps[idx], f->now_ms) &&
 	    lb_flow_allows(f, &set->eps[idx]);
 }
 

@@ -90,7 +90,7 @@ void
 met_port_sum(const struct met_tab *t, const struct met_port *p,
     struct met_ctr *o)
 {
-	uint64_t	v[11] = { 0 };
+	uint64_t	v[12] = { 0 };
 	unsigned	i;
 
 	for (i = 0; i < t->nworkers; i++) {
@@ -106,6 +106,7 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 		v[8] += met_get(&p->w[i].refused_policy);
 		v[9] += met_get(&p->w[i].refused_source);
 		v[10] += met_get(&p->w[i].closed_policy);
+		v[11] += met_get(&p->w[i].closed_health);
 	}
 	atomic_init(&o->accepted, v[0]);
 	atomic_init(&o->closed, v[1]);
@@ -118,6 +119,7 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 	atomic_init(&o->refused_policy, v[8]);
 	atomic_init(&o->refused_source, v[9]);
 	atomic_init(&o->closed_policy, v[10]);
+	atomic_init(&o->closed_health, v[11]);
 }
 
 long
@@ -186,7 +188,7 @@ struct prom_col {
 enum {
 	F_ACTIVE, F_TOTAL, F_UP, F_DOWN, F_FAIL, F_RETRY, F_NOEP, F_LIMIT,
 	F_POLICY, F_SOURCE, F_REVOKED, F_READY, F_SRVTERM, F_TERM, F_NOTREADY,
-	F_USABLE,
+	F_USABLE, F_HCLOSED,
 };
 
 static const struct prom_col prom_cols[] = {
@@ -222,6 +224,10 @@ static const struct prom_col prom_cols[] = {
 	{ "svcproxy_port_policy_closed_total", "counter",
 	    "Established connections closed because a reload's "
 	    "NetworkPolicies deny them.", NULL, F_REVOKED },
+	{ "svcproxy_port_health_closed_total", "counter",
+	    "Established connections closed because their endpoint's "
+	    "health check marked it down (svcproxy.io/health-on-down: "
+	    "close).", NULL, F_HCLOSED },
 	{ "svcproxy_port_endpoints", "gauge",
 	    "Endpoints of a Service port by state in the running "
 	    "configuration (usable: taking new connections).",
@@ -254,6 +260,7 @@ prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
 	case F_POLICY:	return met_get(&c->refused_policy);
 	case F_SOURCE:	return met_get(&c->refused_source);
 	case F_REVOKED:	return met_get(&c->closed_policy);
+	case F_HCLOSED:	return met_get(&c->closed_health);
 	case F_READY:	return e ? e->ready : 0;
 	case F_SRVTERM:	return e ? e->serving_terminating : 0;
 	case F_TERM:	return e ? e->terminating : 0;

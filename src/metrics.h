@@ -49,6 +49,8 @@ struct met_ctr {
 	_Atomic uint64_t	 refused_policy;
 	_Atomic uint64_t	 refused_source;
 	_Atomic uint64_t	 closed_policy;
+	/* Closed because their endpoint went down (health-on-down). */
+	_Atomic uint64_t	 closed_health;
 } __attribute__((aligned(64)));
 
 /* Endpoints of a Service port by state, from the last loaded model. */

@@ -79,18 +79,29 @@ poller_rerun_later(struct poller *p, struct poll_item *pi)
 		evtimer_add(&p->rerun_ev, &now);
 }
 
-void
-poller_rerun_drop(struct poller *p, struct poll_item *pi)
+/* Unlink pi from the list at *head: 1 if it was there. */
+static int
+poller_unlink(struct poller *p, struct poll_item **head,
+    struct poll_item *pi)
 {
 	struct poll_item **pp;
 
-	if (pi->rerun_next == NULL)
-		return;
-	for (pp = &p->rerun; *pp != &p->rerun_end; pp = &(*pp)->rerun_next)
+	for (pp = head; *pp != &p->rerun_end; pp = &(*pp)->rerun_next)
 		if (*pp == pi) {
 			*pp = pi->rerun_next;
-			break;
+			return 1;
 		}
+	return 0;
+}
+
+void
+poller_rerun_drop(struct poller *p, struct poll_item *pi)
+{
+	if (pi->rerun_next == NULL)
+		return;
+	/* Either list: the next turn's, or the one being run now. */
+	if (!poller_unlink(p, &p->rerun, pi))
+		(void)poller_unlink(p, &p->running, pi);
 	pi->rerun_next = NULL;
 }
 
@@ -98,19 +109,22 @@ static void
 poller_rerun_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct poller		*p = arg;
-	struct poll_item	*pi, *list;
+	struct poll_item	*pi;
 
 	(void)fd;
 	(void)what;
 	/*
 	 * Take the list: one that gives way again goes on a new one, for
-	 * the next turn.  on_rerun ends no item but its own (relay.c), so
-	 * the rest of the list stays valid.
+	 * the next turn.  The list being walked stays in p, not in a
+	 * local: closing one connection can close others still waiting
+	 * here (a resumed listener moves to a new snapshot, whose
+	 * NetworkPolicy recheck closes them), and poller_rerun_drop then
+	 * unlinks them from it, so the walk never reaches a closed one.
 	 */
-	list = p->rerun;
+	p->running = p->rerun;
 	p->rerun = &p->rerun_end;
-	while ((pi = list) != &p->rerun_end) {
-		list = pi->rerun_next;
+	while ((pi = p->running) != &p->rerun_end) {
+		p->running = pi->rerun_next;
 		pi->rerun_next = NULL;
 		p->on_rerun(pi);
 	}
@@ -124,7 +138,7 @@ poller_init(struct poller *p, struct event_base *base,
 	memset(p, 0, sizeof(*p));
 	p->on_event = on_event;
 	p->on_rerun = on_rerun;
-	p->rerun = &p->rerun_end;
+	p->rerun = p->running = &p->rerun_end;
 	if ((p->fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	event_assign(&p->ev, base, p->fd, EV_READ | EV_PERSIST, poller_cb, p);

@@ -35,6 +35,9 @@ struct poller {
 	struct event		 ev;		/* fd readable */
 	struct event		 rerun_ev;	/* zero timer: rerun list */
 	struct poll_item	*rerun;		/* ends at &rerun_end */
+	struct poll_item	*running;	/* the list on_rerun is
+						   walking; ends at
+						   &rerun_end */
 	struct poll_item	 rerun_end;
 	struct epoll_event	*batch;		/* being dispatched, or NULL */
 	int			 batch_n;
@@ -68,7 +71,10 @@ void	poller_forget(struct poller *, const struct poll_item *pi, int side);
  * others).  Once: a second call before that does nothing.
  */
 void	poller_rerun_later(struct poller *, struct poll_item *pi);
-/* pi ends: take it off the rerun list (if on it). */
+/*
+ * pi ends: take it off the rerun list (if on it), also the one being
+ * run: an on_rerun call may end items still waiting their turn.
+ */
 void	poller_rerun_drop(struct poller *, struct poll_item *pi);
 
 #endif

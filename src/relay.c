@@ -118,6 +118,24 @@ relay_now(struct relay_wrk *w)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/*
+ * Monotonic ms for balancing (lb_flow.now_ms): one clock call per turn
+ * of the loop at most, when the loop's cached clock has moved, not one
+ * per pick.
+ */
+static int64_t
+relay_mono(struct relay_wrk *w)
+{
+	struct timeval	 tv;
+	uint64_t	 at = relay_now(w);
+
+	if (at != w->mono_at && event_gettime_monotonic(w->base, &tv) == 0) {
+		w->mono_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		w->mono_at = at;
+	}
+	return w->mono_ms;
+}
+
 /* ---- events ---- */
 
 static int	relay_run(struct relay *);
@@ -593,8 +611,9 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 static void
 relay_attempt_failed(struct relay *r)
 {
-	enum log_level lvl = r->snap->connection_log == CONN_LOG_DEBUG ?
+	enum log_level	lvl = r->snap->connection_log == CONN_LOG_DEBUG ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	uint32_t	ms;
 
 	if (r->snap->connection_log != CONN_LOG_OFF)
 		log_msg(lvl, "connect to %s for %s failed: %s (attempt %u "
@@ -607,7 +626,12 @@ relay_attempt_failed(struct relay *r)
 		close(r->fd[1]);
 		r->fd[1] = -1;
 	}
-	lb_fail(r->ep);
+	if ((ms = lb_fail(&r->sp->lb, r->ep, &r->sp->hc, &r->flow)) != 0)
+		log_warn("endpoint %s of %s ejected for %ums after %u "
+		    "connect failures in a row (ejection %u)", r->ep->name,
+		    r->sp->label, ms, r->sp->hc.outlier_failures,
+		    atomic_load_explicit(&r->ep->live->ejections,
+		    memory_order_relaxed));
 	lb_release(&r->sp->lb, r->ep);
 	r->failed_ep = r->ep;
 	r->ep = NULL;
@@ -674,6 +698,9 @@ relay_connect_next(struct relay *r)
 
 	if (r->ep != NULL)
 		relay_attempt_failed(r);
+	/* The pick's clock: the loop's cached one, refreshed per attempt. */
+	r->flow.now_ms = relay_mono(r->w);
+	r->flow.wall_ms = (int64_t)relay_now(r->w);
 	if (r->judge) {
 		j.r = r;
 		j.ndenied = 0;
@@ -817,6 +844,33 @@ relay_recheck(struct relay_wrk *w, const struct snap *s)
 		relay_close_why(r, "policy-revoked", why,
 		    1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
 	}
+}
+
+size_t
+relay_health_close(struct relay_wrk *w)
+{
+	struct relay	*r, *next;
+	size_t		 n = 0;
+
+	for (r = w->live; r != NULL; r = next) {
+		next = r->next;		/* r may be closed below */
+		/*
+		 * In panic the port serves down endpoints on purpose: a
+		 * later transition must not close what panic let in.
+		 */
+		if (r->state != RELAY_UP || r->ep == NULL ||
+		    r->ep->hc == NULL || !r->sp->hc.close_on_down ||
+		    atomic_load_explicit(&r->ep->hc->state,
+		    memory_order_relaxed) != HC_DOWN ||
+		    atomic_load_explicit(&r->sp->lb.panic,
+		    memory_order_relaxed) != 0)
+			continue;
+		MET_PORT_ADD(r->sp, w->id, closed_health, 1);
+		relay_close_why(r, "health-down", "endpoint marked down by "
+		    "its health check", 1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
+		n++;
+	}
+	return n;
 }
 
 /*

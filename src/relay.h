@@ -52,6 +52,8 @@ struct relay_wrk {
 	size_t			 nfree;
 	struct pool		 pool;		/* idle pipes and buffers */
 	struct poller		 poll;		/* the connections' sockets */
+	int64_t			 mono_ms;	/* relay_mono's cache, taken */
+	uint64_t		 mono_at;	/* at this loop clock (ms) */
 };
 
 /*
@@ -82,6 +84,17 @@ void	 relay_start(struct relay_wrk *, int cfd,
  * running.  Must not run nested (worker.c guards it).
  */
 void	 relay_recheck(struct relay_wrk *, const struct snap *s);
+/*
+ * Active health checks marked endpoints down: close (reset both sides)
+ * each established connection of w whose endpoint's check cell is down
+ * and whose Service port says health-on-down: close (HAProxy's
+ * on-marked-down shutdown-sessions), unless that port is in panic
+ * (serving down endpoints on purpose), counted in closed_health.  One
+ * walk of w's connections, when the health generation moved (worker.c);
+ * nothing per connection otherwise.  Returns how many it closed.  Must
+ * not run nested, as relay_recheck.
+ */
+size_t	 relay_health_close(struct relay_wrk *);
 /*
  * Reload drain: close each connection of w whose Service port or
  * endpoint cur (w's current snapshot) lacks, once cur's drainTimeout

@@ -264,6 +264,26 @@ wrk_conn_closed(void *arg)
 
 static void	wrk_lsn_apply(struct wrk *);
 
+/*
+ * The health generation moved (wrk_group_health_changed): one walk of
+ * w's connections closes those whose endpoint went down where their
+ * port says close.  Held off while a walk runs, as wrk_snap_update
+ * (a close resumes listeners, which may recheck under it).
+ */
+static void
+wrk_health_update(struct wrk *w)
+{
+	uint64_t gen = atomic_load_explicit(&w->grp->health_gen,
+	    memory_order_acquire);
+
+	if (gen == w->health_seen || w->rechecking)
+		return;
+	w->health_seen = gen;
+	w->rechecking = 1;
+	(void)relay_health_close(&w->relay);
+	w->rechecking = 0;
+}
+
 static void
 wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -278,6 +298,7 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 	case WRK_RUN:
 		/* A new snapshot: move our reference now, not on accept. */
 		wrk_snap_update(w);
+		wrk_health_update(w);
 		break;
 	case WRK_DRAIN:
 		if (!w->draining) {
@@ -466,12 +487,21 @@ wrk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wrk	*w = arg;
 	struct timeval	 tv = { 0, WRK_SWEEP_MS * 1000 };
+	size_t		 n;
 
 	(void)fd;
 	(void)what;
 	if (w->draining || w->snap == NULL || w->rechecking)
 		return;
-	if (relay_sweep(&w->relay, w->snap) > 0)
+	/*
+	 * A close in the walk can resume a listener, which moves to a new
+	 * snapshot: its recheck must not close the walk's next connection
+	 * under it (wrk_snap_update waits while rechecking).
+	 */
+	w->rechecking = 1;
+	n = relay_sweep(&w->relay, w->snap);
+	w->rechecking = 0;
+	if (n > 0)
 		evtimer_add(&w->sweep_ev, &tv);
 }
 

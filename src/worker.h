@@ -63,6 +63,8 @@ struct wrk_group {
 	int			 ack_fd;	/* eventfd: a worker reached
 						   a new wrk_want */
 	uint64_t		 lq_gen;	/* last wrk_want's; main only */
+	_Atomic uint64_t	 health_gen;	/* wrk_group_health_changed
+						   bumps it; workers compare */
 };
 
 struct wrk {
@@ -92,6 +94,8 @@ struct wrk {
 	_Atomic uint64_t	 lsn_gen;	/* gen of the wrk_want w holds
 						   to; only w writes */
 	struct event		 sweep_ev;	/* reload drain (relay_sweep) */
+	uint64_t		 health_seen;	/* grp->health_gen last acted
+						   on; this thread only */
 };
 
 /* worker_group.c: the group's lifecycle and fd budget, main thread. */
@@ -132,6 +136,16 @@ int	 wrk_group_create(struct wrk_group *, struct lsn_group *groups,
 int	 wrk_group_start(struct wrk_group *, char *err, size_t errlen);
 /* Store cmd in every worker and wake it. */
 void	 wrk_group_command(struct wrk_group *, enum wrk_cmd);
+/*
+ * An active check marked an endpoint down: every worker closes, once
+ * woken, the established connections to a down endpoint of a Service
+ * port with health-on-down: close (relay_health_close).  Bumps the
+ * group's health generation and wakes each worker; a burst of calls
+ * collapses into one walk per worker.  Any thread (the health
+ * engine's notify callback, on a transition to down), as long as the
+ * workers exist: stop the engine before wrk_group_free.
+ */
+void	 wrk_group_health_changed(struct wrk_group *);
 /* g->done_fd is readable: 1 once every worker has exited, else 0. */
 int	 wrk_group_exited(struct wrk_group *);
 /* Join and free every worker, then the group's own resources. */

@@ -53,6 +53,7 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 	g->no_splice = no_splice;
 	atomic_init(&g->active, 0);
 	atomic_init(&g->max_conns, 0);
+	atomic_init(&g->health_gen, 0);
 	pthread_mutex_init(&g->lq_mu, NULL);
 	g->nofile = wrk_group_raise_nofile();
 	if ((g->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
@@ -146,6 +147,20 @@ wrk_group_command(struct wrk_group *g, enum wrk_cmd cmd)
 
 	for (i = 0; i < g->n; i++)
 		wrk_command(&g->v[i], cmd);
+}
+
+void
+wrk_group_health_changed(struct wrk_group *g)
+{
+	uint64_t	one = 1;
+	unsigned	i;
+
+	atomic_fetch_add_explicit(&g->health_gen, 1, memory_order_release);
+	/* The eventfd adds up: several wakes before a worker reads are
+	   one read and one walk. */
+	for (i = 0; i < g->n; i++)
+		if (write(g->v[i].notify_fd, &one, sizeof(one)) == -1)
+			log_warn("worker %u: eventfd: %s", i, strerror(errno));
 }
 
 int

@@ -111,6 +111,38 @@ START_TEST(eject_backoff)
 }
 END_TEST
 
+/* Envoy's slow start: linear, at least 10% (and 1), off at 0. */
+START_TEST(slow_start_ramp)
+{
+	ck_assert_uint_eq(hc_slow_start_weight(100, 0, 10000), 10);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 500, 10000), 10);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 2500, 10000), 25);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 5000, 10000), 50);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 9999, 10000), 99);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 10000, 10000), 100);
+	ck_assert_uint_eq(hc_slow_start_weight(100, 99999, 10000), 100);
+	/* Off, clock skew, small and large weights. */
+	ck_assert_uint_eq(hc_slow_start_weight(100, 0, 0), 100);
+	ck_assert_uint_eq(hc_slow_start_weight(100, -5000, 10000), 10);
+	ck_assert_uint_eq(hc_slow_start_weight(1, 0, 10000), 1);
+	ck_assert_uint_eq(hc_slow_start_weight(0, 5000, 10000), 0);
+	ck_assert_uint_eq(hc_slow_start_weight(UINT32_MAX, 5000, 10000),
+	    UINT32_MAX / 2);
+	/* Never falls as time goes on. */
+	{
+		uint32_t	prev = 0, w;
+		int64_t		t;
+
+		for (t = 0; t <= 12005; t += 7) {
+			w = hc_slow_start_weight(1000, t, 12000);
+			ck_assert_uint_ge(w, prev);
+			prev = w;
+		}
+		ck_assert_uint_eq(prev, 1000);
+	}
+}
+END_TEST
+
 START_TEST(jitter_bounds)
 {
 	uint32_t	 rnd, d, lo = UINT32_MAX, hi = 0;
@@ -218,6 +250,7 @@ health_suite(void)
 	tcase_add_test(tc, fsm_interrupted_runs);
 	tcase_add_test(tc, fsm_bounds);
 	tcase_add_test(tc, eject_backoff);
+	tcase_add_test(tc, slow_start_ramp);
 	tcase_add_test(tc, jitter_bounds);
 	tcase_add_test(tc, status_sets);
 	tcase_add_test(tc, status_errors);

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb.h"
@@ -78,7 +79,7 @@ START_TEST(test_up_by_default)
 
 	lbfx_init(&f, &lb_rr_ops);
 	for (i = 0; i < NEPS; i++) {
-		ck_assert(lb_ep_up(&f.eps[i]));
+		ck_assert(lb_ep_up(&f.eps[i], 0));
 		ck_assert_uint_eq(f.eps[i].weight, 1);
 	}
 	for (i = 0; i < 2 * NEPS; i++)
@@ -95,7 +96,7 @@ START_TEST(test_down_never_picked)
 	lbfx_init(&f, &lb_rr_ops);
 	ck_assert_int_eq(lb_live_set_up(f.eps[1].live, 0), 1);
 	ck_assert_int_eq(lb_live_set_up(f.eps[1].live, 0), 0);	/* same */
-	ck_assert(!lb_ep_up(&f.eps[1]));
+	ck_assert(!lb_ep_up(&f.eps[1], 0));
 	for (i = 0; i < 300; i++) {
 		ck_assert_int_ge(k = pick1(&f), 0);
 		n[k]++;
@@ -245,6 +246,233 @@ START_TEST(test_build_error)
 }
 END_TEST
 
+/* ---- passive outlier detection (ejection), slow start ---- */
+
+/* A port's outlier settings: n failures, base and cap ms, percent. */
+static struct hc_config
+ejcfg(uint32_t n, uint32_t base, uint32_t max, uint8_t pct)
+{
+	struct hc_config hc;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.outlier_failures = n;
+	hc.eject_base_ms = base;
+	hc.eject_max_ms = max;
+	hc.eject_max_percent = pct;
+	return hc;
+}
+
+/* A flow at monotonic now and wall clock wall. */
+static struct lb_flow
+flow_at(int64_t now, int64_t wall)
+{
+	struct lb_flow fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.now_ms = now;
+	fl.wall_ms = wall;
+	return fl;
+}
+
+/* n failed connects to endpoint i at now; the last lb_fail's result. */
+static uint32_t
+fail_n(struct lbfx *f, size_t i, const struct hc_config *hc, int n,
+    int64_t now)
+{
+	struct lb_flow	fl = flow_at(now, now + 1000000);
+	uint32_t	ms = 0;
+
+	while (n-- > 0)
+		ms = lb_fail(&f->set, &f->eps[i], hc, &fl);
+	return ms;
+}
+
+/* Picks at now: how often each endpoint came up in 4 * NEPS. */
+static void
+picks_at(struct lbfx *f, int64_t now, int n[NEPS])
+{
+	struct lb_flow	 fl;
+	struct lb_ep	*ep;
+	int		 i;
+
+	memset(n, 0, NEPS * sizeof(n[0]));
+	for (i = 0; i < 4 * NEPS; i++) {
+		fl = flow_at(now, 0);
+		ck_assert_ptr_nonnull(ep = lb_pick(&f->set, &fl));
+		n[ep - f->eps]++;
+		lb_release(&f->set, ep);
+	}
+}
+
+START_TEST(test_eject_after_n_not_before)
+{
+	struct hc_config	hc = ejcfg(3, 1000, 10000, 50);
+	struct lbfx		f;
+	int			n[NEPS];
+
+	lbfx_init(&f, &lb_rr_ops);
+	ck_assert_uint_eq(fail_n(&f, 0, &hc, 2, 100), 0);
+	ck_assert(lb_ep_up(&f.eps[0], 100));
+	ck_assert_uint_eq(f.eps[0].live->ejections, 0);
+	/* The third in a row ejects it, for the base time, from now. */
+	ck_assert_uint_eq(fail_n(&f, 0, &hc, 1, 100), 1000);
+	ck_assert_uint_eq(f.eps[0].live->ejections, 1);
+	ck_assert_uint_eq(f.eps[0].live->fails_in_row, 0);
+	ck_assert_uint_eq(f.eps[0].live->failures, 3);
+	ck_assert(!lb_ep_up(&f.eps[0], 100));
+	ck_assert(!lb_ep_up(&f.eps[0], 1099));
+	picks_at(&f, 500, n);
+	ck_assert_int_eq(n[0], 0);
+	ck_assert_int_eq(n[1] + n[2] + n[3], 4 * NEPS);
+	/* A connect started before it fails late: no second ejection. */
+	ck_assert_uint_eq(fail_n(&f, 0, &hc, 3, 600), 0);
+	ck_assert_uint_eq(f.eps[0].live->ejections, 1);
+	/* Back in at expiry, with no active check configured. */
+	ck_assert(lb_ep_up(&f.eps[0], 1100));
+	picks_at(&f, 1100, n);
+	ck_assert_int_eq(n[0], 4);
+	lbfx_free(&f);
+}
+END_TEST
+
+START_TEST(test_eject_ok_starts_over)
+{
+	struct hc_config	hc = ejcfg(3, 1000, 10000, 50);
+	struct lbfx		f;
+
+	lbfx_init(&f, &lb_rr_ops);
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, 0), 0);
+	lb_ok(&f.eps[1]);
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, 0), 0);
+	ck_assert(lb_ep_up(&f.eps[1], 0));
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 1, 0), 1000);
+	lbfx_free(&f);
+}
+END_TEST
+
+/* Envoy's back-off: base times the ejections so far, capped. */
+START_TEST(test_eject_backoff)
+{
+	static const uint32_t	 want[] = { 1000, 2000, 3000, 3500, 3500 };
+	struct hc_config	 hc = ejcfg(2, 1000, 3500, 50);
+	struct lbfx		 f;
+	int64_t			 now = 10;
+	size_t			 i;
+
+	lbfx_init(&f, &lb_rr_ops);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_uint_eq(fail_n(&f, 2, &hc, 2, now), want[i]);
+		ck_assert(!lb_ep_up(&f.eps[2], now + want[i] - 1));
+		ck_assert(lb_ep_up(&f.eps[2], now + want[i]));
+		now += want[i];
+	}
+	ck_assert_uint_eq(f.eps[2].live->ejections, 5);
+	lbfx_free(&f);
+}
+END_TEST
+
+/* At most eject_max_percent of the port's endpoints at once. */
+START_TEST(test_eject_max_percent)
+{
+	struct hc_config	hc = ejcfg(1, 1000, 10000, 50);
+	struct lbfx		f;
+	int			n[NEPS];
+
+	lbfx_init(&f, &lb_rr_ops);
+	ck_assert_uint_eq(fail_n(&f, 0, &hc, 1, 0), 1000);
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 1, 500), 1000);
+	/* Two of four are out: a third would pass 50%. */
+	ck_assert_uint_eq(fail_n(&f, 2, &hc, 5, 600), 0);
+	ck_assert(lb_ep_up(&f.eps[2], 600));
+	ck_assert_uint_eq(f.eps[2].live->ejections, 0);
+	picks_at(&f, 600, n);
+	ck_assert_int_eq(n[0] + n[1], 0);
+	ck_assert_int_gt(n[2], 0);
+	ck_assert_int_eq(n[2] + n[3], 4 * NEPS);
+	/* Once the first is back, the next failure finds room. */
+	ck_assert_uint_eq(fail_n(&f, 2, &hc, 1, 1000), 1000);
+	ck_assert(!lb_ep_up(&f.eps[2], 1000));
+	ck_assert(lb_ep_up(&f.eps[0], 1000));
+	/* 0%: nothing is ever ejected. */
+	hc = ejcfg(1, 1000, 10000, 0);
+	ck_assert_uint_eq(fail_n(&f, 3, &hc, 3, 1000), 0);
+	ck_assert(lb_ep_up(&f.eps[3], 1000));
+	lbfx_free(&f);
+}
+END_TEST
+
+/* outlier_failures 0 (or no configuration): counted, never ejected. */
+START_TEST(test_eject_disabled)
+{
+	struct hc_config	hc = ejcfg(0, 1000, 10000, 100);
+	struct lbfx		f;
+
+	lbfx_init(&f, &lb_rr_ops);
+	ck_assert_uint_eq(fail_n(&f, 0, &hc, 100, 0), 0);
+	ck_assert_uint_eq(fail_n(&f, 0, NULL, 100, 0), 0);
+	ck_assert(lb_ep_up(&f.eps[0], 0));
+	ck_assert_uint_eq(f.eps[0].live->failures, 200);
+	ck_assert_uint_eq(f.eps[0].live->fails_in_row, 200);
+	ck_assert_uint_eq(f.eps[0].live->ejections, 0);
+	lbfx_free(&f);
+}
+END_TEST
+
+/* An active check that passes after the ejection began re-admits. */
+START_TEST(test_eject_active_pass_readmits)
+{
+	struct hc_config	 hc = ejcfg(1, 30000, 300000, 50);
+	struct hc_cell		*cell;
+	struct lb_flow		 fl = flow_at(100, 50000);
+	struct lbfx		 f;
+
+	ck_assert_ptr_nonnull(cell = calloc(1, sizeof(*cell) + 8));
+	lbfx_init(&f, &lb_rr_ops);
+	f.eps[0].hc = cell;
+	atomic_store(&cell->last_ok_ms, 49000);	/* before */
+	ck_assert_uint_eq(lb_fail(&f.set, &f.eps[0], &hc, &fl), 30000);
+	ck_assert(!lb_ep_up(&f.eps[0], 200));
+	atomic_store(&cell->last_ok_ms, 50000);	/* same ms: not after */
+	ck_assert(!lb_ep_up(&f.eps[0], 200));
+	atomic_store(&cell->last_ok_ms, 50001);
+	ck_assert(lb_ep_up(&f.eps[0], 200));
+	/*
+	 * A pass the health thread recorded just before the failure but
+	 * ahead of the worker's cached clock does not re-admit it.
+	 */
+	atomic_store(&cell->last_ok_ms, 52000);
+	fl = flow_at(300, 51000);
+	ck_assert_uint_eq(lb_fail(&f.set, &f.eps[0], &hc, &fl), 60000);
+	ck_assert(!lb_ep_up(&f.eps[0], 400));
+	atomic_store(&cell->last_ok_ms, 53000);
+	ck_assert(lb_ep_up(&f.eps[0], 400));
+	lbfx_free(&f);
+	free(cell);
+}
+END_TEST
+
+/* The weight algorithms read: slow start from the cell's up time. */
+START_TEST(test_ep_weight_slow_start)
+{
+	struct hc_cell	*cell;
+	struct lbfx	 f;
+
+	ck_assert_ptr_nonnull(cell = calloc(1, sizeof(*cell) + 8));
+	lbfx_init(&f, &lb_rr_ops);
+	f.eps[0].weight = 100;
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 10000, 5000), 100);
+	f.eps[0].hc = cell;
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 10000, 5000), 100);
+	atomic_store(&cell->up_since_ms, 1000);
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 10000, 1000), 10);
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 10000, 6000), 50);
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 10000, 11000), 100);
+	ck_assert_uint_eq(lb_ep_weight(&f.eps[0], 0, 1000), 100);
+	lbfx_free(&f);
+	free(cell);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -258,6 +486,13 @@ main(void)
 	tcase_add_test(tc, test_status_hooks);
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_build_error);
+	tcase_add_test(tc, test_eject_after_n_not_before);
+	tcase_add_test(tc, test_eject_ok_starts_over);
+	tcase_add_test(tc, test_eject_backoff);
+	tcase_add_test(tc, test_eject_max_percent);
+	tcase_add_test(tc, test_eject_disabled);
+	tcase_add_test(tc, test_eject_active_pass_readmits);
+	tcase_add_test(tc, test_ep_weight_slow_start);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -157,7 +157,7 @@ START_TEST(test_rr_and_retry)
 		ep = lb_pick(&sp->lb, &fl);
 		ck_assert_ptr_nonnull(ep);
 		ck_assert_uint_eq(ep->live->active, 1);
-		lb_fail(ep);
+		lb_fail(&sp->lb, ep, &sp->hc, &fl);
 	}
 	ck_assert_ptr_null(lb_pick(&sp->lb, &fl));
 	ck_assert_uint_eq(fl.ntried, 3);
@@ -258,7 +258,7 @@ START_TEST(test_health)
 	ck_assert_msg(s2 != NULL, "%s", err);
 	sp = port(s2, 80);
 	ck_assert_ptr_eq(sp->lb.eps[0].live, l);
-	ck_assert(!lb_ep_up(&sp->lb.eps[0]));
+	ck_assert(!lb_ep_up(&sp->lb.eps[0], 0));
 	memset(&fl, 0, sizeof(fl));
 	for (i = 0; i < 2; i++)
 		ck_assert_ptr_ne(lb_pick(&sp->lb, &fl), &sp->lb.eps[0]);
