@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -99,5 +100,23 @@ int	 adm_move(struct adm *, struct event_base *, const struct ipaddr *ip,
 /* Close the socket and every admin connection.  Idempotent; a stays
  * initialised (fd -1) and may be started again. */
 void	 adm_stop(struct adm *);
+
+/*
+ * Why Service port sp fails /healthz?requireEndpoints=1, into buf: it
+ * has no ready endpoint, none of them is healthy (health_view.h: not
+ * down by its check, not ejected), or it is in panic (serving unhealthy
+ * ones).  Returns 1 then, else 0.
+ */
+int	 adm_port_unhealthy(const struct snap_port *sp, char *buf,
+	    size_t len);
+/*
+ * The /status members of endpoint ep of sp at now_ms (monotonic),
+ * after a comma (health_view.h): "health"; "check" when it is actively
+ * checked (its type, and its last result, reason, time and latency
+ * once one has run); "ejected" while passively ejected; "ejections"
+ * once it has been.
+ */
+void	 adm_json_ep_health(FILE *f, const struct snap_port *sp,
+	    const struct lb_ep *ep, int64_t now_ms);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_view.h"
 #include "metrics.h"
 #include "res.h"
 #include "snapshot.h"
@@ -333,6 +334,167 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 	}
 }
 
+/* ---- health (health_view.h) ---- */
+
+/*
+ * A check shared by several Service ports (one endpoint address, port
+ * and settings) is one check: its series repeat under each port's
+ * labels, as the endpoint_connections ones do, so that a port's view
+ * is complete on its own.  Across ports, aggregate with max by
+ * (endpoint), not sum.
+ */
+#define PROM_SHARED	" A check shared by several Service ports is " \
+			"repeated under each: aggregate across ports with " \
+			"max, not sum."
+
+/* name{port's labels,endpoint="ep"[,extra]} , the value to follow. */
+static void
+prom_ep_labels(struct evbuffer *b, const char *name,
+    const struct snap_port *sp, const struct lb_ep *ep, const char *extra)
+{
+	evbuffer_add_printf(b, "%s{namespace=\"", name);
+	prom_str(b, sp->svc->ns);
+	evbuffer_add(b, "\",service=\"", 11);
+	prom_str(b, sp->svc->name);
+	evbuffer_add_printf(b, "\",port=\"%u\",protocol=\"%s\",endpoint=\"",
+	    sp->port, proto_name(sp->proto));
+	prom_str(b, ep->name);
+	evbuffer_add_printf(b, "\"%s%s} ", extra ? "," : "",
+	    extra ? extra : "");
+}
+
+enum { H_HEALTH, H_EJECT, H_CHECKS, H_TRANS, H_DUR, H_NKINDS };
+
+/* One endpoint's series of metric k (checked ones only past H_EJECT). */
+static void
+prom_ep_health(struct evbuffer *b, int k, const struct snap_port *sp,
+    const struct lb_ep *ep, int64_t now)
+{
+	static const int	 bounds[] = HC_LAT_BOUNDS_MS;
+	struct hc_view_counts	 n;
+	char			 le[32];
+	uint64_t		 cum = 0;
+	size_t			 i;
+
+	if (k == H_HEALTH) {
+		enum hc_health h = hc_view_health(ep, now);
+
+		prom_ep_labels(b, "svcproxy_endpoint_health", sp, ep, NULL);
+		evbuffer_add_printf(b, "%d\n", h == HC_UP ? 1 :
+		    h == HC_DOWN ? 0 : -1);
+		return;
+	}
+	if (k == H_EJECT) {
+		prom_ep_labels(b, "svcproxy_endpoint_ejections_total", sp, ep,
+		    NULL);
+		evbuffer_add_printf(b, "%u\n", ep->live == NULL ? 0 :
+		    atomic_load_explicit(&ep->live->ejections,
+		    memory_order_relaxed));
+		return;
+	}
+	if (ep->hc == NULL)
+		return;
+	hc_view_counts(ep->hc, &n);
+	switch (k) {
+	case H_CHECKS:
+		prom_ep_labels(b, "svcproxy_health_checks_total", sp, ep,
+		    "result=\"pass\"");
+		evbuffer_add_printf(b, "%" PRIu64 "\n", n.checks > n.failures ?
+		    n.checks - n.failures : 0);
+		prom_ep_labels(b, "svcproxy_health_checks_total", sp, ep,
+		    "result=\"fail\"");
+		evbuffer_add_printf(b, "%" PRIu64 "\n", n.failures);
+		break;
+	case H_TRANS:
+		prom_ep_labels(b, "svcproxy_health_transitions_total", sp, ep,
+		    NULL);
+		evbuffer_add_printf(b, "%" PRIu64 "\n", n.transitions);
+		break;
+	case H_DUR:
+		/* The cell counts per bucket; Prometheus wants each le
+		   bucket to count everything at or below it. */
+		for (i = 0; i < HC_LAT_BUCKETS; i++) {
+			cum += n.latency[i];
+			if (i < sizeof(bounds) / sizeof(bounds[0]))
+				snprintf(le, sizeof(le), "le=\"%g\"",
+				    bounds[i] / 1000.0);
+			else
+				snprintf(le, sizeof(le), "le=\"+Inf\"");
+			prom_ep_labels(b, "svcproxy_health_check_duration_"
+			    "seconds_bucket", sp, ep, le);
+			evbuffer_add_printf(b, "%" PRIu64 "\n", cum);
+		}
+		prom_ep_labels(b, "svcproxy_health_check_duration_seconds_sum",
+		    sp, ep, NULL);
+		evbuffer_add_printf(b, "%.6f\n", n.latency_sum_us / 1e6);
+		prom_ep_labels(b, "svcproxy_health_check_duration_seconds_"
+		    "count", sp, ep, NULL);
+		evbuffer_add_printf(b, "%" PRIu64 "\n", cum);
+		break;
+	}
+}
+
+/*
+ * Endpoint health, active checks, ejections and panic, for every TCP
+ * Service port of s; each family's series together, as the text format
+ * requires.
+ */
+static void
+prom_health(struct evbuffer *b, const struct snap *s)
+{
+	static const char *const names[H_NKINDS] = {
+		"svcproxy_endpoint_health",
+		"svcproxy_endpoint_ejections_total",
+		"svcproxy_health_checks_total",
+		"svcproxy_health_transitions_total",
+		"svcproxy_health_check_duration_seconds",
+	};
+	static const char *const types[H_NKINDS] = {
+		"gauge", "counter", "counter", "counter", "histogram",
+	};
+	/* Each help text is one string (-Wstring-concatenation). */
+	static const char help0[] = "Endpoint health as new connections "
+	    "see it: 1 up, 0 down (failing its active check, or passively "
+	    "ejected), -1 unknown (checked, no result yet; served as up). "
+	    "An endpoint without an active check is 1 unless ejected."
+	    PROM_SHARED;
+	static const char help1[] = "Times passive outlier detection "
+	    "ejected an endpoint (its address and port, shared by every "
+	    "Service port that has it).";
+	static const char help2[] = "Active health checks of an endpoint "
+	    "by result." PROM_SHARED;
+	static const char help3[] = "Changes of an endpoint's active check "
+	    "state (unknown, up, down)." PROM_SHARED;
+	static const char help4[] = "Time an active health check took, "
+	    "connect to verdict." PROM_SHARED;
+	static const char *const help[H_NKINDS] = {
+		help0, help1, help2, help3, help4,
+	};
+	const struct snap_port	*sp;
+	int64_t			 now = hc_view_mono_ms();
+	size_t			 i, j;
+	int			 k;
+
+	for (k = 0; k < H_NKINDS; k++) {
+		prom_head(b, names[k], types[k], help[k]);
+		for (i = 0; s != NULL && i < s->nports; i++) {
+			sp = &s->ports[i];
+			if (sp->proto != PROTO_TCP)
+				continue;
+			for (j = 0; j < sp->lb.neps; j++)
+				prom_ep_health(b, k, sp, &sp->lb.eps[j], now);
+		}
+	}
+	prom_head(b, "svcproxy_port_panic", "gauge",
+	    "1 while a Service port has no healthy endpoint and serves its "
+	    "unhealthy ones (fails open) instead of none.");
+	for (i = 0; s != NULL && i < s->nports; i++)
+		if (s->ports[i].proto == PROTO_TCP)
+			prom_port(b, "svcproxy_port_panic", &s->ports[i], NULL,
+			    atomic_load_explicit(&s->ports[i].lb.panic,
+			    memory_order_relaxed) ? 1 : 0);
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -340,6 +502,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 {
 	prom_ports(b, t, s);
 	prom_endpoints(b, s);
+	prom_health(b, s);
 	prom_head(b, "svcproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
 	    "running configuration was kept) or unchanged (same config "
