@@ -311,7 +311,8 @@ has_line(const char *text, const char *line)
 			return;
 		p++;
 	}
-	ck_abort_msg("no line \"%s\" in:\n%s", line, text);
+	fprintf(stderr, "%s", text);	/* too long for a Check message */
+	ck_abort_msg("no line \"%s\" (the text: above)", line);
 }
 
 START_TEST(metrics_families)
@@ -389,8 +390,9 @@ START_TEST(metrics_promtool)
 	snprintf(cmd, sizeof(cmd), "promtool check metrics <%s >&2", path);
 	rc = system(cmd);
 	unlink(path);
-	ck_assert_msg(rc == 0, "promtool check metrics failed (%d):\n%s", rc,
-	    m);
+	if (rc != 0)
+		fprintf(stderr, "%s", m);
+	ck_assert_msg(rc == 0, "promtool check metrics failed (%d)", rc);
 	free(m);
 }
 END_TEST
