@@ -6,12 +6,14 @@
  *   GET /healthz   200 "ok" when a configuration is loaded, every
  *                  listener is bound and svcproxy is not draining; else
  *                  503 with the reason.  ?requireEndpoints=1 also needs
- *                  every served Service port to have a usable endpoint
- *                  (what keepalived's vrrp_script asks).
+ *                  every served Service port to have a healthy endpoint
+ *                  and not to be in panic (what keepalived's
+ *                  vrrp_script asks; health_view.h says "healthy").
  *   GET /metrics   Prometheus text (metrics.c).
  *   GET /status    JSON: `svcproxy resolve -o json` of the running
  *                  configuration plus "process", "listeners" and
- *                  "live" (per Service port and endpoint counters).
+ *                  "live" (per Service port and endpoint counters,
+ *                  endpoint health, port panic).
  *
  * It is a small HTTP/1.x server of its own, one request per connection
  * (every answer says "Connection: close"), rather than evhttp, because

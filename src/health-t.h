@@ -101,7 +101,7 @@ struct hc_cell {
 						   HC_LAT_BOUNDS_MS bucket */
 	_Atomic uint64_t	 latency_sum_us;	/* of every check: the
 						   histogram's _sum */
-	_Atomic uint32_t	 seq;		/* the result's sequence count */
+	_Atomic uint32_t	 seq;		/* the result's seq count */
 	_Atomic char		 reason[HC_REASON_MAX];
 	struct strtab_node	 node;
 	char			 key[];		/* hc_key() */

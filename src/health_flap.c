@@ -55,8 +55,8 @@ flap_summary(const struct hc_flap *f, const char *name, uint32_t n,
 	if (ms < 0)
 		ms = 0;
 	flap_why(f, why, sizeof(why));
-	snprintf(line, len, "endpoint %s flapping: %u transitions in %lld.%llds,"
-	    " now %s%s", name, n, (long long)(ms / 1000),
+	snprintf(line, len, "endpoint %s flapping: %u transitions in "
+	    "%lld.%llds, now %s%s", name, n, (long long)(ms / 1000),
 	    (long long)(ms % 1000 / 100), hc_health_name(f->state), why);
 }
 
