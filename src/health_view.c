@@ -87,6 +87,16 @@ hc_view_counts(const struct hc_cell *c, struct hc_view_counts *n)
 }
 
 void
+hc_view_cell(const struct hc_cell *c, struct hc_view *v,
+    struct hc_view_counts *n)
+{
+	memset(v, 0, sizeof(*v));
+	v->checked = 1;
+	v->check = atomic_load_explicit(&c->state, memory_order_acquire);
+	view_read(c, v, n);
+}
+
+void
 hc_view_ep(const struct lb_ep *ep, int64_t now, struct hc_view *v)
 {
 	const struct hc_cell	*c = ep->hc;

@@ -58,6 +58,9 @@ void		 hc_view_ep(const struct lb_ep *, int64_t now_ms,
 /* The counters of cell c into out. */
 void		 hc_view_counts(const struct hc_cell *c,
 		    struct hc_view_counts *out);
+/* c's last result (v's check members) and counters, read as one. */
+void		 hc_view_cell(const struct hc_cell *c, struct hc_view *v,
+		    struct hc_view_counts *out);
 /* ep's health (the rule above) without the rest. */
 enum hc_health	 hc_view_health(const struct lb_ep *, int64_t now_ms);
 /* Endpoints of set that are healthy at now_ms. */
