@@ -347,49 +347,87 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 			"repeated under each: aggregate across ports with " \
 			"max, not sum."
 
-/* name{port's labels,endpoint="ep"[,extra]} , the value to follow. */
-static void
-prom_ep_labels(struct evbuffer *b, const char *name,
-    const struct snap_port *sp, const struct lb_ep *ep, const char *extra)
+/* s escaped as a label value into buf (cut to fit); buf. */
+static char *
+prom_esc(char *buf, size_t len, const char *s)
 {
-	evbuffer_add_printf(b, "%s{namespace=\"", name);
-	prom_str(b, sp->svc->ns);
-	evbuffer_add(b, "\",service=\"", 11);
-	prom_str(b, sp->svc->name);
-	evbuffer_add_printf(b, "\",port=\"%u\",protocol=\"%s\",endpoint=\"",
-	    sp->port, proto_name(sp->proto));
-	prom_str(b, ep->name);
-	evbuffer_add_printf(b, "\"%s%s} ", extra ? "," : "",
-	    extra ? extra : "");
+	size_t	 n = 0;
+
+	for (; *s != '\0' && n + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n')
+			buf[n++] = '\\';
+		buf[n++] = *s == '\n' ? 'n' : *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The labels of endpoint ep of sp, escaped, into buf: built once per
+ * endpoint, not per series (10,000 checked endpoints make some 200,000
+ * lines a scrape, on the main thread).
+ */
+static void
+prom_ep_labels(char *buf, size_t len, const struct snap_port *sp,
+    const struct lb_ep *ep)
+{
+	char	ns[256], name[256], e[sizeof(ep->name) * 2];
+
+	snprintf(buf, len, "namespace=\"%s\",service=\"%s\",port=\"%u\","
+	    "protocol=\"%s\",endpoint=\"%s\"", prom_esc(ns, sizeof(ns),
+	    sp->svc->ns), prom_esc(name, sizeof(name), sp->svc->name),
+	    sp->port, proto_name(sp->proto), prom_esc(e, sizeof(e),
+	    ep->name));
+}
+
+/* name{lab[,extra]} v */
+static void
+prom_series(struct evbuffer *b, const char *name, const char *lab,
+    const char *extra, uint64_t v)
+{
+	evbuffer_add_printf(b, "%s{%s%s%s} %" PRIu64 "\n", name, lab,
+	    extra ? "," : "", extra ? extra : "", v);
 }
 
 enum { H_HEALTH, H_EJECT, H_CHECKS, H_TRANS, H_DUR, H_NKINDS };
 
-/* One endpoint's series of metric k (checked ones only past H_EJECT). */
+#define PROM_LE_MAX	24	/* le="2.5" */
+
+/* Prometheus' le labels: HC_LAT_BOUNDS_MS in seconds, then +Inf. */
 static void
-prom_ep_health(struct evbuffer *b, int k, const struct snap_port *sp,
-    const struct lb_ep *ep, int64_t now)
+prom_le(char le[][PROM_LE_MAX])
 {
 	static const int	 bounds[] = HC_LAT_BOUNDS_MS;
-	struct hc_view_counts	 n;
-	char			 le[32];
-	uint64_t		 cum = 0;
 	size_t			 i;
 
-	if (k == H_HEALTH) {
-		enum hc_health h = hc_view_health(ep, now);
+	for (i = 0; i < HC_LAT_BUCKETS; i++)
+		if (i < sizeof(bounds) / sizeof(bounds[0]))
+			snprintf(le[i], PROM_LE_MAX, "le=\"%g\"",
+			    bounds[i] / 1000.0);
+		else
+			snprintf(le[i], PROM_LE_MAX, "le=\"+Inf\"");
+}
 
-		prom_ep_labels(b, "svcproxy_endpoint_health", sp, ep, NULL);
-		evbuffer_add_printf(b, "%d\n", h == HC_UP ? 1 :
-		    h == HC_DOWN ? 0 : -1);
+/* One endpoint's series of metric k (checked ones only past H_EJECT). */
+static void
+prom_ep_health(struct evbuffer *b, int k, const struct lb_ep *ep,
+    const char *lab, char le[][PROM_LE_MAX], int64_t now)
+{
+	struct hc_view_counts	 n;
+	uint64_t		 cum = 0;
+	size_t			 i;
+	enum hc_health		 h;
+
+	switch (k) {
+	case H_HEALTH:
+		h = hc_view_health(ep, now);
+		evbuffer_add_printf(b, "svcproxy_endpoint_health{%s} %d\n",
+		    lab, h == HC_UP ? 1 : h == HC_DOWN ? 0 : -1);
 		return;
-	}
-	if (k == H_EJECT) {
-		prom_ep_labels(b, "svcproxy_endpoint_ejections_total", sp, ep,
-		    NULL);
-		evbuffer_add_printf(b, "%u\n", ep->live == NULL ? 0 :
-		    atomic_load_explicit(&ep->live->ejections,
-		    memory_order_relaxed));
+	case H_EJECT:
+		prom_series(b, "svcproxy_endpoint_ejections_total", lab, NULL,
+		    ep->live == NULL ? 0 : atomic_load_explicit(
+		    &ep->live->ejections, memory_order_relaxed));
 		return;
 	}
 	if (ep->hc == NULL)
@@ -397,39 +435,28 @@ prom_ep_health(struct evbuffer *b, int k, const struct snap_port *sp,
 	hc_view_counts(ep->hc, &n);
 	switch (k) {
 	case H_CHECKS:
-		prom_ep_labels(b, "svcproxy_health_checks_total", sp, ep,
-		    "result=\"pass\"");
-		evbuffer_add_printf(b, "%" PRIu64 "\n", n.checks > n.failures ?
+		prom_series(b, "svcproxy_health_checks_total", lab,
+		    "result=\"pass\"", n.checks > n.failures ?
 		    n.checks - n.failures : 0);
-		prom_ep_labels(b, "svcproxy_health_checks_total", sp, ep,
-		    "result=\"fail\"");
-		evbuffer_add_printf(b, "%" PRIu64 "\n", n.failures);
+		prom_series(b, "svcproxy_health_checks_total", lab,
+		    "result=\"fail\"", n.failures);
 		break;
 	case H_TRANS:
-		prom_ep_labels(b, "svcproxy_health_transitions_total", sp, ep,
-		    NULL);
-		evbuffer_add_printf(b, "%" PRIu64 "\n", n.transitions);
+		prom_series(b, "svcproxy_health_transitions_total", lab, NULL,
+		    n.transitions);
 		break;
 	case H_DUR:
 		/* The cell counts per bucket; Prometheus wants each le
 		   bucket to count everything at or below it. */
 		for (i = 0; i < HC_LAT_BUCKETS; i++) {
 			cum += n.latency[i];
-			if (i < sizeof(bounds) / sizeof(bounds[0]))
-				snprintf(le, sizeof(le), "le=\"%g\"",
-				    bounds[i] / 1000.0);
-			else
-				snprintf(le, sizeof(le), "le=\"+Inf\"");
-			prom_ep_labels(b, "svcproxy_health_check_duration_"
-			    "seconds_bucket", sp, ep, le);
-			evbuffer_add_printf(b, "%" PRIu64 "\n", cum);
+			prom_series(b, "svcproxy_health_check_duration_seconds_"
+			    "bucket", lab, le[i], cum);
 		}
-		prom_ep_labels(b, "svcproxy_health_check_duration_seconds_sum",
-		    sp, ep, NULL);
-		evbuffer_add_printf(b, "%.6f\n", n.latency_sum_us / 1e6);
-		prom_ep_labels(b, "svcproxy_health_check_duration_seconds_"
-		    "count", sp, ep, NULL);
-		evbuffer_add_printf(b, "%" PRIu64 "\n", cum);
+		evbuffer_add_printf(b, "svcproxy_health_check_duration_seconds_"
+		    "sum{%s} %.6f\n", lab, n.latency_sum_us / 1e6);
+		prom_series(b, "svcproxy_health_check_duration_seconds_count",
+		    lab, NULL, cum);
 		break;
 	}
 }
@@ -471,9 +498,13 @@ prom_health(struct evbuffer *b, const struct snap *s)
 		help0, help1, help2, help3, help4,
 	};
 	const struct snap_port	*sp;
+	const struct lb_ep	*ep;
+	char			 lab[1024], le[HC_LAT_BUCKETS][PROM_LE_MAX];
 	int64_t			 now = hc_view_mono_ms();
 	size_t			 i, j;
 	int			 k;
+
+	prom_le(le);
 
 	for (k = 0; k < H_NKINDS; k++) {
 		prom_head(b, names[k], types[k], help[k]);
@@ -481,8 +512,13 @@ prom_health(struct evbuffer *b, const struct snap *s)
 			sp = &s->ports[i];
 			if (sp->proto != PROTO_TCP)
 				continue;
-			for (j = 0; j < sp->lb.neps; j++)
-				prom_ep_health(b, k, sp, &sp->lb.eps[j], now);
+			for (j = 0; j < sp->lb.neps; j++) {
+				ep = &sp->lb.eps[j];
+				if (k >= H_CHECKS && ep->hc == NULL)
+					continue;
+				prom_ep_labels(lab, sizeof(lab), sp, ep);
+				prom_ep_health(b, k, ep, lab, le, now);
+			}
 		}
 	}
 	prom_head(b, "svcproxy_port_panic", "gauge",
