@@ -15,6 +15,8 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
+#include "health_state.h"
+#include "health_view.h"
 #include "log.h"
 #include "model.h"
 
@@ -76,6 +78,24 @@ adm_query_flag(const char *query, const char *key)
 	return on;
 }
 
+/* Also for the tests (admin.h). */
+int
+adm_port_unhealthy(const struct snap_port *sp, char *buf, size_t len)
+{
+	if (sp->lb.neps == 0)
+		snprintf(buf, len, "Service port %s has no ready endpoint",
+		    sp->label);
+	else if (atomic_load_explicit(&sp->lb.panic, memory_order_relaxed))
+		snprintf(buf, len, "Service port %s is in panic: no healthy "
+		    "endpoint, serving unhealthy ones", sp->label);
+	else if (hc_view_healthy(&sp->lb, hc_view_mono_ms()) == 0)
+		snprintf(buf, len, "Service port %s has no healthy endpoint",
+		    sp->label);
+	else
+		return 0;
+	return 1;
+}
+
 /*
  * Why svcproxy is not healthy, into buf; "" when it is.  s is the
  * current snapshot (a reference the caller holds) or NULL.
@@ -104,11 +124,9 @@ adm_health(const struct adm *a, const struct snap *s, int need_eps,
 				return;
 			}
 	for (i = 0; need_eps && i < s->nports; i++)
-		if (s->ports[i].proto == PROTO_TCP && s->ports[i].lb.neps == 0) {
-			snprintf(buf, len, "Service port %s has no ready "
-			    "endpoint", s->ports[i].label);
+		if (s->ports[i].proto == PROTO_TCP &&
+		    adm_port_unhealthy(&s->ports[i], buf, len))
 			return;
-		}
 }
 
 static void
@@ -202,12 +220,42 @@ adm_json_listeners(FILE *f, const struct lsn_table *t)
 	fputs("\n]", f);
 }
 
+/* Also for the tests (admin.h). */
+void
+adm_json_ep_health(FILE *f, const struct snap_port *sp,
+    const struct lb_ep *ep, int64_t now)
+{
+	struct hc_view	 v;
+	char		 at[HC_VIEW_TIME_MAX];
+
+	hc_view_ep(ep, now, &v);
+	fprintf(f, ",\"health\":\"%s\"", hc_health_name(v.health));
+	if (v.checked) {
+		fprintf(f, ",\"check\":{\"type\":\"%s\"",
+		    hc_kind_name(sp->hc.check.kind));
+		if (v.has_result) {
+			fprintf(f, ",\"result\":\"%s\",\"reason\":",
+			    v.pass ? "pass" : "fail");
+			json_str(f, v.reason);
+			fprintf(f, ",\"at\":\"%s\",\"latencyMs\":%.3f",
+			    hc_view_time(v.last_ms, at, sizeof(at)),
+			    v.latency_us / 1000.0);
+		}
+		fputc('}', f);
+	}
+	if (v.ejected)
+		fputs(",\"ejected\":true", f);
+	if (v.ejections > 0)
+		fprintf(f, ",\"ejections\":%u", v.ejections);
+}
+
 static void
 adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 {
 	struct met_ctr	c;
 	uint64_t	acc, cl;
 	size_t		j;
+	int64_t		now = hc_view_mono_ms();
 
 	memset(&c, 0, sizeof(c));
 	if (sp->met != NULL)
@@ -232,7 +280,7 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 		fputs(j ? ",{\"address\":" : "{\"address\":", f);
 		json_str(f, ep->name);
 		fprintf(f, ",\"state\":\"%s\",\"active\":%u,\"total\":%" PRIu64
-		    ",\"failures\":%" PRIu64 ",\"failsInRow\":%u}",
+		    ",\"failures\":%" PRIu64 ",\"failsInRow\":%u",
 		    atomic_load_explicit(&ep->live->fails_in_row,
 		    memory_order_relaxed) > 0 ? "failing" : "usable",
 		    atomic_load_explicit(&ep->live->active,
@@ -240,8 +288,11 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 		    met_get(&ep->live->failures),
 		    atomic_load_explicit(&ep->live->fails_in_row,
 		    memory_order_relaxed));
+		adm_json_ep_health(f, sp, ep, now);
+		fputc('}', f);
 	}
-	fputs("]}", f);
+	fprintf(f, "],\"panic\":%s}", atomic_load_explicit(&sp->lb.panic,
+	    memory_order_relaxed) ? "true" : "false");
 }
 
 /* The resolve JSON's members of the running model: "services":[...]. */

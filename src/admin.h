@@ -6,12 +6,14 @@
  *   GET /healthz   200 "ok" when a configuration is loaded, every
  *                  listener is bound and svcproxy is not draining; else
  *                  503 with the reason.  ?requireEndpoints=1 also needs
- *                  every served Service port to have a usable endpoint
- *                  (what keepalived's vrrp_script asks).
+ *                  every served Service port to have a healthy endpoint
+ *                  and not to be in panic (what keepalived's
+ *                  vrrp_script asks; health_view.h says "healthy").
  *   GET /metrics   Prometheus text (metrics.c).
  *   GET /status    JSON: `svcproxy resolve -o json` of the running
  *                  configuration plus "process", "listeners" and
- *                  "live" (per Service port and endpoint counters).
+ *                  "live" (per Service port and endpoint counters,
+ *                  endpoint health, port panic).
  *
  * It is a small HTTP/1.x server of its own, one request per connection
  * (every answer says "Connection: close"), rather than evhttp, because
@@ -32,6 +34,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -99,5 +102,23 @@ int	 adm_move(struct adm *, struct event_base *, const struct ipaddr *ip,
 /* Close the socket and every admin connection.  Idempotent; a stays
  * initialised (fd -1) and may be started again. */
 void	 adm_stop(struct adm *);
+
+/*
+ * Why Service port sp fails /healthz?requireEndpoints=1, into buf: it
+ * has no ready endpoint, none of them is healthy (health_view.h: not
+ * down by its check, not ejected), or it is in panic (serving unhealthy
+ * ones).  Returns 1 then, else 0.
+ */
+int	 adm_port_unhealthy(const struct snap_port *sp, char *buf,
+	    size_t len);
+/*
+ * The /status members of endpoint ep of sp at now_ms (monotonic),
+ * after a comma (health_view.h): "health"; "check" when it is actively
+ * checked (its type, and its last result, reason, time and latency
+ * once one has run); "ejected" while passively ejected; "ejections"
+ * once it has been.
+ */
+void	 adm_json_ep_health(FILE *f, const struct snap_port *sp,
+	    const struct lb_ep *ep, int64_t now_ms);
 
 #endif

@@ -80,8 +80,10 @@ enum hc_health {
 
 /*
  * One checked (address, port, settings): the result, atomics only.
- * Written by the health thread; the reason is published under a
- * sequence count (odd while written) so a reader never sees half of it.
+ * Written by the health thread; the reason, times and counters of a
+ * result are published under a sequence count (odd while written) so a
+ * reader never sees half of it (nor a check counted and its failure
+ * not yet: /metrics' pass count only grows).
  */
 struct hc_cell {
 	_Atomic int		 state;		/* enum hc_health; the data
@@ -97,7 +99,9 @@ struct hc_cell {
 	_Atomic uint32_t	 last_latency_us;
 	_Atomic uint64_t	 latency[HC_LAT_BUCKETS];	/* counts per
 						   HC_LAT_BOUNDS_MS bucket */
-	_Atomic uint32_t	 seq;		/* reason's sequence count */
+	_Atomic uint64_t	 latency_sum_us;	/* of every check: the
+						   histogram's _sum */
+	_Atomic uint32_t	 seq;		/* the result's seq count */
 	_Atomic char		 reason[HC_REASON_MAX];
 	struct strtab_node	 node;
 	char			 key[];		/* hc_key() */

@@ -204,6 +204,8 @@ cell_publish(struct hc_cell *c, enum hc_health st, int ok,
 	struct timespec	 ts;
 	int64_t		 now;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	atomic_store_explicit(&c->seq, s + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	for (i = 0; i < PROBE_REASON_MAX; i++) {
@@ -212,9 +214,6 @@ cell_publish(struct hc_cell *c, enum hc_health st, int ok,
 		if (reason[i] == '\0')
 			break;
 	}
-	atomic_store_explicit(&c->seq, s + 2, memory_order_release);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	atomic_store_explicit(&c->last_ms, now, memory_order_relaxed);
 	if (ok)
 		atomic_store_explicit(&c->last_ok_ms, now,
@@ -225,12 +224,18 @@ cell_publish(struct hc_cell *c, enum hc_health st, int ok,
 		    memory_order_relaxed);
 	atomic_store_explicit(&c->last_latency_us, latency_us > UINT32_MAX ?
 	    UINT32_MAX : (uint32_t)latency_us, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->latency[lat_bucket(latency_us / 1000)],
-	    1, memory_order_relaxed);
+	/* Rounded up: a bucket counts checks no slower than its bound. */
+	atomic_fetch_add_explicit(&c->latency[lat_bucket((latency_us + 999) /
+	    1000)], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->latency_sum_us, (uint64_t)latency_us,
+	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->checks, 1, memory_order_relaxed);
 	if (!ok)
 		atomic_fetch_add_explicit(&c->failures, 1,
 		    memory_order_relaxed);
+	/* Everything above under the count: /metrics reads checks and
+	   failures, the histogram's buckets and sum, as one. */
+	atomic_store_explicit(&c->seq, s + 2, memory_order_release);
 	atomic_store_explicit(&c->state, st, memory_order_release);
 }
 

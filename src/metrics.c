@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_view.h"
 #include "metrics.h"
 #include "res.h"
 #include "snapshot.h"
@@ -340,6 +341,203 @@ prom_endpoints(struct evbuffer *b, const struct snap *s)
 	}
 }
 
+/* ---- health (health_view.h) ---- */
+
+/*
+ * A check shared by several Service ports (one endpoint address, port
+ * and settings) is one check: its series repeat under each port's
+ * labels, as the endpoint_connections ones do, so that a port's view
+ * is complete on its own.  Across ports, aggregate with max by
+ * (endpoint), not sum.
+ */
+#define PROM_SHARED	" A check shared by several Service ports is " \
+			"repeated under each: aggregate across ports with " \
+			"max, not sum."
+
+/* s escaped as a label value into buf (cut to fit); buf. */
+static char *
+prom_esc(char *buf, size_t len, const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0' && n + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n')
+			buf[n++] = '\\';
+		buf[n++] = *s == '\n' ? 'n' : *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The labels of endpoint ep of sp, escaped, into buf: built once per
+ * endpoint, not per series (10,000 checked endpoints make some 200,000
+ * lines a scrape, on the main thread).
+ */
+static void
+prom_ep_labels(char *buf, size_t len, const struct snap_port *sp,
+    const struct lb_ep *ep)
+{
+	char	ns[256], name[256], e[sizeof(ep->name) * 2];
+
+	snprintf(buf, len, "namespace=\"%s\",service=\"%s\",port=\"%u\","
+	    "protocol=\"%s\",endpoint=\"%s\"", prom_esc(ns, sizeof(ns),
+	    sp->svc->ns), prom_esc(name, sizeof(name), sp->svc->name),
+	    sp->port, proto_name(sp->proto), prom_esc(e, sizeof(e),
+	    ep->name));
+}
+
+/* name{lab[,extra]} v */
+static void
+prom_series(struct evbuffer *b, const char *name, const char *lab,
+    const char *extra, uint64_t v)
+{
+	evbuffer_add_printf(b, "%s{%s%s%s} %" PRIu64 "\n", name, lab,
+	    extra ? "," : "", extra ? extra : "", v);
+}
+
+enum { H_HEALTH, H_EJECT, H_CHECKS, H_TRANS, H_DUR, H_NKINDS };
+
+#define PROM_LE_MAX	24	/* le="2.5" */
+
+/* Prometheus' le labels: HC_LAT_BOUNDS_MS in seconds, then +Inf. */
+static void
+prom_le(char le[][PROM_LE_MAX])
+{
+	static const int	 bounds[] = HC_LAT_BOUNDS_MS;
+	size_t			 i;
+
+	for (i = 0; i < HC_LAT_BUCKETS; i++)
+		if (i < sizeof(bounds) / sizeof(bounds[0]))
+			snprintf(le[i], PROM_LE_MAX, "le=\"%g\"",
+			    bounds[i] / 1000.0);
+		else
+			snprintf(le[i], PROM_LE_MAX, "le=\"+Inf\"");
+}
+
+/* One endpoint's series of metric k (checked ones only past H_EJECT). */
+static void
+prom_ep_health(struct evbuffer *b, int k, const struct lb_ep *ep,
+    const char *lab, char le[][PROM_LE_MAX], int64_t now)
+{
+	struct hc_view_counts	 n;
+	uint64_t		 cum = 0;
+	size_t			 i;
+	enum hc_health		 h;
+
+	switch (k) {
+	case H_HEALTH:
+		h = hc_view_health(ep, now);
+		evbuffer_add_printf(b, "svcproxy_endpoint_health{%s} %d\n",
+		    lab, h == HC_UP ? 1 : h == HC_DOWN ? 0 : -1);
+		return;
+	case H_EJECT:
+		prom_series(b, "svcproxy_endpoint_ejections_total", lab, NULL,
+		    ep->live == NULL ? 0 : atomic_load_explicit(
+		    &ep->live->ejections, memory_order_relaxed));
+		return;
+	}
+	if (ep->hc == NULL)
+		return;
+	hc_view_counts(ep->hc, &n);
+	switch (k) {
+	case H_CHECKS:
+		prom_series(b, "svcproxy_health_checks_total", lab,
+		    "result=\"pass\"", n.checks > n.failures ?
+		    n.checks - n.failures : 0);
+		prom_series(b, "svcproxy_health_checks_total", lab,
+		    "result=\"fail\"", n.failures);
+		break;
+	case H_TRANS:
+		prom_series(b, "svcproxy_health_transitions_total", lab, NULL,
+		    n.transitions);
+		break;
+	case H_DUR:
+		/* The cell counts per bucket; Prometheus wants each le
+		   bucket to count everything at or below it. */
+		for (i = 0; i < HC_LAT_BUCKETS; i++) {
+			cum += n.latency[i];
+			prom_series(b, "svcproxy_health_check_duration_seconds_"
+			    "bucket", lab, le[i], cum);
+		}
+		evbuffer_add_printf(b, "svcproxy_health_check_duration_seconds_"
+		    "sum{%s} %.6f\n", lab, n.latency_sum_us / 1e6);
+		prom_series(b, "svcproxy_health_check_duration_seconds_count",
+		    lab, NULL, cum);
+		break;
+	}
+}
+
+/*
+ * Endpoint health, active checks, ejections and panic, for every TCP
+ * Service port of s; each family's series together, as the text format
+ * requires.
+ */
+static void
+prom_health(struct evbuffer *b, const struct snap *s)
+{
+	static const char *const names[H_NKINDS] = {
+		"svcproxy_endpoint_health",
+		"svcproxy_endpoint_ejections_total",
+		"svcproxy_health_checks_total",
+		"svcproxy_health_transitions_total",
+		"svcproxy_health_check_duration_seconds",
+	};
+	static const char *const types[H_NKINDS] = {
+		"gauge", "counter", "counter", "counter", "histogram",
+	};
+	/* Each help text is one string (-Wstring-concatenation). */
+	static const char help0[] = "Endpoint health as new connections "
+	    "see it: 1 up, 0 down (failing its active check, or passively "
+	    "ejected), -1 unknown (checked, no result yet; served as up). "
+	    "An endpoint without an active check is 1 unless ejected."
+	    PROM_SHARED;
+	static const char help1[] = "Times passive outlier detection "
+	    "ejected an endpoint (its address and port, shared by every "
+	    "Service port that has it).";
+	static const char help2[] = "Active health checks of an endpoint "
+	    "by result." PROM_SHARED;
+	static const char help3[] = "Changes of an endpoint's active check "
+	    "state (unknown, up, down)." PROM_SHARED;
+	static const char help4[] = "Time an active health check took, "
+	    "connect to verdict." PROM_SHARED;
+	static const char *const help[H_NKINDS] = {
+		help0, help1, help2, help3, help4,
+	};
+	const struct snap_port	*sp;
+	const struct lb_ep	*ep;
+	char			 lab[1024], le[HC_LAT_BUCKETS][PROM_LE_MAX];
+	int64_t			 now = hc_view_mono_ms();
+	size_t			 i, j;
+	int			 k;
+
+	prom_le(le);
+
+	for (k = 0; k < H_NKINDS; k++) {
+		prom_head(b, names[k], types[k], help[k]);
+		for (i = 0; s != NULL && i < s->nports; i++) {
+			sp = &s->ports[i];
+			if (sp->proto != PROTO_TCP)
+				continue;
+			for (j = 0; j < sp->lb.neps; j++) {
+				ep = &sp->lb.eps[j];
+				if (k >= H_CHECKS && ep->hc == NULL)
+					continue;
+				prom_ep_labels(lab, sizeof(lab), sp, ep);
+				prom_ep_health(b, k, ep, lab, le, now);
+			}
+		}
+	}
+	prom_head(b, "svcproxy_port_panic", "gauge",
+	    "1 while a Service port has no healthy endpoint and serves its "
+	    "unhealthy ones (fails open) instead of none.");
+	for (i = 0; s != NULL && i < s->nports; i++)
+		if (s->ports[i].proto == PROTO_TCP)
+			prom_port(b, "svcproxy_port_panic", &s->ports[i], NULL,
+			    atomic_load_explicit(&s->ports[i].lb.panic,
+			    memory_order_relaxed) ? 1 : 0);
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -347,6 +545,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 {
 	prom_ports(b, t, s);
 	prom_endpoints(b, s);
+	prom_health(b, s);
 	prom_head(b, "svcproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
 	    "running configuration was kept) or unchanged (same config "

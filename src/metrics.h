@@ -140,8 +140,9 @@ struct snap;
 
 /*
  * Write the Prometheus text exposition (version 0.0.4) of tab, the
- * Service ports of s (the current snapshot) and their endpoints, and
- * the process and admin server values into out.  Main thread.  Returns
+ * Service ports of s (the current snapshot) and their endpoints, with
+ * their health (health_view.h), and the process and admin server
+ * values into out.  Main thread.  Returns
  * 0, or -1 when out of memory.
  */
 int	 met_print_prom(struct evbuffer *out, const struct met_tab *tab,

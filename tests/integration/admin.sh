@@ -20,6 +20,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ha_lib.sh"
+. "$top_srcdir/tests/integration/metrics_lib.sh"
 
 for tool in prlimit curl python3; do
 	command -v "$tool" >/dev/null ||
@@ -311,6 +312,12 @@ want("web endpoint totals", n, sum(e["total"] for e in eps.values()))
 for a, e in eps.items():
     if not e["total"] > 0 or e["state"] != "usable" or e["active"] != 0:
         errs.append("endpoint %s: %r" % (a, e))
+    # Not checked, never ejected: up, with no check or ejection members.
+    if e.get("health") != "up" or "check" in e or "ejected" in e or \
+            "ejections" in e:
+        errs.append("endpoint %s health: %r" % (a, e))
+for l in d["live"]:
+    want("%s panic" % l["service"], False, l.get("panic"))
 o = live.get("default/other:%d" % sp, {})
 want("other total", 3, o.get("total"))
 want("other bytesUp", 6, o.get("bytesUp"))
@@ -331,6 +338,18 @@ print("ok" if not errs else "; ".join(errs))
 PYEOF
 expect "/status: resolve, process, listeners, live match the traffic" ok \
     "$(cat "$TMP/status.verdict")"
+
+# Health, as /metrics says it: unchecked endpoints are up, no port in
+# panic, nothing ejected; and the whole text passes promtool.
+expect "endpoint health: unchecked is up (1)" "1 1" \
+    "$(m "svcproxy_endpoint_health{$PL,endpoint=\"$NET.1:$P1\"}") $(m \
+    "svcproxy_endpoint_health{$PL,endpoint=\"$NET.2:$P2\"}")"
+expect "endpoint ejections: 0" 0 \
+    "$(m "svcproxy_endpoint_ejections_total{$PL,endpoint=\"$NET.1:$P1\"}")"
+expect "port panic: 0" 0 "$(m "svcproxy_port_panic{$PL}")"
+expect "no active check: no check series" 0 \
+    "$(grep -c '^svcproxy_health_checks_total{' "$TMP/metrics.12" || true)"
+prom_lint "$TMP/metrics.12" "/metrics passes promtool check metrics"
 
 # ---- plain HTTP ----
 expect "HEAD /healthz: headers only" "200 Content-Length: 3 body 0" \

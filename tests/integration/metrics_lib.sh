@@ -76,3 +76,19 @@ expect_metric_in() {
 		fail "$1: $v not in [$4, $5]"
 	fi
 }
+
+# prom_lint FILE DESC: FILE (a /metrics answer) passes `promtool check
+# metrics`: the text format's parser and Prometheus' lint (names,
+# types, help, counters' _total).  CI installs promtool (.ci/deps:
+# prometheus); without it, a skip that says so.
+prom_lint() {
+	if ! command -v promtool >/dev/null; then
+		pass "$2 # SKIP no promtool (.ci/deps installs prometheus)"
+		return
+	fi
+	if promtool check metrics <"$1" >"$1.lint" 2>&1; then
+		pass "$2"
+	else
+		fail "$2: $(head -5 "$1.lint" | tr '\n' ' ')"
+	fi
+}
