@@ -3,7 +3,7 @@
  * the health checking tests and bench/health.py.
  *
  *   hcserver -b 127.1.0.1 -n 10000 -p PORT [-s STATUS] [-c CONTROL]
- *            [-d DUMP] [-r READY]
+ *            [-d DUMP] [-r READY] [-P]
  *
  * It listens on N consecutive loopback addresses from the base, one
  * socket each, on one port, and answers every connection that sends
@@ -11,6 +11,12 @@
  * a connection that sends nothing (a TCP check) is closed when its
  * client closes.  An address may instead be "silent": it accepts and
  * never answers, as a hung backend does.
+ *
+ * What is counted: each accepted connection, or with -P each SYN to an
+ * address (seen on lo through a packet socket: needs CAP_NET_RAW).  -P
+ * counts checks that end before the handshake does, as HAProxy's plain
+ * TCP check (SYN, SYN-ACK, RST, with the last ACK held back) never
+ * reaches accept().
  *
  * Signals, handled in the loop through a signalfd:
  *   SIGUSR1  write the counts to DUMP (through DUMP.tmp and a rename,
@@ -38,6 +44,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -53,6 +63,7 @@
 #define GAP_MAX_MS	60000		/* longer gaps land in the last */
 #define CONN_TAG	(1ULL << 62)
 #define SIG_TAG		(1ULL << 61)
+#define PKT_TAG		(1ULL << 60)
 
 struct addr {
 	int		 fd;
@@ -72,6 +83,7 @@ struct srv {
 	const char	*dump;
 	const char	*control;
 	int		 ep;
+	int		 syns;		/* -P: count SYNs, not accepts */
 };
 
 static int64_t
@@ -94,7 +106,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hcserver -b BASE -n N -p PORT [-s STATUS] "
-	    "[-c CONTROL] [-d DUMP] [-r READY]\n");
+	    "[-c CONTROL] [-d DUMP] [-r READY] [-P]\n");
 	exit(2);
 }
 
@@ -172,7 +184,8 @@ accept_all(struct srv *s, uint32_t i)
 
 	while ((fd = accept4(s->a[i].fd, NULL, NULL,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
-		count(s, &s->a[i], mono_us());
+		if (!s->syns)
+			count(s, &s->a[i], mono_us());
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLRDHUP;
 		ev.data.u64 = CONN_TAG | (uint64_t)fd << 32 | i;
@@ -181,6 +194,78 @@ accept_all(struct srv *s, uint32_t i)
 	}
 	/* Out of descriptors: the connection stays queued and the
 	   listener readable; the next round tries again. */
+}
+
+/*
+ * A packet socket on lo that gets only the SYNs to port (a classic BPF
+ * filter: TCP, first fragment, destination port, SYN without ACK).
+ */
+static int
+syn_socket(struct srv *s, uint16_t port)
+{
+	struct sock_filter	 f[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 8),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 6, 0),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 64),
+	};
+	struct sock_fprog	 prog = { sizeof(f) / sizeof(f[0]), f };
+	struct sockaddr_ll	 sll;
+	struct epoll_event	 ev;
+	int			 fd;
+
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    htons(ETH_P_IP));
+	if (fd == -1)
+		fatal("packet socket (-P needs CAP_NET_RAW)");
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == -1)
+		fatal("SO_ATTACH_FILTER");
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_ifindex = (int)if_nametoindex("lo");
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) == -1)
+		fatal("bind lo");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = PKT_TAG;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		fatal("epoll_ctl");
+	return fd;
+}
+
+/* SYNs that arrived (each is seen leaving too: counted once). */
+static void
+syn_read(struct srv *s, int fd)
+{
+	unsigned char		 pkt[64];
+	struct sockaddr_ll	 sll;
+	socklen_t		 len;
+	uint32_t		 dst;
+	ssize_t			 n;
+
+	for (;;) {
+		len = sizeof(sll);
+		n = recvfrom(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sll,
+		    &len);
+		if (n == -1)
+			return;
+		if (n < 20 || sll.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		dst = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 |
+		    (uint32_t)pkt[18] << 8 | pkt[19];
+		if (dst >= s->base && dst - s->base < s->n)
+			count(s, &s->a[dst - s->base], mono_us());
+	}
 }
 
 static void
@@ -352,17 +437,18 @@ main(int argc, char **argv)
 	struct in_addr		 in;
 	const char		*ready = NULL, *base = NULL;
 	long			 port = 0, n = 0;
-	int			 ch, i, k, sfd, status = 200;
+	int			 ch, i, k, sfd, pfd = -1, status = 200;
 	FILE			*f;
 
 	memset(&s, 0, sizeof(s));
-	while ((ch = getopt(argc, argv, "b:c:d:n:p:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:d:n:p:Pr:s:")) != -1) {
 		switch (ch) {
 		case 'b': base = optarg; break;
 		case 'c': s.control = optarg; break;
 		case 'd': s.dump = optarg; break;
 		case 'n': n = strtol(optarg, NULL, 10); break;
 		case 'p': port = strtol(optarg, NULL, 10); break;
+		case 'P': s.syns = 1; break;
 		case 'r': ready = optarg; break;
 		case 's':
 			if ((status = parse_mode(optarg)) == -1)
@@ -390,6 +476,8 @@ main(int argc, char **argv)
 		fatal("epoll_create1");
 	sfd = setup_signals(&s);
 	listen_all(&s, (uint16_t)port);
+	if (s.syns)
+		pfd = syn_socket(&s, (uint16_t)port);
 	control(&s);
 	if (ready != NULL) {
 		if ((f = fopen(ready, "w")) == NULL)
@@ -409,7 +497,9 @@ main(int argc, char **argv)
 			if (d & SIG_TAG) {
 				if (on_signal(&s, sfd))
 					return 0;
-			} else if (d & CONN_TAG)
+			} else if (d & PKT_TAG)
+				syn_read(&s, pfd);
+			else if (d & CONN_TAG)
 				conn_event(&s, d, evs[i].events);
 			else
 				accept_all(&s, (uint32_t)d);
