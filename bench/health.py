@@ -6,7 +6,7 @@
                   [--server-cpus LIST] [--no-results]
 
 10,000 endpoints (one hcserver, tests/integration/hcserver.c, listening
-on 127.1.0.1 .. 127.1.39.16, one socket each, on one port) checked every
+on 127.90.0.1 .. 127.90.39.16, one socket each, on one port) checked every
 second, with TCP and with HTTP checks, by each contender in turn,
 interleaved over rounds:
 
@@ -71,11 +71,11 @@ def load_run():
 R = load_run()
 R.OUT = OUT
 
-BASE = "127.1.0.1"
-SVC_CIDR = "127.3.0.0/24"
-SVC_IP = "127.3.0.10"
+BASE = "127.90.0.1"
+SVC_CIDR = "127.91.0.0/24"
+SVC_IP = "127.91.0.10"
 ADMIN = "127.0.0.1:19183"
-FRONT = ("127.3.0.20", 18443)       # HAProxy's (unused) frontend
+FRONT = ("127.91.0.20", 18443)       # HAProxy's (unused) frontend
 WARMUP = 3
 CONTENDERS = ["engine", "svcproxy", "haproxy"]
 

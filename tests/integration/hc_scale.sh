@@ -34,9 +34,9 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt $((N + 2000)) ]; then
 	exit 77
 fi
 
-# 127.1.0.1 .. (127.1.39.16 for 10,000); one port free on the first.
-BASE=127.1.0.1
-PORT=$(free_port 20000 29999 $BASE 127.1.39.16)
+# 127.90.0.1 .. (127.90.39.16 for 10,000); one port free on the first.
+BASE=127.90.0.1
+PORT=$(free_port 20000 29999 $BASE 127.90.39.16)
 [ -n "$PORT" ] || { echo "not ok - no free port"; exit 1; }
 
 "$HCSERVER" -b $BASE -n "$N" -p "$PORT" -d "$TMP/dump" -r "$TMP/ready" \
@@ -62,7 +62,7 @@ rc=$?
 set -e
 sed 's/^/# /' "$TMP/out"
 if [ "$rc" = 77 ]; then
-	echo "SKIP: $(grep '^SKIP' "$TMP/out")"
+	grep "^SKIP" "$TMP/out"
 	exit 77
 elif [ "$rc" = 0 ]; then
 	pass "$N $KIND checks every 1 s for $SECS s: none late by more than" \

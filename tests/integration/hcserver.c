@@ -2,7 +2,7 @@
  * hcserver: one small, fast backend standing for many endpoints, for
  * the health checking tests and bench/health.py.
  *
- *   hcserver -b 127.1.0.1 -n 10000 -p PORT [-s STATUS] [-c CONTROL]
+ *   hcserver -b 127.90.0.1 -n 10000 -p PORT [-s STATUS] [-c CONTROL]
  *            [-d DUMP] [-r READY] [-P]
  *
  * It listens on N consecutive loopback addresses from the base, one
