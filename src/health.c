@@ -89,6 +89,7 @@ void
 hc_celltab_init(struct hc_celltab *t)
 {
 	strtab_init(&t->t);
+	atomic_init(&t->gen, 0);
 }
 
 static void
@@ -122,6 +123,24 @@ hc_celltab_get(struct hc_celltab *t, const char *key)
 		return NULL;
 	}
 	return c;
+}
+
+void
+hc_celltab_changed(struct hc_celltab *t)
+{
+	atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
+}
+
+void
+hc_celltab_foreach(struct hc_celltab *t, void (*fn)(struct hc_cell *,
+    void *), void *arg)
+{
+	struct strtab_node	*n;
+	size_t			 i;
+
+	for (i = 0; i < t->t.nbuckets; i++)
+		for (n = t->t.buckets[i]; n != NULL; n = n->next)
+			fn(STRTAB_ENTRY(n, struct hc_cell, node), arg);
 }
 
 static const char *

@@ -40,12 +40,21 @@
 /* Owned by the run context; as struct lb_livetab. */
 struct hc_celltab {
 	struct strtab		 t;		/* of hc_cell, owned */
+	/* Bumped (release) after any cell's state changes, by whoever
+	   hears the engine's notify (the run context: health_log.c); the
+	   balancers decide panic again when it moves (lb.h). */
+	_Atomic uint64_t	 gen;
 };
 
 void		 hc_celltab_init(struct hc_celltab *);
 void		 hc_celltab_free(struct hc_celltab *);
 /* The cell for key, created unknown on first use; NULL: no memory. */
 struct hc_cell	*hc_celltab_get(struct hc_celltab *, const char *key);
+/* A cell of t changed state: panic is decided again. */
+void		 hc_celltab_changed(struct hc_celltab *);
+/* Call fn on every cell of t.  Not while a build adds cells. */
+void		 hc_celltab_foreach(struct hc_celltab *,
+		    void (*fn)(struct hc_cell *, void *), void *arg);
 
 /*
  * The key of a target: address, check port and every setting, so that
