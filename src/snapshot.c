@@ -53,9 +53,10 @@ snap_ep_pod(const struct snap *s, struct snap_port *sp, struct lb_ep *ep,
 #define SNAP_OOM	"out of memory building the snapshot"
 
 /*
- * d = src, its strings copied into s's arena and the timings defaulted
- * (a model made without validation may leave them 0).  0, or -1 when
- * the arena is exhausted.
+ * d = src, its strings copied into s's arena and, with a check, its
+ * timings defaulted (a model made without validation may leave them
+ * 0).  Every port's is copied: the passive settings apply without an
+ * active check too.  0, or -1 when the arena is exhausted.
  */
 static int
 snap_hc_copy(struct snap *s, struct hc_config *d, const struct hc_config *src)
@@ -66,13 +67,13 @@ snap_hc_copy(struct snap *s, struct hc_config *d, const struct hc_config *src)
 	size_t			 i;
 
 	*d = *src;
-	if (c->interval_ms == 0)
+	if (c->kind != HC_NONE && c->interval_ms == 0)
 		c->interval_ms = HC_DEFAULT_INTERVAL_MS;
-	if (c->timeout_ms == 0)
+	if (c->kind != HC_NONE && c->timeout_ms == 0)
 		c->timeout_ms = c->interval_ms;
-	if (c->rise == 0)
+	if (c->kind != HC_NONE && c->rise == 0)
 		c->rise = HC_DEFAULT_RISE;
-	if (c->fall == 0)
+	if (c->kind != HC_NONE && c->fall == 0)
 		c->fall = HC_DEFAULT_FALL;
 	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		if (*str[i] != NULL &&
@@ -278,8 +279,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL)
 			goto oom;
-		if (rs->hc.check.kind != HC_NONE &&
-		    snap_hc_copy(s, &sp->hc, &rs->hc) == -1)
+		if (snap_hc_copy(s, &sp->hc, &rs->hc) == -1)
 			goto oom;
 		if (snap_build_eps(s, sp, rp, live, cells, err, errlen) == -1)
 			return -1;
