@@ -354,7 +354,8 @@ upg_start(struct upg *u, const struct lsn_table *lsns, int admin_fd,
 	argv[0] = u->exe;
 	for (i = 0; i < (size_t)u->argc; i++)
 		argv[i + 1] = u->argv[i];
-	log_info("upgrade: starting %s with %zu sockets", u->exe, nfds);
+	log_info("upgrade: starting %s with %zu sockets", u->exe,
+	    nfds - (hfd != -1));
 	if ((pid = fork()) == -1) {
 		log_error("upgrade: fork: %s", strerror(errno));
 		goto out;
