@@ -123,7 +123,7 @@ struct lb_set {
 	 * entry and exit is told once.
 	 */
 	const _Atomic uint64_t	*hc_gen;	/* celltab's; NULL: no check */
-	_Atomic uint64_t	 hc_seen;	/* *hc_gen at the last decision */
+	_Atomic uint64_t	 hc_seen;	/* *hc_gen when last decided */
 	atomic_flag		 hc_busy;	/* held by the one deciding */
 	uint8_t			 panic_percent;	/* hc_config's */
 	/* Told of a panic entry (on 1) or exit, with the healthy count,
