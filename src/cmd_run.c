@@ -63,7 +63,8 @@
 #include "worker.h"
 
 #define RUN_MAX_WORKERS		256
-#define RUN_FD_RESERVE		64	/* logs, reload files, health checks */
+#define RUN_FD_RESERVE		64	/* logs, reload files; health checks
+					   have their own (hc_inflight) */
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
@@ -86,6 +87,8 @@ struct run_ctx {
 						   the engine */
 	struct hc_log		 hlog;		/* the engine's notify */
 	struct hc_engine	*hce;		/* owned; NULL until startup */
+	unsigned		 hc_inflight;	/* its probes at once: fds
+						   kept from the workers */
 	struct met_tab		 met;		/* outlives snapshots */
 	struct met_proc		 proc;
 	struct wrk_group	 grp;
@@ -601,8 +604,14 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	}
 	free(t);
 	c->proc.listeners = c->lsns.n;
-	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET,
-	    s->max_connections);
+	/* Each probe in flight holds a socket: an eighth of the limit at
+	   most, so checks never starve the workers of descriptors. */
+	c->hc_inflight = (unsigned)(c->grp.nofile / 8 < HC_DEFAULT_INFLIGHT ?
+	    c->grp.nofile / 8 : HC_DEFAULT_INFLIGHT);
+	if (c->hc_inflight < 8)
+		c->hc_inflight = 8;
+	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET +
+	    c->hc_inflight, s->max_connections);
 	if (wrk_group_create(&c->grp, groups, n, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(groups);
@@ -681,7 +690,7 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	if (run_reloader(c) == -1 || run_events(c) == -1 ||
 	    upg_pidfile(&c->upg) == -1)
 		return 1;
-	if ((c->hce = hc_engine_new(HC_DEFAULT_INFLIGHT, hc_log_notify,
+	if ((c->hce = hc_engine_new(c->hc_inflight, hc_log_notify,
 	    &c->hlog, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return 1;
