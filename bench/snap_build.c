@@ -58,7 +58,7 @@ main(int argc, char **argv)
 	lb_livetab_init(&live);
 	for (i = 0; i < runs; i++) {
 		t0 = now_ms();
-		s = snap_build(&m.res, &live, err, sizeof(err));
+		s = snap_build(&m.res, &live, NULL, err, sizeof(err));
 		snap_ms[i] = now_ms() - t0;
 		if (s == NULL) {
 			fprintf(stderr, "snap_build: %s\n", err);

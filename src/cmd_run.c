@@ -48,6 +48,8 @@
 
 #include "admin.h"
 #include "cmd.h"
+#include "health.h"
+#include "health_log.h"
 #include "lb.h"
 #include "listener.h"
 #include "log.h"
@@ -61,7 +63,8 @@
 #include "worker.h"
 
 #define RUN_MAX_WORKERS		256
-#define RUN_FD_RESERVE		64	/* logs, reload files, health checks */
+#define RUN_FD_RESERVE		64	/* logs, reload files; health checks
+					   have their own (hc_inflight) */
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
@@ -80,6 +83,12 @@ struct run_ctx {
 	struct event_base	*base;		/* main thread's, owned */
 	struct snap_slot	 slot;
 	struct lb_livetab	 live;		/* outlives snapshots */
+	struct hc_celltab	 cells;		/* outlives snapshots and
+						   the engine */
+	struct hc_log		 hlog;		/* the engine's notify */
+	struct hc_engine	*hce;		/* owned; NULL until startup */
+	unsigned		 hc_inflight;	/* its probes at once: fds
+						   kept from the workers */
 	struct met_tab		 met;		/* outlives snapshots */
 	struct met_proc		 proc;
 	struct wrk_group	 grp;
@@ -230,7 +239,8 @@ run_snap(struct run_ctx *c, const struct model *m)
 	struct snap	*s;
 	char		 err[2048];
 
-	if ((s = snap_build(&m->res, &c->live, err, sizeof(err))) == NULL)
+	if ((s = snap_build(&m->res, &c->live, &c->cells, err,
+	    sizeof(err))) == NULL)
 		log_error("%s", err);
 	return s;
 }
@@ -343,7 +353,101 @@ run_usr2(evutil_socket_t sig, short what, void *arg)
 		    "a reload is under way");
 		return;
 	}
-	upg_start(&c->upg, &c->lsns, c->adm.fd);
+	upg_start(&c->upg, &c->lsns, c->adm.fd, &c->cells);
+}
+
+/* ---- health checks (health.h) ---- */
+
+/*
+ * Have the engine check what s (published, or being published) has,
+ * and name its cells for the log.  Main thread.
+ */
+static void
+run_hc_want(struct run_ctx *c, const struct snap *s,
+    const struct hc_target *t, size_t n)
+{
+	if (hc_log_names(&c->hlog, s) == -1)
+		log_warn("health checks: out of memory naming endpoints");
+	if (hc_engine_want(c->hce, t, n) == -1)
+		log_error("health checks: out of memory: the previous set "
+		    "is checked");
+}
+
+/* The health part of a reload: the new snapshot's targets. */
+struct run_hc_next {
+	struct hc_target	*t;		/* owned; settings in s */
+	size_t			 n;
+};
+
+static int
+run_hc_prepare(void *arg, const struct reload_next *n, void **state,
+    char *err, size_t errlen)
+{
+	struct run_hc_next	*h;
+
+	(void)arg;
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->t = snap_hc_targets(n->s, &h->n)) == NULL) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*state = h;
+	return 0;
+}
+
+static void
+run_hc_abort(void *arg, void *state)
+{
+	struct run_hc_next	*h = state;
+
+	(void)arg;
+	if (h != NULL)
+		free(h->t);
+	free(h);
+}
+
+/* After the publish: the engine diffs; kept checks keep their state. */
+static void
+run_hc_commit(void *arg, void *state, struct reload_next *n)
+{
+	struct run_ctx		*c = arg;
+	struct run_hc_next	*h = state;
+	size_t			 len = strlen(n->summary);
+
+	run_hc_want(c, n->s, h->t, h->n);
+	if (h->n > 0)
+		snprintf(n->summary + len, sizeof(n->summary) - len, ", %zu "
+		    "health checks", h->n);
+	run_hc_abort(arg, state);
+}
+
+static const struct reload_part run_part_health = {
+	"health checks", NULL, run_hc_prepare, NULL, run_hc_commit,
+	run_hc_abort
+};
+
+/* Start the engine (after the workers) on s's targets.  0, or -1. */
+static int
+run_hc_start(struct run_ctx *c, const struct snap *s)
+{
+	struct hc_target	*t;
+	char			 err[256];
+	size_t			 n;
+
+	if (hc_engine_start(c->hce, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
+	if ((t = snap_hc_targets(s, &n)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	run_hc_want(c, s, t, n);
+	if (n > 0)
+		log_info("health checks: %zu endpoints checked", n);
+	free(t);
+	return 0;
 }
 
 /* ---- startup ---- */
@@ -369,7 +473,7 @@ static int
 run_reloader(struct run_ctx *c)
 {
 	struct reload_env	*e = &c->renv;
-	struct reload_part	 parts[3];
+	struct reload_part	 parts[4];
 	size_t			 i;
 
 	memset(e, 0, sizeof(*e));
@@ -377,6 +481,7 @@ run_reloader(struct run_ctx *c)
 	e->config = c->config;
 	e->slot = &c->slot;
 	e->live = &c->live;
+	e->cells = &c->cells;
 	e->met = &c->met;
 	e->proc = &c->proc;
 	e->grp = &c->grp;
@@ -388,8 +493,10 @@ run_reloader(struct run_ctx *c)
 	parts[0] = reload_part_metrics;
 	parts[1] = reload_part_listeners;
 	parts[2] = reload_part_pcfg;
+	parts[3] = run_part_health;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		parts[i].arg = e;
+	parts[3].arg = c;
 	if ((c->rel = reload_new(e, parts, i)) == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -422,6 +529,20 @@ run_events(struct run_ctx *c)
 	return 0;
 }
 
+/*
+ * An endpoint's health changed (health thread, after the cell table's
+ * generation moved): on the way down, the workers close what
+ * health-on-down: close asks them to (worker.c).
+ */
+static void
+run_health_changed(void *arg, enum hc_health to)
+{
+	struct run_ctx	*c = arg;
+
+	if (to == HC_DOWN)
+		wrk_group_health_changed(&c->grp);
+}
+
 static void
 run_free(struct run_ctx *c)
 {
@@ -438,9 +559,14 @@ run_free(struct run_ctx *c)
 			event_free(*evs[i]);
 			*evs[i] = NULL;
 		}
+	/* The engine first: its notify wakes the workers' eventfds. */
+	hc_engine_free(c->hce);		/* before the group and the cells */
+	c->hce = NULL;
 	wrk_group_free(&c->grp);	/* after ev_done, ev_ack: their fds */
 	snap_slot_clear(&c->slot);
 	lb_livetab_free(&c->live);
+	hc_log_free(&c->hlog);
+	hc_celltab_free(&c->cells);
 	met_tab_free(&c->met);
 	lsn_table_free(&c->lsns);
 	run_model_free(c->model);
@@ -493,8 +619,14 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	}
 	free(t);
 	c->proc.listeners = c->lsns.n;
-	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET,
-	    s->max_connections);
+	/* Each probe in flight holds a socket: an eighth of the limit at
+	   most, so checks never starve the workers of descriptors. */
+	c->hc_inflight = (unsigned)(c->grp.nofile / 8 < HC_DEFAULT_INFLIGHT ?
+	    c->grp.nofile / 8 : HC_DEFAULT_INFLIGHT);
+	if (c->hc_inflight < 8)
+		c->hc_inflight = 8;
+	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET +
+	    c->hc_inflight, s->max_connections);
 	if (wrk_group_create(&c->grp, groups, n, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(groups);
@@ -536,6 +668,8 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	unsigned		 n;
 	int			 afd, rc;
 
+	/* An upgrade's health state, before the first build reads it. */
+	(void)upg_inherit_health(&c->cells);
 	if ((s = run_load(c, o->config, &c->model)) == NULL)
 		return 1;
 	n = run_nworkers(o, c->model->pcfg.workers);
@@ -570,8 +704,18 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	if (run_reloader(c) == -1 || run_events(c) == -1 ||
 	    upg_pidfile(&c->upg) == -1)
 		return 1;
+	if ((c->hce = hc_engine_new(c->hc_inflight, hc_log_notify,
+	    &c->hlog, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (wrk_group_start(&c->grp, err, sizeof(err)) == -1) {
 		log_error("%s", err);
+		wrk_group_command(&c->grp, WRK_STOP);
+		return 1;
+	}
+	/* s is the slot's: only this thread publishes, and not yet. */
+	if (run_hc_start(c, s) == -1) {
 		wrk_group_command(&c->grp, WRK_STOP);
 		return 1;
 	}
@@ -597,6 +741,10 @@ cmd_run(int argc, char **argv)
 	upg_init(&c.upg, argc, argv, o.pidfile);
 	snap_slot_init(&c.slot);
 	lb_livetab_init(&c.live);
+	hc_celltab_init(&c.cells);
+	hc_log_init(&c.hlog, &c.cells);
+	c.hlog.on_change = run_health_changed;
+	c.hlog.on_change_arg = &c;
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	if (wrk_group_init(&c.grp, &c.slot, RELAY_PIPE_SIZE,

@@ -30,39 +30,12 @@
 
 #include <sys/socket.h>
 
+#include "health_cell.h"
 #include "health_state.h"
 #include "probe.h"
 #include "strtab.h"
 
-#define HC_KEY_MAX		512
 #define HC_DEFAULT_INFLIGHT	1024	/* probes at once */
-
-/* Owned by the run context; as struct lb_livetab. */
-struct hc_celltab {
-	struct strtab		 t;		/* of hc_cell, owned */
-};
-
-void		 hc_celltab_init(struct hc_celltab *);
-void		 hc_celltab_free(struct hc_celltab *);
-/* The cell for key, created unknown on first use; NULL: no memory. */
-struct hc_cell	*hc_celltab_get(struct hc_celltab *, const char *key);
-
-/*
- * The key of a target: address, check port and every setting, so that
- * equal keys mean one check.  Returns buf, or NULL when it does not fit.
- */
-char		*hc_key(char *buf, size_t len, const struct sockaddr *sa,
-		    socklen_t salen, const struct hc_settings *);
-/* The cell's last reason, into buf (a consistent copy); returns buf. */
-char		*hc_cell_reason(const struct hc_cell *, char *buf, size_t len);
-
-/* What is wanted checked; borrowed for the call only. */
-struct hc_target {
-	struct hc_cell		*cell;		/* celltab; outlives it */
-	struct sockaddr_storage	 sa;		/* address and check port */
-	socklen_t		 salen;
-	const struct hc_settings *set;		/* borrowed */
-};
 
 /* Transitions, for logging: called on the health thread. */
 typedef void	 hc_notify_fn(void *arg, const struct hc_cell *,

@@ -64,7 +64,6 @@ int
 hc_flap_note(struct hc_flap *f, const char *name, int64_t now,
     enum hc_health to, const char *reason, char *line, size_t len)
 {
-	enum hc_health	from = f->state;
 	char		why[HC_REASON_MAX + 2];
 	uint32_t	n;
 
@@ -97,8 +96,8 @@ hc_flap_note(struct hc_flap *f, const char *name, int64_t now,
 		return 1;
 	}
 	flap_why(f, why, sizeof(why));
-	snprintf(line, len, "endpoint %s %s -> %s%s", name,
-	    hc_health_name(from), hc_health_name(to), why);
+	snprintf(line, len, "endpoint %s is %s%s", name, hc_health_name(to),
+	    why);
 	return 1;
 }
 

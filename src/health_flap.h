@@ -3,7 +3,7 @@
  * endpoint writes one line a minute instead of one per flap.  Pure: the
  * caller passes the time and prints the line.
  *
- * Each transition is logged at once ("endpoint X up -> down: HTTP 503")
+ * Each transition is logged at once ("endpoint X is down: HTTP 503")
  * unless the endpoint has changed state more than HC_FLAP_MAX times in
  * the last HC_FLAP_WINDOW_MS.  The transition that crosses that line is
  * logged as the start of flapping ("endpoint X flapping: 5 transitions

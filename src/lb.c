@@ -17,6 +17,67 @@ lb_flow_tried(const struct lb_flow *f, size_t idx)
 	return 0;
 }
 
+size_t
+lb_healthy(const struct lb_set *set)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < set->neps; i++)
+		if (set->eps[i].hc == NULL ||
+		    atomic_load_explicit(&set->eps[i].hc->state,
+		    memory_order_relaxed) != HC_DOWN)
+			n++;
+	return n;
+}
+
+int
+lb_panic_due(const struct lb_set *set, size_t healthy)
+{
+	if (set->neps == 0)
+		return 0;
+	return healthy == 0 || (set->panic_percent > 0 &&
+	    healthy * 100 < (size_t)set->panic_percent * set->neps);
+}
+
+/*
+ * Decide set's panic again (the caller holds hc_busy).  gen was loaded
+ * (acquire) before the states are read, so the decision reflects at
+ * least every transition up to gen; a later one has moved hc_gen past
+ * it and is decided by the next pick.
+ */
+static void
+lb_panic_decide(struct lb_set *set, uint64_t gen)
+{
+	size_t		 healthy = lb_healthy(set);
+	uint32_t	 on = (uint32_t)lb_panic_due(set, healthy);
+
+	if (atomic_exchange_explicit(&set->panic, on,
+	    memory_order_relaxed) != on && set->panic_note != NULL)
+		set->panic_note(set, (int)on, healthy, set->panic_arg);
+	atomic_store_explicit(&set->hc_seen, gen, memory_order_relaxed);
+}
+
+int
+lb_panic(const struct lb_set *cset)
+{
+	/* The set's atomics are the mutable part of an immutable
+	   snapshot (lb.h), as an algorithm's state is. */
+	struct lb_set	*set = (struct lb_set *)cset;
+	uint64_t	 gen;
+
+	if (set->hc_gen == NULL)
+		return 0;
+	gen = atomic_load_explicit(set->hc_gen, memory_order_acquire);
+	if (gen != atomic_load_explicit(&set->hc_seen, memory_order_relaxed) &&
+	    !atomic_flag_test_and_set_explicit(&set->hc_busy,
+	    memory_order_acquire)) {
+		lb_panic_decide(set, gen);
+		atomic_flag_clear_explicit(&set->hc_busy,
+		    memory_order_release);
+	}
+	return (int)atomic_load_explicit(&set->panic, memory_order_relaxed);
+}
+
 struct lb_ep *
 lb_pick(const struct lb_set *set, struct lb_flow *f)
 {
@@ -25,6 +86,7 @@ lb_pick(const struct lb_set *set, struct lb_flow *f)
 	if (set->neps == 0 || f->ntried >= LB_MAX_TRIES ||
 	    f->ntried >= set->neps)
 		return NULL;
+	f->any_health = lb_panic(set);
 	if ((ep = set->ops->pick(set, f)) == NULL)
 		return NULL;
 	f->tried[f->ntried++] = (uint32_t)(ep - set->eps);

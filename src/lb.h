@@ -24,6 +24,11 @@
  *     costs one connect at worst, which the retry covers), a snapshot
  *     build (an algorithm's build may read it to lay out its table) and
  *     the admin server.
+ *   - Active checks (issue 12): an endpoint whose check cell (lb_ep.hc,
+ *     written by the health thread) says down is down too.  When a
+ *     Service port has no healthy endpoint left (or fewer than its
+ *     panic threshold), picks ignore health altogether (panic, below)
+ *     rather than take the whole Service down for a wrong check.
  *   - Every pick skips a down endpoint (lb_flow_may()), whatever its
  *     algorithm, so correctness never depends on a status hook; the
  *     hooks (lb_ops.set_up/set_down) exist for algorithms with a
@@ -124,6 +129,29 @@ struct lb_set {
 	void			*state;		/* ops's; snapshot arena */
 	_Atomic uint32_t	 panic;		/* no endpoint is healthy: picks
 						   ignore health (issue 12) */
+	/*
+	 * Panic (Envoy's panic threshold), for a set with an active check
+	 * only (hc_gen NULL: never in panic).  Whether the set is in
+	 * panic is decided again only when hc_gen has moved since the
+	 * last decision (hc_seen): the health side bumps it after every
+	 * cell transition.  So a pick costs two loads and a compare in
+	 * the normal case, and the O(neps) count runs once per
+	 * transition per set, not on every pick that meets a down
+	 * endpoint (which, during a long outage of one endpoint, would
+	 * be every pick).  One worker decides at a time (hc_busy, a
+	 * try-lock: the others go on with the flag as it is), and the
+	 * one whose exchange flips panic tells panic_note, so each
+	 * entry and exit is told once.
+	 */
+	const _Atomic uint64_t	*hc_gen;	/* celltab's; NULL: no check */
+	_Atomic uint64_t	 hc_seen;	/* *hc_gen when last decided */
+	atomic_flag		 hc_busy;	/* held by the one deciding */
+	uint8_t			 panic_percent;	/* hc_config's */
+	/* Told of a panic entry (on 1) or exit, with the healthy count,
+	   on the worker that saw it; NULL: nobody. */
+	void			(*panic_note)(const struct lb_set *, int on,
+				    size_t healthy, void *arg);
+	void			*panic_arg;	/* panic_note's */
 };
 
 /*
@@ -144,6 +172,8 @@ struct lb_flow {
 						   ejections */
 	int64_t			 wall_ms;	/* the same instant, wall
 						   clock ms (cells' clock) */
+	int			 any_health;	/* set by lb_pick: the set is in
+						   panic, health is ignored */
 };
 
 /* lb_ep_up's now_ms when ejection does not matter (status hooks). */
@@ -241,7 +271,9 @@ static inline int
 lb_ep_up(const struct lb_ep *ep, int64_t now_ms)
 {
 	return atomic_load_explicit(&ep->live->down,
-	    memory_order_relaxed) == 0 && !lb_ep_ejected(ep, now_ms);
+	    memory_order_relaxed) == 0 && (ep->hc == NULL ||
+	    atomic_load_explicit(&ep->hc->state, memory_order_relaxed) !=
+	    HC_DOWN) && !lb_ep_ejected(ep, now_ms);
 }
 
 /*
@@ -269,10 +301,23 @@ lb_ep_weight(const struct lb_ep *ep, uint32_t window_ms, int64_t wall_ms)
 static inline int
 lb_flow_may(const struct lb_set *set, const struct lb_flow *f, size_t idx)
 {
-	return !lb_flow_tried(f, idx) &&
-	    lb_ep_up(&set->eps[idx], f->now_ms) &&
+	return !lb_flow_tried(f, idx) && (f->any_health ||
+	    lb_ep_up(&set->eps[idx], f->now_ms)) &&
 	    lb_flow_allows(f, &set->eps[idx]);
 }
+
+/*
+ * The endpoints of set whose active check is not down, and whether that
+ * many puts set in panic: none healthy, or fewer than panic_percent of
+ * neps.  O(neps); any thread.
+ */
+size_t		 lb_healthy(const struct lb_set *);
+int		 lb_panic_due(const struct lb_set *, size_t healthy);
+/*
+ * Is set in panic?  Decides again when the health generation moved
+ * (see struct lb_set); lb_pick asks it on every pick.  Any thread.
+ */
+int		 lb_panic(const struct lb_set *);
 
 void		 lb_livetab_init(struct lb_livetab *);
 void		 lb_livetab_free(struct lb_livetab *);

@@ -12,15 +12,18 @@ int
 probe_http_send(struct probe *c)
 {
 	const struct probe_params *p = c->p;
+	const char		*host = p->host != NULL ? p->host : c->target;
+	int			 v6 = strchr(host, ':') != NULL && *host != '[';
 
 	/* HTTP/1.1 with Connection: close: a status line is all we read,
-	   and the server may close as soon as it has answered. */
+	   and the server may close as soon as it has answered.  An IPv6
+	   literal goes in brackets (RFC 9110, Host = uri-host). */
 	return evbuffer_add_printf(bufferevent_get_output(c->bev),
-	    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: svcproxy-check\r\n"
-	    "Accept: */*\r\nConnection: close\r\n\r\n",
+	    "%s %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: svcproxy-check"
+	    "\r\nAccept: */*\r\nConnection: close\r\n\r\n",
 	    p->method != NULL ? p->method : "GET",
-	    p->path != NULL ? p->path : "/",
-	    p->host != NULL ? p->host : c->target) < 0 ? -1 : 0;
+	    p->path != NULL ? p->path : "/", v6 ? "[" : "", host,
+	    v6 ? "]" : "") < 0 ? -1 : 0;
 }
 
 int

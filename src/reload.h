@@ -25,6 +25,7 @@
 
 struct adm;
 struct event_base;
+struct hc_celltab;
 struct lb_livetab;
 struct lsn_table;
 struct met_proc;
@@ -43,6 +44,7 @@ struct reload_env {
 	const char		*config;	/* path to load */
 	struct snap_slot	*slot;		/* reload publishes into it */
 	struct lb_livetab	*live;		/* for the reload thread */
+	struct hc_celltab	*cells;		/* for the reload thread */
 	struct met_tab		*met;
 	struct met_proc		*proc;		/* reload counters, hash */
 	struct wrk_group	*grp;

@@ -40,8 +40,10 @@ struct rld {
 	struct rld_free		*frees;		/* owned list */
 	int			 fd;		/* eventfd, owned: done set */
 
-	pthread_mutex_t		 live_mu;	/* held while adding to live */
+	pthread_mutex_t		 live_mu;	/* held while adding to live
+						   and cells */
 	struct lb_livetab	*live;		/* run's; NULL once stopped */
+	struct hc_celltab	*cells;		/* run's; as live */
 
 	pthread_t		 tid;		/* main thread only below */
 	struct event		*ev;		/* owned */
@@ -152,7 +154,8 @@ rld_build(struct rld *r, struct rld_result *res)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&r->live_mu);
 	if (!(stopped = r->live == NULL))
-		res->s = snap_build(&res->m->res, r->live, err, sizeof(err));
+		res->s = snap_build(&res->m->res, r->live, r->cells, err,
+		    sizeof(err));
 	pthread_mutex_unlock(&r->live_mu);
 	res->build_ms = rld_ms_since(&t0);
 	if (res->s == NULL) {
@@ -250,8 +253,9 @@ rld_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 struct rld *
-rld_new(struct event_base *base, struct lb_livetab *live, rld_done_fn *done,
-    void *arg, char *err, size_t errlen)
+rld_new(struct event_base *base, struct lb_livetab *live,
+    struct hc_celltab *cells, rld_done_fn *done, void *arg, char *err,
+    size_t errlen)
 {
 	struct rld	*r;
 	sigset_t	 all, old;
@@ -266,6 +270,7 @@ rld_new(struct event_base *base, struct lb_livetab *live, rld_done_fn *done,
 	pthread_cond_init(&r->cv, NULL);
 	r->refs = 2;
 	r->live = live;
+	r->cells = cells;
 	r->cb = done;
 	r->arg = arg;
 	if ((r->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
@@ -357,9 +362,10 @@ rld_stop(struct rld *r)
 		return;
 	event_free(r->ev);
 	r->ev = NULL;
-	/* From here on the thread leaves live alone. */
+	/* From here on the thread leaves live and cells alone. */
 	pthread_mutex_lock(&r->live_mu);
 	r->live = NULL;
+	r->cells = NULL;
 	pthread_mutex_unlock(&r->live_mu);
 	pthread_mutex_lock(&r->mu);
 	r->quit = 1;

@@ -36,6 +36,7 @@
 #include "snapshot.h"
 
 struct diag_list;
+struct hc_celltab;
 struct model;
 
 /* What the thread made of the configuration. */
@@ -65,11 +66,13 @@ typedef void	 rld_done_fn(struct rld_result *r, void *arg);
 
 /*
  * Start the reload thread; done runs from base's loop.  Live counters
- * of new snapshots come from (and are added to) live, which must stay
- * until rld_stop.  NULL with a message in err.
+ * of new snapshots come from (and are added to) live, their health
+ * check cells from cells (NULL: no checks), which must stay until
+ * rld_stop.  NULL with a message in err.
  */
 struct rld	*rld_new(struct event_base *base, struct lb_livetab *live,
-		    rld_done_fn *done, void *arg, char *err, size_t errlen);
+		    struct hc_celltab *cells, rld_done_fn *done, void *arg,
+		    char *err, size_t errlen);
 
 /*
  * Load path (model_load) on the thread; unless its hash is

@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "health-t.h"
 #include "lb.h"
+#include "log.h"
 #include "netaddr.h"
 #include "pcfg-t.h"
 #include "policy-t.h"
@@ -49,7 +50,9 @@ struct snap_port {
 	struct lb_set		 lb;		/* endpoints, algorithm */
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
-	struct hc_config	 hc;		/* strings: snapshot arena */
+	struct hc_config	 hc;		/* strings: snapshot arena;
+						   timeout, interval, rise
+						   and fall defaulted */
 	struct met_port		*met;		/* run's met_tab (metrics.h);
 						   set before publish; NULL */
 };
@@ -79,6 +82,8 @@ struct snap {
 	enum conn_log		 connection_log;
 	int			 keep_established;	/* on policy change */
 	struct pol_table	 pol;		/* arena; names copied */
+	struct log_rl		 rl;		/* panic lines (lb.h), any
+						   worker; its own */
 };
 
 /* A connecting client as the policy sees it; on the worker's stack. */

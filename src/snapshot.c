@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_cell.h"
 #include "lb.h"
+#include "log.h"
 #include "pcfg-t.h"
 #include "policy.h"
 #include "res.h"
@@ -51,13 +53,113 @@ snap_ep_pod(const struct snap *s, struct snap_port *sp, struct lb_ep *ep,
 #define SNAP_OOM	"out of memory building the snapshot"
 
 /*
+ * d = src, its strings copied into s's arena and, with a check, its
+ * timings defaulted (a model made without validation may leave them
+ * 0).  Every port's is copied: the passive settings apply without an
+ * active check too.  0, or -1 when the arena is exhausted.
+ */
+static int
+snap_hc_copy(struct snap *s, struct hc_config *d, const struct hc_config *src)
+{
+	struct hc_settings	*c = &d->check;
+	const char		**str[] = { &c->method, &c->path, &c->host,
+	    &c->expect, &c->sni, &c->ca };
+	size_t			 i;
+
+	*d = *src;
+	if (c->kind != HC_NONE && c->interval_ms == 0)
+		c->interval_ms = HC_DEFAULT_INTERVAL_MS;
+	if (c->kind != HC_NONE && c->timeout_ms == 0)
+		c->timeout_ms = c->interval_ms;
+	if (c->kind != HC_NONE && c->rise == 0)
+		c->rise = HC_DEFAULT_RISE;
+	if (c->kind != HC_NONE && c->fall == 0)
+		c->fall = HC_DEFAULT_FALL;
+	for (i = 0; i < sizeof(str) / sizeof(str[0]); i++)
+		if (*str[i] != NULL &&
+		    (*str[i] = arena_strdup(&s->arena, *str[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+/* Where ep of sp is checked: its address, on the check port or its own. */
+static socklen_t
+snap_hc_addr(const struct snap_port *sp, const struct lb_ep *ep,
+    struct sockaddr_storage *sa)
+{
+	return ipaddr_sockaddr(&ep->addr, sp->hc.check.port != 0 ?
+	    sp->hc.check.port : ep->port, sa);
+}
+
+/* A worker noticed sp's set entering or leaving panic (lb.h). */
+static void
+snap_panic_note(const struct lb_set *set, int on, size_t healthy, void *arg)
+{
+	struct snap		*s = arg;
+	const struct snap_port	*sp = (const struct snap_port *)(const void *)
+	    ((const char *)set - offsetof(struct snap_port, lb));
+
+	if (on)
+		log_rl_msg(&s->rl, LOG_LEVEL_WARN, "Service port %s/%s: %zu "
+		    "of %zu endpoints healthy: panic, new connections go to "
+		    "every endpoint whatever its health", sp->label,
+		    proto_name(sp->proto), healthy, set->neps);
+	else
+		log_rl_msg(&s->rl, LOG_LEVEL_INFO, "Service port %s/%s: %zu "
+		    "of %zu endpoints healthy: panic over", sp->label,
+		    proto_name(sp->proto), healthy, set->neps);
+}
+
+/*
+ * The cells of sp's endpoints, and its set's panic decided from them
+ * as they are now (silently: a reload or upgrade keeps a panic that was
+ * told already).  0, or -1 with err.
+ */
+static int
+snap_hc_cells(struct snap *s, struct snap_port *sp, struct hc_celltab *cells,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	char			 key[HC_KEY_MAX];
+	uint64_t		 gen;
+	size_t			 i;
+
+	for (i = 0; i < sp->lb.neps; i++) {
+		struct lb_ep *ep = &sp->lb.eps[i];
+
+		salen = snap_hc_addr(sp, ep, &sa);
+		if (hc_key(key, sizeof(key), (struct sockaddr *)&sa, salen,
+		    &sp->hc.check) == NULL) {
+			snprintf(err, errlen, "Service port %s/%s: health "
+			    "check settings too long", sp->label,
+			    proto_name(sp->proto));
+			return -1;
+		}
+		if ((ep->hc = hc_celltab_get(cells, key)) == NULL) {
+			snprintf(err, errlen, SNAP_OOM);
+			return -1;
+		}
+	}
+	gen = atomic_load_explicit(&cells->gen, memory_order_acquire);
+	sp->lb.hc_gen = &cells->gen;
+	sp->lb.panic_percent = sp->hc.panic_percent;
+	sp->lb.panic_note = snap_panic_note;
+	sp->lb.panic_arg = s;
+	atomic_store(&sp->lb.panic, (uint32_t)lb_panic_due(&sp->lb,
+	    lb_healthy(&sp->lb)));
+	atomic_store(&sp->lb.hc_seen, gen);
+	return 0;
+}
+
+/*
  * Endpoints of rp that take new connections, into sp->lb, and the
  * algorithm's build.  0, or -1 with a message in err.
  */
 static int
 snap_build_eps(struct snap *s, struct snap_port *sp,
-    const struct res_port *rp, struct lb_livetab *live, char *err,
-    size_t errlen)
+    const struct res_port *rp, struct lb_livetab *live,
+    struct hc_celltab *cells, char *err, size_t errlen)
 {
 	char	why[200];
 	size_t	i, n = 0;
@@ -86,6 +188,9 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		n++;
 	}
 	sp->lb.neps = n;
+	if (cells != NULL && sp->hc.check.kind != HC_NONE &&
+	    snap_hc_cells(s, sp, cells, err, errlen) == -1)
+		return -1;
 	why[0] = '\0';
 	if (sp->lb.ops->build(&sp->lb, &s->arena, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "Service port %s/%s: %s balancing: %s",
@@ -123,8 +228,8 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
  */
 static int
 snap_build_svc(struct snap *s, const struct res_service *rs,
-    const struct pcfg *pc, struct lb_livetab *live, char *err,
-    size_t errlen)
+    const struct pcfg *pc, struct lb_livetab *live,
+    struct hc_celltab *cells, char *err, size_t errlen)
 {
 	struct snap_svc		*sv = &s->svcs[s->nsvcs++];
 	const struct lb_ops	*ops;
@@ -174,7 +279,9 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL)
 			goto oom;
-		if (snap_build_eps(s, sp, rp, live, err, errlen) == -1)
+		if (snap_hc_copy(s, &sp->hc, &rs->hc) == -1)
+			goto oom;
+		if (snap_build_eps(s, sp, rp, live, cells, err, errlen) == -1)
 			return -1;
 		for (k = 0; k < rp->nlisteners; k++) {
 			const struct res_listener	*rl = &rp->listeners[k];
@@ -285,8 +392,8 @@ snap_own_pol(struct snap *s)
 }
 
 struct snap *
-snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
-    size_t errlen)
+snap_build(const struct res_model *m, struct lb_livetab *live,
+    struct hc_celltab *cells, char *err, size_t errlen)
 {
 	struct snap		*s;
 	size_t			 nsvcs, nports, nlsns, i;
@@ -297,6 +404,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
 	}
 	atomic_init(&s->refs, 1);
 	arena_init(&s->arena, SNAP_ARENA_LIMIT);
+	log_rl_init(&s->rl, 10, 60000);
 	s->drain_timeout_ms = m->pcfg->drain_timeout_ms;
 	s->max_connections = m->pcfg->max_connections;
 	s->connection_log = m->pcfg->connection_log;
@@ -314,7 +422,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
 		goto oom;
 	for (i = 0; i < m->nservices; i++)
 		if (m->services[i].proxied && snap_build_svc(s,
-		    &m->services[i], m->pcfg, live, err, errlen) == -1)
+		    &m->services[i], m->pcfg, live, cells, err, errlen) == -1)
 			goto fail;
 	if (snap_dedup_lsns(s, err, errlen) == -1)
 		goto fail;
@@ -322,9 +430,56 @@ snap_build(const struct res_model *m, struct lb_livetab *live, char *err,
 oom:
 	snprintf(err, errlen, SNAP_OOM);
 fail:
+	log_rl_destroy(&s->rl);
 	arena_free(&s->arena);
 	free(s);
 	return NULL;
+}
+
+static int
+snap_target_cmp(const void *pa, const void *pb)
+{
+	const struct hc_target	*a = pa, *b = pb;
+
+	return a->cell < b->cell ? -1 : a->cell > b->cell;
+}
+
+struct hc_target *
+snap_hc_targets(const struct snap *s, size_t *np)
+{
+	struct hc_target	*t;
+	size_t			 i, j, n = 0, k;
+
+	for (i = 0; i < s->nports; i++)
+		for (j = 0; j < s->ports[i].lb.neps; j++)
+			n += s->ports[i].lb.eps[j].hc != NULL;
+	if ((t = calloc(n + 1, sizeof(*t))) == NULL)
+		return NULL;
+	n = 0;
+	for (i = 0; i < s->nports; i++) {
+		const struct snap_port *sp = &s->ports[i];
+
+		for (j = 0; j < sp->lb.neps; j++) {
+			const struct lb_ep *ep = &sp->lb.eps[j];
+
+			if (ep->hc == NULL)
+				continue;
+			/* The engine writes the cell; the snapshot only
+			   reads it. */
+			t[n].cell = (struct hc_cell *)ep->hc;
+			t[n].salen = snap_hc_addr(sp, ep, &t[n].sa);
+			t[n].set = &sp->hc.check;
+			n++;
+		}
+	}
+	/* Equal cells mean equal settings and address: keep one. */
+	if (n > 1)
+		qsort(t, n, sizeof(*t), snap_target_cmp);
+	for (i = k = 0; i < n; i++)
+		if (k == 0 || t[k - 1].cell != t[i].cell)
+			t[k++] = t[i];
+	*np = k;
+	return t;
 }
 
 struct snap *
@@ -342,6 +497,7 @@ snap_unref(struct snap *s)
 	/* acq_rel: the freeing thread sees every other user's writes. */
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	log_rl_destroy(&s->rl);
 	arena_free(&s->arena);
 	free(s);
 }

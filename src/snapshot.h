@@ -30,6 +30,8 @@
 #include "proto.h"
 #include "snapshot-t.h"
 
+struct hc_celltab;
+struct hc_target;
 struct res_model;
 
 /*
@@ -39,11 +41,28 @@ struct res_model;
  * the snapshot.  Returns a snapshot with one reference, or NULL with a
  * message in err (out of memory, unknown algorithm, an algorithm's
  * build failing on a Service port, two Service ports on one address).
- * One build at a time per live table: the main thread's at startup,
- * the reload thread's on reload.
+ *
+ * Health: a Service port whose res_service.hc asks for an active check
+ * gets the settings in snap_port.hc, and with cells (NULL: no checks,
+ * for the tools and tests that run none) each of its endpoints gets
+ * the cell of its check (lb_ep.hc: the endpoint's address, the check
+ * port or the endpoint's, and the settings: health.h's hc_key), and
+ * its set decides panic from those cells (lb.h), starting from their
+ * state now.
+ *
+ * One build at a time per live table and cell table: they are added to
+ * by the build only (the main thread's at startup, the reload thread's
+ * on reload), never by the workers or the health thread.
  */
 struct snap	*snap_build(const struct res_model *model,
-		    struct lb_livetab *live, char *err, size_t errlen);
+		    struct lb_livetab *live, struct hc_celltab *cells,
+		    char *err, size_t errlen);
+/*
+ * What s wants checked: one target per distinct cell, each's settings
+ * pointing into s (hc_engine_want copies them).  malloc'd, the caller
+ * frees; *n targets (0: none).  NULL when out of memory.
+ */
+struct hc_target *snap_hc_targets(const struct snap *s, size_t *n);
 struct snap	*snap_ref(struct snap *);
 /* Drop one reference; the last one frees the snapshot.  NULL is ok. */
 void		 snap_unref(struct snap *);

@@ -11,6 +11,14 @@
  * SIGWINCH to the old one (upg_ready), which drains and exits.  If the
  * new process exits first, the old one logs it and serves on
  * (upg_reap).
+ *
+ * Health state survives the upgrade: the old process writes every
+ * checked cell's key and state ("up KEY" or "down KEY", one a line)
+ * into a memfd passed in SVCPROXY_INHERIT_HEALTH=FD, and the new one
+ * creates those cells with their state before its first snapshot
+ * build (upg_inherit_health), so no endpoint flips back to unknown
+ * and no down endpoint gets traffic meanwhile.  Cells not passed
+ * (new endpoints) start unknown, served as up.
  */
 #ifndef SVCPROXY_UPGRADE_H
 #define SVCPROXY_UPGRADE_H
@@ -19,6 +27,7 @@
 
 #include <sys/types.h>
 
+struct hc_celltab;
 struct lsn_inherit;
 struct lsn_table;
 
@@ -51,10 +60,24 @@ void	 upg_adopted(const struct lsn_inherit *inh);
 
 /*
  * Fork and exec this binary with lsns' sockets and admin_fd (-1: none)
- * passed on.  The caller checks that no upgrade or reload is under
- * way.  Logs; u->child is the new process on success.
+ * passed on, and the state of cells (NULL: none).  The caller checks
+ * that no upgrade or reload is under way (no build adds cells).  Logs;
+ * u->child is the new process on success.
  */
-void	 upg_start(struct upg *u, const struct lsn_table *lsns, int admin_fd);
+void	 upg_start(struct upg *u, const struct lsn_table *lsns, int admin_fd,
+	    struct hc_celltab *cells);
+
+/*
+ * The health state an upgrade's old process passed, if any, into cells
+ * (each cell created with its state); the descriptor is closed and the
+ * variable cleared.  Bounded: at most UPG_HEALTH_MAX bytes, lines of
+ * at most UPG_HEALTH_LINE; a malformed line is skipped with a warning.
+ * Returns the cells set.  Before the first snapshot build.
+ */
+#define UPG_HEALTH_ENV	"SVCPROXY_INHERIT_HEALTH"
+#define UPG_HEALTH_MAX	((size_t)64 << 20)
+#define UPG_HEALTH_LINE	1024
+size_t	 upg_inherit_health(struct hc_celltab *cells);
 
 /*
  * SIGCHLD: reap children; when the upgrade's new process died before it

@@ -37,10 +37,10 @@ START_TEST(calm_logs_each)
 	hc_flap_init(&f);
 	ck_assert_int_eq(hc_flap_note(&f, "10.0.0.1:80", 1000, HC_UP, "",
 	    line, sizeof(line)), 1);
-	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 unknown -> up");
+	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 is up");
 	ck_assert_int_eq(hc_flap_note(&f, "10.0.0.1:80", 2000, HC_DOWN,
 	    "HTTP 503", line, sizeof(line)), 1);
-	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 up -> down: HTTP 503");
+	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 is down: HTTP 503");
 	/* HC_FLAP_MAX transitions per window, forever: every one logged. */
 	for (i = 0, t = 100000; i < 50; i++, t += W / HC_FLAP_MAX + 1)
 		ck_assert_int_eq(flips(&f, &t, 1, line, sizeof(line)), 1);
@@ -90,7 +90,7 @@ START_TEST(flapping_summarised)
 	/* And the next transition is logged at once. */
 	ck_assert_int_eq(hc_flap_note(&f, "10.0.0.1:80", t[4] + 5 * W,
 	    HC_DOWN, "connection refused", line, sizeof(line)), 1);
-	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 up -> down: "
+	ck_assert_str_eq(line, "endpoint 10.0.0.1:80 is down: "
 	    "connection refused");
 }
 END_TEST
@@ -113,7 +113,7 @@ START_TEST(summary_without_tick)
 	/* A window with nothing, then one transition: calm, logged as is. */
 	ck_assert_int_eq(hc_flap_note(&f, "e", t[7] + W, HC_UP, "", line,
 	    sizeof(line)), 1);
-	ck_assert_str_eq(line, "endpoint e down -> up");
+	ck_assert_str_eq(line, "endpoint e is up");
 	ck_assert_int_eq(f.flapping, 0);
 }
 END_TEST
@@ -134,7 +134,7 @@ START_TEST(truncated)
 	ck_assert_uint_eq(strlen(f.reason), sizeof(f.reason) - 1);
 	ck_assert_int_eq(hc_flap_note(&f, "n", 2, HC_UP, NULL, line,
 	    sizeof(line)), 1);
-	ck_assert_str_eq(line, "endpoint n down -> up");
+	ck_assert_str_eq(line, "endpoint n is up");
 }
 END_TEST
 

@@ -1,7 +1,8 @@
 /*
  * lb: the balancing interface on a hand-made set (no configuration):
- * health (down endpoints are never offered), the status hooks, the
- * registry's names and a build that reports its error.
+ * health (down endpoints are never offered), active checks' cells and
+ * panic, the status hooks, the registry's names and a build that
+ * reports its error.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_cell.h"
 #include "lb.h"
 #include "unit.h"
 #include "val.h"
@@ -212,6 +214,181 @@ START_TEST(test_status_hooks)
 	lb_set_status(&f.set, &f.eps[0]);
 	ck_assert_int_eq(pick1(&f), 1);
 	lbfx_free(&f);
+}
+END_TEST
+
+/* Active checks: the set over a cell table, as snap_build makes it. */
+struct hcfx {
+	struct lbfx		 f;
+	struct hc_celltab	 cells;
+	struct hc_cell		*c[NEPS];
+	int			 notes[2];	/* panic exits, entries */
+	size_t			 healthy;	/* at the last note */
+};
+
+static void
+hcfx_note(const struct lb_set *set, int on, size_t healthy, void *arg)
+{
+	struct hcfx	*h = arg;
+
+	(void)set;
+	h->notes[on ? 1 : 0]++;
+	h->healthy = healthy;
+}
+
+static void
+hcfx_init(struct hcfx *h, uint8_t panic_percent)
+{
+	char	key[64];
+	size_t	i;
+
+	memset(h, 0, sizeof(*h));
+	lbfx_init(&h->f, &lb_rr_ops);
+	hc_celltab_init(&h->cells);
+	for (i = 0; i < NEPS; i++) {
+		snprintf(key, sizeof(key), "%s tcp", h->f.eps[i].name);
+		ck_assert_ptr_nonnull(h->c[i] = hc_celltab_get(&h->cells,
+		    key));
+		h->f.eps[i].hc = h->c[i];
+	}
+	h->f.set.hc_gen = &h->cells.gen;
+	h->f.set.panic_percent = panic_percent;
+	h->f.set.panic_note = hcfx_note;
+	h->f.set.panic_arg = h;
+}
+
+/* What the health thread does on a transition: state, then bump. */
+static void
+hcfx_set(struct hcfx *h, size_t i, enum hc_health st)
+{
+	atomic_store(&h->c[i]->state, st);
+	hc_celltab_changed(&h->cells);
+}
+
+static void
+hcfx_free(struct hcfx *h)
+{
+	lbfx_free(&h->f);
+	hc_celltab_free(&h->cells);
+}
+
+START_TEST(test_hc_down_skipped)
+{
+	struct hcfx	h;
+	int		i, n[NEPS] = { 0 };
+
+	hcfx_init(&h, 0);
+	/* Unknown (no result yet) is served as up. */
+	for (i = 0; i < NEPS; i++)
+		ck_assert(lb_ep_up(&h.f.eps[i], 0));
+	hcfx_set(&h, 1, HC_UP);
+	hcfx_set(&h, 2, HC_DOWN);
+	ck_assert(!lb_ep_up(&h.f.eps[2], 0));
+	for (i = 0; i < 40; i++)
+		n[pick1(&h.f)]++;
+	ck_assert_int_eq(n[2], 0);
+	ck_assert_int_eq(n[0] + n[1] + n[3], 40);
+	ck_assert_uint_eq(h.f.set.panic, 0);
+	ck_assert_int_eq(h.notes[0] + h.notes[1], 0);
+	/* Back up: in rotation again. */
+	hcfx_set(&h, 2, HC_UP);
+	for (i = 0; i < NEPS; i++)
+		ck_assert_int_eq(pick1(&h.f), (int)((i + 40) % NEPS));
+	hcfx_free(&h);
+}
+END_TEST
+
+/* A flow's allow that refuses endpoint 0 (NetworkPolicy's say). */
+static int
+deny0(const struct lb_ep *ep, void *arg)
+{
+	return ep != (const struct lb_ep *)arg;
+}
+
+START_TEST(test_hc_panic)
+{
+	struct hcfx	 h;
+	struct lb_flow	 fl;
+	struct lb_ep	*ep;
+	int		 i, seen = 0;
+
+	hcfx_init(&h, 0);
+	for (i = 0; i < NEPS; i++)
+		hcfx_set(&h, (size_t)i, HC_DOWN);
+	/* None healthy: fail open to every endpoint, in rotation. */
+	for (i = 0; i < 2 * NEPS; i++)
+		seen |= 1 << pick1(&h.f);
+	ck_assert_int_eq(seen, (1 << NEPS) - 1);
+	ck_assert_uint_eq(h.f.set.panic, 1);
+	ck_assert_int_eq(h.notes[1], 1);	/* told once */
+	ck_assert_int_eq(h.notes[0], 0);
+	ck_assert_uint_eq(h.healthy, 0);
+	/* Still NetworkPolicy's and the tried list's say. */
+	memset(&fl, 0, sizeof(fl));
+	fl.allow = deny0;
+	fl.allow_arg = &h.f.eps[0];
+	for (i = 0; i < LB_MAX_TRIES; i++) {
+		ck_assert_ptr_nonnull(ep = lb_pick(&h.f.set, &fl));
+		ck_assert_ptr_ne(ep, &h.f.eps[0]);
+	}
+	ck_assert_ptr_null(lb_pick(&h.f.set, &fl));
+	ck_assert(fl.tried[0] != fl.tried[1] && fl.tried[1] != fl.tried[2] &&
+	    fl.tried[0] != fl.tried[2]);
+	for (i = 0; i < (int)fl.ntried; i++)
+		lb_release(&h.f.set, &h.f.eps[fl.tried[i]]);
+	/* One comes back: panic over, told once, the rest skipped. */
+	hcfx_set(&h, 3, HC_UP);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(pick1(&h.f), 3);
+	ck_assert_uint_eq(h.f.set.panic, 0);
+	ck_assert_int_eq(h.notes[0], 1);
+	ck_assert_int_eq(h.notes[1], 1);
+	ck_assert_uint_eq(h.healthy, 1);
+	/* Unchecked sets never panic: all marked down is no endpoint. */
+	for (i = 0; i < NEPS; i++)
+		h.f.eps[i].hc = NULL;
+	h.f.set.hc_gen = NULL;
+	for (i = 0; i < NEPS; i++)
+		lb_live_set_up(h.f.eps[i].live, 0);
+	ck_assert_int_eq(pick1(&h.f), -1);
+	hcfx_free(&h);
+}
+END_TEST
+
+START_TEST(test_hc_panic_threshold)
+{
+	struct hcfx	h;
+	int		i, seen = 0;
+
+	hcfx_init(&h, 50);
+	hcfx_set(&h, 0, HC_DOWN);
+	hcfx_set(&h, 1, HC_DOWN);
+	/* 2 of 4 healthy: not under 50%. */
+	for (i = 0; i < 8; i++)
+		seen |= 1 << pick1(&h.f);
+	ck_assert_int_eq(seen, 0xc);
+	ck_assert_uint_eq(h.f.set.panic, 0);
+	ck_assert_int_eq(lb_panic_due(&h.f.set, 2), 0);
+	/* 1 of 4: panic, every endpoint again. */
+	hcfx_set(&h, 2, HC_DOWN);
+	seen = 0;
+	for (i = 0; i < 8; i++)
+		seen |= 1 << pick1(&h.f);
+	ck_assert_int_eq(seen, 0xf);
+	ck_assert_uint_eq(h.f.set.panic, 1);
+	ck_assert_int_eq(h.notes[1], 1);
+	ck_assert_uint_eq(h.healthy, 1);
+	/* Decided only when the generation moves: a state stored without
+	   a bump (the health thread bumps after storing) is not seen yet,
+	   and costs no count per pick. */
+	atomic_store(&h.c[2]->state, HC_UP);
+	(void)pick1(&h.f);
+	ck_assert_uint_eq(h.f.set.panic, 1);
+	hc_celltab_changed(&h.cells);
+	(void)pick1(&h.f);
+	ck_assert_uint_eq(h.f.set.panic, 0);
+	ck_assert_int_eq(h.notes[0], 1);
+	hcfx_free(&h);
 }
 END_TEST
 
@@ -484,6 +661,9 @@ main(void)
 	tcase_add_test(tc, test_all_down_then_up);
 	tcase_add_test(tc, test_state_is_the_endpoints);
 	tcase_add_test(tc, test_status_hooks);
+	tcase_add_test(tc, test_hc_down_skipped);
+	tcase_add_test(tc, test_hc_panic);
+	tcase_add_test(tc, test_hc_panic_threshold);
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_build_error);
 	tcase_add_test(tc, test_eject_after_n_not_before);

@@ -89,7 +89,7 @@ mk_snap_yaml(struct lb_livetab *live, const char *text)
 		ck_abort_msg("configuration did not load cleanly");
 	}
 	ck_assert_int_eq(res_build(&set, &pc, &m, &dl), 0);
-	s = snap_build(&m, live, err, sizeof(err));
+	s = snap_build(&m, live, NULL, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	res_free(&m);
 	unit_free(&set, &dl);

@@ -161,7 +161,7 @@ rfx_init(struct rfx *f, int two)
 	}
 	ck_assert_int_eq(res_build(&set, &pc, &m, &dl), 0);
 	lb_livetab_init(&f->live);
-	f->snap = snap_build(&m, &f->live, err, sizeof(err));
+	f->snap = snap_build(&m, &f->live, NULL, err, sizeof(err));
 	ck_assert_msg(f->snap != NULL, "%s", err);
 	res_free(&m);
 	unit_free(&set, &dl);

@@ -127,7 +127,7 @@ build(const char *yaml, struct lb_livetab *live, int keep)
 	}
 	pc.keep_established = keep;
 	ck_assert_int_eq(res_build(&set, &pc, &m, &dl), 0);
-	s = snap_build(&m, live, err, sizeof(err));
+	s = snap_build(&m, live, NULL, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	res_free(&m);
 	unit_free(&set, &dl);

@@ -3,9 +3,14 @@
 
 #include <check.h>
 #include <stdio.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_cell.h"
 #include "lb.h"
 #include "load.h"
 #include "res.h"
@@ -80,7 +85,7 @@ fx_snap(struct fx *f)
 	}
 	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
 	lb_livetab_init(&f->live);
-	s = snap_build(&f->m, &f->live, err, sizeof(err));
+	s = snap_build(&f->m, &f->live, NULL, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	/* The snapshot borrows nothing from the model. */
 	res_free(&f->m);
@@ -183,13 +188,14 @@ START_TEST(test_live_outlives_snapshots)
 	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
 	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
 	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
-	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
+	s2 = snap_build(&f2.m, &f1.live, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(s2);
 	ck_assert_ptr_eq(port(s1, 80)->lb.eps[1].live,
 	    port(s2, 80)->lb.eps[1].live);
 	ck_assert_ptr_eq(port(s1, 80)->svc->live, port(s2, 80)->svc->live);
 	f2.m.services[0].lb_algorithm = "nope";
-	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, err, sizeof(err)));
+	ck_assert_ptr_null(snap_build(&f2.m, &f1.live, NULL, err,
+	    sizeof(err)));
 	ck_assert_str_eq(err, "Service default/web: unknown balancing "
 	    "algorithm \"nope\"");
 	res_free(&f2.m);
@@ -254,7 +260,7 @@ START_TEST(test_health)
 	ck_assert_int_eq(unit_load(&f2.set, &f2.dl, yaml), 0);
 	ck_assert_uint_eq(val_all(&f2.set, &f2.pc, &f2.dl), 0);
 	ck_assert_int_eq(res_build(&f2.set, &f2.pc, &f2.m, &f2.dl), 0);
-	s2 = snap_build(&f2.m, &f1.live, err, sizeof(err));
+	s2 = snap_build(&f2.m, &f1.live, NULL, err, sizeof(err));
 	ck_assert_msg(s2 != NULL, "%s", err);
 	sp = port(s2, 80);
 	ck_assert_ptr_eq(sp->lb.eps[0].live, l);
@@ -272,6 +278,213 @@ START_TEST(test_health)
 	snap_unref(s1);
 	snap_unref(s2);
 	lb_livetab_free(&f1.live);
+}
+END_TEST
+
+/* The model of yaml, its Service asking for a TCP check (as hcconf's
+   annotations will fill res_service.hc). */
+static void
+fx_model_hc(struct fx *f, uint16_t check_port, uint8_t panic_percent)
+{
+	memset(f, 0, sizeof(*f));
+	ck_assert_int_eq(unit_load(&f->set, &f->dl, yaml), 0);
+	ck_assert_uint_eq(val_all(&f->set, &f->pc, &f->dl), 0);
+	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
+	f->m.services[0].hc.check.kind = HC_TCP;
+	f->m.services[0].hc.check.interval_ms = 200;
+	f->m.services[0].hc.check.rise = 1;
+	f->m.services[0].hc.check.fall = 1;
+	f->m.services[0].hc.check.port = check_port;
+	f->m.services[0].hc.check.path = "/healthz";
+	f->m.services[0].hc.panic_percent = panic_percent;
+}
+
+static void
+fx_model_free(struct fx *f)
+{
+	res_free(&f->m);
+	unit_free(&f->set, &f->dl);
+}
+
+/* Each checked endpoint gets its cell, shared by the next build. */
+START_TEST(test_hc_cells)
+{
+	struct fx		 f;
+	struct hc_celltab	 cells;
+	struct snap		*s1, *s2, *s3;
+	const struct snap_port	*sp;
+	struct hc_target	*t;
+	char			 err[256];
+	size_t			 i, n;
+
+	hc_celltab_init(&cells);
+	fx_model_hc(&f, 0, 0);
+	lb_livetab_init(&f.live);
+	/* No cell table (the tools): settings copied, nothing checked. */
+	s1 = snap_build(&f.m, &f.live, NULL, err, sizeof(err));
+	ck_assert_msg(s1 != NULL, "%s", err);
+	sp = port(s1, 80);
+	ck_assert_int_eq(sp->hc.check.kind, HC_TCP);
+	ck_assert_ptr_null(sp->lb.eps[0].hc);
+	ck_assert_ptr_null(sp->lb.hc_gen);
+	snap_unref(s1);
+
+	s1 = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s1 != NULL, "%s", err);
+	sp = port(s1, 80);
+	/* Defaulted: the timeout is the interval.  Strings copied. */
+	ck_assert_uint_eq(sp->hc.check.timeout_ms, 200);
+	ck_assert_str_eq(sp->hc.check.path, "/healthz");
+	ck_assert_ptr_ne(sp->hc.check.path, f.m.services[0].hc.check.path);
+	ck_assert_ptr_eq(sp->lb.hc_gen, &cells.gen);
+	for (i = 0; i < sp->lb.neps; i++)
+		ck_assert_ptr_nonnull(sp->lb.eps[i].hc);
+	ck_assert_ptr_ne(sp->lb.eps[0].hc, sp->lb.eps[1].hc);
+	/* Checked on the endpoint's own port by default. */
+	ck_assert(strncmp(sp->lb.eps[0].hc->key, "10.0.0.1:8080 tcp 200/200",
+	    25) == 0);
+	/* Both ports (80 -> 8080, 53 -> 53) of three endpoints. */
+	ck_assert_uint_eq(cells.t.n, 6);
+	ck_assert_ptr_nonnull(t = snap_hc_targets(s1, &n));
+	ck_assert_uint_eq(n, 6);
+	for (i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(t[i].set);
+		ck_assert_int_eq(t[i].set->kind, HC_TCP);
+		if (t[i].cell == sp->lb.eps[0].hc)
+			ck_assert_uint_eq(ntohs(((struct sockaddr_in *)
+			    &t[i].sa)->sin_port), 8080);
+	}
+	free(t);
+
+	/* The next build: the same cells, so the state carries over. */
+	s2 = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s2 != NULL, "%s", err);
+	ck_assert_ptr_eq(port(s2, 80)->lb.eps[2].hc, sp->lb.eps[2].hc);
+	ck_assert_uint_eq(cells.t.n, 6);
+
+	/* Another check port is another check. */
+	f.m.services[0].hc.check.port = 9000;
+	s3 = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s3 != NULL, "%s", err);
+	ck_assert_ptr_ne(port(s3, 80)->lb.eps[0].hc, sp->lb.eps[0].hc);
+	ck_assert(strncmp(port(s3, 80)->lb.eps[0].hc->key, "10.0.0.1:9000 ",
+	    14) == 0);
+	/* Both ports now share the check port: one cell per address. */
+	ck_assert_ptr_eq(port(s3, 80)->lb.eps[0].hc,
+	    port(s3, 53)->lb.eps[0].hc);
+	ck_assert_ptr_nonnull(t = snap_hc_targets(s3, &n));
+	ck_assert_uint_eq(n, 3);
+	free(t);
+	snap_unref(s1);
+	snap_unref(s2);
+	snap_unref(s3);
+	fx_model_free(&f);
+	lb_livetab_free(&f.live);
+	hc_celltab_free(&cells);
+}
+END_TEST
+
+/* Down endpoints are skipped; all down is panic; up again ends it. */
+START_TEST(test_hc_panic)
+{
+	struct fx		 f;
+	struct hc_celltab	 cells;
+	struct snap		*s, *s2;
+	const struct snap_port	*sp;
+	struct lb_flow		 fl;
+	struct lb_ep		*ep;
+	char			 err[256];
+	size_t			 i;
+	int			 seen = 0;
+
+	hc_celltab_init(&cells);
+	fx_model_hc(&f, 0, 0);
+	lb_livetab_init(&f.live);
+	s = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	sp = port(s, 80);
+	atomic_store(&((struct hc_cell *)sp->lb.eps[1].hc)->state, HC_DOWN);
+	hc_celltab_changed(&cells);
+	for (i = 0; i < 12; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_nonnull(ep = lb_pick(&sp->lb, &fl));
+		ck_assert_ptr_ne(ep, &sp->lb.eps[1]);
+		lb_release(&sp->lb, ep);
+	}
+	ck_assert_uint_eq(sp->lb.panic, 0);
+	for (i = 0; i < sp->lb.neps; i++)
+		atomic_store(&((struct hc_cell *)sp->lb.eps[i].hc)->state,
+		    HC_DOWN);
+	hc_celltab_changed(&cells);
+	for (i = 0; i < 6; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_nonnull(ep = lb_pick(&sp->lb, &fl));
+		seen |= 1 << (ep - sp->lb.eps);
+		lb_release(&sp->lb, ep);
+	}
+	ck_assert_int_eq(seen, 7);
+	ck_assert_uint_eq(sp->lb.panic, 1);
+	/* A build while in panic starts in panic (told already). */
+	s2 = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s2 != NULL, "%s", err);
+	ck_assert_uint_eq(port(s2, 80)->lb.panic, 1);
+	atomic_store(&((struct hc_cell *)sp->lb.eps[2].hc)->state, HC_UP);
+	hc_celltab_changed(&cells);
+	for (i = 0; i < 6; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_eq(lb_pick(&sp->lb, &fl), &sp->lb.eps[2]);
+		lb_release(&sp->lb, &sp->lb.eps[2]);
+	}
+	ck_assert_uint_eq(sp->lb.panic, 0);
+	memset(&fl, 0, sizeof(fl));
+	ck_assert_ptr_eq(ep = lb_pick(&port(s2, 80)->lb, &fl),
+	    &port(s2, 80)->lb.eps[2]);
+	lb_release(&port(s2, 80)->lb, ep);
+	ck_assert_uint_eq(port(s2, 80)->lb.panic, 0);
+	snap_unref(s);
+	snap_unref(s2);
+	fx_model_free(&f);
+	lb_livetab_free(&f.live);
+	hc_celltab_free(&cells);
+}
+END_TEST
+
+/* A threshold: panic below it, from the model's hc_config. */
+START_TEST(test_hc_panic_threshold)
+{
+	struct fx		 f;
+	struct hc_celltab	 cells;
+	struct snap		*s;
+	const struct snap_port	*sp;
+	char			 err[256];
+	int			 i, seen = 0;
+
+	hc_celltab_init(&cells);
+	fx_model_hc(&f, 0, 50);
+	lb_livetab_init(&f.live);
+	s = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	sp = port(s, 80);
+	ck_assert_uint_eq(sp->lb.panic_percent, 50);
+	/* 1 of 3 healthy is under 50%. */
+	atomic_store(&((struct hc_cell *)sp->lb.eps[0].hc)->state, HC_DOWN);
+	atomic_store(&((struct hc_cell *)sp->lb.eps[1].hc)->state, HC_DOWN);
+	hc_celltab_changed(&cells);
+	for (i = 0; i < 6; i++) {
+		struct lb_flow	 fl;
+		struct lb_ep	*ep;
+
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_nonnull(ep = lb_pick(&sp->lb, &fl));
+		seen |= 1 << (ep - sp->lb.eps);
+		lb_release(&sp->lb, ep);
+	}
+	ck_assert_int_eq(seen, 7);
+	ck_assert_uint_eq(sp->lb.panic, 1);
+	snap_unref(s);
+	fx_model_free(&f);
+	lb_livetab_free(&f.live);
+	hc_celltab_free(&cells);
 }
 END_TEST
 
@@ -308,6 +521,9 @@ main(void)
 	tcase_add_test(tc, test_slot);
 	tcase_add_test(tc, test_health);
 	tcase_add_test(tc, test_livetab);
+	tcase_add_test(tc, test_hc_cells);
+	tcase_add_test(tc, test_hc_panic);
+	tcase_add_test(tc, test_hc_panic_threshold);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
