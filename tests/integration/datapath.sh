@@ -278,15 +278,21 @@ for i in $(seq 1 6); do
 done
 expect "refused endpoint retried: 6 of 6 served" 6 $ok
 # The dead endpoint sorts first by name and address; round robin moves
-# two steps per connection (dead, then live), so every one hits it.
+# two steps per connection (dead, then live), so each one hits it until
+# passive outlier detection (default: 5 failures in a row) ejects it:
+# the sixth goes straight to the live one.
 n=$(grep -c "connect to $NET4.8:$P_DEAD1 for default/retry:$SP failed: Connection refused (attempt 1 of 3)" "$LOG1")
-expect "refusals logged on the dead endpoint" 6 "$n"
-expect_metric "/metrics: 6 connect failures" "$ADMIN" \
-    "$(pm svcproxy_port_connect_failures_total retry)" 6
-expect_metric "/metrics: 6 retries" "$ADMIN" \
-    "$(pm svcproxy_port_connect_retries_total retry)" 6
-expect_metric "/metrics: the dead endpoint failed 6 times" "$ADMIN" \
-    "$(pe svcproxy_endpoint_connect_failures_total retry "$NET4.8:$P_DEAD1")" 6
+expect "refusals logged on the dead endpoint until ejected" 5 "$n"
+expect "the dead endpoint ejected once, after 5 failures" 1 \
+    "$(grep -c "endpoint $NET4.8:$P_DEAD1 of default/retry:$SP.* ejected for 30000ms after 5 " "$LOG1")"
+expect_metric "/metrics: 5 connect failures" "$ADMIN" \
+    "$(pm svcproxy_port_connect_failures_total retry)" 5
+expect_metric "/metrics: 5 retries" "$ADMIN" \
+    "$(pm svcproxy_port_connect_retries_total retry)" 5
+expect_metric "/metrics: the dead endpoint failed 5 times" "$ADMIN" \
+    "$(pe svcproxy_endpoint_connect_failures_total retry "$NET4.8:$P_DEAD1")" 5
+expect_metric "/metrics: the dead endpoint ejected once" "$ADMIN" \
+    "$(pe svcproxy_endpoint_ejections_total retry "$NET4.8:$P_DEAD1")" 1
 expect_metric "/metrics: the live endpoint never failed" "$ADMIN" \
     "$(pe svcproxy_endpoint_connect_failures_total retry "$NET4.11:$P_RETRY")" 0
 expect_metric "/metrics: the live endpoint served 6" "$ADMIN" \

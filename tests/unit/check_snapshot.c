@@ -292,6 +292,8 @@ fx_model_hc(struct fx *f, uint16_t check_port, uint8_t panic_percent)
 	ck_assert_int_eq(res_build(&f->set, &f->pc, &f->m, &f->dl), 0);
 	f->m.services[0].hc.check.kind = HC_TCP;
 	f->m.services[0].hc.check.interval_ms = 200;
+	/* res set the default interval's; unset, the snapshot defaults it. */
+	f->m.services[0].hc.check.timeout_ms = 0;
 	f->m.services[0].hc.check.rise = 1;
 	f->m.services[0].hc.check.fall = 1;
 	f->m.services[0].hc.check.port = check_port;
