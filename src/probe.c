@@ -254,8 +254,7 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 		if (c->p->kind == HC_TCP) {
 			probe_nolinger(c);
 			probe_finish(c, 1, "connected");
-		}
-		else if (probe_http_send(c) == -1)
+		} else if (probe_http_send(c) == -1)
 			probe_finish(c, 0, "cannot queue the request");
 		return;
 	}
