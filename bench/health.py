@@ -484,8 +484,7 @@ def report(args, kinds, res, cmds, not_wired, svcproxy, took):
              "before connect() and closes with SO_LINGER 0, so the "
              "exchange is SYN, SYN-ACK, RST: no final ACK, no accept() "
              "on the server, no FIN exchange and no TIME_WAIT; svcproxy's "
-             "tcp probe (src/probe.c) completes the handshake and closes "
-             "with a FIN.")
+             "tcp probe (src/probe.c) does the same.")
     L.append("")
     L.append("Connection rate while the checks run (the issue's \"within "
              "5%%\"), left to a bench/run session: with hcserver up "

@@ -6,6 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -96,6 +102,54 @@ probe_start_failed(evutil_socket_t fd, short what, void *arg)
 	probe_finish(c, 0, "%s", why);
 }
 
+/*
+ * A tcp check's socket, as HAProxy makes it: with quick ACKs off, the
+ * kernel delays the handshake's last ACK, and probe_event resets the
+ * connection (SO_LINGER {1, 0}) as soon as the SYN-ACK is in.  On the
+ * wire: SYN, SYN-ACK, RST.  The backend's kernel never completes the
+ * connection, so its application never accepts it, and neither side
+ * keeps a TIME_WAIT.  Where TCP_QUICKACK is missing, the check still
+ * works, with the handshake completed and reset.
+ */
+static struct bufferevent *
+probe_tcp_bev(struct probe *c, int family)
+{
+	struct bufferevent	*bev;
+	int			 fd, save;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return NULL;
+#ifdef TCP_QUICKACK
+	{
+		int	 zero = 0;
+
+		/* Failing only costs the ACK we meant to save. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero,
+		    sizeof(zero));
+	}
+#endif
+	bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		save = errno;
+		close(fd);
+		errno = save;
+	}
+	return bev;
+}
+
+/* Close with a RST, not a FIN: no TIME_WAIT, no final ACK. */
+static void
+probe_nolinger(struct probe *c)
+{
+	struct linger	 l = { 1, 0 };
+	evutil_socket_t	 fd;
+
+	if (c->bev == NULL || (fd = bufferevent_getfd(c->bev)) < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
 static void
 target_name(struct probe *c, const struct sockaddr *sa, socklen_t salen)
 {
@@ -135,6 +189,8 @@ probe_start(struct probe *c, struct event_base *base,
 
 	if (p->kind == HC_HTTPS)
 		c->bev = probe_tls_bev(c);
+	else if (p->kind == HC_TCP)
+		c->bev = probe_tcp_bev(c, sa->sa_family);
 	else
 		c->bev = bufferevent_socket_new(base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -195,9 +251,10 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = 1;
-		if (c->p->kind == HC_TCP)
+		if (c->p->kind == HC_TCP) {
+			probe_nolinger(c);
 			probe_finish(c, 1, "connected");
-		else if (probe_http_send(c) == -1)
+		} else if (probe_http_send(c) == -1)
 			probe_finish(c, 0, "cannot queue the request");
 		return;
 	}

@@ -1,8 +1,9 @@
 /*
  * probe: one active health probe of one endpoint, on an event loop.
  *
- * A probe connects (tcp), also sends a request and reads the status
- * line (http), or does that over TLS through libevent's
+ * A probe connects (tcp: SYN, SYN-ACK, then a RST, as HAProxy's check
+ * does, so the backend never accepts), also sends a request and reads
+ * the status line (http), or does that over TLS through libevent's
  * bufferevent_openssl (https).  It never blocks: every step is an
  * event on the caller's event_base, and one timer bounds the whole
  * probe, so a probe that times out costs no more than its timeout.

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -208,6 +209,77 @@ START_TEST(tcp_pass_and_refused)
 	ck_assert_str_eq(o.reason, "connection refused");
 	close(fd);
 	evconnlistener_free(s.lsn);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * Sockets in /proc/net/tcp whose remote end is 127.0.0.1:port, in any
+ * state: the probe's side of its connections to a server on port.
+ */
+static int
+client_sockets(uint16_t port)
+{
+	FILE		*f = fopen("/proc/net/tcp", "r");
+	char		 line[512], rem[64], want[32];
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(want, sizeof(want), "0100007F:%04X", port);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*s %*s %63s", rem) == 1 &&
+		    strcmp(rem, want) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A tcp check is SYN, SYN-ACK, RST (HAProxy's): the backend's kernel
+ * never completes the connection, so nothing waits in its accept queue,
+ * and the probe's side closes with a reset, leaving no socket (no
+ * TIME_WAIT, no FIN_WAIT).  The listener here is never accepted from
+ * by the test's loop: only the raw socket is looked at.
+ *
+ * That no socket is left on the probe's side is certain.  That the
+ * backend saw no handshake rests on the delayed ACK (40 ms or more)
+ * outlasting the time from SYN-ACK to the reset: a machine stalled that
+ * long sends the ACK first, so one of several probes left unaccepted
+ * is what is required.  The old probe completed every handshake and
+ * left each connection in the accept queue.
+ */
+START_TEST(tcp_check_never_accepted)
+{
+	struct event_base	*base = event_base_new();
+	struct probe_params	 p;
+	struct sockaddr_in	 sin;
+	struct outcome		 o;
+	socklen_t		 len = sizeof(sin);
+	int			 lfd, c, i, unaccepted = 0;
+
+	params(&p, HC_TCP);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &len);
+	for (i = 0; i < 5; i++) {
+		probe(base, &sin, &p, &o);
+		ck_assert_int_eq(o.ok, 1);
+		ck_assert_str_eq(o.reason, "connected");
+		settle(base);	/* the bufferevent's close is deferred */
+		ck_assert_int_eq(client_sockets(ntohs(sin.sin_port)), 0);
+		c = accept(lfd, NULL, NULL);
+		if (c == -1) {
+			ck_assert_int_eq(errno, EAGAIN);
+			unaccepted++;
+		} else
+			close(c);
+	}
+	ck_assert_msg(unaccepted > 0, "every tcp check reached accept()");
+	close(lfd);
 	event_base_free(base);
 }
 END_TEST
@@ -538,6 +610,7 @@ probe_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, tcp_pass_and_refused);
+	tcase_add_test(tc, tcp_check_never_accepted);
 	tcase_add_test(tc, http_statuses);
 	tcase_add_test(tc, silent_server_times_out);
 	tcase_add_test(tc, out_of_fds_reports_from_the_loop);
