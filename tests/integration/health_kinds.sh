@@ -1,0 +1,264 @@
+#!/bin/bash
+# The kinds of health checking in the running proxy, on loopback, each
+# part with its own `svcproxy run`:
+#   1. HTTP: a backend answering 200, then 503 (its control file), then
+#      200 again: the endpoint is logged down "HTTP 503", /status says
+#      health "down" with reason "HTTP 503", and it comes back up.
+#   2. HTTPS against a TLS server whose self-signed certificate (CN and
+#      SAN hc.test) the test makes with `openssl`: without a CA it is up
+#      (no verification); with health-check-ca naming that certificate
+#      and health-check-sni hc.test it is up; with another CA it is down,
+#      "TLS handshake failed: certificate verify failed".  Skipped (only
+#      this part) in a build without OpenSSL, where `svcproxy check`
+#      refuses https.
+#   3. Passive ejection without an active check: an endpoint that
+#      refuses is ejected after 3 connect failures in a row (logged,
+#      svcproxy_endpoint_ejections_total 1), is not tried while ejected
+#      (the connect failures counter stays), and is tried again after
+#      the 1 s ejection.
+#   4. Shared checks: two Services selecting the same Pod port with the
+#      same settings probe it once per interval (the backend counts the
+#      requests), with different paths twice (once per path).
+# Every wait polls with a bound; every process is stopped by its pid.
+set -eu
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/ha_lib.sh"
+
+A=$((RANDOM % 200 + 20))
+NET="127.68.$A"
+CNET="127.69.$A"
+SP=$(free_port 20000 29999 127.0.0.1)
+[ -n "$SP" ] || { echo "no free port"; exit 1; }
+
+# The test's HTTP(S) server: answers every request with the status its
+# control file holds (200 when it has none), and appends "PATH" to its
+# log per request, so that the test counts the probes.
+cat >"$TMP/hsrv.py" <<'PYEOF'
+import argparse, http.server, os, socketserver, ssl, sys
+ap = argparse.ArgumentParser()
+ap.add_argument("--host"); ap.add_argument("--port", type=int, default=0)
+ap.add_argument("--ready"); ap.add_argument("--status"); ap.add_argument("--log")
+ap.add_argument("--cert"); ap.add_argument("--key")
+a = ap.parse_args()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def answer(self):
+        try:
+            code = int(open(a.status).read().strip())
+        except (OSError, ValueError):
+            code = 200
+        with open(a.log, "a") as f:
+            f.write(self.path + "\n")
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_HEAD = answer
+    def log_message(self, *args):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    def get_request(self):
+        s, addr = self.socket.accept()
+        if a.cert:
+            # The handshake in the handler's thread, not accept's: a
+            # probe that fails it must not stop the server.
+            s = ctx.wrap_socket(s, server_side=True,
+                                do_handshake_on_connect=False)
+        return s, addr
+    def handle_error(self, request, client_address):
+        pass
+if a.cert:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+srv = S((a.host, a.port), H)
+with open(a.ready + ".tmp", "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+os.rename(a.ready + ".tmp", a.ready)
+srv.serve_forever()
+PYEOF
+
+# hsrv NAME HOST [ARGS...]: start the server; prints its port.
+hsrv() {
+	local name=$1 host=$2 ready="$TMP/$1.port"
+	shift 2
+	rm -f "$ready"
+	: >"$TMP/$name.req"
+	python3 "$TMP/hsrv.py" --host "$host" --ready "$ready" \
+	    --status "$TMP/$name.status" --log "$TMP/$name.req" "$@" \
+	    >>"$TMP/$name.log" 2>&1 &
+	echo $! >"$TMP/$name.bpid"
+	wait_for 20 test -s "$ready" ||
+	    { echo "server $name did not start" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+	cat "$ready"
+}
+# stop_bg NAME: stop a server started by hsrv or idbackend.
+stop_bg() {
+	local p
+	[ -f "$TMP/$1.bpid" ] || return 0
+	p=$(cat "$TMP/$1.bpid")
+	kill -TERM "$p" 2>/dev/null || true
+	wait_for 10 gone "$p" || kill -KILL "$p" 2>/dev/null || true
+	rm -f "$TMP/$1.bpid"
+}
+# idbackend NAME HOST: a TCP server that sends its name; prints its port.
+idbackend() {
+	local ready="$TMP/$1.port"
+	rm -f "$ready"
+	python3 "$TCPTOOL" serve --mode id --host "$2" --name "$1" \
+	    --port 0 --ready "$ready" >>"$TMP/$1.log" 2>&1 &
+	echo $! >"$TMP/$1.bpid"
+	wait_for 20 test -s "$ready" ||
+	    { echo "backend $1 did not start" >&2; exit 1; }
+	cat "$ready"
+}
+
+# Configurations: header, then services and pods appended.
+# conf_begin DIR
+conf_begin() {
+	mkdir -p "$1"
+	cat >"$1/all.yaml" <<YEOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: $CNET.0/24
+  nodeAddresses: [127.0.0.1]
+  adminAddress: 127.0.0.1:0
+  connectionLog: "off"
+YEOF
+}
+# conf_svc DIR NAME CLUSTERIP APP ANNOTATION-LINES: a Service of port SP
+# to target port "p" of the Pods labelled app: APP.
+conf_svc() {
+	cat >>"$1/all.yaml" <<YEOF
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: $2
+  annotations:
+$5
+spec:
+  selector: {app: $4}
+  clusterIP: $3
+  ports: [{port: $SP, targetPort: p}]
+YEOF
+}
+# conf_pod DIR NAME APP IP PORT
+conf_pod() {
+	cat >>"$1/all.yaml" <<YEOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $2, labels: {app: $3}}
+spec: {containers: [{name: c, ports: [{name: p, containerPort: $5}]}]}
+status: {phase: Running, podIP: "$4", conditions: [{type: Ready, status: "True"}]}
+YEOF
+}
+
+LOG=""
+ADM=""
+# run_proxy PART DIR: start svcproxy on DIR, set LOG and ADM.
+run_proxy() {
+	LOG="$TMP/$1.run.log"
+	sp_start "$LOG" "$TMP/$1.pid" run -c "$2" --workers 2
+	sp_wait_ready "$LOG" "$TMP/$1.pid" 20 || { finish; exit 1; }
+	ADM="127.0.0.1:$(admin_port "$LOG")"
+}
+# stop_proxy: stop the running svcproxy.
+stop_proxy() {
+	stop_pids "$SP_PID"
+}
+# logged TEXT: wait up to 10 s for TEXT in LOG.
+logged() {
+	local n=0
+	while [ $n -lt 200 ]; do
+		grep -qF -- "$1" "$LOG" && return 0
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
+# ep_status SVC ENDPOINT: "HEALTH|RESULT|REASON|ejected" (REASON only
+# of a failed check) of ENDPOINT of Service
+# default/SVC:SP in /status ("none" when it is not there).
+ep_status() {
+	curl -s --max-time 5 "http://$ADM/status" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for l in d["live"]:
+    if l["service"] != sys.argv[1]:
+        continue
+    for e in l.get("endpoints", []):
+        if e["address"] == sys.argv[2]:
+            c = e.get("check", {})
+            r = c.get("result", "")
+            print("%s|%s|%s|%s" % (e.get("health"), r,
+                  c.get("reason", "") if r == "fail" else "",
+                  "ejected" if e.get("ejected") else ""))
+            sys.exit(0)
+print("none")' "default/$1:$SP" "$2"
+}
+# status_is SVC ENDPOINT WANT: poll /status up to 10 s for WANT.
+status_is() {
+	local n=0 got
+	while [ $n -lt 100 ]; do
+		got=$(ep_status "$1" "$2" 2>/dev/null || true)
+		[ "$got" = "$3" ] && { pass "/status $1 $2: $3"; return 0; }
+		sleep 0.1
+		n=$((n + 1))
+	done
+	fail "/status $1 $2: want '$3', got '$got'"
+	return 1
+}
+
+# ---- 1. HTTP: 200, then 503, then 200 ----
+part1() {
+	local d="$TMP/c1" p ep
+	p=$(hsrv h1 "$NET.1")
+	ep="$NET.1:$p"
+	conf_begin "$d"
+	conf_svc "$d" web "$CNET.1" h1 '    svcproxy.io/health-check: http
+    svcproxy.io/health-check-interval: 200ms
+    svcproxy.io/health-check-path: /healthz
+    svcproxy.io/health-check-rise: "1"
+    svcproxy.io/health-check-fall: "1"'
+	conf_pod "$d" h1 h1 "$NET.1" "$p"
+	run_proxy p1 "$d"
+	logged "endpoint $ep (default/web:$SP/TCP) is up" ||
+	    fail "http: 200 not logged up"
+	status_is web "$ep" "up|pass||" || true
+	echo 503 >"$TMP/h1.status"
+	if logged "endpoint $ep (default/web:$SP/TCP) is down: HTTP 503"; then
+		pass "http: 503 logged down"
+	else
+		fail "http: 503 not logged down"
+	fi
+	status_is web "$ep" "down|fail|HTTP 503|" || true
+	expect "http: the probe asks for the path" /healthz \
+	    "$(sort -u "$TMP/h1.req")"
+	rm -f "$TMP/h1.status"
+	local n0
+	n0=$(grep -c "endpoint $ep .* is up" "$LOG" || true)
+	local n=0
+	while [ $n -lt 200 ]; do
+		[ "$(grep -c "endpoint $ep .* is up" "$LOG" || true)" -gt "$n0" ] &&
+		    break
+		sleep 0.05
+		n=$((n + 1))
+	done
+	if [ $n -lt 200 ]; then
+		pass "http: 200 again logged up"
+	else
+		fail "http: 200 again not logged up"
+	fi
+	status_is web "$ep" "up|pass||" || true
+	stop_proxy
+	stop_bg h1
+}
+
+part1
+finish
