@@ -260,5 +260,60 @@ part1() {
 	stop_bg h1
 }
 
+# ---- 2. HTTPS: verification off, on with the right CA, a wrong CA ----
+part2() {
+	local d="$TMP/c2" p ep rc common
+	if ! command -v openssl >/dev/null; then
+		echo "# https part skipped: no openssl command"
+		return 0
+	fi
+	# subjectAltName through -addext needs OpenSSL 1.1.1.
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -keyout "$TMP/hc.key" -out "$TMP/hc.pem" -subj /CN=hc.test \
+	    -addext subjectAltName=DNS:hc.test >/dev/null 2>&1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -keyout "$TMP/other.key" -out "$TMP/other.pem" \
+	    -subj /CN=other.test -addext subjectAltName=DNS:other.test \
+	    >/dev/null 2>&1
+	p=$(hsrv h2 "$NET.2" --cert "$TMP/hc.pem" --key "$TMP/hc.key")
+	ep="$NET.2:$p"
+	common='    svcproxy.io/health-check: https
+    svcproxy.io/health-check-interval: 200ms
+    svcproxy.io/health-check-rise: "1"
+    svcproxy.io/health-check-fall: "1"'
+	conf_begin "$d"
+	conf_svc "$d" noverify "$CNET.2" h2 "$common"
+	conf_svc "$d" rightca "$CNET.3" h2 "$common
+    svcproxy.io/health-check-sni: hc.test
+    svcproxy.io/health-check-ca: $TMP/hc.pem"
+	conf_svc "$d" wrongca "$CNET.4" h2 "$common
+    svcproxy.io/health-check-sni: hc.test
+    svcproxy.io/health-check-ca: $TMP/other.pem"
+	conf_pod "$d" h2 h2 "$NET.2" "$p"
+	set +e
+	"$SVCPROXY" check -c "$d" >"$TMP/check2.out" 2>&1
+	rc=$?
+	set -e
+	if [ "$rc" != 0 ] && grep -qi 'https' "$TMP/check2.out"; then
+		echo "# https part skipped: this build refuses https checks:"
+		sed 's/^/#   /' "$TMP/check2.out" | head -3
+		stop_bg h2
+		return 0
+	fi
+	expect "https: svcproxy check accepts the configuration" 0 "$rc"
+	run_proxy p2 "$d"
+	status_is noverify "$ep" "up|pass||" || true
+	status_is rightca "$ep" "up|pass||" || true
+	status_is wrongca "$ep" \
+	    "down|fail|TLS handshake failed: certificate verify failed|" || true
+	logged "endpoint $ep (default/wrongca:$SP/TCP) is down: TLS handshake failed: certificate verify failed" ||
+	    fail "https: wrong CA not logged down"
+	expect "https: the verified ones never went down" 0 \
+	    "$(grep -c "endpoint $ep (default/\(noverify\|rightca\):.* is down" "$LOG" || true)"
+	stop_proxy
+	stop_bg h2
+}
+
 part1
+part2
 finish
