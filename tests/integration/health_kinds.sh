@@ -18,7 +18,9 @@
 #      the 1 s ejection.
 #   4. Shared checks: two Services selecting the same Pod port with the
 #      same settings probe it once per interval (the backend counts the
-#      requests), with different paths twice (once per path).
+#      requests over 3 s), log its transition once for both and start
+#      with one check; with different paths, two checks, each once per
+#      interval.  HC_KINDS_PARTS="1 4" runs only some parts.
 # Every wait polls with a bound; every process is stopped by its pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -385,8 +387,75 @@ part3() {
 	stop_bg b3
 }
 
+# per_interval NAME PATH MS: the requests for PATH the server NAME gets
+# per check interval of MS ms, over a 3 s window (two decimals).
+per_interval() {
+	local c0 c1 t0 t1
+	c0=$(grep -cx -- "$2" "$TMP/$1.req" || true)
+	t0=$(date +%s%N)
+	sleep 3	# the measurement's window, not a wait for a condition
+	c1=$(grep -cx -- "$2" "$TMP/$1.req" || true)
+	t1=$(date +%s%N)
+	python3 -c "print('%.2f' % (($c1 - $c0) * $3 * 1e6 / ($t1 - $t0)))"
+}
+# about_one WHAT RATE: RATE is one check per interval, give or take half
+# (jitter, a busy machine); two would be a check per Service.
+about_one() {
+	if python3 -c "import sys; sys.exit(not 0.5 <= $2 <= 1.5)"; then
+		pass "$1: $2 checks per interval"
+	else
+		fail "$1: $2 checks per interval, want 1"
+	fi
+}
+
+# ---- 4. Checks shared across Services selecting the same Pod port ----
+part4() {
+	local d p ep r hc='    svcproxy.io/health-check: http
+    svcproxy.io/health-check-interval: 250ms'
+	p=$(hsrv h4 "$NET.5")
+	ep="$NET.5:$p"
+	# The same settings: one check.
+	d="$TMP/c4"
+	conf_begin "$d"
+	conf_svc "$d" s1 "$CNET.6" h4 "$hc
+    svcproxy.io/health-check-path: /hc"
+	conf_svc "$d" s2 "$CNET.7" h4 "$hc
+    svcproxy.io/health-check-path: /hc"
+	conf_pod "$d" h4 h4 "$NET.5" "$p"
+	run_proxy p4 "$d"
+	# One check's transition, logged once for both.
+	logged "endpoint $ep (default/s1:$SP/TCP and 1 more) is up" ||
+	    fail "shared: not logged up once for both"
+	status_is s1 "$ep" "up|pass||" || true
+	status_is s2 "$ep" "up|pass||" || true
+	expect "shared: one check in the start log" 1 \
+	    "$(grep -c 'health checks: 1 endpoints checked' "$LOG" || true)"
+	r=$(per_interval h4 /hc 250)
+	about_one "shared: two Services, the same settings" "$r"
+	stop_proxy
+	# Another path: two checks, one of each.
+	d="$TMP/c4b"
+	conf_begin "$d"
+	conf_svc "$d" s1 "$CNET.6" h4 "$hc
+    svcproxy.io/health-check-path: /hc"
+	conf_svc "$d" s2 "$CNET.7" h4 "$hc
+    svcproxy.io/health-check-path: /hc2"
+	conf_pod "$d" h4 h4 "$NET.5" "$p"
+	run_proxy p4b "$d"
+	logged "endpoint $ep (default/s1:$SP/TCP) is up" || fail "apart: s1 not up"
+	logged "endpoint $ep (default/s2:$SP/TCP) is up" || fail "apart: s2 not up"
+	expect "apart: two checks in the start log" 1 \
+	    "$(grep -c 'health checks: 2 endpoints checked' "$LOG" || true)"
+	r=$(per_interval h4 /hc 250)
+	about_one "apart: /hc of s1" "$r"
+	r=$(per_interval h4 /hc2 250)
+	about_one "apart: /hc2 of s2" "$r"
+	stop_proxy
+	stop_bg h4
+}
+
 # HC_KINDS_PARTS: the parts to run (all by default).
-for part in ${HC_KINDS_PARTS:-1 2 3}; do
+for part in ${HC_KINDS_PARTS:-1 2 3 4}; do
 	"part$part"
 done
 finish
