@@ -8,14 +8,15 @@
 #      SAN hc.test) the test makes with `openssl`: without a CA it is up
 #      (no verification); with health-check-ca naming that certificate
 #      and health-check-sni hc.test it is up; with another CA it is down,
-#      "TLS handshake failed: certificate verify failed".  Skipped (only
-#      this part) in a build without OpenSSL, where `svcproxy check`
-#      refuses https.
+#      "TLS handshake failed: certificate verify failed", and so with
+#      the right CA but SNI other.test (not the certificate's).
+#      Skipped (only this part) in a build without OpenSSL, where
+#      `svcproxy check` refuses https.
 #   3. Passive ejection without an active check: an endpoint that
 #      refuses is ejected after 3 connect failures in a row (logged,
 #      svcproxy_endpoint_ejections_total 1), is not tried while ejected
 #      (the connect failures counter stays), and is tried again after
-#      the 1 s ejection.
+#      the 2 s ejection (2 s, not 1: a busy machine's slack).
 #   4. Shared checks: two Services selecting the same Pod port with the
 #      same settings probe it once per interval (the backend counts the
 #      requests over 3 s), log its transition once for both and start
@@ -41,8 +42,8 @@ cat >"$TMP/hsrv.py" <<'PYEOF'
 import argparse, http.server, os, socketserver, ssl, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--host"); ap.add_argument("--port", type=int, default=0)
-ap.add_argument("--ready"); ap.add_argument("--status"); ap.add_argument("--log")
-ap.add_argument("--cert"); ap.add_argument("--key")
+for o in ("--ready", "--status", "--log", "--cert", "--key"):
+    ap.add_argument(o)
 a = ap.parse_args()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
@@ -93,7 +94,8 @@ hsrv() {
 	    >>"$TMP/$name.log" 2>&1 &
 	echo $! >"$TMP/$name.bpid"
 	wait_for 20 test -s "$ready" ||
-	    { echo "server $name did not start" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+	    { echo "server $name did not start" >&2
+	      cat "$TMP/$name.log" >&2; exit 1; }
 	cat "$ready"
 }
 # stop_bg NAME: stop a server started by hsrv or idbackend.
@@ -291,6 +293,10 @@ part2() {
 	conf_svc "$d" wrongca "$CNET.4" h2 "$common
     svcproxy.io/health-check-sni: hc.test
     svcproxy.io/health-check-ca: $TMP/other.pem"
+	# The right CA, but a name the certificate does not carry.
+	conf_svc "$d" wrongname "$CNET.8" h2 "$common
+    svcproxy.io/health-check-sni: other.test
+    svcproxy.io/health-check-ca: $TMP/hc.pem"
 	conf_pod "$d" h2 h2 "$NET.2" "$p"
 	set +e
 	"$SVCPROXY" check -c "$d" >"$TMP/check2.out" 2>&1
@@ -308,10 +314,13 @@ part2() {
 	status_is rightca "$ep" "up|pass||" || true
 	status_is wrongca "$ep" \
 	    "down|fail|TLS handshake failed: certificate verify failed|" || true
+	status_is wrongname "$ep" \
+	    "down|fail|TLS handshake failed: certificate verify failed|" || true
 	logged "endpoint $ep (default/wrongca:$SP/TCP) is down: TLS handshake failed: certificate verify failed" ||
 	    fail "https: wrong CA not logged down"
 	expect "https: the verified ones never went down" 0 \
-	    "$(grep -c "endpoint $ep (default/\(noverify\|rightca\):.* is down" "$LOG" || true)"
+	    "$(grep -c "endpoint $ep (default/\(noverify\|rightca\):.* is down" \
+	    "$LOG" || true)"
 	stop_proxy
 	stop_bg h2
 }
