@@ -10,11 +10,13 @@
 
 #include "health_view.h"
 
+/* The data path's own rule (lb_ep_ejected: an active pass since the
+   ejection re-admits), so that what is shown is what new connections
+   follow. */
 static int
-view_ejected(const struct lb_live *l, int64_t now)
+view_ejected(const struct lb_ep *ep, int64_t now)
 {
-	return l != NULL && atomic_load_explicit(&l->ejected_until_ms,
-	    memory_order_relaxed) > now;
+	return ep->live != NULL && lb_ep_ejected(ep, now);
 }
 
 enum hc_health
@@ -22,7 +24,7 @@ hc_view_health(const struct lb_ep *ep, int64_t now)
 {
 	const struct lb_live *l = ep->live;
 
-	if (view_ejected(l, now) || (l != NULL && atomic_load_explicit(
+	if (view_ejected(ep, now) || (l != NULL && atomic_load_explicit(
 	    &l->down, memory_order_relaxed) != 0))
 		return HC_DOWN;
 	if (ep->hc != NULL)
@@ -104,7 +106,7 @@ hc_view_ep(const struct lb_ep *ep, int64_t now, struct hc_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->health = hc_view_health(ep, now);
-	v->ejected = view_ejected(ep->live, now);
+	v->ejected = view_ejected(ep, now);
 	if (ep->live != NULL)
 		v->ejections = atomic_load_explicit(&ep->live->ejections,
 		    memory_order_relaxed);

@@ -163,10 +163,19 @@ START_TEST(health_rule)
 	ck_assert_int_eq(v.ejected, 0);
 	ck_assert_uint_eq(v.ejections, 2);
 	ck_assert_int_eq(v.checked, 0);
-	/* Ejected beats a passing check; so does lb_live.down. */
+	/* Ejected beats a check that passed before the ejection; a pass
+	   after it re-admits, as lb_ep_ejected has new connections do. */
 	atomic_store(&F.live[0]->ejected_until_ms, now + 1);
+	atomic_store(&F.live[0]->ejected_wall_ms, T_LAST);
 	ck_assert_int_eq(hc_view_health(&F.eps[0], now), HC_DOWN);
+	hc_view_ep(&F.eps[0], now, &v);
+	ck_assert_int_eq(v.ejected, 1);
+	atomic_store(&F.live[0]->ejected_wall_ms, T_LAST - 1);
+	ck_assert_int_eq(hc_view_health(&F.eps[0], now), HC_UP);
+	hc_view_ep(&F.eps[0], now, &v);
+	ck_assert_int_eq(v.ejected, 0);
 	atomic_store(&F.live[0]->ejected_until_ms, 0);
+	atomic_store(&F.live[0]->ejected_wall_ms, 0);
 	atomic_store(&F.live[3]->down, 1);
 	ck_assert_int_eq(hc_view_health(&F.eps[3], now), HC_DOWN);
 	ck_assert_uint_eq(hc_view_healthy(&F.ports[0].lb, now), 1);
