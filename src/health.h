@@ -48,8 +48,8 @@ struct hc_engine;
  * A stopped engine; notify (may be NULL) hears every transition.
  * NULL with err when out of memory or descriptors.
  */
-struct hc_engine *hc_engine_new(unsigned max_inflight, hc_notify_fn *,
-		    void *notify_arg, char *err, size_t errlen);
+struct hc_engine *hc_engine_new(unsigned max_inflight, hc_notify_fn *notify,
+		    void *arg, char *err, size_t errlen);
 /* Start its thread.  0, or -1 with err. */
 int		 hc_engine_start(struct hc_engine *, char *err, size_t errlen);
 /*

@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "health_cell.h"
 #include "health_state.h"
+#include "netaddr.h"
 
 void
 hc_celltab_init(struct hc_celltab *t)
@@ -85,27 +83,14 @@ char *
 hc_key(char *buf, size_t len, const struct sockaddr *sa, socklen_t salen,
     const struct hc_settings *s)
 {
-	char	 host[64] = "?";
-	int	 port = 0, n;
+	char	 where[NETADDR_HOSTPORTLEN];
+	int	 n;
 
-	if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6 &&
-	    salen >= sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		host[0] = '[';
-		inet_ntop(AF_INET6, &in6->sin6_addr, host + 1,
-		    sizeof(host) - 2);
-		strcat(host, "]");
-		port = ntohs(in6->sin6_port);
-	}
+	(void)salen;	/* the family says how much of sa there is */
+	ipaddr_format_sockaddr(sa, where, sizeof(where));
 	/* Every setting, separated by a byte no setting may hold. */
-	n = snprintf(buf, len, "%s:%d %s %u/%u %u/%u %s\x1f%s\x1f%s\x1f%s"
-	    "\x1f%s\x1f%s", host, port, hc_kind_name(s->kind),
+	n = snprintf(buf, len, "%s %s %u/%u %u/%u %s\x1f%s\x1f%s\x1f%s"
+	    "\x1f%s\x1f%s", where, hc_kind_name(s->kind),
 	    s->interval_ms, s->timeout_ms, s->rise, s->fall, opt(s->method),
 	    opt(s->path), opt(s->host), opt(s->expect), opt(s->sni),
 	    opt(s->ca));

@@ -35,6 +35,34 @@ hc_kind_parse(const char *s)
 	return -1;
 }
 
+const char *
+hc_duration(uint32_t ms, char *buf, size_t len)
+{
+	char		 frac[8] = "";
+	unsigned	 h = ms / 3600000, m = ms / 60000 % 60;
+	unsigned	 sec = ms / 1000 % 60, rest = ms % 1000;
+	size_t		 n;
+
+	if (ms == 0)
+		return "0s";
+	if (ms < 1000) {
+		snprintf(buf, len, "%ums", ms);
+		return buf;
+	}
+	if (rest != 0) {
+		snprintf(frac, sizeof(frac), ".%03u", rest);
+		for (n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+	}
+	if (h > 0)
+		snprintf(buf, len, "%uh%um%u%ss", h, m, sec, frac);
+	else if (m > 0)
+		snprintf(buf, len, "%um%u%ss", m, sec, frac);
+	else
+		snprintf(buf, len, "%u%ss", sec, frac);
+	return buf;
+}
+
 void
 hc_fsm_init(struct hc_fsm *f, unsigned rise, unsigned fall)
 {

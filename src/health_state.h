@@ -47,6 +47,14 @@ void		 hc_fsm_init(struct hc_fsm *, unsigned rise, unsigned fall);
  * changed between up and down or left unknown, else 0.
  */
 int		 hc_fsm_feed(struct hc_fsm *, int ok);
+#define HC_DURATION_LEN	32	/* hc_duration's longest, with room */
+
+/*
+ * ms as Go's time.Duration.String() spells it ("0s", "300ms", "1.5s",
+ * "1m30s", "1h0m0s"): how resolve prints the settings and a check's
+ * reason its timeout.  Returns buf, or a literal.
+ */
+const char	*hc_duration(uint32_t ms, char *buf, size_t len);
 /* "tcp", "http", "https" or "none". */
 const char	*hc_kind_name(enum hc_kind);
 /* The kind called s, or -1. */

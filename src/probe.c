@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,20 +19,6 @@
 
 static void	 probe_event(struct bufferevent *, short, void *);
 static void	 probe_readable(struct bufferevent *, void *);
-
-/* "2s", "300ms", "1.5s": as the annotation would spell it. */
-static void
-fmt_ms(char *buf, size_t len, uint32_t ms)
-{
-	if (ms < 1000)
-		snprintf(buf, len, "%ums", ms);
-	else if (ms % 1000 == 0)
-		snprintf(buf, len, "%us", ms / 1000);
-	else if (ms % 100 == 0)
-		snprintf(buf, len, "%u.%us", ms / 1000, ms % 1000 / 100);
-	else
-		snprintf(buf, len, "%ums", ms);
-}
 
 /* strerror, starting lower case as the reasons in /status do. */
 static void
@@ -80,12 +65,12 @@ static void
 probe_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe	*c = arg;
-	char		 d[24];
+	char		 d[HC_DURATION_LEN];
 
 	(void)fd;
 	(void)what;
-	fmt_ms(d, sizeof(d), c->p->timeout_ms);
-	probe_finish(c, 0, "timeout after %s", d);
+	probe_finish(c, 0, "timeout after %s", hc_duration(c->p->timeout_ms,
+	    d, sizeof(d)));
 }
 
 /* A probe that could not start reports from the loop, as any other. */
@@ -153,15 +138,8 @@ probe_nolinger(struct probe *c)
 static void
 target_name(struct probe *c, const struct sockaddr *sa, socklen_t salen)
 {
-	char	 host[NI_MAXHOST], port[NI_MAXSERV];
-
-	if (getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(c->target, sizeof(c->target), "unknown");
-		return;
-	}
-	snprintf(c->target, sizeof(c->target), sa->sa_family == AF_INET6 ?
-	    "[%s]:%s" : "%s:%s", host, port);
+	(void)salen;
+	ipaddr_format_sockaddr(sa, c->target, sizeof(c->target));
 }
 
 int

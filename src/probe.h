@@ -30,6 +30,7 @@
 
 #include "health-t.h"
 #include "health_state.h"
+#include "netaddr.h"
 
 #define PROBE_REASON_MAX	HC_REASON_MAX
 #define PROBE_HTTP_REQ_MAX	2048	/* method, path and host */
@@ -60,7 +61,8 @@ struct probe {
 						   from the loop, not inline */
 	probe_done_fn		*done;
 	void			*arg;
-	char			 target[64];	/* "127.0.0.1:80", for Host */
+	char			 target[NETADDR_HOSTPORTLEN]; /* "127.0.0.1:80",
+						   for Host */
 	char			 reason[PROBE_REASON_MAX];
 	unsigned		 running:1;
 	unsigned		 connected:1;	/* TCP (and TLS) is up */

@@ -11,38 +11,6 @@
 #include "health_state.h"
 #include "res.h"
 
-#define DURATION_LEN	32
-
-/* ms as Go's time.Duration.String() spells it: "0s", "300ms", "1.5s",
-   "1m30s", "1h0m0s". */
-static const char *
-fmt_ms(uint32_t ms, char buf[DURATION_LEN])
-{
-	char		 frac[8] = "";
-	unsigned	 h = ms / 3600000, m = ms / 60000 % 60;
-	unsigned	 sec = ms / 1000 % 60, rest = ms % 1000;
-	size_t		 n;
-
-	if (ms == 0)
-		return "0s";
-	if (ms < 1000) {
-		snprintf(buf, DURATION_LEN, "%ums", ms);
-		return buf;
-	}
-	if (rest != 0) {
-		snprintf(frac, sizeof(frac), ".%03u", rest);
-		for (n = strlen(frac); frac[n - 1] == '0'; n--)
-			frac[n - 1] = '\0';
-	}
-	if (h > 0)
-		snprintf(buf, DURATION_LEN, "%uh%um%u%ss", h, m, sec, frac);
-	else if (m > 0)
-		snprintf(buf, DURATION_LEN, "%um%u%ss", m, sec, frac);
-	else
-		snprintf(buf, DURATION_LEN, "%u%ss", sec, frac);
-	return buf;
-}
-
 static void
 json_ip(FILE *fp, const struct ipaddr *a)
 {
@@ -165,13 +133,13 @@ json_port(FILE *fp, const struct res_port *p)
 static void
 json_outlier(FILE *fp, const struct hc_config *hc)
 {
-	char d[DURATION_LEN];
+	char d[HC_DURATION_LEN];
 
 	fprintf(fp, "\"outlierDetection\":{\"consecutiveFailures\":%u,"
 	    "\"baseEjectionTime\":", hc->outlier_failures);
-	json_str(fp, fmt_ms(hc->eject_base_ms, d));
+	json_str(fp, hc_duration(hc->eject_base_ms, d, sizeof(d)));
 	fputs(",\"maxEjectionTime\":", fp);
-	json_str(fp, fmt_ms(hc->eject_max_ms, d));
+	json_str(fp, hc_duration(hc->eject_max_ms, d, sizeof(d)));
 	fprintf(fp, ",\"maxEjectionPercent\":%u}",
 	    (unsigned)hc->eject_max_percent);
 }
@@ -180,7 +148,7 @@ static void
 json_health(FILE *fp, const struct hc_config *hc)
 {
 	const struct hc_settings	*c = &hc->check;
-	char				 d[DURATION_LEN];
+	char				 d[HC_DURATION_LEN];
 
 	fputs("{\"type\":", fp);
 	json_str(fp, hc_kind_name(c->kind));
@@ -191,9 +159,9 @@ json_health(FILE *fp, const struct hc_config *hc)
 		return;
 	}
 	fputs("\"interval\":", fp);
-	json_str(fp, fmt_ms(c->interval_ms, d));
+	json_str(fp, hc_duration(c->interval_ms, d, sizeof(d)));
 	fputs(",\"timeout\":", fp);
-	json_str(fp, fmt_ms(c->timeout_ms, d));
+	json_str(fp, hc_duration(c->timeout_ms, d, sizeof(d)));
 	fprintf(fp, ",\"rise\":%u,\"fall\":%u,\"port\":", (unsigned)c->rise,
 	    (unsigned)c->fall);
 	if (c->port != 0)
@@ -218,7 +186,7 @@ json_health(FILE *fp, const struct hc_config *hc)
 	    (unsigned)hc->panic_percent);
 	json_str(fp, hc->close_on_down ? "close" : "keep");
 	fputs(",\"slowStart\":", fp);
-	json_str(fp, fmt_ms(hc->slow_start_ms, d));
+	json_str(fp, hc_duration(hc->slow_start_ms, d, sizeof(d)));
 	fputc('}', fp);
 }
 
@@ -361,7 +329,7 @@ static void
 text_health(FILE *fp, const struct hc_config *hc)
 {
 	const struct hc_settings	*c = &hc->check;
-	char				 d1[DURATION_LEN], d2[DURATION_LEN];
+	char				 d1[HC_DURATION_LEN], d2[HC_DURATION_LEN];
 
 	fprintf(fp, "  health %s", hc_kind_name(c->kind));
 	if (c->kind == HC_HTTP || c->kind == HC_HTTPS)
@@ -370,12 +338,13 @@ text_health(FILE *fp, const struct hc_config *hc)
 		if (c->port != 0)
 			fprintf(fp, " port %u", (unsigned)c->port);
 		fprintf(fp, " every %s timeout %s rise %u fall %u",
-		    fmt_ms(c->interval_ms, d1), fmt_ms(c->timeout_ms, d2),
+		    hc_duration(c->interval_ms, d1, sizeof(d1)),
+		    hc_duration(c->timeout_ms, d2, sizeof(d2)),
 		    (unsigned)c->rise, (unsigned)c->fall);
 	}
 	if (hc->outlier_failures > 0)
 		fprintf(fp, "  eject after %u failures for %s (max %u%%)",
-		    hc->outlier_failures, fmt_ms(hc->eject_base_ms, d1),
+		    hc->outlier_failures, hc_duration(hc->eject_base_ms, d1, sizeof(d1)),
 		    (unsigned)hc->eject_max_percent);
 	else
 		fputs("  no ejection", fp);
