@@ -16,6 +16,7 @@
 
 #include "admin.h"
 #include "health_state.h"
+#include "clock.h"
 #include "health_view.h"
 #include "log.h"
 #include "model.h"
@@ -88,7 +89,7 @@ adm_port_unhealthy(const struct snap_port *sp, char *buf, size_t len)
 	else if (atomic_load_explicit(&sp->lb.panic, memory_order_relaxed))
 		snprintf(buf, len, "Service port %s is in panic: no healthy "
 		    "endpoint, serving unhealthy ones", sp->label);
-	else if (hc_view_healthy(&sp->lb, hc_view_mono_ms()) == 0)
+	else if (hc_view_healthy(&sp->lb, clock_mono_ms()) == 0)
 		snprintf(buf, len, "Service port %s has no healthy endpoint",
 		    sp->label);
 	else
@@ -255,7 +256,7 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 	struct met_ctr	c;
 	uint64_t	acc, cl;
 	size_t		j;
-	int64_t		now = hc_view_mono_ms();
+	int64_t		now = clock_mono_ms();
 
 	memset(&c, 0, sizeof(c));
 	if (sp->met != NULL)

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "health.h"
 
 /* One target being checked; the health thread's alone. */
@@ -102,11 +103,8 @@ cell_publish(struct hc_cell *c, enum hc_health st, int ok,
 {
 	uint32_t	 s = atomic_load_explicit(&c->seq, memory_order_relaxed);
 	size_t		 i;
-	struct timespec	 ts;
-	int64_t		 now;
+	int64_t		 now = clock_wall_ms();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	atomic_store_explicit(&c->seq, s + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	for (i = 0; i < PROBE_REASON_MAX; i++) {
@@ -183,24 +181,6 @@ wants_free(struct hc_want *w, size_t n)
 
 /* ---- time and randomness ---- */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-mono_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static uint32_t
 rnd32(struct hc_engine *e)
 {
@@ -214,7 +194,7 @@ rnd32(struct hc_engine *e)
 static void
 timer_at(struct hc_check *c, int64_t due)
 {
-	int64_t		 d = due - mono_ms();
+	int64_t		 d = due - clock_mono_ms();
 	struct timeval	 tv;
 
 	if (d < 0)
@@ -289,8 +269,8 @@ hc_done(void *arg, int ok, const char *reason)
 	struct hc_engine	*e = c->e;
 	enum hc_health		 from = c->fsm.state;
 	struct hc_check		*next;
-	int64_t			 now = mono_ms(), due;
-	int64_t			 latency_us = mono_us() - c->started_us;
+	int64_t			 now = clock_mono_ms(), due;
+	int64_t			 latency_us = clock_mono_us() - c->started_us;
 
 	atomic_fetch_sub_explicit(&e->st_inflight, 1, memory_order_relaxed);
 	if (hc_fsm_feed(&c->fsm, ok)) {
@@ -322,7 +302,7 @@ static void
 hc_run(struct hc_check *c)
 {
 	struct hc_engine	*e = c->e;
-	int64_t			 now = mono_ms(), late = now - c->due_ms;
+	int64_t			 now = clock_mono_ms(), late = now - c->due_ms;
 	uint64_t		 max;
 
 	if (atomic_load_explicit(&e->st_inflight, memory_order_relaxed) >=
@@ -348,7 +328,7 @@ hc_run(struct hc_check *c)
 		    memory_order_relaxed);
 	atomic_fetch_add_explicit(&e->st_started, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&e->st_inflight, 1, memory_order_relaxed);
-	c->started_us = mono_us();
+	c->started_us = clock_mono_us();
 	/* A CA file that cannot be read fails the check, saying why
 	   (the probe reports it from the loop), rather than checking
 	   without verification. */
@@ -431,7 +411,7 @@ check_new(struct hc_engine *e, struct hc_want *w)
 		c->fsm.health = (uint16_t)(c->fsm.rise + c->fsm.fall - 1);
 	}
 	evtimer_assign(&c->timer, e->base, hc_due, c);
-	timer_at(c, mono_ms() + hc_first_delay_ms(c->set.interval_ms,
+	timer_at(c, clock_mono_ms() + hc_first_delay_ms(c->set.interval_ms,
 	    rnd32(e)));
 	return c;
 }
@@ -535,7 +515,7 @@ hc_engine_new(unsigned max_inflight, hc_notify_fn *notify, void *arg,
 	e->max_inflight = max_inflight > 0 ? max_inflight : 1;
 	e->notify = notify;
 	e->notify_arg = arg;
-	e->rnd = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ULL ^
+	e->rnd = (uint64_t)clock_mono_ms() * 0x9E3779B97F4A7C15ULL ^
 	    (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
 	if (e->rnd == 0)
 		e->rnd = 1;

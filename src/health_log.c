@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "health_log.h"
 #include "snapshot.h"
 
@@ -66,15 +67,6 @@ names_merge(struct hc_log_name *v, size_t n, size_t *more)
 	return k;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A cell named before keeps its flap state (both tables are sorted by
  * cell); a cell no longer named says its last summary now.  Under mu.
@@ -85,7 +77,7 @@ flaps_carry(struct hc_log *l, struct hc_log_name *v, size_t n,
 {
 	char	 line[HC_FLAP_LINE_MAX];
 	size_t	 i, j = 0;
-	int64_t	 now = mono_ms();
+	int64_t	 now = clock_mono_ms();
 
 	for (i = 0; i < n; i++) {
 		hc_flap_init(&v[i].flap);
@@ -170,7 +162,7 @@ hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
 	struct hc_log		*l = arg;
 	struct hc_log_name	 key, *n;
 	char			 name[256], line[HC_FLAP_LINE_MAX];
-	int64_t			 now = mono_ms();
+	int64_t			 now = clock_mono_ms();
 	int			 say = 1, tick = 0;
 
 	(void)from;

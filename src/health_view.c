@@ -128,15 +128,6 @@ hc_view_healthy(const struct lb_set *set, int64_t now)
 	return n;
 }
 
-int64_t
-hc_view_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char *
 hc_view_time(int64_t ms, char *buf, size_t len)
 {

@@ -52,7 +52,7 @@ struct hc_view_counts {
 	uint64_t		 latency_sum_us;
 };
 
-/* ep's health at now_ms (monotonic, hc_view_mono_ms()) into v. */
+/* ep's health at now_ms (monotonic, clock_mono_ms()) into v. */
 void		 hc_view_ep(const struct lb_ep *, int64_t now_ms,
 		    struct hc_view *v);
 /* The counters of cell c into out. */
@@ -65,8 +65,6 @@ void		 hc_view_cell(const struct hc_cell *c, struct hc_view *v,
 enum hc_health	 hc_view_health(const struct lb_ep *, int64_t now_ms);
 /* Endpoints of set that are healthy at now_ms. */
 size_t		 hc_view_healthy(const struct lb_set *, int64_t now_ms);
-/* CLOCK_MONOTONIC in ms, as ejected_until_ms counts. */
-int64_t		 hc_view_mono_ms(void);
 /* Wall-clock ms as RFC 3339 UTC into buf (HC_VIEW_TIME_MAX); buf. */
 char		*hc_view_time(int64_t wall_ms, char *buf, size_t len);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "clock.h"
 #include "kobj.h"
 #include "kobj_kinds.h"
 #include "load.h"
@@ -437,15 +438,6 @@ read_error(const char *path, int err, struct diag_list *diags)
 	return -1;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Read the regular file at path into a malloc'd, NUL-terminated buffer
  * (*out, owned by the caller).  Returns 0, or -1 with a diagnostic.
@@ -468,7 +460,7 @@ read_file(const char *path, char **out, size_t *outlen,
 	char		*buf;
 	size_t		 off = 0, want;
 	ssize_t		 n;
-	uint64_t	 start = now_ms();
+	uint64_t	 start = (uint64_t)clock_mono_ms();
 	int		 fd;
 
 	if (stat(path, &st) == -1)
@@ -512,7 +504,7 @@ read_file(const char *path, char **out, size_t *outlen,
 	}
 	/* Read what is there now; a file growing under us is cut. */
 	while (off < (size_t)st.st_size) {
-		if (now_ms() - start > LOAD_READ_TIMEOUT_MS) {
+		if ((uint64_t)clock_mono_ms() - start > LOAD_READ_TIMEOUT_MS) {
 			diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL,
 			    NULL, NULL, NULL, NULL, "read %zu of %lld bytes "
 			    "in %u ms, the limit; is its file system slow?",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "health_view.h"
 #include "metrics.h"
 #include "res.h"
@@ -507,7 +508,7 @@ prom_health(struct evbuffer *b, const struct snap *s)
 	const struct snap_port	*sp;
 	const struct lb_ep	*ep;
 	char			 lab[1024], le[HC_LAT_BUCKETS][PROM_LE_MAX];
-	int64_t			 now = hc_view_mono_ms();
+	int64_t			 now = clock_mono_ms();
 	size_t			 i, j;
 	int			 k;
 

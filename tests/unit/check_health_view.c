@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "health_view.h"
 #include "metrics.h"
 #include "snapshot.h"
@@ -67,7 +68,7 @@ setup(void)
 	size_t i;
 
 	memset(&F, 0, sizeof(F));
-	F.now = hc_view_mono_ms();
+	F.now = clock_mono_ms();
 	F.svc.ns = "default";
 	F.svc.name = "web";
 	for (i = 0; i < NEPS; i++) {
