@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "health_log.h"
@@ -149,12 +148,6 @@ hc_log_names(struct hc_log *l, const struct snap *s)
 	return 0;
 }
 
-static const char *
-health_name(enum hc_health h)
-{
-	return h == HC_UP ? "up" : h == HC_DOWN ? "down" : "unknown";
-}
-
 void
 hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
     enum hc_health to, const char *reason)
@@ -188,7 +181,7 @@ hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
 		snprintf(name, sizeof(name), "%.*s",
 		    (int)strcspn(c->key, " "), c->key);
 		snprintf(line, sizeof(line), "endpoint %s is %s%s%s", name,
-		    health_name(to),
+		    hc_health_name(to),
 		    reason != NULL && reason[0] != '\0' ? ": " : "",
 		    reason != NULL ? reason : "");
 	}
