@@ -21,14 +21,20 @@ static void	 probe_event(struct bufferevent *, short, void *);
 static void	 probe_readable(struct bufferevent *, void *);
 
 /* strerror, starting lower case as the reasons in /status do. */
+static char *
+errno_text(char *buf, size_t len, int err)
+{
+	snprintf(buf, len, "%s", strerror(err));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
 static void
 errno_reason(struct probe *c, int err)
 {
 	char	 why[PROBE_REASON_MAX];
 
-	snprintf(why, sizeof(why), "%s", strerror(err));
-	why[0] = (char)tolower((unsigned char)why[0]);
-	probe_finish(c, 0, "%s", why);
+	probe_finish(c, 0, "%s", errno_text(why, sizeof(why), err));
 }
 
 void
@@ -180,11 +186,9 @@ probe_start(struct probe *c, struct event_base *base,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return 0;
 fail:
-	if (c->reason[0] == '\0') {
-		snprintf(c->reason, sizeof(c->reason), "%s",
-		    strerror(errno != 0 ? errno : EIO));
-		c->reason[0] = (char)tolower((unsigned char)c->reason[0]);
-	}
+	if (c->reason[0] == '\0')
+		errno_text(c->reason, sizeof(c->reason), errno != 0 ? errno :
+		    EIO);
 	c->failed = 1;
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
