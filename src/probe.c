@@ -217,11 +217,8 @@ probe_readable(struct bufferevent *bev, void *arg)
 	struct probe	*c = arg;
 
 	(void)bev;
-	if (c->p->kind == HC_HTTP || c->p->kind == HC_HTTPS)
-		probe_http_verdict(c);
-	else	/* a tcp check wants nothing from the server */
-		evbuffer_drain(bufferevent_get_input(c->bev),
-		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	/* Only http(s) reads: a tcp probe ends as soon as it connects. */
+	probe_http_verdict(c);
 }
 
 static void
@@ -240,15 +237,12 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 			probe_finish(c, 0, "cannot queue the request");
 		return;
 	}
-	/* A response that arrived before the close or reset counts. */
-	if (c->connected && c->p->kind != HC_TCP && probe_http_verdict(c))
+	/* Past here only http(s) is connected (a tcp probe has ended).  A
+	   response that arrived before the close or reset counts. */
+	if (c->connected && probe_http_verdict(c))
 		return;
 	if (what & BEV_EVENT_EOF) {
-		if (c->p->kind == HC_TCP)
-			probe_finish(c, 1, "connected");
-		else
-			probe_finish(c, 0, "connection closed before the "
-			    "status line");
+		probe_finish(c, 0, "connection closed before the status line");
 		return;
 	}
 	if (c->p->kind == HC_HTTPS && probe_tls_error(c)) {
