@@ -121,6 +121,14 @@ struct lb_ep {
 
 struct lb_ops;
 
+/* What a hashing algorithm (maglev) hashes of the client. */
+enum lb_hash_key {
+	LB_HASH_CLIENT_IP = 0,		/* the default */
+	LB_HASH_CLIENT_IP_PORT,
+};
+#define LB_MAGLEV_TABLE_DEFAULT	65537	/* a prime (Maglev's paper) */
+#define LB_MAGLEV_TABLE_MAX	655373	/* a prime; the largest allowed */
+
 /* The endpoints of one Service port, in a snapshot's arena. */
 struct lb_set {
 	const struct lb_ops	*ops;
@@ -152,6 +160,15 @@ struct lb_set {
 	void			(*panic_note)(const struct lb_set *, int on,
 				    size_t healthy, void *arg);
 	void			*panic_arg;	/* panic_note's */
+	/*
+	 * The algorithm's parameters (issue 13), filled by the snapshot
+	 * build from the Service's annotations over the ProxyConfig's,
+	 * before ops->build runs.  Zero means the default.
+	 */
+	enum lb_hash_key	 hash_key;	/* maglev's key */
+	uint32_t		 table_size;	/* maglev's, a prime; 0:
+						   LB_MAGLEV_TABLE_DEFAULT */
+	uint32_t		 slow_start_ms;	/* for lb_ep_weight(); 0: off */
 };
 
 /*

@@ -28,6 +28,9 @@ struct res_endpoint {
 	unsigned		 serving:1;
 	unsigned		 terminating:1;
 	unsigned		 usable:1;	/* new connections may use it */
+	uint32_t		 weight;	/* svcproxy.io/weight of its Pod
+						   or EndpointSlice; 1 unless
+						   given; 0: drained */
 };
 
 struct res_port {
