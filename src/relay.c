@@ -309,9 +309,7 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 	}
 	if (r->ep != NULL)
 		lb_release(&r->sp->lb, r->ep);
-	atomic_fetch_sub_explicit(&r->sp->svc->live->active, 1,
-	    memory_order_relaxed);
-	atomic_fetch_sub_explicit(w->active_all, 1, memory_order_relaxed);
+	relay_unreserve(w, r->sp);
 	WRK_STAT_ADD(w->stats, active, (uint32_t)-1);
 	WRK_STAT_ADD(w->stats, closed, 1);
 	WRK_STAT_ADD(w->stats, bytes_up, r->d[0].bytes);
@@ -766,6 +764,47 @@ relay_alloc(struct relay_wrk *w)
 	return r;
 }
 
+int
+relay_reserve(struct relay_wrk *w, const struct snap_port *sp,
+    uint32_t max_all)
+{
+	uint32_t max = sp->svc->max_connections;
+
+	/*
+	 * Count first, then compare what was there before: of several
+	 * workers racing for the last slot, exactly one sees room.
+	 * Checking and counting apart would let each of them in.
+	 */
+	if (atomic_fetch_add_explicit(w->active_all, 1,
+	    memory_order_relaxed) >= max_all && max_all != 0) {
+		atomic_fetch_sub_explicit(w->active_all, 1,
+		    memory_order_relaxed);
+		return 0;
+	}
+	if (atomic_fetch_add_explicit(&sp->svc->live->active, 1,
+	    memory_order_relaxed) >= max && max != 0) {
+		relay_unreserve(w, sp);
+		return 0;
+	}
+	return 1;
+}
+
+void
+relay_count(struct relay_wrk *w, const struct snap_port *sp)
+{
+	atomic_fetch_add_explicit(w->active_all, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
+	    memory_order_relaxed);
+}
+
+void
+relay_unreserve(struct relay_wrk *w, const struct snap_port *sp)
+{
+	atomic_fetch_sub_explicit(&sp->svc->live->active, 1,
+	    memory_order_relaxed);
+	atomic_fetch_sub_explicit(w->active_all, 1, memory_order_relaxed);
+}
+
 void
 relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
     socklen_t clen, struct snap *s, const struct snap_lsn *l)
@@ -778,6 +817,7 @@ relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
 
 	if ((r = relay_alloc(w)) == NULL) {
 		relay_close_rst(cfd);
+		relay_unreserve(w, sp);
 		snap_unref(s);
 		return;
 	}
@@ -792,9 +832,7 @@ relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
 	memcpy(&r->client, client, clen);
 	r->flow.client = (struct sockaddr *)&r->client;
 	r->start_ms = r->last_ms = relay_now(w);
-	atomic_fetch_add_explicit(&sp->svc->live->active, 1,
-	    memory_order_relaxed);
-	atomic_fetch_add_explicit(w->active_all, 1, memory_order_relaxed);
+	/* The slot in the active counts: the caller's relay_reserve. */
 	WRK_STAT_ADD(w->stats, active, 1);
 	WRK_STAT_ADD(w->stats, accepted, 1);
 	MET_PORT_ADD(sp, w->id, accepted, 1);

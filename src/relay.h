@@ -67,8 +67,23 @@ int	 relay_wrk_init(struct relay_wrk *w, size_t max_pipes,
 void	 relay_wrk_free(struct relay_wrk *w);
 
 /*
+ * Take a connection slot for Service port sp before accepting: count
+ * it in w's group-wide active count and sp's Service's, unless that
+ * passes max_all (the group's; 0: none) or the Service's
+ * maxConnections.  1, or 0 (nothing counted) at a limit.  Atomic: any
+ * number of workers reserving at once never pass a limit together.
+ * relay_start takes the slot over; relay_unreserve gives back one that
+ * was not used (the accept failed).
+ */
+int	 relay_reserve(struct relay_wrk *, const struct snap_port *sp,
+	    uint32_t max_all);
+void	 relay_unreserve(struct relay_wrk *, const struct snap_port *sp);
+/* The same slot taken whatever the limits say (a listener's drain). */
+void	 relay_count(struct relay_wrk *, const struct snap_port *sp);
+/*
  * Serve the accepted socket cfd (non-blocking) from client on listener
- * l (its Service port) of snapshot s.  Takes over cfd and the caller's
+ * l (its Service port) of snapshot s, for which the caller reserved a
+ * slot (relay_reserve).  Takes over cfd, the slot and the caller's
  * reference to s; on any failure the client is reset and counted.  A
  * client outside l's loadBalancerSourceRanges, or one NetworkPolicy
  * lets reach no endpoint, is reset at once and counted on the port

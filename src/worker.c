@@ -77,6 +77,14 @@ wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
 	    memory_order_relaxed) >= max;
 }
 
+/* A slot for one more connection on sp (relay_reserve), or 0. */
+static int
+wrk_reserve(struct wrk *w, const struct snap_port *sp)
+{
+	return relay_reserve(&w->relay, sp, atomic_load_explicit(
+	    &w->grp->max_conns, memory_order_relaxed));
+}
+
 static void
 wrk_lsn_on(struct lsn *l, int on)
 {
@@ -206,13 +214,15 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < WRK_ACCEPT_BATCH; i++) {
 		sl = wrk_lookup(w, l);
-		if (sl != NULL && wrk_at_limit(w, sl->sp)) {
+		if (sl != NULL && !wrk_reserve(w, sl->sp)) {
 			wrk_pause_lsn(w, l);
 			return;
 		}
 		len = sizeof(ss);
 		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1 && sl != NULL)
+			relay_unreserve(&w->relay, sl->sp);
 		if (cfd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -465,6 +475,7 @@ wrk_free(struct wrk *w)
 static void
 wrk_lsn_drain(struct wrk *w, struct lsn *l)
 {
+	const struct snap_lsn	*sl;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	int			 cfd, i;
@@ -478,7 +489,11 @@ wrk_lsn_drain(struct wrk *w, struct lsn *l)
 				continue;
 			return;
 		}
-		wrk_serve(w, wrk_lookup(w, l), cfd, &ss, len);
+		/* Queued before the reload: served past any limit rather
+		   than dropped with the listener. */
+		if ((sl = wrk_lookup(w, l)) != NULL)
+			relay_count(&w->relay, sl->sp);
+		wrk_serve(w, sl, cfd, &ss, len);
 	}
 }
 

@@ -3,7 +3,8 @@
  * thread: health-on-down closes established connections to an endpoint
  * whose check cell went down (and keeps them with keep, or while the
  * cell is up), and passive ejection keeps new connections off an
- * endpoint that refuses them, through the real connect path.
+ * endpoint that refuses them, through the real connect path.  And
+ * connection slots: workers racing for the last one never pass a limit.
  */
 #include "config.h"
 
@@ -11,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +268,7 @@ rfx_connect(struct rfx *f, int *bfd)
 	sfd = accept4(f->front, (struct sockaddr *)&sin, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_eq(relay_reserve(&f->w, f->lsn->sp, 0), 1);
 	relay_start(&f->w, sfd, (struct sockaddr *)&sin, len,
 	    snap_ref(f->snap), f->lsn);
 	*bfd = loop_accept(f, f->back);
@@ -516,6 +520,95 @@ START_TEST(test_close_chain_on_rerun)
 }
 END_TEST
 
+/*
+ * Two threads race for the slots of a limit, round after round: the
+ * winners never outnumber the limit, whichever limit is the tighter.
+ * Checking the count and adding to it apart (the old accept path)
+ * let both threads through now and then.
+ */
+struct race {
+	struct relay_wrk	*w;
+	const struct snap_port	*sp;
+	uint32_t		 max_all;
+	_Atomic uint32_t	*go;		/* round to run */
+	_Atomic uint32_t	*done;		/* threads done with it */
+	uint32_t		 won;		/* this round */
+	uint32_t		 over;		/* rounds past the limit */
+};
+
+#define RACE_ROUNDS	20000
+#define RACE_SLOTS	2
+
+static void *
+race_run(void *arg)
+{
+	struct race	*r = arg;
+	uint32_t	 round;
+
+	for (round = 1; round <= RACE_ROUNDS; round++) {
+		while (atomic_load(r->go) < round)
+			sched_yield();
+		r->won = 0;
+		while (r->won < RACE_SLOTS + 1 &&
+		    relay_reserve(r->w, r->sp, r->max_all))
+			r->won++;
+		atomic_fetch_add(r->done, 1);
+	}
+	return NULL;
+}
+
+static void
+race_limit(uint32_t max_all, uint32_t max_svc)
+{
+	struct lb_live		 live;
+	struct snap_svc		 svc;
+	struct snap_port	 sp;
+	struct relay_wrk	 w;
+	struct race		 r[2];
+	pthread_t		 th[2];
+	_Atomic uint32_t	 active = 0, go = 0, done = 0;
+	uint32_t		 round, i, over = 0, won;
+
+	memset(&live, 0, sizeof(live));
+	memset(&svc, 0, sizeof(svc));
+	memset(&sp, 0, sizeof(sp));
+	memset(&w, 0, sizeof(w));
+	svc.live = &live;
+	svc.max_connections = max_svc;
+	sp.svc = &svc;
+	w.active_all = &active;
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct race){ &w, &sp, max_all, &go, &done, 0, 0 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_run,
+		    &r[i]), 0);
+	}
+	for (round = 1; round <= RACE_ROUNDS; round++) {
+		atomic_store(&go, round);
+		while (atomic_load(&done) < 2 * round)
+			sched_yield();
+		won = r[0].won + r[1].won;
+		if (won != RACE_SLOTS)
+			over++;
+		/* Back to empty for the next round. */
+		for (i = 0; i < won; i++)
+			relay_unreserve(&w, &sp);
+		ck_assert_uint_eq(atomic_load(&active), 0);
+		ck_assert_uint_eq(atomic_load(&live.active), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_msg(over == 0, "%u of %u rounds did not fill exactly %u "
+	    "slots", over, RACE_ROUNDS, RACE_SLOTS);
+}
+
+START_TEST(test_reserve_race)
+{
+	race_limit(RACE_SLOTS, 0);		/* the group's limit */
+	race_limit(0, RACE_SLOTS);		/* maxConnections */
+	race_limit(RACE_SLOTS, RACE_SLOTS + 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -528,6 +621,7 @@ main(void)
 	tcase_add_test(tc, test_passive_ejection);
 	tcase_add_test(tc, test_worker_health_wake);
 	tcase_add_test(tc, test_close_chain_on_rerun);
+	tcase_add_test(tc, test_reserve_race);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
