@@ -11,10 +11,12 @@
  * is the endpoints in order and is not stored: a pick rotates over
  * them as before weights existed.
  *
- * The sequence: weights divided by their gcd; its length is their sum,
- * at most max(LB_RR_MAXLEN, endpoints); larger weights are scaled down
- * in proportion (none below 1) to fit.  Weight 0 drains: the endpoint
- * takes no turn (established connections are not ours to end).
+ * The sequence: weights divided by their gcd; its length is their sum.
+ * When that passes max(LB_RR_MAXLEN, endpoints), the weights are scaled
+ * down in proportion to about that (none below 1: the length stays
+ * under twice it), which rounds small weights' shares.  Weight 0
+ * drains: the endpoint takes no turn (established connections are not
+ * ours to end).
  *
  * Passing.  An endpoint a flow may not use (down, ejected, refused by
  * NetworkPolicy, tried) passes its turn to the next entry of the

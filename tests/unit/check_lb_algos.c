@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,57 @@ START_TEST(test_swrr_slow_start)
 }
 END_TEST
 
+/* Several workers at once: every turn is taken exactly once, so the
+   totals follow the weights exactly. */
+#define THREADS	4
+#define TPICKS	700000		/* THREADS * TPICKS: a multiple of 7 */
+
+struct thr {
+	struct afx	*f;
+	int		 n[3];
+};
+
+static void *
+thr_pick(void *arg)
+{
+	struct thr	*t = arg;
+	int		 i;
+
+	for (i = 0; i < TPICKS; i++)
+		t->n[pick(t->f, 0)]++;
+	return NULL;
+}
+
+START_TEST(test_swrr_threads)
+{
+	static const uint32_t	w[] = { 5, 1, 1 };
+	struct afx		f;
+	struct thr		t[THREADS];
+	pthread_t		tid[THREADS];
+	int			i, k, n[3] = { 0 };
+
+	afx_init(&f, &lb_rr_ops, 3, w);
+	afx_build(&f);
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < THREADS; i++) {
+		t[i].f = &f;
+		ck_assert_int_eq(pthread_create(&tid[i], NULL, thr_pick,
+		    &t[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		for (k = 0; k < 3; k++)
+			n[k] += t[i].n[k];
+	}
+	ck_assert_int_eq(n[0], THREADS * TPICKS / 7 * 5);
+	ck_assert_int_eq(n[1], THREADS * TPICKS / 7);
+	ck_assert_int_eq(n[2], THREADS * TPICKS / 7);
+	for (k = 0; k < 3; k++)
+		ck_assert_uint_eq(f.eps[k].live->active, 0);
+	afx_free(&f);
+}
+END_TEST
+
 /* ---- least connections ---- */
 
 /* Long-lived connections (held): each new one goes to the least
@@ -470,6 +522,7 @@ algos_suite(void)
 	tcase_add_test(tc, test_swrr_down_passes);
 	tcase_add_test(tc, test_swrr_scaled);
 	tcase_add_test(tc, test_swrr_slow_start);
+	tcase_add_test(tc, test_swrr_threads);
 	tcase_add_test(tc, test_lc_held);
 	tcase_add_test(tc, test_lc_ties_rotate);
 	tcase_add_test(tc, test_r2_spread);
