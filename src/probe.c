@@ -59,6 +59,12 @@ probe_cancel(struct probe *c)
 	if (!c->running)
 		return;
 	c->running = 0;
+	if (c->fd != -1) {
+		event_del(&c->io);
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
 	evtimer_del(&c->timer);
 	event_del(&c->later);
 	if (c->bev != NULL) {
@@ -93,6 +99,8 @@ probe_start_failed(evutil_socket_t fd, short what, void *arg)
 	probe_finish(c, 0, "%s", why);
 }
 
+static void	 probe_tcp_event(evutil_socket_t, short, void *);
+
 /*
  * A tcp check's socket, as HAProxy makes it: with quick ACKs off, the
  * kernel delays the handshake's last ACK, and probe_event resets the
@@ -102,15 +110,14 @@ probe_start_failed(evutil_socket_t fd, short what, void *arg)
  * keeps a TIME_WAIT.  Where TCP_QUICKACK is missing, the check still
  * works, with the handshake completed and reset.
  */
-static struct bufferevent *
-probe_tcp_bev(struct probe *c, int family)
+static int
+probe_tcp_socket(int family)
 {
-	struct bufferevent	*bev;
-	int			 fd, save;
+	int fd;
 
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return NULL;
+		return -1;
 #ifdef TCP_QUICKACK
 	{
 		int	 zero = 0;
@@ -120,25 +127,60 @@ probe_tcp_bev(struct probe *c, int family)
 		    sizeof(zero));
 	}
 #endif
-	bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		save = errno;
-		close(fd);
-		errno = save;
-	}
-	return bev;
+	return fd;
 }
 
-/* Close with a RST, not a FIN: no TIME_WAIT, no final ACK. */
-static void
-probe_nolinger(struct probe *c)
+/*
+ * A tcp probe: the socket and one event, for the connect's end and the
+ * deadline at once.  No bufferevent, buffers or second timer: a tcp
+ * check is most of the checks, and what it costs beyond the kernel's
+ * handshake is this.  0, or -1 with errno.
+ */
+static int
+probe_tcp_start(struct probe *c, const struct sockaddr *sa, socklen_t salen,
+    const struct timeval *tv)
 {
-	struct linger	 l = { 1, 0 };
-	evutil_socket_t	 fd;
+	int save;
 
-	if (c->bev == NULL || (fd = bufferevent_getfd(c->bev)) < 0)
+	if ((c->fd = probe_tcp_socket(sa->sa_family)) == -1)
+		return -1;
+	if (connect(c->fd, sa, salen) == -1 && errno != EINPROGRESS) {
+		save = errno;
+		close(c->fd);
+		c->fd = -1;
+		errno = save;
+		return -1;
+	}
+	/* Even a connect done at once reports through the loop. */
+	event_assign(&c->io, c->base, c->fd, EV_WRITE, probe_tcp_event, c);
+	event_add(&c->io, tv);
+	return 0;
+}
+
+static void
+probe_tcp_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*c = arg;
+	struct linger	 l = { 1, 0 };
+	socklen_t	 len = sizeof(int);
+	char		 d[HC_DURATION_LEN];
+	int		 err = 0;
+
+	if (what & EV_TIMEOUT) {
+		probe_finish(c, 0, "timeout after %s",
+		    hc_duration(c->p->timeout_ms, d, sizeof(d)));
 		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		errno_reason(c, err);
+		return;
+	}
+	c->connected = 1;
+	/* Close with a RST, not a FIN: no TIME_WAIT, no final ACK. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	probe_finish(c, 1, "connected");
 }
 
 static void
@@ -164,17 +206,21 @@ probe_start(struct probe *c, struct event_base *base,
 	c->connected = 0;
 	c->failed = 0;
 	c->running = 1;
-	target_name(c, sa, salen);
-	evtimer_assign(&c->timer, base, probe_timeout, c);
-	evtimer_assign(&c->later, base, probe_start_failed, c);
+	c->fd = -1;
 	tv.tv_sec = p->timeout_ms / 1000;
 	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
+	if (p->kind == HC_TCP && probe_tcp_start(c, sa, salen, &tv) == 0)
+		return 0;
+	/* http(s), and a tcp probe that failed to start. */
+	evtimer_assign(&c->timer, base, probe_timeout, c);
+	evtimer_assign(&c->later, base, probe_start_failed, c);
+	if (p->kind == HC_TCP)
+		goto fail;
+	target_name(c, sa, salen);
 	evtimer_add(&c->timer, &tv);
 
 	if (p->kind == HC_HTTPS)
 		c->bev = probe_tls_bev(c);
-	else if (p->kind == HC_TCP)
-		c->bev = probe_tcp_bev(c, sa->sa_family);
 	else
 		c->bev = bufferevent_socket_new(base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -230,15 +276,11 @@ probe_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = 1;
-		if (c->p->kind == HC_TCP) {
-			probe_nolinger(c);
-			probe_finish(c, 1, "connected");
-		} else if (probe_http_send(c) == -1)
+		if (probe_http_send(c) == -1)
 			probe_finish(c, 0, "cannot queue the request");
 		return;
 	}
-	/* Past here only http(s) is connected (a tcp probe has ended).  A
-	   response that arrived before the close or reset counts. */
+	/* A response that arrived before the close or reset counts. */
 	if (c->connected && probe_http_verdict(c))
 		return;
 	if (what & BEV_EVENT_EOF) {

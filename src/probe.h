@@ -14,8 +14,8 @@
  *
  * The caller owns struct probe (the health table embeds one per
  * checked endpoint) and the params, which must outlive the probe; the
- * probe owns its socket and bufferevent from probe_start until done or
- * probe_cancel.  One event_base, one thread.
+ * probe owns its socket (tcp) or bufferevent (http, https) from
+ * probe_start until done or probe_cancel.  One event_base, one thread.
  */
 #ifndef SVCPROXY_PROBE_H
 #define SVCPROXY_PROBE_H
@@ -55,7 +55,12 @@ typedef void	 probe_done_fn(void *arg, int ok, const char *reason);
 struct probe {
 	struct event_base	*base;		/* borrowed */
 	const struct probe_params *p;		/* borrowed */
-	struct bufferevent	*bev;		/* owned while running */
+	struct bufferevent	*bev;		/* http(s): owned while
+						   running */
+	int			 fd;		/* tcp: owned while running,
+						   with io; else -1 */
+	struct event		 io;		/* tcp: connect's end or the
+						   deadline */
 	struct event		 timer;		/* whole-probe deadline */
 	struct event		 later;		/* reports a failure to start
 						   from the loop, not inline */
