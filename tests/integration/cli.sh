@@ -216,25 +216,25 @@ metadata:
   name: proxy
 spec:
   loadBalancing:
-    algorithm: maglev
+    algorithm: ring-hash
 ---
 apiVersion: v1
 kind: Service
 metadata:
   name: web
   annotations:
-    svcproxy.io/lb-algorithm: random-two
+    svcproxy.io/lb-algorithm: leastconn
 spec:
   ports:
   - port: 80
 YAML
 expect_rc 1 "check rejects unknown balancing algorithms" \
 	sp check -c "$TMP/lb.yaml"
-expect_grep "lb.yaml:7:16: ProxyConfig proxy: spec.loadBalancing.algorithm: Unsupported value: \"maglev\": supported values: \"round-robin\"$" \
+expect_grep "lb.yaml:7:16: ProxyConfig proxy: spec.loadBalancing.algorithm: Unsupported value: \"ring-hash\": supported values: \"least-connections\", \"maglev\", \"random-two\", \"round-robin\"$" \
 	"$TMP/err" "ProxyConfig algorithm: NotSupported at its position"
-expect_grep "lb.yaml:14:31: Service default/web: metadata.annotations\[svcproxy.io/lb-algorithm\]: Unsupported value: \"random-two\": supported values: \"round-robin\"$" \
+expect_grep "lb.yaml:14:31: Service default/web: metadata.annotations\[svcproxy.io/lb-algorithm\]: Unsupported value: \"leastconn\": supported values: \"least-connections\", \"maglev\", \"random-two\", \"round-robin\"$" \
 	"$TMP/err" "lb-algorithm annotation: NotSupported at its position"
-sed -i 's/maglev/round-robin/; s/random-two/round-robin/' "$TMP/lb.yaml"
+sed -i 's/ring-hash/round-robin/; s/leastconn/round-robin/' "$TMP/lb.yaml"
 expect_rc 0 "resolve with round-robin named twice" \
 	sp resolve -c "$TMP/lb.yaml"
 expect_grep "^default/web  ClusterIP  clusterIP [0-9.]+  lb round-robin$" \

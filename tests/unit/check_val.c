@@ -523,10 +523,11 @@ START_TEST(test_pcfg_lb_algorithm)
 	vt_free(&t);
 
 	vt_run(&t, PCFG_HEAD "  workers: 2\n"
-	    "  loadBalancing:\n    algorithm: maglev\n");
+	    "  loadBalancing:\n    algorithm: ring-hash\n");
 	d = vt_expect(&t, "spec.loadBalancing.algorithm", DIAG_ERROR,
-	    DIAG_NOT_SUPPORTED, "maglev", NULL);
-	ck_assert_str_eq(d->detail, "supported values: \"round-robin\"");
+	    DIAG_NOT_SUPPORTED, "ring-hash", NULL);
+	ck_assert_str_eq(d->detail, "supported values: \"least-connections\", "
+	    "\"maglev\", \"random-two\", \"round-robin\"");
 	ck_assert_uint_eq(d->line, 8);
 	ck_assert_uint_eq(d->col, 16);
 	ck_assert_uint_eq(t.nerr, 1);

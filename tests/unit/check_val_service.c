@@ -725,11 +725,12 @@ START_TEST(test_annotations)
 	/* svcproxy.io/lb-algorithm: a name the registry knows. */
 	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
 	    "  annotations:\n"
-	    "    svcproxy.io/lb-algorithm: least-connections\n"
+	    "    svcproxy.io/lb-algorithm: leastconn\n"
 	    "spec:\n  ports: [{port: 80}]\n");
 	d = vt_expect(&t, "metadata.annotations[svcproxy.io/lb-algorithm]", E,
-	    DIAG_NOT_SUPPORTED, "least-connections", NULL);
-	ck_assert_str_eq(d->detail, "supported values: \"round-robin\"");
+	    DIAG_NOT_SUPPORTED, "leastconn", NULL);
+	ck_assert_str_eq(d->detail, "supported values: \"least-connections\", "
+	    "\"maglev\", \"random-two\", \"round-robin\"");
 	ck_assert_uint_eq(d->line, 6);
 	ck_assert_uint_eq(d->col, 31);
 	ck_assert_uint_eq(t.nerr, 1);
@@ -739,7 +740,8 @@ START_TEST(test_annotations)
 	    "  annotations: {svcproxy.io/lb-algorithm: \"\"}\n"
 	    "spec:\n  ports: [{port: 80}]\n");
 	vt_expect(&t, "metadata.annotations[svcproxy.io/lb-algorithm]", E,
-	    DIAG_NOT_SUPPORTED, "", "supported values: \"round-robin\"");
+	    DIAG_NOT_SUPPORTED, "", "supported values: \"least-connections\", "
+	    "\"maglev\", \"random-two\", \"round-robin\"");
 	vt_free(&t);
 
 	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
