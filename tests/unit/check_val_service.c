@@ -855,7 +855,7 @@ ann_warns(const char *lines, const char *key, const char *detail)
 START_TEST(test_health_good)
 {
 	ann_clean("svcproxy.io/health-check: tcp\n"
-	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-interval: 1s\n"
 	    "svcproxy.io/health-check-timeout: 1s\n"
 	    "svcproxy.io/health-check-rise: \"1\"\n"
 	    "svcproxy.io/health-check-fall: \"100\"\n"
@@ -880,6 +880,41 @@ START_TEST(test_health_good)
 	    "svcproxy.io/health-panic-threshold: \"100\"\n"
 	    "svcproxy.io/outlier-consecutive-failures: \"1000\"\n"
 	    "svcproxy.io/outlier-max-ejection-percent: \"0\"");
+}
+END_TEST
+
+/*
+ * A timeout over the interval is valid (HAProxy and Kubernetes accept
+ * it) but changes how fast a dead endpoint goes down: a warning at the
+ * annotation that made it so, saying by how much.
+ */
+START_TEST(test_health_timeout_over_interval)
+{
+	ann_warns("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-timeout: 5s",
+	    "svcproxy.io/health-check-timeout", "the timeout (5s) is longer "
+	    "than the interval (2s): checks of an endpoint never overlap, so "
+	    "one that does not answer is checked every 5s, not every 2s, and "
+	    "goes down after about 3 x 5s = 15s");
+	ann_warns("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-timeout: 1500ms\n"
+	    "svcproxy.io/health-check-fall: \"2\"",
+	    "svcproxy.io/health-check-timeout", "the timeout (1.5s) is longer "
+	    "than the interval (300ms): checks of an endpoint never overlap, "
+	    "so one that does not answer is checked every 1.5s, not every "
+	    "300ms, and goes down after about 2 x 1.5s = 3s");
+	/* Equal, or the timeout left to default to the interval: clean. */
+	ann_clean("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-timeout: 300ms");
+	ann_clean("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-interval: 300ms");
+	/* No active check: only the warning that the timeout is ignored. */
+	ann_warns("svcproxy.io/health-check: none\n"
+	    "svcproxy.io/health-check-timeout: 5s",
+	    "svcproxy.io/health-check-timeout", "ignored: "
+	    "svcproxy.io/health-check is \"none\" (no active check)");
 }
 END_TEST
 
@@ -1293,6 +1328,7 @@ val_tc_service(void)
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_health_good);
 	tcase_add_test(tc, test_health_bad);
+	tcase_add_test(tc, test_health_timeout_over_interval);
 	tcase_add_test(tc, test_health_https);
 	tcase_add_test(tc, test_health_warnings);
 	tcase_add_test(tc, test_health_proxyconfig_default);
