@@ -322,6 +322,19 @@ val_hc_apply(struct hc_config *hc, const char *annotation, const char *v)
 		    sizeof(why));
 }
 
+enum hc_kind
+val_hc_kind(const struct kstrmap *ann, enum hc_kind dflt)
+{
+	int	 kind;
+	size_t	 i;
+
+	for (i = 0; i < ann->n; i++)
+		if (strcmp(ann->v[i].key, ANN_HC) == 0 &&
+		    (kind = hc_kind_parse(ann->v[i].value)) != -1)
+			return (enum hc_kind)kind;
+	return dflt;
+}
+
 void
 val_hc_defaults(struct hc_config *hc)
 {

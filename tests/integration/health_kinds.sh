@@ -639,8 +639,70 @@ $hc"
 	stop_bg mute
 }
 
+# ---- 6. A checked Service's UDP port gets no check ----
+part6() {
+	local d="$TMP/c6" p up ep uep
+	p=$(idbackend b6 "$NET.7")
+	# Nothing listens on TCP there: a TCP check of the UDP port would
+	# be refused, and would take its endpoint down.
+	up=$(free_port 20000 29999 "$NET.7")
+	ep="$NET.7:$p"
+	uep="$NET.7:$up"
+	conf_begin "$d"
+	cat >>"$d/all.yaml" <<YEOF
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dns
+  annotations:
+    svcproxy.io/health-check: tcp
+    svcproxy.io/health-check-interval: 200ms
+    svcproxy.io/health-check-rise: "1"
+    svcproxy.io/health-check-fall: "1"
+spec:
+  selector: {app: dns}
+  clusterIP: $CNET.11
+  ports:
+  - {name: t, port: $SP, targetPort: t}
+  - {name: u, port: $SP, targetPort: u, protocol: UDP}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, labels: {app: dns}}
+spec: {containers: [{name: c, ports: [{name: t, containerPort: $p}, {name: u, containerPort: $up, protocol: UDP}]}]}
+status: {phase: Running, podIP: "$NET.7", conditions: [{type: Ready, status: "True"}]}
+YEOF
+	"$SVCPROXY" check -c "$d" >"$TMP/check6.out" 2>&1 || true
+	expect_grep 'spec\.ports\[1\]\.protocol: .*UDP is not served yet .*, and its health check does not apply to this port \(checks are TCP\)' \
+	    "$TMP/check6.out" "udp: check says the UDP port is not checked"
+	run_proxy p6 "$d"
+	logged "endpoint $ep (default/dns:$SP/TCP) is up" ||
+	    fail "udp: the TCP port's endpoint not checked up"
+	expect "udp: one check (the TCP port's)" 1 \
+	    "$(grep -c 'health checks: 1 endpoints checked' "$LOG" || true)"
+	curl -s --max-time 5 "http://$ADM/status" >"$TMP/status6.json"
+	# /status' live part lists the served ports: the UDP one is not
+	# there, nor a check for it.
+	expect "udp: /status: a check on the TCP port only" \
+	    "TCP $ep up tcp|" "$(python3 -c '
+import json, sys
+out = ""
+for l in json.load(open(sys.argv[1]))["live"]:
+    if l["service"] != sys.argv[2]:
+        continue
+    for e in l.get("endpoints", []):
+        out += "%s %s %s %s|" % (l.get("protocol"), e["address"],
+            e.get("health"), e.get("check", {}).get("type", "none"))
+print(out)' "$TMP/status6.json" "default/dns:$SP")"
+	expect "udp: no transition logged for the UDP port" 0 \
+	    "$(grep -c "endpoint $uep" "$LOG" || true)"
+	stop_proxy
+	stop_bg b6
+}
+
 # HC_KINDS_PARTS: the parts to run (all by default).
-for part in ${HC_KINDS_PARTS:-1 2 3 4 5}; do
+for part in ${HC_KINDS_PARTS:-1 2 3 4 5 6}; do
 	"part$part"
 done
 finish

@@ -918,6 +918,38 @@ START_TEST(test_health_timeout_over_interval)
 }
 END_TEST
 
+/*
+ * A checked Service's UDP port: not served, and not checked either (a
+ * TCP connect says nothing of a UDP service); the warning says both.
+ */
+START_TEST(test_health_udp_port)
+{
+	struct vt		 t;
+	const struct diag	*d;
+#define UDP_DOC(kind)	"apiVersion: v1\nkind: Service\n" \
+	    "metadata:\n  name: dns\n  annotations:\n" \
+	    "    svcproxy.io/health-check: " kind "\n" \
+	    "spec:\n  ports: [{name: t, port: 53}, " \
+	    "{name: u, port: 53, protocol: UDP}]\n"
+
+	vt_run(&t, UDP_DOC("tcp"));
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);
+	d = vt_expect(&t, "spec.ports[1].protocol", W, DIAG_NOTE, NULL, NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only), and its health check does not apply to this port "
+	    "(checks are TCP)");
+	vt_free(&t);
+	/* No active check: only "not served". */
+	vt_run(&t, UDP_DOC("none"));
+	d = vt_expect(&t, "spec.ports[1].protocol", W, DIAG_NOTE, NULL, NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only)");
+	vt_free(&t);
+#undef UDP_DOC
+}
+END_TEST
+
 START_TEST(test_health_bad)
 {
 	struct hc_status_set	 set;
@@ -1329,6 +1361,7 @@ val_tc_service(void)
 	tcase_add_test(tc, test_health_good);
 	tcase_add_test(tc, test_health_bad);
 	tcase_add_test(tc, test_health_timeout_over_interval);
+	tcase_add_test(tc, test_health_udp_port);
 	tcase_add_test(tc, test_health_https);
 	tcase_add_test(tc, test_health_warnings);
 	tcase_add_test(tc, test_health_proxyconfig_default);
