@@ -394,7 +394,8 @@ applies(enum val_hc k, enum hc_kind kind)
  * overlap (the next starts when the last ends), so an endpoint that
  * does not answer is checked once per timeout, not per interval, and
  * goes down after fall x timeout.  Say so, at the annotation the
- * Service set (the timeout, else the interval).
+ * Service set (the timeout, else the interval, else the check type
+ * when both come from ProxyConfig spec.healthCheck).
  */
 static void
 timeout_over_interval(const struct diag_ctx *dc, const struct hc_config *hc,
@@ -409,9 +410,10 @@ timeout_over_interval(const struct diag_ctx *dc, const struct hc_config *hc,
 
 	if (s->kind == HC_NONE || s->timeout_ms <= s->interval_ms)
 		return;
-	k = at[VHC_TIMEOUT] != NULL ? VHC_TIMEOUT : VHC_INTERVAL;
+	k = at[VHC_TIMEOUT] != NULL ? VHC_TIMEOUT :
+	    at[VHC_INTERVAL] != NULL ? VHC_INTERVAL : VHC_TYPE;
 	if (at[k] == NULL)
-		return;		/* both from ProxyConfig: not this Service's */
+		return;		/* all from ProxyConfig: not this Service's */
 	total = (uint64_t)s->fall * s->timeout_ms;
 	kobj_warn(dc, at[k], DIAG_INVALID, val_path(f,
 	    "metadata.annotations[%s]", settings[k].ann), val[k],

@@ -890,6 +890,8 @@ END_TEST
  */
 START_TEST(test_health_timeout_over_interval)
 {
+	struct vt	 t;
+
 	ann_warns("svcproxy.io/health-check: tcp\n"
 	    "svcproxy.io/health-check-timeout: 5s",
 	    "svcproxy.io/health-check-timeout", "the timeout (5s) is longer "
@@ -910,6 +912,20 @@ START_TEST(test_health_timeout_over_interval)
 	    "svcproxy.io/health-check-timeout: 300ms");
 	ann_clean("svcproxy.io/health-check: tcp\n"
 	    "svcproxy.io/health-check-interval: 300ms");
+	/* Both from ProxyConfig spec.healthCheck: at the Service's type. */
+	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n  healthCheck: {interval: 1s, "
+	    "timeout: 4s}\n---\napiVersion: v1\nkind: Service\nmetadata:\n"
+	    "  name: web\n  annotations:\n    svcproxy.io/health-check: tcp\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/health-check]", W,
+	    DIAG_INVALID, "tcp", "the timeout (4s) is longer than the "
+	    "interval (1s): checks of an endpoint never overlap, so one that "
+	    "does not answer is checked every 4s, not every 1s, and goes down "
+	    "after about 3 x 4s = 12s");
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);
+	vt_free(&t);
 	/* No active check: only the warning that the timeout is ignored. */
 	ann_warns("svcproxy.io/health-check: none\n"
 	    "svcproxy.io/health-check-timeout: 5s",
