@@ -403,8 +403,10 @@ timeout_over_interval(const struct diag_ctx *dc, const struct hc_config *hc,
     const char *const val[VHC_NSETTINGS])
 {
 	const struct hc_settings	*s = &hc->check;
-	char				 f[VAL_PATH_MAX], iv[HC_DURATION_LEN];
-	char				 to[HC_DURATION_LEN], down[HC_DURATION_LEN];
+	char				 f[VAL_PATH_MAX];
+	char				 iv[HC_DURATION_LEN];
+	char				 to[HC_DURATION_LEN];
+	char				 down[HC_DURATION_LEN];
 	uint64_t			 total;
 	enum val_hc			 k;
 
@@ -413,7 +415,7 @@ timeout_over_interval(const struct diag_ctx *dc, const struct hc_config *hc,
 	k = at[VHC_TIMEOUT] != NULL ? VHC_TIMEOUT :
 	    at[VHC_INTERVAL] != NULL ? VHC_INTERVAL : VHC_TYPE;
 	if (at[k] == NULL)
-		return;		/* all from ProxyConfig: not this Service's */
+		return;		/* all from ProxyConfig: not the Service's */
 	total = (uint64_t)s->fall * s->timeout_ms;
 	kobj_warn(dc, at[k], DIAG_INVALID, val_path(f,
 	    "metadata.annotations[%s]", settings[k].ann), val[k],
