@@ -487,12 +487,13 @@ def report(args, kinds, res, cmds, not_wired, svcproxy, took):
              "tcp probe (src/probe.c) does the same.")
     L.append("")
     L.append("Connection rate while the checks run (the issue's \"within "
-             "5%%\"), left to a bench/run session: with hcserver up "
-             "(`%s`), run `bench/run --quick --only svcproxy` once with "
-             "bench/run's svcproxy configuration as it is and once with "
-             "`bench/out/health/svcproxy-tcp.yaml`'s Service and Pods "
-             "(without its ProxyConfig) appended to it, and compare the "
-             "new connections/s." % cmds["hcserver"])
+             "5%%\"): `bench/run --health-checks %d` (with `--health-kind "
+             "http` for HTTP checks) runs its own hcserver on the same "
+             "addresses and measures svcproxy's and HAProxy's new "
+             "connections/s while each checks these endpoints every "
+             "second, against the same proxy checking none, in the same "
+             "rounds (its \"Data path, %d health checks\" section)." % (
+                 args.endpoints, args.endpoints))
     L.append("")
     L.append("Commands:")
     L.append("")

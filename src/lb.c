@@ -124,7 +124,7 @@ lb_fail(const struct lb_set *set, struct lb_ep *ep,
 {
 	struct lb_live	*l = ep->live;
 	uint32_t	 n, k, ms;
-	int64_t		 wall, ok;
+	int64_t		 wall, ok, back;
 
 	atomic_fetch_add_explicit(&l->failures, 1, memory_order_relaxed);
 	n = atomic_fetch_add_explicit(&l->fails_in_row, 1,
@@ -144,8 +144,27 @@ lb_fail(const struct lb_set *set, struct lb_ep *ep,
 	if (atomic_exchange_explicit(&l->fails_in_row, 0,
 	    memory_order_relaxed) < hc->outlier_failures)
 		return 0;
-	k = atomic_fetch_add_explicit(&l->ejections, 1,
-	    memory_order_relaxed) + 1;
+	atomic_fetch_add_explicit(&l->ejections, 1, memory_order_relaxed);
+	/*
+	 * How long: Envoy's rule (envoyproxy/envoy, source/common/upstream/
+	 * outlier_detection_impl.cc).  ejectHost raises the host's
+	 * eject_time_backoff_ by one while backoff x base < max + base;
+	 * checkHostForUneject lowers it by one (not below 0) at each
+	 * detection interval the host is found not ejected; an ejection
+	 * lasts min(base x backoff, max).  svcproxy ejects inline and has
+	 * no detection interval: the lowering happens here, one per whole
+	 * base ejection time since the last ejection ran out.
+	 */
+	k = atomic_load_explicit(&l->eject_backoff, memory_order_relaxed);
+	back = f->now_ms - atomic_load_explicit(&l->ejected_until_ms,
+	    memory_order_relaxed);
+	if (k > 0 && back > 0 && hc->eject_base_ms > 0)
+		k = back / hc->eject_base_ms >= k ? 0 :
+		    k - (uint32_t)(back / hc->eject_base_ms);
+	if ((uint64_t)k * hc->eject_base_ms <
+	    (uint64_t)hc->eject_max_ms + hc->eject_base_ms)
+		k++;
+	atomic_store_explicit(&l->eject_backoff, k, memory_order_relaxed);
 	ms = hc_eject_ms(k, hc->eject_base_ms, hc->eject_max_ms);
 	/*
 	 * An active pass re-admits it only when it comes after both the

@@ -40,7 +40,9 @@
  * Ejection (passive outlier detection, Envoy's).  lb_fail counts a
  * failed connect; at the port's hc.outlier_failures in a row (0: off)
  * the endpoint is ejected from new connections for hc_eject_ms() of
- * its ejections so far, unless that would eject more than
+ * its back-off (Envoy's multiplier: one more per ejection, one less per
+ * base ejection time it has since spent back in), unless that would
+ * eject more than
  * eject_max_percent of the set's endpoints (counted then, O(n): only
  * on an ejection, never per pick).  A worker writes it (the one whose
  * failure reaches the threshold: an exchange of fails_in_row picks
@@ -92,6 +94,9 @@ struct lb_live {
 	_Atomic int64_t		 ejected_until_ms;
 	_Atomic uint32_t	 ejections;
 	_Atomic int64_t		 ejected_wall_ms;
+	/* Envoy's ejection time multiplier: one up per ejection, one
+	   down per base ejection time spent back in (lb_fail). */
+	_Atomic uint32_t	 eject_backoff;
 	struct strtab_node	 node;		/* in the table; key: */
 	char			 key[];		/* "127.0.0.2:8080" */
 };

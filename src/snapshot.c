@@ -188,7 +188,10 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		n++;
 	}
 	sp->lb.neps = n;
+	/* Checks are TCP: a UDP or SCTP port's endpoints get none (a
+	   connect there says nothing of the service). */
 	if (cells != NULL && sp->hc.check.kind != HC_NONE &&
+	    sp->proto == PROTO_TCP &&
 	    snap_hc_cells(s, sp, cells, err, errlen) == -1)
 		return -1;
 	why[0] = '\0';

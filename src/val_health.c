@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -321,6 +322,19 @@ val_hc_apply(struct hc_config *hc, const char *annotation, const char *v)
 		    sizeof(why));
 }
 
+enum hc_kind
+val_hc_kind(const struct kstrmap *ann, enum hc_kind dflt)
+{
+	int	 kind;
+	size_t	 i;
+
+	for (i = 0; i < ann->n; i++)
+		if (strcmp(ann->v[i].key, ANN_HC) == 0 &&
+		    (kind = hc_kind_parse(ann->v[i].value)) != -1)
+			return (enum hc_kind)kind;
+	return dflt;
+}
+
 void
 val_hc_defaults(struct hc_config *hc)
 {
@@ -372,6 +386,49 @@ applies(enum val_hc k, enum hc_kind kind)
 	}
 }
 
+/*
+ * A timeout longer than the interval is valid: HAProxy accepts a
+ * `timeout check` over `inter` (it bounds only the connect part by
+ * inter), and Kubernetes' validateProbe asks only that timeoutSeconds
+ * and periodSeconds be non-negative.  But checks of one endpoint never
+ * overlap (the next starts when the last ends), so an endpoint that
+ * does not answer is checked once per timeout, not per interval, and
+ * goes down after fall x timeout.  Say so, at the annotation the
+ * Service set (the timeout, else the interval, else the check type
+ * when both come from ProxyConfig spec.healthCheck).
+ */
+static void
+timeout_over_interval(const struct diag_ctx *dc, const struct hc_config *hc,
+    const struct ynode *const at[VHC_NSETTINGS],
+    const char *const val[VHC_NSETTINGS])
+{
+	const struct hc_settings	*s = &hc->check;
+	char				 f[VAL_PATH_MAX];
+	char				 iv[HC_DURATION_LEN];
+	char				 to[HC_DURATION_LEN];
+	char				 down[HC_DURATION_LEN];
+	uint64_t			 total;
+	enum val_hc			 k;
+
+	if (s->kind == HC_NONE || s->timeout_ms <= s->interval_ms)
+		return;
+	k = at[VHC_TIMEOUT] != NULL ? VHC_TIMEOUT :
+	    at[VHC_INTERVAL] != NULL ? VHC_INTERVAL : VHC_TYPE;
+	if (at[k] == NULL)
+		return;		/* all from ProxyConfig: not the Service's */
+	total = (uint64_t)s->fall * s->timeout_ms;
+	kobj_warn(dc, at[k], DIAG_INVALID, val_path(f,
+	    "metadata.annotations[%s]", settings[k].ann), val[k],
+	    "the timeout (%s) is longer than the interval (%s): checks of "
+	    "an endpoint never overlap, so one that does not answer is "
+	    "checked every %s, not every %s, and goes down after about "
+	    "%u x %s = %s",
+	    hc_duration(s->timeout_ms, to, sizeof(to)),
+	    hc_duration(s->interval_ms, iv, sizeof(iv)), to, iv, s->fall, to,
+	    hc_duration(total > UINT32_MAX ? UINT32_MAX : (uint32_t)total,
+	    down, sizeof(down)));
+}
+
 void
 val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
     const struct ynode *const at[VHC_NSETTINGS],
@@ -397,6 +454,7 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 			    k >= VHC_SNI ? "uses TLS" : "sends a request",
 			    hc_kind_name(hc->check.kind));
 	}
+	timeout_over_interval(dc, hc, at, val);
 	if (at[VHC_SLOW_START] != NULL && hc->slow_start_ms > 0 &&
 	    !val_lb_uses_weights(algorithm))
 		kobj_warn(dc, at[VHC_SLOW_START], DIAG_INVALID, val_path(f,

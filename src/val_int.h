@@ -149,6 +149,9 @@ size_t	 val_hc_setting(const struct diag_ctx *, const struct ynode *at,
  */
 size_t	 val_hc_ca_file(const struct diag_ctx *, const struct ynode *at,
 	    const char *field, const char *path);
+/* The check kind a Service's annotations ask for, else dflt (also
+   when the annotation is invalid: that error is reported elsewhere). */
+enum hc_kind val_hc_kind(const struct kstrmap *ann, enum hc_kind dflt);
 /* What an absent ProxyConfig spec.healthCheck means. */
 void	 val_hc_defaults(struct hc_config *);
 /*

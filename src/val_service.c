@@ -624,8 +624,11 @@ one_port(struct svc_ctx *c, size_t i)
 	if ((is(p->protocol, "UDP") || is(p->protocol, "SCTP")) &&
 	    !headless(c->s) && !is(c->s->spec.type, "ExternalName"))
 		kobj_warn(&c->dc, val_at(py, "protocol", py), DIAG_NOTE, f,
-		    NULL, "%s is not served yet (svcproxy relays TCP only)",
-		    p->protocol);
+		    NULL, "%s is not served yet (svcproxy relays TCP only)%s",
+		    p->protocol, val_hc_kind(&c->s->meta.annotations,
+		    c->pcfg->hc.check.kind) == HC_NONE ? "" : ", and its "
+		    "health check does not apply to this port (checks are "
+		    "TCP)");
 	/* ValidatePortNumOrName, also on a targetPort defaulted to port. */
 	val_path(f, "spec.ports[%zu].targetPort", i);
 	if (p->target_port.is_str)

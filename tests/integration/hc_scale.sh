@@ -79,8 +79,23 @@ set +e
 rc=$?
 set -e
 sed 's/^/# /' "$TMP/out"
+# Stop hcserver here, not in the cleanup, and look at how it ended: a
+# crash at exit (under ASan, a leak aborts it) fails the test, skip or
+# not, with its stderr, which the cleanup would remove.
+kill -TERM "$SRV" 2>/dev/null || true
+set +e
+wait "$SRV"
+src=$?
+set -e
+if [ "$src" = 0 ]; then
+	pass "hcserver exits 0 on SIGTERM"
+else
+	fail "hcserver exit status $src on SIGTERM"
+	sed 's/^/#   /' "$TMP/hcserver.err" | head -40
+fi
 if [ "$rc" = 77 ]; then
 	grep "^SKIP" "$TMP/out"
+	[ "$src" = 0 ] || exit 1
 	exit 77
 elif [ "$rc" = 0 ]; then
 	pass "$N $KIND checks every 1 s for $SECS s: none late by more than" \

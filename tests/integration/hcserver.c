@@ -405,6 +405,30 @@ on_signal(struct srv *s, int sfd)
 	return 0;
 }
 
+/*
+ * Everything main made, at a clean exit (SIGTERM, SIGINT).  Under
+ * LeakSanitizer with abort_on_error=1 (CI's setting), a block left at
+ * exit aborts the process, and a test's stop of hcserver would read as
+ * a crash ("Aborted").
+ */
+static void
+srv_free(struct srv *s, int sfd, int pfd)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->a[i].fd > 0)
+			close(s->a[i].fd);
+	if (pfd != -1)
+		close(pfd);
+	close(sfd);
+	close(s->ep);
+	free(s->a);
+	free(s->gaps);
+	s->a = NULL;
+	s->gaps = NULL;
+}
+
 static int
 setup_signals(struct srv *s)
 {
@@ -495,8 +519,10 @@ main(int argc, char **argv)
 			uint64_t	 d = evs[i].data.u64;
 
 			if (d & SIG_TAG) {
-				if (on_signal(&s, sfd))
+				if (on_signal(&s, sfd)) {
+					srv_free(&s, sfd, pfd);
 					return 0;
+				}
 			} else if (d & PKT_TAG)
 				syn_read(&s, pfd);
 			else if (d & CONN_TAG)

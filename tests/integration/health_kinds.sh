@@ -21,7 +21,21 @@
 #      same settings probe it once per interval (the backend counts the
 #      requests over 3 s), log its transition once for both and start
 #      with one check; with different paths, two checks, each once per
-#      interval.  HC_KINDS_PARTS="1 4" runs only some parts.
+#      interval.
+#   5. Timeouts: an http check of a backend that accepts (its kernel
+#      does: it listens and never reads) and never answers, and a tcp
+#      check of an address that drops SYNs (a listening socket whose
+#      accept queue is full: Linux drops a SYN it has no room for, with
+#      or without syncookies, so the connect hangs as at a blackhole,
+#      and no privilege or namespace is needed; the part skips itself
+#      if a test connect does not hang).  Each goes down with reason
+#      "timeout after 600ms" in the log and /status within fall x
+#      interval (+25% jitter) + timeout + 1 s of slack, and each check
+#      costs its timeout and no more: /status' latencyMs is within
+#      (500, 1000) ms (the libevent clock a timer starts from may lag a
+#      little) and /metrics' duration histogram has every check
+#      of the endpoint above 500 ms and at or below 1 s.
+# HC_KINDS_PARTS="1 4" runs only some parts.
 # Every wait polls with a bound; every process is stopped by its pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -281,10 +295,14 @@ part2() {
 	    >/dev/null 2>&1
 	p=$(hsrv h2 "$NET.2" --cert "$TMP/hc.pem" --key "$TMP/hc.key")
 	ep="$NET.2:$p"
+	# fall 3: a handshake slowed past the timeout by a busy machine
+	# (the test server is Python, with RSA) must not take a verified
+	# one down; a wrong CA still goes down at its first failure (an
+	# unknown endpoint does, as HAProxy's do at start).
 	common='    svcproxy.io/health-check: https
     svcproxy.io/health-check-interval: 200ms
     svcproxy.io/health-check-rise: "1"
-    svcproxy.io/health-check-fall: "1"'
+    svcproxy.io/health-check-fall: "3"'
 	conf_begin "$d"
 	conf_svc "$d" noverify "$CNET.2" h2 "$common"
 	conf_svc "$d" rightca "$CNET.3" h2 "$common
@@ -463,8 +481,234 @@ part4() {
 	stop_bg h4
 }
 
+# The never-answering backends of part 5, in one process: "silent"
+# listens and never accepts or reads (its kernel completes handshakes,
+# and queues requests no one reads), "full" listens with a backlog of
+# 0 and holds one completed connection in it, so its accept queue is
+# full and the kernel drops every further SYN.  The ready file says
+# "PORT_SILENT PORT_FULL DROPS", DROPS 1 when a test connect to "full"
+# timed out (it did not connect, nor was refused).
+cat >"$TMP/mute.py" <<'PYEOF'
+import os, socket, sys, time
+host, ready = sys.argv[1], sys.argv[2]
+silent = socket.socket()
+silent.bind((host, 0))
+silent.listen(128)
+full = socket.socket()
+full.bind((host, 0))
+full.listen(0)
+filler = socket.create_connection(full.getsockname(), timeout=5)
+t = socket.socket()
+t.settimeout(0.5)
+try:
+    t.connect(full.getsockname())
+    drops = 0
+except socket.timeout:
+    drops = 1
+except OSError:
+    drops = 0
+t.close()
+with open(ready + ".tmp", "w") as f:
+    f.write("%d %d %d\n" % (silent.getsockname()[1],
+                            full.getsockname()[1], drops))
+os.rename(ready + ".tmp", ready)
+while True:
+    time.sleep(3600)
+PYEOF
+
+# log_ms LINE: the wall clock of a log line, in ms since the epoch.
+log_ms() {
+	python3 -c '
+import datetime, sys
+t = sys.argv[1].split()[0].rstrip("Z")
+d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f")
+print(int(d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))' "$1"
+}
+# check_ms SVC ENDPOINT: the latencyMs of ENDPOINT's last check (whole
+# ms), from /status.
+check_ms() {
+	curl -s --max-time 5 "http://$ADM/status" | python3 -c '
+import json, sys
+for l in json.load(sys.stdin)["live"]:
+    if l["service"] == sys.argv[1]:
+        for e in l.get("endpoints", []):
+            if e["address"] == sys.argv[2]:
+                print(int(e.get("check", {}).get("latencyMs", -1)))
+                sys.exit(0)
+print(-1)' "default/$1:$SP" "$2"
+}
+# hist ENDPOINT: "COUNT LE_0.5 LE_1": ENDPOINT's checks, and those at
+# or below 0.5 s and 1 s (the histogram's buckets around the 600 ms
+# timeout), from one /metrics scrape.
+hist() {
+	curl -s --max-time 5 "http://$ADM/metrics" | awk -v ep="endpoint=\"$1\"" '
+	index($0, ep) == 0 { next }
+	/^svcproxy_health_check_duration_seconds_bucket/ &&
+	    index($0, "le=\"0.5\"") { lo = $2 }
+	/^svcproxy_health_check_duration_seconds_bucket/ &&
+	    index($0, "le=\"1\"") { hi = $2 }
+	/^svcproxy_health_check_duration_seconds_count/ { n = $2 }
+	END { print n " " lo " " hi }'
+}
+# hist_at_least ENDPOINT N: ENDPOINT has had N checks or more.
+hist_at_least() {
+	local n
+	n=$(hist "$1" | cut -d' ' -f1)
+	[ -n "$n" ] && [ "$n" -ge "$2" ]
+}
+# timed_down SVC ENDPOINT T0 BOUND_MS: wait for ENDPOINT's "down:
+# timeout after 600ms" line, and check that it came within BOUND_MS of
+# the log line T0 (ms).
+timed_down() {
+	local line ms
+	if ! logged "endpoint $2 (default/$1:$SP/TCP) is down: timeout after 600ms"; then
+		fail "timeout $1: not logged down with the timeout"
+		grep -F "$2" "$LOG" | sed 's/^/#   /'
+		return 1
+	fi
+	line=$(grep -F "endpoint $2 (default/$1:$SP/TCP) is down" "$LOG" |
+	    head -1)
+	ms=$(( $(log_ms "$line") - $3 ))
+	if [ "$ms" -ge 0 ] && [ "$ms" -le "$4" ]; then
+		pass "timeout $1: down ${ms} ms after the start (bound $4 ms)"
+	else
+		fail "timeout $1: down ${ms} ms after the start, bound $4 ms"
+	fi
+}
+# bounded_cost SVC ENDPOINT: every check of ENDPOINT took its timeout
+# (600 ms) and no more (+400 ms for a busy machine, or ASan).
+bounded_cost() {
+	local ms all lo hi
+	ms=$(check_ms "$1" "$2")
+	if [ "$ms" -gt 500 ] && [ "$ms" -lt 1000 ]; then
+		pass "timeout $1: the last check took $ms ms (timeout 600)"
+	else
+		fail "timeout $1: the last check took $ms ms, want (500, 1000)"
+	fi
+	read -r all lo hi < <(hist "$2")
+	if [ -n "$all" ] && [ "$all" -ge 2 ] && [ "$lo" = 0 ] &&
+	    [ "$hi" = "$all" ]; then
+		pass "timeout $1: all $all checks in (0.5 s, 1 s]"
+	else
+		fail "timeout $1: checks $all, <=0.5 s $lo, <=1 s $hi"
+	fi
+}
+
+# ---- 5. Timeouts: accepted and never answered; SYNs dropped ----
+part5() {
+	local d="$TMP/c5" ready="$TMP/mute.ports" ps pf drops t0 bound
+	local hc='    svcproxy.io/health-check-interval: 700ms
+    svcproxy.io/health-check-timeout: 600ms
+    svcproxy.io/health-check-rise: "1"
+    svcproxy.io/health-check-fall: "2"'
+	rm -f "$ready"
+	python3 "$TMP/mute.py" "$NET.6" "$ready" >>"$TMP/mute.log" 2>&1 &
+	echo $! >"$TMP/mute.bpid"
+	wait_for 20 test -s "$ready" ||
+	    { fail "timeout: the mute backends did not start"; return 1; }
+	read -r ps pf drops <"$ready"
+	conf_begin "$d"
+	conf_svc "$d" silent "$CNET.9" silent "    svcproxy.io/health-check: http
+$hc"
+	conf_pod "$d" silent silent "$NET.6" "$ps"
+	if [ "$drops" = 1 ]; then
+		conf_svc "$d" dropped "$CNET.10" dropped "    svcproxy.io/health-check: tcp
+$hc"
+		conf_pod "$d" dropped dropped "$NET.6" "$pf"
+	else
+		echo "# tcp timeout skipped: a connect to a full accept queue did not hang here"
+	fi
+	run_proxy p5 "$d"
+	# From the process's first log line (the checks start after it):
+	# the first check within one interval, then fall - 1 more (each
+	# one interval +25% jitter later), the last ending at its timeout:
+	# 700 + 1.25 * 700 + 600, + 1 s of slack.  (An unknown endpoint
+	# goes down at its first failure, as HAProxy's do at start; the
+	# bound is the one the issue states, for fall failures.)
+	t0=$(log_ms "$(grep -m1 '^[0-9]\{4\}-' "$LOG")")
+	bound=$((700 + 875 + 600 + 1000))
+	timed_down silent "$NET.6:$ps" "$t0" "$bound" || true
+	status_is silent "$NET.6:$ps" "down|fail|timeout after 600ms|" || true
+	if [ "$drops" = 1 ]; then
+		timed_down dropped "$NET.6:$pf" "$t0" "$bound" || true
+		status_is dropped "$NET.6:$pf" \
+		    "down|fail|timeout after 600ms|" || true
+	fi
+	# A few more checks while down, each bounded.
+	wait_for 10 hist_at_least "$NET.6:$ps" 4 || true
+	bounded_cost silent "$NET.6:$ps"
+	if [ "$drops" = 1 ]; then
+		wait_for 10 hist_at_least "$NET.6:$pf" 4 || true
+		bounded_cost dropped "$NET.6:$pf"
+	fi
+	stop_proxy
+	stop_bg mute
+}
+
+# ---- 6. A checked Service's UDP port gets no check ----
+part6() {
+	local d="$TMP/c6" p up ep uep
+	p=$(idbackend b6 "$NET.7")
+	# Nothing listens on TCP there: a TCP check of the UDP port would
+	# be refused, and would take its endpoint down.
+	up=$(free_port 20000 29999 "$NET.7")
+	ep="$NET.7:$p"
+	uep="$NET.7:$up"
+	conf_begin "$d"
+	cat >>"$d/all.yaml" <<YEOF
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dns
+  annotations:
+    svcproxy.io/health-check: tcp
+    svcproxy.io/health-check-interval: 200ms
+    svcproxy.io/health-check-rise: "1"
+    svcproxy.io/health-check-fall: "1"
+spec:
+  selector: {app: dns}
+  clusterIP: $CNET.11
+  ports:
+  - {name: t, port: $SP, targetPort: t}
+  - {name: u, port: $SP, targetPort: u, protocol: UDP}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, labels: {app: dns}}
+spec: {containers: [{name: c, ports: [{name: t, containerPort: $p}, {name: u, containerPort: $up, protocol: UDP}]}]}
+status: {phase: Running, podIP: "$NET.7", conditions: [{type: Ready, status: "True"}]}
+YEOF
+	"$SVCPROXY" check -c "$d" >"$TMP/check6.out" 2>&1 || true
+	expect_grep 'spec\.ports\[1\]\.protocol: .*UDP is not served yet .*, and its health check does not apply to this port \(checks are TCP\)' \
+	    "$TMP/check6.out" "udp: check says the UDP port is not checked"
+	run_proxy p6 "$d"
+	logged "endpoint $ep (default/dns:$SP/TCP) is up" ||
+	    fail "udp: the TCP port's endpoint not checked up"
+	expect "udp: one check (the TCP port's)" 1 \
+	    "$(grep -c 'health checks: 1 endpoints checked' "$LOG" || true)"
+	curl -s --max-time 5 "http://$ADM/status" >"$TMP/status6.json"
+	# /status' live part lists the served ports: the UDP one is not
+	# there, nor a check for it.
+	expect "udp: /status: a check on the TCP port only" \
+	    "TCP $ep up tcp|" "$(python3 -c '
+import json, sys
+out = ""
+for l in json.load(open(sys.argv[1]))["live"]:
+    if l["service"] != sys.argv[2]:
+        continue
+    for e in l.get("endpoints", []):
+        out += "%s %s %s %s|" % (l.get("protocol"), e["address"],
+            e.get("health"), e.get("check", {}).get("type", "none"))
+print(out)' "$TMP/status6.json" "default/dns:$SP")"
+	expect "udp: no transition logged for the UDP port" 0 \
+	    "$(grep -c "endpoint $uep" "$LOG" || true)"
+	stop_proxy
+	stop_bg b6
+}
+
 # HC_KINDS_PARTS: the parts to run (all by default).
-for part in ${HC_KINDS_PARTS:-1 2 3 4}; do
+for part in ${HC_KINDS_PARTS:-1 2 3 4 5 6}; do
 	"part$part"
 done
 finish

@@ -549,6 +549,66 @@ START_TEST(test_eject_backoff)
 }
 END_TEST
 
+/*
+ * Envoy's decay: the multiplier goes down by one per base ejection
+ * time the endpoint stays back in.  Ejected 3 times in a row (1, 2, 3
+ * s), then back in for 2 whole base periods (and a half: only whole
+ * ones count): the next lasts (3 - 2 + 1) x base.  After a long calm,
+ * the multiplier is at 0 again: base.  The total count only grows.
+ */
+START_TEST(test_eject_backoff_decays)
+{
+	struct hc_config	 hc = ejcfg(2, 1000, 300000, 50);
+	struct lbfx		 f;
+	int64_t			 now = 10;
+	uint32_t		 i;
+
+	lbfx_init(&f, &lb_rr_ops);
+	for (i = 1; i <= 3; i++) {
+		ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, now), i * 1000);
+		now += i * 1000;
+	}
+	ck_assert_uint_eq(f.eps[1].live->eject_backoff, 3);
+	/* Back in at now; 2.5 base periods later, ejected again. */
+	now += 2500;
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, now), 2000);
+	ck_assert_uint_eq(f.eps[1].live->eject_backoff, 2);
+	now += 2000;
+	/* Less than one period back in: no decay, one more. */
+	now += 999;
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, now), 3000);
+	now += 3000;
+	/* Long healthy: back to the base time, never below. */
+	now += 3600 * 1000;
+	ck_assert_uint_eq(fail_n(&f, 1, &hc, 2, now), 1000);
+	ck_assert_uint_eq(f.eps[1].live->eject_backoff, 1);
+	ck_assert_uint_eq(f.eps[1].live->ejections, 6);
+	lbfx_free(&f);
+}
+END_TEST
+
+/* Envoy's cap: the multiplier stops once base x it passes max + base. */
+START_TEST(test_eject_backoff_cap)
+{
+	struct hc_config	 hc = ejcfg(2, 1000, 3500, 50);
+	struct lbfx		 f;
+	int64_t			 now = 10;
+	int			 i;
+
+	lbfx_init(&f, &lb_rr_ops);
+	/* Each ejection as the last runs out: no decay between. */
+	for (i = 0; i < 8; i++)
+		now += fail_n(&f, 3, &hc, 2, now);
+	/* 0 1 2 3 4 -> 5 (4000 < 4500), and no further (5000). */
+	ck_assert_uint_eq(f.eps[3].live->eject_backoff, 5);
+	/* So one period back in takes it to 4 and the next ejection to 5
+	   again: still the cap, 3.5 s. */
+	now += 1000;
+	ck_assert_uint_eq(fail_n(&f, 3, &hc, 2, now), 3500);
+	lbfx_free(&f);
+}
+END_TEST
+
 /* At most eject_max_percent of the port's endpoints at once. */
 START_TEST(test_eject_max_percent)
 {
@@ -670,6 +730,8 @@ main(void)
 	tcase_add_test(tc, test_eject_after_n_not_before);
 	tcase_add_test(tc, test_eject_ok_starts_over);
 	tcase_add_test(tc, test_eject_backoff);
+	tcase_add_test(tc, test_eject_backoff_decays);
+	tcase_add_test(tc, test_eject_backoff_cap);
 	tcase_add_test(tc, test_eject_max_percent);
 	tcase_add_test(tc, test_eject_disabled);
 	tcase_add_test(tc, test_eject_active_pass_readmits);

@@ -345,10 +345,13 @@ START_TEST(test_hc_cells)
 	/* Checked on the endpoint's own port by default. */
 	ck_assert(strncmp(sp->lb.eps[0].hc->key, "10.0.0.1:8080 tcp 200/200",
 	    25) == 0);
-	/* Both ports (80 -> 8080, 53 -> 53) of three endpoints. */
-	ck_assert_uint_eq(cells.t.n, 6);
+	/* The TCP port (80 -> 8080) of three endpoints; the UDP port (53)
+	   gets no check: checks are TCP. */
+	for (i = 0; i < port(s1, 53)->lb.neps; i++)
+		ck_assert_ptr_null(port(s1, 53)->lb.eps[i].hc);
+	ck_assert_uint_eq(cells.t.n, 3);
 	ck_assert_ptr_nonnull(t = snap_hc_targets(s1, &n));
-	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(t[i].set);
 		ck_assert_int_eq(t[i].set->kind, HC_TCP);
@@ -362,7 +365,7 @@ START_TEST(test_hc_cells)
 	s2 = snap_build(&f.m, &f.live, &cells, err, sizeof(err));
 	ck_assert_msg(s2 != NULL, "%s", err);
 	ck_assert_ptr_eq(port(s2, 80)->lb.eps[2].hc, sp->lb.eps[2].hc);
-	ck_assert_uint_eq(cells.t.n, 6);
+	ck_assert_uint_eq(cells.t.n, 3);
 
 	/* Another check port is another check. */
 	f.m.services[0].hc.check.port = 9000;
@@ -371,9 +374,8 @@ START_TEST(test_hc_cells)
 	ck_assert_ptr_ne(port(s3, 80)->lb.eps[0].hc, sp->lb.eps[0].hc);
 	ck_assert(strncmp(port(s3, 80)->lb.eps[0].hc->key, "10.0.0.1:9000 ",
 	    14) == 0);
-	/* Both ports now share the check port: one cell per address. */
-	ck_assert_ptr_eq(port(s3, 80)->lb.eps[0].hc,
-	    port(s3, 53)->lb.eps[0].hc);
+	/* Still none for the UDP port, on the check port either. */
+	ck_assert_ptr_null(port(s3, 53)->lb.eps[0].hc);
 	ck_assert_ptr_nonnull(t = snap_hc_targets(s3, &n));
 	ck_assert_uint_eq(n, 3);
 	free(t);

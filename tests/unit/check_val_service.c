@@ -857,7 +857,7 @@ ann_warns(const char *lines, const char *key, const char *detail)
 START_TEST(test_health_good)
 {
 	ann_clean("svcproxy.io/health-check: tcp\n"
-	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-interval: 1s\n"
 	    "svcproxy.io/health-check-timeout: 1s\n"
 	    "svcproxy.io/health-check-rise: \"1\"\n"
 	    "svcproxy.io/health-check-fall: \"100\"\n"
@@ -882,6 +882,89 @@ START_TEST(test_health_good)
 	    "svcproxy.io/health-panic-threshold: \"100\"\n"
 	    "svcproxy.io/outlier-consecutive-failures: \"1000\"\n"
 	    "svcproxy.io/outlier-max-ejection-percent: \"0\"");
+}
+END_TEST
+
+/*
+ * A timeout over the interval is valid (HAProxy and Kubernetes accept
+ * it) but changes how fast a dead endpoint goes down: a warning at the
+ * annotation that made it so, saying by how much.
+ */
+START_TEST(test_health_timeout_over_interval)
+{
+	struct vt	 t;
+
+	ann_warns("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-timeout: 5s",
+	    "svcproxy.io/health-check-timeout", "the timeout (5s) is longer "
+	    "than the interval (2s): checks of an endpoint never overlap, so "
+	    "one that does not answer is checked every 5s, not every 2s, and "
+	    "goes down after about 3 x 5s = 15s");
+	ann_warns("svcproxy.io/health-check: http\n"
+	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-timeout: 1500ms\n"
+	    "svcproxy.io/health-check-fall: \"2\"",
+	    "svcproxy.io/health-check-timeout", "the timeout (1.5s) is longer "
+	    "than the interval (300ms): checks of an endpoint never overlap, "
+	    "so one that does not answer is checked every 1.5s, not every "
+	    "300ms, and goes down after about 2 x 1.5s = 3s");
+	/* Equal, or the timeout left to default to the interval: clean. */
+	ann_clean("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-interval: 300ms\n"
+	    "svcproxy.io/health-check-timeout: 300ms");
+	ann_clean("svcproxy.io/health-check: tcp\n"
+	    "svcproxy.io/health-check-interval: 300ms");
+	/* Both from ProxyConfig spec.healthCheck: at the Service's type. */
+	vt_run(&t, "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n  healthCheck: {interval: 1s, "
+	    "timeout: 4s}\n---\napiVersion: v1\nkind: Service\nmetadata:\n"
+	    "  name: web\n  annotations:\n    svcproxy.io/health-check: tcp\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/health-check]", W,
+	    DIAG_INVALID, "tcp", "the timeout (4s) is longer than the "
+	    "interval (1s): checks of an endpoint never overlap, so one that "
+	    "does not answer is checked every 4s, not every 1s, and goes down "
+	    "after about 3 x 4s = 12s");
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);
+	vt_free(&t);
+	/* No active check: only the warning that the timeout is ignored. */
+	ann_warns("svcproxy.io/health-check: none\n"
+	    "svcproxy.io/health-check-timeout: 5s",
+	    "svcproxy.io/health-check-timeout", "ignored: "
+	    "svcproxy.io/health-check is \"none\" (no active check)");
+}
+END_TEST
+
+/*
+ * A checked Service's UDP port: not served, and not checked either (a
+ * TCP connect says nothing of a UDP service); the warning says both.
+ */
+START_TEST(test_health_udp_port)
+{
+	struct vt		 t;
+	const struct diag	*d;
+#define UDP_DOC(kind)	"apiVersion: v1\nkind: Service\n" \
+	    "metadata:\n  name: dns\n  annotations:\n" \
+	    "    svcproxy.io/health-check: " kind "\n" \
+	    "spec:\n  ports: [{name: t, port: 53}, " \
+	    "{name: u, port: 53, protocol: UDP}]\n"
+
+	vt_run(&t, UDP_DOC("tcp"));
+	ck_assert_uint_eq(t.nerr, 0);
+	ck_assert_uint_eq(t.dl.n, 1);
+	d = vt_expect(&t, "spec.ports[1].protocol", W, DIAG_NOTE, NULL, NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only), and its health check does not apply to this port "
+	    "(checks are TCP)");
+	vt_free(&t);
+	/* No active check: only "not served". */
+	vt_run(&t, UDP_DOC("none"));
+	d = vt_expect(&t, "spec.ports[1].protocol", W, DIAG_NOTE, NULL, NULL);
+	ck_assert_str_eq(d->detail, "UDP is not served yet (svcproxy relays "
+	    "TCP only)");
+	vt_free(&t);
+#undef UDP_DOC
 }
 END_TEST
 
@@ -1295,6 +1378,8 @@ val_tc_service(void)
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_health_good);
 	tcase_add_test(tc, test_health_bad);
+	tcase_add_test(tc, test_health_timeout_over_interval);
+	tcase_add_test(tc, test_health_udp_port);
 	tcase_add_test(tc, test_health_https);
 	tcase_add_test(tc, test_health_warnings);
 	tcase_add_test(tc, test_health_proxyconfig_default);
