@@ -20,6 +20,10 @@ interleaved over rounds:
   haproxy   one backend with the 10,000 servers, `check inter 1s`
             (rise 2 fall 3, as svcproxy's defaults), and for HTTP
             `option httpchk GET /`; nbthread 1
+  floor     bench/hc_floor.c: the same checks from a bare epoll loop
+            with no event library, timer or allocation per check: what
+            the kernel's TCP and the socket calls cost, the least any
+            checker can spend (so the floor for "half of HAProxy's CPU")
 
 hcserver counts the SYNs that reach each address (-P, a packet socket
 on lo: run as root), since HAProxy's plain TCP check never completes
@@ -77,7 +81,7 @@ SVC_IP = "127.91.0.10"
 ADMIN = "127.0.0.1:19183"
 FRONT = ("127.91.0.20", 18443)       # HAProxy's (unused) frontend
 WARMUP = 3
-CONTENDERS = ["engine", "svcproxy", "haproxy"]
+CONTENDERS = ["engine", "svcproxy", "haproxy", "floor"]
 
 
 def log(*a):
@@ -103,7 +107,10 @@ def build_tools(svcproxy):
         R.die("cannot build svcproxy's libraries in %s" % build)
     srv = os.path.join(OUT, "hcserver")
     scale = os.path.join(OUT, "hc_scale")
+    floor = os.path.join(OUT, "hc_floor")
     cmds = [
+        ["cc", "-O2", "-std=gnu11", "-o", floor,
+         os.path.join(HERE, "hc_floor.c")],
         ["cc", "-O2", "-std=gnu11", "-o", srv,
          os.path.join(TOP, "tests", "integration", "hcserver.c")],
         ["cc", "-O2", "-std=gnu11", "-I", os.path.join(TOP, "src"), "-I",
@@ -114,7 +121,7 @@ def build_tools(svcproxy):
     for c in cmds:
         if subprocess.run(c).returncode != 0:
             R.die("cannot build: %s" % R.sh(c))
-    return srv, scale
+    return srv, scale, floor
 
 
 # ---- hcserver ----
@@ -398,7 +405,8 @@ def main():
     t_start = time.monotonic()
     try:
         for rnd in range(args.rounds):
-            order = CONTENDERS[rnd % 3:] + CONTENDERS[:rnd % 3]
+            k0 = rnd % len(CONTENDERS)
+            order = CONTENDERS[k0:] + CONTENDERS[:k0]
             for k in kinds:
                 for name in order:
                     if name == "svcproxy" and not_wired:
@@ -412,10 +420,17 @@ def main():
                         cmds["engine " + k] = R.sh(["taskset", "-c",
                                                     args.proxy_cpus] + cmd)
                     else:
-                        cmd = ["haproxy", "-db", "-f", confs[k][0]] \
-                            if name == "haproxy" else \
-                            [svcproxy, "run", "-c", confs[k][1],
-                             "--workers", "1"]
+                        if name == "haproxy":
+                            cmd = ["haproxy", "-db", "-f", confs[k][0]]
+                        elif name == "floor":
+                            # Runs until stopped, as the proxies do.
+                            cmd = [tools[2], "-b", BASE, "-n",
+                                   str(args.endpoints), "-p",
+                                   str(args.port), "-k", k, "-i", "1000",
+                                   "-t", "100000"]
+                        else:
+                            cmd = [svcproxy, "run", "-c", confs[k][1],
+                                   "--workers", "1"]
                         r = run_proc(args, server, name, cmd)
                         cmds[name + " " + k] = R.sh(["taskset", "-c",
                                                      args.proxy_cpus] + cmd)
@@ -484,7 +499,11 @@ def report(args, kinds, res, cmds, not_wired, svcproxy, took):
              "before connect() and closes with SO_LINGER 0, so the "
              "exchange is SYN, SYN-ACK, RST: no final ACK, no accept() "
              "on the server, no FIN exchange and no TIME_WAIT; svcproxy's "
-             "tcp probe (src/probe.c) does the same.")
+             "tcp probe (src/probe.c) does the same.  The floor row "
+             "(bench/hc_floor.c) makes the same checks from a bare epoll "
+             "loop: no checker can spend less than it, so half of "
+             "HAProxy's CPU is out of reach wherever the floor is above "
+             "that half.")
     L.append("")
     L.append("Connection rate while the checks run (the issue's \"within "
              "5%%\"): `bench/run --health-checks %d` (with `--health-kind "
