@@ -475,6 +475,96 @@ START_TEST(test_two_threads)
 }
 END_TEST
 
+/*
+ * Churn: two threads add, refresh, expire and reuse entries of a small
+ * table as fast as they can (a short timeout on a clock both advance),
+ * so that both often work on one bucket.  Afterwards the count matches
+ * the entries held and no client is in its bucket twice: what a lost
+ * lock would break.
+ */
+#define CH_CLIENTS	40
+#define CH_MAX		16	/* 4 buckets: both threads meet often */
+#define CH_ITER		2000000
+
+struct ch_arg {
+	struct aff_table	*t;
+	struct lb_live		*live;
+	struct aff_key		*keys;
+	unsigned		 seed;
+};
+
+static void *
+ch_run(void *p)
+{
+	struct ch_arg	*a = p;
+	struct lb_live	*l;
+	uint32_t	 idx;
+	int		 i, c;
+
+	for (i = 0; i < CH_ITER; i++) {
+		a->seed = a->seed * 1103515245u + 12345u;
+		c = (int)((a->seed >> 8) % CH_CLIENTS);
+		if (!aff_get(a->t, &a->keys[c], i / 64, 20, &l, &idx))
+			(void)aff_put(a->t, &a->keys[c], a->live, 0, i / 64,
+			    20, CH_MAX);
+		if (i % 4096 == 0)
+			(void)aff_expire(a->t, i / 64, 20);
+	}
+	return NULL;
+}
+
+START_TEST(test_two_threads_churn)
+{
+	struct lb_livetab	 live;
+	struct aff_table	*t;
+	struct ch_arg		 a[2];
+	struct aff_key		 keys[CH_CLIENTS];
+	pthread_t		 th[2];
+	size_t			 i, n = 0;
+	int			 j, k;
+
+	lb_livetab_init(&live);
+	ck_assert_ptr_nonnull(t = aff_reg_get(&live.aff, "p/TCP", CH_MAX, 0,
+	    20));
+	for (j = 0; j < CH_CLIENTS; j++) {
+		struct sockaddr_storage	ss;
+		char			ip[32];
+
+		snprintf(ip, sizeof(ip), "10.8.0.%d", j + 1);
+		client4(&ss, ip);
+		ck_assert_int_eq(aff_key_from(&keys[j],
+		    (struct sockaddr *)&ss), 0);
+	}
+	for (j = 0; j < 2; j++) {
+		a[j].t = t;
+		a[j].keys = keys;
+		a[j].seed = (unsigned)j + 1;
+		ck_assert_ptr_nonnull(a[j].live = lb_live_get(&live,
+		    j ? "10.0.0.2:80" : "10.0.0.1:80"));
+		ck_assert_int_eq(pthread_create(&th[j], NULL, ch_run, &a[j]),
+		    0);
+	}
+	for (j = 0; j < 2; j++)
+		pthread_join(th[j], NULL);
+	for (i = 0; i <= t->mask; i++)
+		for (j = 0; j < AFF_WAYS; j++) {
+			const struct aff_entry *e = &t->b[i].e[j];
+
+			if (e->family == 0)
+				continue;
+			n++;
+			for (k = j + 1; k < AFF_WAYS; k++)
+				ck_assert_msg(t->b[i].e[k].family == 0 ||
+				    memcmp(t->b[i].e[k].addr, e->addr, 16) !=
+				    0, "a client twice in bucket %zu", i);
+		}
+	ck_assert_uint_eq(aff_count(t), n);
+	ck_assert_uint_le(n, CH_MAX);
+	aff_unref(t);
+	lb_livetab_free(&live);
+}
+END_TEST
+
 /* The memory an entry costs, for the report (bench/ has no C). */
 START_TEST(test_sizes)
 {
@@ -507,6 +597,7 @@ main(void)
 	tcase_add_test(tc, test_v6_clients);
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_two_threads);
+	tcase_add_test(tc, test_two_threads_churn);
 	tcase_add_test(tc, test_sizes);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
