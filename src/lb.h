@@ -54,7 +54,10 @@
  * Two workers ejecting two endpoints at the same instant may each
  * count before the other's store: the share may then be passed by one.
  * The weight is configuration, not health: it sits in the snapshot's
- * lb_ep (default 1) and changes only with a new snapshot.
+ * lb_ep (default 1) and changes only with a new snapshot.  Weight 0
+ * drains: lb_flow_may() refuses the endpoint to every new connection,
+ * whatever the algorithm, while it stays in the set (its connections,
+ * /status).
  */
 #ifndef SVCPROXY_LB_H
 #define SVCPROXY_LB_H

@@ -190,7 +190,6 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		n++;
 	}
 	sp->lb.neps = n;
-	sp->lb.slow_start_ms = sp->hc.slow_start_ms;
 	if (cells != NULL && sp->hc.check.kind != HC_NONE &&
 	    snap_hc_cells(s, sp, cells, err, errlen) == -1)
 		return -1;
@@ -226,9 +225,10 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
 }
 
 /*
- * The algorithm's parameters of sp and, with sessionAffinity: ClientIP,
- * its table from live's registry (affinity.h: shared with the
- * snapshots before and after, keyed by the port's label and protocol).
+ * The algorithm's parameters of sp (its hc copied already) and, with
+ * sessionAffinity: ClientIP, its table from live's registry (affinity.h:
+ * shared with the snapshots before and after, keyed by the port's label
+ * and protocol).
  * 0, or -1 when out of memory.
  */
 static int
@@ -240,6 +240,7 @@ snap_lb_params(struct snap *s, struct snap_port *sp,
 	sp->lb.hash_key = rs->hash_key == 1 ? LB_HASH_CLIENT_IP_PORT :
 	    LB_HASH_CLIENT_IP;
 	sp->lb.table_size = rs->maglev_table_size;
+	sp->lb.slow_start_ms = sp->hc.slow_start_ms;	/* copied already */
 	if (rs->session_affinity == NULL ||
 	    strcmp(rs->session_affinity, "ClientIP") != 0)
 		return 0;
