@@ -3,8 +3,9 @@
 # backends, 100 clients (each its own 127.77.x.y source, bound before
 # connect) x 10 connections: each client always on one backend, and the
 # clients spread over all 4; a reload (SIGHUP, with a change) halfway
-# keeps every client's backend; with timeoutSeconds: 2, the entries are
-# gone a little after 2 s idle (/metrics' entry gauge) and come back
+# keeps every client's backend, but for the clients of the endpoint it
+# removes, which get a fresh choice; with timeoutSeconds: 2, the entries
+# are gone a little after 2 s idle (/metrics' entry gauge) and come back
 # with new connections; an endpoint of weight 0 (svcproxy.io/weight on
 # its Pod) takes no new connection.  /metrics passes promtool.  Every
 # wait polls with a bound; svcproxy is stopped by its pid, also on
@@ -73,8 +74,8 @@ $3
 YEOF
 }
 
-# gen EXTRA: the configuration (EXTRA 1: one more Service, so that a
-# reload has something to apply).
+# gen RELOADED: the configuration (RELOADED 1: sticky's Pod s4 is gone,
+# and one more Service serves).
 gen() {
 	cat <<YEOF
 apiVersion: svcproxy.io/v1alpha1
@@ -90,7 +91,7 @@ YEOF
 	pod s1 sticky "$NET.1" "$P1"
 	pod s2 sticky "$NET.2" "$P2"
 	pod s3 sticky "$NET.3" "$P3"
-	pod s4 sticky "$NET.4" "$P4"
+	[ "$1" = 1 ] || pod s4 sticky "$NET.4" "$P4"
 	svc short "$(cip 2)" "  sessionAffinity: ClientIP
   sessionAffinityConfig: {clientIP: {timeoutSeconds: 2}}"
 	pod t1 short "$NET.1" "$P1"
@@ -143,9 +144,16 @@ expect "the reload applied (extra serves)" b1 \
 
 run_clients "$TMP/r2" "$(cip 1):$SP" 100 5
 expect "each client on one backend (second half)" 0 "$(moved "$TMP/r2")"
-expect "every client kept its backend across the reload" "" \
-    "$(join <(awk '{ print $1, $2 }' "$TMP/r1" | sort) \
-    <(awk '{ print $1, $2 }' "$TMP/r2" | sort) | awk '$2 != $3' | head -3)"
+join <(awk '{ print $1, $2 }' "$TMP/r1" | sort) \
+    <(awk '{ print $1, $2 }' "$TMP/r2" | sort) >"$TMP/r12"
+expect "every client of b1-b3 kept its backend across the reload" "" \
+    "$(awk '$2 != "b4" && $2 != $3' "$TMP/r12" | head -3)"
+n4=$(awk '$2 == "b4"' "$TMP/r12" | wc -l)
+gone4=$(awk '$2 == "b4" && $3 != "b4"' "$TMP/r12" | wc -l)
+on4=$(awk '$3 == "b4"' "$TMP/r12" | wc -l)
+expect "b4's clients (s4 removed by the reload) moved to the others" \
+    "$n4 0" "$gone4 $on4"
+[ "$n4" -gt 0 ] || fail "no client was on b4 before the reload"
 expect "still 100 entries" 100 "$(mval "$ADM" "$ENTRIES")"
 
 # ---- timeoutSeconds: 2 ----
