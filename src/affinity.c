@@ -294,12 +294,13 @@ aff_reg_free(struct aff_reg *r)
 {
 	struct aff_table *t, *next;
 
+	/* The index first: strtab_free walks the nodes, in the tables. */
+	strtab_free(&r->idx, NULL);
 	for (t = r->head; t != NULL; t = next) {
 		next = t->next;
 		aff_table_free(t);
 	}
 	r->head = NULL;
-	strtab_free(&r->idx, NULL);
 }
 
 void
