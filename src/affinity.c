@@ -324,6 +324,15 @@ aff_reg_sweep(struct aff_reg *r)
 			t->retired = 1;
 		tp = &t->next;
 	}
+	/*
+	 * A retired table whose successor is gone (the snapshot that made
+	 * it was never published) is its port's table again, so the next
+	 * build copies from it rather than starting over.
+	 */
+	for (t = r->head; t != NULL; t = t->next)
+		if (t->retired && strtab_find(&r->idx, t->key) == NULL &&
+		    strtab_add(&r->idx, &t->node) == 0)
+			t->retired = 0;
 }
 
 struct aff_table *

@@ -379,6 +379,16 @@ START_TEST(test_registry)
 	ck_assert_ptr_ne(c, a);
 	ck_assert_int_eq(aff_get(c, &k, 10, TMO, &got, &idx), 1);
 	ck_assert_ptr_eq(got, l);
+	/* The snapshot with c is dropped unpublished: a is the port's
+	   table again. */
+	aff_unref(c);
+	aff_reg_sweep(&live.aff);
+	ck_assert_ptr_eq(live.aff.head, a);
+	ck_assert_ptr_eq(aff_reg_get(&live.aff, "p/TCP", 100, 0, TMO), a);
+	aff_unref(a);
+	ck_assert_ptr_nonnull(c = aff_reg_get(&live.aff, "p/TCP", 100000,
+	    10, TMO));
+	ck_assert_int_eq(aff_get(c, &k, 10, TMO, &got, &idx), 1);
 	/* Old snapshots gone: the next build's sweep frees a. */
 	aff_unref(a);
 	aff_unref(b);
