@@ -225,17 +225,19 @@ static struct aff_table *
 aff_table_new(const char *key, uint32_t max)
 {
 	struct aff_table	*t;
-	size_t			 len = strlen(key), n = aff_buckets_for(max), i;
+	size_t			 len = strlen(key), n = aff_buckets_for(max);
 
 	if ((t = calloc(1, sizeof(*t) + len + 1)) == NULL)
 		return NULL;
-	/* Zeroed pages: the kernel backs a bucket once it is written. */
+	/*
+	 * Zeroed pages the kernel backs only once a bucket is written: so
+	 * no loop clears the locks, a zeroed atomic_flag is clear (as
+	 * ATOMIC_FLAG_INIT is, with gcc and clang on every target).
+	 */
 	if ((t->b = calloc(n, sizeof(*t->b))) == NULL) {
 		free(t);
 		return NULL;
 	}
-	for (i = 0; i < n; i++)
-		atomic_flag_clear(&t->b[i].lock);
 	t->mask = (uint32_t)(n - 1);
 	memcpy(t->key, key, len + 1);
 	t->node.key = t->key;
