@@ -36,8 +36,16 @@
  * build frees the tables no snapshot holds any more (aff_reg_sweep), so
  * a table lives until the first build after the last snapshot that
  * used it is gone: the entries of a port that stays survive reloads,
- * those of a removed port go.  Only the build thread touches the
- * registry; workers touch the buckets (locked) and the counters.
+ * those of a removed port go.  A new bound that needs another bucket
+ * count gets a new table, which copies the old one's live entries and
+ * retires it (out of the index, freed with its last snapshot; back in
+ * the index if the new one's snapshot is dropped unpublished).  Only
+ * the build thread touches the registry; workers touch the buckets
+ * (locked) and the counters.
+ *
+ * Memory: 40 bytes an entry, AFF_WAYS to a bucket (328 bytes); 16384
+ * buckets (5.4 MB) for the default 65536, backed page by page as
+ * clients land in them.
  */
 #ifndef SVCPROXY_AFFINITY_H
 #define SVCPROXY_AFFINITY_H
