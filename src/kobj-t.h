@@ -326,6 +326,14 @@ struct knetpol {
 struct kpcfg_lb {
 	const struct ynode	*y;
 	const char		*algorithm;
+	const char		*hash_key;
+	struct kint		 maglev_table_size;
+};
+
+/* spec.sessionAffinity: the bound of ClientIP affinity's tables. */
+struct kpcfg_affinity {
+	const struct ynode	*y;
+	struct kint		 max_entries_per_port;
 };
 
 struct kpcfg_outlier {
@@ -370,6 +378,7 @@ struct kpcfg_spec {
 	struct kbool		 keep_established;
 	struct kpcfg_lb		 load_balancing;
 	struct kpcfg_hc		 health_check;
+	struct kpcfg_affinity	 session_affinity;
 };
 
 struct kpcfg {

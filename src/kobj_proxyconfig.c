@@ -6,10 +6,21 @@
 
 static const struct kfield lb_fields[] = {
 	KF("algorithm", KF_STR, struct kpcfg_lb, algorithm),
+	KF("hashKey", KF_STR, struct kpcfg_lb, hash_key),
+	KF("maglevTableSize", KF_INT, struct kpcfg_lb, maglev_table_size),
 	KF_END
 };
 static const struct kschema lb_schema = {
 	"ProxyConfigLoadBalancing", 0, lb_fields
+};
+
+static const struct kfield affinity_fields[] = {
+	KF("maxEntriesPerPort", KF_INT, struct kpcfg_affinity,
+	    max_entries_per_port),
+	KF_END
+};
+static const struct kschema affinity_schema = {
+	"ProxyConfigSessionAffinity", 0, affinity_fields
 };
 
 static const struct kfield outlier_fields[] = {
@@ -62,6 +73,8 @@ static const struct kfield spec_fields[] = {
 	    keep_established),
 	KF_O("loadBalancing", struct kpcfg_spec, load_balancing, lb_schema),
 	KF_O("healthCheck", struct kpcfg_spec, health_check, hc_schema),
+	KF_O("sessionAffinity", struct kpcfg_spec, session_affinity,
+	    affinity_schema),
 	KF_END
 };
 static const struct kschema spec_schema = {

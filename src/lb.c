@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "lb.h"
 
 int
@@ -78,6 +79,58 @@ lb_panic(const struct lb_set *cset)
 	return (int)atomic_load_explicit(&set->panic, memory_order_relaxed);
 }
 
+/*
+ * The endpoint k's affinity entry names, if it is still in set and f may
+ * use it; NULL otherwise (*had: there was an entry, a stale one).
+ */
+static struct lb_ep *
+lb_aff_find(const struct lb_set *set, const struct lb_flow *f,
+    const struct aff_key *k, int *had)
+{
+	struct lb_live	*live;
+	uint32_t	 idx;
+	size_t		 i;
+
+	if (!aff_get(set->aff, k, f->now_ms, set->aff_timeout_ms, &live,
+	    &idx))
+		return NULL;
+	*had = 1;
+	if (idx >= set->neps || set->eps[idx].live != live) {
+		/* Another snapshot's index: find the endpoint once, and
+		   keep its index here for the next connections. */
+		for (i = 0; i < set->neps && set->eps[i].live != live; i++)
+			;
+		if (i == set->neps)
+			return NULL;
+		idx = (uint32_t)i;
+		if (lb_flow_may(set, f, idx))
+			(void)aff_put(set->aff, k, live, idx, f->now_ms,
+			    set->aff_timeout_ms, set->aff_max);
+	}
+	return lb_flow_may(set, f, idx) ? &set->eps[idx] : NULL;
+}
+
+/* ops->pick, through set's affinity table when it has one. */
+static struct lb_ep *
+lb_choose(const struct lb_set *set, struct lb_flow *f)
+{
+	struct aff_key	 k;
+	struct lb_ep	*ep;
+	int		 had = 0;
+
+	if (set->aff == NULL || aff_key_from(&k, f->client) == -1)
+		return set->ops->pick(set, f);
+	if ((ep = lb_aff_find(set, f, &k, &had)) != NULL)
+		return ep;
+	if ((ep = set->ops->pick(set, f)) != NULL)
+		(void)aff_put(set->aff, &k, ep->live,
+		    (uint32_t)(ep - set->eps), f->now_ms, set->aff_timeout_ms,
+		    set->aff_max);
+	else if (had)
+		aff_drop(set->aff, &k, NULL);
+	return ep;
+}
+
 struct lb_ep *
 lb_pick(const struct lb_set *set, struct lb_flow *f)
 {
@@ -87,7 +140,7 @@ lb_pick(const struct lb_set *set, struct lb_flow *f)
 	    f->ntried >= set->neps)
 		return NULL;
 	f->any_health = lb_panic(set);
-	if ((ep = set->ops->pick(set, f)) == NULL)
+	if ((ep = lb_choose(set, f)) == NULL)
 		return NULL;
 	f->tried[f->ntried++] = (uint32_t)(ep - set->eps);
 	atomic_fetch_add_explicit(&ep->live->active, 1, memory_order_relaxed);
@@ -216,6 +269,7 @@ void
 lb_livetab_init(struct lb_livetab *t)
 {
 	strtab_init(&t->t);
+	aff_reg_init(&t->aff);
 }
 
 static void
@@ -227,6 +281,8 @@ lb_live_free(struct strtab_node *n)
 void
 lb_livetab_free(struct lb_livetab *t)
 {
+	/* The tables point at the live entries: they go first. */
+	aff_reg_free(&t->aff);
 	strtab_free(&t->t, lb_live_free);
 }
 

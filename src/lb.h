@@ -56,7 +56,10 @@
  * Two workers ejecting two endpoints at the same instant may each
  * count before the other's store: the share may then be passed by one.
  * The weight is configuration, not health: it sits in the snapshot's
- * lb_ep (default 1) and changes only with a new snapshot.
+ * lb_ep (default 1) and changes only with a new snapshot.  Weight 0
+ * drains: lb_flow_may() refuses the endpoint to every new connection,
+ * whatever the algorithm, while it stays in the set (its connections,
+ * /status).
  */
 #ifndef SVCPROXY_LB_H
 #define SVCPROXY_LB_H
@@ -67,6 +70,7 @@
 
 #include <sys/socket.h>
 
+#include "affinity-t.h"
 #include "arena.h"
 #include "health-t.h"
 #include "health_state.h"
@@ -107,6 +111,8 @@ struct lb_live {
    the pointers snapshots hold. */
 struct lb_livetab {
 	struct strtab		 t;		/* of lb_live, owned */
+	struct aff_reg		 aff;		/* sessionAffinity tables,
+						   owned (affinity.h) */
 };
 
 struct lb_ep {
@@ -174,6 +180,15 @@ struct lb_set {
 	uint32_t		 table_size;	/* maglev's, a prime; 0:
 						   LB_MAGLEV_TABLE_DEFAULT */
 	uint32_t		 slow_start_ms;	/* for lb_ep_weight(); 0: off */
+	/*
+	 * sessionAffinity: ClientIP (affinity.h): the Service port's table,
+	 * one reference held by the snapshot, which drops it when freed;
+	 * NULL: no affinity.  lb_pick asks it before ops->pick and records
+	 * ops->pick's choice in it.
+	 */
+	struct aff_table	*aff;
+	uint32_t		 aff_timeout_ms;	/* after the last use */
+	uint32_t		 aff_max;	/* entries; the table's bound */
 };
 
 /*
@@ -243,6 +258,11 @@ char		*lb_names(char *buf, size_t len);
  * Pick for flow and account for it: the endpoint's active and total
  * counts go up and flow->tried remembers it.  NULL when every endpoint
  * was tried or the set is empty, or flow has used LB_MAX_TRIES.
+ * With set->aff, the client's entry comes first, if its endpoint is
+ * still in the set and lb_flow_may() lets it through; otherwise the
+ * algorithm chooses and the choice is recorded (a retry after a failed
+ * connect so replaces the entry).  Two bucket locks at most, O(1);
+ * O(neps) once per entry after a reload moved its endpoint.
  */
 struct lb_ep	*lb_pick(const struct lb_set *, struct lb_flow *);
 /* The connection on ep ended (whether or not it ever connected). */
@@ -316,14 +336,16 @@ lb_ep_weight(const struct lb_ep *ep, uint32_t window_ms, int64_t wall_ms)
 }
 
 /*
- * May flow be offered set's endpoint idx: not tried yet, up, and
- * allowed by NetworkPolicy (asked last: it costs the most)?  Every
- * pick filters through this.
+ * May flow be offered set's endpoint idx: not tried yet, not drained
+ * (weight 0: it keeps its connections and takes no new one, whatever
+ * the algorithm), up, and allowed by NetworkPolicy (asked last: it
+ * costs the most)?  Every pick filters through this.
  */
 static inline int
 lb_flow_may(const struct lb_set *set, const struct lb_flow *f, size_t idx)
 {
-	return !lb_flow_tried(f, idx) && (f->any_health ||
+	return set->eps[idx].weight != 0 && !lb_flow_tried(f, idx) &&
+	    (f->any_health ||
 	    lb_ep_up(&set->eps[idx], f->now_ms)) &&
 	    lb_flow_allows(f, &set->eps[idx]);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "clock.h"
 #include "health_view.h"
 #include "metrics.h"
@@ -539,6 +540,36 @@ prom_health(struct evbuffer *b, const struct snap *s)
 			    memory_order_relaxed) ? 1 : 0);
 }
 
+/*
+ * sessionAffinity: ClientIP tables (affinity.h), of the ports that have
+ * one.  The scrape drops the expired entries first, so the gauge counts
+ * clients still remembered: O(buckets) per such port.
+ */
+static void
+prom_affinity(struct evbuffer *b, const struct snap *s)
+{
+	const struct lb_set	*l;
+	int64_t			 now = clock_mono_ms();
+	size_t			 i;
+
+	prom_head(b, "svcproxy_port_affinity_entries", "gauge",
+	    "Clients a Service port with sessionAffinity: ClientIP "
+	    "remembers now.");
+	for (i = 0; s != NULL && i < s->nports; i++)
+		if ((l = &s->ports[i].lb)->aff != NULL)
+			prom_port(b, "svcproxy_port_affinity_entries",
+			    &s->ports[i], NULL, aff_expire(l->aff, now,
+			    l->aff_timeout_ms));
+	prom_head(b, "svcproxy_port_affinity_full_total", "counter",
+	    "Clients not remembered: the affinity table was full "
+	    "(svcproxy.io/affinity-max-entries).");
+	for (i = 0; s != NULL && i < s->nports; i++)
+		if ((l = &s->ports[i].lb)->aff != NULL)
+			prom_port(b, "svcproxy_port_affinity_full_total",
+			    &s->ports[i], NULL, atomic_load_explicit(
+			    &l->aff->full, memory_order_relaxed));
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -547,6 +578,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	prom_ports(b, t, s);
 	prom_endpoints(b, s);
 	prom_health(b, s);
+	prom_affinity(b, s);
 	prom_head(b, "svcproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
 	    "running configuration was kept) or unchanged (same config "

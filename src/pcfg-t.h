@@ -22,6 +22,8 @@
 #define PCFG_DEFAULT_DRAIN_TIMEOUT_MS	30000
 #define PCFG_DEFAULT_LB_ALGORITHM	"round-robin"	/* lb_find()'s */
 #define SVC_DEFAULT_AFFINITY_TIMEOUT	10800
+#define PCFG_DEFAULT_AFFINITY_MAX	65536	/* entries per Service port */
+#define PCFG_DEFAULT_MAGLEV_TABLE	65537	/* lb.h's default */
 
 /* Annotations svcproxy reads on a Service. */
 #define ANN_IDLE_TIMEOUT	"svcproxy.io/idle-timeout"
@@ -48,6 +50,14 @@
 #define ANN_HC_PANIC		"svcproxy.io/health-panic-threshold"
 #define ANN_HC_ON_DOWN		"svcproxy.io/health-on-down"
 #define ANN_SLOW_START		"svcproxy.io/slow-start"
+/* Balancing (README, "Balancing"): hash key and Maglev table size
+   default from ProxyConfig spec.loadBalancing, the affinity bound from
+   spec.sessionAffinity.  The weight is read on a Pod or an
+   EndpointSlice, not on the Service. */
+#define ANN_HASH_KEY		"svcproxy.io/hash-key"
+#define ANN_MAGLEV_TABLE	"svcproxy.io/maglev-table-size"
+#define ANN_AFFINITY_MAX	"svcproxy.io/affinity-max-entries"
+#define ANN_WEIGHT		"svcproxy.io/weight"
 
 enum conn_log {
 	CONN_LOG_OFF,
@@ -78,6 +88,10 @@ struct pcfg {
 						   arena or static */
 	const char		*lb_algorithm;	/* an lb_find() name: kset
 						   arena or static */
+	int			 hash_key;	/* lb.h's enum lb_hash_key */
+	uint32_t		 maglev_table_size;	/* a prime */
+	uint32_t		 affinity_max;	/* ClientIP entries per
+						   Service port */
 };
 
 #endif

@@ -74,6 +74,10 @@ struct res_service {
 	const char		*lb_algorithm;	/* annotation, else the
 						   ProxyConfig's; kset or
 						   static */
+	int			 hash_key;	/* lb.h's enum lb_hash_key;
+						   annotation over pcfg */
+	uint32_t		 maglev_table_size;	/* a prime; likewise */
+	uint32_t		 affinity_max;	/* ClientIP entries per port */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

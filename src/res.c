@@ -26,6 +26,7 @@
 #include "res_alloc.h"
 #include "selector.h"
 #include "val.h"
+#include "val_lb.h"
 #include "vec.h"
 
 #define LABEL_SERVICE_NAME	"kubernetes.io/service-name"
@@ -296,6 +297,23 @@ pods_select(struct res_builder *b, const struct ksvc *ks)
 			PUSH(b, b->sel, p);
 }
 
+/*
+ * svcproxy.io/weight of a Pod or an EndpointSlice: 1 when absent (or
+ * invalid: validation has reported it and marked the object, which is
+ * then not used).
+ */
+static uint32_t
+meta_weight(const struct kmeta *meta)
+{
+	const char	*v;
+	uint32_t	 w;
+
+	if ((v = sel_label_get(&meta->annotations, ANN_WEIGHT)) == NULL ||
+	    val_lb_parse_weight(v, &w) == -1)
+		return 1;
+	return w;
+}
+
 static void
 pod_endpoints(struct res_builder *b, const struct res_port *rp, int pnra)
 {
@@ -315,6 +333,7 @@ pod_endpoints(struct res_builder *b, const struct res_port *rp, int pnra)
 		ep.port = (uint16_t)port;
 		ep.pod = p->meta.name;
 		ep.pod_ns = p->meta.ns;
+		ep.weight = meta_weight(&p->meta);
 		for (j = 0; j < n; j++) {
 			ep.addr = ips[j];
 			PUSH(b, b->eps, ep);
@@ -395,6 +414,7 @@ slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
 			    ipaddr_parse(e->addresses.v[0], &ep.addr) == -1)
 				continue;
 			ep.port = (uint16_t)s->ports.v[j].port.v;
+			ep.weight = meta_weight(&s->meta);
 			slice_state(e, pnra, &ep);
 			slice_target(s, e, &ep);
 			PUSH(b, b->eps, ep);
@@ -740,6 +760,18 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	/* Validated: a name lb_find() knows. */
 	if ((s->lb_algorithm = sel_label_get(ann, ANN_LB_ALGORITHM)) == NULL)
 		s->lb_algorithm = pc->lb_algorithm;
+	s->hash_key = pc->hash_key;
+	if ((v = sel_label_get(ann, ANN_HASH_KEY)) != NULL)
+		(void)val_lb_parse_hash_key(v, &s->hash_key);
+	s->maglev_table_size = pc->maglev_table_size;
+	if ((v = sel_label_get(ann, ANN_MAGLEV_TABLE)) != NULL &&
+	    val_lb_parse_count(v, &n) == 0 && n > 0 && n <= UINT32_MAX &&
+	    val_lb_is_prime((uint64_t)n))
+		s->maglev_table_size = (uint32_t)n;
+	s->affinity_max = pc->affinity_max;
+	if ((v = sel_label_get(ann, ANN_AFFINITY_MAX)) != NULL &&
+	    val_lb_parse_count(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
+		s->affinity_max = (uint32_t)n;
 	svc_health(s, ann, pc);
 }
 

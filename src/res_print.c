@@ -92,6 +92,9 @@ json_endpoint(FILE *fp, const struct res_endpoint *e)
 	json_bool(fp, e->terminating);
 	fputs(",\"usable\":", fp);
 	json_bool(fp, e->usable);
+	/* Only when configured: the default leaves the output as it was. */
+	if (e->weight != 1)
+		fprintf(fp, ",\"weight\":%u", (unsigned)e->weight);
 	fputc('}', fp);
 }
 
@@ -317,10 +320,15 @@ text_port(FILE *fp, const struct res_port *p)
 			    e->pod_ns ? e->pod_ns : "", e->pod);
 		else
 			snprintf(pod, sizeof(pod), "-");
-		fprintf(fp, "    %s %-47s %-30s %s\n",
+		fprintf(fp, "    %s %-47s %-30s %s",
 		    e->usable ? "endpoint " : "unusable ",
 		    ipaddr_format_hostport(&e->addr, e->port, hp, sizeof(hp)),
 		    pod, ep_state(e));
+		if (e->weight == 0)
+			fputs(", weight 0 (drained)", fp);
+		else if (e->weight != 1)
+			fprintf(fp, ", weight %u", (unsigned)e->weight);
+		fputc('\n', fp);
 	}
 }
 
@@ -374,6 +382,10 @@ text_service(FILE *fp, const struct res_service *s)
 		fprintf(fp, "  externalTrafficPolicy %s", s->external_traffic_policy);
 	if (s->proxied)
 		fprintf(fp, "  lb %s", s->lb_algorithm);
+	/* Only maglev reads them (check warns elsewhere). */
+	if (s->proxied && strcmp(s->lb_algorithm, "maglev") == 0)
+		fprintf(fp, " (hash %s, table %u)", s->hash_key == 1 ?
+		    "client-ip-port" : "client-ip", s->maglev_table_size);
 	fputc('\n', fp);
 	if (s->headless) {
 		fprintf(fp, "  addresses");

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
+#include "clock.h"
 #include "health_cell.h"
 #include "lb.h"
 #include "log.h"
@@ -176,7 +178,7 @@ snap_build_eps(struct snap *s, struct snap_port *sp,
 		ep->salen = ipaddr_sockaddr(&re->addr, re->port, &ep->sa);
 		ep->addr = re->addr;
 		ep->port = re->port;
-		ep->weight = 1;
+		ep->weight = re->weight;
 		snap_ep_pod(s, sp, ep, re);
 		ipaddr_format_hostport(&re->addr, re->port, ep->name,
 		    sizeof(ep->name));
@@ -223,6 +225,40 @@ snap_count(const struct res_model *m, size_t *nsvcs, size_t *nports,
 		for (j = 0; j < m->services[i].nports; j++)
 			*nlsns += m->services[i].ports[j].nlisteners;
 	}
+}
+
+/*
+ * The algorithm's parameters of sp (its hc copied already) and, with
+ * sessionAffinity: ClientIP, its table from live's registry (affinity.h:
+ * shared with the snapshots before and after, keyed by the port's label
+ * and protocol).
+ * 0, or -1 when out of memory.
+ */
+static int
+snap_lb_params(struct snap *s, struct snap_port *sp,
+    const struct res_service *rs, struct lb_livetab *live)
+{
+	char *key;
+
+	sp->lb.hash_key = rs->hash_key == 1 ? LB_HASH_CLIENT_IP_PORT :
+	    LB_HASH_CLIENT_IP;
+	sp->lb.table_size = rs->maglev_table_size;
+	sp->lb.slow_start_ms = sp->hc.slow_start_ms;	/* copied already */
+	if (rs->session_affinity == NULL ||
+	    strcmp(rs->session_affinity, "ClientIP") != 0)
+		return 0;
+	sp->lb.aff_timeout_ms = (uint32_t)(rs->affinity_timeout > 0 ?
+	    rs->affinity_timeout : SVC_DEFAULT_AFFINITY_TIMEOUT) * 1000;
+	sp->lb.aff_max = rs->affinity_max != 0 ? rs->affinity_max :
+	    PCFG_DEFAULT_AFFINITY_MAX;
+	if (sp->lb.aff_max > AFF_MAX_LIMIT)
+		sp->lb.aff_max = AFF_MAX_LIMIT;
+	if ((key = arena_printf(&s->arena, "%s/%s", sp->label,
+	    proto_name(sp->proto))) == NULL ||
+	    (sp->lb.aff = aff_reg_get(&live->aff, key, sp->lb.aff_max,
+	    clock_mono_ms(), sp->lb.aff_timeout_ms)) == NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -282,7 +318,8 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL)
 			goto oom;
-		if (snap_hc_copy(s, &sp->hc, &rs->hc) == -1)
+		if (snap_hc_copy(s, &sp->hc, &rs->hc) == -1 ||
+		    snap_lb_params(s, sp, rs, live) == -1)
 			goto oom;
 		if (snap_build_eps(s, sp, rp, live, cells, err, errlen) == -1)
 			return -1;
@@ -394,6 +431,19 @@ snap_own_pol(struct snap *s)
 	return 0;
 }
 
+/* Free s: its arena, and the affinity tables' references it holds. */
+static void
+snap_free(struct snap *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++)
+		aff_unref(s->ports[i].lb.aff);
+	log_rl_destroy(&s->rl);
+	arena_free(&s->arena);
+	free(s);
+}
+
 struct snap *
 snap_build(const struct res_model *m, struct lb_livetab *live,
     struct hc_celltab *cells, char *err, size_t errlen)
@@ -407,6 +457,8 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	}
 	atomic_init(&s->refs, 1);
 	arena_init(&s->arena, SNAP_ARENA_LIMIT);
+	/* The tables of ports no snapshot has any more (affinity.h). */
+	aff_reg_sweep(&live->aff);
 	log_rl_init(&s->rl, 10, 60000);
 	s->drain_timeout_ms = m->pcfg->drain_timeout_ms;
 	s->max_connections = m->pcfg->max_connections;
@@ -433,9 +485,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 oom:
 	snprintf(err, errlen, SNAP_OOM);
 fail:
-	log_rl_destroy(&s->rl);
-	arena_free(&s->arena);
-	free(s);
+	snap_free(s);
 	return NULL;
 }
 
@@ -500,9 +550,7 @@ snap_unref(struct snap *s)
 	/* acq_rel: the freeing thread sees every other user's writes. */
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	log_rl_destroy(&s->rl);
-	arena_free(&s->arena);
-	free(s);
+	snap_free(s);
 }
 
 const struct snap_lsn *

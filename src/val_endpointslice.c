@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "val_int.h"
+#include "val_lb.h"
 
 #define SERVICE_NAME_LABEL	"kubernetes.io/service-name"
 #define MAX_ADDRESSES		100
@@ -225,6 +226,7 @@ val_endpointslices(struct kset *set, struct diag_list *diags)
 		val_ctx(&c.dc, diags, e->file, "EndpointSlice", &e->meta);
 		c.n = val_meta(&c.dc, &e->meta, e->y, val_dns1123_subdomain,
 		    1);
+		c.n += val_lb_weight_annotation(&c.dc, &e->meta);
 		address_type(&c);
 		endpoints(&c);
 		ports(&c);

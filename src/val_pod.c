@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "val_int.h"
+#include "val_lb.h"
 
 struct pod_ctx {
 	struct diag_ctx		 dc;
@@ -191,6 +192,7 @@ val_pods(struct kset *set, struct diag_list *diags)
 		c.p = p;
 		val_ctx(&c.dc, diags, p->file, "Pod", &p->meta);
 		c.n = val_meta(&c.dc, &p->meta, p->y, val_dns1123_subdomain, 1);
+		c.n += val_lb_weight_annotation(&c.dc, &p->meta);
 		nports = count_ports(sp->containers.v, sp->containers.n) +
 		    count_ports(sp->init_containers.v, sp->init_containers.n);
 		seen = nports ? calloc(nports, sizeof(*seen)) : NULL;

@@ -12,6 +12,7 @@
 
 #include "lb.h"
 #include "val_int.h"
+#include "val_lb.h"
 
 #define WORKERS_MAX	256
 #define DURATION_MSG	"must be a duration greater than 0 (e.g. \"5s\", " \
@@ -36,6 +37,9 @@ pcfg_defaults(struct pcfg *p)
 	p->max_connections = 0;		/* from the fd limit */
 	p->connection_log = CONN_LOG_INFO;
 	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
+	p->hash_key = 0;		/* client-ip */
+	p->maglev_table_size = PCFG_DEFAULT_MAGLEV_TABLE;
+	p->affinity_max = PCFG_DEFAULT_AFFINITY_MAX;
 	val_hc_defaults(&p->hc);
 }
 
@@ -160,6 +164,41 @@ lb_algorithm(const struct diag_ctx *dc, const struct kpcfg_lb *lb,
 	    "spec.loadBalancing.algorithm", lb->algorithm,
 	    "supported values: %s", lb_names(names, sizeof(names)));
 	return 1;
+}
+
+/*
+ * spec.loadBalancing's hashKey and maglevTableSize: the defaults of the
+ * Services' annotations.  A Service whose algorithm is not maglev
+ * ignores them; check says so for an annotation, not for these
+ * defaults (they apply to whichever Service asks for maglev).
+ */
+static size_t
+lb_params(const struct diag_ctx *dc, const struct kpcfg_lb *lb,
+    struct pcfg *out)
+{
+	size_t n = 0;
+
+	if (lb->hash_key != NULL)
+		n += val_lb_hash_key(dc, val_at(lb->y, "hashKey", NULL),
+		    "spec.loadBalancing.hashKey", lb->hash_key,
+		    &out->hash_key);
+	if (lb->maglev_table_size.set)
+		n += val_lb_table_size(dc, val_at(lb->y, "maglevTableSize",
+		    NULL), "spec.loadBalancing.maglevTableSize", NULL,
+		    lb->maglev_table_size.v, &out->maglev_table_size);
+	return n;
+}
+
+/* spec.sessionAffinity.maxEntriesPerPort. */
+static size_t
+session_affinity(const struct diag_ctx *dc, const struct kpcfg_affinity *a,
+    struct pcfg *out)
+{
+	if (!a->max_entries_per_port.set)
+		return 0;
+	return val_lb_affinity_max(dc, val_at(a->y, "maxEntriesPerPort",
+	    NULL), "spec.sessionAffinity.maxEntriesPerPort", NULL,
+	    a->max_entries_per_port.v, &out->affinity_max);
 }
 
 /* One spec.healthCheck setting, given as text (s) or as an integer. */
@@ -297,6 +336,8 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;
 	n += lb_algorithm(dc, &s->load_balancing, out);
+	n += lb_params(dc, &s->load_balancing, out);
+	n += session_affinity(dc, &s->session_affinity, out);
 	n += health_check(dc, &s->health_check, out);
 	return n;
 }

@@ -25,6 +25,7 @@
 
 #include "lb.h"
 #include "val_int.h"
+#include "val_lb.h"
 
 /* MaxClientIPServiceAffinitySeconds */
 #define AFFINITY_MAX		86400
@@ -904,18 +905,19 @@ traffic_policies(struct svc_ctx *c)
 
 /* Every svcproxy.io annotation svcproxy reads, sorted, for a typo. */
 static const char *const known_annotations[] = {
-	ANN_CONNECT_TIMEOUT, ANN_HC, ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL,
-	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH,
-	ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI, ANN_HC_TIMEOUT, ANN_HC_ON_DOWN,
-	ANN_HC_PANIC, ANN_IDLE_TIMEOUT, ANN_LB_ALGORITHM,
-	ANN_MAX_CONNECTIONS, ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES,
-	ANN_OUTLIER_PERCENT, ANN_SLOW_START,
+	ANN_AFFINITY_MAX, ANN_CONNECT_TIMEOUT, ANN_HASH_KEY, ANN_HC,
+	ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL, ANN_HC_HOST, ANN_HC_INTERVAL,
+	ANN_HC_METHOD, ANN_HC_PATH, ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI,
+	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
+	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
+	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
+	ANN_SLOW_START,
 };
 
 static void
 unknown_annotation(struct svc_ctx *c, const struct kpair *kv)
 {
-	char	 list[1024];
+	char	 list[2048];
 	size_t	 i, len = 0;
 
 	list[0] = '\0';
@@ -968,6 +970,59 @@ health(struct svc_ctx *c)
 		val_hc_warnings(&c->dc, &hc, at, val, algo);
 }
 
+/*
+ * The balancing annotations (val_lb.h), and what they do not apply to
+ * as warnings: a field accepted is honoured, or check says it is not.
+ */
+static void
+balancing(struct svc_ctx *c)
+{
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	const char		*algo = c->pcfg->lb_algorithm, *k, *v;
+	const struct ynode	*vy;
+	char			 f[VAL_PATH_MAX];
+	uint32_t		 u;
+	size_t			 i, bad;
+	int			 key;
+
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_LB_ALGORITHM) &&
+		    lb_find(m->v[i].value) != NULL)
+			algo = m->v[i].value;
+	for (i = 0; i < m->n; i++) {
+		k = m->v[i].key;
+		v = m->v[i].value;
+		vy = val_map_value(m, i);
+		val_path(f, "metadata.annotations[%s]", k);
+		if (is(k, ANN_HASH_KEY))
+			bad = val_lb_hash_key(&c->dc, vy, f, v, &key);
+		else if (is(k, ANN_MAGLEV_TABLE))
+			bad = val_lb_table_size(&c->dc, vy, f, v, 0, &u);
+		else if (is(k, ANN_AFFINITY_MAX)) {
+			if ((bad = val_lb_affinity_max(&c->dc, vy, f, v, 0,
+			    &u)) == 0 && !is(c->s->spec.session_affinity,
+			    "ClientIP"))
+				kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+				    "honoured: spec.sessionAffinity is not "
+				    "\"ClientIP\", so no affinity table is "
+				    "kept");
+			c->n += bad;
+			continue;
+		} else if (is(k, ANN_WEIGHT)) {
+			kobj_warn(&c->dc, m->v[i].ky, DIAG_INVALID, f, v,
+			    "not honoured on a Service: set it on the Pods "
+			    "or EndpointSlices whose endpoints it weighs");
+			continue;
+		} else
+			continue;
+		c->n += bad;
+		if (bad == 0 && !is(algo, "maglev"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured: only the maglev algorithm hashes, and "
+			    "this Service is balanced with %s", algo);
+	}
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1012,10 +1067,14 @@ annotations(struct svc_ctx *c)
 				    sizeof(names) - strlen(names));
 				err(c, vy, DIAG_NOT_SUPPORTED, f, v, names);
 			}
-		} else if (val_hc_find(k) == -1)
+		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
+		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
+			continue;	/* balancing(), below */
+		else if (val_hc_find(k) == -1)
 			unknown_annotation(c, &m->v[i]);
 	}
 	health(c);
+	balancing(c);
 	if (hints != NULL && mode != NULL && !is(hints, mode))
 		err(c, mode_y, DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,

@@ -1273,6 +1273,78 @@ START_TEST(test_lb_algorithm)
 }
 END_TEST
 
+/*
+ * Issue 13: weights from Pods and EndpointSlices, the hash key, table
+ * size and affinity bound from annotations over the ProxyConfig, and
+ * resolve's output of a weight.
+ */
+START_TEST(test_lb_params_and_weights)
+{
+	const struct res_service	*w, *s;
+	struct fx			 f;
+	char				*out = NULL;
+	size_t				 len = 0;
+	FILE				*fp;
+
+	fx_load(&f,
+	    "---\napiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n"
+	    "  loadBalancing: {hashKey: client-ip-port, maglevTableSize: 1021}\n"
+	    "  sessionAffinity: {maxEntriesPerPort: 500}\n"
+	    WEB_SVC("  ports: [{port: 80}]\n")
+	    POD("a", "{app: web}, annotations: {svcproxy.io/weight: \"0\"}",
+	    "status: {podIP: 10.0.0.1}\n")
+	    POD("b", "{app: web}, annotations: {svcproxy.io/weight: \"256\"}",
+	    "status: {podIP: 10.0.0.2}\n")
+	    POD("c", "{app: web}", "status: {podIP: 10.0.0.3}\n")
+	    "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"
+	    "  annotations: {svcproxy.io/hash-key: client-ip, "
+	    "svcproxy.io/maglev-table-size: \"655373\", "
+	    "svcproxy.io/affinity-max-entries: \"7\"}\n"
+	    "spec:\n  sessionAffinity: ClientIP\n  ports: [{port: 81}]\n"
+	    "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	    "metadata:\n  name: s-1\n  labels: {kubernetes.io/service-name: s}\n"
+	    "  annotations: {svcproxy.io/weight: \"5\"}\n"
+	    "addressType: IPv4\nendpoints:\n- addresses: [10.0.1.1]\n"
+	    "- addresses: [10.0.1.2]\nports:\n- {port: 81}\n");
+	w = svc(&f, "default", "web");
+	s = svc(&f, "default", "s");
+	ck_assert_uint_eq(w->ports[0].nendpoints, 3);
+	ck_assert_uint_eq(w->ports[0].endpoints[0].weight, 0);
+	ck_assert_uint_eq(w->ports[0].endpoints[1].weight, 256);
+	ck_assert_uint_eq(w->ports[0].endpoints[2].weight, 1);
+	ck_assert_uint_eq(s->ports[0].endpoints[0].weight, 5);
+	ck_assert_uint_eq(s->ports[0].endpoints[1].weight, 5);
+	ck_assert_int_eq(w->hash_key, 1);
+	ck_assert_uint_eq(w->maglev_table_size, 1021);
+	ck_assert_uint_eq(w->affinity_max, 500);
+	ck_assert_int_eq(s->hash_key, 0);
+	ck_assert_uint_eq(s->maglev_table_size, 655373);
+	ck_assert_uint_eq(s->affinity_max, 7);
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_text(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "10.0.0.1:80 ") != NULL && strstr(strstr(
+	    out, "10.0.0.1:80 "), "ready, weight 0 (drained)\n") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "ready, weight 256\n") != NULL, "%s", out);
+	/* The default weight is not printed. */
+	ck_assert_msg(strstr(strstr(out, "default/c "), "ready\n") != NULL,
+	    "%s", out);
+	free(out);
+	ck_assert_ptr_nonnull(fp = open_memstream(&out, &len));
+	res_print_json(&f.m, fp);
+	fclose(fp);
+	ck_assert_msg(strstr(out, "\"usable\":true,\"weight\":0}") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "\"usable\":true,\"weight\":256}") != NULL,
+	    "%s", out);
+	free(out);
+	fx_free(&f);
+}
+END_TEST
+
 /* Scale: 5,000 Services over 50,000 Pods resolve through the index. */
 START_TEST(test_scale)
 {
@@ -1429,6 +1501,7 @@ res_suite(void)
 	tcase_add_test(tc, test_listeners);
 	tcase_add_test(tc, test_annotations);
 	tcase_add_test(tc, test_lb_algorithm);
+	tcase_add_test(tc, test_lb_params_and_weights);
 	tcase_add_test(tc, test_health);
 	tcase_add_test(tc, test_health_defaults);
 	tcase_add_test(tc, test_scale);

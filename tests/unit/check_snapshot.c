@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
+#include "clock.h"
 #include "health_cell.h"
 #include "lb.h"
 #include "load.h"
@@ -513,6 +515,160 @@ START_TEST(test_livetab)
 }
 END_TEST
 
+/* ---- issue 13: weights, parameters, affinity tables ---- */
+
+/*
+ * A ClientIP Service over Pods weighted 0 and 3 and a Service over an
+ * EndpointSlice weighted 2; the Service's affinity bound is max ("":
+ * none), its timeout 30 s.
+ */
+static struct snap *
+aff_snap(struct lb_livetab *live, const char *max, int with_web)
+{
+	struct kset		 set;
+	struct diag_list	 dl;
+	struct pcfg		 pc;
+	struct res_model	 m;
+	struct snap		*s;
+	char			 y[4096], err[256];
+
+	snprintf(y, sizeof(y),
+	    "apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n  serviceCIDR: 10.96.0.0/16\n"
+	    "  loadBalancing: {hashKey: client-ip-port, "
+	    "maglevTableSize: 1021}\n"
+	    "  healthCheck: {slowStart: 10s}\n---\n"
+	    "%s"
+	    "apiVersion: v1\nkind: Service\nmetadata:\n  name: slice\n"
+	    "spec:\n  clusterIP: 10.96.0.11\n  ports: [{port: 81}]\n---\n"
+	    "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	    "metadata:\n  name: slice-1\n  labels: "
+	    "{kubernetes.io/service-name: slice}\n"
+	    "  annotations: {svcproxy.io/weight: \"2\"}\n"
+	    "addressType: IPv4\nendpoints:\n- addresses: [10.0.1.1]\n"
+	    "ports:\n- {port: 81}\n---\n"
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: "
+	    "{app: web}, annotations: {svcproxy.io/weight: \"0\"}}\n"
+	    "status: {podIP: 10.0.0.1}\n---\n"
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: "
+	    "{app: web}, annotations: {svcproxy.io/weight: \"3\"}}\n"
+	    "status: {podIP: 10.0.0.2}\n---\n"
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: c, labels: "
+	    "{app: web}}\nstatus: {podIP: 10.0.0.3}\n",
+	    !with_web ? "" : *max == '\0' ?
+	    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "spec:\n  selector: {app: web}\n  clusterIP: 10.96.0.10\n"
+	    "  sessionAffinity: ClientIP\n  sessionAffinityConfig: "
+	    "{clientIP: {timeoutSeconds: 30}}\n  ports: [{port: 80}]\n"
+	    "---\n" : max[0] == '1' ?
+	    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations: {svcproxy.io/affinity-max-entries: \"100000\"}\n"
+	    "spec:\n  selector: {app: web}\n  clusterIP: 10.96.0.10\n"
+	    "  sessionAffinity: ClientIP\n  sessionAffinityConfig: "
+	    "{clientIP: {timeoutSeconds: 60}}\n  ports: [{port: 80}]\n"
+	    "---\n" : "");
+	memset(&pc, 0, sizeof(pc));
+	if (unit_load(&set, &dl, y) != 0 || val_all(&set, &pc, &dl) != 0) {
+		unit_dump(&dl);
+		ck_abort_msg("configuration did not load cleanly");
+	}
+	ck_assert_int_eq(res_build(&set, &pc, &m, &dl), 0);
+	s = snap_build(&m, live, NULL, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	res_free(&m);
+	unit_free(&set, &dl);
+	return s;
+}
+
+START_TEST(test_weights_and_params)
+{
+	struct lb_livetab	 live;
+	struct snap		*s;
+	const struct snap_port	*web, *sl;
+	struct lb_flow		 fl;
+	struct lb_ep		*ep;
+	int			 i;
+
+	lb_livetab_init(&live);
+	s = aff_snap(&live, "", 1);
+	web = port(s, 80);
+	sl = port(s, 81);
+	ck_assert_uint_eq(web->lb.neps, 3);
+	ck_assert_uint_eq(web->lb.eps[0].weight, 0);
+	ck_assert_uint_eq(web->lb.eps[1].weight, 3);
+	ck_assert_uint_eq(web->lb.eps[2].weight, 1);
+	ck_assert_uint_eq(sl->lb.eps[0].weight, 2);
+	ck_assert_int_eq(web->lb.hash_key, LB_HASH_CLIENT_IP_PORT);
+	ck_assert_uint_eq(web->lb.table_size, 1021);
+	ck_assert_uint_eq(web->lb.slow_start_ms, 10000);
+	/* Affinity on web only, with its timeout and the default bound. */
+	ck_assert_ptr_nonnull(web->lb.aff);
+	ck_assert_ptr_null(sl->lb.aff);
+	ck_assert_uint_eq(web->lb.aff_timeout_ms, 30000);
+	ck_assert_uint_eq(web->lb.aff_max, 65536);
+	/* Drained: never picked, whatever the algorithm. */
+	for (i = 0; i < 12; i++) {
+		memset(&fl, 0, sizeof(fl));
+		ck_assert_ptr_nonnull(ep = lb_pick(&web->lb, &fl));
+		ck_assert_ptr_ne(ep, &web->lb.eps[0]);
+		lb_release(&web->lb, ep);
+	}
+	snap_unref(s);
+	lb_livetab_free(&live);
+}
+END_TEST
+
+START_TEST(test_affinity_across_builds)
+{
+	struct lb_livetab	 live;
+	struct snap		*s1, *s2, *s3, *s4;
+	struct aff_table	*t1;
+	struct sockaddr_in	 sin;
+	struct lb_flow		 fl;
+	struct lb_ep		*ep;
+	const struct lb_live	*chosen;
+
+	lb_livetab_init(&live);
+	s1 = aff_snap(&live, "", 1);
+	t1 = port(s1, 80)->lb.aff;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0xc0000201);
+	memset(&fl, 0, sizeof(fl));
+	fl.client = (struct sockaddr *)&sin;
+	fl.now_ms = clock_mono_ms();	/* the build's clock */
+	ck_assert_ptr_nonnull(ep = lb_pick(&port(s1, 80)->lb, &fl));
+	chosen = ep->live;
+	lb_release(&port(s1, 80)->lb, ep);
+	/* A reload: the same table, its entry kept. */
+	s2 = aff_snap(&live, "", 1);
+	ck_assert_ptr_eq(port(s2, 80)->lb.aff, t1);
+	ck_assert_uint_eq(aff_count(t1), 1);
+	/* A new bound: a new table with the entries, and the new
+	   timeout. */
+	s3 = aff_snap(&live, "100000", 1);
+	ck_assert_ptr_ne(port(s3, 80)->lb.aff, t1);
+	ck_assert_uint_eq(port(s3, 80)->lb.aff_max, 100000);
+	ck_assert_uint_eq(port(s3, 80)->lb.aff_timeout_ms, 60000);
+	ck_assert_uint_eq(aff_count(port(s3, 80)->lb.aff), 1);
+	memset(&fl, 0, sizeof(fl));
+	fl.client = (struct sockaddr *)&sin;
+	fl.now_ms = clock_mono_ms();
+	ck_assert_ptr_nonnull(ep = lb_pick(&port(s3, 80)->lb, &fl));
+	ck_assert_ptr_eq(ep->live, chosen);
+	lb_release(&port(s3, 80)->lb, ep);
+	/* Service gone; the old snapshots freed: the next build frees
+	   every table. */
+	snap_unref(s1);
+	snap_unref(s2);
+	snap_unref(s3);
+	s4 = aff_snap(&live, "", 0);
+	ck_assert_ptr_null(live.aff.head);
+	snap_unref(s4);
+	lb_livetab_free(&live);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -528,6 +684,8 @@ main(void)
 	tcase_add_test(tc, test_hc_cells);
 	tcase_add_test(tc, test_hc_panic);
 	tcase_add_test(tc, test_hc_panic_threshold);
+	tcase_add_test(tc, test_weights_and_params);
+	tcase_add_test(tc, test_affinity_across_builds);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -465,6 +465,47 @@ START_TEST(test_pcfg_defaults)
 }
 END_TEST
 
+/* spec.loadBalancing's hashKey and maglevTableSize, spec.sessionAffinity. */
+START_TEST(test_pcfg_balancing)
+{
+	const struct diag	*d;
+	struct vt		 t;
+
+	vt_run(&t, "");
+	ck_assert_int_eq(t.pcfg.hash_key, 0);
+	ck_assert_uint_eq(t.pcfg.maglev_table_size, 65537);
+	ck_assert_uint_eq(t.pcfg.affinity_max, 65536);
+	vt_free(&t);
+
+	vt_run(&t, PCFG_HEAD
+	    "  loadBalancing: {hashKey: client-ip-port, maglevTableSize: 1021}\n"
+	    "  sessionAffinity: {maxEntriesPerPort: 10}\n");
+	vt_clean(&t);
+	ck_assert_int_eq(t.pcfg.hash_key, 1);
+	ck_assert_uint_eq(t.pcfg.maglev_table_size, 1021);
+	ck_assert_uint_eq(t.pcfg.affinity_max, 10);
+	vt_free(&t);
+
+	vt_run(&t, PCFG_HEAD
+	    "  loadBalancing: {hashKey: ip, maglevTableSize: 100000}\n"
+	    "  sessionAffinity: {maxEntriesPerPort: 16777217}\n");
+	vt_expect(&t, "spec.loadBalancing.hashKey", DIAG_ERROR, DIAG_NOT_SUPPORTED,
+	    "ip", "supported values: \"client-ip\", \"client-ip-port\"");
+	d = vt_expect(&t, "spec.loadBalancing.maglevTableSize", DIAG_ERROR,
+	    DIAG_INVALID, "100000", "100000 is not; the nearest primes are "
+	    "99991 and 100003");
+	ck_assert_uint_eq(d->line, 6);
+	vt_expect(&t, "spec.sessionAffinity.maxEntriesPerPort", DIAG_ERROR,
+	    DIAG_INVALID, "16777217", "from 1 to 16777216");
+	/* The defaults stay. */
+	ck_assert_int_eq(t.pcfg.hash_key, 0);
+	ck_assert_uint_eq(t.pcfg.maglev_table_size, 65537);
+	ck_assert_uint_eq(t.pcfg.affinity_max, 65536);
+	ck_assert_int_eq(t.set.pcfg->invalid, 1);
+	vt_free(&t);
+}
+END_TEST
+
 START_TEST(test_pcfg_good)
 {
 	struct vt	t;
@@ -1067,6 +1108,7 @@ val_suite(void)
 	tcase_add_test(tc, test_pcfg_hc_good);
 	tcase_add_test(tc, test_pcfg_hc_bad);
 	tcase_add_test(tc, test_pcfg_hc_https_slow_start);
+	tcase_add_test(tc, test_pcfg_balancing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("namespace");

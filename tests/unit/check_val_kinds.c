@@ -155,6 +155,41 @@ START_TEST(test_pod_name)
 }
 END_TEST
 
+/* svcproxy.io/weight on a Pod: 0 to 256, HAProxy's range. */
+START_TEST(test_pod_weight)
+{
+	static const char *good[] = { "0", "1", "3", "256" };
+	static const char *bad[] = { "257", "-1", "1.5", "heavy", "",
+	    "0x10", " 2" };
+	const struct diag	*d;
+	struct vt		 t;
+	char			 y[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(y, sizeof(y), "apiVersion: v1\nkind: Pod\n"
+		    "metadata:\n  name: web\n  annotations:\n"
+		    "    svcproxy.io/weight: \"%s\"\n", good[i]);
+		vt_run(&t, y);
+		vt_clean(&t);
+		vt_free(&t);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(y, sizeof(y), "apiVersion: v1\nkind: Pod\n"
+		    "metadata:\n  name: web\n  annotations:\n"
+		    "    svcproxy.io/weight: \"%s\"\n", bad[i]);
+		vt_run(&t, y);
+		d = vt_expect(&t, "metadata.annotations[svcproxy.io/weight]",
+		    E, DIAG_INVALID, bad[i], "must be an integer from 0 to "
+		    "256 (HAProxy's weight range; 0 drains");
+		ck_assert_uint_eq(d->line, 6);
+		ck_assert_uint_eq(d->col, 25);
+		ck_assert_int_eq(t.set.pods.v[0]->invalid, 1);
+		vt_free(&t);
+	}
+}
+END_TEST
+
 TCase *
 val_tc_pod(void)
 {
@@ -164,6 +199,7 @@ val_tc_pod(void)
 	tcase_add_test(tc, test_pod_port_names_across_containers);
 	tcase_add_test(tc, test_pod_ips);
 	tcase_add_test(tc, test_pod_name);
+	tcase_add_test(tc, test_pod_weight);
 	return tc;
 }
 
@@ -314,6 +350,29 @@ START_TEST(test_eps_service_label)
 }
 END_TEST
 
+START_TEST(test_eps_weight)
+{
+	struct vt t;
+
+	vt_run(&t, "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	    "metadata:\n  name: web-1\n  labels: {kubernetes.io/service-name: "
+	    "web}\n  annotations: {svcproxy.io/weight: \"0\"}\n"
+	    "addressType: IPv4\nendpoints:\n- addresses: [10.1.0.5]\n"
+	    "ports:\n- {port: 8080}\n");
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	    "metadata:\n  name: web-1\n  labels: {kubernetes.io/service-name: "
+	    "web}\n  annotations: {svcproxy.io/weight: \"1000\"}\n"
+	    "addressType: IPv4\nendpoints:\n- addresses: [10.1.0.5]\n"
+	    "ports:\n- {port: 8080}\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/weight]", E,
+	    DIAG_INVALID, "1000", "from 0 to 256");
+	ck_assert_int_eq(t.set.epss.v[0]->invalid, 1);
+	vt_free(&t);
+}
+END_TEST
+
 TCase *
 val_tc_eps(void)
 {
@@ -324,6 +383,7 @@ val_tc_eps(void)
 	tcase_add_test(tc, test_eps_addresses);
 	tcase_add_test(tc, test_eps_ports);
 	tcase_add_test(tc, test_eps_service_label);
+	tcase_add_test(tc, test_eps_weight);
 	return tc;
 }
 

@@ -9,6 +9,7 @@
 
 #include "check_val.h"
 #include "health_state.h"
+#include "lb.h"
 #include "unit.h"
 
 #define E	DIAG_ERROR
@@ -697,7 +698,9 @@ START_TEST(test_annotations)
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
 	    "svcproxy.io/idle-timout", NULL);
 	ck_assert_str_eq(d->detail, "svcproxy reads only "
-	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/health-check\", "
+	    "\"svcproxy.io/affinity-max-entries\", "
+	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/hash-key\", "
+	    "\"svcproxy.io/health-check\", "
 	    "\"svcproxy.io/health-check-ca\", "
 	    "\"svcproxy.io/health-check-expect-status\", "
 	    "\"svcproxy.io/health-check-fall\", "
@@ -712,6 +715,7 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/health-on-down\", "
 	    "\"svcproxy.io/health-panic-threshold\", "
 	    "\"svcproxy.io/idle-timeout\", \"svcproxy.io/lb-algorithm\", "
+	    "\"svcproxy.io/maglev-table-size\", "
 	    "\"svcproxy.io/max-connections\", "
 	    "\"svcproxy.io/outlier-base-ejection-time\", "
 	    "\"svcproxy.io/outlier-consecutive-failures\", "
@@ -1345,10 +1349,116 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* A Service with these annotation lines (each "key: value"). */
+static const char *
+lb_svc(char *buf, size_t len, const char *ann, const char *affinity)
+{
+	snprintf(buf, len, "apiVersion: v1\nkind: Service\nmetadata:\n"
+	    "  name: web\n  annotations:\n%s"
+	    "spec:\n  sessionAffinity: %s\n  ports: [{port: 80}]\n", ann,
+	    affinity);
+	return buf;
+}
+
+START_TEST(test_lb_annotations_good)
+{
+	struct vt	 t;
+	char		 y[1024];
+
+	/* Under maglev every one applies: no warning. */
+	if (lb_find("maglev") != NULL) {
+		vt_run(&t, lb_svc(y, sizeof(y),
+		    "    svcproxy.io/lb-algorithm: maglev\n"
+		    "    svcproxy.io/hash-key: client-ip-port\n"
+		    "    svcproxy.io/maglev-table-size: \"655373\"\n"
+		    "    svcproxy.io/affinity-max-entries: \"100\"\n",
+		    "ClientIP"));
+		vt_clean(&t);
+		vt_free(&t);
+	}
+	vt_run(&t, lb_svc(y, sizeof(y),
+	    "    svcproxy.io/affinity-max-entries: \"16777216\"\n",
+	    "ClientIP"));
+	vt_clean(&t);
+	vt_free(&t);
+}
+END_TEST
+
+START_TEST(test_lb_annotations_bad)
+{
+	const struct diag	*d;
+	struct vt		 t;
+	char			 y[1024];
+
+	vt_run(&t, lb_svc(y, sizeof(y),
+	    "    svcproxy.io/hash-key: source-ip\n"
+	    "    svcproxy.io/maglev-table-size: \"65536\"\n"
+	    "    svcproxy.io/affinity-max-entries: \"0\"\n", "ClientIP"));
+	d = vt_expect(&t, "metadata.annotations[svcproxy.io/hash-key]", E,
+	    DIAG_NOT_SUPPORTED, "source-ip",
+	    "supported values: \"client-ip\", \"client-ip-port\"");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 27);
+	vt_expect(&t, "metadata.annotations[svcproxy.io/maglev-table-size]", E,
+	    DIAG_INVALID, "65536", "must be a prime number (Maglev's "
+	    "permutations need it): 65536 is not; the nearest primes are "
+	    "65521 and 65537");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/affinity-max-entries]",
+	    E, DIAG_INVALID, "0", "must be an integer from 1 to 16777216");
+	ck_assert_uint_eq(t.nerr, 3);
+	vt_free(&t);
+
+	/* Out of range, prime or not. */
+	vt_run(&t, lb_svc(y, sizeof(y),
+	    "    svcproxy.io/maglev-table-size: \"1019\"\n", "None"));
+	vt_expect(&t, "metadata.annotations[svcproxy.io/maglev-table-size]", E,
+	    DIAG_INVALID, "1019", "must be a prime number from 1021 to "
+	    "655373");
+	vt_free(&t);
+	vt_run(&t, lb_svc(y, sizeof(y),
+	    "    svcproxy.io/maglev-table-size: \"655377\"\n", "None"));
+	vt_expect(&t, "metadata.annotations[svcproxy.io/maglev-table-size]", E,
+	    DIAG_INVALID, "655377", "from 1021 to 655373");
+	vt_free(&t);
+}
+END_TEST
+
+/* Accepted but not honoured: check says so. */
+START_TEST(test_lb_annotations_not_honoured)
+{
+	struct vt	 t;
+	char		 y[1024];
+
+	vt_run(&t, lb_svc(y, sizeof(y),
+	    "    svcproxy.io/hash-key: client-ip\n"
+	    "    svcproxy.io/maglev-table-size: \"65537\"\n"
+	    "    svcproxy.io/affinity-max-entries: \"100\"\n"
+	    "    svcproxy.io/weight: \"3\"\n", "None"));
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_expect(&t, "metadata.annotations[svcproxy.io/hash-key]", W,
+	    DIAG_INVALID, "client-ip", "not honoured: only the maglev "
+	    "algorithm hashes, and this Service is balanced with "
+	    "round-robin");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/maglev-table-size]", W,
+	    DIAG_INVALID, "65537", "not honoured: only the maglev");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/affinity-max-entries]",
+	    W, DIAG_INVALID, "100", "not honoured: spec.sessionAffinity is "
+	    "not \"ClientIP\"");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/weight]", W,
+	    DIAG_INVALID, "3", "not honoured on a Service: set it on the "
+	    "Pods or EndpointSlices");
+	vt_free(&t);
+}
+END_TEST
+
 TCase *
 val_tc_service(void)
 {
 	TCase *tc = tcase_create("service");
+
+	tcase_add_test(tc, test_lb_annotations_good);
+	tcase_add_test(tc, test_lb_annotations_bad);
+	tcase_add_test(tc, test_lb_annotations_not_honoured);
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_type);
