@@ -356,10 +356,10 @@ val_hc_defaults(struct hc_config *hc)
 int
 val_lb_uses_weights(const char *algorithm)
 {
-	/* Only round-robin today, and it ignores weights: slow start has
-	   nothing to ramp until a weighted algorithm is registered. */
-	(void)algorithm;
-	return 0;
+	/* Every algorithm ramps weights but maglev: its table is fixed by
+	   the endpoint set, so that instances agree, and a ramp would move
+	   clients differently on each. */
+	return algorithm == NULL || strcmp(algorithm, "maglev") != 0;
 }
 
 /* Which settings only an active check of some kinds reads. */
@@ -459,6 +459,6 @@ val_hc_warnings(const struct diag_ctx *dc, const struct hc_config *hc,
 	    !val_lb_uses_weights(algorithm))
 		kobj_warn(dc, at[VHC_SLOW_START], DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_SLOW_START),
-		    val[VHC_SLOW_START], "not honoured yet: %s ignores weights",
-		    algorithm);
+		    val[VHC_SLOW_START], "not honoured: %s does not ramp weights "
+		    "(its table depends on the endpoints alone)", algorithm);
 }

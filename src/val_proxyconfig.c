@@ -226,7 +226,7 @@ hc_one(const struct diag_ctx *dc, const struct ynode *map, enum val_hc k,
  * spec.healthCheck: the defaults of the Services' health annotations,
  * checked by the same rules (val_health.c).  Whether a setting applies
  * is a Service's question (its kind may differ), but slow start under
- * an algorithm that ignores weights is already known here.
+ * an algorithm that does not ramp weights (maglev) is already known here.
  */
 static size_t
 health_check(const struct diag_ctx *dc, const struct kpcfg_hc *h,
@@ -258,8 +258,9 @@ health_check(const struct diag_ctx *dc, const struct kpcfg_hc *h,
 	if (h->slow_start != NULL && out->hc.slow_start_ms > 0 &&
 	    !val_lb_uses_weights(out->lb_algorithm))
 		kobj_warn(dc, val_at(h->y, "slowStart", NULL), DIAG_INVALID,
-		    "spec.healthCheck.slowStart", h->slow_start, "not honoured "
-		    "yet: %s ignores weights", out->lb_algorithm);
+		    "spec.healthCheck.slowStart", h->slow_start, "not honoured: "
+		    "%s does not ramp weights (its table depends on the "
+		    "endpoints alone)", out->lb_algorithm);
 	return n;
 }
 

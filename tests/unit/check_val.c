@@ -833,18 +833,19 @@ START_TEST(test_pcfg_hc_bad)
 }
 END_TEST
 
-/* https without OpenSSL is an error; slow start under round-robin is a
-   warning (nothing honours it yet). */
+/* https without OpenSSL is an error; slow start under maglev is a
+   warning (its table does not ramp), under round-robin none. */
 START_TEST(test_pcfg_hc_https_slow_start)
 {
 	struct vt		 t;
 	const struct diag	*d;
 
-	vt_run(&t, PCFG_HEAD "  healthCheck: {type: https, slowStart: 30s}\n");
+	vt_run(&t, PCFG_HEAD "  loadBalancing: {algorithm: maglev}\n"
+	    "  healthCheck: {type: https, slowStart: 30s}\n");
 	d = vt_expect(&t, "spec.healthCheck.slowStart", DIAG_WARNING,
 	    DIAG_INVALID, NULL, NULL);
-	ck_assert_str_eq(d->detail, "not honoured yet: round-robin ignores "
-	    "weights");
+	ck_assert_str_eq(d->detail, "not honoured: maglev does not ramp "
+	    "weights (its table depends on the endpoints alone)");
 	ck_assert_uint_eq(t.pcfg.hc.slow_start_ms, 30000);
 #ifdef HAVE_OPENSSL
 	ck_assert_uint_eq(t.nerr, 0);
@@ -857,6 +858,13 @@ START_TEST(test_pcfg_hc_https_slow_start)
 	    "(supported values: \"http\", \"none\", \"tcp\")");
 	ck_assert_int_eq(t.pcfg.hc.check.kind, HC_NONE);
 #endif
+	vt_free(&t);
+
+	/* round-robin (the default) ramps: no warning. */
+	vt_run(&t, PCFG_HEAD "  healthCheck: {type: tcp, slowStart: 30s}\n");
+	ck_assert_ptr_null(vt_find(&t, "spec.healthCheck.slowStart",
+	    DIAG_WARNING));
+	ck_assert_uint_eq(t.pcfg.hc.slow_start_ms, 30000);
 	vt_free(&t);
 }
 END_TEST

@@ -1124,8 +1124,10 @@ START_TEST(test_health_warnings)
 	ann_warns("svcproxy.io/health-check-rise: \"3\"",
 	    "svcproxy.io/health-check-rise", "ignored: "
 	    "svcproxy.io/health-check is \"none\" (no active check)");
-	ann_warns("svcproxy.io/slow-start: 30s", "svcproxy.io/slow-start",
-	    "not honoured yet: round-robin ignores weights");
+	ann_warns("svcproxy.io/lb-algorithm: maglev\n"
+	    "svcproxy.io/slow-start: 30s", "svcproxy.io/slow-start",
+	    "not honoured: maglev does not ramp weights (its table depends "
+	    "on the endpoints alone)");
 	{
 		struct vt		 t;
 		const struct diag	*d;
@@ -1140,9 +1142,10 @@ START_TEST(test_health_warnings)
 		ck_assert_uint_eq(d->col, 36);
 		vt_free(&t);
 	}
-	ann_warns("svcproxy.io/lb-algorithm: round-robin\n"
+	ann_warns("svcproxy.io/lb-algorithm: maglev\n"
 	    "svcproxy.io/slow-start: 1m", "svcproxy.io/slow-start",
-	    "not honoured yet: round-robin ignores weights");
+	    "not honoured: maglev does not ramp weights (its table depends "
+	    "on the endpoints alone)");
 }
 END_TEST
 
