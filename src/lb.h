@@ -31,8 +31,10 @@
  *     rather than take the whole Service down for a wrong check.
  *   - Every pick skips a down endpoint (lb_flow_may()), whatever its
  *     algorithm, so correctness never depends on a status hook; the
- *     hooks (lb_ops.set_up/set_down) exist for algorithms with a
- *     precomputed table (Maglev) to rebalance it.
+ *     hooks (lb_ops.set_up/set_down) are there for an algorithm that
+ *     would rebalance a precomputed table; none does (Maglev keeps its
+ *     table fixed so that instances agree, and falls back along the
+ *     client's probe sequence instead).
  *   - The hooks reach the snapshot given to snap_set_up() only.  One a
  *     reload is building meanwhile reads the state when its build runs;
  *     a change after that read reaches its table only with the next
