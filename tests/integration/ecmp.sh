@@ -1,0 +1,209 @@
+#!/bin/bash
+# Active-active scale-out with BGP and ECMP, in network namespaces this
+# test creates and deletes:
+#
+#        c (clients: 10.K.3.2, 10.K.3.10 ...)     b (backends: 10.K.4.11 ...)
+#                     \                          /
+#                      r (router: BIRD, kernel ECMP, L4 hash)
+#                     /                          \
+#   n1 (10.K.1.2: svcproxy, BIRD,        n2 (10.K.2.2: the same)
+#       svcproxy-bgp-health, VIP on lo)
+#
+# Both nodes serve the same Service on the VIP 10.K.100.1 (externalIPs)
+# with `svcproxy.io/lb-algorithm: maglev`, and announce VIP/32 to r over
+# BGP with conf/bird/bird.conf; r runs conf/bird/router.conf (`merge
+# paths`) and hashes flows on addresses and ports
+# (fib_multipath_hash_policy=1).  The backends answer each connection
+# with their own address (the backend's id) and the address it came
+# from (the node that relayed it).  Shown:
+#   1. r holds one route to the VIP with both nodes as next hops;
+#   2. new flows are split across both nodes;
+#   3. each client address reaches the same backend through whichever
+#      node its flows land on, and the same as when it asks each node
+#      directly (the Service's NodePort on the node's own address);
+#   4. when n1's svcproxy is killed, svcproxy-bgp-health withdraws n1's
+#      route and new connections all succeed through n2: the time from
+#      the kill to the first of 50 consecutive successes through n2 is
+#      printed;
+#   5. n1's svcproxy started again: n1 is announced again.
+# The shipped BIRD files are parsed with `bird -p` first.  The addresses
+# exist only inside the namespaces: nothing leaves them.
+#
+# Skips (77) without root, ip netns, BIRD 2 (.ci/deps --ha) or curl.
+# Not run under valgrind.  ECMP_ALGO=round-robin runs it with round-
+# robin instead, which must fail step 3.
+set -eu
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+
+skip() { echo "SKIP: ecmp.sh: $*"; exit 77; }
+[ "${VALGRIND:-0}" = 1 ] && skip "not under valgrind"
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+command -v ip >/dev/null || skip "iproute2 (ip) not installed"
+BIRD=$(command -v bird || echo /usr/sbin/bird)
+BIRDC=$(command -v birdc || echo /usr/sbin/birdc)
+[ -x "$BIRD" ] && [ -x "$BIRDC" ] ||
+    skip "BIRD 2 (bird, birdc) not installed (.ci/deps --ha)"
+"$BIRD" --version 2>&1 | grep -q 'BIRD version 2\.' ||
+    skip "$("$BIRD" --version 2>&1 | head -1): BIRD 2 needed"
+command -v curl >/dev/null || skip "curl not installed"
+
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/ha_lib.sh"
+. "$top_srcdir/tests/integration/ecmp_lib.sh"
+
+# ---- the shipped files parse ----
+for f in bird.conf router.conf; do
+	expect_rc 0 "conf/bird/$f parses (bird -p)" \
+	    "$BIRD" -p -c "$top_srcdir/conf/bird/$f"
+done
+expect_rc 0 "conf/bird/svcproxy-bgp-health is valid sh" \
+    sh -n "$top_srcdir/conf/bird/svcproxy-bgp-health"
+
+# ---- the network ----
+ALGO=${ECMP_ALGO:-maglev}
+TAG="ec$$"
+NSR="$TAG-r" NS1="$TAG-n1" NS2="$TAG-n2" NSC="$TAG-c" NSB="$TAG-b"
+ALLNS="$NSR $NS1 $NS2 $NSC $NSB"
+NET="10.$((RANDOM % 50 + 200))"
+VIP="$NET.100.1"
+SP=8080			# the Service port on the VIP
+NP=30080		# its NodePort, on each node's own address
+NCLI=200		# client addresses: $NET.3.10 onwards
+NBE=8			# backends: $NET.4.11 onwards
+N1="$NET.1.2" N2="$NET.2.2"
+
+trap ecmp_cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+ip netns add "$NSR" 2>/dev/null || skip "cannot create network namespaces"
+for ns in $NS1 $NS2 $NSC $NSB; do
+	ip netns add "$ns"
+done
+for ns in $ALLNS; do
+	ip -n "$ns" link set lo up
+done
+inr() { ip netns exec "$NSR" "$@"; }
+inc() { ip netns exec "$NSC" "$@"; }
+inr sysctl -qw net.ipv4.ip_forward=1
+inr sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+
+# link NS SUBNET RIFACE: a veth from r (SUBNET.1) to NS (SUBNET.2 on
+# its eth0, default route through r).
+link() {
+	ip -n "$NSR" link add "$3" type veth peer name eth0 netns "$1"
+	ip -n "$NSR" addr add "$2.1/24" dev "$3"
+	ip -n "$NSR" link set "$3" up
+	ip -n "$1" addr add "$2.2/24" dev eth0
+	ip -n "$1" link set eth0 up
+	ip -n "$1" route add default via "$2.1"
+}
+link "$NS1" "$NET.1" e1
+link "$NS2" "$NET.2" e2
+link "$NSC" "$NET.3" ec
+link "$NSB" "$NET.4" eb
+ip -n "$NS1" addr add "$VIP/32" dev lo
+ip -n "$NS2" addr add "$VIP/32" dev lo
+for i in $(seq 10 $((NCLI + 9))); do
+	echo "addr add $NET.3.$i/24 dev eth0"
+done | ip -n "$NSC" -batch -
+for i in $(seq 11 $((NBE + 10))); do
+	echo "addr add $NET.4.$i/24 dev eth0"
+done | ip -n "$NSB" -batch -
+
+# The backends: one process answering on all their addresses.
+hosts=$(seq -s, -f "$NET.4.%g" 11 $((NBE + 10)))
+ip netns exec "$NSB" python3 "$SRCMAP" serve --hosts "$hosts" \
+    --ready "$TMP/be.port" >"$TMP/be.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/be.port" || {
+	echo "backends did not start"; cat "$TMP/be.log"; exit 1
+}
+PB=$(cat "$TMP/be.port")
+
+# ---- BIRD on r, then both nodes ----
+sed -e "s/^router id .*/router id $NET.1.1;/" \
+    -e "s/198\.51\.100\.11 as/$N1 as/" -e "s/198\.51\.100\.12 as/$N2 as/" \
+    -e "s|192\.0\.2\.0/24{32,32}|$NET.100.0/24{32,32}|" \
+    -e "s|^log syslog all;|log \"$TMP/r.bird.log\" all;|" \
+    "$top_srcdir/conf/bird/router.conf" >"$TMP/r.bird.conf"
+bird_start r "$NSR"
+node_start 1 "$NS1" "$NET.1"
+node_start 2 "$NS2" "$NET.2"
+
+# ---- 1. one route, both nodes as next hops ----
+if wait_for 40 vip_nexthops_are "$N1 $N2"; then
+	pass "r routes the VIP to both nodes (ECMP, after $(since_start) s)"
+else
+	fail "r has no ECMP route to the VIP: $(vip_route | tr '\n' ' ')"
+	show_logs
+	finish
+	exit 1
+fi
+
+# ---- 2. and 3. flows split, each client on one backend ----
+inc python3 "$SRCMAP" query "$VIP:$SP" --src-base "$NET.3.10" \
+    --src-count "$NCLI" --per 6 --conc 16 --seed 1 >"$TMP/vip.out"
+inc python3 "$SRCMAP" query "$N1:$NP" --src-base "$NET.3.10" \
+    --src-count "$NCLI" --conc 16 >"$TMP/n1.out"
+inc python3 "$SRCMAP" query "$N2:$NP" --src-base "$NET.3.10" \
+    --src-count "$NCLI" --conc 16 >"$TMP/n2.out"
+read -r _ total _ errors _ c1 _ c2 _ both _ multi _ nb _ d1 _ d2 <<<"$(
+    analyse "$TMP/vip.out" "$TMP/n1.out" "$TMP/n2.out" "$N1" "$N2")"
+echo "# $total connections to the VIP from $NCLI clients: $c1 through" \
+    "n1, $c2 through n2; $both clients reached both nodes"
+expect "every connection answered" 0 "$errors"
+[ "$c1" -ge $((total / 4)) ] && [ "$c2" -ge $((total / 4)) ] &&
+    pass "new flows are split across both nodes ($c1 / $c2)" ||
+    fail "flows not split: $c1 through n1, $c2 through n2"
+[ "$both" -ge $((NCLI / 2)) ] &&
+    pass "$both of $NCLI clients had flows through both nodes" ||
+    fail "only $both of $NCLI clients reached both nodes"
+expect "$ALGO: each client on one backend through both nodes" \
+    "0" "$multi"
+expect "$ALGO: the same backend as asking n1 directly" 0 "$d1"
+expect "$ALGO: the same backend as asking n2 directly" 0 "$d2"
+expect "$ALGO: the clients spread over all $NBE backends" "$NBE" "$nb"
+
+# ---- 4. n1's svcproxy dies: its route goes, n2 takes every flow ----
+inc python3 "$SRCMAP" failover "$VIP:$SP" --src-base "$NET.3.10" \
+    --src-count "$NCLI" --survivor "$N2" --run 50 --mark "$TMP/killed" \
+    --ready "$TMP/fo.ready" --deadline 40 >"$TMP/fo.out" 2>&1 &
+FO=$!
+PIDS="$PIDS $FO"
+wait_for 20 test -s "$TMP/fo.ready" || fail "the failover client got no answer"
+t0=$(date +%s.%N)
+kill -KILL "$SVC1"
+echo "$t0" >"$TMP/killed.tmp" && mv "$TMP/killed.tmp" "$TMP/killed"
+wait "$SVC1" 2>/dev/null || true
+if wait_for 30 vip_nexthops_are "$N2"; then
+	t1=$(date +%s.%N)
+	echo "# r's route to the VIP has only n2 left after" \
+	    "$(python3 -c "print('%.2f' % ($t1 - $t0))") s"
+	pass "n1's route withdrawn when its svcproxy died"
+else
+	fail "r still routes the VIP to n1: $(vip_route | tr '\n' ' ')"
+fi
+rc=0
+wait "$FO" || rc=$?
+read -r what took _ attempts _ failed <"$TMP/fo.out" || true
+if [ "$rc" = 0 ] && [ "$what" = took ]; then
+	echo "# new connections all through n2 after $took s" \
+	    "($failed of $attempts attempts failed meanwhile)"
+	python3 -c "import sys; sys.exit(not ($took <= 10))" &&
+	    pass "failover to n2 within 10 s ($took s)" ||
+	    fail "failover took $took s"
+else
+	fail "new connections never all went through n2: $(cat "$TMP/fo.out")"
+fi
+expect_grep "node down" "$TMP/n1.health.log" \
+    "n1's svcproxy-bgp-health saw /healthz fail"
+expect "n1's BIRD: svcproxy_vips disabled" down "$(proto_state 1)"
+expect "n2's BIRD: svcproxy_vips still up" up "$(proto_state 2)"
+
+# ---- 5. n1 back: announced again ----
+svcproxy_start 1 "$NS1" "$N1"
+wait_for 30 vip_nexthops_are "$N1 $N2" &&
+    pass "n1 announced again once its svcproxy is back" ||
+    fail "n1 not announced again: $(vip_route | tr '\n' ' ')"
+finish
