@@ -355,5 +355,7 @@ void		 lb_set_status(struct lb_set *set, struct lb_ep *ep);
 
 /* lb_rr.c */
 extern const struct lb_ops lb_rr_ops;
+/* lb_maglev.c */
+extern const struct lb_ops lb_maglev_ops;
 
 #endif
