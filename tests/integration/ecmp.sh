@@ -24,8 +24,12 @@
 #   4. when n1's svcproxy is killed, svcproxy-bgp-health withdraws n1's
 #      route and new connections all succeed through n2: the time from
 #      the kill to the first of 50 consecutive successes through n2 is
-#      printed;
-#   5. n1's svcproxy started again: n1 is announced again.
+#      printed; connections held through n2 meanwhile live on;
+#   5. n1's svcproxy started again: n1 is announced again; n2's
+#      connections from before the failover live on, while about half
+#      of those opened through n2 alone move to n1 and are reset (plain
+#      hash-threshold ECMP, no resilient next-hop group: the README's
+#      Scale-out section); the number is printed.
 # The shipped BIRD files are parsed with `bird -p` first.  The addresses
 # exist only inside the namespaces: nothing leaves them.
 #
@@ -71,6 +75,7 @@ SP=8080			# the Service port on the VIP
 NP=30080		# its NodePort, on each node's own address
 NCLI=200		# client addresses: $NET.3.10 onwards
 NBE=8			# backends: $NET.4.11 onwards
+NHOLD=40		# connections held through the failover
 N1="$NET.1.2" N2="$NET.2.2"
 
 trap ecmp_cleanup EXIT
@@ -113,7 +118,7 @@ done | ip -n "$NSB" -batch -
 
 # The backends: one process answering on all their addresses.
 hosts=$(seq -s, -f "$NET.4.%g" 11 $((NBE + 10)))
-ip netns exec "$NSB" python3 "$SRCMAP" serve --hosts "$hosts" \
+ip netns exec "$NSB" python3 "$SRCMAP" serve --hosts "$hosts" --echo 1 \
     --ready "$TMP/be.port" >"$TMP/be.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 20 test -s "$TMP/be.port" || {
@@ -166,6 +171,12 @@ expect "$ALGO: the same backend as asking n2 directly" 0 "$d2"
 expect "$ALGO: the clients spread over all $NBE backends" "$NBE" "$nb"
 
 # ---- 4. n1's svcproxy dies: its route goes, n2 takes every flow ----
+# Connections held meanwhile, to see which survive.
+inc python3 "$SRCMAP" hold "$VIP:$SP" --src-base "$NET.3.10" \
+    --src-count "$NHOLD" --rounds 2 --ready "$TMP/hold" >"$TMP/hold.out" 2>&1 &
+HOLD=$!
+PIDS="$PIDS $HOLD"
+wait_for 20 test -s "$TMP/hold.0" || fail "no connections held"
 inc python3 "$SRCMAP" failover "$VIP:$SP" --src-base "$NET.3.10" \
     --src-count "$NCLI" --survivor "$N2" --run 50 --mark "$TMP/killed" \
     --ready "$TMP/fo.ready" --deadline 40 >"$TMP/fo.out" 2>&1 &
@@ -175,7 +186,7 @@ wait_for 20 test -s "$TMP/fo.ready" || fail "the failover client got no answer"
 t0=$(date +%s.%N)
 kill -KILL "$SVC1"
 echo "$t0" >"$TMP/killed.tmp" && mv "$TMP/killed.tmp" "$TMP/killed"
-wait "$SVC1" 2>/dev/null || true
+{ wait "$SVC1"; } 2>/dev/null || true	# no "Killed" line
 if wait_for 30 vip_nexthops_are "$N2"; then
 	t1=$(date +%s.%N)
 	echo "# r's route to the VIP has only n2 left after" \
@@ -196,6 +207,19 @@ if [ "$rc" = 0 ] && [ "$what" = took ]; then
 else
 	fail "new connections never all went through n2: $(cat "$TMP/fo.out")"
 fi
+touch "$TMP/hold.go.1"
+wait_for 20 test -s "$TMP/hold.1" || fail "held connections not checked"
+read -r h1 h1ok h2 h2ok <<<"$(held "$TMP/hold.1")"
+echo "# held connections: through n1 $h1ok of $h1 alive, through n2" \
+    "$h2ok of $h2 alive"
+[ "$h1" -gt 0 ] && [ "$h2" -gt 0 ] && [ "$h1ok" = 0 ] && [ "$h2ok" = "$h2" ] &&
+    pass "the connections through n2 outlive n1's withdrawal (2 to 1 next hops)" ||
+    fail "held connections: n1 $h1ok/$h1 alive (want 0), n2 $h2ok/$h2 (want all)"
+# And connections opened while only n2 is announced.
+inc python3 "$SRCMAP" hold "$VIP:$SP" --src-base "$NET.3.100" \
+    --src-count "$NHOLD" --rounds 1 --ready "$TMP/hold2" >"$TMP/hold2.out" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/hold2.0" || fail "no connections held through n2"
 expect_grep "node down" "$TMP/n1.health.log" \
     "n1's svcproxy-bgp-health saw /healthz fail"
 expect "n1's BIRD: svcproxy_vips disabled" down "$(proto_state 1)"
@@ -206,4 +230,22 @@ svcproxy_start 1 "$NS1" "$N1"
 wait_for 30 vip_nexthops_are "$N1 $N2" &&
     pass "n1 announced again once its svcproxy is back" ||
     fail "n1 not announced again: $(vip_route | tr '\n' ' ')"
+# Linux's hash-threshold multipath gives n1 back the same share of the
+# hash: the flows n2 already had stay there, but about half of those
+# opened while n2 was alone go to n1, which resets them (README,
+# Scale-out: rehashing).
+touch "$TMP/hold.go.2" "$TMP/hold2.go.1"
+wait_for 20 test -s "$TMP/hold.2" -a -s "$TMP/hold2.1" ||
+    fail "held connections not checked again"
+read -r _ _ h2 h2ok <<<"$(held "$TMP/hold.2")"
+expect "n1 back: n2's connections from before the failover all alive" \
+    "$h2 of $h2" "$h2ok of $h2"
+read -r _ _ h2 h2ok <<<"$(held "$TMP/hold2.1")"
+echo "# n1 back: of the $h2 connections opened through n2 alone," \
+    "$((h2 - h2ok)) moved to n1 and were reset, $h2ok still alive"
+expect "opened through n2 alone: all of them" "$NHOLD" "$h2"
+bad=$(grep -cv ' alive$\| reset$' "$TMP/hold2.1" || true)
+[ "$bad" = 0 ] && [ "$h2ok" -gt 0 ] && [ "$h2ok" -lt "$h2" ] &&
+    pass "n1 back: some of those reset (moved to n1), the others alive" ||
+    fail "n1 back: $h2ok of $h2 alive, $bad neither alive nor reset"
 finish

@@ -154,6 +154,15 @@ print("total %d errors %d n1 %d n2 %d both %d multi %d backends %d "
 PYEOF
 }
 
+# held FILE: "N1 N1_ALIVE N2 N2_ALIVE" from a hold round's file: how
+# many connections went through each node, and how many are alive.
+held() {
+	awk -v n1="$N1" -v n2="$N2" '
+	    $2 == n1 { a++; if ($3 == "alive") aa++ }
+	    $2 == n2 { b++; if ($3 == "alive") bb++ }
+	    END { print a + 0, aa + 0, b + 0, bb + 0 }' "$1"
+}
+
 show_logs() {
 	local f
 	for f in "$TMP"/*.bird.log "$TMP"/*.bird.out "$TMP"/*.health.log \

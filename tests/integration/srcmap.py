@@ -6,7 +6,8 @@ which proxy?  For consistency.sh and ecmp.sh.
       listen on every address on one port (kernel-chosen unless --port)
       and write the port to F; answer each connection with one line,
       "LOCAL PEER" (the backend's own address, its id; the address the
-      connection came from, i.e. the proxy that relayed it), then close.
+      connection came from, i.e. the proxy that relayed it), then close;
+      with --echo 1, echo what comes next until the client's EOF.
   query H:P --src-base IP --src-count N [--per K] [--conc C] [--seed S]
       from each of N consecutive IPv4 source addresses, K connections,
       each bound to its source before connect (port kernel-chosen), C
@@ -19,6 +20,13 @@ which proxy?  For consistency.sh and ecmp.sh.
       wall-clock time T of a node's stop, wait for R answers in a row,
       all relayed by PEER, the first begun after T: print "took S
       attempts A failed E" (S: from T to the first of those R).
+  hold H:P --src-base IP --src-count N --ready F --rounds R
+      one connection from each source, to an --echo server; write F.0
+      with "SRC PEER" per connection once all are open.  Then for each
+      round r in 1..R: wait for file F.go.r, send a line on every
+      connection still open and write F.r with "SRC PEER STATE", STATE
+      alive (echoed), or reset, eof, timeout (then closed), or dead
+      (an earlier round closed it).
 Every connection gives up after --timeout seconds (5; failover: 0.5),
 every run after --deadline seconds (120).  Loopback or the test's own
 network namespaces only.
@@ -69,22 +77,34 @@ def write_file(path, text):
 # ---- server ----
 
 class Answer(asyncio.Protocol):
+    echo = False
+
     def connection_made(self, transport):
+        self.transport = transport
         local = transport.get_extra_info("sockname")[0]
         peer = transport.get_extra_info("peername")[0]
         transport.write(("%s %s\n" % (local, peer)).encode())
-        transport.close()
+        if not self.echo:
+            transport.close()
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+
+class Echo(Answer):
+    echo = True
 
 
 async def serve(o):
     hosts = o["--hosts"].split(",")
     loop = asyncio.get_running_loop()
     fixed = int(o["--port"])
+    proto = Echo if o["--echo"] == "1" else Answer
     for attempt in range(50):
         port, servers = fixed, []
         try:
             for h in hosts:
-                s = await loop.create_server(Answer, h, port, backlog=4096,
+                s = await loop.create_server(proto, h, port, backlog=4096,
                                              reuse_address=True)
                 port = s.sockets[0].getsockname()[1]
                 servers.append(s)
@@ -172,6 +192,55 @@ def ask_sync(src, target, timeout):
         s.close()
 
 
+def readline(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = s.recv(512)
+        if not b:
+            raise EOFError
+        buf += b
+    return buf.decode(errors="replace").split()
+
+
+def hold(target, o):
+    timeout = float(o["--timeout"])
+    end = time.time() + float(o["--deadline"])
+    ready = o["--ready"]
+    conns = []
+    for src in sources(o):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.bind((src, 0))
+        s.connect(target)
+        conns.append([src, readline(s)[1], s, "alive"])
+    write_file(ready + ".0", "".join("%s %s\n" % (c[0], c[1])
+                                     for c in conns))
+    for r in range(1, int(o["--rounds"]) + 1):
+        while not os.path.exists("%s.go.%d" % (ready, r)):
+            if time.time() > end:
+                return 1
+            time.sleep(0.05)
+        for c in conns:
+            if c[2] is None:
+                c[3] = "dead"
+                continue
+            try:
+                c[2].sendall(b"ping\n")
+                c[3] = "alive" if readline(c[2]) == ["ping"] else "mismatch"
+            except EOFError:
+                c[3] = "eof"
+            except socket.timeout:
+                c[3] = "timeout"
+            except OSError:
+                c[3] = "reset"
+            if c[3] != "alive":
+                c[2].close()
+                c[2] = None
+        write_file("%s.%d" % (ready, r), "".join(
+            "%s %s %s\n" % (c[0], c[1], c[3]) for c in conns))
+    return 0
+
+
 def failover(target, o):
     srcs = sources(o)
     survivor = o["--survivor"]
@@ -217,7 +286,8 @@ def failover(target, o):
 def main(argv):
     raise_nofile()
     if len(argv) >= 2 and argv[1] == "serve":
-        o = opts(argv[2:], {"--hosts": None, "--ready": None, "--port": "0"})
+        o = opts(argv[2:], {"--hosts": None, "--ready": None, "--port": "0",
+                            "--echo": "0"})
         asyncio.run(serve(o))
         return 0
     if len(argv) >= 3 and argv[1] == "query":
@@ -226,6 +296,11 @@ def main(argv):
                             "--timeout": "5", "--deadline": "120"})
         asyncio.run(query(hostport(argv[2]), o))
         return 0
+    if len(argv) >= 3 and argv[1] == "hold":
+        o = opts(argv[3:], {"--src-base": None, "--src-count": None,
+                            "--ready": None, "--rounds": "1",
+                            "--timeout": "2", "--deadline": "90"})
+        return hold(hostport(argv[2]), o)
     if len(argv) >= 3 and argv[1] == "failover":
         o = opts(argv[3:], {"--src-base": None, "--src-count": None,
                             "--survivor": None, "--run": "50",
