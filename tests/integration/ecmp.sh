@@ -185,15 +185,19 @@ PIDS="$PIDS $FO"
 wait_for 20 test -s "$TMP/fo.ready" || fail "the failover client got no answer"
 t0=$(date +%s.%N)
 kill -KILL "$SVC1"
-echo "$t0" >"$TMP/killed.tmp" && mv "$TMP/killed.tmp" "$TMP/killed"
 { wait "$SVC1"; } 2>/dev/null || true	# no "Killed" line
+echo "$t0" >"$TMP/killed.tmp" && mv "$TMP/killed.tmp" "$TMP/killed"
 if wait_for 30 vip_nexthops_are "$N2"; then
 	t1=$(date +%s.%N)
 	echo "# r's route to the VIP has only n2 left after" \
 	    "$(python3 -c "print('%.2f' % ($t1 - $t0))") s"
 	pass "n1's route withdrawn when its svcproxy died"
 else
+	# The rest depends on it: stop here.
 	fail "r still routes the VIP to n1: $(vip_route | tr '\n' ' ')"
+	show_logs
+	finish
+	exit 1
 fi
 rc=0
 wait "$FO" || rc=$?
