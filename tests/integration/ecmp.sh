@@ -29,7 +29,9 @@
 #      connections from before the failover live on, while about half
 #      of those opened through n2 alone move to n1 and are reset (plain
 #      hash-threshold ECMP, no resilient next-hop group: the README's
-#      Scale-out section); the number is printed.
+#      Scale-out section); the number is printed;
+#   6. n2's down file (svcproxy-bgp-health -d) withdraws n2 while its
+#      svcproxy is healthy; removing it announces n2 again.
 # The shipped BIRD files are parsed with `bird -p` first.  The addresses
 # exist only inside the namespaces: nothing leaves them.
 #
@@ -252,4 +254,14 @@ bad=$(grep -cv ' alive$\| reset$' "$TMP/hold2.1" || true)
 [ "$bad" = 0 ] && [ "$h2ok" -gt 0 ] && [ "$h2ok" -lt "$h2" ] &&
     pass "n1 back: some of those reset (moved to n1), the others alive" ||
     fail "n1 back: $h2ok of $h2 alive, $bad neither alive nor reset"
+
+# ---- 6. n2's down file takes it out by hand, and back ----
+touch "$TMP/n2.down"
+wait_for 20 vip_nexthops_are "$N1" &&
+    pass "n2's down file withdraws n2, its svcproxy healthy" ||
+    fail "n2's down file: r routes $(vip_route | tr '\n' ' ')"
+rm -f "$TMP/n2.down"
+wait_for 20 vip_nexthops_are "$N1 $N2" &&
+    pass "n2 announced again once its down file is gone" ||
+    fail "n2 not announced again: $(vip_route | tr '\n' ' ')"
 finish
