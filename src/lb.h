@@ -357,5 +357,9 @@ void		 lb_set_status(struct lb_set *set, struct lb_ep *ep);
 extern const struct lb_ops lb_rr_ops;
 /* lb_maglev.c */
 extern const struct lb_ops lb_maglev_ops;
+/* lb_leastconn.c */
+extern const struct lb_ops lb_leastconn_ops;
+/* lb_random2.c */
+extern const struct lb_ops lb_random2_ops;
 
 #endif

@@ -20,6 +20,10 @@
  * rebuild moves; skipping a down endpoint at pick time moves only that
  * endpoint's clients, the same way everywhere.
  *
+ * Weights shape the table (maglev.h); weight 0 gives no entry, so a
+ * drained endpoint gets no new client.  Slow start does not apply: a
+ * ramp would move clients with time, differently on each instance.
+ *
  * Per pick: one FNV-1a over the key's 5 to 19 bytes, two 64-bit
  * mixes and two divisions, then one table load per probe; no atomic
  * but lb_flow_may()'s relaxed loads.

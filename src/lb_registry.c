@@ -15,7 +15,9 @@
  * annotation spell; sorted by name, as validation lists them.
  */
 static const struct lb_ops *const lb_algos[] = {
+	&lb_leastconn_ops,
 	&lb_maglev_ops,
+	&lb_random2_ops,
 	&lb_rr_ops,
 };
 #define LB_NALGOS	(sizeof(lb_algos) / sizeof(lb_algos[0]))
