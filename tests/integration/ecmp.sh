@@ -33,7 +33,9 @@
 #   6. n2's down file (svcproxy-bgp-health -d) withdraws n2 while its
 #      svcproxy is healthy; removing it announces n2 again.
 # The shipped BIRD files are parsed with `bird -p` first.  The addresses
-# exist only inside the namespaces: nothing leaves them.
+# exist only inside the namespaces: nothing leaves them.  Each node's
+# svcproxy has its admin server on the default 127.0.0.1:9180, inside
+# the node's own namespace, where svcproxy-bgp-health looks by default.
 #
 # Skips (77) without root, ip netns, BIRD 2 (.ci/deps --ha) or curl.
 # Not run under valgrind.  ECMP_ALGO=round-robin runs it with round-
