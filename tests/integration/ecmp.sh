@@ -151,8 +151,12 @@ else
 fi
 
 # ---- 2. and 3. flows split, each client on one backend ----
+m1=$(node_conns "$NS1") m2=$(node_conns "$NS2")
 inc python3 "$SRCMAP" query "$VIP:$SP" --src-base "$NET.3.10" \
     --src-count "$NCLI" --per 6 --conc 16 --seed 1 >"$TMP/vip.out"
+# What each node counted meanwhile, for comparison with what the
+# backends saw.
+m1=$(( $(node_conns "$NS1") - m1 )) m2=$(( $(node_conns "$NS2") - m2 ))
 inc python3 "$SRCMAP" query "$N1:$NP" --src-base "$NET.3.10" \
     --src-count "$NCLI" --conc 16 >"$TMP/n1.out"
 inc python3 "$SRCMAP" query "$N2:$NP" --src-base "$NET.3.10" \
@@ -162,6 +166,8 @@ read -r _ total _ errors _ c1 _ c2 _ both _ multi _ nb _ d1 _ d2 <<<"$(
 echo "# $total connections to the VIP from $NCLI clients: $c1 through" \
     "n1, $c2 through n2; $both clients reached both nodes"
 expect "every connection answered" 0 "$errors"
+expect "each node's /metrics counts the flows it relayed" \
+    "$c1 $c2" "$m1 $m2"
 [ "$c1" -ge $((total / 4)) ] && [ "$c2" -ge $((total / 4)) ] &&
     pass "new flows are split across both nodes ($c1 / $c2)" ||
     fail "flows not split: $c1 through n1, $c2 through n2"

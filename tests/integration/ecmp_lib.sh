@@ -108,6 +108,15 @@ vip_nexthops_are() {
 	[ "$got" = "$want" ]
 }
 
+# node_conns NS: the connections node NS's svcproxy has accepted for
+# the Service port, from its /metrics (0 without an answer: the
+# comparison then fails).
+node_conns() {
+	ip netns exec "$1" curl -s --max-time 5 http://127.0.0.1:9180/metrics |
+	    awk -v m="svcproxy_port_connections_total{namespace=\"default\",service=\"web\",port=\"$SP\",protocol=\"TCP\"}" \
+	    'index($0, m " ") == 1 { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 # proto_state I: node I's svcproxy_vips protocol state in its BIRD.
 proto_state() {
 	"$BIRDC" -s "$TMP/n$1.ctl" show protocols svcproxy_vips 2>/dev/null |
