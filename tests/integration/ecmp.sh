@@ -136,6 +136,8 @@ sed -e "s/^router id .*/router id $NET.1.1;/" \
     -e "s|192\.0\.2\.0/24{32,32}|$NET.100.0/24{32,32}|" \
     -e "s|^log syslog all;|log \"$TMP/r.bird.log\" all;|" \
     "$top_srcdir/conf/bird/router.conf" >"$TMP/r.bird.conf"
+edited "$TMP/r.bird.conf" "router id $NET.1.1;" "$N1 as" "$N2 as" \
+    "$NET.100.0/24{32,32}" "$TMP/r.bird.log"
 bird_start r "$NSR"
 node_start 1 "$NS1" "$NET.1"
 node_start 2 "$NS2" "$NET.2"

@@ -21,6 +21,20 @@ since_start() {
 	python3 -c "import time; print('%.1f' % (time.time() - $T_START))"
 }
 
+# edited FILE STRING...: each STRING is in FILE, the copy of a shipped
+# file with the test's values; else the shipped file changed in a way
+# the test does not follow: say so and stop.
+edited() {
+	local f=$1 want
+	shift
+	for want in "$@"; do
+		grep -qF -- "$want" "$f" && continue
+		echo "not ok - $f: no \"$want\" after replacing the" \
+		    "shipped values: update ecmp.sh with conf/bird"
+		exit 1
+	done
+}
+
 # bird_start NAME NS: BIRD in NS with $TMP/NAME.bird.conf, its control
 # socket $TMP/NAME.ctl.
 bird_start() {
@@ -87,6 +101,8 @@ node_start() {
 	    -e "s|192\.0\.2\.100/32|$VIP/32|" \
 	    -e "s|^log syslog all;|log \"$TMP/n$i.bird.log\" all;|" \
 	    "$top_srcdir/conf/bird/bird.conf" >"$TMP/n$i.bird.conf"
+	edited "$TMP/n$i.bird.conf" "router id $net.2;" \
+	    "define ROUTER = $net.1;" "$VIP/32" "$TMP/n$i.bird.log"
 	bird_start "n$i" "$ns"
 	ip netns exec "$ns" env PATH="$(dirname "$BIRDC"):$PATH" \
 	    sh "$top_srcdir/conf/bird/svcproxy-bgp-health" -s "$TMP/n$i.ctl" \
