@@ -31,7 +31,8 @@
 #      hash-threshold ECMP, no resilient next-hop group: the README's
 #      Scale-out section); the number is printed;
 #   6. n2's down file (svcproxy-bgp-health -d) withdraws n2 while its
-#      svcproxy is healthy; removing it announces n2 again.
+#      svcproxy is healthy; removing it announces n2 again;
+#   7. restarting n2's svcproxy-bgp-health leaves n2's route alone.
 # The shipped BIRD files are parsed with `bird -p` first.  The addresses
 # exist only inside the namespaces: nothing leaves them.  Each node's
 # svcproxy has its admin server on the default 127.0.0.1:9180, inside
@@ -274,4 +275,20 @@ rm -f "$TMP/n2.down"
 wait_for 20 vip_nexthops_are "$N1 $N2" &&
     pass "n2 announced again once its down file is gone" ||
     fail "n2 not announced again: $(vip_route | tr '\n' ' ')"
+
+# ---- 7. restarting n2's health loop leaves its route alone ----
+kill "$HC2"
+{ wait "$HC2"; } 2>/dev/null || true
+health_start 2 "$NS2" "$TMP/n2.health2.log"
+# Until the new loop has its two results, and a round after.
+kept=yes
+for _ in $(seq 1 100); do
+	vip_nexthops_are "$N1 $N2" || { kept=no; break; }
+	grep -q "node up" "$TMP/n2.health2.log" && break
+	sleep 0.05
+done
+sleep 1.2
+vip_nexthops_are "$N1 $N2" || kept=no
+expect_grep "node up" "$TMP/n2.health2.log" "n2's new health loop sees n2 up"
+expect "n2 stays announced while its health loop restarts" yes "$kept"
 finish

@@ -104,9 +104,15 @@ node_start() {
 	edited "$TMP/n$i.bird.conf" "router id $net.2;" \
 	    "define ROUTER = $net.1;" "$VIP/32" "$TMP/n$i.bird.log"
 	bird_start "n$i" "$ns"
-	ip netns exec "$ns" env PATH="$(dirname "$BIRDC"):$PATH" \
-	    sh "$top_srcdir/conf/bird/svcproxy-bgp-health" -s "$TMP/n$i.ctl" \
-	    -d "$TMP/n$i.down" >"$TMP/n$i.health.log" 2>&1 &
+	health_start "$i" "$ns" "$TMP/n$i.health.log"
+}
+
+# health_start I NS LOG: node I's svcproxy-bgp-health (pid in HC<I>).
+health_start() {
+	ip netns exec "$2" env PATH="$(dirname "$BIRDC"):$PATH" \
+	    sh "$top_srcdir/conf/bird/svcproxy-bgp-health" -s "$TMP/n$1.ctl" \
+	    -d "$TMP/n$1.down" >"$3" 2>&1 &
+	eval "HC$1=$!"
 	PIDS="$PIDS $!"
 }
 
