@@ -2,7 +2,7 @@
 # Consistency across instances: two svcproxy processes with the same
 # Services and Pods, the Pods listed in opposite orders in their YAML
 # and the processes run with different worker counts, send each of
-# 10,000 client addresses (127.66.0.1 onwards, bound before connect) to
+# 10,000 client addresses (127.130.0.1 onwards, bound before connect) to
 # the same backend with `svcproxy.io/lb-algorithm: maglev`.  As active-
 # active nodes behind ECMP must: a client keeps its backend whichever
 # instance it reaches.  Each instance reaches the clients in another
@@ -33,13 +33,13 @@ SRCMAP="$top_srcdir/tests/integration/srcmap.py"
 # For trying the test itself: CONSISTENCY_ALGO=round-robin must fail.
 ALGO=${CONSISTENCY_ALGO:-maglev}
 NB=16			# backends
-NCLIENT=10000		# client addresses, 127.66.0.1 onwards
+NCLIENT=10000		# client addresses, 127.130.0.1 onwards
 NRR=1000		# of which for the round-robin sanity check
 # Under valgrind, fewer: 20,000 connections would take minutes.
 [ "${VALGRIND:-0}" = 1 ] && NCLIENT=1000 NRR=500
 A=$((RANDOM % 200 + 20))
-NET="127.67.$A"		# Pods: $NET.1 .. $NET.$NB
-CIP="127.68.$A"		# Service addresses: .10/.11 on one, .20/.21 on two
+NET="127.131.$A"		# Pods: $NET.1 .. $NET.$NB
+CIP="127.132.$A"		# Service addresses: .10/.11 on one, .20/.21 on two
 
 hosts=$(seq -s, -f "$NET.%g" 1 "$NB")
 python3 "$SRCMAP" serve --hosts "$hosts" --ready "$TMP/be.port" \
@@ -77,7 +77,7 @@ apiVersion: svcproxy.io/v1alpha1
 kind: ProxyConfig
 metadata: {name: config}
 spec:
-  serviceCIDR: 127.68.0.0/16
+  serviceCIDR: 127.132.0.0/16
   nodeAddresses: [127.0.0.1]
   adminAddress: 127.0.0.1:0
 ---
@@ -118,7 +118,7 @@ pass "two instances serve the same Pods, listed in opposite orders"
 
 # ask OUT HOST N SEED: N clients, one connection each, through HOST.
 ask() {
-	python3 "$SRCMAP" query "$2:$SP" --src-base 127.66.0.1 \
+	python3 "$SRCMAP" query "$2:$SP" --src-base 127.130.0.1 \
 	    --src-count "$3" --seed "$4" --conc 64 --deadline 150 >"$1"
 }
 t0=$(date +%s.%N)
