@@ -114,10 +114,12 @@ lookup(struct dns_srv *d, const char *name, uint16_t qtype, uint16_t qclass,
 /* ---- UDP: evdns ---- */
 
 /*
- * One evdns question.  Records are added while the message, counted
- * without compression (so never more than evdns writes), stays within
- * 512 bytes; evdns 2.1 would otherwise cut the message at 512 bytes
- * with record counts that no longer match.
+ * One evdns question.  Records are added while the message stays
+ * within 512 bytes, counted as evdns writes it: each record's owner is
+ * the question's name, which evdns compresses to a two-byte pointer
+ * (its label table holds the question), and rdata goes as given.
+ * Counting here matters: evdns 2.1 itself would cut an overlong message
+ * at 512 bytes with record counts that no longer match it.
  */
 static void
 udp_question(struct evdns_server_request *req, void *arg)
@@ -142,7 +144,7 @@ udp_question(struct evdns_server_request *req, void *arg)
 	for (i = 0; i < a.nrrs; i++) {
 		const struct dns_rr *r = &a.rrs[(start + i) % a.nrrs];
 
-		one = strlen(q->name) + 2 + 10 + r->rdlen;
+		one = 2 + 10 + r->rdlen;
 		if (size + one > DNS_UDP_MAX) {
 			flags |= DNS_FLAG_TC;
 			atomic_fetch_add_explicit(&d->st.truncated, 1,
