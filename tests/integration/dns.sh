@@ -141,6 +141,11 @@ if [ "$n1" -gt 10 ] && [ "$n1" -lt 200 ] && [ "${size:-999}" -le 512 ]; then
 else
 	fail "UDP: $n1 records in ${size:-?} bytes"
 fi
+case "$u1" in
+*malformed*|*"extra bytes"*) fail "UDP: a malformed message" ;;
+*"ANSWER: $n1,"*) pass "UDP: the header counts the $n1 records sent" ;;
+*) fail "UDP: header and records disagree: $(echo "$u1" | grep ANSWER:)" ;;
+esac
 f1=$(echo "$u1" | awk '$4 == "A" { print $5; exit }')
 f2=$(echo "$u2" | awk '$4 == "A" { print $5; exit }')
 if [ -n "$f1" ] && [ "$f1" != "$f2" ]; then
