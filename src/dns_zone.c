@@ -58,6 +58,9 @@ struct zbuild {
 	struct zent		*v;		/* owned, freed by build */
 	size_t			 n;
 	size_t			 cap;
+	struct zhost		*hosts;		/* owned, freed by build */
+	size_t			 nhosts;
+	size_t			 caphosts;
 	int			 oom;
 };
 
@@ -188,41 +191,91 @@ lower(char *s)
 	return s;
 }
 
-/*
- * An endpoint's hostname: its EndpointSlice's hostname for that address
- * (a slice of the Service, as kubernetes.io/service-name says), else the
- * address with '-' for '.' and ':' (a leading or trailing '-' gets a
- * '0', so the label stays valid).  Into buf.
- */
-static const char *
-ep_host(const struct kset *set, const char *ns, const char *svc,
-    const struct ipaddr *a, char *buf, size_t len)
-{
-	char		 txt[NETADDR_STRLEN], *p;
-	struct ipaddr	 x;
-	size_t		 i, j, k, o = 0;
-	const char	*v;
+/* An EndpointSlice endpoint's hostname, keyed by Service and address. */
+struct zhost {
+	const char		*ns;		/* kset */
+	const char		*svc;		/* kset */
+	struct ipaddr		 addr;
+	const char		*host;		/* kset */
+};
 
-	for (i = 0; set != NULL && i < set->epss.n; i++) {
+static int
+zhost_cmp(const void *x, const void *y)
+{
+	const struct zhost	*a = x, *b = y;
+	int			 c;
+
+	if ((c = strcmp(a->ns, b->ns)) != 0 || (c = strcmp(a->svc,
+	    b->svc)) != 0)
+		return c;
+	return ipaddr_cmp(&a->addr, &b->addr);
+}
+
+/*
+ * Every endpoint hostname of the set's EndpointSlices (a slice's Service
+ * is its kubernetes.io/service-name label), sorted, so that a Service's
+ * endpoints find theirs by binary search: a scan of every slice per
+ * endpoint took seconds with 5,000 Services.
+ */
+static void
+zone_hosts(struct zbuild *b, const struct kset *set)
+{
+	struct zhost	*h;
+	const char	*svc;
+	size_t		 i, j, k;
+
+	for (i = 0; set != NULL && i < set->epss.n && !b->oom; i++) {
 		const struct keps *sl = set->epss.v[i];
 
-		if (sl->invalid || sl->meta.ns == NULL ||
-		    strcmp(sl->meta.ns, ns) != 0 || (v = sel_label_get(
-		    &sl->meta.labels, SVC_NAME_LABEL)) == NULL ||
-		    strcmp(v, svc) != 0)
+		if (sl->invalid || sl->meta.ns == NULL || (svc =
+		    sel_label_get(&sl->meta.labels, SVC_NAME_LABEL)) == NULL)
 			continue;
 		for (j = 0; j < sl->endpoints.n; j++) {
 			const struct keps_endpoint *e = &sl->endpoints.v[j];
 
-			if (e->hostname == NULL)
-				continue;
-			for (k = 0; k < e->addresses.n; k++)
-				if (ipaddr_parse(e->addresses.v[k], &x) == 0 &&
-				    ipaddr_equal(&x, a)) {
-					snprintf(buf, len, "%s", e->hostname);
-					return buf;
+			for (k = 0; e->hostname != NULL &&
+			    k < e->addresses.n; k++) {
+				if (b->nhosts == b->caphosts && VEC_GROW(
+				    &b->hosts, &b->caphosts, b->nhosts + 1,
+				    64) == -1) {
+					b->oom = 1;
+					return;
 				}
+				h = &b->hosts[b->nhosts];
+				if (ipaddr_parse(e->addresses.v[k],
+				    &h->addr) == -1)
+					continue;
+				h->ns = sl->meta.ns;
+				h->svc = svc;
+				h->host = e->hostname;
+				b->nhosts++;
+			}
 		}
+	}
+	if (b->nhosts > 1)
+		qsort(b->hosts, b->nhosts, sizeof(*b->hosts), zhost_cmp);
+}
+
+/*
+ * An endpoint's hostname: its EndpointSlice's hostname for that address,
+ * else the address with '-' for '.' and ':' (a leading or trailing '-'
+ * gets a '0', so the label stays valid).  Into buf.
+ */
+static const char *
+ep_host(const struct zbuild *b, const char *ns, const char *svc,
+    const struct ipaddr *a, char *buf, size_t len)
+{
+	struct zhost	 key, *h;
+	char		 txt[NETADDR_STRLEN], *p;
+	size_t		 o = 0;
+
+	key.ns = ns;
+	key.svc = svc;
+	key.addr = *a;
+	if (b->nhosts > 0 && (h = bsearch(&key, b->hosts, b->nhosts,
+	    sizeof(*b->hosts), zhost_cmp)) != NULL) {
+		snprintf(buf, len, "%s", h->host);
+		return buf;
 	}
 	ipaddr_format(a, txt);
 	if (txt[0] == ':')
@@ -237,8 +290,7 @@ ep_host(const struct kset *set, const char *ns, const char *svc,
 
 /* A headless Service's per-endpoint records. */
 static void
-zone_headless(struct zbuild *b, const struct res_model *m,
-    const struct res_service *s, const char *n)
+zone_headless(struct zbuild *b, const struct res_service *s, const char *n)
 {
 	struct arena	*ar = &b->z->arena;
 	char		 hb[64], *hn, *srv, *rev;
@@ -247,7 +299,7 @@ zone_headless(struct zbuild *b, const struct res_model *m,
 
 	for (i = 0; i < s->naddresses; i++) {
 		zadd_addr(b, n, &s->addresses[i]);
-		h = ep_host(m->set, s->ns, s->name, &s->addresses[i], hb,
+		h = ep_host(b, s->ns, s->name, &s->addresses[i], hb,
 		    sizeof(hb));
 		if ((hn = lower(arena_printf(ar, "%s.%s", h, n))) == NULL) {
 			b->oom = 1;
@@ -272,7 +324,7 @@ zone_headless(struct zbuild *b, const struct res_model *m,
 
 			if (!e->ready)
 				continue;
-			h = ep_host(m->set, s->ns, s->name, &e->addr, hb,
+			h = ep_host(b, s->ns, s->name, &e->addr, hb,
 			    sizeof(hb));
 			if ((hn = lower(arena_printf(ar, "%s.%s", h,
 			    n))) == NULL) {
@@ -285,8 +337,7 @@ zone_headless(struct zbuild *b, const struct res_model *m,
 }
 
 static void
-zone_service(struct zbuild *b, const struct res_model *m,
-    const struct res_service *s)
+zone_service(struct zbuild *b, const struct res_service *s)
 {
 	struct arena	*ar = &b->z->arena;
 	char		*n, *srv, *rev;
@@ -302,7 +353,7 @@ zone_service(struct zbuild *b, const struct res_model *m,
 		return;
 	}
 	if (s->headless) {
-		zone_headless(b, m, s, n);
+		zone_headless(b, s, n);
 		return;
 	}
 	if (s->cluster_ip.family == 0)
@@ -419,15 +470,18 @@ dns_zone_build(const struct res_model *m, const char *domain, uint32_t ttl)
 	txt[0] = (uint8_t)(sizeof(txt) - 2);
 	memcpy(txt + 1, DNS_SCHEMA_VERSION, sizeof(txt) - 2);
 	zadd(&b, ver, DNS_T_TXT, txt, sizeof(txt) - 1);
+	zone_hosts(&b, m != NULL ? m->set : NULL);
 	for (i = 0; m != NULL && i < m->nservices; i++)
-		zone_service(&b, m, &m->services[i]);
+		zone_service(&b, &m->services[i]);
 	zone_parents(&b);
 	if (b.oom || zone_index(&b) == -1)
 		goto fail;
 	free(b.v);
+	free(b.hosts);
 	return z;
 fail:
 	free(b.v);
+	free(b.hosts);
 	arena_free(&z->arena);
 	free(z);
 	return NULL;
