@@ -290,15 +290,31 @@ tcp_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The output written after the client's EOF: done. */
+static void
+tcp_written(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	tcp_close(arg);
+}
+
+/*
+ * EOF, an error or the idle timeout.  A client may send its question
+ * and shut its side at once: on EOF, answers still queued are written
+ * first (within the same idle timeout).
+ */
 static void
 tcp_event(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
-	(void)what;
-	tcp_close(arg);		/* EOF, error or idle timeout */
+	if ((what & BEV_EVENT_EOF) != 0 &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setcb(bev, NULL, tcp_written, tcp_event, arg);
+		return;
+	}
+	tcp_close(arg);
 }
 
-/* Close once the answers are written, when the client has closed. */
 static void
 tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)

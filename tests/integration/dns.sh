@@ -109,6 +109,30 @@ expect "unknown name in the domain: NXDOMAIN" NXDOMAIN \
     "$(status nope.$NS A)"
 expect "name outside the domain: REFUSED" REFUSED "$(status example.com A)"
 expect "TCP asks the same zone" "$(cip 1)" "$(short +tcp web.$NS A)"
+# A TCP client that shuts its side right after its question still gets
+# the answer (RFC 7766 framing, by hand).
+tcp_eof=$(python3 - "$DIP" "$DP" "web.$NS" <<'PYEOF'
+import socket, struct, sys
+host, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+qn = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+m = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0) + qn + struct.pack(">HH", 1, 1)
+s = socket.create_connection((host, port), timeout=5)
+s.sendall(struct.pack(">H", len(m)) + m)
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+if len(data) < 2 + 12:
+    print("no answer")
+else:
+    n = struct.unpack(">H", data[8:10])[0]
+    print("ancount %d, %s" % (n, socket.inet_ntoa(data[-4:])))
+PYEOF
+)
+expect "TCP: answered after the client's EOF" "ancount 1, $(cip 1)" "$tcp_eof"
 
 # ---- headless ----
 expect "headless: ready endpoint addresses" "10.1.0.1 10.1.0.2" \
