@@ -310,6 +310,53 @@ START_TEST(test_wire)
 }
 END_TEST
 
+/* spec.dns: defaults, and each field's error at its path. */
+START_TEST(test_config)
+{
+	struct kset		 set;
+	struct diag_list	 dl;
+	struct pcfg		 pc;
+	const struct diag	*d;
+
+	memset(&dl, 0, sizeof(dl));
+	ck_assert_int_eq(unit_load(&set, &dl, "---\napiVersion: "
+	    "svcproxy.io/v1alpha1\nkind: ProxyConfig\nmetadata: {name: p}\n"
+	    "spec: {}\n"), 0);
+	ck_assert_uint_eq(val_all(&set, &pc, &dl), 0);
+	ck_assert_int_eq(pc.dns_on, 0);
+	ck_assert_str_eq(pc.dns_domain, "cluster.local");
+	ck_assert_uint_eq(pc.dns_ttl, 5);
+	unit_free(&set, &dl);
+
+	memset(&dl, 0, sizeof(dl));
+	ck_assert_int_eq(unit_load(&set, &dl, "---\napiVersion: "
+	    "svcproxy.io/v1alpha1\nkind: ProxyConfig\nmetadata: {name: p}\n"
+	    "spec:\n  dns: {listen: \"127.0.0.1\", clusterDomain: a_b, "
+	    "ttl: 3601}\n"), 0);
+	ck_assert_uint_eq(val_all(&set, &pc, &dl), 3);
+	ck_assert_ptr_nonnull(d = unit_find(&dl, "spec.dns.listen"));
+	ck_assert_str_eq(d->bad, "127.0.0.1");
+	ck_assert_ptr_nonnull(d = unit_find(&dl, "spec.dns.clusterDomain"));
+	ck_assert_str_eq(d->bad, "a_b");
+	ck_assert_ptr_nonnull(d = unit_find(&dl, "spec.dns.ttl"));
+	ck_assert_str_eq(d->detail, "must be between 0 and 3600, inclusive "
+	    "(seconds)");
+	ck_assert_int_eq(pc.dns_on, 0);
+	ck_assert_uint_eq(pc.dns_ttl, 5);	/* a bad field keeps its default */
+	unit_free(&set, &dl);
+
+	memset(&dl, 0, sizeof(dl));
+	ck_assert_int_eq(unit_load(&set, &dl, "---\napiVersion: "
+	    "svcproxy.io/v1alpha1\nkind: ProxyConfig\nmetadata: {name: p}\n"
+	    "spec:\n  dns: {listen: \"[::1]:53\", ttl: 0}\n"), 0);
+	ck_assert_uint_eq(val_all(&set, &pc, &dl), 0);
+	ck_assert_int_eq(pc.dns_on, 1);
+	ck_assert_uint_eq(pc.dns_port, 53);
+	ck_assert_uint_eq(pc.dns_ttl, 0);
+	unit_free(&set, &dl);
+}
+END_TEST
+
 static Suite *
 dns_zone_suite(void)
 {
@@ -323,6 +370,7 @@ dns_zone_suite(void)
 	tcase_add_test(tc, test_headless);
 	tcase_add_test(tc, test_headless_many);
 	tcase_add_test(tc, test_wire);
+	tcase_add_test(tc, test_config);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
