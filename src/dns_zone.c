@@ -567,6 +567,10 @@ dns_zone_lookup(const struct dns_zone *z, const char *qname, uint16_t qtype,
 	out->ttl = z->ttl;
 	for (l = 0; qname[l] != '\0' && l < DNS_NAME_MAX; l++)
 		name[l] = (char)tolower((unsigned char)qname[l]);
+	if (qname[l] != '\0') {
+		out->rcode = DNS_R_REFUSED;	/* longer than a name can be */
+		return;
+	}
 	if (l > 0 && name[l - 1] == '.')
 		l--;
 	name[l] = '\0';
