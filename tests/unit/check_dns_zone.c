@@ -81,7 +81,8 @@ ask(const struct fx *f, const char *name, uint16_t type, char *buf,
 				    d[2] << 8 | d[3], d[4] << 8 | d[5]);
 				p = 6;
 			} else if (r->type == DNS_T_CNAME)
-				k = (size_t)snprintf(one, sizeof(one), "CNAME:");
+				k = (size_t)snprintf(one, sizeof(one),
+				    "CNAME:");
 			while (p < r->rdlen && (l = d[p]) != 0) {
 				k += (size_t)snprintf(one + k, sizeof(one) - k,
 				    "%.*s.", (int)l, d + p + 1);
@@ -342,7 +343,8 @@ START_TEST(test_config)
 	ck_assert_str_eq(d->detail, "must be between 0 and 3600, inclusive "
 	    "(seconds)");
 	ck_assert_int_eq(pc.dns_on, 0);
-	ck_assert_uint_eq(pc.dns_ttl, 5);	/* a bad field keeps its default */
+	/* A bad field keeps its default. */
+	ck_assert_uint_eq(pc.dns_ttl, 5);
 	unit_free(&set, &dl);
 
 	memset(&dl, 0, sizeof(dl));
