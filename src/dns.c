@@ -157,6 +157,12 @@ udp_question(struct evdns_server_request *req, void *arg)
 		    (const char *)r->rdata) == -1)
 			break;
 	}
+	if (a.soa != NULL && (flags & DNS_FLAG_TC) == 0 && size +
+	    strlen(a.soa_name) + 2 + 10 + a.soa->rdlen <= DNS_UDP_MAX)
+		(void)evdns_server_request_add_reply(req,
+		    EVDNS_AUTHORITY_SECTION, a.soa_name, DNS_T_SOA,
+		    DNS_CLASS_IN, (int)a.ttl, a.soa->rdlen, 0,
+		    (const char *)a.soa->rdata);
 	evdns_server_request_set_flags(req, flags);
 	count(d, (uint16_t)q->type, a.rcode);
 	evdns_server_request_respond(req, a.rcode);
@@ -194,6 +200,7 @@ tcp_answer(struct dns_srv *d, const uint8_t *m, size_t len,
 	char			 name[DNS_NAME_MAX + 1];
 	struct dns_answer	 a;
 	size_t			 o = 12, n = 0, start, i, qend, nans = 0;
+	uint16_t		 nsoa = 0;
 	uint16_t		 qtype, qclass, flags;
 	int			 rcode;
 
@@ -247,9 +254,22 @@ tcp_answer(struct dns_srv *d, const uint8_t *m, size_t len,
 		o += 12 + r->rdlen;
 		nans++;
 	}
+	if (a.soa != NULL && (n = dns_name_wire(a.soa_name, p + o,
+	    sizeof(msg) - 2 - o)) > 0 && o + n + 10 + a.soa->rdlen <=
+	    sizeof(msg) - 2) {
+		o += n;
+		put16(p + o, DNS_T_SOA);
+		put16(p + o + 2, DNS_CLASS_IN);
+		put16(p + o + 4, (uint16_t)(a.ttl >> 16));
+		put16(p + o + 6, (uint16_t)a.ttl);
+		put16(p + o + 8, a.soa->rdlen);
+		memcpy(p + o + 10, a.soa->rdata, a.soa->rdlen);
+		o += 10 + a.soa->rdlen;
+		nsoa = 1;
+	}
 	put16(p + 2, flags);
 	put16(p + 6, (uint16_t)nans);
-	put16(p + 8, 0);
+	put16(p + 8, nsoa);
 	put16(p + 10, 0);
 	put16(msg, (uint16_t)o);
 	rcode = a.rcode;

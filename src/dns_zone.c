@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "dns_zone.h"
@@ -43,6 +44,7 @@ struct dns_zone {
 	size_t			 domlen;
 	uint32_t		 ttl;
 	size_t			 nnames;
+	struct dns_rr		 soa;		/* rdata in the arena */
 };
 
 /* A record while building: malloc'd vector, sorted once. */
@@ -445,6 +447,47 @@ zone_index(struct zbuild *b)
 	return 0;
 }
 
+/*
+ * The zone's SOA: CoreDNS's names; the serial is the build's time (no
+ * zone transfers: it only has to change); refresh, retry and expire are
+ * CoreDNS's; the minimum, the TTL of negative answers, is the zone's.
+ */
+static int
+zone_soa(struct dns_zone *z)
+{
+	uint8_t		 w[2 * DNS_NAME_MAX + 20], *t;
+	char		 n[DNS_NAME_MAX + 16];
+	size_t		 o, l;
+	uint32_t	 v[5];
+	int		 i;
+
+	snprintf(n, sizeof(n), "ns.dns.%s", z->domain);
+	if ((o = dns_name_wire(n, w, DNS_NAME_MAX)) == 0)
+		return -1;
+	snprintf(n, sizeof(n), "hostmaster.%s", z->domain);
+	if ((l = dns_name_wire(n, w + o, DNS_NAME_MAX)) == 0)
+		return -1;
+	o += l;
+	v[0] = (uint32_t)time(NULL);
+	v[1] = 7200;
+	v[2] = 1800;
+	v[3] = 86400;
+	v[4] = z->ttl;
+	for (i = 0; i < 5; i++, o += 4) {
+		w[o] = (uint8_t)(v[i] >> 24);
+		w[o + 1] = (uint8_t)(v[i] >> 16);
+		w[o + 2] = (uint8_t)(v[i] >> 8);
+		w[o + 3] = (uint8_t)v[i];
+	}
+	if ((t = arena_alloc(&z->arena, o)) == NULL)
+		return -1;
+	memcpy(t, w, o);
+	z->soa.type = DNS_T_SOA;
+	z->soa.rdlen = (uint16_t)o;
+	z->soa.rdata = t;
+	return 0;
+}
+
 struct dns_zone *
 dns_zone_build(const struct res_model *m, const char *domain, uint32_t ttl)
 {
@@ -470,6 +513,9 @@ dns_zone_build(const struct res_model *m, const char *domain, uint32_t ttl)
 	txt[0] = (uint8_t)(sizeof(txt) - 2);
 	memcpy(txt + 1, DNS_SCHEMA_VERSION, sizeof(txt) - 2);
 	zadd(&b, ver, DNS_T_TXT, txt, sizeof(txt) - 1);
+	if (zone_soa(z) == -1)
+		goto fail;
+	zadd(&b, z->domain, DNS_T_SOA, z->soa.rdata, z->soa.rdlen);
 	zone_hosts(&b, m != NULL ? m->set : NULL);
 	for (i = 0; m != NULL && i < m->nservices; i++)
 		zone_service(&b, &m->services[i]);
@@ -533,6 +579,24 @@ find_name(const struct dns_zone *z, const char *name)
 	return NULL;
 }
 
+/* name (of length l) is the domain or under it. */
+static int
+in_domain(const struct dns_zone *z, const char *name, size_t l)
+{
+	if (l == z->domlen)
+		return strcmp(name, z->domain) == 0;
+	return l > z->domlen && name[l - z->domlen - 1] == '.' &&
+	    strcmp(name + l - z->domlen, z->domain) == 0;
+}
+
+/* A negative answer's authority: the SOA. */
+static void
+negative(const struct dns_zone *z, struct dns_answer *out)
+{
+	out->soa_name = z->domain;
+	out->soa = &z->soa;
+}
+
 /* "a-b-c-d.NS.pod" (the part before the domain) to an A record. */
 static int
 pod_record(const char *rel, struct dns_answer *out)
@@ -585,14 +649,11 @@ dns_zone_lookup(const struct dns_zone *z, const char *qname, uint16_t qtype,
 			}
 		}
 		out->rcode = DNS_R_NOERROR;
+		if (out->nrrs == 0 && in_domain(z, name, l))
+			negative(z, out);
 		return;
 	}
-	if (strcmp(name, z->domain) == 0) {
-		out->rcode = DNS_R_NOERROR;	/* the apex: no records */
-		return;
-	}
-	if (l <= z->domlen || name[l - z->domlen - 1] != '.' ||
-	    strcmp(name + l - z->domlen, z->domain) != 0) {
+	if (!in_domain(z, name, l)) {
 		out->rcode = DNS_R_REFUSED;
 		return;
 	}
@@ -602,8 +663,10 @@ dns_zone_lookup(const struct dns_zone *z, const char *qname, uint16_t qtype,
 		if (qtype == DNS_T_A) {
 			out->rrs = &out->scratch;
 			out->nrrs = 1;
-		}
+		} else
+			negative(z, out);
 		return;
 	}
 	out->rcode = DNS_R_NXDOMAIN;
+	negative(z, out);
 }

@@ -17,6 +17,8 @@
  *     ready endpoint.
  *   - ExternalName: N CNAME the external name.
  *   - dns-version.DOMAIN TXT "1.1.0".
+ *   - DOMAIN SOA ns.dns.DOMAIN hostmaster.DOMAIN (as CoreDNS), the
+ *     minimum TTL the zone's: also sent with negative answers.
  *   - A-B-C-D.NS.pod.DOMAIN A A.B.C.D (the spec's deprecated but required
  *     Pod record), made up at lookup.
  * Every name compares case-insensitively.  A name under DOMAIN that holds
@@ -36,6 +38,7 @@ struct res_model;
 
 #define DNS_T_A		1
 #define DNS_T_CNAME	5
+#define DNS_T_SOA	6
 #define DNS_T_PTR	12
 #define DNS_T_TXT	16
 #define DNS_T_AAAA	28
@@ -69,6 +72,14 @@ struct dns_answer {
 	uint32_t		 ttl;
 	const struct dns_rr	*rrs;
 	size_t			 nrrs;
+	const char		*soa_name;	/* negative answers in the
+						   domain (NXDOMAIN, or no
+						   record of the type): the
+						   zone's SOA, for the
+						   authority section (RFC 2308
+						   negative caching); else
+						   NULL.  The zone's */
+	const struct dns_rr	*soa;
 	struct dns_rr		 scratch;	/* a record made up at lookup */
 	uint8_t			 scratch_data[4];
 };

@@ -109,6 +109,14 @@ expect "dns-version TXT" '"1.1.0"' "$(short dns-version.cluster.local TXT)"
 expect "unknown name in the domain: NXDOMAIN" NXDOMAIN \
     "$(status nope.$NS A)"
 expect "name outside the domain: REFUSED" REFUSED "$(status example.com A)"
+soa="ns.dns.cluster.local. hostmaster.cluster.local."
+for t in "" +tcp; do
+	expect "NXDOMAIN ${t:-+udp}: the SOA in authority, minimum 7" \
+	    "cluster.local. 7 SOA $soa 7200 1800 86400 7" \
+	    "$(q $t nope.$NS A | awk '$4 == "SOA" { $5 = $5; print $1, $2, $4, $5, $6, $8, $9, $10, $11 }')"
+done
+expect "the apex's SOA" "$soa" \
+    "$(short cluster.local SOA | awk '{ print $1, $2 }')"
 expect "TCP asks the same zone" "$(cip 1)" "$(short +tcp web.$NS A)"
 # A TCP client that shuts its side right after its question still gets
 # the answer (RFC 7766 framing, by hand).

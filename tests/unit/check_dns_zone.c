@@ -159,7 +159,40 @@ START_TEST(test_cluster_ip)
 	ck_assert_str_eq(ask(&f, "10-1-2-300.default.pod.cluster.local",
 	    DNS_T_A, b, sizeof(b)), "3");
 	dns_zone_unref(dns_zone_ref(f.z));	/* a reader's reference */
-	ck_assert_uint_eq(dns_zone_nrecords(f.z), 5);
+	ck_assert_uint_eq(dns_zone_nrecords(f.z), 6);
+	fx_free(&f);
+}
+END_TEST
+
+/* Negative answers in the domain carry the SOA; others do not. */
+START_TEST(test_soa)
+{
+	struct fx		 f;
+	struct dns_answer	 a;
+	char			 b[256];
+
+	fx_load(&f, PCFG("cluster.local") SVC);
+	dns_zone_lookup(f.z, "nope.default.svc.cluster.local", DNS_T_A, &a);
+	ck_assert_int_eq(a.rcode, DNS_R_NXDOMAIN);
+	ck_assert_ptr_nonnull(a.soa);
+	ck_assert_str_eq(a.soa_name, "cluster.local");
+	/* minimum (the last 4 bytes) is the zone's TTL */
+	ck_assert_uint_eq(a.soa->rdata[a.soa->rdlen - 1], 7);
+	ck_assert_int_eq(memcmp(a.soa->rdata, "\2ns\3dns\7cluster\5local",
+	    22), 0);
+	dns_zone_lookup(f.z, "web.default.svc.cluster.local", DNS_T_AAAA, &a);
+	ck_assert_int_eq(a.rcode, DNS_R_NOERROR);
+	ck_assert_ptr_nonnull(a.soa);
+	dns_zone_lookup(f.z, "web.default.svc.cluster.local", DNS_T_A, &a);
+	ck_assert_ptr_null(a.soa);
+	dns_zone_lookup(f.z, "example.com", DNS_T_A, &a);
+	ck_assert_ptr_null(a.soa);
+	dns_zone_lookup(f.z, "11.0.96.10.in-addr.arpa", DNS_T_PTR, &a);
+	ck_assert_ptr_null(a.soa);
+	dns_zone_lookup(f.z, "cluster.local", DNS_T_SOA, &a);
+	ck_assert_uint_eq(a.nrrs, 1);
+	ck_assert_ptr_null(a.soa);
+	ck_assert_str_eq(ask(&f, "cluster.local", DNS_T_A, b, sizeof(b)), "0");
 	fx_free(&f);
 }
 END_TEST
@@ -367,6 +400,7 @@ dns_zone_suite(void)
 
 	tcase_add_test(tc, test_cluster_ip);
 	tcase_add_test(tc, test_domain);
+	tcase_add_test(tc, test_soa);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_headless);
