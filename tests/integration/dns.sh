@@ -204,6 +204,26 @@ else
 fi
 expect "after SIGHUP: still the same process" "$SP_PID" "$(cat "$TMP/pid")"
 
+# ---- IPv6: a second process listening on [::1] ----
+DP6=$(free_port 20000 29999 ::1)
+mkdir "$TMP/conf6"
+sed -e "s/listen: \"$DIP:$DP\"/listen: \"[::1]:$DP6\"/" \
+    -e "s/^  serviceCIDR:.*/  serviceCIDR: 127.68.0.0\/16/" \
+    -e "s/127\.67\.$A\./127.68.$A./" "$TMP/conf/x.yaml" >"$TMP/conf6/x.yaml"
+pid1=$SP_PID
+sp_start "$TMP/log6" "$TMP/pid6" run -c "$TMP/conf6"
+if [ -n "$DP6" ] && sp_wait_ready "$TMP/log6" "$TMP/pid6" 30 &&
+    wait_for 30 grep -q "dns: listening" "$TMP/log6"; then
+	expect "a server on [::1]: A over UDP" "127.68.$A.1" \
+	    "$(dig +norec +short +time=3 +tries=1 -p "$DP6" @::1 web.$NS A)"
+	expect "a server on [::1]: over TCP" "127.68.$A.1" \
+	    "$(dig +norec +short +tcp +time=3 +tries=1 -p "$DP6" @::1 web.$NS A)"
+else
+	fail "no server on [::1]:$DP6"
+fi
+stop_pids "$SP_PID"
+SP_PID=$pid1
+
 # ---- /metrics ----
 curl -sf --max-time 5 "http://$ADDR/metrics" >"$TMP/metrics"
 a_ok=$(mval "$ADDR" 'svcproxy_dns_queries_total{type="A",rcode="NOERROR"}')

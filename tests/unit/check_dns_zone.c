@@ -272,7 +272,12 @@ START_TEST(test_headless)
 	    SLICE_HEAD("db-1", "db")
 	    "- addresses: [10.1.0.1]\n  hostname: db-0\n"
 	    "- addresses: [10.1.0.2]\n"
-	    "- addresses: [10.1.0.3]\n  conditions: {ready: false}\n");
+	    "- addresses: [10.1.0.3]\n  conditions: {ready: false}\n"
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: empty, namespace: default}\n"
+	    "spec:\n  clusterIP: None\n  ports:\n  - {name: pg, port: 5432}\n"
+	    SLICE_HEAD("empty-1", "empty")
+	    "- addresses: [10.1.0.9]\n  conditions: {ready: false}\n");
 	ck_assert_str_eq(ask(&f, "db.default.svc.cluster.local", DNS_T_A, b,
 	    sizeof(b)), "0 10.1.0.1 10.1.0.2");
 	ck_assert_str_eq(ask(&f, "db-0.db.default.svc.cluster.local", DNS_T_A,
@@ -287,6 +292,11 @@ START_TEST(test_headless)
 	    "SRV:0:100:5432:db-0.db.default.svc.cluster.local.");
 	ck_assert_str_eq(ask(&f, "1.0.1.10.in-addr.arpa", DNS_T_PTR, b,
 	    sizeof(b)), "0 db-0.db.default.svc.cluster.local.");
+	/* No ready endpoint: NXDOMAIN, as the spec asks. */
+	ck_assert_str_eq(ask(&f, "empty.default.svc.cluster.local", DNS_T_A,
+	    b, sizeof(b)), "3");
+	ck_assert_str_eq(ask(&f, "_pg._tcp.empty.default.svc.cluster.local",
+	    DNS_T_SRV, b, sizeof(b)), "3");
 	fx_free(&f);
 }
 END_TEST
