@@ -48,8 +48,7 @@
 
 #include "admin.h"
 #include "cmd.h"
-#include "dns.h"
-#include "dns_zone.h"
+#include "dns_run.h"
 #include "health.h"
 #include "health_log.h"
 #include "lb.h"
@@ -89,7 +88,8 @@ struct run_ctx {
 						   the engine */
 	struct hc_log		 hlog;		/* the engine's notify */
 	struct hc_engine	*hce;		/* owned; NULL until startup */
-	struct dns_srv		*dns;		/* owned; NULL: DNS off */
+	struct dns_run		 dns;		/* cluster DNS; off unless
+						   spec.dns.listen */
 	unsigned		 hc_inflight;	/* its probes at once: fds
 						   kept from the workers */
 	struct met_tab		 met;		/* outlives snapshots */
@@ -453,91 +453,6 @@ run_hc_start(struct run_ctx *c, const struct snap *s)
 	return 0;
 }
 
-/* ---- cluster DNS (dns.h) ---- */
-
-/*
- * The DNS part of a reload: the new model's zone, built aside and
- * swapped in at commit.  The listen address is the startup one: a
- * change waits for a restart (or an upgrade), and says so.
- */
-static int
-run_dns_prepare(void *arg, const struct reload_next *n, void **state,
-    char *err, size_t errlen)
-{
-	struct run_ctx		*c = arg;
-	const struct pcfg	*pc = &n->m->pcfg;
-
-	*state = NULL;
-	if (c->dns == NULL) {
-		if (pc->dns_on)
-			log_warn("dns: spec.dns.listen is applied at the next "
-			    "restart");
-		return 0;
-	}
-	if (!pc->dns_on || !ipaddr_equal(&pc->dns_ip, &c->model->pcfg.dns_ip) ||
-	    pc->dns_port != c->model->pcfg.dns_port)
-		log_warn("dns: a changed spec.dns.listen is applied at the "
-		    "next restart");
-	if ((*state = dns_zone_build(&n->m->res, pc->dns_domain,
-	    pc->dns_ttl)) == NULL) {
-		snprintf(err, errlen, "dns: out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-run_dns_abort(void *arg, void *state)
-{
-	(void)arg;
-	dns_zone_unref(state);
-}
-
-static void
-run_dns_commit(void *arg, void *state, struct reload_next *n)
-{
-	struct run_ctx	*c = arg;
-
-	(void)n;
-	if (state != NULL)
-		dns_srv_set_zone(c->dns, state);
-}
-
-static const struct reload_part run_part_dns = {
-	"dns", NULL, run_dns_prepare, NULL, run_dns_commit, run_dns_abort
-};
-
-/* Start the DNS server when spec.dns.listen is set.  0, or -1. */
-static int
-run_dns_start(struct run_ctx *c)
-{
-	const struct pcfg	*pc = &c->model->pcfg;
-	struct dns_zone		*z;
-	char			 err[256], hp[NETADDR_HOSTPORTLEN];
-
-	if (!pc->dns_on)
-		return 0;
-	if ((z = dns_zone_build(&c->model->res, pc->dns_domain,
-	    pc->dns_ttl)) == NULL) {
-		log_error("dns: out of memory");
-		return -1;
-	}
-	if ((c->dns = dns_srv_new(&pc->dns_ip, pc->dns_port, err,
-	    sizeof(err))) == NULL || dns_srv_start(c->dns, z, err,
-	    sizeof(err)) == -1) {
-		if (c->dns == NULL)
-			dns_zone_unref(z);
-		log_error("%s", err);
-		return -1;
-	}
-	c->proc.dns = dns_srv_stats(c->dns);
-	log_info("dns: listening on %s (udp, tcp) for %s: %zu names, %zu "
-	    "records", ipaddr_format_hostport(&pc->dns_ip, pc->dns_port, hp,
-	    sizeof(hp)), pc->dns_domain, dns_zone_nnames(z),
-	    dns_zone_nrecords(z));
-	return 0;
-}
-
 /* ---- startup ---- */
 
 static struct event *
@@ -582,11 +497,11 @@ run_reloader(struct run_ctx *c)
 	parts[1] = reload_part_listeners;
 	parts[2] = reload_part_pcfg;
 	parts[3] = run_part_health;
-	parts[4] = run_part_dns;
+	parts[4] = dns_reload_part;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		parts[i].arg = e;
 	parts[3].arg = c;
-	parts[4].arg = c;
+	parts[4].arg = &c->dns;
 	if ((c->rel = reload_new(e, parts, i)) == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -653,8 +568,7 @@ run_free(struct run_ctx *c)
 	hc_engine_free(c->hce);		/* before the group and the cells */
 	c->hce = NULL;
 	c->proc.dns = NULL;
-	dns_srv_free(c->dns);
-	c->dns = NULL;
+	dns_run_stop(&c->dns);
 	wrk_group_free(&c->grp);	/* after ev_done, ev_ack: their fds */
 	snap_slot_clear(&c->slot);
 	lb_livetab_free(&c->live);
@@ -808,10 +722,11 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 		return 1;
 	}
 	/* s is the slot's: only this thread publishes, and not yet. */
-	if (run_hc_start(c, s) == -1 || run_dns_start(c) == -1) {
+	if (run_hc_start(c, s) == -1 || dns_run_start(&c->dns) == -1) {
 		wrk_group_command(&c->grp, WRK_STOP);
 		return 1;
 	}
+	c->proc.dns = dns_run_stats(&c->dns);
 	upg_notify("READY=1");
 	upg_ready(&c->upg);
 	event_base_dispatch(c->base);
@@ -830,6 +745,7 @@ cmd_run(int argc, char **argv)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.config = o.config;
+	c.dns.model = &c.model;
 	c.adm.fd = -1;
 	upg_init(&c.upg, argc, argv, o.pidfile);
 	snap_slot_init(&c.slot);
