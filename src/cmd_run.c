@@ -48,6 +48,7 @@
 
 #include "admin.h"
 #include "cmd.h"
+#include "dns_run.h"
 #include "health.h"
 #include "health_log.h"
 #include "lb.h"
@@ -87,6 +88,8 @@ struct run_ctx {
 						   the engine */
 	struct hc_log		 hlog;		/* the engine's notify */
 	struct hc_engine	*hce;		/* owned; NULL until startup */
+	struct dns_run		 dns;		/* cluster DNS; off unless
+						   spec.dns.listen */
 	unsigned		 hc_inflight;	/* its probes at once: fds
 						   kept from the workers */
 	struct met_tab		 met;		/* outlives snapshots */
@@ -473,7 +476,7 @@ static int
 run_reloader(struct run_ctx *c)
 {
 	struct reload_env	*e = &c->renv;
-	struct reload_part	 parts[4];
+	struct reload_part	 parts[5];
 	size_t			 i;
 
 	memset(e, 0, sizeof(*e));
@@ -494,9 +497,11 @@ run_reloader(struct run_ctx *c)
 	parts[1] = reload_part_listeners;
 	parts[2] = reload_part_pcfg;
 	parts[3] = run_part_health;
+	parts[4] = dns_reload_part;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		parts[i].arg = e;
 	parts[3].arg = c;
+	parts[4].arg = &c->dns;
 	if ((c->rel = reload_new(e, parts, i)) == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -562,6 +567,8 @@ run_free(struct run_ctx *c)
 	/* The engine first: its notify wakes the workers' eventfds. */
 	hc_engine_free(c->hce);		/* before the group and the cells */
 	c->hce = NULL;
+	c->proc.dns = NULL;
+	dns_run_stop(&c->dns);
 	wrk_group_free(&c->grp);	/* after ev_done, ev_ack: their fds */
 	snap_slot_clear(&c->slot);
 	lb_livetab_free(&c->live);
@@ -715,10 +722,11 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 		return 1;
 	}
 	/* s is the slot's: only this thread publishes, and not yet. */
-	if (run_hc_start(c, s) == -1) {
+	if (run_hc_start(c, s) == -1 || dns_run_start(&c->dns) == -1) {
 		wrk_group_command(&c->grp, WRK_STOP);
 		return 1;
 	}
+	c->proc.dns = dns_run_stats(&c->dns);
 	upg_notify("READY=1");
 	upg_ready(&c->upg);
 	event_base_dispatch(c->base);
@@ -737,6 +745,7 @@ cmd_run(int argc, char **argv)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.config = o.config;
+	c.dns.model = &c.model;
 	c.adm.fd = -1;
 	upg_init(&c.upg, argc, argv, o.pidfile);
 	snap_slot_init(&c.slot);

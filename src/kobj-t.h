@@ -362,6 +362,14 @@ struct kpcfg_hc {
 	const char		*slow_start;
 };
 
+/* spec.dns: the cluster DNS responder. */
+struct kpcfg_dns {
+	const struct ynode	*y;
+	const char		*listen;
+	const char		*cluster_domain;
+	struct kint		 ttl;
+};
+
 struct kpcfg_spec {
 	const struct ynode	*y;
 	struct kstrlist		 node_addresses;
@@ -379,6 +387,7 @@ struct kpcfg_spec {
 	struct kpcfg_lb		 load_balancing;
 	struct kpcfg_hc		 health_check;
 	struct kpcfg_affinity	 session_affinity;
+	struct kpcfg_dns	 dns;
 };
 
 struct kpcfg {

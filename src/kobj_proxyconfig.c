@@ -56,6 +56,16 @@ static const struct kschema hc_schema = {
 	"ProxyConfigHealthCheck", 0, hc_fields
 };
 
+static const struct kfield dns_fields[] = {
+	KF("listen", KF_STR, struct kpcfg_dns, listen),
+	KF("clusterDomain", KF_STR, struct kpcfg_dns, cluster_domain),
+	KF("ttl", KF_INT, struct kpcfg_dns, ttl),
+	KF_END
+};
+static const struct kschema dns_schema = {
+	"ProxyConfigDNS", 0, dns_fields
+};
+
 static const struct kfield spec_fields[] = {
 	KF("nodeAddresses", KF_STRLIST, struct kpcfg_spec, node_addresses),
 	KF("nodePortRange", KF_STR, struct kpcfg_spec, node_port_range),
@@ -75,6 +85,7 @@ static const struct kfield spec_fields[] = {
 	KF_O("healthCheck", struct kpcfg_spec, health_check, hc_schema),
 	KF_O("sessionAffinity", struct kpcfg_spec, session_affinity,
 	    affinity_schema),
+	KF_O("dns", struct kpcfg_spec, dns, dns_schema),
 	KF_END
 };
 static const struct kschema spec_schema = {

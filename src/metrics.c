@@ -12,6 +12,7 @@
 
 #include "affinity.h"
 #include "clock.h"
+#include "dns-t.h"
 #include "health_view.h"
 #include "metrics.h"
 #include "res.h"
@@ -570,6 +571,39 @@ prom_affinity(struct evbuffer *b, const struct snap *s)
 			    &l->aff->full, memory_order_relaxed));
 }
 
+/* The cluster DNS server's counters (dns-t.h), when it runs. */
+static void
+prom_dns(struct evbuffer *b, const struct dns_stats *d)
+{
+	static const char *const qt[DNS_QT_N] = { "A", "AAAA", "SRV", "PTR",
+	    "TXT", "CNAME", "other" };
+	static const char *const rc[DNS_RC_N] = { "NOERROR", "FORMERR",
+	    "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+	size_t	 i, j;
+
+	if (d == NULL)
+		return;
+	prom_head(b, "svcproxy_dns_queries_total", "counter",
+	    "Cluster DNS questions answered, by type and response code.");
+	for (i = 0; i < DNS_QT_N; i++)
+		for (j = 0; j < DNS_RC_N; j++)
+			evbuffer_add_printf(b, "svcproxy_dns_queries_total{"
+			    "type=\"%s\",rcode=\"%s\"} %" PRIu64 "\n", qt[i],
+			    rc[j], met_get(&d->q[i][j]));
+	prom_head(b, "svcproxy_dns_truncated_total", "counter",
+	    "Cluster DNS answers over UDP cut to 512 bytes (TC set).");
+	evbuffer_add_printf(b, "svcproxy_dns_truncated_total %" PRIu64 "\n",
+	    met_get(&d->truncated));
+	prom_head(b, "svcproxy_dns_tcp_queries_total", "counter",
+	    "Cluster DNS questions answered over TCP.");
+	evbuffer_add_printf(b, "svcproxy_dns_tcp_queries_total %" PRIu64
+	    "\n", met_get(&d->tcp));
+	prom_head(b, "svcproxy_dns_dropped_total", "counter",
+	    "Cluster DNS messages not answered (malformed).");
+	evbuffer_add_printf(b, "svcproxy_dns_dropped_total %" PRIu64 "\n",
+	    met_get(&d->dropped));
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -579,6 +613,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	prom_endpoints(b, s);
 	prom_health(b, s);
 	prom_affinity(b, s);
+	prom_dns(b, p->dns);
 	prom_head(b, "svcproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
 	    "running configuration was kept) or unchanged (same config "

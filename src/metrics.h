@@ -101,6 +101,8 @@ void	 met_port_sum(const struct met_tab *, const struct met_port *p,
 /* A relaxed read of one counter. */
 uint64_t met_get(const _Atomic uint64_t *);
 
+struct dns_stats;
+
 /* Process-wide values, kept by the run context (main thread). */
 struct met_proc {
 	uint64_t		 reloads_ok;
@@ -114,6 +116,8 @@ struct met_proc {
 	int			 draining;
 	size_t			 listeners;	/* bound addresses */
 	size_t			 sockets;	/* their sockets */
+	const struct dns_stats	*dns;		/* the DNS server's; NULL:
+						   off */
 };
 
 /* Per-worker data-path totals (struct wrk_stats), summed by the caller. */

@@ -24,6 +24,10 @@
 #define SVC_DEFAULT_AFFINITY_TIMEOUT	10800
 #define PCFG_DEFAULT_AFFINITY_MAX	65536	/* entries per Service port */
 #define PCFG_DEFAULT_MAGLEV_TABLE	65537	/* lb.h's default */
+/* Cluster DNS (spec.dns): off unless spec.dns.listen is set. */
+#define PCFG_DEFAULT_DNS_DOMAIN		"cluster.local"
+#define PCFG_DEFAULT_DNS_TTL		5	/* seconds: CoreDNS's */
+#define PCFG_DNS_TTL_MAX		3600	/* CoreDNS's bound too */
 
 /* Annotations svcproxy reads on a Service. */
 #define ANN_IDLE_TIMEOUT	"svcproxy.io/idle-timeout"
@@ -92,6 +96,13 @@ struct pcfg {
 	uint32_t		 maglev_table_size;	/* a prime */
 	uint32_t		 affinity_max;	/* ClientIP entries per
 						   Service port */
+	/* spec.dns: the cluster DNS responder. */
+	int			 dns_on;	/* spec.dns.listen is set */
+	struct ipaddr		 dns_ip;
+	uint16_t		 dns_port;
+	const char		*dns_domain;	/* lower case, no final dot:
+						   kset arena or static */
+	uint32_t		 dns_ttl;	/* seconds */
 };
 
 #endif

@@ -33,6 +33,7 @@ void	 res_free(struct res_model *);
 /* `svcproxy resolve` output: text table or the JSON shape of the docs. */
 void	 res_print_text(const struct res_model *, FILE *);
 void	 res_print_json(const struct res_model *, FILE *);
+void	 res_print_dns(const struct pcfg *, FILE *);
 /* Its members without the braces, for an object that adds its own. */
 void	 res_print_json_members(const struct res_model *, FILE *);
 

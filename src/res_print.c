@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "health_state.h"
+#include "pcfg-t.h"
 #include "res.h"
 
 static void
@@ -411,4 +412,18 @@ res_print_text(const struct res_model *m, FILE *fp)
 	}
 	if (m->nservices == 0)
 		fprintf(fp, "no services\n");
+	res_print_dns(m->pcfg, fp);
+}
+
+/* The cluster DNS settings (spec.dns), one line; nothing when it is off. */
+void
+res_print_dns(const struct pcfg *pc, FILE *fp)
+{
+	char	hp[64];
+
+	if (pc == NULL || !pc->dns_on)
+		return;
+	ipaddr_format_hostport(&pc->dns_ip, pc->dns_port, hp, sizeof(hp));
+	fprintf(fp, "\ndns: listen %s (udp, tcp), domain %s, ttl %us\n", hp,
+	    pc->dns_domain, (unsigned)pc->dns_ttl);
 }

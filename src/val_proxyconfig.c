@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ pcfg_defaults(struct pcfg *p)
 	p->maglev_table_size = PCFG_DEFAULT_MAGLEV_TABLE;
 	p->affinity_max = PCFG_DEFAULT_AFFINITY_MAX;
 	val_hc_defaults(&p->hc);
+	p->dns_domain = PCFG_DEFAULT_DNS_DOMAIN;
+	p->dns_ttl = PCFG_DEFAULT_DNS_TTL;
 }
 
 static size_t
@@ -201,6 +204,62 @@ session_affinity(const struct diag_ctx *dc, const struct kpcfg_affinity *a,
 	    a->max_entries_per_port.v, &out->affinity_max);
 }
 
+/*
+ * spec.dns: listen (IP:PORT; off unless set), clusterDomain (a DNS-1123
+ * subdomain, kept in lower case since DNS names compare so; a final dot
+ * is allowed, as in kubelet's --cluster-domain), ttl (seconds, 0 to
+ * 3600 as CoreDNS's kubernetes plugin allows; default 5, its default:
+ * answers follow reloads and headless endpoints come and go).
+ */
+static size_t
+dns(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_dns *d,
+    struct pcfg *out)
+{
+	char		 bad[24], *dom;
+	size_t		 n = 0, len, i;
+
+	if (d->y == NULL)
+		return 0;
+	if (d->listen != NULL) {
+		if (netaddr_parse_hostport(d->listen, &out->dns_ip,
+		    &out->dns_port) == -1 || out->dns_port == 0) {
+			kobj_err(dc, val_at(d->y, "listen", NULL),
+			    DIAG_INVALID, "spec.dns.listen", d->listen, "%s",
+			    "must be IP:PORT or [IPv6]:PORT with a port from 1 "
+			    "to 65535 (e.g. \"127.0.0.1:53\", \"[::1]:53\")");
+			n++;
+		} else
+			out->dns_on = 1;
+	}
+	if (d->cluster_domain != NULL) {
+		len = strlen(d->cluster_domain);
+		if (len > 1 && d->cluster_domain[len - 1] == '.')
+			len--;
+		if ((dom = arena_alloc(a, len + 1)) == NULL)
+			return n + 1;
+		for (i = 0; i < len; i++)
+			dom[i] = (char)tolower((unsigned char)
+			    d->cluster_domain[i]);
+		dom[len] = '\0';
+		if (val_dns1123_subdomain(dc, val_at(d->y, "clusterDomain",
+		    NULL), "spec.dns.clusterDomain", dom) > 0)
+			n++;
+		else
+			out->dns_domain = dom;
+	}
+	if (d->ttl.set) {
+		if (d->ttl.v < 0 || d->ttl.v > PCFG_DNS_TTL_MAX) {
+			snprintf(bad, sizeof(bad), "%lld", (long long)d->ttl.v);
+			kobj_err(dc, val_at(d->y, "ttl", NULL), DIAG_INVALID,
+			    "spec.dns.ttl", bad, "must be between 0 and %d, "
+			    "inclusive (seconds)", PCFG_DNS_TTL_MAX);
+			n++;
+		} else
+			out->dns_ttl = (uint32_t)d->ttl.v;
+	}
+	return n;
+}
+
 /* One spec.healthCheck setting, given as text (s) or as an integer. */
 static size_t
 hc_one(const struct diag_ctx *dc, const struct ynode *map, enum val_hc k,
@@ -340,6 +399,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	n += lb_params(dc, &s->load_balancing, out);
 	n += session_affinity(dc, &s->session_affinity, out);
 	n += health_check(dc, &s->health_check, out);
+	n += dns(dc, a, &s->dns, out);
 	return n;
 }
 

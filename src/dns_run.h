@@ -1,0 +1,35 @@
+/*
+ * dns_run: the cluster DNS server in `svcproxy run`: started from the
+ * startup model when spec.dns.listen is set, its zone rebuilt by a
+ * reload part, stopped at exit.  Kept out of cmd_run.c, which only
+ * holds a struct dns_run and lists dns_reload_part.
+ */
+#ifndef SVCPROXY_DNS_RUN_H
+#define SVCPROXY_DNS_RUN_H
+
+#include "reload.h"
+
+struct dns_stats;
+struct model;
+
+struct dns_run {
+	struct dns_srv		*srv;		/* owned; NULL: DNS off */
+	struct model		**model;	/* the run context's running
+						   model (a commit replaces
+						   it), not owned */
+};
+
+/*
+ * Start the server when (*r->model)'s spec.dns.listen is set.  0 (off,
+ * or serving), or -1 after logging why.  Main thread.
+ */
+int		 dns_run_start(struct dns_run *r);
+/* Its counters for /metrics; NULL when off. */
+const struct dns_stats *dns_run_stats(const struct dns_run *r);
+/* Stop and free the server (nothing when off). */
+void		 dns_run_stop(struct dns_run *r);
+
+/* The reload part; its arg is the struct dns_run. */
+extern const struct reload_part	 dns_reload_part;
+
+#endif
