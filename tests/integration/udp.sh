@@ -1,0 +1,132 @@
+#!/bin/bash
+# UDP Services (relay_udp.c): echo through every listener kind, v4 and
+# v6; replies from the address the client sent to; 1,000 flows from
+# distinct sources; idle expiry; the flow bound; re-choice after a
+# reload drops an endpoint; NetworkPolicy; SIGUSR2 with a steady
+# client.  Loopback only, bounded waits, every process killed on exit.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+UDP="$top_srcdir/tests/integration/udptool.py"
+WORK=$(mktemp -d /tmp/svcproxy-udp.XXXXXX)
+PIDS=()
+FAILED=0
+
+. "$top_srcdir/tests/integration/tcp_lib.sh"
+. "$top_srcdir/tests/integration/metrics_lib.sh"
+trap tcp_cleanup EXIT
+trap 'exit 1' INT TERM
+
+udp() { timeout 60 python3 "$UDP" "$@"; }
+# ubackend NAME HOST: a UDP echo server answering "NAME:<datagram>".
+ubackend() {
+	local ready="$WORK/$1.port"
+	python3 "$UDP" serve --host "$2" --name "$1" --ready "$ready" \
+	    >"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+	wait_file "$ready" || exit 1
+	cat "$ready"
+}
+# upod NAME APP IP PORT: a ready Pod serving UDP container port "p".
+upod() {
+	printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, labels: {app: %s}}\n' "$1" "$2"
+	printf 'spec:\n  containers:\n  - name: c\n    ports: [{name: p, containerPort: %s, protocol: UDP}]\n' "$4"
+	printf 'status:\n  phase: Running\n  podIP: "%s"\n  conditions: [{type: Ready, status: "True"}]\n' "$3"
+}
+# um NAME SVC [EXTRA]: a UDP Service port's series.
+um() {
+	echo "$1{namespace=\"default\",service=\"$2\",port=\"$SP\",protocol=\"UDP\"${3:+,$3}}"
+}
+
+A=$((RANDOM % 200 + 20))
+B=$((RANDOM % 200 + 20))
+NET4="127.14.$A"		# Pod addresses
+CIP="127.11.$A.$B"
+LBIP="127.12.$A.$B"
+EXTIP="127.13.$A.$B"
+CLI="127.15.$A.7"		# a client's own address
+SP=$(udp freeport 20000 29999 127.0.0.1 ::1)
+NP=$(udp freeport 30000 32767 127.0.0.1)
+ADMIN=127.0.0.1:$(free_port 20000 29999 127.0.0.1)
+[ -n "$SP" ] && [ -n "$NP" ] && [ "$ADMIN" != 127.0.0.1: ] ||
+    { echo "no free port"; exit 1; }
+
+P_E1=$(ubackend e1 "$NET4.1")
+P_E2=$(ubackend e2 "$NET4.2")
+P_SIX=$(ubackend six ::1)
+
+# conf FILE IDLE MAXFLOWS [ENDPOINTS...]: the whole configuration.
+conf() {
+	local f=$1 idle=$2 max=$3 e
+	shift 3
+	{
+		cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.11.0.0/16
+  nodeAddresses: [127.0.0.1]
+  adminAddress: $ADMIN
+  connectionLog: info
+  udpIdleTimeout: $idle
+  udpMaxFlows: $max
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  type: LoadBalancer
+  selector: {app: echo}
+  clusterIP: $CIP
+  externalIPs: [$EXTIP]
+  loadBalancerIP: $LBIP
+  ports:
+  - {name: main, port: $SP, targetPort: p, protocol: UDP, nodePort: $NP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: six}
+spec:
+  selector: {app: six}
+  ipFamilies: [IPv6]
+  clusterIP: "::1"
+  ports:
+  - {name: main, port: $SP, targetPort: p, protocol: UDP}
+EOF
+		for e in "$@"; do
+			case $e in
+			e1) upod echo-1 echo "$NET4.1" "$P_E1" ;;
+			e2) upod echo-2 echo "$NET4.2" "$P_E2" ;;
+			esac
+		done
+		upod six-1 six ::1 "$P_SIX"
+	} >"$f"
+}
+
+CONF="$WORK/conf.yaml"
+conf "$CONF" 30s 0 e1
+WORKERS=2 start_proxy "$CONF" "$WORK/run1.log"
+
+echo "# every listener kind"
+expect "ClusterIP" "$CIP:$SP e1:a" "$(udp ask --to "$CIP:$SP" --msg a)"
+expect "NodePort" "127.0.0.1:$NP e1:b" "$(udp ask --to "127.0.0.1:$NP" --msg b)"
+expect "LoadBalancer" "$LBIP:$SP e1:c" "$(udp ask --to "$LBIP:$SP" --msg c)"
+expect "externalIP" "$EXTIP:$SP e1:d" "$(udp ask --to "$EXTIP:$SP" --msg d)"
+expect "IPv6 ClusterIP" "[::1]:$SP six:e" "$(udp ask --to "[::1]:$SP" --msg e)"
+
+echo "# the reply leaves from the address the client sent to"
+# The client is bound to 127.15.x.7 and sends to the ClusterIP: the
+# reply's source (recvfrom) must be the ClusterIP and port, although
+# the route back to the client would pick another source.
+expect "reply source" "$CIP:$SP e1:f" \
+    "$(udp ask --bind "$CLI" --to "$CIP:$SP" --msg f)"
+
+echo "# 1,000 concurrent flows from distinct sources"
+expect "1000 flows, each its own reply" 1000 \
+    "$(udp many --to "$CIP:$SP" --net "127.16" --n 1000 --secs 40)"
+expect_metric_in "flows counted" "$ADMIN" "$(um svcproxy_port_udp_flows_total echo)" 1004 1100
+
+stop_proxy
+exit $FAILED
