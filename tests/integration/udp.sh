@@ -7,7 +7,7 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+SVCPROXY=$(realpath "${SVCPROXY:-$top_srcdir/src/svcproxy}")
 UDP="$top_srcdir/tests/integration/udptool.py"
 WORK=$(mktemp -d /tmp/svcproxy-udp.XXXXXX)
 PIDS=()
@@ -129,4 +129,107 @@ expect "1000 flows, each its own reply" 1000 \
 expect_metric_in "flows counted" "$ADMIN" "$(um svcproxy_port_udp_flows_total echo)" 1004 1100
 
 stop_proxy
+
+# ---- idle expiry and the flow bound: one worker, 3 flows at most ----
+# ask1 PORT MSG [TRIES [TIMEOUT]]: one request from the client address's
+# port PORT to the ClusterIP.
+ask1() { udp ask --bind "$CLI" --port "$1" --to "$CIP:$SP" --msg "$2" \
+    --tries "${3:-5}" --timeout "${4:-1}"; }
+C1=$(udp freeport 40000 49990 "$CLI")
+C2=$((C1 + 1)); C3=$((C1 + 2)); C4=$((C1 + 3))
+conf "$CONF" 4s 3 e1
+WORKERS=1 start_proxy "$CONF" "$WORK/run2.log"
+FLOWS=$(um svcproxy_port_udp_flows echo)
+LIMITED=$(um svcproxy_port_udp_flows_limited_total echo)
+EXPIRED=$(um svcproxy_port_udp_flows_expired_total echo)
+expect "flow 1" "$CIP:$SP e1:1" "$(ask1 "$C1" 1)"
+expect "flow 2" "$CIP:$SP e1:2" "$(ask1 "$C2" 2)"
+expect "flow 3" "$CIP:$SP e1:3" "$(ask1 "$C3" 3)"
+expect_metric "3 flows open" "$ADMIN" "$FLOWS" 3
+expect "a 4th flow is dropped at the bound" timeout "$(ask1 "$C4" 4 2 0.3)"
+expect_metric_in "the bound is counted" "$ADMIN" "$LIMITED" 1 2
+grep -q "UDP flows (the bound): new flows to default/echo:$SP dropped" \
+    "$WORK/run2.log" && pass "the bound is logged" ||
+    fail "the bound is not logged"
+expect "an existing flow still works at the bound" "$CIP:$SP e1:again" \
+    "$(ask1 "$C1" again)"
+# Idle for 4 s: every flow expires (within a sweep), the gauge drops.
+expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 20)"
+expect_metric "expiry counted" "$ADMIN" "$EXPIRED" 3
+grep -q "flow client=$CLI:$C1 local=$CIP:$SP service=default/echo:$SP endpoint=$NET4.1:$P_E1 datagrams_up=2 datagrams_down=2 .* reason=idle" \
+    "$WORK/run2.log" && pass "an expired flow is logged" ||
+    fail "no log line for an expired flow"
+expect "a new flow after expiry" "$CIP:$SP e1:4" "$(ask1 "$C4" 4)"
+
+echo "# a reload that drops the flow's endpoint"
+expect "flow on e1" "$CIP:$SP e1:x" "$(ask1 "$C1" x)"
+conf "$CONF" 4s 3 e2
+kill -HUP "$PROXY"
+wait_for_log() {
+	local i
+	for i in $(seq 1 200); do
+		grep -q "$1" "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_for_log "reload: configuration .* applied" "$WORK/run2.log" ||
+    fail "no reload"
+expect "its next datagram reaches the remaining endpoint" \
+    "$CIP:$SP e2:y" "$(ask1 "$C1" y)"
+stop_proxy
+
+echo "# NetworkPolicy denies the UDP port"
+conf "$CONF" 4s 0 e1
+cat >>"$CONF" <<NPEOF
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-10}
+spec:
+  podSelector: {matchLabels: {app: echo}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]
+    ports: [{protocol: UDP, port: p}]
+NPEOF
+WORKERS=1 start_proxy "$CONF" "$WORK/run3.log"
+expect "a denied client gets nothing" timeout "$(ask1 "$C2" no 2 0.5)"
+expect_metric_in "the denial is counted" "$ADMIN" \
+    "$(um svcproxy_port_refused_total echo 'reason="policy"')" 1 2
+expect "the unrestricted Service still serves" "[::1]:$SP six:ok" \
+    "$(udp ask --to "[::1]:$SP" --msg ok)"
+stop_proxy
+
+echo "# SIGUSR2: a client sending every 10 ms loses nothing"
+conf "$CONF" 30s 0 e1
+WORKERS=2 start_proxy "$CONF" "$WORK/run4.log"
+OLD=$PROXY
+udp steady --to "$CIP:$SP" --ms 10 --secs 4 >"$WORK/steady.out" &
+STEADY=$!
+PIDS+=($STEADY)
+sleep 1
+kill -USR2 "$OLD"
+for i in $(seq 1 200); do
+	NEW=$(cat "$WORK/pid" 2>/dev/null)
+	[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break
+	sleep 0.1
+done
+PIDS+=($NEW)
+[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && pass "a new process after SIGUSR2" ||
+    fail "no new process after SIGUSR2"
+wait "$STEADY"
+read -r SENT GOT <"$WORK/steady.out"
+[ "${SENT:-0}" -ge 200 ] && pass "the steady client sent $SENT" ||
+    fail "the steady client sent only ${SENT:-0}"
+expect "every datagram answered through the upgrade" "${SENT:-0}" "${GOT:-0}"
+expect "the new process serves the kept port" "$CIP:$SP e1:after" \
+    "$(udp ask --to "$CIP:$SP" --msg after)"
+# Not this shell's child: stop it by its pid and poll.
+kill -TERM "$NEW"
+for i in $(seq 1 300); do
+	kill -0 "$NEW" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$NEW" 2>/dev/null && fail "the new process did not stop"
 exit $FAILED

@@ -44,7 +44,7 @@ def ask(a):
     h, p = split(a.to)
     s = socket.socket(fam(h), socket.SOCK_DGRAM)
     if a.bind:
-        s.bind((a.bind, 0))
+        s.bind((a.bind, a.port))
     s.settimeout(a.timeout)
     for _ in range(a.tries):
         s.sendto(a.msg.encode(), (h, p))
@@ -148,6 +148,7 @@ def main():
     x = sp.add_parser("ask")
     x.add_argument("--to", required=True)
     x.add_argument("--bind")
+    x.add_argument("--port", type=int, default=0)
     x.add_argument("--msg", default="hi")
     x.add_argument("--timeout", type=float, default=1.0)
     x.add_argument("--tries", type=int, default=5)
