@@ -47,7 +47,7 @@ LBIP="127.12.$A.$B"
 EXTIP="127.13.$A.$B"
 CLI="127.15.$A.7"		# a client's own address
 SP=$(udp freeport 20000 29999 127.0.0.1 ::1)
-NP=$(udp freeport 30000 32767 127.0.0.1)
+NP=$(udp freeport 30000 32767 0.0.0.0 ::)
 ADMIN=127.0.0.1:$(free_port 20000 29999 127.0.0.1)
 [ -n "$SP" ] && [ -n "$NP" ] && [ "$ADMIN" != 127.0.0.1: ] ||
     { echo "no free port"; exit 1; }
@@ -67,7 +67,6 @@ kind: ProxyConfig
 metadata: {name: config}
 spec:
   serviceCIDR: 127.11.0.0/16
-  nodeAddresses: [127.0.0.1]
   adminAddress: $ADMIN
   connectionLog: info
   udpIdleTimeout: $idle
@@ -122,6 +121,12 @@ echo "# the reply leaves from the address the client sent to"
 # the route back to the client would pick another source.
 expect "reply source" "$CIP:$SP e1:f" \
     "$(udp ask --bind "$CLI" --to "$CIP:$SP" --msg f)"
+# The NodePort listens on 0.0.0.0 (no nodeAddresses): a datagram to any
+# loopback address reaches it, and the reply must come from that
+# address (IP_PKTINFO), not from the one routing would choose.
+ODD="127.17.$A.9"
+expect "reply source on a wildcard listener" "$ODD:$NP e1:g" \
+    "$(udp ask --bind "$CLI" --to "$ODD:$NP" --msg g)"
 
 echo "# 1,000 concurrent flows from distinct sources"
 expect "1000 flows, each its own reply" 1000 \
