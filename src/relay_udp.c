@@ -331,10 +331,10 @@ relay_udp_flow_init(struct relay_udp_flow *fl, struct lb_flow *lf,
 }
 
 /*
- * Choose fl's endpoint and connect its upstream socket.  0, or -1:
- * nothing usable (counted; the caller closes the flow).
+ * Choose fl's endpoint and connect its upstream socket.  NULL, or why
+ * nothing is usable (counted; the caller closes the flow with it).
  */
-static int
+static const char *
 relay_udp_bind(struct relay_udp_flow *fl)
 {
 	struct relay_udp_wrk	*w = fl->w;
@@ -352,28 +352,25 @@ relay_udp_bind(struct relay_udp_flow *fl)
 			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: udp "
 			    "socket for %s: %s", w->id, fl->sp->label,
 			    strerror(errno));
-			return -1;
+			return "socket-failed";
 		}
 		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0) {
 			fl->fd = fd;
 			fl->ep = ep;
 			if (poller_add(&w->poll, fd, &fl->pi, 0) == 0)
-				return 0;
+				return NULL;
 			fl->fd = -1;
 			fl->ep = NULL;
 		}
 		close(fd);
 		lb_release(&fl->sp->lb, ep);
 	}
-	if (fl->sp->lb.neps == 0)
-		MET_PORT_ADD(fl->sp, w->id, no_endpoint, 1);
-	else if (j.ndenied > 0) {
+	if (fl->sp->lb.neps != 0 && j.ndenied > 0) {
 		MET_PORT_ADD(fl->sp, w->id, refused_policy, 1);
-		log_rl_msg(&w->rl, LOG_LEVEL_INFO, "udp flow to %s denied "
-		    "by NetworkPolicy", fl->sp->label);
-	} else
-		MET_PORT_ADD(fl->sp, w->id, no_endpoint, 1);
-	return -1;
+		return "policy-denied";
+	}
+	MET_PORT_ADD(fl->sp, w->id, no_endpoint, 1);
+	return "no-endpoints";
 }
 
 /*
@@ -477,6 +474,7 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	struct snap_client	 c;
 	struct ipaddr		 addr;
 	struct timeval		 tv = { 0, RELAY_UDP_SWEEP_MS * 1000 };
+	const char		*why;
 	uint16_t		 port;
 
 	if (udp_key_make(&k, (const struct sockaddr *)cl,
@@ -487,8 +485,8 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		if (fl->snap != cur || fl->ep == NULL ||
 		    !lb_ep_up(fl->ep, INT64_MAX) || fl->ep->weight == 0)
 			relay_udp_recheck(fl, cur, sl);
-		if (fl->ep == NULL && relay_udp_bind(fl) == -1) {
-			relay_udp_close(fl, "no-endpoint");
+		if (fl->ep == NULL && (why = relay_udp_bind(fl)) != NULL) {
+			relay_udp_close(fl, why);
 			return NULL;
 		}
 		return fl;
@@ -519,8 +517,8 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	fl->judge = snap_needs_judging(fl->sp, &c);
 	udp_flow_insert(&w->tab, &fl->f, fl->start_ms);
 	MET_PORT_ADD(fl->sp, w->id, udp_flows, 1);
-	if (relay_udp_bind(fl) == -1) {
-		relay_udp_close(fl, "no-endpoint");
+	if ((why = relay_udp_bind(fl)) != NULL) {
+		relay_udp_close(fl, why);
 		return NULL;
 	}
 	if (!evtimer_pending(&w->sweep_ev, NULL))

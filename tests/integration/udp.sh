@@ -202,6 +202,8 @@ WORKERS=1 start_proxy "$CONF" "$WORK/run3.log"
 expect "a denied client gets nothing" timeout "$(ask1 "$C2" no 2 0.5)"
 expect_metric_in "the denial is counted" "$ADMIN" \
     "$(um svcproxy_port_refused_total echo 'reason="policy"')" 1 2
+grep -q "flow client=$CLI:$C2 .* reason=policy-denied" "$WORK/run3.log" &&
+    pass "the denial is logged" || fail "the denial is not logged"
 expect "the unrestricted Service still serves" "[::1]:$SP six:ok" \
     "$(udp ask --to "[::1]:$SP" --msg ok)"
 stop_proxy
