@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "metrics.h"
@@ -428,6 +430,8 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		atomic_fetch_add_explicit(&ep->live->active, 1,
 		    memory_order_relaxed);
 	}
+	if (fl->ep == NULL)
+		return;
 	relay_udp_flow_init(fl, &lf, &j);
 	lf.any_health = lb_ep_up(fl->ep, lf.now_ms) ? 0 :
 	    lb_panic(&fl->sp->lb);
@@ -606,6 +610,17 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 
 /* ---- setup ---- */
 
+/* The table's hash seed: unknown to clients, who choose their ports. */
+static uint64_t
+relay_udp_seed(const struct relay_udp_wrk *w)
+{
+	uint64_t seed = 0;
+
+	if (getentropy(&seed, sizeof(seed)) == -1)
+		seed = (uint64_t)(uintptr_t)w ^ (uint64_t)time(NULL);
+	return seed;
+}
+
 int
 relay_udp_wrk_init(struct relay_udp_wrk *w)
 {
@@ -623,8 +638,8 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 	w->buf = malloc((size_t)RELAY_UDP_BATCH * RELAY_UDP_DGRAM_MAX);
 	if (w->msgs == NULL || w->iov == NULL || w->names == NULL ||
 	    w->ctl == NULL || w->buf == NULL ||
-	    udp_flow_tab_init(&w->tab, w->max_flows,
-	    (uint64_t)(uintptr_t)w ^ (uint64_t)random()) == -1) {
+	    udp_flow_tab_init(&w->tab, w->max_flows, relay_udp_seed(w)) ==
+	    -1) {
 		errno = ENOMEM;
 		return -1;
 	}
