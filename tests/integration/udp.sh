@@ -132,17 +132,19 @@ echo "# 1,000 concurrent flows from distinct sources"
 expect "1000 flows, each its own reply" 1000 \
     "$(udp many --to "$CIP:$SP" --net "127.16" --n 1000 --secs 40)"
 expect_metric_in "flows counted" "$ADMIN" "$(um svcproxy_port_udp_flows_total echo)" 1004 1100
+curl -sf --max-time 5 "http://$ADMIN/metrics" >"$WORK/metrics.txt"
+prom_lint "$WORK/metrics.txt" "/metrics with UDP series passes promtool"
 
 stop_proxy
 
-# ---- idle expiry and the flow bound: one worker, 3 flows at most ----
+# ---- idle expiry (8 s) and the flow bound: one worker, 3 flows ----
 # ask1 PORT MSG [TRIES [TIMEOUT]]: one request from the client address's
 # port PORT to the ClusterIP.
 ask1() { udp ask --bind "$CLI" --port "$1" --to "$CIP:$SP" --msg "$2" \
     --tries "${3:-5}" --timeout "${4:-1}"; }
 C1=$(udp freeport 40000 49990 "$CLI")
 C2=$((C1 + 1)); C3=$((C1 + 2)); C4=$((C1 + 3))
-conf "$CONF" 4s 3 e1
+conf "$CONF" 8s 3 e1
 WORKERS=1 start_proxy "$CONF" "$WORK/run2.log"
 FLOWS=$(um svcproxy_port_udp_flows echo)
 LIMITED=$(um svcproxy_port_udp_flows_limited_total echo)
@@ -158,9 +160,16 @@ grep -q "UDP flows (the bound): new flows to default/echo:$SP dropped" \
     fail "the bound is not logged"
 expect "an existing flow still works at the bound" "$CIP:$SP e1:again" \
     "$(ask1 "$C1" again)"
-# Idle for 4 s: every flow expires (within a sweep), the gauge drops.
-expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 20)"
+# Idle for 8 s (room for a slow run of the steps above, which must all
+# happen while flow 1 lives): every flow expires (within a sweep).
+expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 30)"
 expect_metric "expiry counted" "$ADMIN" "$EXPIRED" 3
+# A flow's datagrams and bytes are added when it closes (as TCP's bytes):
+# 4 requests and 4 replies (more only if a slow run made ask resend).
+expect_metric_in "datagrams up counted" "$ADMIN" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="up"')" 4 8
+expect_metric_in "datagrams down counted" "$ADMIN" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="down"')" 4 8
 grep -q "flow client=$CLI:$C1 local=$CIP:$SP service=default/echo:$SP endpoint=$NET4.1:$P_E1 datagrams_up=2 datagrams_down=2 .* reason=idle" \
     "$WORK/run2.log" && pass "an expired flow is logged" ||
     fail "no log line for an expired flow"
@@ -168,7 +177,7 @@ expect "a new flow after expiry" "$CIP:$SP e1:4" "$(ask1 "$C4" 4)"
 
 echo "# a reload that drops the flow's endpoint"
 expect "flow on e1" "$CIP:$SP e1:x" "$(ask1 "$C1" x)"
-conf "$CONF" 4s 3 e2
+conf "$CONF" 8s 3 e2
 kill -HUP "$PROXY"
 wait_for_log() {
 	local i
