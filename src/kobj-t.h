@@ -382,6 +382,8 @@ struct kpcfg_spec {
 	const char		*idle_timeout;
 	const char		*drain_timeout;
 	struct kint		 max_connections;
+	const char		*udp_idle_timeout;
+	struct kint		 udp_max_flows;
 	const char		*connection_log;
 	struct kbool		 keep_established;
 	struct kpcfg_lb		 load_balancing;

@@ -78,6 +78,8 @@ static const struct kfield spec_fields[] = {
 	KF("idleTimeout", KF_STR, struct kpcfg_spec, idle_timeout),
 	KF("drainTimeout", KF_STR, struct kpcfg_spec, drain_timeout),
 	KF("maxConnections", KF_INT, struct kpcfg_spec, max_connections),
+	KF("udpIdleTimeout", KF_STR, struct kpcfg_spec, udp_idle_timeout),
+	KF("udpMaxFlows", KF_INT, struct kpcfg_spec, udp_max_flows),
 	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
 	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
 	    keep_established),

@@ -508,7 +508,18 @@ int
 lsn_accept_event(struct lsn *l, struct event_base *base,
     event_callback_fn cb)
 {
-	if (l->proto != PROTO_TCP) {
+	int one = 1;
+
+	if (l->proto == PROTO_UDP && (l->sa.ss_family == AF_INET ?
+	    setsockopt(l->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) :
+	    setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+	    sizeof(one))) == -1) {
+		log_error("listener %s%s: packet info: %s: left off the loop",
+		    l->name, lsn_suffix(l->proto), strerror(errno));
+		memset(&l->ev, 0, sizeof(l->ev));
+		return -1;
+	}
+	if (l->proto != PROTO_TCP && l->proto != PROTO_UDP) {
 		log_error("listener %s%s: no accept path for %s (not served "
 		    "yet): left off the loop", l->name, lsn_suffix(l->proto),
 		    proto_name(l->proto));

@@ -13,9 +13,10 @@
  * a UDP socket is only bound (SOCK_DGRAM, no listen(2)).  TCP and UDP
  * have separate port spaces, so 10.0.0.1:53/TCP and 10.0.0.1:53/UDP are
  * two targets, two sockets and two entries of every table here.  The
- * workers serve TCP only (LSN_SERVED): lsn_targets yields the protocols
- * it is asked for, and a worker's accept path takes a TCP listener only
- * (lsn_accept_event), since a UDP one needs a datagram event instead.
+ * workers serve TCP and UDP (LSN_SERVED): lsn_targets yields the
+ * protocols it is asked for; a TCP listener's event accepts, a UDP
+ * one's reads datagrams (relay_udp.h), the packet info of each saying
+ * which local address it was sent to (lsn_accept_event turns that on).
  *
  * A snapshot's listeners expand to bind targets (a wildcard becomes
  * 0.0.0.0 and ::), sorted by socket address, then protocol.  The main
@@ -64,9 +65,9 @@
 
 /* A set of protocols, for lsn_targets: LSN_PROTO(PROTO_TCP) | ... */
 #define LSN_PROTO(p)	(1u << (p))
-/* What the workers serve (their accept path is TCP's; issue 14 adds a
-   datagram path for UDP): the set run and reload bind. */
-#define LSN_SERVED	LSN_PROTO(PROTO_TCP)
+/* What the workers serve (TCP through accept, UDP through
+   relay_udp.h): the set run and reload bind.  SCTP is not. */
+#define LSN_SERVED	(LSN_PROTO(PROTO_TCP) | LSN_PROTO(PROTO_UDP))
 
 struct wrk;
 
@@ -202,11 +203,11 @@ void	 lsn_table_free(struct lsn_table *);
 void	 lsn_table_close(struct lsn_table *);
 
 /*
- * Set up l's accept event on base, calling cb with l: for a worker.
- * Only a TCP listener has an accept path; a UDP one (which nothing
- * passes yet: LSN_SERVED) would need a datagram event, so it is
- * refused with a log line and its event left unset, never handed to
- * accept(2).  0, or -1.
+ * Set up l's read event on base, calling cb with l: for a worker, whose
+ * cb accepts (TCP) or reads datagrams (UDP).  A UDP socket gets
+ * IP_PKTINFO / IPV6_RECVPKTINFO here (also one inherited from a process
+ * that did not set it).  Other protocols are refused with a log line
+ * and their event left unset.  0, or -1.
  */
 int	 lsn_accept_event(struct lsn *l, struct event_base *base,
 	    event_callback_fn cb);

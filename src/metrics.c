@@ -94,7 +94,7 @@ void
 met_port_sum(const struct met_tab *t, const struct met_port *p,
     struct met_ctr *o)
 {
-	uint64_t	v[12] = { 0 };
+	uint64_t	v[18] = { 0 };
 	unsigned	i;
 
 	for (i = 0; i < t->nworkers; i++) {
@@ -111,6 +111,12 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 		v[9] += met_get(&p->w[i].refused_source);
 		v[10] += met_get(&p->w[i].closed_policy);
 		v[11] += met_get(&p->w[i].closed_health);
+		v[13] += met_get(&p->w[i].udp_flows_closed);
+		v[12] += met_get(&p->w[i].udp_flows);
+		v[14] += met_get(&p->w[i].udp_flows_expired);
+		v[15] += met_get(&p->w[i].udp_flows_limited);
+		v[16] += met_get(&p->w[i].udp_dgrams_up);
+		v[17] += met_get(&p->w[i].udp_dgrams_down);
 	}
 	atomic_init(&o->accepted, v[0]);
 	atomic_init(&o->closed, v[1]);
@@ -124,6 +130,12 @@ met_port_sum(const struct met_tab *t, const struct met_port *p,
 	atomic_init(&o->refused_source, v[9]);
 	atomic_init(&o->closed_policy, v[10]);
 	atomic_init(&o->closed_health, v[11]);
+	atomic_init(&o->udp_flows, v[12]);
+	atomic_init(&o->udp_flows_closed, v[13]);
+	atomic_init(&o->udp_flows_expired, v[14]);
+	atomic_init(&o->udp_flows_limited, v[15]);
+	atomic_init(&o->udp_dgrams_up, v[16]);
+	atomic_init(&o->udp_dgrams_down, v[17]);
 }
 
 long
@@ -192,7 +204,8 @@ struct prom_col {
 enum {
 	F_ACTIVE, F_TOTAL, F_UP, F_DOWN, F_FAIL, F_RETRY, F_NOEP, F_LIMIT,
 	F_POLICY, F_SOURCE, F_REVOKED, F_READY, F_SRVTERM, F_TERM, F_NOTREADY,
-	F_USABLE, F_HCLOSED,
+	F_USABLE, F_HCLOSED, F_UACTIVE, F_UTOTAL, F_UEXPIRED, F_ULIMITED,
+	F_UDGUP, F_UDGDOWN,
 };
 
 static const struct prom_col prom_cols[] = {
@@ -232,6 +245,21 @@ static const struct prom_col prom_cols[] = {
 	    "Established connections closed because their endpoint's "
 	    "health check marked it down (svcproxy.io/health-on-down: "
 	    "close).", NULL, F_HCLOSED },
+	{ "svcproxy_port_udp_flows", "gauge",
+	    "UDP flows open on a Service port.", NULL, F_UACTIVE },
+	{ "svcproxy_port_udp_flows_total", "counter",
+	    "UDP flows opened on a Service port (a flow's first datagram).",
+	    NULL, F_UTOTAL },
+	{ "svcproxy_port_udp_flows_expired_total", "counter",
+	    "UDP flows closed after the idle timeout.", NULL, F_UEXPIRED },
+	{ "svcproxy_port_udp_flows_limited_total", "counter",
+	    "Datagrams dropped because they would open a UDP flow past the "
+	    "bound (udpMaxFlows).", NULL, F_ULIMITED },
+	{ "svcproxy_port_udp_datagrams_total", "counter",
+	    "Datagrams relayed on a Service port's UDP flows (up: client to "
+	    "endpoint).", "direction=\"up\"", F_UDGUP },
+	{ "svcproxy_port_udp_datagrams_total", NULL, NULL,
+	    "direction=\"down\"", F_UDGDOWN },
 	{ "svcproxy_port_endpoints", "gauge",
 	    "Endpoints of a Service port by state in the running "
 	    "configuration (usable: taking new connections).",
@@ -265,6 +293,14 @@ prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
 	case F_SOURCE:	return met_get(&c->refused_source);
 	case F_REVOKED:	return met_get(&c->closed_policy);
 	case F_HCLOSED:	return met_get(&c->closed_health);
+	case F_UACTIVE:	return met_get(&c->udp_flows) >
+	    met_get(&c->udp_flows_closed) ? met_get(&c->udp_flows) -
+	    met_get(&c->udp_flows_closed) : 0;
+	case F_UTOTAL:	return met_get(&c->udp_flows);
+	case F_UEXPIRED: return met_get(&c->udp_flows_expired);
+	case F_ULIMITED: return met_get(&c->udp_flows_limited);
+	case F_UDGUP:	return met_get(&c->udp_dgrams_up);
+	case F_UDGDOWN:	return met_get(&c->udp_dgrams_down);
 	case F_READY:	return e ? e->ready : 0;
 	case F_SRVTERM:	return e ? e->serving_terminating : 0;
 	case F_TERM:	return e ? e->terminating : 0;
@@ -272,6 +308,22 @@ prom_value(const struct snap_port *sp, const struct met_ctr *c, int f)
 	case F_USABLE:	return sp->lb.neps;
 	}
 	return 0;
+}
+
+/* Does column f apply to a port of protocol p?  Connections are TCP's,
+   flows and datagrams UDP's; bytes, refusals and endpoints both's. */
+static int
+prom_applies(int f, enum proto p)
+{
+	switch (f) {
+	case F_ACTIVE: case F_TOTAL: case F_FAIL: case F_RETRY:
+	case F_LIMIT: case F_REVOKED: case F_HCLOSED:
+		return p == PROTO_TCP;
+	case F_UACTIVE: case F_UTOTAL: case F_UEXPIRED: case F_ULIMITED:
+	case F_UDGUP: case F_UDGDOWN:
+		return p == PROTO_UDP;
+	}
+	return p == PROTO_TCP || p == PROTO_UDP;
 }
 
 static void
@@ -293,7 +345,7 @@ prom_ports(struct evbuffer *b, const struct met_tab *t, const struct snap *s)
 		if (c->type != NULL)
 			prom_head(b, c->name, c->type, c->help);
 		for (i = 0; i < s->nports; i++)
-			if (s->ports[i].proto == PROTO_TCP)
+			if (prom_applies(c->field, s->ports[i].proto))
 				prom_port(b, c->name, &s->ports[i], c->extra,
 				    prom_value(&s->ports[i], &sums[i],
 				    c->field));

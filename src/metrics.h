@@ -51,6 +51,15 @@ struct met_ctr {
 	_Atomic uint64_t	 closed_policy;
 	/* Closed because their endpoint went down (health-on-down). */
 	_Atomic uint64_t	 closed_health;
+	/* UDP flows (relay_udp.h): opened and closed (active is their
+	   difference), closed idle, dropped at the bound; datagrams each
+	   way (bytes go in bytes_up/bytes_down). */
+	_Atomic uint64_t	 udp_flows;
+	_Atomic uint64_t	 udp_flows_closed;
+	_Atomic uint64_t	 udp_flows_expired;
+	_Atomic uint64_t	 udp_flows_limited;
+	_Atomic uint64_t	 udp_dgrams_up;
+	_Atomic uint64_t	 udp_dgrams_down;
 } __attribute__((aligned(64)));
 
 /* Endpoints of a Service port by state, from the last loaded model. */

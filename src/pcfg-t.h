@@ -20,6 +20,7 @@
 #define PCFG_DEFAULT_CONNECT_TIMEOUT_MS	5000
 #define PCFG_DEFAULT_IDLE_TIMEOUT_MS	(10 * 60 * 1000)
 #define PCFG_DEFAULT_DRAIN_TIMEOUT_MS	30000
+#define PCFG_DEFAULT_UDP_IDLE_TIMEOUT_MS	30000
 #define PCFG_DEFAULT_LB_ALGORITHM	"round-robin"	/* lb_find()'s */
 #define SVC_DEFAULT_AFFINITY_TIMEOUT	10800
 #define PCFG_DEFAULT_AFFINITY_MAX	65536	/* entries per Service port */
@@ -85,6 +86,8 @@ struct pcfg {
 	uint32_t		 idle_timeout_ms;
 	uint32_t		 drain_timeout_ms;
 	uint32_t		 max_connections;  /* 0: from the fd limit */
+	uint32_t		 udp_idle_timeout_ms;
+	uint32_t		 udp_max_flows;	/* 0: from the fd limit */
 	enum conn_log		 connection_log;
 	int			 keep_established; /* on policy change */
 	struct hc_config	 hc;		/* spec.healthCheck, defaults

@@ -79,6 +79,8 @@ struct snap {
 	size_t			 nlsns;
 	uint32_t		 drain_timeout_ms;
 	uint32_t		 max_connections;	/* 0: from fd limit */
+	uint32_t		 udp_idle_timeout_ms;	/* > 0 */
+	uint32_t		 udp_max_flows;		/* 0: fd budget's */
 	enum conn_log		 connection_log;
 	int			 keep_established;	/* on policy change */
 	struct pol_table	 pol;		/* arena; names copied */

@@ -462,6 +462,8 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	log_rl_init(&s->rl, 10, 60000);
 	s->drain_timeout_ms = m->pcfg->drain_timeout_ms;
 	s->max_connections = m->pcfg->max_connections;
+	s->udp_idle_timeout_ms = m->pcfg->udp_idle_timeout_ms;
+	s->udp_max_flows = m->pcfg->udp_max_flows;
 	s->connection_log = m->pcfg->connection_log;
 	s->keep_established = m->pcfg->keep_established;
 	if (m->set != NULL && (pol_build(&s->pol, &s->arena, m->set) == -1 ||

@@ -36,6 +36,7 @@ pcfg_defaults(struct pcfg *p)
 	p->idle_timeout_ms = PCFG_DEFAULT_IDLE_TIMEOUT_MS;
 	p->drain_timeout_ms = PCFG_DEFAULT_DRAIN_TIMEOUT_MS;
 	p->max_connections = 0;		/* from the fd limit */
+	p->udp_idle_timeout_ms = PCFG_DEFAULT_UDP_IDLE_TIMEOUT_MS;
 	p->connection_log = CONN_LOG_INFO;
 	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
 	p->hash_key = 0;		/* client-ip */
@@ -377,6 +378,18 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 		} else
 			out->max_connections = (uint32_t)s->max_connections.v;
 	}
+	n += duration(dc, s, "udpIdleTimeout", s->udp_idle_timeout,
+	    &out->udp_idle_timeout_ms);
+	if (s->udp_max_flows.set && (s->udp_max_flows.v < 0 ||
+	    s->udp_max_flows.v > UINT32_MAX)) {
+		snprintf(bad, sizeof(bad), "%lld",
+		    (long long)s->udp_max_flows.v);
+		kobj_err(dc, val_at(s->y, "udpMaxFlows", NULL), DIAG_INVALID,
+		    "spec.udpMaxFlows", bad, "%s", "must be from 0 to "
+		    "4294967295 (0: from the open-file limit)");
+		n++;
+	} else if (s->udp_max_flows.set)
+		out->udp_max_flows = (uint32_t)s->udp_max_flows.v;
 	if (s->connection_log != NULL) {
 		at = val_at(s->y, "connectionLog", NULL);
 		if (strcmp(s->connection_log, "off") == 0)

@@ -600,6 +600,7 @@ one_port(struct svc_ctx *c, size_t i)
 	struct ksvc_port	*p = &c->s->spec.ports.v[i];
 	const struct ynode	*py = p->y;
 	char			 f[VAL_PATH_MAX];
+	enum hc_kind		 hc;
 	size_t			 j;
 
 	if (p->name == NULL || *p->name == '\0') {
@@ -622,14 +623,20 @@ one_port(struct svc_ctx *c, size_t i)
 	    val_path(f, "spec.ports[%zu].protocol", i), &p->protocol);
 	/* Valid Kubernetes, but svcproxy would open nothing for it: say
 	   so where `check` can show it, once per port. */
-	if ((is(p->protocol, "UDP") || is(p->protocol, "SCTP")) &&
+	hc = val_hc_kind(&c->s->meta.annotations, c->pcfg->hc.check.kind);
+	if (is(p->protocol, "SCTP") &&
 	    !headless(c->s) && !is(c->s->spec.type, "ExternalName"))
 		kobj_warn(&c->dc, val_at(py, "protocol", py), DIAG_NOTE, f,
-		    NULL, "%s is not served yet (svcproxy relays TCP only)%s",
-		    p->protocol, val_hc_kind(&c->s->meta.annotations,
-		    c->pcfg->hc.check.kind) == HC_NONE ? "" : ", and its "
+		    NULL, "%s is not served (svcproxy relays TCP and UDP; "
+		    "the kernels it is tested on have no SCTP module)%s",
+		    p->protocol, hc == HC_NONE ? "" : ", and its "
 		    "health check does not apply to this port (checks are "
 		    "TCP)");
+	else if (is(p->protocol, "UDP") && hc != HC_NONE &&
+	    !headless(c->s) && !is(c->s->spec.type, "ExternalName"))
+		kobj_warn(&c->dc, val_at(py, "protocol", py), DIAG_NOTE, f,
+		    NULL, "its health check does not apply to this UDP port "
+		    "(checks are TCP)");
 	/* ValidatePortNumOrName, also on a targetPort defaulted to port. */
 	val_path(f, "spec.ports[%zu].targetPort", i);
 	if (p->target_port.is_str)

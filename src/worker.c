@@ -201,6 +201,36 @@ wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
 	    snap_ref(w->snap), sl);
 }
 
+/* A UDP listener is readable: its datagrams to relay_udp. */
+static void
+wrk_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lsn		*l = arg;
+	struct wrk		*w = l->w;
+	const struct snap_lsn	*sl;
+	size_t			 max;
+
+	(void)what;
+	sl = wrk_lookup(w, l);
+	/* udpMaxFlows is for the whole process: each worker's share. */
+	max = w->grp->udp_flows;
+	if (w->snap != NULL && w->snap->udp_max_flows != 0 &&
+	    (w->snap->udp_max_flows + w->grp->n - 1) / w->grp->n < max)
+		max = (w->snap->udp_max_flows + w->grp->n - 1) / w->grp->n;
+	w->udp.tab.max = max;
+	relay_udp_input(&w->udp, fd, &l->sa, w->snap, sl);
+}
+
+static void	wrk_accept_cb(evutil_socket_t, short, void *);
+
+/* l's event: accept for TCP, datagrams for UDP.  0, or -1. */
+static int
+wrk_lsn_event(struct wrk *w, struct lsn *l)
+{
+	return lsn_accept_event(l, w->base, l->proto == PROTO_UDP ?
+	    wrk_udp_cb : wrk_accept_cb);
+}
+
 static void
 wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -247,6 +277,7 @@ wrk_close_listeners(struct wrk *w)
 	for (i = 0; i < w->lsns.n; i++) {
 		wrk_lsn_on(&w->lsns.v[i], 0);
 		if (w->lsns.v[i].fd != -1) {
+			relay_udp_lsn_closed(&w->udp, w->lsns.v[i].fd);
 			close(w->lsns.v[i].fd);
 			w->lsns.v[i].fd = -1;
 		}
@@ -322,6 +353,7 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 		w->draining = 1;
 		wrk_close_listeners(w);
 		relay_close_all(&w->relay);
+		relay_udp_close_all(&w->udp);
 		event_base_loopbreak(w->base);
 		break;
 	}
@@ -342,6 +374,7 @@ wrk_main(void *arg)
 	event_base_dispatch(w->base);
 	wrk_close_listeners(w);
 	relay_close_all(&w->relay);
+	relay_udp_close_all(&w->udp);
 	event_del(&w->notify_ev);
 	snap_unref(w->snap);
 	w->snap = NULL;
@@ -397,13 +430,21 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 		    strerror(errno));
 		return -1;
 	}
+	w->udp.base = w->base;
+	w->udp.id = id;
+	w->udp.max_flows = g->udp_flows;
+	if (relay_udp_wrk_init(&w->udp) == -1) {
+		snprintf(err, errlen, "worker %u: udp relay: %s", id,
+		    strerror(errno));
+		return -1;
+	}
 	event_assign(&w->notify_ev, w->base, w->notify_fd,
 	    EV_READ | EV_PERSIST, wrk_notify_cb, w);
 	event_add(&w->notify_ev, NULL);
 	evtimer_assign(&w->pause_ev, w->base, wrk_pause_cb, w);
 	for (i = 0; i < w->lsns.n; i++) {
 		w->lsns.v[i].w = w;
-		(void)lsn_accept_event(&w->lsns.v[i], w->base, wrk_accept_cb);
+		(void)wrk_lsn_event(w, &w->lsns.v[i]);
 	}
 	return 0;
 oom:
@@ -446,6 +487,8 @@ wrk_free(struct wrk *w)
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
 		relay_wrk_free(&w->relay);
+		relay_udp_close_all(&w->udp);
+		relay_udp_wrk_free(&w->udp);
 		event_base_free(w->base);
 		w->base = NULL;
 	}
@@ -573,6 +616,7 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 	}
 	if (serve && l->proto == PROTO_TCP)
 		wrk_lsn_drain(w, l);
+	relay_udp_lsn_closed(&w->udp, l->fd);
 	close(l->fd);
 	l->fd = -1;
 }
@@ -586,7 +630,7 @@ wrk_lsn_move(struct wrk *w, struct lsn *l, struct lsn *nl, int on)
 	l->fd = -1;
 	nl->w = w;
 	nl->on = 0;
-	if (lsn_accept_event(nl, w->base, wrk_accept_cb) == -1)
+	if (wrk_lsn_event(w, nl) == -1)
 		return;
 	if (on)
 		wrk_lsn_on(nl, 1);

@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "relay.h"
+#include "relay_udp.h"
 #include "snapshot.h"
 #include "worker-t.h"
 
@@ -52,6 +53,7 @@ struct wrk_group {
 						   wrk_group_max_conns */
 	uint64_t		 nofile;	/* open file limit (soft) */
 	uint32_t		 conn_cap;	/* connections nofile allows */
+	size_t			 udp_flows;	/* per worker, fds allow */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
@@ -85,6 +87,7 @@ struct wrk {
 	struct snap		*snap;		/* ref: last seen snapshot */
 	int			 rechecking;	/* in relay_recheck() */
 	struct relay_wrk	 relay;		/* its connections */
+	struct relay_udp_wrk	 udp;		/* its UDP flows */
 	struct wrk_stats	 stats;		/* relay counts most */
 	struct log_rl		 rl;		/* repeated complaints */
 	/* From the main thread (under grp->lq_mu): */

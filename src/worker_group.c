@@ -95,6 +95,14 @@ wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
 	log_info("open file limit %llu: up to %llu connections (2 fds each)",
 	    (unsigned long long)g->nofile, (unsigned long long)conns);
 	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
+	/* A UDP flow holds one fd, from the same budget as connections:
+	   each worker's flows may take its share of it, up to a default
+	   that bounds the table's memory. */
+	g->udp_flows = conns * 2 / n;
+	if (g->udp_flows > RELAY_UDP_FLOWS_DEFAULT)
+		g->udp_flows = RELAY_UDP_FLOWS_DEFAULT;
+	if (g->udp_flows < 1)
+		g->udp_flows = 1;
 	(void)wrk_group_max_conns(g, want);
 }
 

@@ -680,7 +680,7 @@ spec: {containers: [{name: c, ports: [{name: t, containerPort: $p}, {name: u, co
 status: {phase: Running, podIP: "$NET.7", conditions: [{type: Ready, status: "True"}]}
 YEOF
 	"$SVCPROXY" check -c "$d" >"$TMP/check6.out" 2>&1 || true
-	expect_grep 'spec\.ports\[1\]\.protocol: .*UDP is not served yet .*, and its health check does not apply to this port \(checks are TCP\)' \
+	expect_grep 'spec\.ports\[1\]\.protocol: its health check does not apply to this UDP port \(checks are TCP\)' \
 	    "$TMP/check6.out" "udp: check says the UDP port is not checked"
 	run_proxy p6 "$d"
 	logged "endpoint $ep (default/dns:$SP/TCP) is up" ||

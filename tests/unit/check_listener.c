@@ -153,9 +153,9 @@ START_TEST(test_targets)
 
 	lb_livetab_init(&live);
 	s = mk_snap(&live);
-	t = lsn_targets(s, LSN_SERVED, &n);
+	t = lsn_targets(s, LSN_PROTO(PROTO_TCP), &n);
 	ck_assert_ptr_nonnull(t);
-	/* UDP is not bound; the wildcard NodePort is v4 and v6; sorted by
+	/* TCP asked for; the wildcard NodePort is v4 and v6; sorted by
 	   family, then port, then address. */
 	ck_assert_uint_eq(n, 4);
 	ck_assert_str_eq(name(&t[0].sa), "10.96.0.10:80");
@@ -317,11 +317,12 @@ START_TEST(test_targets_proto)
 
 	lb_livetab_init(&live);
 	s = mk_snap_yaml(&live, yaml_proto);
-	/* What run and reload bind: TCP only, as before. */
+	/* What run and reload bind: TCP and UDP (issue 14), not SCTP. */
 	t = lsn_targets(s, LSN_SERVED, &n);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(t[0].proto, PROTO_TCP);
+	ck_assert_int_eq(t[1].proto, PROTO_UDP);
 	free(t);
 	/* TCP and UDP on 10.96.0.53:53 are two targets, TCP first; SCTP
 	   was not asked for. */

@@ -1,0 +1,251 @@
+#!/bin/bash
+# UDP Services (relay_udp.c): echo through every listener kind, v4 and
+# v6; replies from the address the client sent to; 1,000 flows from
+# distinct sources; idle expiry; the flow bound; re-choice after a
+# reload drops an endpoint; NetworkPolicy; SIGUSR2 with a steady
+# client.  Loopback only, bounded waits, every process killed on exit.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=$(realpath "${SVCPROXY:-$top_srcdir/src/svcproxy}")
+UDP="$top_srcdir/tests/integration/udptool.py"
+WORK=$(mktemp -d /tmp/svcproxy-udp.XXXXXX)
+PIDS=()
+FAILED=0
+
+. "$top_srcdir/tests/integration/tcp_lib.sh"
+. "$top_srcdir/tests/integration/metrics_lib.sh"
+trap tcp_cleanup EXIT
+trap 'exit 1' INT TERM
+
+udp() { timeout 60 python3 "$UDP" "$@"; }
+# ubackend NAME HOST: a UDP echo server answering "NAME:<datagram>".
+ubackend() {
+	local ready="$WORK/$1.port"
+	python3 "$UDP" serve --host "$2" --name "$1" --ready "$ready" \
+	    >"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+	wait_file "$ready" || exit 1
+	cat "$ready"
+}
+# upod NAME APP IP PORT: a ready Pod serving UDP container port "p".
+upod() {
+	printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, labels: {app: %s}}\n' "$1" "$2"
+	printf 'spec:\n  containers:\n  - name: c\n    ports: [{name: p, containerPort: %s, protocol: UDP}]\n' "$4"
+	printf 'status:\n  phase: Running\n  podIP: "%s"\n  conditions: [{type: Ready, status: "True"}]\n' "$3"
+}
+# um NAME SVC [EXTRA]: a UDP Service port's series.
+um() {
+	echo "$1{namespace=\"default\",service=\"$2\",port=\"$SP\",protocol=\"UDP\"${3:+,$3}}"
+}
+
+A=$((RANDOM % 200 + 20))
+B=$((RANDOM % 200 + 20))
+NET4="127.14.$A"		# Pod addresses
+CIP="127.11.$A.$B"
+LBIP="127.12.$A.$B"
+EXTIP="127.13.$A.$B"
+CLI="127.15.$A.7"		# a client's own address
+SP=$(udp freeport 20000 29999 127.0.0.1 ::1)
+NP=$(udp freeport 30000 32767 0.0.0.0 ::)
+ADMIN=127.0.0.1:$(free_port 20000 29999 127.0.0.1)
+[ -n "$SP" ] && [ -n "$NP" ] && [ "$ADMIN" != 127.0.0.1: ] ||
+    { echo "no free port"; exit 1; }
+
+P_E1=$(ubackend e1 "$NET4.1")
+P_E2=$(ubackend e2 "$NET4.2")
+P_SIX=$(ubackend six ::1)
+
+# conf FILE IDLE MAXFLOWS [ENDPOINTS...]: the whole configuration.
+conf() {
+	local f=$1 idle=$2 max=$3 e
+	shift 3
+	{
+		cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.11.0.0/16
+  adminAddress: $ADMIN
+  connectionLog: info
+  udpIdleTimeout: $idle
+  udpMaxFlows: $max
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  type: LoadBalancer
+  selector: {app: echo}
+  clusterIP: $CIP
+  externalIPs: [$EXTIP]
+  loadBalancerIP: $LBIP
+  ports:
+  - {name: main, port: $SP, targetPort: p, protocol: UDP, nodePort: $NP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: six}
+spec:
+  selector: {app: six}
+  ipFamilies: [IPv6]
+  clusterIP: "::1"
+  ports:
+  - {name: main, port: $SP, targetPort: p, protocol: UDP}
+EOF
+		for e in "$@"; do
+			case $e in
+			e1) upod echo-1 echo "$NET4.1" "$P_E1" ;;
+			e2) upod echo-2 echo "$NET4.2" "$P_E2" ;;
+			esac
+		done
+		upod six-1 six ::1 "$P_SIX"
+	} >"$f"
+}
+
+CONF="$WORK/conf.yaml"
+conf "$CONF" 30s 0 e1
+WORKERS=2 start_proxy "$CONF" "$WORK/run1.log"
+
+echo "# every listener kind"
+expect "ClusterIP" "$CIP:$SP e1:a" "$(udp ask --to "$CIP:$SP" --msg a)"
+expect "NodePort" "127.0.0.1:$NP e1:b" "$(udp ask --to "127.0.0.1:$NP" --msg b)"
+expect "LoadBalancer" "$LBIP:$SP e1:c" "$(udp ask --to "$LBIP:$SP" --msg c)"
+expect "externalIP" "$EXTIP:$SP e1:d" "$(udp ask --to "$EXTIP:$SP" --msg d)"
+expect "IPv6 ClusterIP" "[::1]:$SP six:e" "$(udp ask --to "[::1]:$SP" --msg e)"
+
+echo "# the reply leaves from the address the client sent to"
+# The client is bound to 127.15.x.7 and sends to the ClusterIP: the
+# reply's source (recvfrom) must be the ClusterIP and port, although
+# the route back to the client would pick another source.
+expect "reply source" "$CIP:$SP e1:f" \
+    "$(udp ask --bind "$CLI" --to "$CIP:$SP" --msg f)"
+# The NodePort listens on 0.0.0.0 (no nodeAddresses): a datagram to any
+# loopback address reaches it, and the reply must come from that
+# address (IP_PKTINFO), not from the one routing would choose.
+ODD="127.17.$A.9"
+expect "reply source on a wildcard listener" "$ODD:$NP e1:g" \
+    "$(udp ask --bind "$CLI" --to "$ODD:$NP" --msg g)"
+
+echo "# 1,000 concurrent flows from distinct sources"
+expect "1000 flows, each its own reply" 1000 \
+    "$(udp many --to "$CIP:$SP" --net "127.16" --n 1000 --secs 40)"
+expect_metric_in "flows counted" "$ADMIN" "$(um svcproxy_port_udp_flows_total echo)" 1004 1100
+curl -sf --max-time 5 "http://$ADMIN/metrics" >"$WORK/metrics.txt"
+prom_lint "$WORK/metrics.txt" "/metrics with UDP series passes promtool"
+
+stop_proxy
+
+# ---- idle expiry (8 s) and the flow bound: one worker, 3 flows ----
+# ask1 PORT MSG [TRIES [TIMEOUT]]: one request from the client address's
+# port PORT to the ClusterIP.
+ask1() { udp ask --bind "$CLI" --port "$1" --to "$CIP:$SP" --msg "$2" \
+    --tries "${3:-5}" --timeout "${4:-1}"; }
+C1=$(udp freeport 40000 49990 "$CLI")
+C2=$((C1 + 1)); C3=$((C1 + 2)); C4=$((C1 + 3))
+conf "$CONF" 8s 3 e1
+WORKERS=1 start_proxy "$CONF" "$WORK/run2.log"
+FLOWS=$(um svcproxy_port_udp_flows echo)
+LIMITED=$(um svcproxy_port_udp_flows_limited_total echo)
+EXPIRED=$(um svcproxy_port_udp_flows_expired_total echo)
+expect "flow 1" "$CIP:$SP e1:1" "$(ask1 "$C1" 1)"
+expect "flow 2" "$CIP:$SP e1:2" "$(ask1 "$C2" 2)"
+expect "flow 3" "$CIP:$SP e1:3" "$(ask1 "$C3" 3)"
+expect_metric "3 flows open" "$ADMIN" "$FLOWS" 3
+expect "a 4th flow is dropped at the bound" timeout "$(ask1 "$C4" 4 2 0.3)"
+expect_metric_in "the bound is counted" "$ADMIN" "$LIMITED" 1 2
+grep -q "UDP flows (the bound): new flows to default/echo:$SP dropped" \
+    "$WORK/run2.log" && pass "the bound is logged" ||
+    fail "the bound is not logged"
+expect "an existing flow still works at the bound" "$CIP:$SP e1:again" \
+    "$(ask1 "$C1" again)"
+# Idle for 8 s (room for a slow run of the steps above, which must all
+# happen while flow 1 lives): every flow expires (within a sweep).
+expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 30)"
+expect_metric "expiry counted" "$ADMIN" "$EXPIRED" 3
+# A flow's datagrams and bytes are added when it closes (as TCP's bytes):
+# 4 requests and 4 replies (more only if a slow run made ask resend).
+expect_metric_in "datagrams up counted" "$ADMIN" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="up"')" 4 8
+expect_metric_in "datagrams down counted" "$ADMIN" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="down"')" 4 8
+grep -q "flow client=$CLI:$C1 local=$CIP:$SP service=default/echo:$SP endpoint=$NET4.1:$P_E1 datagrams_up=2 datagrams_down=2 .* reason=idle" \
+    "$WORK/run2.log" && pass "an expired flow is logged" ||
+    fail "no log line for an expired flow"
+expect "a new flow after expiry" "$CIP:$SP e1:4" "$(ask1 "$C4" 4)"
+
+echo "# a reload that drops the flow's endpoint"
+expect "flow on e1" "$CIP:$SP e1:x" "$(ask1 "$C1" x)"
+conf "$CONF" 8s 3 e2
+kill -HUP "$PROXY"
+wait_for_log() {
+	local i
+	for i in $(seq 1 200); do
+		grep -q "$1" "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_for_log "reload: configuration .* applied" "$WORK/run2.log" ||
+    fail "no reload"
+expect "its next datagram reaches the remaining endpoint" \
+    "$CIP:$SP e2:y" "$(ask1 "$C1" y)"
+stop_proxy
+
+echo "# NetworkPolicy denies the UDP port"
+conf "$CONF" 4s 0 e1
+cat >>"$CONF" <<NPEOF
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-10}
+spec:
+  podSelector: {matchLabels: {app: echo}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]
+    ports: [{protocol: UDP, port: p}]
+NPEOF
+WORKERS=1 start_proxy "$CONF" "$WORK/run3.log"
+expect "a denied client gets nothing" timeout "$(ask1 "$C2" no 2 0.5)"
+expect_metric_in "the denial is counted" "$ADMIN" \
+    "$(um svcproxy_port_refused_total echo 'reason="policy"')" 1 2
+grep -q "flow client=$CLI:$C2 .* reason=policy-denied" "$WORK/run3.log" &&
+    pass "the denial is logged" || fail "the denial is not logged"
+expect "the unrestricted Service still serves" "[::1]:$SP six:ok" \
+    "$(udp ask --to "[::1]:$SP" --msg ok)"
+stop_proxy
+
+echo "# SIGUSR2: a client sending every 10 ms loses nothing"
+conf "$CONF" 30s 0 e1
+WORKERS=2 start_proxy "$CONF" "$WORK/run4.log"
+OLD=$PROXY
+udp steady --to "$CIP:$SP" --ms 10 --secs 4 >"$WORK/steady.out" &
+STEADY=$!
+PIDS+=($STEADY)
+sleep 1
+kill -USR2 "$OLD"
+for i in $(seq 1 200); do
+	NEW=$(cat "$WORK/pid" 2>/dev/null)
+	[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break
+	sleep 0.1
+done
+PIDS+=($NEW)
+[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && pass "a new process after SIGUSR2" ||
+    fail "no new process after SIGUSR2"
+wait "$STEADY"
+read -r SENT GOT <"$WORK/steady.out"
+[ "${SENT:-0}" -ge 200 ] && pass "the steady client sent $SENT" ||
+    fail "the steady client sent only ${SENT:-0}"
+expect "every datagram answered through the upgrade" "${SENT:-0}" "${GOT:-0}"
+expect "the new process serves the kept port" "$CIP:$SP e1:after" \
+    "$(udp ask --to "$CIP:$SP" --msg after)"
+# Not this shell's child: stop it by its pid and poll.
+kill -TERM "$NEW"
+for i in $(seq 1 300); do
+	kill -0 "$NEW" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$NEW" 2>/dev/null && fail "the new process did not stop"
+exit $FAILED
