@@ -32,8 +32,6 @@ Loopback only; not run by `make check`.  Needs nginx and wrk (.ci/deps
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import os
 import resource
 import statistics
@@ -46,15 +44,8 @@ TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out", "algos")
 
 
-def load_run():
-    """bench/run as a module, for its process and wrk helpers."""
-    loader = importlib.machinery.SourceFileLoader(
-        "bench_run", os.path.join(HERE, "run"))
-    spec = importlib.util.spec_from_loader("bench_run", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
+from run_module import load_run  # noqa: E402
 
 R = load_run()
 R.OUT = OUT

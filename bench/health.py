@@ -47,8 +47,6 @@ hard limit of at least 20000.
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import signal
@@ -62,15 +60,8 @@ TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out", "health")
 
 
-def load_run():
-    """bench/run as a module, for its process helpers."""
-    loader = importlib.machinery.SourceFileLoader(
-        "bench_run", os.path.join(HERE, "run"))
-    spec = importlib.util.spec_from_loader("bench_run", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
+from run_module import load_run  # noqa: E402
 
 R = load_run()
 R.OUT = OUT

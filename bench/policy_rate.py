@@ -30,8 +30,6 @@ section of bench/RESULTS.md.  Loopback only; not run by `make check`.
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import os
 import resource
 import shutil
@@ -45,15 +43,8 @@ TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out", "policy_rate")
 
 
-def load_run():
-    """bench/run as a module, for its process and wrk helpers."""
-    loader = importlib.machinery.SourceFileLoader(
-        "bench_run", os.path.join(HERE, "run"))
-    spec = importlib.util.spec_from_loader("bench_run", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
+from run_module import load_run  # noqa: E402
 
 R = load_run()
 R.OUT = OUT         # bench/run's Proc logs go under bench/out/policy_rate

@@ -274,6 +274,7 @@ ep_host(const struct zbuild *b, const char *ns, const char *svc,
 	key.ns = ns;
 	key.svc = svc;
 	key.addr = *a;
+	key.host = NULL;		/* not compared */
 	if (b->nhosts > 0 && (h = bsearch(&key, b->hosts, b->nhosts,
 	    sizeof(*b->hosts), zhost_cmp)) != NULL) {
 		snprintf(buf, len, "%s", h->host);
@@ -629,7 +630,7 @@ dns_zone_lookup(const struct dns_zone *z, const char *qname, uint16_t qtype,
 
 	memset(out, 0, sizeof(*out));
 	out->ttl = z->ttl;
-	for (l = 0; qname[l] != '\0' && l < DNS_NAME_MAX; l++)
+	for (l = 0; l < DNS_NAME_MAX && qname[l] != '\0'; l++)
 		name[l] = (char)tolower((unsigned char)qname[l]);
 	if (qname[l] != '\0') {
 		out->rcode = DNS_R_REFUSED;	/* longer than a name can be */

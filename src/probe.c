@@ -163,12 +163,10 @@ probe_tcp_event(evutil_socket_t fd, short what, void *arg)
 	struct probe	*c = arg;
 	struct linger	 l = { 1, 0 };
 	socklen_t	 len = sizeof(int);
-	char		 d[HC_DURATION_LEN];
 	int		 err = 0;
 
 	if (what & EV_TIMEOUT) {
-		probe_finish(c, 0, "timeout after %s",
-		    hc_duration(c->p->timeout_ms, d, sizeof(d)));
+		probe_timeout(fd, what, c);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)

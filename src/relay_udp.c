@@ -290,6 +290,21 @@ relay_udp_on_rerun(struct poll_item *pi)
 
 /* ---- choosing an endpoint ---- */
 
+/* Who fl's client is under snapshot cur, for NetworkPolicy. */
+static void
+relay_udp_client(struct relay_udp_flow *fl, struct snap *cur)
+{
+	struct snap_client	 c;
+	struct ipaddr		 addr;
+	uint16_t		 port;
+
+	ipaddr_from_sockaddr((struct sockaddr *)&fl->client, &addr, &port);
+	snap_client_init(cur, fl->sp, &c, &addr);
+	fl->cpod = c.pod;
+	fl->cegress = c.egress != 0;
+	fl->judge = snap_needs_judging(fl->sp, &c);
+}
+
 struct relay_udp_judge {
 	struct relay_udp_flow	*fl;
 	struct snap_client	 c;
@@ -386,12 +401,9 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 {
 	struct relay_udp_judge	 j;
 	struct lb_flow		 lf;
-	struct snap_client	 c;
-	struct ipaddr		 addr;
 	const struct lb_set	*set;
 	struct lb_ep		*ep = NULL;
 	size_t			 i;
-	uint16_t		 port;
 
 	if (fl->snap != cur) {
 		/* The flow's counters belong to its old port's entry. */
@@ -416,12 +428,7 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		snap_unref(fl->snap);
 		fl->snap = snap_ref(cur);
 		fl->sp = sl->sp;
-		ipaddr_from_sockaddr((struct sockaddr *)&fl->client, &addr,
-		    &port);
-		snap_client_init(cur, fl->sp, &c, &addr);
-		fl->cpod = c.pod;
-		fl->cegress = c.egress != 0;
-		fl->judge = snap_needs_judging(fl->sp, &c);
+		relay_udp_client(fl, cur);
 		if (ep == NULL) {
 			relay_udp_unbind(fl);
 			return;
@@ -475,7 +482,6 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 {
 	struct relay_udp_flow	*fl;
 	struct udp_key		 k;
-	struct snap_client	 c;
 	struct ipaddr		 addr;
 	struct timeval		 tv = { 0, RELAY_UDP_SWEEP_MS * 1000 };
 	const char		*why;
@@ -515,10 +521,7 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	fl->clen = clen;
 	fl->local = *local;
 	fl->start_ms = relay_udp_now(w);
-	snap_client_init(cur, fl->sp, &c, &addr);
-	fl->cpod = c.pod;
-	fl->cegress = c.egress != 0;
-	fl->judge = snap_needs_judging(fl->sp, &c);
+	relay_udp_client(fl, cur);
 	udp_flow_insert(&w->tab, &fl->f, fl->start_ms);
 	MET_PORT_ADD(fl->sp, w->id, udp_flows, 1);
 	if ((why = relay_udp_bind(fl)) != NULL) {
