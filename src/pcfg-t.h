@@ -63,6 +63,17 @@
 #define ANN_MAGLEV_TABLE	"svcproxy.io/maglev-table-size"
 #define ANN_AFFINITY_MAX	"svcproxy.io/affinity-max-entries"
 #define ANN_WEIGHT		"svcproxy.io/weight"
+/* UDP flows (README, "UDP Services"): the idle timeout and the bound
+   default from ProxyConfig spec.udpIdleTimeout / spec.udpMaxFlows;
+   udp-responses (nginx's proxy_responses) closes a flow after that
+   many replies, 0 meaning never. */
+#define ANN_UDP_IDLE_TIMEOUT	"svcproxy.io/udp-idle-timeout"
+#define ANN_UDP_RESPONSES	"svcproxy.io/udp-responses"
+#define ANN_UDP_MAX_FLOWS	"svcproxy.io/udp-max-flows"
+/* ExternalName proxying (README, "ExternalName"). */
+#define ANN_PROXY_EXTERNAL_NAME	"svcproxy.io/proxy-external-name"
+/* The client's address at the backend (README, "Client address"). */
+#define ANN_PROXY_PROTOCOL	"svcproxy.io/proxy-protocol"
 
 enum conn_log {
 	CONN_LOG_OFF,
