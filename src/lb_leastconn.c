@@ -8,7 +8,10 @@
  * no lock.  The scan starts at a rotating offset (one shared counter)
  * and keeps the first of equals, so endpoints that tie (an idle
  * Service, or short connections that end before the next pick) take
- * turns instead of every worker herding onto the first one.  Policy's
+ * turns instead of every worker herding onto the first one.  The start
+ * rotates over the endpoints of non-zero weight only (listed at build):
+ * a start on a drained endpoint would hand its turn to the next one,
+ * which would then take two turns in every round of ties.  Policy's
  * verdict (lb_flow_may, the costly part) is asked only of an endpoint
  * that would beat the best so far.
  */
@@ -22,18 +25,28 @@
 
 struct lb_lc {
 	_Atomic uint64_t	 next;		/* the scan's next start */
+	uint32_t		*starts;	/* arena: eps indices of
+						   weight > 0, in order */
+	size_t			 nstarts;
 };
 
 static int
 lb_lc_build(struct lb_set *set, struct arena *a, char *err, size_t errlen)
 {
-	struct lb_lc *lc;
+	struct lb_lc	*lc;
+	size_t		 i;
 
-	if ((lc = arena_alloc(a, sizeof(*lc))) == NULL) {
+	if ((lc = arena_alloc(a, sizeof(*lc))) == NULL ||
+	    (lc->starts = arena_alloc(a, (set->neps ? set->neps : 1) *
+	    sizeof(*lc->starts))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	atomic_init(&lc->next, 0);
+	lc->nstarts = 0;
+	for (i = 0; i < set->neps; i++)
+		if (set->eps[i].weight != 0)
+			lc->starts[lc->nstarts++] = (uint32_t)i;
 	set->state = lc;
 	return 0;
 }
@@ -46,10 +59,10 @@ lb_lc_pick(const struct lb_set *set, const struct lb_flow *f)
 	uint64_t	 w, bw = 0;
 	uint32_t	 act, bact = 0;
 
-	if (set->neps == 0)
+	if (lc->nstarts == 0)
 		return NULL;
-	i = (size_t)(atomic_fetch_add_explicit(&lc->next, 1,
-	    memory_order_relaxed) % set->neps);
+	i = lc->starts[atomic_fetch_add_explicit(&lc->next, 1,
+	    memory_order_relaxed) % lc->nstarts];
 	for (k = 0; k < set->neps; k++, i = i + 1 == set->neps ? 0 : i + 1) {
 		if (set->eps[i].weight == 0)
 			continue;
