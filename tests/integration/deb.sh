@@ -26,6 +26,10 @@
 #     systemd's AmbientCapabilities= does), `svcproxy run` binds a
 #     Service port below 1024 on loopback and answers /healthz; without
 #     the capability it refuses to start, naming the address;
+#  5b. installing the package again (an upgrade for dpkg) upgrades the
+#     running svcproxy in place: the postinst's SIGUSR2 to the pid in
+#     /run/svcproxy/svcproxy.pid, a new process on the same sockets,
+#     the old one drained;
 #  6. dpkg --purge, and nothing is left: no file of the package, no
 #     /etc/svcproxy, no wants link, and the user is removed when this
 #     test created it.
@@ -53,25 +57,41 @@ if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null |
 fi
 [ ! -e /etc/svcproxy ] ||
     skip "/etc/svcproxy exists (not from the package): not touching it"
+RUNDIR=/run/svcproxy	# the unit's RuntimeDirectory, the postinst's pidfile
+[ ! -e "$RUNDIR" ] ||
+    skip "$RUNDIR exists (is svcproxy running?): not touching it"
 
 TMP=$(mktemp -d /tmp/svcproxy-deb.XXXXXX)
 INSTALLED=0
 USER_MADE=0
 POLICY_MADE=0
 RUNPID=""
+RUNDIR_MADE=0
 getent passwd svcproxy >/dev/null || USER_MADE=1
+
+# alive PID: running, and not a zombie.
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+	    ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# stop PID: SIGTERM, SIGKILL after 10 s; reaped if it is our child.
+stop() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 1 100); do
+		alive "$1" || break
+		sleep 0.1
+	done
+	! alive "$1" || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 
 cleanup() {
 	set +e
-	if [ -n "$RUNPID" ] && kill -0 "$RUNPID" 2>/dev/null; then
-		kill -TERM "$RUNPID"
-		for _ in $(seq 1 50); do
-			kill -0 "$RUNPID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$RUNPID" 2>/dev/null
-		wait "$RUNPID" 2>/dev/null
-	fi
+	[ -z "$RUNPID" ] || stop "$RUNPID"
+	# An upgrade's new process, by the pid it wrote.
+	[ -s "$RUNDIR/svcproxy.pid" ] && stop "$(cat "$RUNDIR/svcproxy.pid")"
+	[ "$RUNDIR_MADE" = 0 ] || rm -rf "$RUNDIR"
 	[ "$INSTALLED" = 0 ] || dpkg --purge "$PKG" >/dev/null 2>&1
 	[ "$USER_MADE" = 0 ] || ! getent passwd svcproxy >/dev/null ||
 	    userdel svcproxy
@@ -228,6 +248,7 @@ spec:
   serviceCIDR: 127.77.80.0/24
   adminAddress: 127.0.0.1:0
   workers: 1
+  drainTimeout: 2s
 ---
 apiVersion: v1
 kind: Service
@@ -241,13 +262,15 @@ spec:
 EOF
 chmod 755 "$TMP" "$TMP/cfg"
 chmod 644 "$TMP/cfg/low.yaml"
-# as_svcproxy CAPS: become svcproxy as the unit runs it (User=,
+# as_svcproxy CAPS [ARG...]: become svcproxy as the unit runs it (User=,
 # AmbientCapabilities=, CapabilityBoundingSet=); exec, so that a
 # background job's $! is svcproxy's pid.
 as_svcproxy() {
+	local caps=$1
+	shift
 	exec setpriv --reuid=svcproxy --regid=svcproxy --init-groups \
-	    --inh-caps="$1" --ambient-caps="$1" --bounding-set="$1" \
-	    /usr/bin/svcproxy run -c "$TMP/cfg"
+	    --inh-caps="$caps" --ambient-caps="$caps" --bounding-set="$caps" \
+	    /usr/bin/svcproxy run -c "$TMP/cfg" "$@"
 }
 if (as_svcproxy -all) >"$TMP/nocap.log" 2>&1; then
 	fail "svcproxy run bound $addr:$port with no capability"
@@ -258,20 +281,28 @@ else
 	cat "$TMP/nocap.log"
 	fail "without the capability, the error names no $addr:$port"
 fi
-as_svcproxy -all,+net_bind_service >"$TMP/run.log" 2>&1 &
+# The unit's RuntimeDirectory, as systemd makes it.
+install -d -o svcproxy -g svcproxy -m 0755 "$RUNDIR"
+RUNDIR_MADE=1
+pidfile=$RUNDIR/svcproxy.pid
+as_svcproxy -all,+net_bind_service --pidfile "$pidfile" \
+    >"$TMP/run.log" 2>&1 &
 RUNPID=$!
 admin=""
 for _ in $(seq 1 100); do
 	admin=$(sed -n 's/.*admin: listening on \([0-9.:]*\).*/\1/p' \
 	    "$TMP/run.log" | head -1)
-	[ -n "$admin" ] && break
-	kill -0 "$RUNPID" 2>/dev/null || break
+	[ -n "$admin" ] && [ -s "$pidfile" ] && break
+	alive "$RUNPID" || break
 	sleep 0.1
 done
-# The Service has no endpoint: svcproxy accepts, then resets (a refused
-# connect would mean nothing listens).
-reach() {
-	python3 - "$addr" "$port" <<'EOF'
+# serving PID: /healthz says ok, the Service port accepts, PID is user
+# svcproxy's.  The Service has no endpoint: svcproxy accepts, then
+# resets (a refused connect would mean nothing listens).
+serving() {
+	[ -n "$admin" ] &&
+	[ "$(curl -s -m 5 "http://$admin/healthz")" = ok ] &&
+	python3 - "$addr" "$port" <<'EOF' &&
 import socket, sys
 try:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
@@ -279,25 +310,67 @@ try:
 except (ConnectionResetError, BrokenPipeError):
     pass
 EOF
+	[ "$(stat -c %U "/proc/$1")" = svcproxy ]
 }
-if [ -n "$admin" ] &&
-    [ "$(curl -s -m 5 "http://$admin/healthz")" = ok ] && reach; then
+if serving "$RUNPID"; then
 	ok "as user svcproxy with CAP_NET_BIND_SERVICE: serves $addr:$port," \
 	    "/healthz ok"
-	[ "$(stat -c %U "/proc/$RUNPID")" = svcproxy ] &&
-	    ok "the process runs as svcproxy" ||
-	    fail "the process runs as $(stat -c %U "/proc/$RUNPID")"
 else
 	cat "$TMP/run.log"
 	fail "svcproxy as user svcproxy with CAP_NET_BIND_SERVICE"
 fi
-kill -TERM "$RUNPID"
-for _ in $(seq 1 100); do
-	kill -0 "$RUNPID" 2>/dev/null || break
+
+# ---- 5b. a package upgrade upgrades the running process ----
+# Installing the package again is an upgrade for dpkg: the postinst
+# sends SIGUSR2 to the pid in the pidfile; the new binary takes over
+# the sockets (the same admin address), writes its pid, and the old
+# process drains and exits.
+if dpkg -i "$deb" >"$TMP/upgrade.log" 2>&1; then
+	ok "dpkg -i again (an upgrade)"
+else
+	cat "$TMP/upgrade.log"
+	fail "dpkg -i again"
+fi
+newpid=""
+for _ in $(seq 1 200); do
+	newpid=$(cat "$pidfile" 2>/dev/null || true)
+	[ -n "$newpid" ] && [ "$newpid" != "$RUNPID" ] && break
 	sleep 0.1
 done
-wait "$RUNPID" && ok "SIGTERM: exit 0" || fail "SIGTERM: exit $?"
-RUNPID=""
+if [ -n "$newpid" ] && [ "$newpid" != "$RUNPID" ]; then
+	ok "the postinst upgraded the running svcproxy: pid $RUNPID," \
+	    "now $newpid"
+	for _ in $(seq 1 200); do
+		alive "$RUNPID" || break
+		sleep 0.1
+	done
+	if alive "$RUNPID"; then
+		fail "the old process $RUNPID still runs after 20 s"
+	else
+		wait "$RUNPID" && ok "the old process drained and exited 0" ||
+		    fail "the old process exited $?"
+		RUNPID=""
+	fi
+	serving "$newpid" && ok "the new process serves, as svcproxy" ||
+	    { cat "$TMP/run.log"; fail "the new process does not serve"; }
+	RUNPID=$newpid
+else
+	cat "$TMP/run.log"
+	fail "no new process after the package upgrade"
+fi
+kill -TERM "$RUNPID"
+for _ in $(seq 1 100); do
+	alive "$RUNPID" || break
+	sleep 0.1
+done
+if alive "$RUNPID"; then
+	fail "svcproxy still runs 10 s after SIGTERM"
+else
+	ok "SIGTERM: svcproxy stopped"
+	RUNPID=""
+fi
+rm -rf "$RUNDIR"
+RUNDIR_MADE=0
 
 # ---- 6. purge ----
 files=$(dpkg -L "$PKG" | grep -v '^/\.$')
