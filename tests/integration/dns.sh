@@ -2,7 +2,8 @@
 # Cluster DNS (ProxyConfig spec.dns) against the real binary, with dig,
 # on loopback: A, AAAA, SRV, PTR, the ExternalName CNAME, the
 # dns-version TXT, NXDOMAIN and REFUSED; a headless Service's addresses
-# and per-endpoint names; a headless Service with 200 endpoints over UDP
+# and per-endpoint names (EndpointSlice hostnames, and selected Pods'
+# spec.hostname under a spec.subdomain naming the Service); a headless Service with 200 endpoints over UDP
 # (TC set, the message within 512 bytes, rotated between questions) and
 # over TCP (all 200); a SIGHUP that adds a Service, whose name then
 # resolves with no restart; /metrics counts it all (promtool clean);
@@ -39,6 +40,9 @@ status() { q "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
 svc() {		# NAME SPEC-LINES
 	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec:\n%s\n' "$1" "$2"
 }
+pod() {		# NAME IP SPEC-LINES
+	printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, labels: {app: sts}}\nspec:\n  containers: [{name: c, ports: [{name: pg, containerPort: 5432}]}]\n%s\nstatus: {podIP: %s}\n' "$1" "$3" "$2"
+}
 slice() {	# NAME SVC TYPE ENDPOINT-LINES
 	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: %s\n  labels: {kubernetes.io/service-name: %s}\naddressType: %s\nports: [{name: pg, port: 5432}]\nendpoints:\n%s\n' "$1" "$2" "$3" "$4"
 }
@@ -65,6 +69,13 @@ YEOF
 - addresses: [10.1.0.2]
 - addresses: [10.1.0.3]
   conditions: {ready: false}"
+	svc sts "  clusterIP: None
+  selector: {app: sts}
+  ports: [{name: pg, port: 5432}]"
+	pod sts-0 10.2.0.1 "  hostname: sts-0
+  subdomain: sts"
+	pod sts-1 10.2.0.2 "  hostname: sts-1
+  subdomain: other"
 	svc six "  clusterIP: None
   ipFamilies: [IPv6]
   ports: [{name: pg, port: 5432}]"
@@ -156,6 +167,16 @@ expect "headless: SRV per endpoint" \
     "0 100 5432 10-1-0-2.db.$NS. 0 100 5432 db-0.db.$NS." \
     "$(short _pg._tcp.db.$NS SRV)"
 expect "headless: PTR to the hostname" "db-0.db.$NS." "$(short -x 10.1.0.1)"
+expect "Pod spec.hostname under its subdomain: A" "10.2.0.1" \
+    "$(short sts-0.sts.$NS A)"
+expect "Pod spec.hostname under another subdomain: no name" NXDOMAIN \
+    "$(status sts-1.sts.$NS A)"
+expect "that Pod goes by its address" "10.2.0.2" \
+    "$(short 10-2-0-2.sts.$NS A)"
+expect "Pod hostnames: SRV targets" \
+    "0 100 5432 10-2-0-2.sts.$NS. 0 100 5432 sts-0.sts.$NS." \
+    "$(short _pg._tcp.sts.$NS SRV)"
+expect "Pod hostnames: PTR" "sts-0.sts.$NS." "$(short -x 10.2.0.1)"
 expect "AAAA of an IPv6 headless Service" "fd00::1" "$(short six.$NS AAAA)"
 expect "no A for it: NOERROR, no records" "NOERROR:" \
     "$(status six.$NS A):$(short six.$NS A)"
