@@ -264,8 +264,9 @@ static void
 zone_service(struct zbuild *b, const struct res_service *s)
 {
 	struct arena	*ar = &b->z->arena;
+	const struct ipaddr *ip;
 	char		*n, *srv, *rev;
-	size_t		 j;
+	size_t		 j, k;
 
 	if ((n = lower(arena_printf(ar, "%s.%s.svc.%s", s->name, s->ns,
 	    b->z->domain))) == NULL) {
@@ -282,9 +283,15 @@ zone_service(struct zbuild *b, const struct res_service *s)
 	}
 	if (s->cluster_ip.family == 0)
 		return;
-	zadd_addr(b, n, &s->cluster_ip);
-	if ((rev = reverse_name(ar, &s->cluster_ip)) != NULL)
-		zadd_name(b, rev, DNS_T_PTR, n);
+	/* Dual-stack: A from the IPv4 one, AAAA from the IPv6 one. */
+	for (k = 0; k < 2; k++) {
+		ip = k == 0 ? &s->cluster_ip : &s->cluster_ip2;
+		if (ip->family == 0)
+			continue;
+		zadd_addr(b, n, ip);
+		if ((rev = reverse_name(ar, ip)) != NULL)
+			zadd_name(b, rev, DNS_T_PTR, n);
+	}
 	for (j = 0; j < s->nports; j++) {
 		const struct res_port *p = &s->ports[j];
 

@@ -58,6 +58,9 @@ struct res_service {
 	const char		*name;		/* kset arena */
 	const char		*type;		/* after defaulting */
 	struct ipaddr		 cluster_ip;	/* family 0: none */
+	struct ipaddr		 cluster_ip2;	/* spec.clusterIPs[1], the
+						   other family (dual-stack);
+						   family 0: none */
 	int			 headless;	/* clusterIP: None */
 	const char		*external_name;	/* kset arena or NULL */
 	int			 proxied;	/* gets listeners */

@@ -854,6 +854,9 @@ svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 		s->headless = 1;
 	else if (!str_empty(cip))
 		ipaddr_parse(cip, &s->cluster_ip);
+	/* Validated: [0] is clusterIP, [1] the other family's. */
+	if (s->cluster_ip.family != 0 && sp->cluster_ips.n > 1)
+		ipaddr_parse(sp->cluster_ips.v[1], &s->cluster_ip2);
 	s->proxied = !s->headless && s->external_name == NULL &&
 	    !is_type(s, "ExternalName");
 	s->session_affinity = sp->session_affinity != NULL ?

@@ -234,6 +234,43 @@ START_TEST(test_ipv6)
 }
 END_TEST
 
+/* Dual-stack clusterIPs: A the IPv4 one, AAAA the IPv6 one, PTR both. */
+START_TEST(test_dual_stack)
+{
+	/* Either family first; either dual-stack policy. */
+	static const char *const spec[] = {
+	    "  clusterIP: 10.96.0.11\n  clusterIPs: [10.96.0.11, fd00::b]\n"
+	    "  ipFamilyPolicy: PreferDualStack\n",
+	    "  clusterIP: fd00::b\n  clusterIPs: [fd00::b, 10.96.0.11]\n"
+	    "  ipFamilyPolicy: RequireDualStack\n"
+	};
+	struct fx	f;
+	char		b[512], y[1024];
+	size_t		i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(y, sizeof(y), "%s---\napiVersion: v1\nkind: Service\n"
+		    "metadata: {name: two, namespace: ns1}\nspec:\n%s"
+		    "  ports:\n  - {name: h, port: 80}\n",
+		    PCFG("cluster.local"), spec[i]);
+		fx_load(&f, y);
+		ck_assert_str_eq(ask(&f, "two.ns1.svc.cluster.local", DNS_T_A,
+		    b, sizeof(b)), "0 10.96.0.11");
+		ck_assert_str_eq(ask(&f, "two.ns1.svc.cluster.local",
+		    DNS_T_AAAA, b, sizeof(b)), "0 fd00::b");
+		ck_assert_str_eq(ask(&f, "11.0.96.10.in-addr.arpa", DNS_T_PTR,
+		    b, sizeof(b)), "0 two.ns1.svc.cluster.local.");
+		ck_assert_str_eq(ask(&f, "b.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		    "0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", DNS_T_PTR, b,
+		    sizeof(b)), "0 two.ns1.svc.cluster.local.");
+		ck_assert_str_eq(ask(&f, "_h._tcp.two.ns1.svc.cluster.local",
+		    DNS_T_SRV, b, sizeof(b)),
+		    "0 SRV:0:100:80:two.ns1.svc.cluster.local.");
+		fx_free(&f);
+	}
+}
+END_TEST
+
 START_TEST(test_external_name)
 {
 	struct fx	f;
@@ -471,6 +508,7 @@ dns_zone_suite(void)
 	tcase_add_test(tc, test_domain);
 	tcase_add_test(tc, test_soa);
 	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_dual_stack);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_headless);
 	tcase_add_test(tc, test_pod_hostname);
