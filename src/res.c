@@ -581,6 +581,9 @@ port_listeners(struct res_builder *b, const struct res_service *s,
 	if (s->cluster_ip.family != 0)
 		res_lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip, rp->port,
 		    rp->proto);
+	if (s->cluster_ip2.family != 0)
+		res_lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip2, rp->port,
+		    rp->proto);
 	for (i = 0; i < s->nexternal_ips; i++)
 		res_lsn_add(b, RES_LSN_EXTERNAL_IP, &s->external_ips[i],
 		    rp->port, rp->proto);

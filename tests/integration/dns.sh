@@ -26,7 +26,9 @@ cip() { echo "127.67.$A.$1"; }	# ClusterIPs
 DIP="127.53.$A.1"		# the DNS server
 DP=$(free_port 20000 29999 "$DIP")
 SP=$(free_port 20000 29999 "$(cip 1)")
-[ -n "$DP" ] && [ -n "$SP" ] || { echo "no free port"; exit 1; }
+SP2=$(free_port 20000 29999 "$(cip 3)" ::1)	# the dual-stack Service
+[ -n "$DP" ] && [ -n "$SP" ] && [ -n "$SP2" ] ||
+    { echo "no free port"; exit 1; }
 D="z.default.svc.cluster.local"	# (shorthand below: NAME.$NS)
 NS="default.svc.cluster.local"
 
@@ -60,6 +62,10 @@ spec:
 YEOF
 	svc web "  clusterIP: $(cip 1)
   ports: [{name: http, port: $SP}]"
+	svc dual "  clusterIP: $(cip 3)
+  clusterIPs: [$(cip 3), \"::1\"]
+  ipFamilyPolicy: PreferDualStack
+  ports: [{name: http, port: $SP2}]"
 	svc ext "  type: ExternalName
   externalName: www.example.com"
 	svc db "  clusterIP: None
@@ -113,6 +119,19 @@ expect "names compare case-insensitively" "$(cip 1)" \
 expect "SRV of a named port" "0 100 $SP web.$NS." \
     "$(short _http._tcp.web.$NS SRV)"
 expect "PTR of the ClusterIP" "web.$NS." "$(short -x "$(cip 1)")"
+expect "dual-stack: A is the IPv4 clusterIP" "$(cip 3)" "$(short dual.$NS A)"
+expect "dual-stack: AAAA is the IPv6 clusterIP" "::1" \
+    "$(short dual.$NS AAAA)"
+expect "dual-stack: PTR of the IPv4 one" "dual.$NS." "$(short -x "$(cip 3)")"
+expect "dual-stack: PTR of the IPv6 one" "dual.$NS." "$(short -x ::1)"
+expect "dual-stack: the IPv6 clusterIP is served too" "accepted" \
+    "$(python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.settimeout(5)
+try:
+    s.connect(("::1", int(sys.argv[1]))); print("accepted")
+except OSError as e:
+    print(e)' "$SP2")"
 expect "ExternalName: CNAME" "www.example.com." "$(short ext.$NS A)"
 expect "ExternalName: CNAME asked" "www.example.com." \
     "$(short ext.$NS CNAME)"
@@ -230,7 +249,8 @@ DP6=$(free_port 20000 29999 ::1)
 mkdir "$TMP/conf6"
 sed -e "s/listen: \"$DIP:$DP\"/listen: \"[::1]:$DP6\"/" \
     -e "s/^  serviceCIDR:.*/  serviceCIDR: 127.68.0.0\/16/" \
-    -e "s/127\.67\.$A\./127.68.$A./" "$TMP/conf/x.yaml" >"$TMP/conf6/x.yaml"
+    -e "s/127\.67\.$A\./127.68.$A./" -e 's/"::1"/"fd00:68::1"/' \
+    "$TMP/conf/x.yaml" >"$TMP/conf6/x.yaml"
 pid1=$SP_PID
 sp_start "$TMP/log6" "$TMP/pid6" run -c "$TMP/conf6"
 if [ -n "$DP6" ] && sp_wait_ready "$TMP/log6" "$TMP/pid6" 30 &&
