@@ -9,7 +9,8 @@
  * Records, for SERVICE.NS.svc.DOMAIN (N below):
  *   - ClusterIP: N A/AAAA the clusterIP (dual-stack: A the IPv4 one of
  *     spec.clusterIPs, AAAA the IPv6 one); each clusterIP's PTR
- *     (in-addr.arpa or ip6.arpa) names N; _PORT._PROTO.N SRV 0 100 PORT N per named port.
+ *     (in-addr.arpa or ip6.arpa) names N; _PORT._PROTO.N SRV 0 100 PORT N
+ *     per named port.
  *   - headless: N A/AAAA each ready endpoint address; HOST.N A/AAAA, and
  *     the address's PTR naming HOST.N, where HOST is the endpoint's
  *     hostname (the EndpointSlice endpoint's, or for a selected Pod its

@@ -6,7 +6,10 @@
 # spec.hostname under a spec.subdomain naming the Service); a headless Service with 200 endpoints over UDP
 # (TC set, the message within 512 bytes, rotated between questions) and
 # over TCP (all 200); a SIGHUP that adds a Service, whose name then
-# resolves with no restart; /metrics counts it all (promtool clean);
+# resolves with no restart; SIGHUPs that move spec.dns.listen to another
+# port, to a port another process holds (the reload fails, the running
+# server answers on), off and on again; /metrics counts it all
+# (promtool clean);
 # SIGTERM stops the server.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -48,6 +51,8 @@ pod() {		# NAME IP SPEC-LINES
 slice() {	# NAME SVC TYPE ENDPOINT-LINES
 	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: %s\n  labels: {kubernetes.io/service-name: %s}\naddressType: %s\nports: [{name: pg, port: 5432}]\nendpoints:\n%s\n' "$1" "$2" "$3" "$4"
 }
+LISTEN="$DIP:$DP"	# spec.dns.listen; DNSOFF=1: no spec.dns
+DNSOFF=
 conf() {	# [extra Service]
 	cat <<YEOF
 apiVersion: svcproxy.io/v1alpha1
@@ -58,8 +63,8 @@ spec:
   adminAddress: 127.0.0.1:0
   connectionLog: "off"
   workers: 1
-  dns: {listen: "$DIP:$DP", ttl: 7}
 YEOF
+	[ -n "$DNSOFF" ] || echo "  dns: {listen: \"$LISTEN\", ttl: 7}"
 	svc web "  clusterIP: $(cip 1)
   ports: [{name: http, port: $SP}]"
 	svc dual "  clusterIP: $(cip 3)
@@ -264,6 +269,91 @@ else
 fi
 stop_pids "$SP_PID"
 SP_PID=$pid1
+
+# ---- reload: spec.dns.listen moves, stops, starts; no restart ----
+# at PORT ARGS...: the answer's data from the server on $DIP:PORT.
+at() { local p=$1; shift
+	dig +norec +short +time=2 +tries=1 -p "$p" "@$DIP" "$@" 2>/dev/null |
+	    grep -v '^;' || true; }
+answers() { [ "$(at "$1" web.$NS A)" = "$(cip 1)" ]; }
+silent() { [ -z "$(at "$1" web.$NS A)" ]; }
+DP2=$(free_port 20000 29999 "$DIP")
+DP3=$(free_port 20000 29999 "$DIP")
+reloads() { mval "$ADDR" "svcproxy_reloads_total{result=\"$1\"}"; }
+line0=$(wc -l <"$TMP/log")
+LISTEN="$DIP:$DP2"
+conf late >"$TMP/conf/x.yaml"
+kill -HUP "$SP_PID"
+if [ -n "$DP2" ] && wait_for 20 answers "$DP2"; then
+	pass "listen moved by SIGHUP: answers on the new port"
+else
+	fail "listen moved by SIGHUP: nothing on $DIP:$DP2"
+fi
+expect "listen moved: the old port is closed" "" "$(at "$DP" web.$NS A)"
+expect "listen moved: logged" 1 "$(tail -n +$((line0 + 1)) "$TMP/log" |
+    grep -c "dns: listening on $DIP:$DP2 (udp, tcp) for cluster.local: .* (moved)")"
+expect "listen moved: the same process" "$SP_PID" "$(cat "$TMP/pid")"
+
+# A port another process holds (no SO_REUSEPORT): the bind fails in
+# prepare, so the reload fails and the running server stays.
+python3 - "$DIP" "$DP3" "$TMP/held" <<'PYEOF' &
+import socket, sys, time, os
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+open(sys.argv[3], "w").write("held\n")
+for _ in range(1200):		# 120 s at most; killed before
+    if not os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.1)
+PYEOF
+PIDS="$PIDS $!"
+holder=$!
+wait_for 20 test -s "$TMP/held" || fail "no process holds $DIP:$DP3"
+nfail=$(reloads failed)
+line0=$(wc -l <"$TMP/log")
+LISTEN="$DIP:$DP3"
+conf late >"$TMP/conf/x.yaml"
+kill -HUP "$SP_PID"
+failed_is() { [ "$(reloads failed)" = "$1" ]; }
+if wait_for 20 failed_is $((nfail + 1)); then
+	pass "held port: the reload fails"
+else
+	fail "held port: reloads failed is $(reloads failed), was $nfail"
+fi
+expect "held port: the DNS part is named" 1 "$(tail -n +$((line0 + 1)) \
+    "$TMP/log" | grep -c 'reload failed: cannot prepare the dns: still serving')"
+expect "held port: the cause names the address" 1 "$(tail -n +$((line0 + 1)) \
+    "$TMP/log" | grep -c "dns: cannot listen on $DIP:$DP3 (udp): ")"
+if answers "$DP2"; then
+	pass "held port: the running server still answers"
+else
+	fail "held port: $DIP:$DP2 gives '$(at "$DP2" web.$NS A)'"
+fi
+rm -f "$TMP/held"
+stop_pids "$holder"
+
+# Off, then on again at the first address.
+DNSOFF=1
+conf late >"$TMP/conf/x.yaml"
+kill -HUP "$SP_PID"
+if wait_for 20 silent "$DP2"; then
+	pass "spec.dns removed: the server stops"
+else
+	fail "spec.dns removed: $DIP:$DP2 still answers"
+fi
+expect_grep "dns: stopped" "$TMP/log" "spec.dns removed: logged"
+DNSOFF=
+LISTEN="$DIP:$DP"
+conf late >"$TMP/conf/x.yaml"
+kill -HUP "$SP_PID"
+if wait_for 20 answers "$DP"; then
+	pass "spec.dns back: answers again, no restart"
+else
+	fail "spec.dns back: nothing on $DIP:$DP"
+fi
+expect "spec.dns back: the same process" "$SP_PID" "$(cat "$TMP/pid")"
+expect "spec.dns back: its zone is the running one" "$(cip 2)" \
+    "$(short late.$NS A)"
 
 # ---- /metrics ----
 curl -sf --max-time 5 "http://$ADDR/metrics" >"$TMP/metrics"

@@ -260,8 +260,8 @@ START_TEST(test_dual_stack)
 		    DNS_T_AAAA, b, sizeof(b)), "0 fd00::b");
 		ck_assert_str_eq(ask(&f, "11.0.96.10.in-addr.arpa", DNS_T_PTR,
 		    b, sizeof(b)), "0 two.ns1.svc.cluster.local.");
-		ck_assert_str_eq(ask(&f, "b.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		    "0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", DNS_T_PTR, b,
+		ck_assert_str_eq(ask(&f, "b.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		    "0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", DNS_T_PTR, b,
 		    sizeof(b)), "0 two.ns1.svc.cluster.local.");
 		ck_assert_str_eq(ask(&f, "_h._tcp.two.ns1.svc.cluster.local",
 		    DNS_T_SRV, b, sizeof(b)),
