@@ -129,14 +129,16 @@ expect "dual-stack: AAAA is the IPv6 clusterIP" "::1" \
     "$(short dual.$NS AAAA)"
 expect "dual-stack: PTR of the IPv4 one" "dual.$NS." "$(short -x "$(cip 3)")"
 expect "dual-stack: PTR of the IPv6 one" "dual.$NS." "$(short -x ::1)"
-expect "dual-stack: the IPv6 clusterIP is served too" "accepted" \
-    "$(python3 -c 'import socket, sys
+# A listener accepts (and, with no endpoint, resets: on a busy machine
+# the reset can reach connect() itself); no listener refuses.
+expect "dual-stack: the IPv6 clusterIP is served too" "served" \
+    "$(python3 -c 'import errno, socket, sys
 s = socket.socket(socket.AF_INET6)
 s.settimeout(5)
 try:
-    s.connect(("::1", int(sys.argv[1]))); print("accepted")
+    s.connect(("::1", int(sys.argv[1]))); print("served")
 except OSError as e:
-    print(e)' "$SP2")"
+    print("served" if e.errno == errno.ECONNRESET else e)' "$SP2")"
 expect "ExternalName: CNAME" "www.example.com." "$(short ext.$NS A)"
 expect "ExternalName: CNAME asked" "www.example.com." \
     "$(short ext.$NS CNAME)"
@@ -277,6 +279,13 @@ at() { local p=$1; shift
 	    grep -v '^;' || true; }
 answers() { [ "$(at "$1" web.$NS A)" = "$(cip 1)" ]; }
 silent() { [ -z "$(at "$1" web.$NS A)" ]; }
+# within SECONDS CMD...: poll CMD (a dig, up to 2 s each) for SECONDS.
+within() { local end=$((SECONDS + $1)); shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1; }
 DP2=$(free_port 20000 29999 "$DIP")
 DP3=$(free_port 20000 29999 "$DIP")
 reloads() { mval "$ADDR" "svcproxy_reloads_total{result=\"$1\"}"; }
@@ -284,7 +293,7 @@ line0=$(wc -l <"$TMP/log")
 LISTEN="$DIP:$DP2"
 conf late >"$TMP/conf/x.yaml"
 kill -HUP "$SP_PID"
-if [ -n "$DP2" ] && wait_for 20 answers "$DP2"; then
+if [ -n "$DP2" ] && within 20 answers "$DP2"; then
 	pass "listen moved by SIGHUP: answers on the new port"
 else
 	fail "listen moved by SIGHUP: nothing on $DIP:$DP2"
@@ -336,7 +345,7 @@ stop_pids "$holder"
 DNSOFF=1
 conf late >"$TMP/conf/x.yaml"
 kill -HUP "$SP_PID"
-if wait_for 20 silent "$DP2"; then
+if within 20 silent "$DP2"; then
 	pass "spec.dns removed: the server stops"
 else
 	fail "spec.dns removed: $DIP:$DP2 still answers"
@@ -346,7 +355,7 @@ DNSOFF=
 LISTEN="$DIP:$DP"
 conf late >"$TMP/conf/x.yaml"
 kill -HUP "$SP_PID"
-if wait_for 20 answers "$DP"; then
+if within 20 answers "$DP"; then
 	pass "spec.dns back: answers again, no restart"
 else
 	fail "spec.dns back: nothing on $DIP:$DP"
