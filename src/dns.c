@@ -57,7 +57,7 @@ struct dns_srv {
 	uint32_t		 rot;		/* rotation of answers */
 	TAILQ_HEAD(, dns_tcp)	 conns;		/* owned */
 	size_t			 nconns;
-	struct dns_stats	 st;
+	struct dns_stats	*st;		/* the caller's */
 };
 
 /* ---- shared by UDP and TCP ---- */
@@ -92,7 +92,7 @@ count(struct dns_srv *d, uint16_t qtype, int rcode)
 	}
 	if (rcode < 0 || rcode >= DNS_RC_N)
 		rcode = DNS_R_SERVFAIL;
-	atomic_fetch_add_explicit(&d->st.q[t][rcode], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->st->q[t][rcode], 1, memory_order_relaxed);
 }
 
 /*
@@ -131,7 +131,7 @@ udp_question(struct evdns_server_request *req, void *arg)
 	int				 flags;
 
 	if (req->nquestions != 1) {
-		atomic_fetch_add_explicit(&d->st.dropped, 1,
+		atomic_fetch_add_explicit(&d->st->dropped, 1,
 		    memory_order_relaxed);
 		evdns_server_request_respond(req, DNS_R_FORMERR);
 		return;
@@ -147,7 +147,7 @@ udp_question(struct evdns_server_request *req, void *arg)
 		one = 2 + 10 + r->rdlen;
 		if (size + one > DNS_UDP_MAX) {
 			flags |= DNS_FLAG_TC;
-			atomic_fetch_add_explicit(&d->st.truncated, 1,
+			atomic_fetch_add_explicit(&d->st->truncated, 1,
 			    memory_order_relaxed);
 			break;
 		}
@@ -274,7 +274,7 @@ tcp_answer(struct dns_srv *d, const uint8_t *m, size_t len,
 	put16(msg, (uint16_t)o);
 	rcode = a.rcode;
 	count(d, qtype, rcode);
-	atomic_fetch_add_explicit(&d->st.tcp, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->st->tcp, 1, memory_order_relaxed);
 	return evbuffer_add(out, msg, o + 2);
 }
 
@@ -291,7 +291,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 			return;
 		len = (size_t)hdr[0] << 8 | hdr[1];
 		if (len > sizeof(m)) {
-			atomic_fetch_add_explicit(&t->srv->st.dropped, 1,
+			atomic_fetch_add_explicit(&t->srv->st->dropped, 1,
 			    memory_order_relaxed);
 			tcp_close(t);
 			return;
@@ -302,7 +302,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, m, len);
 		if (tcp_answer(t->srv, m, len,
 		    bufferevent_get_output(bev)) == -1) {
-			atomic_fetch_add_explicit(&t->srv->st.dropped, 1,
+			atomic_fetch_add_explicit(&t->srv->st->dropped, 1,
 			    memory_order_relaxed);
 			tcp_close(t);
 			return;
@@ -418,8 +418,8 @@ fail:
 }
 
 struct dns_srv *
-dns_srv_new(const struct ipaddr *ip, uint16_t port, char *err,
-    size_t errlen)
+dns_srv_new(const struct ipaddr *ip, uint16_t port, struct dns_stats *st,
+    char *err, size_t errlen)
 {
 	struct dns_srv	*d;
 
@@ -428,6 +428,7 @@ dns_srv_new(const struct ipaddr *ip, uint16_t port, char *err,
 		return NULL;
 	}
 	d->udp_fd = d->tcp_fd = d->stop_fd = -1;
+	d->st = st;
 	TAILQ_INIT(&d->conns);
 	atomic_init(&d->next, NULL);
 	if ((d->udp_fd = sock_open(ip, port, SOCK_DGRAM, err, errlen)) ==
@@ -510,10 +511,4 @@ dns_srv_free(struct dns_srv *d)
 	dns_zone_unref(atomic_exchange(&d->next, NULL));
 	dns_zone_unref(d->cur);
 	free(d);
-}
-
-const struct dns_stats *
-dns_srv_stats(const struct dns_srv *d)
-{
-	return &d->st;
 }

@@ -38,11 +38,13 @@ struct dns_srv;
 
 /*
  * Bind UDP and TCP sockets on ip:port (SO_REUSEPORT, so that an upgrade's
- * new process binds beside this one).  Main thread, at startup.  NULL
- * with a message in err.
+ * new process, or a reload's new server, binds beside this one).  Main
+ * thread.  The server counts into st (the caller's, shared by the
+ * servers a run has had, and outliving each).  NULL with a message in
+ * err.
  */
 struct dns_srv	*dns_srv_new(const struct ipaddr *ip, uint16_t port,
-		    char *err, size_t errlen);
+		    struct dns_stats *st, char *err, size_t errlen);
 /* Start the thread, answering from z (the server takes the reference). */
 int		 dns_srv_start(struct dns_srv *, struct dns_zone *z, char *err,
 		    size_t errlen);
@@ -50,7 +52,5 @@ int		 dns_srv_start(struct dns_srv *, struct dns_zone *z, char *err,
 void		 dns_srv_set_zone(struct dns_srv *, struct dns_zone *z);
 /* Stop the thread, close the sockets, free everything (NULL: nothing). */
 void		 dns_srv_free(struct dns_srv *);
-/* Its counters, which outlive nothing: valid until dns_srv_free. */
-const struct dns_stats *dns_srv_stats(const struct dns_srv *);
 
 #endif

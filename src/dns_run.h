@@ -1,22 +1,30 @@
 /*
  * dns_run: the cluster DNS server in `svcproxy run`: started from the
  * startup model when spec.dns.listen is set, its zone rebuilt by a
- * reload part, stopped at exit.  Kept out of cmd_run.c, which only
- * holds a struct dns_run and lists dns_reload_part.
+ * reload part, which also moves it when spec.dns.listen changes (or
+ * starts or stops it), stopped at exit.  Kept out of cmd_run.c, which
+ * only holds a struct dns_run and lists dns_reload_part.
  */
 #ifndef SVCPROXY_DNS_RUN_H
 #define SVCPROXY_DNS_RUN_H
 
+#include <stdint.h>
+
+#include "dns-t.h"
+#include "netaddr.h"
 #include "reload.h"
 
-struct dns_stats;
 struct model;
 
 struct dns_run {
 	struct dns_srv		*srv;		/* owned; NULL: DNS off */
+	struct ipaddr		 ip;		/* where srv listens */
+	uint16_t		 port;
 	struct model		**model;	/* the run context's running
 						   model (a commit replaces
 						   it), not owned */
+	struct dns_stats	 st;		/* every server's counters,
+						   across reloads */
 };
 
 /*
@@ -24,12 +32,21 @@ struct dns_run {
  * or serving), or -1 after logging why.  Main thread.
  */
 int		 dns_run_start(struct dns_run *r);
-/* Its counters for /metrics; NULL when off. */
+/*
+ * Its counters for /metrics (valid until dns_run_stop); NULL when DNS
+ * is off at startup (a reload that turns it on counts them from then,
+ * but /metrics reads the pointer taken at startup).
+ */
 const struct dns_stats *dns_run_stats(const struct dns_run *r);
 /* Stop and free the server (nothing when off). */
 void		 dns_run_stop(struct dns_run *r);
 
-/* The reload part; its arg is the struct dns_run. */
+/*
+ * The reload part; its arg is the struct dns_run.  A new listen address
+ * is bound in prepare, beside the running server, which answers until
+ * commit: a bind that fails fails the reload, and the running
+ * configuration (and server) stays.
+ */
 extern const struct reload_part	 dns_reload_part;
 
 #endif

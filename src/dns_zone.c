@@ -15,14 +15,11 @@
 
 #include "arena.h"
 #include "dns_zone.h"
-#include "load.h"
 #include "netaddr.h"
 #include "res-t.h"
-#include "selector.h"
 #include "vec.h"
 
 #define ZONE_ARENA_LIMIT	((size_t)1 << 30)
-#define SVC_NAME_LABEL		"kubernetes.io/service-name"
 #define T_ENT			0	/* a name with no records */
 
 /* All the records of one name and type. */
@@ -51,7 +48,6 @@ struct dns_zone {
 struct zent {
 	const char		*name;		/* arena */
 	uint16_t		 type;
-	uint32_t		 seq;		/* insertion order: stable */
 	struct dns_rr		 rr;
 };
 
@@ -60,9 +56,6 @@ struct zbuild {
 	struct zent		*v;		/* owned, freed by build */
 	size_t			 n;
 	size_t			 cap;
-	struct zhost		*hosts;		/* owned, freed by build */
-	size_t			 nhosts;
-	size_t			 caphosts;
 	int			 oom;
 };
 
@@ -113,7 +106,6 @@ zadd(struct zbuild *b, const char *name, uint16_t type, const void *rdata,
 	e = &b->v[b->n];
 	e->name = name;
 	e->type = type;
-	e->seq = (uint32_t)b->n;
 	e->rr.type = type;
 	e->rr.rdlen = (uint16_t)rdlen;
 	e->rr.rdata = d;
@@ -193,91 +185,20 @@ lower(char *s)
 	return s;
 }
 
-/* An EndpointSlice endpoint's hostname, keyed by Service and address. */
-struct zhost {
-	const char		*ns;		/* kset */
-	const char		*svc;		/* kset */
-	struct ipaddr		 addr;
-	const char		*host;		/* kset */
-};
-
-static int
-zhost_cmp(const void *x, const void *y)
-{
-	const struct zhost	*a = x, *b = y;
-	int			 c;
-
-	if ((c = strcmp(a->ns, b->ns)) != 0 || (c = strcmp(a->svc,
-	    b->svc)) != 0)
-		return c;
-	return ipaddr_cmp(&a->addr, &b->addr);
-}
-
 /*
- * Every endpoint hostname of the set's EndpointSlices (a slice's Service
- * is its kubernetes.io/service-name label), sorted, so that a Service's
- * endpoints find theirs by binary search: a scan of every slice per
- * endpoint took seconds with 5,000 Services.
- */
-static void
-zone_hosts(struct zbuild *b, const struct kset *set)
-{
-	struct zhost	*h;
-	const char	*svc;
-	size_t		 i, j, k;
-
-	for (i = 0; set != NULL && i < set->epss.n && !b->oom; i++) {
-		const struct keps *sl = set->epss.v[i];
-
-		if (sl->invalid || sl->meta.ns == NULL || (svc =
-		    sel_label_get(&sl->meta.labels, SVC_NAME_LABEL)) == NULL)
-			continue;
-		for (j = 0; j < sl->endpoints.n; j++) {
-			const struct keps_endpoint *e = &sl->endpoints.v[j];
-
-			for (k = 0; e->hostname != NULL &&
-			    k < e->addresses.n; k++) {
-				if (b->nhosts == b->caphosts && VEC_GROW(
-				    &b->hosts, &b->caphosts, b->nhosts + 1,
-				    64) == -1) {
-					b->oom = 1;
-					return;
-				}
-				h = &b->hosts[b->nhosts];
-				if (ipaddr_parse(e->addresses.v[k],
-				    &h->addr) == -1)
-					continue;
-				h->ns = sl->meta.ns;
-				h->svc = svc;
-				h->host = e->hostname;
-				b->nhosts++;
-			}
-		}
-	}
-	if (b->nhosts > 1)
-		qsort(b->hosts, b->nhosts, sizeof(*b->hosts), zhost_cmp);
-}
-
-/*
- * An endpoint's hostname: its EndpointSlice's hostname for that address,
- * else the address with '-' for '.' and ':' (a leading or trailing '-'
- * gets a '0', so the label stays valid).  Into buf.
+ * An endpoint's hostname: the one res.c gave it (EndpointSlice hostname,
+ * or a Pod's spec.hostname under its subdomain), else the address with
+ * '-' for '.' and ':' (a leading or trailing '-' gets a '0', so the
+ * label stays valid).  Into buf.
  */
 static const char *
-ep_host(const struct zbuild *b, const char *ns, const char *svc,
-    const struct ipaddr *a, char *buf, size_t len)
+ep_host(const char *host, const struct ipaddr *a, char *buf, size_t len)
 {
-	struct zhost	 key, *h;
 	char		 txt[NETADDR_STRLEN], *p;
 	size_t		 o = 0;
 
-	key.ns = ns;
-	key.svc = svc;
-	key.addr = *a;
-	key.host = NULL;		/* not compared */
-	if (b->nhosts > 0 && (h = bsearch(&key, b->hosts, b->nhosts,
-	    sizeof(*b->hosts), zhost_cmp)) != NULL) {
-		snprintf(buf, len, "%s", h->host);
+	if (host != NULL) {
+		snprintf(buf, len, "%s", host);
 		return buf;
 	}
 	ipaddr_format(a, txt);
@@ -302,7 +223,8 @@ zone_headless(struct zbuild *b, const struct res_service *s, const char *n)
 
 	for (i = 0; i < s->naddresses; i++) {
 		zadd_addr(b, n, &s->addresses[i]);
-		h = ep_host(b, s->ns, s->name, &s->addresses[i], hb,
+		h = ep_host(s->address_hosts != NULL ?
+		    s->address_hosts[i] : NULL, &s->addresses[i], hb,
 		    sizeof(hb));
 		if ((hn = lower(arena_printf(ar, "%s.%s", h, n))) == NULL) {
 			b->oom = 1;
@@ -327,8 +249,7 @@ zone_headless(struct zbuild *b, const struct res_service *s, const char *n)
 
 			if (!e->ready)
 				continue;
-			h = ep_host(b, s->ns, s->name, &e->addr, hb,
-			    sizeof(hb));
+			h = ep_host(e->hostname, &e->addr, hb, sizeof(hb));
 			if ((hn = lower(arena_printf(ar, "%s.%s", h,
 			    n))) == NULL) {
 				b->oom = 1;
@@ -343,8 +264,9 @@ static void
 zone_service(struct zbuild *b, const struct res_service *s)
 {
 	struct arena	*ar = &b->z->arena;
+	const struct ipaddr *ip;
 	char		*n, *srv, *rev;
-	size_t		 j;
+	size_t		 j, k;
 
 	if ((n = lower(arena_printf(ar, "%s.%s.svc.%s", s->name, s->ns,
 	    b->z->domain))) == NULL) {
@@ -361,9 +283,15 @@ zone_service(struct zbuild *b, const struct res_service *s)
 	}
 	if (s->cluster_ip.family == 0)
 		return;
-	zadd_addr(b, n, &s->cluster_ip);
-	if ((rev = reverse_name(ar, &s->cluster_ip)) != NULL)
-		zadd_name(b, rev, DNS_T_PTR, n);
+	/* Dual-stack: A from the IPv4 one, AAAA from the IPv6 one. */
+	for (k = 0; k < 2; k++) {
+		ip = k == 0 ? &s->cluster_ip : &s->cluster_ip2;
+		if (ip->family == 0)
+			continue;
+		zadd_addr(b, n, ip);
+		if ((rev = reverse_name(ar, ip)) != NULL)
+			zadd_name(b, rev, DNS_T_PTR, n);
+	}
 	for (j = 0; j < s->nports; j++) {
 		const struct res_port *p = &s->ports[j];
 
@@ -407,7 +335,11 @@ zent_cmp(const void *x, const void *y)
 		return c;
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	/* By data within a set, so that equal records meet and go. */
+	if (a->rr.rdlen != b->rr.rdlen)
+		return a->rr.rdlen < b->rr.rdlen ? -1 : 1;
+	return a->rr.rdlen > 0 ? memcmp(a->rr.rdata, b->rr.rdata,
+	    a->rr.rdlen) : 0;
 }
 
 /* The sorted records to sets; duplicates (same data) dropped. */
@@ -441,7 +373,8 @@ zone_index(struct zbuild *b)
 		if (st->n > 0 && z->rrs[z->nrrs - 1].rdlen == e->rr.rdlen &&
 		    memcmp(z->rrs[z->nrrs - 1].rdata, e->rr.rdata,
 		    e->rr.rdlen) == 0)
-			continue;	/* an address in two slices */
+			continue;	/* an address in two slices, a
+					   name with two addresses (SRV) */
 		z->rrs[z->nrrs++] = e->rr;
 		st->n++;
 	}
@@ -517,18 +450,15 @@ dns_zone_build(const struct res_model *m, const char *domain, uint32_t ttl)
 	if (zone_soa(z) == -1)
 		goto fail;
 	zadd(&b, z->domain, DNS_T_SOA, z->soa.rdata, z->soa.rdlen);
-	zone_hosts(&b, m != NULL ? m->set : NULL);
 	for (i = 0; m != NULL && i < m->nservices; i++)
 		zone_service(&b, &m->services[i]);
 	zone_parents(&b);
 	if (b.oom || zone_index(&b) == -1)
 		goto fail;
 	free(b.v);
-	free(b.hosts);
 	return z;
 fail:
 	free(b.v);
-	free(b.hosts);
 	arena_free(&z->arena);
 	free(z);
 	return NULL;

@@ -7,12 +7,16 @@
  * number of readers may share it.
  *
  * Records, for SERVICE.NS.svc.DOMAIN (N below):
- *   - ClusterIP: N A/AAAA the clusterIP; the clusterIP's PTR (in-addr.arpa
- *     or ip6.arpa) names N; _PORT._PROTO.N SRV 0 100 PORT N per named port.
+ *   - ClusterIP: N A/AAAA the clusterIP (dual-stack: A the IPv4 one of
+ *     spec.clusterIPs, AAAA the IPv6 one); each clusterIP's PTR
+ *     (in-addr.arpa or ip6.arpa) names N; _PORT._PROTO.N SRV 0 100 PORT N
+ *     per named port.
  *   - headless: N A/AAAA each ready endpoint address; HOST.N A/AAAA, and
- *     the address's PTR naming HOST.N, where HOST is the EndpointSlice
- *     endpoint's hostname, else the address with '.' or ':' written '-'
- *     (CoreDNS's form: the spec leaves it to the implementation);
+ *     the address's PTR naming HOST.N, where HOST is the endpoint's
+ *     hostname (the EndpointSlice endpoint's, or for a selected Pod its
+ *     spec.hostname when its spec.subdomain is SERVICE), else the
+ *     address with '.' or ':' written '-' (CoreDNS's form: the spec
+ *     leaves it to the implementation);
  *     _PORT._PROTO.N SRV 0 100 TARGETPORT HOST.N per named port and
  *     ready endpoint.
  *   - ExternalName: N CNAME the external name.

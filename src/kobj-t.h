@@ -182,6 +182,10 @@ struct kpod_spec {
 	KLIST(struct kpod_container) init_containers;
 	struct kbool		 host_network;
 	const char		*node_name;
+	const char		*hostname;	/* DNS-1123 label or NULL */
+	const char		*subdomain;	/* a headless Service's name:
+						   its endpoint is then named
+						   hostname (DNS) */
 };
 
 struct kpod_ip {

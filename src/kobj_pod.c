@@ -36,6 +36,8 @@ static const struct kfield spec_fields[] = {
 	    container_schema, struct kpod_container),
 	KF("hostNetwork", KF_BOOL, struct kpod_spec, host_network),
 	KF("nodeName", KF_STR, struct kpod_spec, node_name),
+	KF("hostname", KF_STR, struct kpod_spec, hostname),
+	KF("subdomain", KF_STR, struct kpod_spec, subdomain),
 	KF_END
 };
 static const struct kschema spec_schema = { "PodSpec", 1, spec_fields };

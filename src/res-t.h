@@ -24,6 +24,13 @@ struct res_endpoint {
 	uint16_t		 port;
 	const char		*pod;		/* kset arena; NULL: none */
 	const char		*pod_ns;	/* kset arena */
+	const char		*hostname;	/* kset arena; NULL: none.  Its
+						   DNS name under a headless
+						   Service: the EndpointSlice
+						   endpoint's hostname, or the
+						   Pod's spec.hostname when its
+						   spec.subdomain names the
+						   Service */
 	unsigned		 ready:1;
 	unsigned		 serving:1;
 	unsigned		 terminating:1;
@@ -51,10 +58,17 @@ struct res_service {
 	const char		*name;		/* kset arena */
 	const char		*type;		/* after defaulting */
 	struct ipaddr		 cluster_ip;	/* family 0: none */
+	struct ipaddr		 cluster_ip2;	/* spec.clusterIPs[1], the
+						   other family (dual-stack);
+						   family 0: none */
 	int			 headless;	/* clusterIP: None */
 	const char		*external_name;	/* kset arena or NULL */
 	int			 proxied;	/* gets listeners */
 	struct ipaddr		*addresses;	/* headless: DNS answers */
+	const char		**address_hosts; /* model arena; one per
+						   address: its endpoint's
+						   hostname (kset arena) or
+						   NULL */
 	size_t			 naddresses;
 	const char		*session_affinity;
 	int			 affinity_timeout;	/* seconds */

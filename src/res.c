@@ -41,6 +41,12 @@ struct slice_ref {
 /* Growable scratch arrays, malloc'd, reused for every Service. */
 #define SCRATCH(type)	struct { type *v; size_t n, cap; }
 
+/* A headless Service's DNS answer with its endpoint's hostname. */
+struct addr_host {
+	struct ipaddr		 addr;
+	const char		*host;		/* kset arena or NULL */
+};
+
 /* Everything res_build() works with; lives on its stack. */
 struct res_builder {
 	const struct kset	*set;		/* borrowed */
@@ -53,7 +59,7 @@ struct res_builder {
 	SCRATCH(const struct kpod *) sel;	/* owned: selected Pods */
 	SCRATCH(struct res_endpoint) eps;	/* owned */
 	SCRATCH(struct res_listener) lsn;	/* owned */
-	SCRATCH(struct ipaddr)	 addrs;		/* owned */
+	SCRATCH(struct addr_host) addrs;	/* owned */
 	int			 oom;
 };
 
@@ -314,8 +320,26 @@ meta_weight(const struct kmeta *meta)
 	return w;
 }
 
+/*
+ * A Pod's endpoint is named by its spec.hostname when its spec.subdomain
+ * is the Service's name in the same namespace (ShouldSetHostname in
+ * pkg/controller/util/endpoint): the DNS name HOSTNAME.SERVICE.NS.svc.
+ */
+static const char *
+pod_hostname(const struct kpod *p, const struct res_service *s)
+{
+	const struct kpod_spec *sp = &p->spec;
+
+	if (str_empty(sp->hostname) || sp->subdomain == NULL ||
+	    strcmp(sp->subdomain, s->name) != 0 || p->meta.ns == NULL ||
+	    strcmp(p->meta.ns, s->ns) != 0)
+		return NULL;
+	return sp->hostname;
+}
+
 static void
-pod_endpoints(struct res_builder *b, const struct res_port *rp, int pnra)
+pod_endpoints(struct res_builder *b, const struct res_service *s,
+    const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
 	struct ipaddr		ips[2];
@@ -333,6 +357,7 @@ pod_endpoints(struct res_builder *b, const struct res_port *rp, int pnra)
 		ep.port = (uint16_t)port;
 		ep.pod = p->meta.name;
 		ep.pod_ns = p->meta.ns;
+		ep.hostname = pod_hostname(p, s);
 		ep.weight = meta_weight(&p->meta);
 		for (j = 0; j < n; j++) {
 			ep.addr = ips[j];
@@ -414,6 +439,7 @@ slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
 			    ipaddr_parse(e->addresses.v[0], &ep.addr) == -1)
 				continue;
 			ep.port = (uint16_t)s->ports.v[j].port.v;
+			ep.hostname = e->hostname;
 			ep.weight = meta_weight(&s->meta);
 			slice_state(e, pnra, &ep);
 			slice_target(s, e, &ep);
@@ -555,6 +581,9 @@ port_listeners(struct res_builder *b, const struct res_service *s,
 	if (s->cluster_ip.family != 0)
 		res_lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip, rp->port,
 		    rp->proto);
+	if (s->cluster_ip2.family != 0)
+		res_lsn_add(b, RES_LSN_CLUSTER_IP, &s->cluster_ip2, rp->port,
+		    rp->proto);
 	for (i = 0; i < s->nexternal_ips; i++)
 		res_lsn_add(b, RES_LSN_EXTERNAL_IP, &s->external_ips[i],
 		    rp->port, rp->proto);
@@ -590,16 +619,36 @@ port_listeners(struct res_builder *b, const struct res_service *s,
 
 /* ---- headless addresses ---- */
 
+/* By address; of one address's entries, a named one first. */
 static int
-addr_cmp(const void *a, const void *b)
+addr_host_cmp(const void *a, const void *b)
 {
-	return ipaddr_cmp(a, b);
+	const struct addr_host	*x = a, *y = b;
+	int			 c;
+
+	if ((c = ipaddr_cmp(&x->addr, &y->addr)) != 0)
+		return c;
+	if ((x->host == NULL) != (y->host == NULL))
+		return x->host == NULL ? 1 : -1;
+	return str_cmp_null(x->host, y->host);
+}
+
+static void
+addr_push(struct res_builder *b, const struct ipaddr *ip, const char *host)
+{
+	struct addr_host ah;
+
+	ah.addr = *ip;
+	ah.host = host;
+	PUSH(b, b->addrs, ah);
 }
 
 /*
  * A headless Service's DNS answers: the addresses of its ready
  * endpoints (all of them with publishNotReadyAddresses), whatever its
- * ports; a selected Pod counts even when it lacks a named port.
+ * ports; a selected Pod counts even when it lacks a named port.  Each
+ * with its endpoint's hostname (an address named twice keeps the
+ * first name in byte order).
  */
 static void
 headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
@@ -607,6 +656,7 @@ headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
 {
 	struct res_endpoint	ep;
 	struct ipaddr		ips[2];
+	const char		*host;
 	size_t			i, j, k, n;
 
 	b->addrs.n = 0;
@@ -614,8 +664,9 @@ headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
 		memset(&ep, 0, sizeof(ep));
 		pod_state(b->sel.v[i], pnra, &ep);
 		n = pod_ips(b->sel.v[i], ips);
+		host = pod_hostname(b->sel.v[i], s);
 		for (j = 0; ep.ready && j < n; j++)
-			PUSH(b, b->addrs, ips[j]);
+			addr_push(b, &ips[j], host);
 	}
 	for (i = lo; !from_pods && i < hi; i++) {
 		const struct keps *sl = b->slices[i].eps;
@@ -627,18 +678,31 @@ headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
 			for (k = 0; ep.ready && k < e->addresses.n; k++)
 				if (ipaddr_parse(e->addresses.v[k],
 				    &ips[0]) == 0)
-					PUSH(b, b->addrs, ips[0]);
+					addr_push(b, &ips[0], e->hostname);
 		}
 	}
 	if (b->addrs.n > 1)
 		qsort(b->addrs.v, b->addrs.n, sizeof(*b->addrs.v),
-		    addr_cmp);
+		    addr_host_cmp);
 	for (i = 0, n = 0; i < b->addrs.n; i++)
-		if (n == 0 || !ipaddr_equal(&b->addrs.v[n - 1],
-		    &b->addrs.v[i]))
+		if (n == 0 || !ipaddr_equal(&b->addrs.v[n - 1].addr,
+		    &b->addrs.v[i].addr))
 			b->addrs.v[n++] = b->addrs.v[i];
-	s->addresses = res_copy(b, b->addrs.v, n, sizeof(*b->addrs.v));
-	s->naddresses = s->addresses != NULL ? n : 0;
+	s->naddresses = 0;
+	if (n == 0)
+		return;
+	s->addresses = arena_calloc(&b->m->arena, n, sizeof(*s->addresses));
+	s->address_hosts = arena_calloc(&b->m->arena, n,
+	    sizeof(*s->address_hosts));
+	if (s->addresses == NULL || s->address_hosts == NULL) {
+		b->oom = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		s->addresses[i] = b->addrs.v[i].addr;
+		s->address_hosts[i] = b->addrs.v[i].host;
+	}
+	s->naddresses = n;
 }
 
 /* ---- Service basics: what the spec says, before allocation ---- */
@@ -793,6 +857,9 @@ svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 		s->headless = 1;
 	else if (!str_empty(cip))
 		ipaddr_parse(cip, &s->cluster_ip);
+	/* Validated: [0] is clusterIP, [1] the other family's. */
+	if (s->cluster_ip.family != 0 && sp->cluster_ips.n > 1)
+		ipaddr_parse(sp->cluster_ips.v[1], &s->cluster_ip2);
 	s->proxied = !s->headless && s->external_name == NULL &&
 	    !is_type(s, "ExternalName");
 	s->session_affinity = sp->session_affinity != NULL ?
@@ -838,7 +905,7 @@ svc_resolve(struct res_builder *b, struct res_service *s)
 
 		b->eps.n = 0;
 		if (from_pods)
-			pod_endpoints(b, rp, pnra);
+			pod_endpoints(b, s, rp, pnra);
 		else
 			slice_endpoints(b, lo, hi, rp, pnra);
 		eps_finish(b, rp);

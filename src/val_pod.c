@@ -1,7 +1,8 @@
 /*
- * Pod: read leniently (svcproxy needs only labels, ports and IPs), but
- * what it uses is checked as the API server would: container ports
- * (validateContainerPorts) and the status IPs.
+ * Pod: read leniently (svcproxy needs only labels, ports, IPs and DNS
+ * names), but what it uses is checked as the API server would:
+ * container ports (validateContainerPorts), spec.hostname and
+ * spec.subdomain (ValidatePodSpec) and the status IPs.
  */
 #include "config.h"
 
@@ -166,6 +167,23 @@ pod_ips(struct pod_ctx *c)
 	}
 }
 
+/*
+ * ValidatePodSpec: hostname and subdomain, when set, are DNS-1123
+ * labels (they become one label each of the endpoint's DNS name).
+ */
+static void
+dns_names(struct pod_ctx *c)
+{
+	const struct kpod_spec	*sp = &c->p->spec;
+
+	if (sp->hostname != NULL && *sp->hostname != '\0')
+		c->n += val_dns1123_label(&c->dc, val_at(sp->y, "hostname",
+		    sp->y), "spec.hostname", sp->hostname);
+	if (sp->subdomain != NULL && *sp->subdomain != '\0')
+		c->n += val_dns1123_label(&c->dc, val_at(sp->y, "subdomain",
+		    sp->y), "spec.subdomain", sp->subdomain);
+}
+
 static size_t
 count_ports(const struct kpod_container *v, size_t n)
 {
@@ -204,6 +222,7 @@ val_pods(struct kset *set, struct diag_list *diags)
 			    &nseen);
 		}
 		free(seen);
+		dns_names(&c);
 		pod_ips(&c);
 		if (c.n > 0)
 			p->invalid = 1;

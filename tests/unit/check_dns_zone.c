@@ -234,6 +234,43 @@ START_TEST(test_ipv6)
 }
 END_TEST
 
+/* Dual-stack clusterIPs: A the IPv4 one, AAAA the IPv6 one, PTR both. */
+START_TEST(test_dual_stack)
+{
+	/* Either family first; either dual-stack policy. */
+	static const char *const spec[] = {
+	    "  clusterIP: 10.96.0.11\n  clusterIPs: [10.96.0.11, fd00::b]\n"
+	    "  ipFamilyPolicy: PreferDualStack\n",
+	    "  clusterIP: fd00::b\n  clusterIPs: [fd00::b, 10.96.0.11]\n"
+	    "  ipFamilyPolicy: RequireDualStack\n"
+	};
+	struct fx	f;
+	char		b[512], y[1024];
+	size_t		i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(y, sizeof(y), "%s---\napiVersion: v1\nkind: Service\n"
+		    "metadata: {name: two, namespace: ns1}\nspec:\n%s"
+		    "  ports:\n  - {name: h, port: 80}\n",
+		    PCFG("cluster.local"), spec[i]);
+		fx_load(&f, y);
+		ck_assert_str_eq(ask(&f, "two.ns1.svc.cluster.local", DNS_T_A,
+		    b, sizeof(b)), "0 10.96.0.11");
+		ck_assert_str_eq(ask(&f, "two.ns1.svc.cluster.local",
+		    DNS_T_AAAA, b, sizeof(b)), "0 fd00::b");
+		ck_assert_str_eq(ask(&f, "11.0.96.10.in-addr.arpa", DNS_T_PTR,
+		    b, sizeof(b)), "0 two.ns1.svc.cluster.local.");
+		ck_assert_str_eq(ask(&f, "b.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		    "0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", DNS_T_PTR, b,
+		    sizeof(b)), "0 two.ns1.svc.cluster.local.");
+		ck_assert_str_eq(ask(&f, "_h._tcp.two.ns1.svc.cluster.local",
+		    DNS_T_SRV, b, sizeof(b)),
+		    "0 SRV:0:100:80:two.ns1.svc.cluster.local.");
+		fx_free(&f);
+	}
+}
+END_TEST
+
 START_TEST(test_external_name)
 {
 	struct fx	f;
@@ -297,6 +334,65 @@ START_TEST(test_headless)
 	    b, sizeof(b)), "3");
 	ck_assert_str_eq(ask(&f, "_pg._tcp.empty.default.svc.cluster.local",
 	    DNS_T_SRV, b, sizeof(b)), "3");
+	fx_free(&f);
+}
+END_TEST
+
+#define POD(name, ip, extra) \
+	"---\napiVersion: v1\nkind: Pod\n" \
+	"metadata: {name: " name ", namespace: default, labels: {app: db}}\n" \
+	"spec:\n  containers: [{name: c, ports: [{name: pg, " \
+	"containerPort: 5432}]}]\n" extra \
+	"status:\n  podIPs: " ip "\n"
+
+/*
+ * Pods selected by a headless Service: spec.hostname names the endpoint
+ * only when spec.subdomain is that Service (ShouldSetHostname).
+ */
+START_TEST(test_pod_hostname)
+{
+	struct fx	f;
+	char		b[1024];
+
+	fx_load(&f, PCFG("cluster.local")
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: db, namespace: default}\n"
+	    "spec:\n  clusterIP: None\n  selector: {app: db}\n"
+	    "  ports:\n  - {name: pg, port: 5432}\n"
+	    POD("p0", "[{ip: 10.1.0.1}, {ip: \"fd00::1\"}]",
+	    "  hostname: db-0\n  subdomain: db\n")
+	    POD("p1", "[{ip: 10.1.0.2}]", "  hostname: db-1\n  subdomain: x\n")
+	    POD("p2", "[{ip: 10.1.0.3}]", "  subdomain: db\n")
+	    POD("p3", "[{ip: 10.1.0.4}]", "  hostname: db-3\n")
+	    "---\napiVersion: v1\nkind: Service\n"
+	    "metadata: {name: x, namespace: default}\n"
+	    "spec:\n  clusterIP: 10.96.0.20\n  selector: {app: db}\n"
+	    "  ports:\n  - {name: pg, port: 5432}\n");
+	ck_assert_str_eq(ask(&f, "db-0.db.default.svc.cluster.local", DNS_T_A,
+	    b, sizeof(b)), "0 10.1.0.1");
+	ck_assert_str_eq(ask(&f, "db-0.db.default.svc.cluster.local",
+	    DNS_T_AAAA, b, sizeof(b)), "0 fd00::1");
+	ck_assert_str_eq(ask(&f, "1.0.1.10.in-addr.arpa", DNS_T_PTR, b,
+	    sizeof(b)), "0 db-0.db.default.svc.cluster.local.");
+	/* Another subdomain, or none, or no hostname: the dashed form.
+	   db-0's two addresses give one SRV record, not two. */
+	ck_assert_str_eq(ask(&f, "db-1.db.default.svc.cluster.local", DNS_T_A,
+	    b, sizeof(b)), "3");
+	ck_assert_str_eq(ask(&f, "10-1-0-2.db.default.svc.cluster.local",
+	    DNS_T_A, b, sizeof(b)), "0 10.1.0.2");
+	ck_assert_str_eq(ask(&f, "10-1-0-3.db.default.svc.cluster.local",
+	    DNS_T_A, b, sizeof(b)), "0 10.1.0.3");
+	ck_assert_str_eq(ask(&f, "db-3.db.default.svc.cluster.local", DNS_T_A,
+	    b, sizeof(b)), "3");
+	ck_assert_str_eq(ask(&f, "_pg._tcp.db.default.svc.cluster.local",
+	    DNS_T_SRV, b, sizeof(b)),
+	    "0 SRV:0:100:5432:10-1-0-2.db.default.svc.cluster.local. "
+	    "SRV:0:100:5432:10-1-0-3.db.default.svc.cluster.local. "
+	    "SRV:0:100:5432:10-1-0-4.db.default.svc.cluster.local. "
+	    "SRV:0:100:5432:db-0.db.default.svc.cluster.local.");
+	/* A subdomain naming a Service with a clusterIP: no Pod names. */
+	ck_assert_str_eq(ask(&f, "db-1.x.default.svc.cluster.local", DNS_T_A,
+	    b, sizeof(b)), "3");
 	fx_free(&f);
 }
 END_TEST
@@ -412,8 +508,10 @@ dns_zone_suite(void)
 	tcase_add_test(tc, test_domain);
 	tcase_add_test(tc, test_soa);
 	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_dual_stack);
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_headless);
+	tcase_add_test(tc, test_pod_hostname);
 	tcase_add_test(tc, test_headless_many);
 	tcase_add_test(tc, test_wire);
 	tcase_add_test(tc, test_config);

@@ -155,6 +155,49 @@ START_TEST(test_pod_name)
 }
 END_TEST
 
+/* ValidatePodSpec: spec.hostname and spec.subdomain are DNS-1123 labels. */
+START_TEST(test_pod_hostname)
+{
+	struct vt		 t;
+	const struct diag	*d;
+	char			 y[512], long_label[65];
+
+	vt_run(&t, POD("spec:\n  hostname: db-0\n  subdomain: db\n"));
+	vt_clean(&t);
+	ck_assert_str_eq(t.set.pods.v[0]->spec.hostname, "db-0");
+	ck_assert_str_eq(t.set.pods.v[0]->spec.subdomain, "db");
+	vt_free(&t);
+
+	vt_run(&t, POD("spec:\n  hostname: Db_0\n  subdomain: db.sub\n"));
+	d = vt_expect(&t, "spec.hostname", E, DIAG_INVALID, "Db_0",
+	    "a lowercase RFC 1123 label must consist of lower case "
+	    "alphanumeric characters or '-'");
+	ck_assert_uint_eq(d->line, 5);
+	ck_assert_uint_eq(d->col, 13);
+	d = vt_expect(&t, "spec.subdomain", E, DIAG_INVALID, "db.sub",
+	    "must not contain dots");
+	ck_assert_uint_eq(d->line, 6);
+	ck_assert_uint_eq(d->col, 14);
+	ck_assert_uint_eq(t.nerr, 2);
+	ck_assert_int_eq(t.set.pods.v[0]->invalid, 1);
+	vt_free(&t);
+
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	snprintf(y, sizeof(y), POD("spec:\n  subdomain: %s\n"), long_label);
+	vt_run(&t, y);
+	vt_expect(&t, "spec.subdomain", E, DIAG_INVALID, long_label,
+	    "must be no more than 63 characters");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+
+	/* Empty is unset, as the API server's len() > 0. */
+	vt_run(&t, POD("spec:\n  hostname: \"\"\n  subdomain: \"\"\n"));
+	vt_clean(&t);
+	vt_free(&t);
+}
+END_TEST
+
 /* svcproxy.io/weight on a Pod: 0 to 256, HAProxy's range. */
 START_TEST(test_pod_weight)
 {
@@ -199,6 +242,7 @@ val_tc_pod(void)
 	tcase_add_test(tc, test_pod_port_names_across_containers);
 	tcase_add_test(tc, test_pod_ips);
 	tcase_add_test(tc, test_pod_name);
+	tcase_add_test(tc, test_pod_hostname);
 	tcase_add_test(tc, test_pod_weight);
 	return tc;
 }
