@@ -161,9 +161,12 @@ alloc_cluster_ips(struct res_model *m, const struct pcfg *pc,
 
 	if (ipset_init(&used, m->nservices) == -1)
 		return -1;
+	/* A dual-stack Service's second clusterIP is taken too. */
 	for (i = 0; i < m->nservices; i++)
-		if (m->services[i].cluster_ip.family != 0 &&
-		    ipset_add(&used, &m->services[i].cluster_ip) == -1)
+		if ((m->services[i].cluster_ip.family != 0 &&
+		    ipset_add(&used, &m->services[i].cluster_ip) == -1) ||
+		    (m->services[i].cluster_ip2.family != 0 &&
+		    ipset_add(&used, &m->services[i].cluster_ip2) == -1))
 			rc = -1;
 	if (c->addr.family != 0) {
 		size = cidr_size(c);

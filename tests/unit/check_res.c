@@ -782,6 +782,31 @@ START_TEST(test_cluster_ip_explicit_never_taken)
 }
 END_TEST
 
+/* A dual-stack Service's second clusterIP is never handed out again. */
+START_TEST(test_cluster_ip_second_never_taken)
+{
+	struct fx	 f;
+	char		 a[NETADDR_STRLEN];
+	size_t		 i;
+
+	fx_load(&f, "---\napiVersion: svcproxy.io/v1alpha1\n"
+	    "kind: ProxyConfig\nmetadata: {name: cfg}\n"
+	    "spec:\n  serviceCIDR: 10.9.0.0/30\n"
+	    SVC_N("a", "") SVC_N("b", "")
+	    SVC_N("dual", "  ipFamilyPolicy: RequireDualStack\n"
+	    "  ipFamilies: [IPv6, IPv4]\n"
+	    "  clusterIP: fd00::1\n  clusterIPs: [fd00::1, 10.9.0.1]\n"));
+	ck_assert_str_eq(ip(&svc(&f, "alloc", "dual")->cluster_ip2, a),
+	    "10.9.0.1");
+	for (i = 0; i < f.m.nservices; i++)
+		if (strcmp(f.m.services[i].name, "dual") != 0 &&
+		    f.m.services[i].cluster_ip.family != 0)
+			ck_assert_str_eq(ip(&f.m.services[i].cluster_ip, a),
+			    "10.9.0.2");
+	fx_free(&f);
+}
+END_TEST
+
 /*
  * A /30 has two usable ClusterIPs (.1, .2): never the network (.0) or
  * the broadcast (.3) address; the third Service gets a warning and no
@@ -1493,6 +1518,7 @@ res_suite(void)
 	tcase_add_test(tc, test_external_name);
 	tcase_add_test(tc, test_cluster_ip_alloc);
 	tcase_add_test(tc, test_cluster_ip_explicit_never_taken);
+	tcase_add_test(tc, test_cluster_ip_second_never_taken);
 	tcase_add_test(tc, test_cluster_ip_small_cidr);
 	tcase_add_test(tc, test_lb_pool_blocks);
 	tcase_add_test(tc, test_node_port_alloc);
