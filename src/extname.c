@@ -39,23 +39,33 @@ xn_timer_ms(struct event *ev, int64_t ms)
 
 /* ---- the table, for snapshot builds ---- */
 
-/* xn_lookup_fn over x's entries; x->mu held by the caller. */
-static const struct ipaddr *
-xn_lookup(const char *name, size_t *n, void *arg)
+/* The entry of name ("a.b." is "a.b", in any case), or NULL. */
+static struct xn_ent *
+xn_find(const struct xn_run *x, const char *name)
 {
-	struct xn_run	*x = arg;
-	size_t		 i, len = strlen(name);
+	size_t i, len = strlen(name);
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
 	for (i = 0; i < x->nents; i++)
 		if (!x->ents[i]->gone && strlen(x->ents[i]->name) == len &&
-		    strncasecmp(x->ents[i]->name, name, len) == 0) {
-			*n = x->ents[i]->naddrs;
-			return x->ents[i]->addrs;
-		}
-	*n = 0;
+		    strncasecmp(x->ents[i]->name, name, len) == 0)
+			return x->ents[i];
 	return NULL;
+}
+
+/* xn_lookup_fn over x's entries; x->mu held by the caller. */
+static const struct ipaddr *
+xn_lookup(const char *name, size_t *n, void *arg)
+{
+	struct xn_ent *e;
+
+	if ((e = xn_find(arg, name)) == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	*n = e->naddrs;
+	return e->addrs;
 }
 
 struct snap *
@@ -358,18 +368,6 @@ xn_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- the wanted set ---- */
-
-static struct xn_ent *
-xn_find(struct xn_run *x, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < x->nents; i++)
-		if (!x->ents[i]->gone && strcasecmp(x->ents[i]->name,
-		    name) == 0)
-			return x->ents[i];
-	return NULL;
-}
 
 /* The resolver's nameservers from pc, the evdns base made if need be. */
 static int
