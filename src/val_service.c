@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "lb.h"
-#include "selector.h"
 #include "val_int.h"
 #include "val_lb.h"
 
@@ -919,7 +918,7 @@ static const char *const known_annotations[] = {
 	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
 	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
 	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
-	ANN_SLOW_START, ANN_PROXY_EXTERNAL_NAME,
+	ANN_PROXY_EXTERNAL_NAME, ANN_SLOW_START,
 };
 
 static void
@@ -1035,11 +1034,14 @@ balancing(struct svc_ctx *c)
 static int
 proxies_external_name(const struct ksvc *s)
 {
-	const char *v = sel_label_get(&s->meta.annotations,
-	    ANN_PROXY_EXTERNAL_NAME);
+	const struct kstrmap	*m = &s->meta.annotations;
+	size_t			 i;
 
-	return is(s->spec.type, "ExternalName") && v != NULL &&
-	    is(v, "true");
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_PROXY_EXTERNAL_NAME))
+			return is(s->spec.type, "ExternalName") &&
+			    is(m->v[i].value, "true");
+	return 0;
 }
 
 /*

@@ -217,6 +217,15 @@ expect "check: a bad annotation value is an error" 1 $?
 expect "check: its wording" 2 "$(printf '%s\n' "$out" |
     grep -c 'Unsupported value: "yes": supported values: "false", "true"')"
 
+sed -e "s/nameservers: \[.*\]/nameservers: [\"$NS:$NSPORT\", \"nope\"]/" \
+    -e 's/minTTL: 1s/minTTL: 10s/' "$CONF" >"$WORK/bad.yaml"
+out=$("$SVCPROXY" check -c "$WORK/bad.yaml" 2>&1)
+expect "check: bad resolver settings are errors" 1 $?
+expect "check: a bad nameserver named" 1 "$(printf '%s\n' "$out" |
+    grep -c 'spec.externalName.nameservers\[1\]: Invalid value: "nope"')"
+expect "check: minTTL over maxTTL" 1 "$(printf '%s\n' "$out" |
+    grep -c 'spec.externalName.minTTL: Invalid value: "10s": must not be greater than spec.externalName.maxTTL')"
+
 # ---- served ----
 
 zone "billing IN A $B1" "billing IN AAAA ::1" "other IN A $B1"
