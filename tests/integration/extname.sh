@@ -22,9 +22,23 @@ FAILED=0
 . "$top_srcdir/tests/integration/tcp_lib.sh"
 . "$top_srcdir/tests/integration/metrics_lib.sh"
 NSD_PID=
+# NSD's processes: the one in its pidfile and its descendants (the
+# server that answers is a grandchild), by parent pid.
+nsd_procs() {
+	local all="" next=$NSD_PID p
+	while [ -n "$next" ]; do
+		all="$all $next"
+		p=$(echo $next | tr ' ' ',')
+		next=$(pgrep -P "$p" | tr '\n' ' ')
+	done
+	echo $all
+}
 xn_cleanup() {
-	[ -n "$NSD_PID" ] && kill -CONT "$NSD_PID" 2>/dev/null
-	[ -n "$NSD_PID" ] && kill -9 "$NSD_PID" 2>/dev/null
+	local p
+	for p in $(nsd_procs); do
+		kill -CONT "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
 	tcp_cleanup
 }
 trap xn_cleanup EXIT
@@ -333,8 +347,11 @@ expect "metrics: changes counted" 1 "$( [ "$v" != none ] && [ "$v" -ge 2 ] && ec
 # ---- SIGHUP while a query hangs ----
 
 # NSD stopped, not gone: the queries of the next round wait for their
-# timeout, and the reloads below happen while they are out.
-kill -STOP "$NSD_PID"
+# timeout, and the reloads below happen while they are out.  The new
+# Service's name cannot resolve meanwhile, so no rebuild follows the
+# reload: its own snapshot must have the answers.
+NSD_STOPPED=$(nsd_procs)
+kill -STOP $NSD_STOPPED
 sleep 1.5			# past the 1 s TTL: a round is out
 conf 60s other >"$CONF"
 kill -HUP "$PROXY"
@@ -349,7 +366,8 @@ for i in $(seq 1 150); do
 done
 expect "reload applied while a query hangs" 1 "$ok"
 expect "still serving the last good answer" "b2=3" "$(ids 3 "$EXT:$SP")"
-kill -CONT "$NSD_PID"
+expect "the new Service: no answer yet" "" "$(status_addrs other.svcproxy.test)"
+kill -CONT $NSD_STOPPED
 expect "the new Service's name resolved after" "$B1" "$(wait_addrs other.svcproxy.test "$B1" 20)"
 expect "the new Service is served" "b1=2" "$(ids 2 "$EXT2:$SP")"
 expect "svcproxy alive" 1 "$(kill -0 "$PROXY" 2>/dev/null && echo 1)"
@@ -363,14 +381,14 @@ NSD_PID=
 ok=0
 for i in $(seq 1 150); do
 	v=$(mval "$ADMIN" svcproxy_external_name_failures_total)
-	[ "$v" != none ] && [ "$v" != unreachable ] && [ "$v" -gt "$f0" ] &&
+	n=$(status_field $NAME failingInARow)
+	[ "$v" -gt "$f0" ] 2>/dev/null && [ "$n" -ge 1 ] 2>/dev/null &&
 	    { ok=1; break; }
 	sleep 0.1
 done
-expect "failure counted" 1 "$ok"
+expect "failure counted (/metrics) and shown (/status failingInARow)" 1 "$ok"
 err=$(status_field $NAME lastError)
 expect "/status: last error shown" 1 "$( [ -n "$err" ] && [ "$err" != None ] && echo 1)"
-expect "/status: failing in a row" 1 "$( [ "$(status_field $NAME failingInARow)" -ge 1 ] && echo 1)"
 expect "/status: last good answer kept" "$B2" "$(status_addrs $NAME)"
 expect "TCP: still served" "b2=3" "$(ids 3 "$EXT:$SP")"
 expect "UDP: still served" "u2=2" "$(uids 2 "$EXT:$SP")"
