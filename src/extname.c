@@ -277,8 +277,24 @@ xn_round_done(struct xn_run *x, struct xn_ent *e)
 		    nodata ? xn_err_text(DNS_ERR_NODATA) : "empty answer");
 	x->stats.failing = 0;
 	for (i = 0; i < (int)x->nents; i++)
-		x->stats.failing += x->ents[i]->fails > 0;
+		x->stats.failing += x->ents[i]->fails > 0 &&
+		    !x->ents[i]->gone;
 	xn_timer_ms(e->timer, e->next_ms - now);
+}
+
+/* Take e, no longer wanted and with no query out, out of x; free it. */
+static void
+xn_unlist(struct xn_run *x, struct xn_ent *e)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < x->nents; i++)
+		if (x->ents[i] != e)
+			x->ents[n++] = x->ents[i];
+	x->nents = n;
+	pthread_mutex_unlock(&x->mu);
+	xn_ent_free(e);
 }
 
 /* evdns_callback_type of both queries. */
@@ -290,12 +306,13 @@ xn_answer(int result, char type, int count, int ttl, void *addresses,
 	int		 fam = type == DNS_IPv6_AAAA ? 1 : 0, i;
 
 	e->inflight--;
-	if (result == DNS_ERR_SHUTDOWN || result == DNS_ERR_CANCEL ||
-	    e->gone) {
-		if (e->gone && e->inflight == 0)
-			xn_ent_free(e);
+	if (e->gone) {
+		if (e->inflight == 0)
+			xn_unlist(e->run, e);
 		return;
 	}
+	if (result == DNS_ERR_SHUTDOWN || result == DNS_ERR_CANCEL)
+		return;
 	if (type != DNS_IPv4_A && type != DNS_IPv6_AAAA)
 		fam = e->err[0] == INT_MIN ? 0 : 1;
 	e->err[fam] = result;
@@ -435,7 +452,11 @@ xn_add(struct xn_run *x, const char *name)
 	return e;
 }
 
-/* Drop the entries not marked in keep (one flag per entry). */
+/*
+ * Drop the entries not marked in keep (one flag per entry).  One with
+ * a query out stays listed, marked gone (no lookup finds it), until
+ * its last answer frees it (xn_answer), or xn_free does.
+ */
 static void
 xn_drop(struct xn_run *x, const unsigned char *keep)
 {
@@ -445,16 +466,16 @@ xn_drop(struct xn_run *x, const unsigned char *keep)
 	pthread_mutex_lock(&x->mu);
 	for (i = 0; i < x->nents; i++) {
 		e = x->ents[i];
-		if (keep[i]) {
-			x->ents[n++] = e;
-			continue;
+		if (!keep[i] && !e->gone) {
+			log_info("external name %s: no longer proxied",
+			    e->name);
+			e->gone = 1;
+			evtimer_del(e->timer);
 		}
-		log_info("external name %s: no longer proxied", e->name);
-		e->gone = 1;
-		evtimer_del(e->timer);
-		/* An answer still out frees it (xn_answer). */
-		if (e->inflight == 0)
+		if (e->gone && e->inflight == 0)
 			xn_ent_free(e);
+		else
+			x->ents[n++] = e;
 	}
 	x->nents = n;
 	pthread_mutex_unlock(&x->mu);
@@ -463,7 +484,7 @@ xn_drop(struct xn_run *x, const unsigned char *keep)
 void
 xn_want(struct xn_run *x, const struct res_model *m)
 {
-	unsigned char	*keep;
+	unsigned char	*keep, *more;
 	struct xn_ent	*e;
 	size_t		 i, k, n0 = x->nents;
 
@@ -495,15 +516,18 @@ xn_want(struct xn_run *x, const struct res_model *m)
 				keep[k] = 1;
 	}
 	/* Entries added above lie past n0: keep them. */
-	keep = realloc(keep, x->nents + 1);
-	if (keep == NULL) {
+	if ((more = realloc(keep, x->nents + 1)) == NULL) {
 		log_error("external names: out of memory");
+		free(keep);
 		return;
 	}
+	keep = more;
 	memset(keep + n0, 1, x->nents - n0 + 1);
 	xn_drop(x, keep);
 	free(keep);
-	x->stats.names = x->nents;
+	x->stats.names = 0;
+	for (i = 0; i < x->nents; i++)
+		x->stats.names += !x->ents[i]->gone;
 }
 
 int
@@ -566,7 +590,7 @@ xn_status_json(const struct xn_run *x, FILE *out)
 {
 	int64_t	now = clock_mono_ms();
 	char	ip[NETADDR_STRLEN];
-	size_t	i, k;
+	size_t	i, k, shown;
 
 	fprintf(out, "{\"nameservers\":[");
 	for (i = 0; x->base != NULL && i < x->nns; i++) {
@@ -577,10 +601,12 @@ xn_status_json(const struct xn_run *x, FILE *out)
 		    sizeof(hp)));
 	}
 	fprintf(out, "],\"names\":[");
-	for (i = 0; x->base != NULL && i < x->nents; i++) {
+	for (i = 0, shown = 0; x->base != NULL && i < x->nents; i++) {
 		const struct xn_ent *e = x->ents[i];
 
-		fprintf(out, "%s{\"name\":", i > 0 ? "," : "");
+		if (e->gone)
+			continue;
+		fprintf(out, "%s{\"name\":", shown++ > 0 ? "," : "");
 		xn_json_str(out, e->name);
 		fprintf(out, ",\"addresses\":[");
 		for (k = 0; k < e->naddrs; k++)
