@@ -457,6 +457,19 @@ run_xn_busy(void *arg)
 	return c->rel == NULL || reload_busy(c->rel) || c->draining;
 }
 
+/* The endpoint gauges of m's ports, ExternalName answers included. */
+static void
+run_xn_eps(struct run_ctx *c, const struct res_model *m)
+{
+	struct res_model	ov;
+	int			any;
+
+	if (xn_model(&c->xn, m, &ov, &any) == -1)
+		return;
+	met_eps(&c->met, any ? &ov : m);
+	xn_overlay_free(&ov, any);
+}
+
 /*
  * A build for new answers is done: publish it as a reload would (the
  * ports and listeners are the running model's, so only the metrics'
@@ -478,6 +491,7 @@ run_xn_built(struct rld_result *r, void *arg)
 			snap_unref(s);
 		} else {
 			snap_slot_publish(&c->slot, s);
+			run_xn_eps(c, &c->model->res);
 			/* s is the slot's: only this thread publishes. */
 			if ((t = snap_hc_targets(s, &n)) != NULL) {
 				run_hc_want(c, s, t, n);
@@ -524,11 +538,15 @@ run_xn_prepare(void *arg, const struct reload_next *n, void **state,
 	return 0;
 }
 
+/* After the metrics' part: its endpoint gauges get the answers too. */
 static void
 run_xn_commit(void *arg, void *state, struct reload_next *n)
 {
+	struct run_ctx	*c = arg;
+
 	(void)state;
-	xn_want(arg, &n->m->res);
+	xn_want(&c->xn, &n->m->res);
+	run_xn_eps(c, &n->m->res);
 }
 
 static void
@@ -617,7 +635,7 @@ run_reloader(struct run_ctx *c)
 		parts[i].arg = e;
 	parts[3].arg = c;
 	parts[4].arg = &c->dns;
-	parts[5].arg = &c->xn;
+	parts[5].arg = c;
 	if ((c->rel = reload_new(e, parts, i)) == NULL) {
 		log_error("out of memory");
 		return -1;

@@ -68,6 +68,18 @@ xn_lookup(const char *name, size_t *n, void *arg)
 	return e->addrs;
 }
 
+int
+xn_model(struct xn_run *x, const struct res_model *m, struct res_model *out,
+    int *any)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->mu);
+	rc = xn_overlay(m, xn_lookup, x, out, any);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
 struct snap *
 xn_snap_build(struct xn_run *x, const struct res_model *m,
     struct lb_livetab *live, struct hc_celltab *cells, char *err,
@@ -75,16 +87,13 @@ xn_snap_build(struct xn_run *x, const struct res_model *m,
 {
 	struct res_model	 ov;
 	struct snap		*s;
-	int			 any = 0, rc = 0;
+	int			 any = 0;
 
 	if (x == NULL)
 		return snap_build(m, live, cells, err, errlen);
 	/* The copy holds the addresses: the lock is not held while the
 	   snapshot is built. */
-	pthread_mutex_lock(&x->mu);
-	rc = xn_overlay(m, xn_lookup, x, &ov, &any);
-	pthread_mutex_unlock(&x->mu);
-	if (rc == -1) {
+	if (xn_model(x, m, &ov, &any) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}

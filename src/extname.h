@@ -133,6 +133,14 @@ void		 xn_built(struct xn_run *x);
 int		 xn_building(const struct xn_run *x);
 
 /*
+ * m with x's answers as endpoints (xn_overlay, extname_conf.h): free
+ * out with xn_overlay_free(out, *any).  Any thread.  0, or -1 when out
+ * of memory.
+ */
+int		 xn_model(struct xn_run *x, const struct res_model *m,
+		    struct res_model *out, int *any);
+
+/*
  * snap_build of m with each proxied ExternalName port's endpoints from
  * x's answers (NULL x: none).  Any thread.  As snap_build.
  */

@@ -296,6 +296,9 @@ expect "resolved: A and AAAA" "$B1 ::1" "$(wait_addrs $NAME "$B1 ::1")"
 expect "TCP: both answers are endpoints" "b1=5 b6=5" "$(ids 10 "$EXT:$SP")"
 expect "UDP: both answers are endpoints" "u1=2 u6=2" "$(uids 4 "$EXT:$SP")"
 expect "/status: TTL as the record's, clamped" 1000 "$(status_field $NAME ttlMs)"
+EPM=$(portm svcproxy_port_endpoints default billing "$SP" 'state="ready"')
+expect_metric "metrics: the answers are the port's endpoints" "$ADMIN" \
+    "$EPM" 2
 expect_metric "metrics: no failure" "$ADMIN" \
     svcproxy_external_name_failures_total 0
 
@@ -335,6 +338,7 @@ between "within the TTL and a query" "$(since "$t0")" 0 5
 expect "TCP: traffic moved" "b2=6" "$(ids 6 "$EXT:$SP")"
 expect "UDP: traffic moved" "u2=3" "$(uids 3 "$EXT:$SP")"
 expect "no reload" "$reloads0" "$(grep -c "reload:" "$WORK/sp.log")"
+expect_metric "metrics: the port's endpoints follow" "$ADMIN" "$EPM" 1
 expect "log: the change" 1 "$(grep -c "external name $NAME: $B2 (was $B1 ::1" "$WORK/sp.log")"
 expect "log: built with no file read" 1 \
     "$(grep -c "endpoints updated in .* (no file read)" "$WORK/sp.log" | awk '{print ($1 >= 2)}')"
