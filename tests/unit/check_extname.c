@@ -85,19 +85,22 @@ START_TEST(test_resolv_conf)
 	    "nameserverX 1.2.3.4\n"
 	    "nameserver fe80::1%eth0\n"
 	    "options ndots:5\n"
+	    "nameserver 192.0.2.53#glibc cuts at # and ;\n"
 	    "nameserver 127.0.0.53";	/* no final newline */
 	struct ipaddr	ns[8], want;
 	uint16_t	port[8];
 	size_t		n;
 
 	n = xn_resolv_parse(text, ns, port, 8);
-	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(n, 4);
 	want = ip("10.0.0.53");
 	ck_assert_int_eq(ipaddr_cmp(&ns[0], &want), 0);
 	want = ip("::1");
 	ck_assert_int_eq(ipaddr_cmp(&ns[1], &want), 0);
-	want = ip("127.0.0.53");
+	want = ip("192.0.2.53");
 	ck_assert_int_eq(ipaddr_cmp(&ns[2], &want), 0);
+	want = ip("127.0.0.53");
+	ck_assert_int_eq(ipaddr_cmp(&ns[3], &want), 0);
 	ck_assert_uint_eq(port[0], 53);
 	ck_assert_uint_eq(port[2], 53);
 	/* The bound holds. */
