@@ -357,22 +357,33 @@ expect "metrics: changes counted" 1 "$( [ "$v" != none ] && [ "$v" -ge 2 ] && ec
 NSD_STOPPED=$(nsd_procs)
 kill -STOP $NSD_STOPPED
 sleep 1.5			# past the 1 s TTL: a round is out
+# applied N: wait until N reloads have been applied in all.
+applied() {
+	local i
+	for i in $(seq 1 150); do
+		[ "$(grep -c "reload: configuration .* applied" "$WORK/sp.log")" -ge "$1" ] &&
+		    { echo 1; return; }
+		sleep 0.1
+	done
+	echo 0
+}
+# Add a Service (its name's query hangs), drop it while that query is
+# out, add it again: the dropped entry waits for its answer to be freed.
 conf 60s other >"$CONF"
 kill -HUP "$PROXY"
-sleep 0.3
+expect "reload applied while a query hangs" 1 "$(applied 1)"
+conf 60s >"$CONF"
 kill -HUP "$PROXY"
-sleep 0.3
+expect "reload dropping a name whose query is out" 1 "$(applied 2)"
+conf 60s other >"$CONF"
 kill -HUP "$PROXY"
-ok=0
-for i in $(seq 1 150); do
-	grep -q "reload: configuration .* applied" "$WORK/sp.log" && { ok=1; break; }
-	sleep 0.1
-done
-expect "reload applied while a query hangs" 1 "$ok"
+expect "reload adding it again" 1 "$(applied 3)"
 expect "still serving the last good answer" "b2=3" "$(ids 3 "$EXT:$SP")"
 expect "the new Service: no answer yet" "" "$(status_addrs other.svcproxy.test)"
 kill -CONT $NSD_STOPPED
 expect "the new Service's name resolved after" "$B1" "$(wait_addrs other.svcproxy.test "$B1" 20)"
+expect "/status: the name listed once" 1 "$(curl -sf "http://$ADMIN/status" |
+    grep -o '"name":"other.svcproxy.test"' | wc -l)"
 expect "the new Service is served" "b1=2" "$(ids 2 "$EXT2:$SP")"
 expect "svcproxy alive" 1 "$(kill -0 "$PROXY" 2>/dev/null && echo 1)"
 
