@@ -51,7 +51,8 @@ struct snap;
 struct xn_stats {
 	uint64_t		 queries;	/* A+AAAA rounds asked */
 	uint64_t		 failures;	/* rounds that failed */
-	uint64_t		 changes;	/* answers that moved endpoints */
+	uint64_t		 changes;	/* answers that moved
+						   endpoints */
 	uint64_t		 rebuilds;	/* snapshots built for them */
 	uint64_t		 expired;	/* last good answers dropped */
 	size_t			 names;		/* resolved now */

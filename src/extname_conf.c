@@ -80,7 +80,8 @@ xn_resolv_parse(const char *text, struct ipaddr *ns, uint16_t *ports,
 			eol = p + strlen(p);
 		while (p < eol && isspace((unsigned char)*p))
 			p++;
-		if ((size_t)(eol - p) > 10 && strncmp(p, "nameserver", 10) == 0 &&
+		if ((size_t)(eol - p) > 10 &&
+		    strncmp(p, "nameserver", 10) == 0 &&
 		    isspace((unsigned char)p[10])) {
 			for (w = p + 10; w < eol && isspace((unsigned char)*w);
 			    w++)
