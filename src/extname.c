@@ -504,16 +504,15 @@ xn_want(struct xn_run *x, const struct res_model *m)
 		log_error("external names: out of memory");
 		return;
 	}
+	for (i = 0; i < m->nservices && !m->services[i].xn_proxy; i++)
+		;
+	if (i < m->nservices && xn_servers(x, m->pcfg) == -1)
+		log_error("external names: cannot set up the resolver");
 	for (i = 0; i < m->nservices; i++) {
 		const struct res_service *s = &m->services[i];
 
 		if (!s->xn_proxy)
 			continue;
-		if (x->dns == NULL || x->nns != m->pcfg->xn_nns ||
-		    memcmp(x->ns, m->pcfg->xn_ns, sizeof(x->ns)) != 0)
-			if (xn_servers(x, m->pcfg) == -1)
-				log_error("external names: cannot set up the "
-				    "resolver");
 		if ((e = xn_find(x, s->external_name)) == NULL) {
 			if (xn_add(x, s->external_name) == NULL)
 				log_error("external name %s: out of memory",
