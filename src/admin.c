@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
+#include "extname.h"
 #include "health_state.h"
 #include "clock.h"
 #include "health_view.h"
@@ -326,6 +327,10 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	adm_json_resolve(f, *a->src.model);
 	adm_json_process(f, a, &w);
 	adm_json_listeners(f, a->src.lsns);
+	if (a->src.xn != NULL) {
+		fputs(",\n\"externalNames\":", f);
+		xn_status_json(a->src.xn, f);
+	}
 	fputs(",\n\"live\":[", f);
 	for (i = 0; s != NULL && i < s->nports; i++) {
 		if (s->ports[i].proto != PROTO_TCP)

@@ -46,6 +46,7 @@
 #include "worker.h"
 
 struct model;
+struct xn_run;
 
 /* What the server reads; all owned by the run context, which outlives it. */
 struct adm_src {
@@ -55,6 +56,8 @@ struct adm_src {
 	const struct met_proc	*proc;
 	const struct lsn_table	*lsns;
 	struct model		**model;	/* running config's model */
+	const struct xn_run	*xn;		/* ExternalName resolver;
+						   NULL: none */
 };
 
 #define ADM_MAX_CONNS		64	/* admin connections open at once */

@@ -17,6 +17,32 @@ const struct cmd_entry cmd_check_entry = {
 	.exec = cmd_check,
 };
 
+/*
+ * One line per ExternalName Service: proxied to its name (the endpoints
+ * come from DNS at run time), or not, and why.
+ */
+static void
+print_external_names(const struct model *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->res.nservices; i++) {
+		const struct res_service *s = &m->res.services[i];
+
+		if (s->external_name == NULL)
+			continue;
+		if (s->xn_proxy)
+			printf("svcproxy: ExternalName %s/%s: proxied to %s "
+			    "(%zu ports on %zu externalIPs; endpoints resolved "
+			    "at run time)\n", s->ns, s->name, s->external_name,
+			    s->nports, s->nexternal_ips);
+		else
+			printf("svcproxy: ExternalName %s/%s: not proxied: "
+			    "%s\n", s->ns, s->name, s->xn_why != NULL ?
+			    s->xn_why : "no ports");
+	}
+}
+
 static void
 print_summary(const char *path, const struct model *m, size_t nwarn)
 {
@@ -36,6 +62,7 @@ print_summary(const char *path, const struct model *m, size_t nwarn)
 	    "%zu listeners, %zu endpoints, %zu pods, %zu network policies, "
 	    "%zu warnings\n", path, m->res.nservices, ports, listeners,
 	    endpoints, m->set.pods.n, m->set.netpols.n, nwarn);
+	print_external_names(m);
 }
 
 int

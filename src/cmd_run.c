@@ -49,6 +49,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "dns_run.h"
+#include "extname.h"
 #include "health.h"
 #include "health_log.h"
 #include "lb.h"
@@ -90,6 +91,10 @@ struct run_ctx {
 	struct hc_engine	*hce;		/* owned; NULL until startup */
 	struct dns_run		 dns;		/* cluster DNS; off unless
 						   spec.dns.listen */
+	struct xn_run		 xn;		/* ExternalName resolver */
+	struct rld		*xrld;		/* owned: builds for xn's
+						   answers; NULL until one */
+	int			 hup_wait;	/* SIGHUP during that build */
 	unsigned		 hc_inflight;	/* its probes at once: fds
 						   kept from the workers */
 	struct met_tab		 met;		/* outlives snapshots */
@@ -242,7 +247,7 @@ run_snap(struct run_ctx *c, const struct model *m)
 	struct snap	*s;
 	char		 err[2048];
 
-	if ((s = snap_build(&m->res, &c->live, &c->cells, err,
+	if ((s = xn_snap_build(&c->xn, &m->res, &c->live, &c->cells, err,
 	    sizeof(err))) == NULL)
 		log_error("%s", err);
 	return s;
@@ -299,12 +304,24 @@ run_ack(evutil_socket_t fd, short what, void *arg)
 	reload_ack(c->rel);
 }
 
+/*
+ * SIGHUP.  A build for an external name's new answer uses the running
+ * model on another thread: the reload, which would replace that model,
+ * waits until it is done (run_xn_built starts it).
+ */
 static void
 run_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct run_ctx	*c = arg;
+
 	(void)sig;
 	(void)what;
-	reload_start(((struct run_ctx *)arg)->rel);
+	if (xn_building(&c->xn)) {
+		log_info("reload: after the build for an external name");
+		c->hup_wait = 1;
+		return;
+	}
+	reload_start(c->rel);
 }
 
 /* ---- binary upgrade (upgrade.h) ---- */
@@ -430,6 +447,120 @@ static const struct reload_part run_part_health = {
 	run_hc_abort
 };
 
+/* ---- ExternalName answers (extname.h) ---- */
+
+static int
+run_xn_busy(void *arg)
+{
+	struct run_ctx	*c = arg;
+
+	return c->rel == NULL || reload_busy(c->rel) || c->draining;
+}
+
+/* The endpoint gauges of m's ports, ExternalName answers included. */
+static void
+run_xn_eps(struct run_ctx *c, const struct res_model *m)
+{
+	struct res_model	ov;
+	int			any;
+
+	if (xn_model(&c->xn, m, &ov, &any) == -1)
+		return;
+	met_eps(&c->met, any ? &ov : m);
+	xn_overlay_free(&ov, any);
+}
+
+/*
+ * A build for new answers is done: publish it as a reload would (the
+ * ports and listeners are the running model's, so only the metrics'
+ * binding and the health checks follow), then the SIGHUP that waited.
+ */
+static void
+run_xn_built(struct rld_result *r, void *arg)
+{
+	struct run_ctx		*c = arg;
+	struct snap		*s = r->s;
+	struct hc_target	*t;
+	size_t			 n;
+
+	r->s = NULL;
+	if (s != NULL && !c->draining) {
+		if (met_bind(&c->met, s) == -1) {
+			log_error("external names: out of memory: the "
+			    "endpoints stay as they were");
+			snap_unref(s);
+		} else {
+			snap_slot_publish(&c->slot, s);
+			run_xn_eps(c, &c->model->res);
+			/* s is the slot's: only this thread publishes. */
+			if ((t = snap_hc_targets(s, &n)) != NULL) {
+				run_hc_want(c, s, t, n);
+				free(t);
+			}
+			log_info("external names: endpoints updated in %u ms "
+			    "(no file read)", r->build_ms);
+		}
+	} else
+		snap_unref(s);
+	xn_built(&c->xn);
+	if (c->hup_wait) {
+		c->hup_wait = 0;
+		reload_start(c->rel);
+	}
+}
+
+/* Build the running model's snapshot again, on a thread of its own. */
+static int
+run_xn_build(void *arg)
+{
+	struct run_ctx	*c = arg;
+	char		 err[256];
+
+	if ((c->xrld == NULL && (c->xrld = rld_new(c->base, &c->live,
+	    &c->cells, &c->xn, run_xn_built, c, err, sizeof(err))) == NULL) ||
+	    rld_rebuild(c->xrld, c->model, err, sizeof(err)) == -1) {
+		log_error("external names: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The reload's part: resolve the names the new model proxies. */
+static int
+run_xn_prepare(void *arg, const struct reload_next *n, void **state,
+    char *err, size_t errlen)
+{
+	(void)arg;
+	(void)n;
+	(void)err;
+	(void)errlen;
+	*state = NULL;
+	return 0;
+}
+
+/* After the metrics' part: its endpoint gauges get the answers too. */
+static void
+run_xn_commit(void *arg, void *state, struct reload_next *n)
+{
+	struct run_ctx	*c = arg;
+
+	(void)state;
+	xn_want(&c->xn, &n->m->res);
+	run_xn_eps(c, &n->m->res);
+}
+
+static void
+run_xn_abort(void *arg, void *state)
+{
+	(void)arg;
+	(void)state;
+}
+
+static const struct reload_part run_part_xn = {
+	"external names", NULL, run_xn_prepare, NULL, run_xn_commit,
+	run_xn_abort
+};
+
 /* Start the engine (after the workers) on s's targets.  0, or -1. */
 static int
 run_hc_start(struct run_ctx *c, const struct snap *s)
@@ -476,7 +607,7 @@ static int
 run_reloader(struct run_ctx *c)
 {
 	struct reload_env	*e = &c->renv;
-	struct reload_part	 parts[5];
+	struct reload_part	 parts[6];
 	size_t			 i;
 
 	memset(e, 0, sizeof(*e));
@@ -485,6 +616,7 @@ run_reloader(struct run_ctx *c)
 	e->slot = &c->slot;
 	e->live = &c->live;
 	e->cells = &c->cells;
+	e->xn = &c->xn;
 	e->met = &c->met;
 	e->proc = &c->proc;
 	e->grp = &c->grp;
@@ -498,10 +630,12 @@ run_reloader(struct run_ctx *c)
 	parts[2] = reload_part_pcfg;
 	parts[3] = run_part_health;
 	parts[4] = dns_reload_part;
+	parts[5] = run_part_xn;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		parts[i].arg = e;
 	parts[3].arg = c;
 	parts[4].arg = &c->dns;
+	parts[5].arg = c;
 	if ((c->rel = reload_new(e, parts, i)) == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -559,6 +693,10 @@ run_free(struct run_ctx *c)
 	adm_stop(&c->adm);
 	reload_free(c->rel);	/* before the workers and c->live */
 	c->rel = NULL;
+	rld_stop(c->xrld);	/* likewise, and before c->model, c->xn */
+	c->xrld = NULL;
+	c->proc.xn = NULL;
+	xn_free(&c->xn);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i] != NULL) {
 			event_free(*evs[i]);
@@ -656,6 +794,7 @@ run_admin(struct run_ctx *c, int fd)
 	src.proc = &c->proc;
 	src.lsns = &c->lsns;
 	src.model = &c->model;
+	src.xn = &c->xn;
 	if (adm_start(&c->adm, c->base, &c->model->pcfg.admin_ip,
 	    c->model->pcfg.admin_port, fd, &src, err, sizeof(err)) == -1) {
 		log_error("%s", err);
@@ -727,6 +866,8 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 		return 1;
 	}
 	c->proc.dns = dns_run_stats(&c->dns);
+	c->proc.xn = &c->xn.stats;
+	xn_want(&c->xn, &c->model->res);
 	upg_notify("READY=1");
 	upg_ready(&c->upg);
 	event_base_dispatch(c->base);
@@ -739,6 +880,7 @@ cmd_run(int argc, char **argv)
 {
 	struct run_opts	 o;
 	struct run_ctx	 c;
+	struct xn_hooks	 xh = { run_xn_busy, run_xn_build, NULL };
 	int		 rc;
 
 	if ((rc = run_parse(argc, argv, &o)) != CMD_GO)
@@ -754,11 +896,13 @@ cmd_run(int argc, char **argv)
 	hc_log_init(&c.hlog, &c.cells);
 	c.hlog.on_change = run_health_changed;
 	c.hlog.on_change_arg = &c;
+	xh.arg = &c;
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	if (wrk_group_init(&c.grp, &c.slot, RELAY_PIPE_SIZE,
 	    getenv("SVCPROXY_NO_SPLICE") != NULL) == -1 ||
-	    (c.base = event_base_new()) == NULL) {
+	    (c.base = event_base_new()) == NULL ||
+	    xn_init(&c.xn, c.base, &xh) == -1) {
 		log_error("cannot set up the main event loop");
 		rc = 1;
 	} else

@@ -374,6 +374,14 @@ struct kpcfg_dns {
 	struct kint		 ttl;
 };
 
+struct kpcfg_xn {
+	const struct ynode	*y;
+	struct kstrlist		 nameservers;
+	const char		*min_ttl;
+	const char		*max_ttl;
+	const char		*hold_on_failure;
+};
+
 struct kpcfg_spec {
 	const struct ynode	*y;
 	struct kstrlist		 node_addresses;
@@ -394,6 +402,7 @@ struct kpcfg_spec {
 	struct kpcfg_hc		 health_check;
 	struct kpcfg_affinity	 session_affinity;
 	struct kpcfg_dns	 dns;
+	struct kpcfg_xn		 external_name;
 };
 
 struct kpcfg {

@@ -66,6 +66,17 @@ static const struct kschema dns_schema = {
 	"ProxyConfigDNS", 0, dns_fields
 };
 
+static const struct kfield xn_fields[] = {
+	KF("nameservers", KF_STRLIST, struct kpcfg_xn, nameservers),
+	KF("minTTL", KF_STR, struct kpcfg_xn, min_ttl),
+	KF("maxTTL", KF_STR, struct kpcfg_xn, max_ttl),
+	KF("holdOnFailure", KF_STR, struct kpcfg_xn, hold_on_failure),
+	KF_END
+};
+static const struct kschema xn_schema = {
+	"ProxyConfigExternalName", 0, xn_fields
+};
+
 static const struct kfield spec_fields[] = {
 	KF("nodeAddresses", KF_STRLIST, struct kpcfg_spec, node_addresses),
 	KF("nodePortRange", KF_STR, struct kpcfg_spec, node_port_range),
@@ -88,6 +99,7 @@ static const struct kfield spec_fields[] = {
 	KF_O("sessionAffinity", struct kpcfg_spec, session_affinity,
 	    affinity_schema),
 	KF_O("dns", struct kpcfg_spec, dns, dns_schema),
+	KF_O("externalName", struct kpcfg_spec, external_name, xn_schema),
 	KF_END
 };
 static const struct kschema spec_schema = {

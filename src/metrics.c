@@ -13,6 +13,7 @@
 #include "affinity.h"
 #include "clock.h"
 #include "dns-t.h"
+#include "extname.h"
 #include "health_view.h"
 #include "metrics.h"
 #include "res.h"
@@ -656,6 +657,41 @@ prom_dns(struct evbuffer *b, const struct dns_stats *d)
 	    met_get(&d->dropped));
 }
 
+/* The ExternalName resolver's counters (extname.h), when it runs. */
+static void
+prom_xn(struct evbuffer *b, const struct xn_stats *x)
+{
+	if (x == NULL)
+		return;
+	prom_head(b, "svcproxy_external_name_queries_total", "counter",
+	    "ExternalName resolutions asked (A and AAAA together).");
+	evbuffer_add_printf(b, "svcproxy_external_name_queries_total %"
+	    PRIu64 "\n", x->queries);
+	prom_head(b, "svcproxy_external_name_failures_total", "counter",
+	    "ExternalName resolutions that failed (timeout, SERVFAIL, "
+	    "NXDOMAIN, no address).");
+	evbuffer_add_printf(b, "svcproxy_external_name_failures_total %"
+	    PRIu64 "\n", x->failures);
+	prom_head(b, "svcproxy_external_name_changes_total", "counter",
+	    "ExternalName answers that changed the endpoints.");
+	evbuffer_add_printf(b, "svcproxy_external_name_changes_total %"
+	    PRIu64 "\n", x->changes);
+	prom_head(b, "svcproxy_external_name_expired_total", "counter",
+	    "Last good ExternalName answers dropped after holdOnFailure.");
+	evbuffer_add_printf(b, "svcproxy_external_name_expired_total %"
+	    PRIu64 "\n", x->expired);
+	prom_head(b, "svcproxy_external_name_rebuilds_total", "counter",
+	    "Snapshots built for new ExternalName answers (no file read).");
+	evbuffer_add_printf(b, "svcproxy_external_name_rebuilds_total %"
+	    PRIu64 "\n", x->rebuilds);
+	prom_head(b, "svcproxy_external_names", "gauge",
+	    "External names resolved, and those whose last resolution "
+	    "failed.");
+	evbuffer_add_printf(b, "svcproxy_external_names{state=\"all\"} %zu\n"
+	    "svcproxy_external_names{state=\"failing\"} %zu\n", x->names,
+	    x->failing);
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -666,6 +702,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	prom_health(b, s);
 	prom_affinity(b, s);
 	prom_dns(b, p->dns);
+	prom_xn(b, p->xn);
 	prom_head(b, "svcproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP) by result: ok, failed (the "
 	    "running configuration was kept) or unchanged (same config "

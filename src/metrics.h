@@ -111,6 +111,7 @@ void	 met_port_sum(const struct met_tab *, const struct met_port *p,
 uint64_t met_get(const _Atomic uint64_t *);
 
 struct dns_stats;
+struct xn_stats;
 
 /* Process-wide values, kept by the run context (main thread). */
 struct met_proc {
@@ -127,6 +128,8 @@ struct met_proc {
 	size_t			 sockets;	/* their sockets */
 	const struct dns_stats	*dns;		/* the DNS server's; NULL:
 						   off */
+	const struct xn_stats	*xn;		/* the ExternalName
+						   resolver's; NULL: none */
 };
 
 /* Per-worker data-path totals (struct wrk_stats), summed by the caller. */

@@ -29,6 +29,12 @@
 #define PCFG_DEFAULT_DNS_DOMAIN		"cluster.local"
 #define PCFG_DEFAULT_DNS_TTL		5	/* seconds: CoreDNS's */
 #define PCFG_DNS_TTL_MAX		3600	/* CoreDNS's bound too */
+/* ExternalName proxying (spec.externalName): the resolver's settings. */
+#define PCFG_XN_MAX_NS			8	/* nameservers used */
+#define PCFG_DEFAULT_XN_MIN_TTL_MS	1000	/* HAProxy's timeout resolve */
+#define PCFG_DEFAULT_XN_MAX_TTL_MS	300000
+#define PCFG_DEFAULT_XN_HOLD_MS		300000	/* last good answer kept */
+#define PCFG_XN_RESOLV_CONF		"/etc/resolv.conf"
 
 /* Annotations svcproxy reads on a Service. */
 #define ANN_IDLE_TIMEOUT	"svcproxy.io/idle-timeout"
@@ -117,6 +123,17 @@ struct pcfg {
 	const char		*dns_domain;	/* lower case, no final dot:
 						   kset arena or static */
 	uint32_t		 dns_ttl;	/* seconds */
+	/* spec.externalName: the resolver of proxied ExternalName
+	   Services.  No nameserver given: /etc/resolv.conf's, read where
+	   the configuration is read (reload_load.c), xn_ns_from set. */
+	struct ipaddr		 xn_ns[PCFG_XN_MAX_NS];
+	uint16_t		 xn_ns_port[PCFG_XN_MAX_NS];
+	size_t			 xn_nns;
+	const char		*xn_ns_from;	/* static: where they came from */
+	uint32_t		 xn_min_ttl_ms;	/* floor of a record's TTL */
+	uint32_t		 xn_max_ttl_ms;	/* its cap */
+	uint32_t		 xn_hold_ms;	/* last good answer kept after
+						   failures this long */
 };
 
 #endif

@@ -245,7 +245,8 @@ reload_start(struct reload *r)
 	r->env->proc->last_reload = (int64_t)time(NULL);
 	log_info("reload: loading %s", r->env->config);
 	if ((r->rld == NULL && (r->rld = rld_new(r->env->base, r->env->live,
-	    r->env->cells, reload_loaded, r, err, sizeof(err))) == NULL) ||
+	    r->env->cells, r->env->xn, reload_loaded, r, err,
+	    sizeof(err))) == NULL) ||
 	    rld_start(r->rld, r->env->config, r->env->proc->config_hash, err,
 	    sizeof(err)) == -1) {
 		log_error("reload: %s", err);

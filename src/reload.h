@@ -34,6 +34,7 @@ struct model;
 struct snap;
 struct snap_slot;
 struct wrk_group;
+struct xn_run;
 
 /*
  * What reload reaches of the run context, kept in it.  Every pointer is
@@ -45,6 +46,8 @@ struct reload_env {
 	struct snap_slot	*slot;		/* reload publishes into it */
 	struct lb_livetab	*live;		/* for the reload thread */
 	struct hc_celltab	*cells;		/* for the reload thread */
+	struct xn_run		*xn;		/* for the reload thread:
+						   ExternalName endpoints */
 	struct met_tab		*met;
 	struct met_proc		*proc;		/* reload counters, hash */
 	struct wrk_group	*grp;

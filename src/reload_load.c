@@ -12,6 +12,7 @@
 
 #include <sys/eventfd.h>
 
+#include "extname.h"
 #include "log.h"
 #include "model.h"
 #include "reload_load.h"
@@ -34,6 +35,8 @@ struct rld {
 	int			 quit;
 	int			 in_load;	/* thread is in rld_work */
 	char			*path;		/* load asked for; owned */
+	const struct model	*rebuild;	/* build asked for; the
+						   caller's */
 	uint64_t		 running_hash;
 	int			 done;		/* result is the thread's last */
 	struct rld_result	 result;	/* owned */
@@ -44,6 +47,7 @@ struct rld {
 						   and cells */
 	struct lb_livetab	*live;		/* run's; NULL once stopped */
 	struct hc_celltab	*cells;		/* run's; as live */
+	struct xn_run		*xn;		/* run's; as live */
 
 	pthread_t		 tid;		/* main thread only below */
 	struct event		*ev;		/* owned */
@@ -76,6 +80,35 @@ rld_ms_since(const struct timespec *t0)
 	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
+/*
+ * The nameservers of /etc/resolv.conf for a model that proxies an
+ * ExternalName and names none (README, "ExternalName").  Read here, with
+ * the configuration, so that the main thread reads no file.
+ */
+static void
+rld_resolv_conf(struct model *m)
+{
+	struct pcfg	*pc = &m->pcfg;
+	char		 buf[16384];
+	size_t		 i, n;
+	FILE		*f;
+	int		 any = 0;
+
+	for (i = 0; i < m->res.nservices; i++)
+		any |= m->res.services[i].xn_proxy;
+	if (!any || pc->xn_nns > 0)
+		return;
+	if ((f = fopen(PCFG_XN_RESOLV_CONF, "re")) == NULL)
+		return;		/* the resolver says "no nameserver" */
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	pc->xn_nns = xn_resolv_parse(buf, pc->xn_ns, pc->xn_ns_port,
+	    PCFG_XN_MAX_NS);
+	if (pc->xn_nns > 0)
+		pc->xn_ns_from = PCFG_XN_RESOLV_CONF;
+}
+
 void
 rld_load(const char *path, int have_running, uint64_t running_hash,
     struct diag_list *dl, struct rld_result *r)
@@ -98,6 +131,7 @@ rld_load(const char *path, int have_running, uint64_t running_hash,
 		free(m);
 		return;
 	}
+	rld_resolv_conf(m);
 	r->m = m;
 }
 
@@ -143,9 +177,12 @@ rld_log_diag(enum diag_severity sev, const char *line, void *arg)
 	    line);
 }
 
-/* res's snapshot, unless stopped: live may then be freed at any time. */
+/*
+ * m's snapshot into res, unless stopped: live may then be freed at any
+ * time, and m too when it is a rebuild's.
+ */
 static void
-rld_build(struct rld *r, struct rld_result *res)
+rld_build(struct rld *r, const struct model *m, struct rld_result *res)
 {
 	struct timespec	t0;
 	char		err[2048];
@@ -154,7 +191,7 @@ rld_build(struct rld *r, struct rld_result *res)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&r->live_mu);
 	if (!(stopped = r->live == NULL))
-		res->s = snap_build(&res->m->res, r->live, r->cells, err,
+		res->s = xn_snap_build(r->xn, &m->res, r->live, r->cells, err,
 		    sizeof(err));
 	pthread_mutex_unlock(&r->live_mu);
 	res->build_ms = rld_ms_since(&t0);
@@ -179,7 +216,7 @@ rld_work(struct rld *r, const char *path, uint64_t hash,
 	diag_lines(&dl, rld_log_diag, NULL);
 	diag_list_free(&dl);
 	if (res->m != NULL)
-		rld_build(r, res);
+		rld_build(r, res->m, res);
 }
 
 static void *
@@ -188,12 +225,14 @@ rld_main(void *arg)
 	struct rld		*r = arg;
 	struct rld_free		*f;
 	struct rld_result	 res;
+	const struct model	*m;
 	char			*path;
 	uint64_t		 hash, one = 1;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->quit && r->frees == NULL && r->path == NULL)
+		while (!r->quit && r->frees == NULL && r->path == NULL &&
+		    r->rebuild == NULL)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if ((f = r->frees) != NULL) {
 			r->frees = NULL;
@@ -206,10 +245,17 @@ rld_main(void *arg)
 			break;
 		path = r->path;
 		r->path = NULL;
+		m = r->rebuild;
+		r->rebuild = NULL;
 		hash = r->running_hash;
 		r->in_load = 1;
 		pthread_mutex_unlock(&r->mu);
-		rld_work(r, path, hash, &res);
+		if (path != NULL)
+			rld_work(r, path, hash, &res);
+		else {
+			memset(&res, 0, sizeof(res));
+			rld_build(r, m, &res);
+		}
 		free(path);
 		pthread_mutex_lock(&r->mu);
 		r->in_load = 0;
@@ -254,8 +300,8 @@ rld_wake(evutil_socket_t fd, short what, void *arg)
 
 struct rld *
 rld_new(struct event_base *base, struct lb_livetab *live,
-    struct hc_celltab *cells, rld_done_fn *done, void *arg, char *err,
-    size_t errlen)
+    struct hc_celltab *cells, struct xn_run *xn, rld_done_fn *done,
+    void *arg, char *err, size_t errlen)
 {
 	struct rld	*r;
 	sigset_t	 all, old;
@@ -271,6 +317,7 @@ rld_new(struct event_base *base, struct lb_livetab *live,
 	r->refs = 2;
 	r->live = live;
 	r->cells = cells;
+	r->xn = xn;
 	r->cb = done;
 	r->arg = arg;
 	if ((r->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
@@ -327,6 +374,21 @@ rld_start(struct rld *r, const char *path, uint64_t running_hash, char *err,
 }
 
 int
+rld_rebuild(struct rld *r, const struct model *m, char *err, size_t errlen)
+{
+	if (r->loading) {
+		snprintf(err, errlen, "a load or a build is under way");
+		return -1;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->rebuild = m;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	r->loading = 1;
+	return 0;
+}
+
+int
 rld_loading(const struct rld *r)
 {
 	return r->loading;
@@ -366,6 +428,7 @@ rld_stop(struct rld *r)
 	pthread_mutex_lock(&r->live_mu);
 	r->live = NULL;
 	r->cells = NULL;
+	r->xn = NULL;
 	pthread_mutex_unlock(&r->live_mu);
 	pthread_mutex_lock(&r->mu);
 	r->quit = 1;

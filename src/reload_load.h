@@ -38,6 +38,7 @@
 struct diag_list;
 struct hc_celltab;
 struct model;
+struct xn_run;
 
 /* What the thread made of the configuration. */
 struct rld_result {
@@ -67,12 +68,23 @@ typedef void	 rld_done_fn(struct rld_result *r, void *arg);
 /*
  * Start the reload thread; done runs from base's loop.  Live counters
  * of new snapshots come from (and are added to) live, their health
- * check cells from cells (NULL: no checks), which must stay until
- * rld_stop.  NULL with a message in err.
+ * check cells from cells (NULL: no checks), the endpoints of proxied
+ * ExternalName Services from xn's answers (NULL: none; extname.h), all
+ * of which must stay until rld_stop.  NULL with a message in err.
  */
 struct rld	*rld_new(struct event_base *base, struct lb_livetab *live,
-		    struct hc_celltab *cells, rld_done_fn *done, void *arg,
-		    char *err, size_t errlen);
+		    struct hc_celltab *cells, struct xn_run *xn,
+		    rld_done_fn *done, void *arg, char *err, size_t errlen);
+
+/*
+ * Build m's snapshot again on the thread, with xn's answers as they are
+ * now, reading no file: when an external name's answer changed.  done
+ * gets r->s (r->m NULL: m stays the caller's, and must not be freed
+ * before done runs or rld_stop returns).  0, or -1 with err when a load
+ * or a build is under way already.
+ */
+int		 rld_rebuild(struct rld *, const struct model *m, char *err,
+		    size_t errlen);
 
 /*
  * Load path (model_load) on the thread; unless its hash is
@@ -105,7 +117,10 @@ void		 rld_stop(struct rld *);
  * Load path on the calling thread, as the reload thread does (the
  * startup load).  Diagnostics are appended to dl, not logged.  Fills r,
  * without a snapshot: r->m is set when the model has no error (and,
- * with have_running, a hash other than running_hash).
+ * with have_running, a hash other than running_hash).  A model that
+ * proxies an ExternalName and names no nameserver gets those of
+ * /etc/resolv.conf here, with the configuration's files (not part of
+ * its hash).
  */
 void		 rld_load(const char *path, int have_running,
 		    uint64_t running_hash, struct diag_list *dl,

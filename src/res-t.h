@@ -64,6 +64,13 @@ struct res_service {
 	int			 headless;	/* clusterIP: None */
 	const char		*external_name;	/* kset arena or NULL */
 	int			 proxied;	/* gets listeners */
+	int			 xn_proxy;	/* ExternalName proxied to
+						   external_name (its
+						   endpoints: the name's
+						   A/AAAA, added at run time) */
+	const char		*xn_why;	/* static: why an ExternalName
+						   Service is not proxied;
+						   NULL: it is */
 	struct ipaddr		*addresses;	/* headless: DNS answers */
 	const char		**address_hosts; /* model arena; one per
 						   address: its endpoint's

@@ -839,6 +839,61 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	svc_health(s, ann, pc);
 }
 
+/*
+ * ExternalName with svcproxy.io/proxy-external-name: "true" (README,
+ * "ExternalName").  Such a Service has no clusterIP (validation forbids
+ * one), and no nodePort, so the addresses it is served on are its
+ * spec.externalIPs; without them, or without ports, there is nothing
+ * to listen on, and xn_why says so (check and resolve print it).  The
+ * endpoints are the name's A and AAAA records, resolved at run time
+ * (extname.h), on each port's targetPort.
+ */
+static void
+svc_external_name(struct res_service *s, const struct ksvc *ks)
+{
+	const char	*v;
+
+	if (!is_type(s, "ExternalName"))
+		return;
+	v = sel_label_get(&ks->meta.annotations, ANN_PROXY_EXTERNAL_NAME);
+	if (v == NULL || strcmp(v, "true") != 0) {
+		s->xn_why = "no annotation " ANN_PROXY_EXTERNAL_NAME
+		    ": \"true\" (a DNS alias only)";
+		return;
+	}
+	if (s->nports == 0)
+		s->xn_why = "it has no spec.ports";
+	else if (s->nexternal_ips == 0)
+		s->xn_why = "it has no spec.externalIPs to listen on (an "
+		    "ExternalName Service has no clusterIP)";
+	else if (s->external_name == NULL || *s->external_name == '\0')
+		s->xn_why = "it has no spec.externalName";
+	else
+		s->xn_proxy = 1;	/* proxied once allocation has run:
+					   it must get no clusterIP */
+}
+
+/*
+ * An ExternalName port's target: targetPort when it is a number, else
+ * the port (a named port needs Pods, and there are none).
+ */
+static void
+xn_target_ports(struct res_service *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++) {
+		struct res_port *rp = &s->ports[i];
+
+		if (rp->target_port.is_str || rp->target_port.num <= 0 ||
+		    rp->target_port.num > 65535) {
+			rp->target_port.is_str = 0;
+			rp->target_port.str = NULL;
+			rp->target_port.num = rp->port;
+		}
+	}
+}
+
 static void
 svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 {
@@ -881,6 +936,7 @@ svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 	svc_lb_ip(s, ks);
 	svc_annotations(s, ks, b->pcfg);
 	svc_ports(b, s, ks);
+	svc_external_name(s, ks);
 }
 
 /* Endpoints, listeners and DNS answers of one Service after allocation. */
@@ -891,6 +947,12 @@ svc_resolve(struct res_builder *b, struct res_service *s)
 	int			 pnra, from_pods;
 	size_t			 i, lo = 0, hi = 0;
 
+	if (s->xn_proxy) {
+		s->proxied = 1;
+		xn_target_ports(s);
+		for (i = 0; i < s->nports; i++)
+			port_listeners(b, s, &s->ports[i]);
+	}
 	if (is_type(s, "ExternalName"))
 		return;
 	pnra = ks->spec.publish_not_ready_addresses.set &&

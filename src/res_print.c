@@ -214,6 +214,14 @@ json_service(FILE *fp, const struct res_service *s)
 	json_str(fp, s->external_name);
 	fputs(",\"proxied\":", fp);
 	json_bool(fp, s->proxied);
+	/* Only an ExternalName has it: other shapes stay as they were. */
+	if (strcmp(s->type, "ExternalName") == 0) {
+		fputs(",\"externalNameProxy\":{\"to\":", fp);
+		json_str(fp, s->xn_proxy ? s->external_name : NULL);
+		fputs(",\"notProxiedBecause\":", fp);
+		json_str(fp, s->xn_proxy ? NULL : s->xn_why);
+		fputc('}', fp);
+	}
 	fputs(",\"addresses\":", fp);
 	json_ips(fp, s->addresses, s->naddresses);
 	fputs(",\"sessionAffinity\":", fp);
@@ -394,6 +402,11 @@ text_service(FILE *fp, const struct res_service *s)
 			fprintf(fp, " %s", ipaddr_format(&s->addresses[i], ip));
 		fprintf(fp, "%s\n", s->naddresses == 0 ? " (none)" : "");
 	}
+	if (s->xn_proxy)
+		fprintf(fp, "  proxied to %s: its A and AAAA records, resolved "
+		    "at run time, are the endpoints\n", s->external_name);
+	else if (s->xn_why != NULL)
+		fprintf(fp, "  not proxied: %s\n", s->xn_why);
 	if (s->proxied)
 		text_health(fp, &s->hc);
 	for (i = 0; i < s->nports; i++)

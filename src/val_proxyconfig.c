@@ -45,6 +45,9 @@ pcfg_defaults(struct pcfg *p)
 	val_hc_defaults(&p->hc);
 	p->dns_domain = PCFG_DEFAULT_DNS_DOMAIN;
 	p->dns_ttl = PCFG_DEFAULT_DNS_TTL;
+	p->xn_min_ttl_ms = PCFG_DEFAULT_XN_MIN_TTL_MS;
+	p->xn_max_ttl_ms = PCFG_DEFAULT_XN_MAX_TTL_MS;
+	p->xn_hold_ms = PCFG_DEFAULT_XN_HOLD_MS;
 }
 
 static size_t
@@ -261,6 +264,85 @@ dns(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_dns *d,
 	return n;
 }
 
+/* One duration of spec.externalName, greater than 0. */
+static size_t
+xn_duration(const struct diag_ctx *dc, const struct kpcfg_xn *x,
+    const char *name, const char *value, uint32_t *out)
+{
+	char		p[VAL_PATH_MAX];
+	uint32_t	ms;
+
+	if (value == NULL)
+		return 0;
+	if (val_parse_duration(value, &ms) == -1 || ms == 0) {
+		kobj_err(dc, val_at(x->y, name, NULL), DIAG_INVALID,
+		    val_path(p, "spec.externalName.%s", name), value, "%s",
+		    DURATION_MSG);
+		return 1;
+	}
+	*out = ms;
+	return 0;
+}
+
+/*
+ * spec.externalName: the resolver of proxied ExternalName Services
+ * (README, "ExternalName").  nameservers: IP or IP:PORT (53 unless
+ * given), at most PCFG_XN_MAX_NS; none given means /etc/resolv.conf's,
+ * read where the configuration is read.  minTTL and maxTTL clamp a
+ * record's TTL; holdOnFailure is how long the last good answer is kept
+ * while resolution fails.
+ */
+static size_t
+external_name(const struct diag_ctx *dc, const struct kpcfg_xn *x,
+    struct pcfg *out)
+{
+	const struct kstrlist	*l = &x->nameservers;
+	char			 p[VAL_PATH_MAX];
+	size_t			 n = 0, i;
+
+	if (x->y == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		struct ipaddr	ip;
+		uint16_t	port = 53;
+
+		if (ipaddr_parse(l->v[i], &ip) == -1 &&
+		    (netaddr_parse_hostport(l->v[i], &ip, &port) == -1 ||
+		    port == 0)) {
+			kobj_err(dc, l->y != NULL && l->y->n > i ?
+			    l->y->items[i] : x->y, DIAG_INVALID,
+			    val_path(p, "spec.externalName.nameservers[%zu]",
+			    i), l->v[i], "%s", "must be an IP address, "
+			    "IP:PORT or [IPv6]:PORT (e.g. \"127.0.0.53\", "
+			    "\"[::1]:5353\")");
+			n++;
+			continue;
+		}
+		if (out->xn_nns == PCFG_XN_MAX_NS) {
+			kobj_err(dc, l->y, DIAG_TOO_MANY,
+			    "spec.externalName.nameservers", NULL,
+			    "must have at most %d items", PCFG_XN_MAX_NS);
+			n++;
+			break;
+		}
+		out->xn_ns[out->xn_nns] = ip;
+		out->xn_ns_port[out->xn_nns++] = port;
+	}
+	if (out->xn_nns > 0)
+		out->xn_ns_from = "spec.externalName.nameservers";
+	n += xn_duration(dc, x, "minTTL", x->min_ttl, &out->xn_min_ttl_ms);
+	n += xn_duration(dc, x, "maxTTL", x->max_ttl, &out->xn_max_ttl_ms);
+	n += xn_duration(dc, x, "holdOnFailure", x->hold_on_failure,
+	    &out->xn_hold_ms);
+	if (out->xn_min_ttl_ms > out->xn_max_ttl_ms) {
+		kobj_err(dc, val_at(x->y, "minTTL", NULL), DIAG_INVALID,
+		    "spec.externalName.minTTL", x->min_ttl, "%s",
+		    "must not be greater than spec.externalName.maxTTL");
+		n++;
+	}
+	return n;
+}
+
 /* One spec.healthCheck setting, given as text (s) or as an integer. */
 static size_t
 hc_one(const struct diag_ctx *dc, const struct ynode *map, enum val_hc k,
@@ -413,6 +495,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 	n += session_affinity(dc, &s->session_affinity, out);
 	n += health_check(dc, &s->health_check, out);
 	n += dns(dc, a, &s->dns, out);
+	n += external_name(dc, &s->external_name, out);
 	return n;
 }
 

@@ -918,7 +918,7 @@ static const char *const known_annotations[] = {
 	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
 	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
 	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
-	ANN_SLOW_START,
+	ANN_PROXY_EXTERNAL_NAME, ANN_SLOW_START,
 };
 
 static void
@@ -1030,6 +1030,53 @@ balancing(struct svc_ctx *c)
 	}
 }
 
+/* Is the Service an ExternalName that asks to be proxied? */
+static int
+proxies_external_name(const struct ksvc *s)
+{
+	const struct kstrmap	*m = &s->meta.annotations;
+	size_t			 i;
+
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_PROXY_EXTERNAL_NAME))
+			return is(s->spec.type, "ExternalName") &&
+			    is(m->v[i].value, "true");
+	return 0;
+}
+
+/*
+ * svcproxy.io/proxy-external-name: "true" or "false".  When it cannot
+ * be served, say so here (check prints it with its place), not only
+ * in resolve's output: an ExternalName Service listens on its
+ * externalIPs only (res.c, svc_external_name).
+ */
+static void
+proxy_external_name(struct svc_ctx *c, const struct ynode *vy,
+    const char *f, const char *v)
+{
+	const struct ksvc_spec *sp = &c->s->spec;
+
+	if (!is(v, "true") && !is(v, "false")) {
+		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
+		    "\"false\", \"true\"");
+		return;
+	}
+	if (!is(sp->type, "ExternalName")) {
+		kobj_warn(&c->dc, vy, DIAG_NOTE, f, NULL, "is ignored when "
+		    "spec.type is not \"ExternalName\"");
+		return;
+	}
+	if (!is(v, "true"))
+		return;
+	if (sp->ports.n == 0)
+		kobj_warn(&c->dc, vy, DIAG_NOTE, f, NULL, "not proxied: the "
+		    "Service has no spec.ports");
+	else if (sp->external_ips.n == 0)
+		kobj_warn(&c->dc, vy, DIAG_NOTE, f, NULL, "not proxied: the "
+		    "Service has no spec.externalIPs to listen on (an "
+		    "ExternalName Service has no clusterIP)");
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1077,6 +1124,8 @@ annotations(struct svc_ctx *c)
 		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
 		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
 			continue;	/* balancing(), below */
+		else if (is(k, ANN_PROXY_EXTERNAL_NAME))
+			proxy_external_name(c, vy, f, v);
 		else if (val_hc_find(k) == -1)
 			unknown_annotation(c, &m->v[i]);
 	}
@@ -1122,7 +1171,8 @@ api_warnings(struct svc_ctx *c)
 			    "spec.SessionAffinity", NULL,
 			    "is ignored for headless services");
 	}
-	if (is(sp->type, "ExternalName") && sp->external_ips.n > 0)
+	if (is(sp->type, "ExternalName") && sp->external_ips.n > 0 &&
+	    !proxies_external_name(c->s))
 		kobj_warn(&c->dc, at(c, "externalIPs"), DIAG_NOTE,
 		    "spec.externalIPs", NULL, "is ignored when spec.type is "
 		    "\"ExternalName\"");
