@@ -4,6 +4,7 @@ stream UDP and a direct path.
 
   bench/udp.py [--quick] [--rounds N] [--duration S] [--workers N]
                [--flows N] [--window N] [--bulk-window N]
+               [--paced-rate N]
                [--proxy-cpus LIST] [--load-cpus LIST] [--only LIST]
                [--workloads LIST] [--nice N] [--no-syscalls]
                [--no-results]
@@ -28,11 +29,16 @@ Contenders:
 Workloads (the issue's "small datagrams with many flows, and bulk
 datagrams with one flow", and a latency probe):
 
-  small  64-byte datagrams, --flows (1,000) flows, each a client
-         socket on its own source address (127.96.0.1 and up),
-         --window (4) in flight each
-  bulk   1,400-byte datagrams, one flow, --bulk-window (32) in flight
-  ping   64-byte datagrams, one flow, one in flight: latency alone
+  small        64-byte datagrams, --flows (1,000) flows, each a client
+               socket on its own source address (127.96.0.1 and up),
+               --window (4) in flight each: the most the path carries
+  small-paced  the same flows, open loop at --paced-rate (5,000)
+               requests/s in all (at most --window in flight per flow):
+               the latency at the same load for every contender
+  bulk         1,400-byte datagrams, one flow, --bulk-window (32) in
+               flight
+  ping         64-byte datagrams, one flow, one in flight: latency
+               alone
 
 Every round starts each proxy fresh for each measurement, in an order
 rotated each round (interleaved: a slow moment of the machine hits all
@@ -105,11 +111,12 @@ def log(*a):
 
 
 def workloads(args):
-    """name: (flows, window, size)."""
+    """name: (flows, window, size, open-loop rate or 0)."""
     return {
-        "small": (args.flows, args.window, 64),
-        "bulk": (1, args.bulk_window, 1400),
-        "ping": (1, 1, 64),
+        "small": (args.flows, args.window, 64, 0),
+        "small-paced": (args.flows, args.window, 64, args.paced_rate),
+        "bulk": (1, args.bulk_window, 1400, 0),
+        "ping": (1, 1, 64, 0),
     }
 
 
@@ -264,10 +271,11 @@ class Contender:
 
 
 def load_cmd(tools, c, wl, duration):
-    flows, window, size = wl
+    flows, window, size, rate = wl
     return [tools["udp_load"], "-t", "%s:%d" % (c.addr, PORT), "-b",
             SRC_BASE, "-f", str(flows), "-w", str(window), "-s", str(size),
-            "-d", str(duration), "-W", str(WARMUP), "-T", str(LOSS_MS)]
+            "-d", str(duration), "-W", str(WARMUP), "-T", str(LOSS_MS)] + (
+                ["-r", str(rate)] if rate else [])
 
 
 def udp_drops(addr):
@@ -391,24 +399,29 @@ def report(args, wls, res, cmds, sys_per, took, svcproxy):
     L.append("")
     L.append("Workloads: small = %d flows (one client socket per source "
              "address, 127.96.0.1 and up) x %d in flight, 64-byte "
-             "datagrams; bulk = 1 flow x %d in flight, 1,400 bytes; "
-             "ping = 1 flow x 1 in flight, 64 bytes.  Closed loop: a "
-             "reply sends the flow's next request.  nginx = stream UDP "
-             "with `proxy_responses 1` (the issue's comparison); "
-             "nginx-keep = without it, sessions kept until 30 s idle, as "
-             "svcproxy keeps a flow (svcproxy has no reply count yet).  "
-             "Median (min-max) over rounds.  Latency is send to reply, "
-             "at the load generator.  Lost: requests of a flow silent "
-             "for %d ms (a full socket buffer on the way drops "
-             "datagrams; the flow then waits, as a client's retry would)."
-             "  Proxy CPU: utime+stime of its processes (/proc/PID/stat) "
-             "over the run, %% of one CPU; per request: that CPU time "
-             "divided by the replies.  Load CPU: busy %% of CPU %s "
-             "(/proc/stat): near 100 means the client and backend, not "
-             "the proxy, set the rate, and CPU per request is then the "
-             "figure that compares proxies." % (
-                 args.flows, args.window, args.bulk_window, LOSS_MS,
-                 args.load_cpus))
+             "datagrams, closed loop (a reply sends the flow's next "
+             "request): the most each path carries; small-paced = the "
+             "same flows in an open loop at %d requests/s in all (at most "
+             "%d in flight per flow): the latency at one load for all; "
+             "bulk = 1 flow x %d in flight, 1,400 bytes, closed loop; "
+             "ping = 1 flow x 1 in flight, 64 bytes.  nginx = stream UDP "
+             "with `proxy_responses 1` (the issue's comparison: nginx "
+             "closes a session and its upstream socket once each request "
+             "has its reply); nginx-keep = without it, sessions kept until "
+             "30 s idle, as svcproxy keeps a flow (svcproxy has no reply "
+             "count yet).  Median (min-max) over rounds.  Latency: send "
+             "to reply, at the load generator.  Lost: requests with no "
+             "reply after %d ms (then sent anew); listener drops: "
+             "datagrams the contender's listening socket dropped with a "
+             "full receive buffer (/proc/net/udp; direct: the backend's), "
+             "%% of requests sent.  Proxy CPU: utime+stime of its "
+             "processes (/proc/PID/stat) over the run, %% of one CPU; per "
+             "request: that CPU time divided by the replies.  Load CPU "
+             "busy: CPU %s (/proc/stat), every process on it; "
+             "client+echo: the load generator's and the backend's own "
+             "CPU, %% of one CPU." % (
+                 args.flows, args.window, args.paced_rate, args.window,
+                 args.bulk_window, LOSS_MS, args.load_cpus))
     L.append("")
     L.append("| workload | contender | replies/s | vs nginx | p50 µs | "
              "p99 µs | lost % | listener drops % | proxy CPU % | proxy "
@@ -532,11 +545,12 @@ def main():
     ap.add_argument("--flows", type=int, default=1000)
     ap.add_argument("--window", type=int, default=4)
     ap.add_argument("--bulk-window", type=int, default=32)
+    ap.add_argument("--paced-rate", type=int, default=5000)
     ap.add_argument("--proxy-cpus", default="1")
     ap.add_argument("--load-cpus", default="0")
     ap.add_argument("--only", default=",".join(CONTENDERS),
                     help="contenders, comma-separated")
-    ap.add_argument("--workloads", default="small,bulk,ping")
+    ap.add_argument("--workloads", default="small,small-paced,bulk,ping")
     ap.add_argument("--nice", type=int, default=-10 if os.getuid() == 0
                     else 0, help="niceness of the whole run (default -10 "
                     "as root, else 0)")

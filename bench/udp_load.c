@@ -3,6 +3,7 @@
  *
  *   udp_load -t ADDR:PORT [-b FIRST_SOURCE] [-f FLOWS] [-w WINDOW]
  *            [-s SIZE] [-d SECONDS] [-W WARMUP] [-n MAX] [-T LOSS_MS]
+ *            [-r RATE]
  *
  * FLOWS client sockets (default 1), each bound to its own loopback
  * address (FIRST_SOURCE, the next, ...; addresses ending in .0 or .255
@@ -19,15 +20,21 @@
  * datagram a proxy drops (a full socket buffer) so costs its slot
  * LOSS_MS, as it would cost a real client its retry timer.
  *
+ * With -r RATE it is an open loop instead: RATE requests per second in
+ * all, one flow after the other (a flow whose WINDOW is full is
+ * skipped; a request due when all are full is not sent but counted as
+ * held), whatever the replies do: the latency at a given load, rather
+ * than at the most the path can carry.
+ *
  * It runs WARMUP + SECONDS (default 0.5 + 5) and stops sending early
  * after MAX requests (0: no bound).  Replies received in the SECONDS
  * after the warm-up are counted and their latency (send to receive,
  * 100 ns buckets, up to 100 ms) kept.  At the end it prints, one per
  * line, "key value": flows window size seconds sent replies
  * replies_all lost errors rate p50_us p90_us p99_us p999_us max_us
- * cpu_pct (the rate is replies per second in the measured window,
- * replies_all counts the warm-up too, cpu_pct is its own user+system
- * CPU over the whole run).
+ * beyond_100ms held cpu_pct (the rate is replies per second in the
+ * measured window, replies_all counts the warm-up too, cpu_pct is its
+ * own user+system CPU over the whole run).
  *
  * Loopback only: the target and the sources must be in 127.0.0.0/8.
  */
@@ -84,6 +91,10 @@ struct load {
 	uint64_t	 max;		/* requests, 0: no bound */
 	uint64_t	 sent, replies, replies_all, lost, errors;
 	uint32_t	 seq;		/* the last request's */
+	double		 rate;		/* -r: requests/s, 0: closed loop */
+	int64_t		 t0;
+	uint64_t	 paced, held;	/* -r: requests due, not sent */
+	uint32_t	 next;		/* -r: the flow sent to last */
 	uint32_t	*hist;
 	uint64_t	 over;		/* beyond the histogram */
 	int64_t		 max_ns;
@@ -105,7 +116,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: udp_load -t ADDR:PORT [-b FIRST_SOURCE] "
 	    "[-f FLOWS] [-w WINDOW] [-s SIZE] [-d SECONDS] [-W WARMUP] "
-	    "[-n MAX] [-T LOSS_MS]\n");
+	    "[-n MAX] [-T LOSS_MS] [-r RATE]\n");
 	exit(2);
 }
 
@@ -132,9 +143,12 @@ parse_addr(const char *s, struct sockaddr_in *sin)
 	return 0;
 }
 
-/* Send what fl's window lacks, in one sendmmsg. */
-static void
-refill(struct load *L, uint32_t idx, int64_t now)
+/*
+ * Send what fl's window lacks, at most limit, in one sendmmsg; the
+ * number sent.
+ */
+static int
+send_some(struct load *L, uint32_t idx, int64_t now, int limit)
 {
 	struct flow	*fl = &L->flows[idx];
 	struct mmsghdr	 msgs[BATCH];
@@ -144,10 +158,10 @@ refill(struct load *L, uint32_t idx, int64_t now)
 	int		 i, n, r;
 
 	if (now >= L->t_end || fl->inflight >= L->window)
-		return;
+		return 0;
 	memset(&h, 0, sizeof(h));
 	memset(msgs, 0, sizeof(msgs));
-	for (i = n = 0; i < L->window; i++) {
+	for (i = n = 0; i < L->window && n < limit; i++) {
 		if (fl->slots[i].t_ns != 0)
 			continue;
 		if (L->max != 0 && L->sent + (uint64_t)n >= L->max)
@@ -166,7 +180,7 @@ refill(struct load *L, uint32_t idx, int64_t now)
 		used[n++] = (uint16_t)i;
 	}
 	if (n == 0)
-		return;
+		return 0;
 	r = sendmmsg(fl->fd, msgs, (unsigned)n, MSG_DONTWAIT);
 	if (r < 0) {
 		L->errors++;
@@ -177,6 +191,43 @@ refill(struct load *L, uint32_t idx, int64_t now)
 		fl->slots[used[i]].t_ns = 0;
 	fl->inflight += r;
 	L->sent += (uint64_t)r;
+	return r;
+}
+
+/* Closed loop: a reply (or a loss) sends the next request at once. */
+static void
+refill(struct load *L, uint32_t idx, int64_t now)
+{
+	if (L->rate == 0)
+		(void)send_some(L, idx, now, L->window);
+}
+
+/*
+ * Open loop (-r): send what the rate asks for by now, one request per
+ * flow in turn, to flows with a free slot; a request due while every
+ * window is full is not sent, and counted (held).
+ */
+static void
+pace(struct load *L, int64_t now)
+{
+	uint64_t	due;
+	int		tried;
+
+	due = (uint64_t)((double)(now - L->t0) / 1e9 * L->rate);
+	while (L->paced < due) {
+		for (tried = 0; tried < L->nflows; tried++) {
+			L->next = (L->next + 1) % (uint32_t)L->nflows;
+			if (send_some(L, L->next, now, 1) == 1)
+				break;
+		}
+		if (tried == L->nflows) {
+			/* Every window full: the rest is held, not looped. */
+			L->held += due - L->paced;
+			L->paced = due;
+			break;
+		}
+		L->paced++;
+	}
 }
 
 static void
@@ -262,7 +313,7 @@ sweep(struct load *L, int64_t now, int64_t loss_ns)
 			}
 		}
 		if (any)
-			refill(L, (uint32_t)i, now);
+			refill(L, (uint32_t)i, now);	/* closed loop only */
 	}
 }
 
@@ -302,7 +353,7 @@ main(int argc, char **argv)
 	L.window = 1;
 	L.size = 64;
 	inet_pton(AF_INET, "127.93.0.1", &src.sin_addr);
-	while ((c = getopt(argc, argv, "t:b:f:w:s:d:W:n:T:")) != -1) {
+	while ((c = getopt(argc, argv, "t:b:f:w:s:d:W:n:T:r:")) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_addr(optarg, &target) == -1)
@@ -334,6 +385,9 @@ main(int argc, char **argv)
 		case 'T':
 			loss_ns = (int64_t)(atof(optarg) * 1e6);
 			break;
+		case 'r':
+			L.rate = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -342,6 +396,7 @@ main(int argc, char **argv)
 	if (!have_target || L.nflows < 1 || L.nflows > 60000 ||
 	    L.window < 1 || L.window > BATCH || L.size < sizeof(struct hdr) ||
 	    L.size > SIZE_MAX_DG || secs <= 0 || warm < 0 || loss_ns <= 0 ||
+	    L.rate < 0 ||
 	    (base >> 24) != 127)
 		usage();
 	if ((L.flows = calloc((size_t)L.nflows, sizeof(*L.flows))) == NULL ||
@@ -383,17 +438,19 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	t0 = now_ns();
+	t0 = L.t0 = now_ns();
 	L.t_meas = t0 + (int64_t)(warm * 1e9);
 	L.t_end = L.t_meas + (int64_t)(secs * 1e9);
 	for (i = 0; i < L.nflows; i++)
 		refill(&L, (uint32_t)i, now_ns());
 	last_sweep = t0;
 	while ((now = now_ns()) < L.t_end) {
-		n = epoll_wait(ep, evs, 256, 10);
+		n = epoll_wait(ep, evs, 256, L.rate > 0 ? 1 : 10);
 		for (i = 0; i < n; i++)
 			drain(&L, evs[i].data.u32);
 		now = now_ns();
+		if (L.rate > 0)
+			pace(&L, now);
 		if (now - last_sweep > 10000000) {
 			sweep(&L, now, loss_ns);
 			last_sweep = now;
@@ -412,7 +469,8 @@ main(int argc, char **argv)
 	printf("p50_us %.1f\np90_us %.1f\np99_us %.1f\np999_us %.1f\n"
 	    "max_us %.1f\n", pct_us(&L, 50), pct_us(&L, 90), pct_us(&L, 99),
 	    pct_us(&L, 99.9), L.max_ns / 1000.0);
-	printf("beyond_100ms %llu\n", (unsigned long long)L.over);
+	printf("beyond_100ms %llu\nheld %llu\n", (unsigned long long)L.over,
+	    (unsigned long long)L.held);
 	printf("cpu_pct %.1f\n", 100.0 * cpu /
 	    ((now_ns() - t0) / 1e9));
 	return 0;
