@@ -212,6 +212,18 @@ status:
 """ % (SVC_CIDR, ADMIN, ADDRS["svcproxy"], PORT, PORT, BACKEND))
 
 
+def udp_free(addr):
+    """True when nothing is bound to addr:PORT over UDP."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((addr, PORT))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def udp_ready(addr, timeout, proc=None):
     """True once a datagram to addr:PORT comes back."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -614,6 +626,9 @@ def main():
         svcproxy, why = R.find_svcproxy(args)
         if not svcproxy:
             R.die("no svcproxy: %s" % why)
+    for n in args.only:
+        if not udp_free(ADDRS[n]):
+            R.die("%s:%d (udp) is in use" % (ADDRS[n], PORT))
     tools = build_tools()
     user = "user root;\n" if os.getuid() == 0 else ""
     backend = R.Proc("udp-echo", [tools["udp_echo"], "-l", "%s:%d" % (
