@@ -44,21 +44,27 @@ Every round starts each proxy fresh for each measurement, in an order
 rotated each round (interleaved: a slow moment of the machine hits all
 of them): 0.5 s of warm-up, then --duration seconds measured.
 Reported per workload and contender, median (min-max) over rounds:
-replies/s, the p50 and p99 of the request latency, lost requests (a
-flow with no reply for 200 ms counts its window as lost and starts
-again), the proxy's CPU (utime+stime of all its processes from
-/proc/PID/stat, % of one CPU) and its CPU per request, and how busy the
-load CPUs were (/proc/stat).
+replies/s, the p50 and p99 of the request latency, lost requests (no
+reply after 200 ms: sent anew), the datagrams the listening socket
+dropped (a full receive buffer, /proc/net/udp), the proxy's CPU
+(utime+stime of all its processes from /proc/PID/stat, % of one CPU),
+the time it waited, runnable, for its CPU (schedstat), its CPU per
+request handled (sent, less the listener's drops), how busy the load
+CPUs were (/proc/stat, every process on them) and the load
+generator's and backend's own CPU.  The aim of the issue (at least
+nginx's rate, no worse p99) is judged per workload; for small
+datagrams with many flows, on small's rate and small-paced's p99,
+since a saturated closed loop's p99 is the length of its queue.
 
 CPU: the proxy is pinned (taskset) to --proxy-cpus (default CPU 1), the
-load generator and the backend to --load-cpus (default CPU 0).  On this
-2-core machine the load CPU saturates first in the small and bulk
-workloads (the report says how busy it was): then replies/s is the
-client's limit, and CPU per request is the figure that compares the
-proxies.  The whole run is niced (--nice, -10 as root) so that it
-keeps its CPUs against the rest of a shared machine; "proxy waited"
-shows what waiting for a CPU was left.  Loopback also charges the receiving side's softirq work to
-the sender, so part of the backend's receive cost is counted to the
+load generator and the backend to --load-cpus (default CPU 0).  The
+load CPU is where a closed loop saturates first on a 2-core machine
+(the report says how busy it was): then replies/s is the client's
+limit, and CPU per request is the figure that compares the proxies.
+The whole run is niced (--nice, -10 as root) so that it keeps its CPUs
+against the rest of a shared machine; "proxy waited" shows what
+waiting was left.  Loopback charges the receiving side's softirq work
+to the sender, so part of the backend's receive cost is counted to the
 proxy (for every proxy alike).
 
 In the last round, unless --no-syscalls, each proxy is traced with
