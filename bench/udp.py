@@ -129,7 +129,8 @@ def workloads(args):
 # ---- building ----
 
 def build_tools():
-    out = {}
+    """{name: path} of udp_load and udp_echo, and the commands."""
+    out, cmds = {}, []
     for name in ("udp_load", "udp_echo"):
         exe = os.path.join(OUT, name)
         cmd = ["cc", "-O2", "-std=gnu11", "-Wall", "-o", exe,
@@ -137,7 +138,8 @@ def build_tools():
         if subprocess.run(cmd).returncode != 0:
             R.die("cannot build: %s" % R.sh(cmd))
         out[name] = exe
-    return out
+        cmds.append(R.sh(cmd))
+    return out, cmds
 
 
 # ---- configurations ----
@@ -635,17 +637,24 @@ def main():
     for n in args.only:
         if not udp_free(ADDRS[n]):
             R.die("%s:%d (udp) is in use" % (ADDRS[n], PORT))
-    tools = build_tools()
+    tools, build_cmds = build_tools()
     user = "user root;\n" if os.getuid() == 0 else ""
     backend = R.Proc("udp-echo", [tools["udp_echo"], "-l", "%s:%d" % (
         BACKEND, PORT)], args.load_cpus)
-    cmds = {"0 backend": "taskset -c %s %s" % (args.load_cpus,
-                                               R.sh(backend.cmd))}
+    # Every process below inherits the niceness: the commands say so.
+    pre = "nice -n %d " % args.nice if args.nice else ""
+    cmds = {"0 a build %d" % i: c for i, c in enumerate(build_cmds)}
+    cmds["0 b backend"] = "%staskset -c %s %s" % (pre, args.load_cpus,
+                                                R.sh(backend.cmd))
+    if not args.no_syscalls:
+        cmds["3 strace"] = ("strace -f -c -o bench/out/udp/strace-NAME-"
+                            "small.txt -p PID...  # the proxy's processes, "
+                            "during a 2 s small run, once per proxy")
     cons = {n: Contender(n, args, svcproxy, user) for n in args.only}
     for n, c in cons.items():
         if c.cmd:
-            cmds["1 " + n] = "taskset -c %s %s" % (args.proxy_cpus,
-                                                   R.sh(c.cmd))
+            cmds["1 " + n] = "%staskset -c %s %s" % (pre, args.proxy_cpus,
+                                                     R.sh(c.cmd))
     res = {}
     sys_per = {}
     t_start = time.monotonic()
@@ -663,8 +672,8 @@ def main():
                     try:
                         r, cmd = measure(args, tools, c, all_wl[w],
                                          backend)
-                        cmds["2 %s %s" % (w, n)] = "taskset -c %s %s" % (
-                            args.load_cpus, R.sh(cmd).replace(
+                        cmds["2 %s %s" % (w, n)] = "%staskset -c %s %s" % (
+                            pre, args.load_cpus, R.sh(cmd).replace(
                                 c.addr + ":", "ADDR:"))
                         res.setdefault((w, n), []).append(r)
                         log("round %d/%d %s %s: %.0f/s p99 %.0f us, lost "
