@@ -29,6 +29,8 @@ struct dns_stats {
 	_Atomic uint64_t	 truncated;	/* UDP answers with TC */
 	_Atomic uint64_t	 tcp;		/* questions over TCP */
 	_Atomic uint64_t	 dropped;	/* unparsable, not answered */
+	_Atomic int		 serving;	/* a server runs: /metrics
+						   shows the counters */
 };
 
 #endif

@@ -125,6 +125,7 @@ dns_commit(void *arg, void *state, struct reload_next *n)
 		r->ip = pc->dns_ip;
 		r->port = pc->dns_port;
 		nx->srv = NULL;
+		atomic_store(&r->st.serving, 1);
 	}
 	dns_next_free(nx);
 }
@@ -159,6 +160,7 @@ dns_run_start(struct dns_run *r)
 	}
 	r->ip = pc->dns_ip;
 	r->port = pc->dns_port;
+	atomic_store(&r->st.serving, 1);
 	log_listening(pc, z, "");
 	return 0;
 }
@@ -166,7 +168,7 @@ dns_run_start(struct dns_run *r)
 const struct dns_stats *
 dns_run_stats(const struct dns_run *r)
 {
-	return r->srv != NULL ? &r->st : NULL;
+	return &r->st;
 }
 
 void
@@ -174,4 +176,5 @@ dns_run_stop(struct dns_run *r)
 {
 	dns_srv_free(r->srv);
 	r->srv = NULL;
+	atomic_store(&r->st.serving, 0);
 }

@@ -33,9 +33,9 @@ struct dns_run {
  */
 int		 dns_run_start(struct dns_run *r);
 /*
- * Its counters for /metrics (valid until dns_run_stop); NULL when DNS
- * is off at startup (a reload that turns it on counts them from then,
- * but /metrics reads the pointer taken at startup).
+ * Its counters for /metrics: r's own, kept across servers (a reload
+ * that moves, starts or stops the server), valid while r is; their
+ * `serving` says whether a server runs now.
  */
 const struct dns_stats *dns_run_stats(const struct dns_run *r);
 /* Stop and free the server (nothing when off). */

@@ -634,7 +634,7 @@ prom_dns(struct evbuffer *b, const struct dns_stats *d)
 	    "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
 	size_t	 i, j;
 
-	if (d == NULL)
+	if (d == NULL || !atomic_load(&d->serving))
 		return;
 	prom_head(b, "svcproxy_dns_queries_total", "counter",
 	    "Cluster DNS questions answered, by type and response code.");

@@ -351,6 +351,8 @@ else
 	fail "spec.dns removed: $DIP:$DP2 still answers"
 fi
 expect_grep "dns: stopped" "$TMP/log" "spec.dns removed: logged"
+expect "spec.dns removed: /metrics shows no DNS counters" none \
+    "$(mval "$ADDR" 'svcproxy_dns_queries_total{type="A",rcode="NOERROR"}')"
 DNSOFF=
 LISTEN="$DIP:$DP"
 conf late >"$TMP/conf/x.yaml"
