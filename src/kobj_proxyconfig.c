@@ -83,6 +83,7 @@ static const struct kfield spec_fields[] = {
 	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
 	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
 	    keep_established),
+	KF("proxyProtocol", KF_STR, struct kpcfg_spec, proxy_protocol),
 	KF_O("loadBalancing", struct kpcfg_spec, load_balancing, lb_schema),
 	KF_O("healthCheck", struct kpcfg_spec, health_check, hc_schema),
 	KF_O("sessionAffinity", struct kpcfg_spec, session_affinity,

@@ -12,6 +12,7 @@
 
 #include "health-t.h"
 #include "netaddr.h"
+#include "proxyproto-t.h"
 
 #define PCFG_DEFAULT_NODE_PORT_MIN	30000
 #define PCFG_DEFAULT_NODE_PORT_MAX	32767
@@ -117,6 +118,8 @@ struct pcfg {
 	const char		*dns_domain;	/* lower case, no final dot:
 						   kset arena or static */
 	uint32_t		 dns_ttl;	/* seconds */
+	enum pp_version		 proxy_protocol;	/* spec.proxyProtocol:
+						   Services' default */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 
 #include "probe.h"
+#include "proxyproto.h"
 
 static void	 probe_event(struct bufferevent *, short, void *);
 static void	 probe_readable(struct bufferevent *, void *);
@@ -102,6 +103,33 @@ probe_start_failed(evutil_socket_t fd, short what, void *arg)
 static void	 probe_tcp_event(evutil_socket_t, short, void *);
 
 /*
+ * A connected tcp probe of a PROXY protocol backend: the header, then
+ * a FIN (a reset could overtake the header), as HAProxy's tcp check
+ * with check-send-proxy does.  0, or -1 with errno.
+ */
+static int
+probe_tcp_proxy(struct probe *c, int fd)
+{
+	uint8_t	 hdr[PP_HDR_MAX];
+	size_t	 n = probe_proxy_header(c, fd, hdr, sizeof(hdr));
+	ssize_t	 w;
+
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	while ((w = send(fd, hdr, n, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (w == -1)
+		return -1;
+	if ((size_t)w != n) {
+		errno = EMSGSIZE;	/* never on a fresh socket */
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A tcp check's socket, as HAProxy makes it: with quick ACKs off, the
  * kernel delays the handshake's last ACK, and probe_event resets the
  * connection (SO_LINGER {1, 0}) as soon as the SYN-ACK is in.  On the
@@ -176,6 +204,14 @@ probe_tcp_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->connected = 1;
+	if (c->p->proxy != 0) {
+		if (probe_tcp_proxy(c, fd) == -1) {
+			errno_reason(c, errno);
+			return;
+		}
+		probe_finish(c, 1, "connected");
+		return;
+	}
 	/* Close with a RST, not a FIN: no TIME_WAIT, no final ACK. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	probe_finish(c, 1, "connected");

@@ -48,6 +48,8 @@ struct probe_params {
 						   probe_tls_ctx_new(); caller
 						   owns it */
 	const char		*tls_err;	/* why tls_ctx is NULL */
+	uint8_t			 proxy;		/* enum pp_version: a PROXY
+						   header first (tcp, http) */
 };
 
 typedef void	 probe_done_fn(void *arg, int ok, const char *reason);
@@ -90,6 +92,14 @@ void		 probe_cancel(struct probe *c);
 void		 probe_finish(struct probe *c, int ok, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
+/*
+ * probe_proxy.c: the PROXY header c's params ask for, for its connected
+ * socket fd: v2 LOCAL, or v1 with fd's own addresses (section 2.1 of
+ * HAProxy's doc/proxy-protocol.txt), into buf.  Its length; 0: none is
+ * asked for (or len is short: PP_HDR_MAX never is).
+ */
+size_t		 probe_proxy_header(const struct probe *c, int fd, void *buf,
+		    size_t len);
 /* probe_http.c: the request, into the bufferevent's output. */
 int		 probe_http_send(struct probe *c);
 /*

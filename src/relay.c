@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "pcfg-t.h"
 #include "pool.h"
+#include "proxyproto.h"
 #include "relay.h"
 
 #define SIDE_CLIENT	0
@@ -537,6 +538,38 @@ relay_run(struct relay *r)
 }
 
 /*
+ * The Service's PROXY protocol header to the backend just connected:
+ * source the client, destination the address and port it connected
+ * to.  Called before the client's socket is even polled, so no client
+ * byte can be ahead of it, whatever the client has sent already.  In
+ * one send: at most PP_HDR_MAX bytes into a fresh socket's buffer,
+ * so a short write is an error, not a wait.  0, or -1 with errno.
+ */
+static int
+relay_send_proxy(struct relay *r)
+{
+	union pp_addr	 local;
+	socklen_t	 len = sizeof(local);
+	uint8_t		 hdr[PP_HDR_MAX];
+	size_t		 n;
+	ssize_t		 w;
+
+	if (getsockname(r->fd[SIDE_CLIENT], &local.sa, &len) == -1)
+		return -1;
+	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa,
+	    &local.sa, hdr, sizeof(hdr))) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	while ((w = send(r->fd[SIDE_BACKEND], hdr, n, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (w >= 0 && (size_t)w != n)
+		errno = EMSGSIZE;
+	return w >= 0 && (size_t)w == n ? 0 : -1;
+}
+
+/*
  * An edge on side 1 while connecting.  A failed connect reports EPOLLERR
  * (the error itself is asked for then); EPOLLOUT alone is a connect that
  * worked, with no getsockopt(SO_ERROR).
@@ -567,6 +600,13 @@ relay_connected(struct relay *r, uint32_t ev)
 	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
+	if (r->sp->svc->proxy_protocol != PP_NONE &&
+	    relay_send_proxy(r) == -1) {
+		r->last_err = errno;
+		relay_close_why(r, "backend-error", "cannot send the PROXY "
+		    "protocol header", 1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
+		return;
+	}
 	if (relay_poll_add(r, SIDE_CLIENT) == -1) {
 		relay_abort(r, SIDE_CLIENT, errno);
 		return;

@@ -38,6 +38,8 @@ struct snap_svc {
 	uint32_t		 connect_timeout_ms;	/* global applied */
 	uint32_t		 idle_timeout_ms;	/* global applied */
 	uint32_t		 max_connections;	/* 0: no limit */
+	enum pp_version		 proxy_protocol;	/* header sent to
+						   the backends first */
 	struct lb_live		*live;		/* livetab: active count */
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lb.h"
+#include "proxyproto.h"
 #include "val_int.h"
 #include "val_lb.h"
 
@@ -45,6 +46,7 @@ pcfg_defaults(struct pcfg *p)
 	val_hc_defaults(&p->hc);
 	p->dns_domain = PCFG_DEFAULT_DNS_DOMAIN;
 	p->dns_ttl = PCFG_DEFAULT_DNS_TTL;
+	p->proxy_protocol = PP_NONE;	/* backends see svcproxy */
 }
 
 static size_t
@@ -404,6 +406,14 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 			    "supported values: \"debug\", \"info\", \"off\"");
 			n++;
 		}
+	}
+	if (s->proxy_protocol != NULL && pp_version_parse(s->proxy_protocol,
+	    &out->proxy_protocol) == -1) {
+		kobj_err(dc, val_at(s->y, "proxyProtocol", NULL),
+		    DIAG_NOT_SUPPORTED, "spec.proxyProtocol",
+		    s->proxy_protocol, "supported values: \"none\", \"v1\", "
+		    "\"v2\"");
+		n++;
 	}
 	/* A bool: the decoder has already refused anything else. */
 	if (s->keep_established.set)

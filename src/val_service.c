@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "lb.h"
+#include "proxyproto.h"
 #include "val_int.h"
 #include "val_lb.h"
 
@@ -918,7 +919,7 @@ static const char *const known_annotations[] = {
 	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
 	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
 	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
-	ANN_SLOW_START,
+	ANN_PROXY_PROTOCOL, ANN_SLOW_START,
 };
 
 static void
@@ -1030,6 +1031,47 @@ balancing(struct svc_ctx *c)
 	}
 }
 
+/*
+ * svcproxy.io/proxy-protocol: the header its backends get first, and
+ * what it does not reach as warnings: a Service svcproxy does not
+ * proxy, UDP ports (not yet), an https check (TLS starts at once).
+ */
+static void
+proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	enum pp_version		 pv;
+	size_t			 i;
+
+	if (pp_version_parse(v, &pv) == -1) {
+		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
+		    "\"none\", \"v1\", \"v2\"");
+		return;
+	}
+	if (pv == PP_NONE)
+		return;
+	if (headless(c->s) || is(sp->type, "ExternalName")) {
+		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
+		    "svcproxy does not proxy %s Services",
+		    headless(c->s) ? "headless" : "ExternalName");
+		return;
+	}
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP") ||
+		    is(sp->ports.v[i].protocol, "SCTP"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured on spec.ports[%zu] (%s): only TCP "
+			    "connections get the header", i,
+			    sp->ports.v[i].protocol);
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_HC) && is(m->v[i].value, "https"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not sent "
+			    "by the https health check, which starts TLS at "
+			    "once: the backend may refuse its checks");
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1074,6 +1116,8 @@ annotations(struct svc_ctx *c)
 				    sizeof(names) - strlen(names));
 				err(c, vy, DIAG_NOT_SUPPORTED, f, v, names);
 			}
+		} else if (is(k, ANN_PROXY_PROTOCOL)) {
+			proxy_protocol(c, vy, f, v);
 		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
 		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
 			continue;	/* balancing(), below */

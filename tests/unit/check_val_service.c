@@ -717,6 +717,7 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/outlier-base-ejection-time\", "
 	    "\"svcproxy.io/outlier-consecutive-failures\", "
 	    "\"svcproxy.io/outlier-max-ejection-percent\", "
+	    "\"svcproxy.io/proxy-protocol\", "
 	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
