@@ -10,6 +10,10 @@
 #      receiver's answer, and the receiver logs that address and the
 #      client's own port (not svcproxy's), so the header came first and
 #      was whole, also with the request already waiting at the connect.
+#   1b. Byte for byte, at a raw receiver that records what it reads: a
+#      client that sends its bytes and a FIN at once gets exactly the v1
+#      line or the v2 header (source the client, destination the
+#      ClusterIP and Service port it connected to), then its bytes.
 #   2. Health checks of a PROXY protocol Service send the header too:
 #      http (v2 LOCAL to nginx, a v1 line to HAProxy) and tcp (v2 LOCAL
 #      to HAProxy) keep the endpoints up; the same http check without
@@ -42,7 +46,7 @@ HAP=$(free_port 20000 29999 "$NET.2")
 [ -n "$NGP" ] && [ -n "$HAP" ] || { echo "no free port"; exit 1; }
 # One port per Service: they share ::1 as an externalIP.
 PORTS=""
-for i in 1 2 3 4 5 6 7 8; do
+for i in 1 2 3 4 5 6 7 8 9 10; do
 	p=$(free_port 20000 29999 ::1 127.0.0.1)
 	while [ -n "$p" ] && echo " $PORTS $NGP $HAP " | grep -q " $p "; do
 		p=$(free_port 20000 29999 ::1 127.0.0.1)
@@ -53,7 +57,7 @@ done
 # shellcheck disable=SC2086
 set -- $PORTS
 P_NG1=$1 P_NG2=$2 P_HA1=$3 P_HA2=$4 P_HCNG=$5 P_HCHA=$6 P_HCTCP=$7
-P_HCNONE=$8
+P_HCNONE=$8 P_RAW1=$9 P_RAW2=${10}
 
 # ---- the receivers ----
 mkdir -p "$TMP/nginx/logs"
@@ -98,6 +102,44 @@ wait_for 20 listening "$NET.1:$NGP" ||
     { echo "nginx did not start"; cat "$TMP/nginx/"*.log; exit 1; }
 wait_for 20 listening "$NET.2:$HAP" ||
     { echo "haproxy did not start"; cat "$TMP/haproxy.log"; exit 1; }
+
+# The raw receiver: writes what each connection sent (hex) to FILE.N.
+cat >"$TMP/raw.py" <<'PYEOF'
+import socket, sys, threading
+host, ready, out = sys.argv[1], sys.argv[2], sys.argv[3]
+ls = socket.socket()
+ls.bind((host, 0))
+ls.listen(64)
+open(ready + ".tmp", "w").write("%d\n" % ls.getsockname()[1])
+import os
+os.rename(ready + ".tmp", ready)
+n = 0
+def serve(c, i):
+    data = b""
+    c.settimeout(10)
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            data += b
+    except OSError:
+        pass
+    with open("%s.%d.tmp" % (out, i), "w") as f:
+        f.write(data.hex() + "\n")
+    os.rename("%s.%d.tmp" % (out, i), "%s.%d" % (out, i))
+    c.close()
+while True:
+    c, _ = ls.accept()
+    n += 1
+    threading.Thread(target=serve, args=(c, n), daemon=True).start()
+PYEOF
+python3 "$TMP/raw.py" "$NET.3" "$TMP/raw.port" "$TMP/raw" \
+    >"$TMP/raw.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/raw.port" ||
+    { echo "raw receiver did not start"; cat "$TMP/raw.log"; exit 1; }
+RAWP=$(cat "$TMP/raw.port")
 
 # ---- svcproxy ----
 CONF="$TMP/conf"
@@ -160,6 +202,9 @@ $HC"
 $HC"
 	svc hcnone "$CNET.8" "$P_HCNONE" ng "    svcproxy.io/health-check: http
 $HC"
+	svc raw1 "$CNET.9" "$P_RAW1" raw '    svcproxy.io/proxy-protocol: v1'
+	svc raw2 "$CNET.10" "$P_RAW2" raw '    svcproxy.io/proxy-protocol: v2'
+	pod raw-1 raw "$NET.3" "$RAWP"
 	pod ng-1 ng "$NET.1" "$NGP"
 	pod ha-1 ha "$NET.2" "$HAP"
 } >"$CONF/all.yaml"
@@ -243,6 +288,54 @@ for i in $(seq 1 20); do
 	    grep -qxF "$CLI.$((20 + i)):${out%% *}" "$NGL" && n=$((n + 1))
 done
 expect "20 clients, each logged by nginx with its address" 20 "$n"
+
+# ---- 1b. byte for byte ----
+cat >"$TMP/rawclient.py" <<'PYEOF'
+import socket, sys
+src, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket()
+s.settimeout(10)
+s.bind((src, 0))
+s.connect((host, port))
+s.sendall(b"hello, backend")
+s.shutdown(socket.SHUT_WR)
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+print(s.getsockname()[1])
+PYEOF
+# raw NAME SRC VIP PORT N WANT-HEX-COMMAND...: connection N at the raw
+# receiver holds what the command prints (given the client's port).
+raw() {
+	local cport want got
+	cport=$(python3 "$TMP/rawclient.py" "$2" "$3" "$4" 2>&1) || true
+	want=$("${@:6}" "$cport")
+	if wait_for 10 test -s "$TMP/raw.$5"; then
+		got=$(cat "$TMP/raw.$5")
+	else
+		got="(nothing)"
+	fi
+	expect "$1" "$want" "$got"
+}
+v1_hex() {
+	printf 'PROXY TCP4 %s %s %s %s\r\nhello, backend' "$CLI.41" \
+	    "$CNET.9" "$1" "$P_RAW1" | od -An -tx1 | tr -d ' \n'
+}
+v2_hex() {
+	python3 -c '
+import socket, struct, sys
+sig = b"\r\n\r\n\x00\r\nQUIT\n"
+h = sig + bytes([0x21, 0x11]) + struct.pack("!H", 12)
+h += socket.inet_aton(sys.argv[1]) + socket.inet_aton(sys.argv[2])
+h += struct.pack("!HH", int(sys.argv[4]), int(sys.argv[3]))
+print((h + b"hello, backend").hex())' "$CLI.42" "$CNET.10" "$P_RAW2" "$1"
+}
+raw "raw v1: the line, then the client's bytes" "$CLI.41" "$CNET.9" \
+    "$P_RAW1" 1 v1_hex
+raw "raw v2: the header, then the client's bytes" "$CLI.42" "$CNET.10" \
+    "$P_RAW2" 2 v2_hex
 
 # ---- 2. health checks with the header ----
 # ep_health SVC PORT ENDPOINT: "health|result|reason" in /status.
