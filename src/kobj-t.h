@@ -387,6 +387,8 @@ struct kpcfg_spec {
 	const char		*connection_log;
 	struct kbool		 keep_established;
 	const char		*proxy_protocol;
+	struct kstrlist		 pp_trusted;
+	const char		*pp_timeout;
 	struct kpcfg_lb		 load_balancing;
 	struct kpcfg_hc		 health_check;
 	struct kpcfg_affinity	 session_affinity;

@@ -75,6 +75,7 @@
 #define ANN_PROXY_EXTERNAL_NAME	"svcproxy.io/proxy-external-name"
 /* The client's address at the backend (README, "Client address"). */
 #define ANN_PROXY_PROTOCOL	"svcproxy.io/proxy-protocol"
+#define ANN_ACCEPT_PROXY_PROTOCOL	"svcproxy.io/accept-proxy-protocol"
 
 enum conn_log {
 	CONN_LOG_OFF,
@@ -120,6 +121,10 @@ struct pcfg {
 	uint32_t		 dns_ttl;	/* seconds */
 	enum pp_version		 proxy_protocol;	/* spec.proxyProtocol:
 						   Services' default */
+	struct cidr		*pp_trusted;	/* spec.proxyProtocol-
+						   TrustedSources: kset arena */
+	size_t			 npp_trusted;
+	uint32_t		 pp_timeout_ms;	/* spec.proxyProtocolTimeout */
 };
 
 #endif

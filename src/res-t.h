@@ -81,6 +81,7 @@ struct res_service {
 	uint32_t		 affinity_max;	/* ClientIP entries per port */
 	enum pp_version		 proxy_protocol;	/* annotation, else
 						   the ProxyConfig's */
+	int			 accept_proxy;	/* clients send a header */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

@@ -144,6 +144,8 @@ json_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 		fputs(",\"clientAddress\":", fp);
 		json_str(fp, ca);
 	}
+	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
+		fputs(",\"acceptProxyProtocol\":true", fp);
 	fputs(",\"listeners\":[", fp);
 	for (i = 0; i < p->nlisteners; i++) {
 		if (i > 0)
@@ -336,6 +338,8 @@ text_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 	    p->nendpoints);
 	if (ca != NULL)
 		fprintf(fp, "  client address by %s", ca);
+	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
+		fputs("  accepts proxy-protocol", fp);
 	fputc('\n', fp);
 	for (i = 0; i < p->nlisteners; i++)
 		fprintf(fp, "    listen    %-47s %-4s %s\n",

@@ -47,6 +47,7 @@ pcfg_defaults(struct pcfg *p)
 	p->dns_domain = PCFG_DEFAULT_DNS_DOMAIN;
 	p->dns_ttl = PCFG_DEFAULT_DNS_TTL;
 	p->proxy_protocol = PP_NONE;	/* backends see svcproxy */
+	p->pp_timeout_ms = PP_DEFAULT_ACCEPT_TIMEOUT_MS;
 }
 
 static size_t
@@ -127,6 +128,29 @@ node_addresses(const struct diag_ctx *dc, struct arena *a,
 	if (n == 0) {
 		out->node_addresses = v;
 		out->nnode_addresses = l->n;
+	}
+	return n;
+}
+
+/* The senders whose PROXY protocol headers are believed. */
+static size_t
+pp_trusted(const struct diag_ctx *dc, struct arena *a,
+    const struct kpcfg_spec *s, struct pcfg *out)
+{
+	const struct kstrlist	*l = &s->pp_trusted;
+	struct cidr		*v;
+	char			 p[VAL_PATH_MAX];
+	size_t			 i, n = 0;
+
+	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		n += val_cidr(dc, l->y->items[i],
+		    val_path(p, "spec.proxyProtocolTrustedSources[%zu]", i),
+		    l->v[i], &v[i]);
+	if (n == 0) {
+		out->pp_trusted = v;
+		out->npp_trusted = l->n;
 	}
 	return n;
 }
@@ -415,6 +439,9 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 		    "\"v2\"");
 		n++;
 	}
+	n += pp_trusted(dc, a, s, out);
+	n += duration(dc, s, "proxyProtocolTimeout", s->pp_timeout,
+	    &out->pp_timeout_ms);
 	/* A bool: the decoder has already refused anything else. */
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;

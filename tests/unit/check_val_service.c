@@ -695,6 +695,7 @@ START_TEST(test_annotations)
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
 	    "svcproxy.io/idle-timout", NULL);
 	ck_assert_str_eq(d->detail, "svcproxy reads only "
+	    "\"svcproxy.io/accept-proxy-protocol\", "
 	    "\"svcproxy.io/affinity-max-entries\", "
 	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/hash-key\", "
 	    "\"svcproxy.io/health-check\", "
