@@ -557,19 +557,27 @@ relay_run(struct relay *r)
 static int
 relay_send_proxy(struct relay *r)
 {
-	union pp_addr	 local;
-	socklen_t	 len = sizeof(local);
-	uint8_t		 hdr[PP_HDR_MAX];
-	size_t		 n;
-	ssize_t		 w;
+	struct sockaddr_storage	 local;
+	const struct sockaddr	*dst = (struct sockaddr *)&local;
+	socklen_t		 len = sizeof(local);
+	uint8_t			 hdr[PP_HDR_MAX];
+	size_t			 n;
+	ssize_t			 w;
 
-	/* What the client's own PROXY header said, if it sent one. */
+	/*
+	 * What the client's own PROXY header said, if it sent one; else
+	 * the listener's address, when it has one (no system call), or
+	 * what the kernel says the client reached (a wildcard listener).
+	 */
 	if (r->dst.sa.sa_family != 0)
-		local = r->dst;
-	else if (getsockname(r->fd[SIDE_CLIENT], &local.sa, &len) == -1)
+		dst = &r->dst.sa;
+	else if (r->lsn->addr.family != 0)
+		(void)ipaddr_sockaddr(&r->lsn->addr, r->lsn->port, &local);
+	else if (getsockname(r->fd[SIDE_CLIENT], (struct sockaddr *)&local,
+	    &len) == -1)
 		return -1;
-	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa,
-	    &local.sa, hdr, sizeof(hdr))) == 0) {
+	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa, dst,
+	    hdr, sizeof(hdr))) == 0) {
 		errno = EINVAL;
 		return -1;
 	}
