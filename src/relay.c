@@ -549,20 +549,25 @@ relay_run(struct relay *r)
 /*
  * The Service's PROXY protocol header to the backend just connected:
  * source the client, destination the address and port it connected
- * to.  Called before the client's socket is even polled, so no client
- * byte can be ahead of it, whatever the client has sent already.  In
- * one send: at most PP_HDR_MAX bytes into a fresh socket's buffer,
- * so a short write is an error, not a wait.  0, or -1 with errno.
+ * to.  Called before any client byte has been relayed, so none can be
+ * ahead of it.  Client bytes already waiting follow it in the same
+ * send, from the copy holder of the client's direction (what is not
+ * sent stays there for relay_pump): one system call and one segment,
+ * not two, for the client-speaks-first protocols; a client that waits
+ * for the server gets the header alone.  The header is at most
+ * PP_HDR_MAX bytes into a fresh socket's buffer, so a short write of
+ * it is an error, not a wait.  0; -1 with errno (the backend's); -2
+ * with errno, the client's socket failed.
  */
 static int
 relay_send_proxy(struct relay *r)
 {
+	struct relay_dir	*d = &r->d[SIDE_CLIENT];
 	struct sockaddr_storage	 local;
 	const struct sockaddr	*dst = (struct sockaddr *)&local;
 	socklen_t		 len = sizeof(local);
-	uint8_t			 hdr[PP_HDR_MAX];
-	size_t			 n;
-	ssize_t			 w;
+	size_t			 n, room;
+	ssize_t			 m = 0, w;
 
 	/*
 	 * What the client's own PROXY header said, if it sent one; else
@@ -575,18 +580,41 @@ relay_send_proxy(struct relay *r)
 		(void)ipaddr_sockaddr(&r->lsn->addr, r->lsn->port, &local);
 	else if (getsockname(r->fd[SIDE_CLIENT], (struct sockaddr *)&local,
 	    &len) == -1)
+		return -2;
+	if (d->buf == NULL && (d->buf = pool_buf_get(&r->w->pool)) == NULL) {
+		errno = ENOMEM;
 		return -1;
+	}
 	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa, dst,
-	    hdr, sizeof(hdr))) == 0) {
+	    d->buf, POOL_BUF_SIZE)) == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	while ((w = send(r->fd[SIDE_BACKEND], hdr, n, MSG_NOSIGNAL)) == -1 &&
+	room = POOL_BUF_SIZE - n;
+	while ((m = recv(r->fd[SIDE_CLIENT], d->buf + n, room, 0)) == -1 &&
 	    errno == EINTR)
 		;
-	if (w >= 0 && (size_t)w != n)
+	if (m == -1 && errno != EAGAIN)
+		return -2;
+	if (m == -1 || ((size_t)m < room && !(r->hup & SIDE_BIT(SIDE_CLIENT))))
+		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);	/* as relay_pump */
+	if (m == 0)
+		d->eof = 1;	/* passed on once the header is out */
+	if (m < 0)
+		m = 0;
+	if ((size_t)m == room)
+		d->bulk = 1;
+	while ((w = send(r->fd[SIDE_BACKEND], d->buf, n + (size_t)m,
+	    MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (w >= 0 && (size_t)w < n)
 		errno = EMSGSIZE;
-	return w >= 0 && (size_t)w == n ? 0 : -1;
+	if (w < 0 || (size_t)w < n)
+		return -1;
+	d->bytes += (uint64_t)w - n;	/* the client's, not the header */
+	d->off = (size_t)w;
+	d->inflight = n + (size_t)m - (size_t)w;
+	return 0;
 }
 
 /*
@@ -598,7 +626,7 @@ static void
 relay_connected(struct relay *r, uint32_t ev)
 {
 	socklen_t	 len = sizeof(int);
-	int		 err = 0;
+	int		 err = 0, rc;
 
 	if (ev & (EPOLLERR | EPOLLHUP)) {
 		if (getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err,
@@ -620,13 +648,6 @@ relay_connected(struct relay *r, uint32_t ev)
 	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
-	if (r->sp->svc->proxy_protocol != PP_NONE &&
-	    relay_send_proxy(r) == -1) {
-		r->last_err = errno;
-		relay_close_why(r, "backend-error", "cannot send the PROXY "
-		    "protocol header", 1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
-		return;
-	}
 	if (!r->cpolled && relay_poll_add(r, SIDE_CLIENT) == -1) {
 		relay_abort(r, SIDE_CLIENT, errno);
 		return;
@@ -639,6 +660,17 @@ relay_connected(struct relay *r, uint32_t ev)
 	 */
 	r->rd_ok |= SIDE_BIT(SIDE_CLIENT);
 	r->wr_ok |= SIDE_BIT(SIDE_CLIENT);
+	if (r->sp->svc->proxy_protocol != PP_NONE &&
+	    (rc = relay_send_proxy(r)) != 0) {
+		r->last_err = errno;
+		if (rc == -2)
+			relay_abort(r, SIDE_CLIENT, errno);
+		else
+			relay_close_why(r, "backend-error", "cannot send the "
+			    "PROXY protocol header", 1u << SIDE_CLIENT |
+			    1u << SIDE_BACKEND);
+		return;
+	}
 	(void)relay_run(r);
 }
 

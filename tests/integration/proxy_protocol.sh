@@ -13,7 +13,9 @@
 #   1b. Byte for byte, at a raw receiver that records what it reads: a
 #      client that sends its bytes and a FIN at once gets exactly the v1
 #      line or the v2 header (source the client, destination the
-#      ClusterIP and Service port it connected to), then its bytes.
+#      ClusterIP and Service port it connected to), then its bytes; a
+#      client that sends nothing until the server speaks gets the
+#      header sent alone, at once.
 #   2. Health checks of a PROXY protocol Service send the header too:
 #      http (v2 LOCAL to nginx, a v1 line to HAProxy) and tcp (v2 LOCAL
 #      to HAProxy) keep the endpoints up; the same http check without
@@ -123,6 +125,8 @@ def serve(c, i):
             if not b:
                 break
             data += b
+            if data.endswith(b"\r\n"):
+                c.sendall(b"ok\n")	# the header alone came
     except OSError:
         pass
     with open("%s.%d.tmp" % (out, i), "w") as f:
@@ -321,7 +325,7 @@ raw() {
 }
 v1_hex() {
 	printf 'PROXY TCP4 %s %s %s %s\r\nhello, backend' "$CLI.41" \
-	    "$CNET.9" "$1" "$P_RAW1" | od -An -tx1 | tr -d ' \n'
+	    "$CNET.9" "$1" "$P_RAW1" | od -An -v -tx1 | tr -d ' \n'
 }
 v2_hex() {
 	python3 -c '
@@ -336,6 +340,30 @@ raw "raw v1: the line, then the client's bytes" "$CLI.41" "$CNET.9" \
     "$P_RAW1" 1 v1_hex
 raw "raw v2: the header, then the client's bytes" "$CLI.42" "$CNET.10" \
     "$P_RAW2" 2 v2_hex
+# A client that waits for the server to speak first: the header goes
+# alone, at once (the receiver answers it), not held for client bytes.
+out=$(python3 - "$CLI.43" "$CNET.9" "$P_RAW1" <<'PYEOF' 2>&1) || true
+import socket, sys
+s = socket.socket()
+s.settimeout(10)
+s.bind((sys.argv[1], 0))
+s.connect((sys.argv[2], int(sys.argv[3])))
+got = b""
+try:
+    while not got.endswith(b"\n"):
+        b = s.recv(100)
+        if not b:
+            break
+        got += b
+except OSError:
+    pass
+print(s.getsockname()[1], got.decode(errors="replace").strip() or "-")
+PYEOF
+expect "a silent client: the header is sent alone, answered" ok "${out#* }"
+wait_for 10 test -s "$TMP/raw.3" || true
+expect "a silent client: the line alone" \
+    "$(printf 'PROXY TCP4 %s %s %s %s\r\n' "$CLI.43" "$CNET.9" "${out%% *}" \
+    "$P_RAW1" | od -An -v -tx1 | tr -d ' \n')" "$(cat "$TMP/raw.3" 2>/dev/null)"
 
 # ---- 2. health checks with the header ----
 # ep_health SVC PORT ENDPOINT: "health|result|reason" in /status.
