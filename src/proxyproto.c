@@ -199,6 +199,13 @@ pp_build(enum pp_version v, int dgram, const struct sockaddr *src,
 	union pp_addr	 s, d;
 	int		 fs = norm(src, &s), fd = norm(dst, &d);
 
+	/* One v4-mapped, the other not: a pair of IPv6 addresses still. */
+	if (fs != fd && src != NULL && dst != NULL &&
+	    src->sa_family == AF_INET6 && dst->sa_family == AF_INET6) {
+		memcpy(&s.in6, src, sizeof(s.in6));
+		memcpy(&d.in6, dst, sizeof(d.in6));
+		fs = fd = AF_INET6;
+	}
 	if (fs != fd)
 		fs = 0;
 	switch (v) {

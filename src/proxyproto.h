@@ -9,7 +9,8 @@
  * or UNKNOWN), at most PP_V1_MAX bytes; v2 the 16-byte block and the
  * address block, PROXY with TCP or UDP over IPv4 or IPv6, or LOCAL.
  * Addresses are written in pure hexadecimal for TCP6 (no dotted tail),
- * and a v4-mapped IPv6 pair is written as IPv4, which is what it is.
+ * and a v4-mapped IPv6 pair is written as IPv4, which is what it is
+ * (one mapped address beside a plain IPv6 one stays IPv6).
  *
  * The parser is bounded: it reads only the len bytes it is given,
  * decides as early as the bytes allow, and rejects every form the

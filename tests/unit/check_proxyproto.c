@@ -87,6 +87,8 @@ START_TEST(test_v1_build)
 	/* A v4-mapped pair is IPv4, never a dotted IPv6 tail. */
 	build_eq(PP_V1, 0, "::ffff:127.0.0.2", 5000, "::ffff:127.0.0.1", 80,
 	    "PROXY TCP4 127.0.0.2 127.0.0.1 5000 80\r\n", 40);
+	build_eq(PP_V1, 0, "::1", 1, "::ffff:1.2.3.4", 2,
+	    "PROXY TCP6 ::1 ::ffff:102:304 1 2\r\n", 35);
 	/* UDP and mixed families: UNKNOWN (version 1 is TCP only). */
 	build_eq(PP_V1, 1, "10.0.0.1", 53, "10.0.0.2", 53,
 	    "PROXY UNKNOWN\r\n", 15);
