@@ -15,6 +15,11 @@
  * for both directions, and which close(2) leaves by itself.  What each
  * side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
  * libevent still runs the timers.
+ *
+ * A connection goes RELAY_HEADER (only for a Service that accepts the
+ * PROXY protocol: the client's header, peeked until whole), then
+ * RELAY_CONNECTING, then RELAY_UP, where a Service that sends the PROXY
+ * protocol has its header written first (relay_send_proxy).
  */
 #include "config.h"
 
