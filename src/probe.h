@@ -71,6 +71,8 @@ struct probe {
 	char			 target[NETADDR_HOSTPORTLEN]; /* "127.0.0.1:80",
 						   for Host */
 	char			 reason[PROBE_REASON_MAX];
+	struct timeval		 started;	/* https with a PROXY header:
+						   the deadline's start */
 	unsigned		 running:1;
 	unsigned		 connected:1;	/* TCP (and TLS) is up */
 	unsigned		 failed:1;	/* reason holds a failure */

@@ -1034,14 +1034,13 @@ balancing(struct svc_ctx *c)
 /*
  * svcproxy.io/proxy-protocol: the header its backends get first, and
  * what it does not reach as warnings: a Service svcproxy does not
- * proxy, UDP ports (not yet), an https check (TLS starts at once).
+ * proxy, UDP ports (not yet).
  */
 static void
 proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
     const char *v)
 {
 	const struct ksvc_spec	*sp = &c->s->spec;
-	const struct kstrmap	*m = &c->s->meta.annotations;
 	enum pp_version		 pv;
 	size_t			 i;
 
@@ -1065,11 +1064,6 @@ proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
 			    "honoured on spec.ports[%zu] (%s): only TCP "
 			    "connections get the header", i,
 			    sp->ports.v[i].protocol);
-	for (i = 0; i < m->n; i++)
-		if (is(m->v[i].key, ANN_HC) && is(m->v[i].value, "https"))
-			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not sent "
-			    "by the https health check, which starts TLS at "
-			    "once: the backend may refuse its checks");
 }
 
 /*

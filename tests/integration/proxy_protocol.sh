@@ -17,10 +17,12 @@
 #      client that sends nothing until the server speaks gets the
 #      header sent alone, at once.
 #   2. Health checks of a PROXY protocol Service send the header too:
-#      http (v2 LOCAL to nginx, a v1 line to HAProxy) and tcp (v2 LOCAL
-#      to HAProxy) keep the endpoints up; the same http check without
-#      the header (a Service without the annotation, same endpoint)
-#      goes down, as nginx refuses it.
+#      http (v2 LOCAL to nginx, a v1 line to HAProxy), tcp (v2 LOCAL
+#      to HAProxy) and https (v2 LOCAL before the TLS handshake, to an
+#      nginx `listen ... ssl proxy_protocol`; skipped without openssl or
+#      in a build without OpenSSL) keep the endpoints up; the same http
+#      and https checks without the header (Services without the
+#      annotation, same endpoints) go down, as nginx refuses them.
 #   3. `check` refuses a bad value with the API server's wording;
 #      `resolve` shows the method per Service port.
 # Skips (exit 77) only when nginx or haproxy is not installed
@@ -44,11 +46,26 @@ NET="127.70.$A"		# backends
 CNET="127.72.$A"	# clusterIPs
 CLI="127.71.$A"		# clients
 NGP=$(free_port 20000 29999 "$NET.1")
+NGSP=$(free_port 20000 29999 "$NET.4")
 HAP=$(free_port 20000 29999 "$NET.2")
-[ -n "$NGP" ] && [ -n "$HAP" ] || { echo "no free port"; exit 1; }
+[ -n "$NGP" ] && [ -n "$NGSP" ] && [ -n "$HAP" ] ||
+    { echo "no free port"; exit 1; }
+# https checks: a certificate, and a build that can check over TLS.
+TLS=0
+if command -v openssl >/dev/null &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+    -keyout "$TMP/tls.key" -out "$TMP/tls.pem" -subj /CN=pp.test \
+    >/dev/null 2>&1; then
+	printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: t\n  %s\n%s\n' \
+	    'annotations: {svcproxy.io/health-check: https}' \
+	    'spec: {clusterIP: 10.96.0.9, ports: [{port: 443}]}' \
+	    >"$TMP/tls-probe.yaml"
+	"$SVCPROXY" check -c "$TMP/tls-probe.yaml" >/dev/null 2>&1 && TLS=1
+fi
+[ "$TLS" = 1 ] || echo "# https checks skipped: no openssl, or no OpenSSL"
 # One port per Service: they share ::1 as an externalIP.
 PORTS=""
-for i in 1 2 3 4 5 6 7 8 9 10; do
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
 	p=$(free_port 20000 29999 ::1 127.0.0.1)
 	while [ -n "$p" ] && echo " $PORTS $NGP $HAP " | grep -q " $p "; do
 		p=$(free_port 20000 29999 ::1 127.0.0.1)
@@ -59,7 +76,7 @@ done
 # shellcheck disable=SC2086
 set -- $PORTS
 P_NG1=$1 P_NG2=$2 P_HA1=$3 P_HA2=$4 P_HCNG=$5 P_HCHA=$6 P_HCTCP=$7
-P_HCNONE=$8 P_RAW1=$9 P_RAW2=${10}
+P_HCNONE=$8 P_RAW1=$9 P_RAW2=${10} P_HCTLS=${11} P_HCTLSNONE=${12}
 
 # ---- the receivers ----
 mkdir -p "$TMP/nginx/logs"
@@ -80,6 +97,15 @@ http {
 		listen $NET.1:$NGP proxy_protocol;
 		location / { return 200 "nginx\n"; }
 	}
+$([ "$TLS" = 1 ] && cat <<TEOF
+	server {
+		listen $NET.4:$NGSP ssl proxy_protocol;
+		ssl_certificate $TMP/tls.pem;
+		ssl_certificate_key $TMP/tls.key;
+		location / { return 200 "tls\n"; }
+	}
+TEOF
+)
 }
 NEOF
 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" \
@@ -206,6 +232,14 @@ $HC"
 $HC"
 	svc hcnone "$CNET.8" "$P_HCNONE" ng "    svcproxy.io/health-check: http
 $HC"
+	if [ "$TLS" = 1 ]; then
+		svc hctls "$CNET.11" "$P_HCTLS" ngtls "    svcproxy.io/proxy-protocol: v2
+    svcproxy.io/health-check: https
+$HC"
+		svc hctlsnone "$CNET.12" "$P_HCTLSNONE" ngtls "    svcproxy.io/health-check: https
+$HC"
+		pod ngtls-1 ngtls "$NET.4" "$NGSP"
+	fi
 	svc raw1 "$CNET.9" "$P_RAW1" raw '    svcproxy.io/proxy-protocol: v1'
 	svc raw2 "$CNET.10" "$P_RAW2" raw '    svcproxy.io/proxy-protocol: v2'
 	pod raw-1 raw "$NET.3" "$RAWP"
@@ -398,11 +432,16 @@ health_is hcha "$P_HCHA" "$NET.2:$HAP" 'up\|pass\|'
 health_is hctcp "$P_HCTCP" "$NET.2:$HAP" 'up\|pass\|'
 # Without the header nginx refuses the same check ("broken header").
 health_is hcnone "$P_HCNONE" "$NET.1:$NGP" 'down\|fail\|.+'
+if [ "$TLS" = 1 ]; then
+	health_is hctls "$P_HCTLS" "$NET.4:$NGSP" 'up\|pass\|'
+	health_is hctlsnone "$P_HCTLSNONE" "$NET.4:$NGSP" 'down\|fail\|.+'
+fi
 # Still up after several more rounds: every check carried the header.
 sleep 1
 health_is hcng "$P_HCNG" "$NET.1:$NGP" 'up\|pass\|'
 health_is hcha "$P_HCHA" "$NET.2:$HAP" 'up\|pass\|'
 health_is hctcp "$P_HCTCP" "$NET.2:$HAP" 'up\|pass\|'
+[ "$TLS" = 1 ] && health_is hctls "$P_HCTLS" "$NET.4:$NGSP" 'up\|pass\|'
 expect_grep "broken header" "$TMP/nginx/error.log" \
     "nginx: the check without the header was refused as such"
 # HAProxy logged the v1 checks' requests under svcproxy's own address
