@@ -12,10 +12,16 @@
  * /status and the log: "connection refused", "timeout after 2s",
  * "HTTP 503", "TLS handshake failed: certificate verify failed".
  *
+ * For a PROXY protocol backend (params' proxy) every kind sends the
+ * header first: tcp completes the handshake, sends it and closes with
+ * a FIN; http puts it ahead of the request; https connects by itself,
+ * sends it, and only then lets TLS take the socket.
+ *
  * The caller owns struct probe (the health table embeds one per
  * checked endpoint) and the params, which must outlive the probe; the
- * probe owns its socket (tcp) or bufferevent (http, https) from
- * probe_start until done or probe_cancel.  One event_base, one thread.
+ * probe owns its socket (tcp, and https with a PROXY header until TLS
+ * starts) or bufferevent (http, https) from probe_start until done or
+ * probe_cancel.  One event_base, one thread.
  */
 #ifndef SVCPROXY_PROBE_H
 #define SVCPROXY_PROBE_H
