@@ -55,6 +55,9 @@ struct hc_settings {
 	const char		*expect;	/* "200-399"; NULL: that */
 	const char		*sni;		/* https; NULL: none */
 	const char		*ca;		/* https; NULL: no verify */
+	uint8_t			 proxy;		/* enum pp_version: the
+						   Service's PROXY protocol,
+						   which its checks speak */
 };
 
 /* What a Service port does with health: active check, passive

@@ -397,6 +397,7 @@ check_new(struct hc_engine *e, struct hc_want *w)
 	c->pp.path = c->set.path;
 	c->pp.host = c->set.host;
 	c->pp.sni = c->set.sni;
+	c->pp.proxy = c->set.proxy;
 	if (hc_status_parse(c->set.expect != NULL ? c->set.expect :
 	    "200-399", &c->pp.expect, err, sizeof(err)) == -1)
 		hc_status_parse("200-399", &c->pp.expect, err, sizeof(err));

@@ -90,10 +90,11 @@ hc_key(char *buf, size_t len, const struct sockaddr *sa, socklen_t salen,
 	ipaddr_format_sockaddr(sa, where, sizeof(where));
 	/* Every setting, separated by a byte no setting may hold. */
 	n = snprintf(buf, len, "%s %s %u/%u %u/%u %s\x1f%s\x1f%s\x1f%s"
-	    "\x1f%s\x1f%s", where, hc_kind_name(s->kind),
+	    "\x1f%s\x1f%s%s", where, hc_kind_name(s->kind),
 	    s->interval_ms, s->timeout_ms, s->rise, s->fall, opt(s->method),
 	    opt(s->path), opt(s->host), opt(s->expect), opt(s->sni),
-	    opt(s->ca));
+	    opt(s->ca), s->proxy == 0 ? "" : s->proxy == 1 ? "\x1fpp1" :
+	    "\x1fpp2");
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 

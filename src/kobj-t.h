@@ -398,6 +398,9 @@ struct kpcfg_spec {
 	struct kint		 udp_max_flows;
 	const char		*connection_log;
 	struct kbool		 keep_established;
+	const char		*proxy_protocol;
+	struct kstrlist		 pp_trusted;
+	const char		*pp_timeout;
 	struct kpcfg_lb		 load_balancing;
 	struct kpcfg_hc		 health_check;
 	struct kpcfg_affinity	 session_affinity;

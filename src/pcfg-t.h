@@ -12,6 +12,7 @@
 
 #include "health-t.h"
 #include "netaddr.h"
+#include "proxyproto-t.h"
 
 #define PCFG_DEFAULT_NODE_PORT_MIN	30000
 #define PCFG_DEFAULT_NODE_PORT_MAX	32767
@@ -80,6 +81,7 @@
 #define ANN_PROXY_EXTERNAL_NAME	"svcproxy.io/proxy-external-name"
 /* The client's address at the backend (README, "Client address"). */
 #define ANN_PROXY_PROTOCOL	"svcproxy.io/proxy-protocol"
+#define ANN_ACCEPT_PROXY_PROTOCOL	"svcproxy.io/accept-proxy-protocol"
 
 enum conn_log {
 	CONN_LOG_OFF,
@@ -134,6 +136,12 @@ struct pcfg {
 	uint32_t		 xn_max_ttl_ms;	/* its cap */
 	uint32_t		 xn_hold_ms;	/* last good answer kept after
 						   failures this long */
+	enum pp_version		 proxy_protocol;	/* spec.proxyProtocol:
+						   Services' default */
+	struct cidr		*pp_trusted;	/* spec.proxyProtocol-
+						   TrustedSources: kset arena */
+	size_t			 npp_trusted;
+	uint32_t		 pp_timeout_ms;	/* spec.proxyProtocolTimeout */
 };
 
 #endif

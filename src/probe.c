@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 
 #include "probe.h"
+#include "proxyproto.h"
 
 static void	 probe_event(struct bufferevent *, short, void *);
 static void	 probe_readable(struct bufferevent *, void *);
@@ -102,6 +103,33 @@ probe_start_failed(evutil_socket_t fd, short what, void *arg)
 static void	 probe_tcp_event(evutil_socket_t, short, void *);
 
 /*
+ * A connected tcp probe of a PROXY protocol backend: the header, then
+ * a FIN (a reset could overtake the header), as HAProxy's tcp check
+ * with check-send-proxy does.  0, or -1 with errno.
+ */
+static int
+probe_tcp_proxy(struct probe *c, int fd)
+{
+	uint8_t	 hdr[PP_HDR_MAX];
+	size_t	 n = probe_proxy_header(c, fd, hdr, sizeof(hdr));
+	ssize_t	 w;
+
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	while ((w = send(fd, hdr, n, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (w == -1)
+		return -1;
+	if ((size_t)w != n) {
+		errno = EMSGSIZE;	/* never on a fresh socket */
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A tcp check's socket, as HAProxy makes it: with quick ACKs off, the
  * kernel delays the handshake's last ACK, and probe_event resets the
  * connection (SO_LINGER {1, 0}) as soon as the SYN-ACK is in.  On the
@@ -176,9 +204,101 @@ probe_tcp_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->connected = 1;
+	if (c->p->proxy != 0) {
+		if (probe_tcp_proxy(c, fd) == -1) {
+			errno_reason(c, errno);
+			return;
+		}
+		probe_finish(c, 1, "connected");
+		return;
+	}
 	/* Close with a RST, not a FIN: no TIME_WAIT, no final ACK. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	probe_finish(c, 1, "connected");
+}
+
+static void	 probe_tls_proxy_event(evutil_socket_t, short, void *);
+
+/*
+ * An https check of a PROXY protocol backend: the header must come
+ * before TLS, so the TCP connect is ours (as a tcp probe's, without its
+ * reset), the header goes out when it completes, and only then does
+ * the TLS bufferevent take the socket and start its handshake.
+ * 0, or -1 with errno.
+ */
+static int
+probe_tls_proxy_start(struct probe *c, const struct sockaddr *sa,
+    socklen_t salen, const struct timeval *tv)
+{
+	int save;
+
+	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd == -1)
+		return -1;
+	if (connect(c->fd, sa, salen) == -1 && errno != EINPROGRESS) {
+		save = errno;
+		close(c->fd);
+		c->fd = -1;
+		errno = save;
+		return -1;
+	}
+	evutil_gettimeofday(&c->started, NULL);
+	event_assign(&c->io, c->base, c->fd, EV_WRITE, probe_tls_proxy_event,
+	    c);
+	event_add(&c->io, tv);
+	return 0;
+}
+
+/* The TCP connect of probe_tls_proxy_start ended. */
+static void
+probe_tls_proxy_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*c = arg;
+	struct timeval	 now, used, left, all;
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	if (what & EV_TIMEOUT) {
+		probe_timeout(fd, what, c);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0 || probe_tcp_proxy(c, fd) == -1) {
+		errno_reason(c, err != 0 ? err : errno);
+		return;
+	}
+	/* What is left of the whole probe's time, for TLS and HTTP. */
+	evutil_gettimeofday(&now, NULL);
+	evutil_timersub(&now, &c->started, &used);
+	all.tv_sec = c->p->timeout_ms / 1000;
+	all.tv_usec = (c->p->timeout_ms % 1000) * 1000;
+	if (evutil_timercmp(&used, &all, >=))
+		evutil_timerclear(&left);
+	else
+		evutil_timersub(&all, &used, &left);
+	evtimer_assign(&c->timer, c->base, probe_timeout, c);
+	evtimer_assign(&c->later, c->base, probe_start_failed, c);
+	if ((c->bev = probe_tls_bev(c)) == NULL) {
+		char why[PROBE_REASON_MAX];
+
+		memcpy(why, c->reason, sizeof(why));
+		probe_finish(c, 0, "%s", why[0] != '\0' ? why :
+		    "cannot create a TLS session");
+		return;
+	}
+	bufferevent_setcb(c->bev, probe_readable, NULL, probe_event, c);
+	if (bufferevent_setfd(c->bev, fd) == -1) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		probe_finish(c, 0, "cannot start TLS");	/* closes fd */
+		return;
+	}
+	/* The socket is the bufferevent's from here (close on free). */
+	c->fd = -1;
+	evtimer_add(&c->timer, &left);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
 static void
@@ -209,10 +329,15 @@ probe_start(struct probe *c, struct event_base *base,
 	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
 	if (p->kind == HC_TCP && probe_tcp_start(c, sa, salen, &tv) == 0)
 		return 0;
+	if (p->kind == HC_HTTPS && p->proxy != 0) {
+		target_name(c, sa, salen);
+		if (probe_tls_proxy_start(c, sa, salen, &tv) == 0)
+			return 0;
+	}
 	/* http(s), and a tcp probe that failed to start. */
 	evtimer_assign(&c->timer, base, probe_timeout, c);
 	evtimer_assign(&c->later, base, probe_start_failed, c);
-	if (p->kind == HC_TCP)
+	if (p->kind == HC_TCP || (p->kind == HC_HTTPS && p->proxy != 0))
 		goto fail;
 	target_name(c, sa, salen);
 	evtimer_add(&c->timer, &tv);

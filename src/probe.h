@@ -12,10 +12,16 @@
  * /status and the log: "connection refused", "timeout after 2s",
  * "HTTP 503", "TLS handshake failed: certificate verify failed".
  *
+ * For a PROXY protocol backend (params' proxy) every kind sends the
+ * header first: tcp completes the handshake, sends it and closes with
+ * a FIN; http puts it ahead of the request; https connects by itself,
+ * sends it, and only then lets TLS take the socket.
+ *
  * The caller owns struct probe (the health table embeds one per
  * checked endpoint) and the params, which must outlive the probe; the
- * probe owns its socket (tcp) or bufferevent (http, https) from
- * probe_start until done or probe_cancel.  One event_base, one thread.
+ * probe owns its socket (tcp, and https with a PROXY header until TLS
+ * starts) or bufferevent (http, https) from probe_start until done or
+ * probe_cancel.  One event_base, one thread.
  */
 #ifndef SVCPROXY_PROBE_H
 #define SVCPROXY_PROBE_H
@@ -48,6 +54,8 @@ struct probe_params {
 						   probe_tls_ctx_new(); caller
 						   owns it */
 	const char		*tls_err;	/* why tls_ctx is NULL */
+	uint8_t			 proxy;		/* enum pp_version: a PROXY
+						   header first (tcp, http) */
 };
 
 typedef void	 probe_done_fn(void *arg, int ok, const char *reason);
@@ -69,6 +77,8 @@ struct probe {
 	char			 target[NETADDR_HOSTPORTLEN]; /* "127.0.0.1:80",
 						   for Host */
 	char			 reason[PROBE_REASON_MAX];
+	struct timeval		 started;	/* https with a PROXY header:
+						   the deadline's start */
 	unsigned		 running:1;
 	unsigned		 connected:1;	/* TCP (and TLS) is up */
 	unsigned		 failed:1;	/* reason holds a failure */
@@ -90,6 +100,14 @@ void		 probe_cancel(struct probe *c);
 void		 probe_finish(struct probe *c, int ok, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
+/*
+ * probe_proxy.c: the PROXY header c's params ask for, for its connected
+ * socket fd: v2 LOCAL, or v1 with fd's own addresses (section 2.1 of
+ * HAProxy's doc/proxy-protocol.txt), into buf.  Its length; 0: none is
+ * asked for (or len is short: PP_HDR_MAX never is).
+ */
+size_t		 probe_proxy_header(const struct probe *c, int fd, void *buf,
+		    size_t len);
 /* probe_http.c: the request, into the bufferevent's output. */
 int		 probe_http_send(struct probe *c);
 /*

@@ -15,6 +15,11 @@
  * for both directions, and which close(2) leaves by itself.  What each
  * side can do is kept in rd_ok/wr_ok, cleared only by EAGAIN.
  * libevent still runs the timers.
+ *
+ * A connection goes RELAY_HEADER (only for a Service that accepts the
+ * PROXY protocol: the client's header, peeked until whole), then
+ * RELAY_CONNECTING, then RELAY_UP, where a Service that sends the PROXY
+ * protocol has its header written first (relay_send_proxy).
  */
 #include "config.h"
 
@@ -36,6 +41,7 @@
 #include "metrics.h"
 #include "pcfg-t.h"
 #include "pool.h"
+#include "proxyproto.h"
 #include "relay.h"
 
 #define SIDE_CLIENT	0
@@ -46,6 +52,7 @@
 	offsetof(struct relay, pi)))
 
 enum relay_state {
+	RELAY_HEADER,		/* reading the client's PROXY header */
 	RELAY_CONNECTING,
 	RELAY_UP,
 };
@@ -77,12 +84,13 @@ struct relay {
 	int			 fd[2];		/* owned; -1: closed */
 	enum relay_state	 state;
 	struct relay_dir	 d[2];
-	union {
-		struct sockaddr		 sa;
-		struct sockaddr_in	 in;
-		struct sockaddr_in6	 in6;
-	}			 client;	/* not sockaddr_storage:
-						   100 bytes less per conn */
+	union pp_addr		 client;	/* not sockaddr_storage:
+						   100 bytes less per conn;
+						   a PROXY header's source */
+	union pp_addr		 dst;		/* a PROXY header's
+						   destination; family 0:
+						   the client socket's own */
+	const struct snap_lsn	*lsn;		/* in snap: accepted on */
 	uint64_t		 start_ms;
 	uint64_t		 last_ms;	/* last byte moved */
 	int			 last_err;	/* last connect error */
@@ -93,6 +101,7 @@ struct relay {
 	unsigned		 tmo_on:1;	/* tmo is added */
 	unsigned		 cegress:1;	/* cpod is egress-isolated */
 	unsigned		 judge:1;	/* endpoints need a verdict */
+	unsigned		 cpolled:1;	/* fd[0] is in w->poll */
 	struct event		 tmo;		/* connect, then idle; last:
 						   relay_alloc zeroes the rest */
 };
@@ -140,6 +149,7 @@ relay_mono(struct relay_wrk *w)
 
 static int	relay_run(struct relay *);
 static void	relay_connected(struct relay *, uint32_t);
+static void	relay_header_read(struct relay *);
 
 /* ---- events ---- */
 
@@ -176,6 +186,11 @@ relay_on_event(struct poll_item *pi, int side, uint32_t ev)
 		r->hup |= SIDE_BIT(side);
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		r->wr_ok |= SIDE_BIT(side);
+	if (r->state == RELAY_HEADER) {
+		if (side == SIDE_CLIENT)
+			relay_header_read(r);
+		return;
+	}
 	if (r->state == RELAY_CONNECTING) {
 		if (side == SIDE_BACKEND)
 			relay_connected(r, ev);
@@ -537,6 +552,77 @@ relay_run(struct relay *r)
 }
 
 /*
+ * The Service's PROXY protocol header to the backend just connected:
+ * source the client, destination the address and port it connected
+ * to.  Called before any client byte has been relayed, so none can be
+ * ahead of it.  Client bytes already waiting follow it in the same
+ * send, from the copy holder of the client's direction (what is not
+ * sent stays there for relay_pump): one system call and one segment,
+ * not two, for the client-speaks-first protocols; a client that waits
+ * for the server gets the header alone.  The header is at most
+ * PP_HDR_MAX bytes into a fresh socket's buffer, so a short write of
+ * it is an error, not a wait.  0; -1 with errno (the backend's); -2
+ * with errno, the client's socket failed.
+ */
+static int
+relay_send_proxy(struct relay *r)
+{
+	struct relay_dir	*d = &r->d[SIDE_CLIENT];
+	struct sockaddr_storage	 local;
+	const struct sockaddr	*dst = (struct sockaddr *)&local;
+	socklen_t		 len = sizeof(local);
+	size_t			 n, room;
+	ssize_t			 m = 0, w;
+
+	/*
+	 * What the client's own PROXY header said, if it sent one; else
+	 * the listener's address, when it has one (no system call), or
+	 * what the kernel says the client reached (a wildcard listener).
+	 */
+	if (r->dst.sa.sa_family != 0)
+		dst = &r->dst.sa;
+	else if (r->lsn->addr.family != 0)
+		(void)ipaddr_sockaddr(&r->lsn->addr, r->lsn->port, &local);
+	else if (getsockname(r->fd[SIDE_CLIENT], (struct sockaddr *)&local,
+	    &len) == -1)
+		return -2;
+	if (d->buf == NULL && (d->buf = pool_buf_get(&r->w->pool)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa, dst,
+	    d->buf, POOL_BUF_SIZE)) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	room = POOL_BUF_SIZE - n;
+	while ((m = recv(r->fd[SIDE_CLIENT], d->buf + n, room, 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (m == -1 && errno != EAGAIN)
+		return -2;
+	if (m == -1 || ((size_t)m < room && !(r->hup & SIDE_BIT(SIDE_CLIENT))))
+		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);	/* as relay_pump */
+	if (m == 0)
+		d->eof = 1;	/* passed on once the header is out */
+	if (m < 0)
+		m = 0;
+	if ((size_t)m == room)
+		d->bulk = 1;
+	while ((w = send(r->fd[SIDE_BACKEND], d->buf, n + (size_t)m,
+	    MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (w >= 0 && (size_t)w < n)
+		errno = EMSGSIZE;
+	if (w < 0 || (size_t)w < n)
+		return -1;
+	d->bytes += (uint64_t)w - n;	/* the client's, not the header */
+	d->off = (size_t)w;
+	d->inflight = n + (size_t)m - (size_t)w;
+	return 0;
+}
+
+/*
  * An edge on side 1 while connecting.  A failed connect reports EPOLLERR
  * (the error itself is asked for then); EPOLLOUT alone is a connect that
  * worked, with no getsockopt(SO_ERROR).
@@ -545,7 +631,7 @@ static void
 relay_connected(struct relay *r, uint32_t ev)
 {
 	socklen_t	 len = sizeof(int);
-	int		 err = 0;
+	int		 err = 0, rc;
 
 	if (ev & (EPOLLERR | EPOLLHUP)) {
 		if (getsockopt(r->fd[1], SOL_SOCKET, SO_ERROR, &err,
@@ -567,10 +653,11 @@ relay_connected(struct relay *r, uint32_t ev)
 	relay_timer_stop(r);
 	if (r->sp->svc->idle_timeout_ms != 0)
 		relay_timer(r, r->sp->svc->idle_timeout_ms);
-	if (relay_poll_add(r, SIDE_CLIENT) == -1) {
+	if (!r->cpolled && relay_poll_add(r, SIDE_CLIENT) == -1) {
 		relay_abort(r, SIDE_CLIENT, errno);
 		return;
 	}
+	r->cpolled = 1;
 	/*
 	 * Most clients have sent their first bytes by now: move them at
 	 * once rather than after another turn of the loop.  A client that
@@ -578,8 +665,22 @@ relay_connected(struct relay *r, uint32_t ev)
 	 */
 	r->rd_ok |= SIDE_BIT(SIDE_CLIENT);
 	r->wr_ok |= SIDE_BIT(SIDE_CLIENT);
+	if (r->sp->svc->proxy_protocol != PP_NONE &&
+	    (rc = relay_send_proxy(r)) != 0) {
+		r->last_err = errno;
+		if (rc == -2)
+			relay_abort(r, SIDE_CLIENT, errno);
+		else
+			relay_close_why(r, "backend-error", "cannot send the "
+			    "PROXY protocol header", 1u << SIDE_CLIENT |
+			    1u << SIDE_BACKEND);
+		return;
+	}
 	(void)relay_run(r);
 }
+
+static void	relay_header_refuse(struct relay *, const char *,
+		    const char *);
 
 static void
 relay_tmo(evutil_socket_t fd, short what, void *arg)
@@ -590,6 +691,11 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	r->tmo_on = 0;
+	if (r->state == RELAY_HEADER) {
+		relay_header_refuse(r, "proxy-header-timeout", "no whole "
+		    "PROXY protocol header in time");
+		return;
+	}
 	if (r->state == RELAY_CONNECTING) {
 		r->last_err = ETIMEDOUT;
 		relay_connect_next(r);
@@ -805,15 +911,142 @@ relay_unreserve(struct relay_wrk *w, const struct snap_port *sp)
 	atomic_fetch_sub_explicit(w->active_all, 1, memory_order_relaxed);
 }
 
+/*
+ * r's client (the peer, or what its PROXY header said) is known: judge
+ * it (loadBalancerSourceRanges, NetworkPolicy's view of it) and connect.
+ */
+static void
+relay_admit(struct relay *r)
+{
+	const struct snap_port	*sp = r->sp;
+	struct snap_client	 c;
+	struct ipaddr		 addr;
+	uint16_t		 port;
+
+	r->state = RELAY_CONNECTING;
+	ipaddr_from_sockaddr(&r->client.sa, &addr, &port);
+	if (!snap_source_allowed(r->lsn, &addr)) {
+		MET_PORT_ADD(sp, r->w->id, refused_source, 1);
+		relay_close_why(r, "source-denied", "not in "
+		    "loadBalancerSourceRanges", 1u << SIDE_CLIENT);
+		return;
+	}
+	snap_client_init(r->snap, sp, &c, &addr);
+	r->cpod = c.pod;
+	r->cegress = c.egress != 0;
+	r->judge = snap_needs_judging(sp, &c);
+	relay_connect_next(r);
+}
+
+/* ---- a PROXY protocol header from the client ---- */
+
+/*
+ * Refuse a client whose header is missing, malformed, late or from an
+ * untrusted sender: reset it, count it (as a refused source: the
+ * address it claims cannot be judged), log it rate-limited (a flood of
+ * them is one line a period).  Nothing reached a backend.
+ */
+static void
+relay_header_refuse(struct relay *r, const char *reason, const char *why)
+{
+	char	 cl[NETADDR_HOSTPORTLEN];
+
+	MET_PORT_ADD(r->sp, r->w->id, refused_source, 1);
+	ipaddr_format_sockaddr(&r->client.sa, cl, sizeof(cl));
+	log_rl_msg(&r->snap->rl, LOG_LEVEL_WARN, "%s: refused %s: %s",
+	    r->sp->label, cl, why);
+	relay_close_why(r, reason, why, 1u << SIDE_CLIENT);
+}
+
+/*
+ * The Service reads a PROXY header first (svcproxy.io/accept-proxy-
+ * protocol): only from a trusted sender, and within pp_timeout_ms, so
+ * that a client sending part of one and stalling holds nothing for
+ * long.  The header is read where it is (MSG_PEEK) until it is whole,
+ * then exactly its bytes are taken: the client's own bytes stay in the
+ * socket for the relay, and nothing is buffered or allocated here.
+ */
+static void
+relay_header_start(struct relay *r)
+{
+	struct ipaddr	 peer;
+	uint16_t	 port;
+
+	ipaddr_from_sockaddr(&r->client.sa, &peer, &port);
+	if (!snap_pp_trusted(r->snap, &peer)) {
+		relay_header_refuse(r, "proxy-untrusted", "not a trusted "
+		    "PROXY protocol sender (spec.proxyProtocolTrustedSources)");
+		return;
+	}
+	r->state = RELAY_HEADER;
+	relay_timer(r, r->snap->pp_timeout_ms);
+	if (relay_poll_add(r, SIDE_CLIENT) == -1) {
+		relay_abort(r, SIDE_CLIENT, errno);
+		return;
+	}
+	r->cpolled = 1;
+	/* Most headers come with the connection: read at once. */
+	r->rd_ok |= SIDE_BIT(SIDE_CLIENT);
+	relay_header_read(r);
+}
+
+/* What the client has sent so far: a whole header, more to wait for, or
+   a refusal. */
+static void
+relay_header_read(struct relay *r)
+{
+	uint8_t		 buf[PP_ACCEPT_MAX];
+	struct pp_hdr	 h;
+	ssize_t		 n, len;
+
+	if (!(r->rd_ok & SIDE_BIT(SIDE_CLIENT)))
+		return;
+	while ((n = recv(r->fd[SIDE_CLIENT], buf, sizeof(buf), MSG_PEEK)) ==
+	    -1 && errno == EINTR)
+		;
+	if (n == -1 && errno == EAGAIN) {
+		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
+		return;
+	}
+	if (n == -1) {
+		relay_abort(r, SIDE_CLIENT, errno);
+		return;
+	}
+	if ((len = pp_parse(buf, (size_t)n, sizeof(buf), &h)) == -1) {
+		relay_header_refuse(r, "proxy-header-invalid", "not a valid "
+		    "PROXY protocol header");
+		return;
+	}
+	if (len == 0) {
+		/* A FIN behind a partial header: no more will come. */
+		if (n == 0 || (r->hup & SIDE_BIT(SIDE_CLIENT)))
+			relay_header_refuse(r, "proxy-header-incomplete",
+			    "closed before a whole PROXY protocol header");
+		else
+			r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
+		return;
+	}
+	/* Take exactly the header: it is all there (peeked). */
+	if (recv(r->fd[SIDE_CLIENT], buf, (size_t)len, 0) != len) {
+		relay_abort(r, SIDE_CLIENT, errno != 0 ? errno : EIO);
+		return;
+	}
+	relay_timer_stop(r);
+	/* LOCAL or UNKNOWN: the sender's own connection, as it is. */
+	if (!h.local) {
+		r->client = h.src;
+		r->dst = h.dst;
+	}
+	/* Bytes behind the header are for the relay, after the connect. */
+	relay_admit(r);
+}
+
 void
 relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
     socklen_t clen, struct snap *s, const struct snap_lsn *l)
 {
 	const struct snap_port	*sp = l->sp;
 	struct relay		*r;
-	struct snap_client	 c;
-	struct ipaddr		 addr;
-	uint16_t		 port;
 
 	if ((r = relay_alloc(w)) == NULL) {
 		relay_close_rst(cfd);
@@ -841,20 +1074,13 @@ relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
 	if (w->live != NULL)
 		w->live->prev = r;
 	w->live = r;
-	ipaddr_from_sockaddr(client, &addr, &port);
-	if (!snap_source_allowed(l, &addr)) {
-		MET_PORT_ADD(sp, w->id, refused_source, 1);
-		relay_close_why(r, "source-denied", "not in "
-		    "loadBalancerSourceRanges", 1u << SIDE_CLIENT);
-		return;
-	}
-	snap_client_init(s, sp, &c, &addr);
-	r->cpod = c.pod;
-	r->cegress = c.egress != 0;
-	r->judge = snap_needs_judging(sp, &c);
+	r->lsn = l;
 	/* TCP_NODELAY, SO_KEEPALIVE: inherited from the listener. */
 	event_assign(&r->tmo, w->base, -1, 0, relay_tmo, r);
-	relay_connect_next(r);
+	if (sp->svc->accept_proxy)
+		relay_header_start(r);
+	else
+		relay_admit(r);
 }
 
 void

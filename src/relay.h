@@ -87,7 +87,11 @@ void	 relay_count(struct relay_wrk *, const struct snap_port *sp);
  * reference to s; on any failure the client is reset and counted.  A
  * client outside l's loadBalancerSourceRanges, or one NetworkPolicy
  * lets reach no endpoint, is reset at once and counted on the port
- * (refused_source, refused_policy).
+ * (refused_source, refused_policy).  When the Service accepts the
+ * PROXY protocol, the client's header is read first (a trusted sender,
+ * the snapshot's timeout) and its source is the client from then on;
+ * a refused header is counted as refused_source.  When the Service
+ * sends it, the backend gets its header before any client byte.
  */
 void	 relay_start(struct relay_wrk *, int cfd,
 	    const struct sockaddr *client, socklen_t clen, struct snap *s,

@@ -14,6 +14,7 @@
 #include "kobj-t.h"
 #include "netaddr.h"
 #include "proto.h"
+#include "proxyproto-t.h"
 #include "res_listener-t.h"
 
 struct kset;
@@ -99,6 +100,9 @@ struct res_service {
 						   annotation over pcfg */
 	uint32_t		 maglev_table_size;	/* a prime; likewise */
 	uint32_t		 affinity_max;	/* ClientIP entries per port */
+	enum pp_version		 proxy_protocol;	/* annotation, else
+						   the ProxyConfig's */
+	int			 accept_proxy;	/* clients send a header */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

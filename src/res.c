@@ -22,6 +22,7 @@
 #include "kobj.h"
 #include "load.h"
 #include "pcfg-t.h"
+#include "proxyproto.h"
 #include "res.h"
 #include "res_alloc.h"
 #include "selector.h"
@@ -836,7 +837,19 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	if ((v = sel_label_get(ann, ANN_AFFINITY_MAX)) != NULL &&
 	    val_lb_parse_count(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
 		s->affinity_max = (uint32_t)n;
+	s->proxy_protocol = pc->proxy_protocol;
+	if ((v = sel_label_get(ann, ANN_PROXY_PROTOCOL)) != NULL)
+		(void)pp_version_parse(v, &s->proxy_protocol);	/* validated */
+	s->accept_proxy = (v = sel_label_get(ann,
+	    ANN_ACCEPT_PROXY_PROTOCOL)) != NULL && strcmp(v, "true") == 0;
 	svc_health(s, ann, pc);
+	/*
+	 * Checks speak the Service's PROXY protocol, as HAProxy's do by
+	 * default, unless they go to a port of their own: that is
+	 * likely another listener, which may not expect the header.
+	 */
+	if (s->hc.check.port == 0)
+		s->hc.check.proxy = (uint8_t)s->proxy_protocol;
 }
 
 /*

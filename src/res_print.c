@@ -10,6 +10,7 @@
 #include "diag.h"
 #include "health_state.h"
 #include "pcfg-t.h"
+#include "proxyproto.h"
 #include "res.h"
 
 static void
@@ -99,9 +100,29 @@ json_endpoint(FILE *fp, const struct res_endpoint *e)
 	fputc('}', fp);
 }
 
-static void
-json_port(FILE *fp, const struct res_port *p)
+/*
+ * How the client's address reaches s's backends on port p (README,
+ * "Client address"): "proxy-protocol-v1", "-v2", or NULL when it does
+ * not (the backend sees svcproxy's address).  TCP ports only.
+ */
+static const char *
+client_address(const struct res_service *s, const struct res_port *p)
 {
+	if (!s->proxied || p->proto != PROTO_TCP)
+		return NULL;
+	switch (s->proxy_protocol) {
+	case PP_V1:	return "proxy-protocol-v1";
+	case PP_V2:	return "proxy-protocol-v2";
+	case PP_NONE:	break;
+	}
+	return NULL;
+}
+
+static void
+json_port(FILE *fp, const struct res_service *s, const struct res_port *p)
+{
+	const char *ca = client_address(s, p);
+
 	size_t i;
 
 	fputs("{\"name\":", fp);
@@ -118,6 +139,13 @@ json_port(FILE *fp, const struct res_port *p)
 		fprintf(fp, "%u", (unsigned)p->node_port);
 	else
 		fputs("null", fp);
+	/* Only when configured: the default leaves the output as it was. */
+	if (ca != NULL) {
+		fputs(",\"clientAddress\":", fp);
+		json_str(fp, ca);
+	}
+	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
+		fputs(",\"acceptProxyProtocol\":true", fp);
 	fputs(",\"listeners\":[", fp);
 	for (i = 0; i < p->nlisteners; i++) {
 		if (i > 0)
@@ -260,7 +288,7 @@ json_service(FILE *fp, const struct res_service *s)
 	for (i = 0; i < s->nports; i++) {
 		if (i > 0)
 			fputc(',', fp);
-		json_port(fp, &s->ports[i]);
+		json_port(fp, s, &s->ports[i]);
 	}
 	fputs("]}", fp);
 }
@@ -300,10 +328,11 @@ ep_state(const struct res_endpoint *e)
 }
 
 static void
-text_port(FILE *fp, const struct res_port *p)
+text_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 {
-	char	hp[NETADDR_HOSTPORTLEN], pod[600];
-	size_t	i;
+	const char	*ca = client_address(s, p);
+	char		 hp[NETADDR_HOSTPORTLEN], pod[600];
+	size_t		 i;
 
 	fprintf(fp, "  port %s %u/%s -> ", *p->name ? p->name : "-",
 	    (unsigned)p->port, proto_name(p->proto));
@@ -313,8 +342,13 @@ text_port(FILE *fp, const struct res_port *p)
 		fprintf(fp, "%lld", (long long)p->target_port.num);
 	if (p->node_port != 0)
 		fprintf(fp, "  nodePort %u", (unsigned)p->node_port);
-	fprintf(fp, "  (%zu of %zu endpoints usable)\n", p->nusable,
+	fprintf(fp, "  (%zu of %zu endpoints usable)", p->nusable,
 	    p->nendpoints);
+	if (ca != NULL)
+		fprintf(fp, "  client address by %s", ca);
+	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
+		fputs("  accepts proxy-protocol", fp);
+	fputc('\n', fp);
 	for (i = 0; i < p->nlisteners; i++)
 		fprintf(fp, "    listen    %-47s %-4s %s\n",
 		    ipaddr_format_hostport(&p->listeners[i].addr,
@@ -410,7 +444,7 @@ text_service(FILE *fp, const struct res_service *s)
 	if (s->proxied)
 		text_health(fp, &s->hc);
 	for (i = 0; i < s->nports; i++)
-		text_port(fp, &s->ports[i]);
+		text_port(fp, s, &s->ports[i]);
 }
 
 void

@@ -38,6 +38,9 @@ struct snap_svc {
 	uint32_t		 connect_timeout_ms;	/* global applied */
 	uint32_t		 idle_timeout_ms;	/* global applied */
 	uint32_t		 max_connections;	/* 0: no limit */
+	enum pp_version		 proxy_protocol;	/* header sent to
+						   the backends first */
+	int			 accept_proxy;	/* clients send one first */
 	struct lb_live		*live;		/* livetab: active count */
 };
 
@@ -83,6 +86,10 @@ struct snap {
 	uint32_t		 udp_max_flows;		/* 0: fd budget's */
 	enum conn_log		 connection_log;
 	int			 keep_established;	/* on policy change */
+	struct cidr		*pp_trusted;	/* arena: who may send a
+						   PROXY header */
+	size_t			 npp_trusted;
+	uint32_t		 pp_timeout_ms;	/* to send it in */
 	struct pol_table	 pol;		/* arena; names copied */
 	struct log_rl		 rl;		/* panic lines (lb.h), any
 						   worker; its own */

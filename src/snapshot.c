@@ -295,6 +295,8 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	sv->idle_timeout_ms = rs->idle_timeout_ms ?
 	    rs->idle_timeout_ms : pc->idle_timeout_ms;
 	sv->max_connections = rs->max_connections;
+	sv->proxy_protocol = rs->proxy_protocol;
+	sv->accept_proxy = rs->accept_proxy;
 	if (rs->nlb_source_ranges != 0) {
 		if ((sv->lb_src = arena_calloc(&s->arena,
 		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)
@@ -466,6 +468,15 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	s->udp_max_flows = m->pcfg->udp_max_flows;
 	s->connection_log = m->pcfg->connection_log;
 	s->keep_established = m->pcfg->keep_established;
+	s->pp_timeout_ms = m->pcfg->pp_timeout_ms;
+	if (m->pcfg->npp_trusted != 0) {
+		if ((s->pp_trusted = arena_calloc(&s->arena,
+		    m->pcfg->npp_trusted, sizeof(*s->pp_trusted))) == NULL)
+			goto oom;
+		memcpy(s->pp_trusted, m->pcfg->pp_trusted,
+		    m->pcfg->npp_trusted * sizeof(*s->pp_trusted));
+		s->npp_trusted = m->pcfg->npp_trusted;
+	}
 	if (m->set != NULL && (pol_build(&s->pol, &s->arena, m->set) == -1 ||
 	    snap_own_pol(s) == -1))
 		goto oom;
@@ -668,6 +679,17 @@ snap_source_allowed(const struct snap_lsn *l, const struct ipaddr *addr)
 		return 1;
 	for (i = 0; i < sv->nlb_src; i++)
 		if (cidr_contains(&sv->lb_src[i], addr))
+			return 1;
+	return 0;
+}
+
+int
+snap_pp_trusted(const struct snap *s, const struct ipaddr *addr)
+{
+	size_t i;
+
+	for (i = 0; i < s->npp_trusted; i++)
+		if (cidr_contains(&s->pp_trusted[i], addr))
 			return 1;
 	return 0;
 }

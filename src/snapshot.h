@@ -121,6 +121,10 @@ int		 snap_ep_allowed(const struct snap *, const struct snap_port *sp,
  */
 int		 snap_source_allowed(const struct snap_lsn *l,
 		    const struct ipaddr *addr);
+/* May a client at addr send a PROXY protocol header (ProxyConfig
+   spec.proxyProtocolTrustedSources)? */
+int		 snap_pp_trusted(const struct snap *s,
+		    const struct ipaddr *addr);
 
 /*
  * Judge an established connection from client to ep of sp (both of an

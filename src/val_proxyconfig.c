@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lb.h"
+#include "proxyproto.h"
 #include "val_int.h"
 #include "val_lb.h"
 
@@ -48,6 +49,8 @@ pcfg_defaults(struct pcfg *p)
 	p->xn_min_ttl_ms = PCFG_DEFAULT_XN_MIN_TTL_MS;
 	p->xn_max_ttl_ms = PCFG_DEFAULT_XN_MAX_TTL_MS;
 	p->xn_hold_ms = PCFG_DEFAULT_XN_HOLD_MS;
+	p->proxy_protocol = PP_NONE;	/* backends see svcproxy */
+	p->pp_timeout_ms = PP_DEFAULT_ACCEPT_TIMEOUT_MS;
 }
 
 static size_t
@@ -128,6 +131,29 @@ node_addresses(const struct diag_ctx *dc, struct arena *a,
 	if (n == 0) {
 		out->node_addresses = v;
 		out->nnode_addresses = l->n;
+	}
+	return n;
+}
+
+/* The senders whose PROXY protocol headers are believed. */
+static size_t
+pp_trusted(const struct diag_ctx *dc, struct arena *a,
+    const struct kpcfg_spec *s, struct pcfg *out)
+{
+	const struct kstrlist	*l = &s->pp_trusted;
+	struct cidr		*v;
+	char			 p[VAL_PATH_MAX];
+	size_t			 i, n = 0;
+
+	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		n += val_cidr(dc, l->y->items[i],
+		    val_path(p, "spec.proxyProtocolTrustedSources[%zu]", i),
+		    l->v[i], &v[i]);
+	if (n == 0) {
+		out->pp_trusted = v;
+		out->npp_trusted = l->n;
 	}
 	return n;
 }
@@ -487,6 +513,17 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 			n++;
 		}
 	}
+	if (s->proxy_protocol != NULL && pp_version_parse(s->proxy_protocol,
+	    &out->proxy_protocol) == -1) {
+		kobj_err(dc, val_at(s->y, "proxyProtocol", NULL),
+		    DIAG_NOT_SUPPORTED, "spec.proxyProtocol",
+		    s->proxy_protocol, "supported values: \"none\", \"v1\", "
+		    "\"v2\"");
+		n++;
+	}
+	n += pp_trusted(dc, a, s, out);
+	n += duration(dc, s, "proxyProtocolTimeout", s->pp_timeout,
+	    &out->pp_timeout_ms);
 	/* A bool: the decoder has already refused anything else. */
 	if (s->keep_established.set)
 		out->keep_established = s->keep_established.v != 0;

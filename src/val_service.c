@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "lb.h"
+#include "proxyproto.h"
 #include "val_int.h"
 #include "val_lb.h"
 
@@ -912,13 +913,13 @@ traffic_policies(struct svc_ctx *c)
 
 /* Every svcproxy.io annotation svcproxy reads, sorted, for a typo. */
 static const char *const known_annotations[] = {
-	ANN_AFFINITY_MAX, ANN_CONNECT_TIMEOUT, ANN_HASH_KEY, ANN_HC,
-	ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL, ANN_HC_HOST, ANN_HC_INTERVAL,
-	ANN_HC_METHOD, ANN_HC_PATH, ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI,
+	ANN_ACCEPT_PROXY_PROTOCOL, ANN_AFFINITY_MAX, ANN_CONNECT_TIMEOUT,
+	ANN_HASH_KEY, ANN_HC, ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL,
+	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH, ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI,
 	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
 	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
 	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
-	ANN_PROXY_EXTERNAL_NAME, ANN_SLOW_START,
+	ANN_PROXY_EXTERNAL_NAME, ANN_PROXY_PROTOCOL, ANN_SLOW_START,
 };
 
 static void
@@ -1077,6 +1078,81 @@ proxy_external_name(struct svc_ctx *c, const struct ynode *vy,
 		    "ExternalName Service has no clusterIP)");
 }
 
+/*
+ * svcproxy.io/proxy-protocol: the header its backends get first, and
+ * what it does not reach as warnings: a Service svcproxy does not
+ * proxy, UDP ports (not yet).
+ */
+static void
+proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	enum pp_version		 pv;
+	size_t			 i;
+
+	if (pp_version_parse(v, &pv) == -1) {
+		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
+		    "\"none\", \"v1\", \"v2\"");
+		return;
+	}
+	if (pv == PP_NONE)
+		return;
+	if (headless(c->s) || is(sp->type, "ExternalName")) {
+		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
+		    "svcproxy does not proxy %s Services",
+		    headless(c->s) ? "headless" : "ExternalName");
+		return;
+	}
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP") ||
+		    is(sp->ports.v[i].protocol, "SCTP"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured on spec.ports[%zu] (%s): only TCP "
+			    "connections get the header", i,
+			    sp->ports.v[i].protocol);
+}
+
+/*
+ * svcproxy.io/accept-proxy-protocol: clients send a PROXY header first.
+ * Only senders ProxyConfig trusts may: without any, every connection
+ * would be refused, so that is an error, not a surprise at run time.
+ */
+static void
+accept_proxy(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	size_t			 i;
+
+	if (!is(v, "true") && !is(v, "false")) {
+		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
+		    "\"false\", \"true\"");
+		return;
+	}
+	if (is(v, "false"))
+		return;
+	if (c->pcfg->npp_trusted == 0) {
+		err(c, vy, DIAG_INVALID, f, v, "ProxyConfig "
+		    "spec.proxyProtocolTrustedSources is empty: no sender "
+		    "is trusted, so every connection would be refused");
+		return;
+	}
+	if (headless(c->s) || is(sp->type, "ExternalName")) {
+		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
+		    "svcproxy does not proxy %s Services",
+		    headless(c->s) ? "headless" : "ExternalName");
+		return;
+	}
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP") ||
+		    is(sp->ports.v[i].protocol, "SCTP"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured on spec.ports[%zu] (%s): only TCP "
+			    "connections read a header", i,
+			    sp->ports.v[i].protocol);
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1121,6 +1197,10 @@ annotations(struct svc_ctx *c)
 				    sizeof(names) - strlen(names));
 				err(c, vy, DIAG_NOT_SUPPORTED, f, v, names);
 			}
+		} else if (is(k, ANN_PROXY_PROTOCOL)) {
+			proxy_protocol(c, vy, f, v);
+		} else if (is(k, ANN_ACCEPT_PROXY_PROTOCOL)) {
+			accept_proxy(c, vy, f, v);
 		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
 		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
 			continue;	/* balancing(), below */

@@ -695,6 +695,7 @@ START_TEST(test_annotations)
 	d = vt_expect(&t, "metadata.annotations", W, DIAG_NOT_SUPPORTED,
 	    "svcproxy.io/idle-timout", NULL);
 	ck_assert_str_eq(d->detail, "svcproxy reads only "
+	    "\"svcproxy.io/accept-proxy-protocol\", "
 	    "\"svcproxy.io/affinity-max-entries\", "
 	    "\"svcproxy.io/connect-timeout\", \"svcproxy.io/hash-key\", "
 	    "\"svcproxy.io/health-check\", "
@@ -718,6 +719,7 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/outlier-consecutive-failures\", "
 	    "\"svcproxy.io/outlier-max-ejection-percent\", "
 	    "\"svcproxy.io/proxy-external-name\", "
+	    "\"svcproxy.io/proxy-protocol\", "
 	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
