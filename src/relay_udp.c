@@ -138,6 +138,8 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 	fl->sp = NULL;
 	fl->next = w->free;
 	w->free = fl;
+	if (w->closed != NULL)
+		w->closed(w->arg);
 }
 
 void

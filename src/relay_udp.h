@@ -57,6 +57,9 @@ struct relay_udp_wrk {
 	struct event_base	*base;
 	unsigned		 id;		/* column in the metrics */
 	size_t			 max_flows;	/* this worker's bound */
+	void			(*closed)(void *arg);	/* a flow closed;
+						   may be NULL */
+	void			*arg;
 	/* Its own: */
 	struct poller		 poll;		/* upstream sockets */
 	struct udp_flow_tab	 tab;		/* live flows, idle order */

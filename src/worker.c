@@ -268,14 +268,23 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Close the listeners: new connections are refused from now on. */
+/*
+ * Close the listeners: new connections are refused from now on.  With
+ * keep_udp (a drain), a UDP listener only leaves the loop: its socket
+ * stays open until the worker exits, because its flows send their
+ * replies through it (from the address each client sent to) until they
+ * are idle.  After an upgrade the new process reads that same socket
+ * (inherited), so nothing sent to the port is left unread meanwhile.
+ */
 static void
-wrk_close_listeners(struct wrk *w)
+wrk_close_listeners(struct wrk *w, int keep_udp)
 {
 	size_t i;
 
 	for (i = 0; i < w->lsns.n; i++) {
 		wrk_lsn_on(&w->lsns.v[i], 0);
+		if (keep_udp && w->lsns.v[i].proto == PROTO_UDP)
+			continue;
 		if (w->lsns.v[i].fd != -1) {
 			relay_udp_lsn_closed(&w->udp, w->lsns.v[i].fd);
 			close(w->lsns.v[i].fd);
@@ -288,6 +297,26 @@ wrk_close_listeners(struct wrk *w)
 		event_del(&w->pause_ev);
 }
 
+/* Has a draining worker nothing left to finish? */
+static int
+wrk_drained(const struct wrk *w)
+{
+	return w->relay.live == NULL && relay_udp_nflows(&w->udp) == 0;
+}
+
+/*
+ * relay_udp's closed: a flow of w closed; end the drain.  Nothing
+ * else: it runs inside relay_udp_input, whose snapshot must not move.
+ */
+static void
+wrk_udp_closed(void *arg)
+{
+	struct wrk *w = arg;
+
+	if (w->draining && wrk_drained(w))
+		event_base_loopbreak(w->base);
+}
+
 /* relay's closed: a connection of w closed; resume accepts, end drain. */
 static void
 wrk_conn_closed(void *arg)
@@ -295,7 +324,7 @@ wrk_conn_closed(void *arg)
 	struct wrk *w = arg;
 
 	if (w->draining) {
-		if (w->relay.live == NULL)
+		if (wrk_drained(w))
 			event_base_loopbreak(w->base);
 		return;
 	}
@@ -344,16 +373,16 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 	case WRK_DRAIN:
 		if (!w->draining) {
 			w->draining = 1;
-			wrk_close_listeners(w);
+			wrk_close_listeners(w, 1);
 		}
-		if (w->relay.live == NULL)
+		if (wrk_drained(w))
 			event_base_loopbreak(w->base);
 		break;
 	case WRK_STOP:
 		w->draining = 1;
-		wrk_close_listeners(w);
-		relay_close_all(&w->relay);
 		relay_udp_close_all(&w->udp);
+		wrk_close_listeners(w, 0);
+		relay_close_all(&w->relay);
 		event_base_loopbreak(w->base);
 		break;
 	}
@@ -372,9 +401,9 @@ wrk_main(void *arg)
 	for (i = 0; i < w->lsns.n; i++)
 		wrk_lsn_on(&w->lsns.v[i], 1);
 	event_base_dispatch(w->base);
-	wrk_close_listeners(w);
-	relay_close_all(&w->relay);
 	relay_udp_close_all(&w->udp);
+	wrk_close_listeners(w, 0);
+	relay_close_all(&w->relay);
 	event_del(&w->notify_ev);
 	snap_unref(w->snap);
 	w->snap = NULL;
@@ -433,6 +462,8 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->udp.base = w->base;
 	w->udp.id = id;
 	w->udp.max_flows = g->udp_flows;
+	w->udp.closed = wrk_udp_closed;
+	w->udp.arg = w;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));
@@ -487,6 +518,7 @@ wrk_free(struct wrk *w)
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
 		relay_wrk_free(&w->relay);
+		w->udp.closed = NULL;
 		relay_udp_close_all(&w->udp);
 		relay_udp_wrk_free(&w->udp);
 		event_base_free(w->base);

@@ -19,11 +19,12 @@ trap tcp_cleanup EXIT
 trap 'exit 1' INT TERM
 
 udp() { timeout 60 python3 "$UDP" "$@"; }
-# ubackend NAME HOST: a UDP echo server answering "NAME:<datagram>".
+# ubackend NAME HOST [DELAY_MS]: a UDP echo server answering
+# "NAME:<datagram>", each reply DELAY_MS after its request.
 ubackend() {
 	local ready="$WORK/$1.port"
 	python3 "$UDP" serve --host "$2" --name "$1" --ready "$ready" \
-	    >"$WORK/$1.log" 2>&1 &
+	    --delay "${3:-0}" >"$WORK/$1.log" 2>&1 &
 	echo $! >"$WORK/$1.pid"
 	wait_file "$ready" || exit 1
 	cat "$ready"
@@ -55,8 +56,10 @@ ADMIN=127.0.0.1:$(free_port 20000 29999 127.0.0.1)
 P_E1=$(ubackend e1 "$NET4.1")
 P_E2=$(ubackend e2 "$NET4.2")
 P_SIX=$(ubackend six ::1)
+P_SLOW=$(ubackend slow "$NET4.3" 300)
 
-# conf FILE IDLE MAXFLOWS [ENDPOINTS...]: the whole configuration.
+# conf FILE IDLE MAXFLOWS [ENDPOINTS...]: the whole configuration.  A
+# drain keeps UDP flows until idle: $DRAIN (3 s) bounds each stop.
 conf() {
 	local f=$1 idle=$2 max=$3 e
 	shift 3
@@ -71,6 +74,7 @@ spec:
   connectionLog: info
   udpIdleTimeout: $idle
   udpMaxFlows: $max
+  drainTimeout: ${DRAIN:-3s}
 ---
 apiVersion: v1
 kind: Service
@@ -98,6 +102,7 @@ EOF
 			case $e in
 			e1) upod echo-1 echo "$NET4.1" "$P_E1" ;;
 			e2) upod echo-2 echo "$NET4.2" "$P_E2" ;;
+			slow) upod echo-3 echo "$NET4.3" "$P_SLOW" ;;
 			esac
 		done
 		upod six-1 six ::1 "$P_SIX"
@@ -218,7 +223,11 @@ expect "the unrestricted Service still serves" "[::1]:$SP six:ok" \
 stop_proxy
 
 echo "# SIGUSR2: a client sending every 10 ms loses nothing"
-conf "$CONF" 30s 0 e1
+# The endpoint answers each datagram 300 ms late, so about 30 replies
+# are on their way to the old process when it hands its listeners
+# over: it must keep its flows (and its copy of the listener, to send
+# from) until they are idle, or those replies are lost.
+DRAIN=20s conf "$CONF" 2s 0 slow
 WORKERS=2 start_proxy "$CONF" "$WORK/run4.log"
 OLD=$PROXY
 udp steady --to "$CIP:$SP" --ms 10 --secs 4 >"$WORK/steady.out" &
@@ -239,7 +248,20 @@ read -r SENT GOT <"$WORK/steady.out"
 [ "${SENT:-0}" -ge 200 ] && pass "the steady client sent $SENT" ||
     fail "the steady client sent only ${SENT:-0}"
 expect "every datagram answered through the upgrade" "${SENT:-0}" "${GOT:-0}"
-expect "the new process serves the kept port" "$CIP:$SP e1:after" \
+# The old process ends once its flows are idle (2 s), well before the
+# drain timeout (20 s).
+for i in $(seq 1 200); do
+	kill -0 "$OLD" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$OLD" 2>/dev/null && fail "the old process still runs" ||
+    pass "the old process exits once its flows are idle"
+grep -q "flow client=.* reason=listener-closed" "$WORK/run4.log" &&
+    fail "the old process closed its flows at the hand-over" ||
+    pass "the old process kept its flows through the hand-over"
+grep -q "drain timeout" "$WORK/run4.log" &&
+    fail "the old process needed the drain timeout"
+expect "the new process serves the kept port" "$CIP:$SP slow:after" \
     "$(udp ask --to "$CIP:$SP" --msg after)"
 # Not this shell's child: stop it by its pid and poll.
 kill -TERM "$NEW"

@@ -2,6 +2,7 @@
 """UDP helpers for udp.sh: an echo backend and clients, loopback only.
 
   serve --host H --name N --ready FILE   echo "N:<datagram>" from H:port
+        [--delay MS]                     each reply MS ms after its request
   ask --to A:P [--bind B] --msg M        one request; prints "SRC REPLY"
   many --to A:P --net 127.X --n N        N clients on N source addresses,
                                          concurrently; prints how many got
@@ -35,9 +36,25 @@ def serve(a):
     import os
     os.rename(a.ready + ".tmp", a.ready)
     tag = a.name.encode() + b":"
+    if not a.delay:
+        while True:
+            d, src = s.recvfrom(65536)
+            s.sendto(tag + d, src)
+    # Delayed: replies wait in arrival order (one delay for all), so the
+    # oldest is always the next due.
+    import collections
+    due = collections.deque()
     while True:
-        d, src = s.recvfrom(65536)
-        s.sendto(tag + d, src)
+        wait = None
+        if due:
+            wait = max(0.0, due[0][0] - time.time())
+        r, _, _ = select.select([s], [], [], wait)
+        if r:
+            d, src = s.recvfrom(65536)
+            due.append((time.time() + a.delay / 1000.0, tag + d, src))
+        while due and due[0][0] <= time.time():
+            _, d, src = due.popleft()
+            s.sendto(d, src)
 
 
 def ask(a):
@@ -145,6 +162,7 @@ def main():
     x.add_argument("--port", type=int, default=0)
     x.add_argument("--name", required=True)
     x.add_argument("--ready", required=True)
+    x.add_argument("--delay", type=float, default=0)
     x = sp.add_parser("ask")
     x.add_argument("--to", required=True)
     x.add_argument("--bind")
