@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ struct relay_udp_flow {
 	uint64_t		 start_ms;
 	uint64_t		 dg[2];		/* datagrams up, down */
 	uint64_t		 bytes[2];
+	uint64_t		 requests;	/* datagrams sent up */
+	uint64_t		 responses;	/* replies sent back */
 };
 
 #define FLOW_OF(pi)	((struct relay_udp_flow *)((char *)(pi) - \
@@ -145,38 +148,52 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 void
 relay_udp_close_all(struct relay_udp_wrk *w)
 {
-	while (w->tab.ihead != NULL)
-		relay_udp_close((struct relay_udp_flow *)w->tab.ihead,
-		    "shutdown");
+	struct udp_flow *f;
+
+	while ((f = udp_flow_any(&w->tab)) != NULL)
+		relay_udp_close((struct relay_udp_flow *)f, "shutdown");
+}
+
+struct relay_udp_lsn_arg {
+	int	lfd;
+};
+
+static void
+relay_udp_lsn_closed_cb(struct udp_flow *f, void *arg)
+{
+	const struct relay_udp_lsn_arg *a = arg;
+
+	if (((struct relay_udp_flow *)f)->lfd == a->lfd)
+		relay_udp_close((struct relay_udp_flow *)f, "listener-closed");
 }
 
 void
 relay_udp_lsn_closed(struct relay_udp_wrk *w, int lfd)
 {
-	struct udp_flow *f, *next;
+	struct relay_udp_lsn_arg a = { lfd };
 
-	for (f = w->tab.ihead; f != NULL; f = next) {
-		next = f->inext;
-		if (((struct relay_udp_flow *)f)->lfd == lfd)
-			relay_udp_close((struct relay_udp_flow *)f,
-			    "listener-closed");
-	}
+	udp_flow_walk(&w->tab, relay_udp_lsn_closed_cb, &a);
 }
 
 /* ---- expiry ---- */
 
 static void
+relay_udp_expire_cb(struct udp_flow *f, void *arg)
+{
+	(void)arg;
+	relay_udp_close((struct relay_udp_flow *)f, "idle");
+}
+
+static void
 relay_udp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_udp_wrk	*w = arg;
-	struct udp_flow		*f;
 	struct timeval		 tv = { 0, RELAY_UDP_SWEEP_MS * 1000 };
-	uint64_t		 now = relay_udp_now(w);
 
 	(void)fd;
 	(void)what;
-	while ((f = udp_flow_expired(&w->tab, now, w->idle_ms)) != NULL)
-		relay_udp_close((struct relay_udp_flow *)f, "idle");
+	(void)udp_flow_expire(&w->tab, relay_udp_now(w), relay_udp_expire_cb,
+	    w);
 	if (w->tab.n > 0)
 		evtimer_add(&w->sweep_ev, &tv);
 }
@@ -221,18 +238,45 @@ relay_udp_pktinfo(const struct relay_udp_flow *fl, char *ctl)
 }
 
 /*
+ * How many more replies fl may pass before it is done: with
+ * svcproxy.io/udp-responses N, nginx's proxy_responses rule, N per
+ * request sent (a client that sent three requests on one flow gets
+ * its three answers before the flow ends); INT_MAX without.
+ */
+static int
+relay_udp_room(const struct relay_udp_flow *fl)
+{
+	uint64_t want, n = fl->sp->svc->udp_responses;
+
+	if (n == 0)
+		return INT_MAX;
+	want = n * fl->requests;
+	if (fl->responses >= want)
+		return 0;
+	return want - fl->responses > RELAY_UDP_BATCH ? RELAY_UDP_BATCH :
+	    (int)(want - fl->responses);
+}
+
+/*
  * Move what fl's endpoint sent to its client, a batch at a time.
- * 1: drained (EAGAIN), 0: gave way after RELAY_UDP_ROUNDS.
+ * 1: drained (EAGAIN), 0: gave way after RELAY_UDP_ROUNDS, -1: fl got
+ * the replies its requests expect (udp-responses) and is closed.
  */
 static int
 relay_udp_replies(struct relay_udp_flow *fl)
 {
 	struct relay_udp_wrk	*w = fl->w;
 	socklen_t		 clen;
-	int			 i, n, sent, round;
+	int			 i, n, sent, round, room;
 
 	clen = relay_udp_pktinfo(fl, w->ctl);
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
+		if ((room = relay_udp_room(fl)) == 0) {
+			relay_udp_close(fl, "responses");
+			return -1;
+		}
+		if (room > RELAY_UDP_BATCH)
+			room = RELAY_UDP_BATCH;
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			w->iov[i].iov_base = w->buf + (size_t)i *
 			    RELAY_UDP_DGRAM_MAX;
@@ -242,7 +286,7 @@ relay_udp_replies(struct relay_udp_flow *fl)
 			w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 			w->msgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		n = recvmmsg(fl->fd, w->msgs, RELAY_UDP_BATCH, MSG_DONTWAIT,
+		n = recvmmsg(fl->fd, w->msgs, (unsigned)room, MSG_DONTWAIT,
 		    NULL);
 		if (n <= 0)
 			return 1;	/* EAGAIN, or an ICMP error: nothing */
@@ -263,8 +307,13 @@ relay_udp_replies(struct relay_udp_flow *fl)
 				break;	/* full: UDP may drop */
 			sent += i;
 		}
+		fl->responses += (uint64_t)n;
 		udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
-		if (n < RELAY_UDP_BATCH)
+		if (relay_udp_room(fl) == 0) {
+			relay_udp_close(fl, "responses");
+			return -1;
+		}
+		if (n < room)
 			return 1;
 	}
 	return 0;
@@ -277,7 +326,7 @@ relay_udp_on_event(struct poll_item *pi, int side, uint32_t ev)
 
 	(void)side;
 	if ((ev & (EPOLLIN | EPOLLERR)) && fl->fd != -1 &&
-	    !relay_udp_replies(fl))
+	    relay_udp_replies(fl) == 0)
 		poller_rerun_later(&fl->w->poll, &fl->pi);
 }
 
@@ -286,7 +335,7 @@ relay_udp_on_rerun(struct poll_item *pi)
 {
 	struct relay_udp_flow *fl = FLOW_OF(pi);
 
-	if (fl->fd != -1 && !relay_udp_replies(fl))
+	if (fl->fd != -1 && relay_udp_replies(fl) == 0)
 		poller_rerun_later(&fl->w->poll, &fl->pi);
 }
 
@@ -431,6 +480,9 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		fl->snap = snap_ref(cur);
 		fl->sp = sl->sp;
 		relay_udp_client(fl, cur);
+		/* Out of memory keeps the old timeout: harmless. */
+		(void)udp_flow_set_timeout(&fl->w->tab, &fl->f,
+		    fl->sp->svc->udp_idle_timeout_ms);
 		if (ep == NULL) {
 			relay_udp_unbind(fl);
 			return;
@@ -524,7 +576,17 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	fl->local = *local;
 	fl->start_ms = relay_udp_now(w);
 	relay_udp_client(fl, cur);
-	udp_flow_insert(&w->tab, &fl->f, fl->start_ms);
+	if (udp_flow_insert(&w->tab, &fl->f, fl->start_ms,
+	    sl->sp->svc->udp_idle_timeout_ms) == -1) {
+		snap_unref(fl->snap);
+		fl->snap = NULL;
+		fl->next = w->free;
+		w->free = fl;
+		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
+		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of memory: "
+		    "new flows to %s dropped", w->id, sl->sp->label);
+		return NULL;
+	}
 	MET_PORT_ADD(fl->sp, w->id, udp_flows, 1);
 	if ((why = relay_udp_bind(fl)) != NULL) {
 		relay_udp_close(fl, why);
@@ -573,8 +635,6 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 	ssize_t			 r;
 	int			 i, n, round;
 
-	if (cur != NULL)
-		w->idle_ms = cur->udp_idle_timeout_ms;
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			mh = &w->msgs[i].msg_hdr;
@@ -605,6 +665,7 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 			if (r >= 0) {
 				fl->dg[0]++;
 				fl->bytes[0] += (uint64_t)r;
+				fl->requests++;
 			}
 			udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
 		}
@@ -631,7 +692,6 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 {
 	w->free = NULL;
 	w->nalloc = 0;
-	w->idle_ms = PCFG_DEFAULT_UDP_IDLE_TIMEOUT_MS;
 	log_rl_init(&w->rl, RELAY_UDP_LOG_BURST, RELAY_UDP_LOG_PERIOD_MS);
 	evtimer_assign(&w->sweep_ev, w->base, relay_udp_sweep_cb, w);
 	if (w->max_flows == 0)

@@ -23,9 +23,10 @@
  * when still usable (lb_flow_may: weight, health, policy), else the
  * flow chooses again.  Health is asked per datagram batch (two loads).
  *
- * It expires after the idle timeout (the snapshot's udp_idle_timeout_ms)
- * and, with a responses limit (nginx's proxy_responses), after that
- * many replies.  Calls go one way: the worker calls relay_udp.
+ * It expires after its Service's idle timeout (snap_svc's
+ * udp_idle_timeout_ms: svcproxy.io/udp-idle-timeout, else ProxyConfig
+ * spec.udpIdleTimeout) and, with svcproxy.io/udp-responses N (nginx's
+ * proxy_responses), once it has passed N replies per request it sent.  Calls go one way: the worker calls relay_udp.
  */
 #ifndef SVCPROXY_RELAY_UDP_H
 #define SVCPROXY_RELAY_UDP_H
@@ -67,7 +68,6 @@ struct relay_udp_wrk {
 	size_t			 nalloc;	/* structs malloc'd */
 	const struct snap	*cur;		/* worker's, borrowed per call */
 	struct event		 sweep_ev;	/* idle expiry */
-	uint32_t		 idle_ms;	/* the table's timeout */
 	struct log_rl		 rl;		/* limit, policy lines */
 	/* One batch's buffers, owned (relay_udp_wrk_init): */
 	struct mmsghdr		*msgs;

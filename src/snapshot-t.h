@@ -38,6 +38,9 @@ struct snap_svc {
 	uint32_t		 connect_timeout_ms;	/* global applied */
 	uint32_t		 idle_timeout_ms;	/* global applied */
 	uint32_t		 max_connections;	/* 0: no limit */
+	uint32_t		 udp_idle_timeout_ms;	/* global applied */
+	uint32_t		 udp_responses;	/* 0: never closes on replies */
+	uint32_t		 udp_max_flows;	/* per port; 0: no bound */
 	struct lb_live		*live;		/* livetab: active count */
 };
 

@@ -198,6 +198,70 @@ expect "its next datagram reaches the remaining endpoint" \
     "$CIP:$SP e2:y" "$(ask1 "$C1" y)"
 stop_proxy
 
+echo "# per-Service idle timeouts and udp-responses"
+# Three Services on one global timeout (30 s): "short" (2 s) and "long"
+# (6 s) by svcproxy.io/udp-idle-timeout, each flow expiring at its own
+# time; "once" with svcproxy.io/udp-responses 1 on the 300 ms endpoint.
+SHORT="127.11.$A.$((B + 1))"
+LONG="127.11.$A.$((B + 2))"
+ONCE="127.11.$A.$((B + 3))"
+# asvc NAME IP APP ANNOTATIONS: a UDP Service.
+asvc() {
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  annotations: {%s}\n' "$1" "$4"
+	printf 'spec:\n  selector: {app: %s}\n  clusterIP: %s\n  ports:\n  - {name: main, port: %s, targetPort: p, protocol: UDP}\n' "$3" "$2" "$SP"
+}
+{
+	cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.11.0.0/16
+  adminAddress: $ADMIN
+  connectionLog: info
+  udpIdleTimeout: 30s
+  drainTimeout: 3s
+EOF
+	asvc short "$SHORT" echo '"svcproxy.io/udp-idle-timeout": "2s"'
+	asvc long "$LONG" echo '"svcproxy.io/udp-idle-timeout": "6s"'
+	asvc once "$ONCE" slow '"svcproxy.io/udp-responses": "1"'
+	upod echo-1 echo "$NET4.1" "$P_E1"
+	upod slow-1 slow "$NET4.3" "$P_SLOW"
+} >"$CONF"
+WORKERS=1 start_proxy "$CONF" "$WORK/run5.log"
+T0=$(now)
+expect "short" "$SHORT:$SP e1:s" "$(udp ask --to "$SHORT:$SP" --msg s)"
+expect "long" "$LONG:$SP e1:l" "$(udp ask --to "$LONG:$SP" --msg l)"
+expect "short's flow expires" 0 \
+    "$(wait_mval "$ADMIN" "$(um svcproxy_port_udp_flows short)" 0 20)"
+between "short expires after its own 2 s" "$(since "$T0")" 1.5 5.5
+expect "long's flow is still open then" 1 \
+    "$(mval "$ADMIN" "$(um svcproxy_port_udp_flows long)")"
+expect "long's flow expires" 0 \
+    "$(wait_mval "$ADMIN" "$(um svcproxy_port_udp_flows long)" 0 20)"
+between "long expires after its own 6 s" "$(since "$T0")" 5.5 12
+
+OF=$(um svcproxy_port_udp_flows once)
+OT=$(um svcproxy_port_udp_flows_total once)
+C5=$(udp freeport 40000 49990 "$CLI")
+expect "udp-responses 1: the reply" "$ONCE:$SP slow:1" \
+    "$(udp ask --bind "$CLI" --port "$C5" --to "$ONCE:$SP" --msg 1)"
+# Closed by its reply, not by the 30 s idle timeout.
+expect "udp-responses 1: the flow ends with its reply" 0 \
+    "$(wait_mval "$ADMIN" "$OF" 0 5)"
+grep -q "flow client=$CLI:$C5 local=$ONCE:$SP service=default/once:$SP .* reason=responses" \
+    "$WORK/run5.log" && pass "udp-responses: the close is logged" ||
+    fail "udp-responses: no log line with reason=responses"
+expect "udp-responses 1: the next datagram is a new flow" "$ONCE:$SP slow:2" \
+    "$(udp ask --bind "$CLI" --port "$C5" --to "$ONCE:$SP" --msg 2)"
+expect_metric "udp-responses 1: two flows in all" "$ADMIN" "$OT" 2
+# nginx's proxy_responses: N replies per request, so three requests
+# sent at once on one flow all get their answer (the endpoint answers
+# 300 ms late: a close after the first reply would lose two).
+expect "udp-responses 1: three requests on one flow, three replies" 3 \
+    "$(udp burst --bind "$CLI" --port "$((C5 + 1))" --to "$ONCE:$SP" --n 3)"
+stop_proxy
+
 echo "# NetworkPolicy denies the UDP port"
 conf "$CONF" 4s 0 e1
 cat >>"$CONF" <<NPEOF

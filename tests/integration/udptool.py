@@ -9,6 +9,9 @@
                                          their own reply
   steady --to A:P --ms 10 --secs S       one client, a datagram every ms
                                          ms for S s; prints "sent got"
+  burst --to A:P --n N [--bind B --port P]  N datagrams at once from one
+                                         socket; prints how many distinct
+                                         replies came within --secs
   freeport LO HI HOST...                 a UDP port free on every host
 Every wait is bounded.
 """
@@ -138,6 +141,23 @@ def steady(a):
     print(sent, len(got))
 
 
+def burst(a):
+    h, p = split(a.to)
+    s = socket.socket(fam(h), socket.SOCK_DGRAM)
+    if a.bind:
+        s.bind((a.bind, a.port))
+    for i in range(a.n):
+        s.sendto(b"b%d" % i, (h, p))
+    got = set()
+    end = time.time() + a.secs
+    while len(got) < a.n and time.time() < end:
+        r, _, _ = select.select([s], [], [], max(0, end - time.time()))
+        if r:
+            d, _ = s.recvfrom(65536)
+            got.add(d.rsplit(b":", 1)[1])
+    print(len(got))
+
+
 def freeport(a):
     for _ in range(200):
         p = random.randint(a.lo, a.hi)
@@ -179,13 +199,19 @@ def main():
     x.add_argument("--to", required=True)
     x.add_argument("--ms", type=float, default=10)
     x.add_argument("--secs", type=float, default=3)
+    x = sp.add_parser("burst")
+    x.add_argument("--to", required=True)
+    x.add_argument("--bind")
+    x.add_argument("--port", type=int, default=0)
+    x.add_argument("--n", type=int, default=3)
+    x.add_argument("--secs", type=float, default=3)
     x = sp.add_parser("freeport")
     x.add_argument("lo", type=int)
     x.add_argument("hi", type=int)
     x.add_argument("hosts", nargs="+")
     a = ap.parse_args()
     return {"serve": serve, "ask": ask, "many": many, "steady": steady,
-            "freeport": freeport}[a.cmd](a) or 0
+            "burst": burst, "freeport": freeport}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":
