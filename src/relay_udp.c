@@ -71,6 +71,28 @@ relay_udp_mono(struct relay_udp_wrk *w)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* ---- the fd budget (worker.h: one fd per flow) ---- */
+
+static int
+relay_udp_fd_take(struct relay_udp_wrk *w)
+{
+	if (w->fds == NULL || w->fd_cap == 0)
+		return 1;
+	if (atomic_fetch_add_explicit(w->fds, 1, memory_order_relaxed) + 1 >
+	    w->fd_cap) {
+		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+relay_udp_fd_give(struct relay_udp_wrk *w)
+{
+	if (w->fds != NULL && w->fd_cap != 0)
+		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
+}
+
 /* ---- close ---- */
 
 static void
@@ -136,6 +158,7 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 	if (strcmp(reason, "idle") == 0)
 		MET_PORT_ADD(fl->sp, w->id, udp_flows_expired, 1);
 	udp_flow_remove(&w->tab, &fl->f);
+	relay_udp_fd_give(w);
 	snap_unref(fl->snap);
 	fl->snap = NULL;
 	fl->sp = NULL;
@@ -503,20 +526,30 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 
 /* ---- requests: client to endpoint ---- */
 
-/* A new flow for k from a free struct, or NULL at the bound. */
+/*
+ * A new flow from a free struct, holding one fd of the budget, or NULL
+ * with why: "bound" (the table's), "fds" (the budget), "memory".
+ */
 static struct relay_udp_flow *
-relay_udp_alloc(struct relay_udp_wrk *w)
+relay_udp_alloc(struct relay_udp_wrk *w, const char **why)
 {
 	struct relay_udp_flow *fl;
 
+	*why = "bound";
 	if (udp_flow_full(&w->tab))
 		return NULL;
+	*why = "fds";
+	if (!relay_udp_fd_take(w))
+		return NULL;
+	*why = "memory";
 	if ((fl = w->free) != NULL)
 		w->free = fl->next;
 	else if ((fl = malloc(sizeof(*fl))) != NULL)
 		w->nalloc++;
-	else
+	else {
+		relay_udp_fd_give(w);
 		return NULL;
+	}
 	memset(fl, 0, sizeof(*fl));
 	fl->w = w;
 	fl->fd = -1;
@@ -560,11 +593,21 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		MET_PORT_ADD(sl->sp, w->id, refused_source, 1);
 		return NULL;
 	}
-	if ((fl = relay_udp_alloc(w)) == NULL) {
+	if ((fl = relay_udp_alloc(w, &why)) == NULL) {
 		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
-		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: %zu UDP flows "
-		    "(the bound): new flows to %s dropped", w->id, w->tab.n,
-		    sl->sp->label);
+		if (strcmp(why, "bound") == 0)
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: %zu UDP "
+			    "flows (the bound): new flows to %s dropped",
+			    w->id, w->tab.n, sl->sp->label);
+		else if (strcmp(why, "fds") == 0)
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: the "
+			    "open file budget (%" PRIu64 " fds for "
+			    "connections and UDP flows) is spent: new flows "
+			    "to %s dropped", w->id, w->fd_cap, sl->sp->label);
+		else
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of "
+			    "memory: new flows to %s dropped", w->id,
+			    sl->sp->label);
 		return NULL;
 	}
 	fl->f.key = k;
@@ -582,6 +625,7 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		fl->snap = NULL;
 		fl->next = w->free;
 		w->free = fl;
+		relay_udp_fd_give(w);
 		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
 		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of memory: "
 		    "new flows to %s dropped", w->id, sl->sp->label);

@@ -61,6 +61,9 @@ struct relay_udp_wrk {
 	void			(*closed)(void *arg);	/* a flow closed;
 						   may be NULL */
 	void			*arg;
+	_Atomic uint64_t	*fds;		/* the group's fd budget
+						   (worker.h); NULL: none */
+	uint64_t		 fd_cap;	/* 0: no budget */
 	/* Its own: */
 	struct poller		 poll;		/* upstream sockets */
 	struct udp_flow_tab	 tab;		/* live flows, idle order */

@@ -61,6 +61,27 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 	return l->cache_lsn;
 }
 
+/*
+ * Take n fds of the group's budget (worker.h: 2 per connection, 1 per
+ * UDP flow), or 0 when that would pass it.
+ */
+static int
+wrk_fd_take(struct wrk_group *g, uint64_t n)
+{
+	if (atomic_fetch_add_explicit(&g->fds, n, memory_order_relaxed) + n >
+	    g->fd_cap && g->fd_cap != 0) {
+		atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+wrk_fd_give(struct wrk_group *g, uint64_t n)
+{
+	atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
+}
+
 /* Is a new connection for sp over the global or the Service's limit? */
 static int
 wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
@@ -73,16 +94,34 @@ wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
 	if (all != 0 && atomic_load_explicit(&g->active,
 	    memory_order_relaxed) >= all)
 		return 1;
+	if (g->fd_cap != 0 && atomic_load_explicit(&g->fds,
+	    memory_order_relaxed) + 2 > g->fd_cap)
+		return 1;
 	return max != 0 && atomic_load_explicit(&sp->svc->live->active,
 	    memory_order_relaxed) >= max;
 }
 
-/* A slot for one more connection on sp (relay_reserve), or 0. */
+/*
+ * A slot for one more connection on sp (relay_reserve) and its two
+ * fds, or 0.  wrk_unreserve gives both back when the accept failed.
+ */
 static int
 wrk_reserve(struct wrk *w, const struct snap_port *sp)
 {
-	return relay_reserve(&w->relay, sp, atomic_load_explicit(
-	    &w->grp->max_conns, memory_order_relaxed));
+	if (!wrk_fd_take(w->grp, 2))
+		return 0;
+	if (relay_reserve(&w->relay, sp, atomic_load_explicit(
+	    &w->grp->max_conns, memory_order_relaxed)))
+		return 1;
+	wrk_fd_give(w->grp, 2);
+	return 0;
+}
+
+static void
+wrk_unreserve(struct wrk *w, const struct snap_port *sp)
+{
+	relay_unreserve(&w->relay, sp);
+	wrk_fd_give(w->grp, 2);
 }
 
 static void
@@ -193,12 +232,25 @@ static void
 wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
     const struct sockaddr_storage *ss, socklen_t len)
 {
+	uint64_t started;
+
 	if (sl == NULL) {
 		relay_close_rst(cfd);
 		return;
 	}
+	/*
+	 * The connection's two fds go back in wrk_conn_closed, which relay
+	 * calls once for every connection it started (counted as
+	 * accepted); one it could not start (out of memory) gives them
+	 * back here.
+	 */
+	started = atomic_load_explicit(&w->stats.accepted,
+	    memory_order_relaxed);
 	relay_start(&w->relay, cfd, (const struct sockaddr *)ss, len,
 	    snap_ref(w->snap), sl);
+	if (atomic_load_explicit(&w->stats.accepted, memory_order_relaxed) ==
+	    started)
+		wrk_fd_give(w->grp, 2);
 }
 
 /* A UDP listener is readable: its datagrams to relay_udp. */
@@ -252,7 +304,7 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1 && sl != NULL)
-			relay_unreserve(&w->relay, sl->sp);
+			wrk_unreserve(w, sl->sp);
 		if (cfd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -317,12 +369,16 @@ wrk_udp_closed(void *arg)
 		event_base_loopbreak(w->base);
 }
 
-/* relay's closed: a connection of w closed; resume accepts, end drain. */
+/*
+ * relay's closed: a connection of w closed; its fds back to the
+ * budget, resume accepts, end the drain.
+ */
 static void
 wrk_conn_closed(void *arg)
 {
 	struct wrk *w = arg;
 
+	wrk_fd_give(w->grp, 2);
 	if (w->draining) {
 		if (wrk_drained(w))
 			event_base_loopbreak(w->base);
@@ -464,6 +520,8 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->udp.max_flows = g->udp_flows;
 	w->udp.closed = wrk_udp_closed;
 	w->udp.arg = w;
+	w->udp.fds = &g->fds;
+	w->udp.fd_cap = g->fd_cap;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));
@@ -566,8 +624,11 @@ wrk_lsn_drain(struct wrk *w, struct lsn *l)
 		}
 		/* Queued before the reload: served past any limit rather
 		   than dropped with the listener. */
-		if ((sl = wrk_lookup(w, l)) != NULL)
+		if ((sl = wrk_lookup(w, l)) != NULL) {
 			relay_count(&w->relay, sl->sp);
+			atomic_fetch_add_explicit(&w->grp->fds, 2,
+			    memory_order_relaxed);
+		}
 		wrk_serve(w, sl, cfd, &ss, len);
 	}
 }

@@ -262,6 +262,110 @@ expect "udp-responses 1: three requests on one flow, three replies" 3 \
     "$(udp burst --bind "$CLI" --port "$((C5 + 1))" --to "$ONCE:$SP" --n 3)"
 stop_proxy
 
+echo "# one fd budget for TCP connections and UDP flows"
+# Under a 200-fd limit (ulimit -n, set in the wrapper's shell) the
+# data path has one budget of F fds: 2 per TCP connection, 1 per UDP
+# flow.  Flows filling it must leave TCP accepts paused and counted,
+# never failing with EMFILE, and connections filling it must leave new
+# flows dropped and counted, never failing socket(2) with EMFILE.
+TOOL="$top_srcdir/tests/integration/tcptool.py"
+P_T=$(backend tcpe echo "$NET4.1")
+printf '#!/bin/sh\nulimit -n 200 || exit 1\nexec "$@"\n' >"$WORK/lowfd"
+chmod +x "$WORK/lowfd"
+TCIP="127.11.$A.$((B + 4))"
+{
+	cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.11.0.0/16
+  adminAddress: $ADMIN
+  connectionLog: "off"
+  udpIdleTimeout: 10s
+  drainTimeout: 3s
+---
+apiVersion: v1
+kind: Service
+metadata: {name: tcp}
+spec:
+  selector: {app: tcp}
+  clusterIP: $TCIP
+  ports:
+  - {name: main, port: $SP, targetPort: t}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tcp-1, labels: {app: tcp}}
+spec:
+  containers:
+  - name: c
+    ports: [{name: t, containerPort: $P_T}]
+status:
+  phase: Running
+  podIP: "$NET4.1"
+  conditions: [{type: Ready, status: "True"}]
+EOF
+	asvc echo "$CIP" echo ''
+	upod echo-1 echo "$NET4.1" "$P_E1"
+} >"$CONF"
+WORKERS=1 WRAP="$WORK/lowfd" start_proxy "$CONF" "$WORK/run6.log"
+LIM=$(sed -n 's/.*open file limit 200: up to \([0-9]*\) connections.*/\1/p' \
+    "$WORK/run6.log")
+FDS=$((${LIM:-0} * 2))
+TL=$(echo "svcproxy_port_limited_total{namespace=\"default\",service=\"tcp\",port=\"$SP\",protocol=\"TCP\"}")
+UL=$(um svcproxy_port_udp_flows_limited_total echo)
+if [ -z "$LIM" ]; then
+	fail "fd budget: no 'up to N connections' in the log"
+else
+	pass "fd budget: $FDS fds, $LIM connections"
+	# Two rounds (a resend after 1 s), well within the 10 s the
+	# answered flows then stay open.
+	GOT=$(udp many --to "$CIP:$SP" --net 127.18 --n $((FDS + 20)) --secs 2)
+	[ "$GOT" -le "$FDS" ] && [ "$GOT" -ge $((FDS - 5)) ] &&
+	    pass "fd budget: UDP flows fill it ($GOT of $((FDS + 20)) answered)" ||
+	    fail "fd budget: $GOT of $((FDS + 20)) flows answered, want about $FDS"
+	expect_metric_in "fd budget: the dropped flows are counted" "$ADMIN" \
+	    "$UL" 1 1000000
+	expect "fd budget: a TCP client waits while flows hold the budget" \
+	    timeout "$(timeout 10 python3 "$TOOL" --timeout 1 echo "$TCIP:$SP" hi)"
+	expect_metric_in "fd budget: the paused accept is counted" "$ADMIN" \
+	    "$TL" 1 1000
+	expect "fd budget: the flows expire" 0 \
+	    "$(wait_mval "$ADMIN" "$(um svcproxy_port_udp_flows echo)" 0 20)"
+	expect "fd budget: then TCP is served" "hi" \
+	    "$(timeout 20 python3 "$TOOL" --timeout 10 echo "$TCIP:$SP" hi)"
+	# Connections fill it: LIM held, echoing.
+	rm -f "$WORK/fdb.in"
+	mkfifo "$WORK/fdb.in"
+	exec 8<>"$WORK/fdb.in"
+	timeout 60 python3 "$TOOL" --timeout 20 hold "$TCIP:$SP" "$LIM" \
+	    "$WORK/fdb.ready" <"$WORK/fdb.in" 8>&- >"$WORK/fdb.out" 2>&1 &
+	FDH=$!
+	PIDS+=($FDH)
+	wait_file "$WORK/fdb.ready"
+	U0=$(mval "$ADMIN" "$UL")
+	expect "fd budget: a new flow is dropped while connections hold it" \
+	    timeout "$(udp ask --to "$CIP:$SP" --msg full --tries 2 --timeout 0.5)"
+	U1=$(mval "$ADMIN" "$UL")
+	[ "${U1:-0}" -gt "${U0:-0}" ] &&
+	    pass "fd budget: the dropped flow is counted ($U0 -> $U1)" ||
+	    fail "fd budget: the dropped flow is not counted ($U0 -> $U1)"
+	grep -q "open file budget .* is spent: new flows to default/echo:$SP dropped" \
+	    "$WORK/run6.log" && pass "fd budget: the drop is logged" ||
+	    fail "fd budget: the drop is not logged"
+	exec 8>&-
+	wait $FDH
+	expect "fd budget: the held connections all echo" \
+	    "held $LIM alive $LIM" "$(cat "$WORK/fdb.out")"
+	expect "fd budget: then a flow is served" "$CIP:$SP e1:free" \
+	    "$(udp ask --to "$CIP:$SP" --msg free)"
+fi
+N_EMFILE=$(grep -c "Too many open files" "$WORK/run6.log")
+expect "fd budget: no EMFILE on either side" 0 "$N_EMFILE"
+[ "$N_EMFILE" = 0 ] || grep "Too many open files" "$WORK/run6.log" | head -3
+stop_proxy
+
 echo "# NetworkPolicy denies the UDP port"
 conf "$CONF" 4s 0 e1
 cat >>"$CONF" <<NPEOF
