@@ -93,6 +93,38 @@ relay_udp_fd_give(struct relay_udp_wrk *w)
 		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
 }
 
+/* ---- the per-port bound (svcproxy.io/udp-max-flows) ---- */
+
+/*
+ * Count a new flow on sp (every port counts, so that a reload setting
+ * a bound sees the flows already open); 0 when sp's Service has a
+ * bound and its flows are there already (nothing counted).  Count
+ * first, then compare: of workers racing for the last one, one wins.
+ */
+static int
+relay_udp_port_take(const struct snap_port *sp)
+{
+	uint32_t max = sp->svc->udp_max_flows;
+
+	if (sp->met == NULL)
+		return 1;
+	if (atomic_fetch_add_explicit(&sp->met->udp_open, 1,
+	    memory_order_relaxed) >= max && max != 0) {
+		atomic_fetch_sub_explicit(&sp->met->udp_open, 1,
+		    memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+relay_udp_port_give(const struct snap_port *sp)
+{
+	if (sp->met != NULL)
+		atomic_fetch_sub_explicit(&sp->met->udp_open, 1,
+		    memory_order_relaxed);
+}
+
 /* ---- close ---- */
 
 static void
@@ -159,6 +191,7 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 		MET_PORT_ADD(fl->sp, w->id, udp_flows_expired, 1);
 	udp_flow_remove(&w->tab, &fl->f);
 	relay_udp_fd_give(w);
+	relay_udp_port_give(fl->sp);
 	snap_unref(fl->snap);
 	fl->snap = NULL;
 	fl->sp = NULL;
@@ -498,6 +531,13 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		if (fl->sp->met != sl->sp->met) {
 			MET_PORT_ADD(fl->sp, fl->w->id, udp_flows_closed, 1);
 			MET_PORT_ADD(sl->sp, fl->w->id, udp_flows, 1);
+			/* An open flow moves past any bound: it keeps
+			   working. */
+			relay_udp_port_give(fl->sp);
+			if (sl->sp->met != NULL)
+				atomic_fetch_add_explicit(
+				    &sl->sp->met->udp_open, 1,
+				    memory_order_relaxed);
 		}
 		snap_unref(fl->snap);
 		fl->snap = snap_ref(cur);
@@ -593,7 +633,16 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		MET_PORT_ADD(sl->sp, w->id, refused_source, 1);
 		return NULL;
 	}
+	if (!relay_udp_port_take(sl->sp)) {
+		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
+		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: Service port %s "
+		    "has %" PRIu32 " UDP flows (its bound, "
+		    ANN_UDP_MAX_FLOWS "): new flows dropped", w->id,
+		    sl->sp->label, sl->sp->svc->udp_max_flows);
+		return NULL;
+	}
 	if ((fl = relay_udp_alloc(w, &why)) == NULL) {
+		relay_udp_port_give(sl->sp);
 		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
 		if (strcmp(why, "bound") == 0)
 			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: %zu UDP "
@@ -626,6 +675,7 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		fl->next = w->free;
 		w->free = fl;
 		relay_udp_fd_give(w);
+		relay_udp_port_give(sl->sp);
 		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
 		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of memory: "
 		    "new flows to %s dropped", w->id, sl->sp->label);

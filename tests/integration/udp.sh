@@ -366,6 +366,52 @@ expect "fd budget: no EMFILE on either side" 0 "$N_EMFILE"
 [ "$N_EMFILE" = 0 ] || grep "Too many open files" "$WORK/run6.log" | head -3
 stop_proxy
 
+echo "# svcproxy.io/udp-max-flows: a bound per Service port, every worker"
+# Two workers share one count per port (a count per worker would let
+# up to twice the bound in).  Another Service without the annotation
+# is not bounded.
+{
+	cat <<EOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.11.0.0/16
+  adminAddress: $ADMIN
+  connectionLog: info
+  udpIdleTimeout: 20s
+  drainTimeout: 3s
+EOF
+	asvc capped "$SHORT" echo '"svcproxy.io/udp-max-flows": "3"'
+	asvc free "$LONG" echo ''
+	upod echo-1 echo "$NET4.1" "$P_E1"
+} >"$CONF"
+WORKERS=2 start_proxy "$CONF" "$WORK/run7.log"
+C6=$(udp freeport 40000 49990 "$CLI")
+for i in 0 1 2; do
+	expect "udp-max-flows 3: flow $((i + 1))" "$SHORT:$SP e1:m$i" \
+	    "$(udp ask --bind "$CLI" --port $((C6 + i)) --to "$SHORT:$SP" --msg "m$i")"
+done
+expect_metric "udp-max-flows 3: 3 flows open" "$ADMIN" \
+    "$(um svcproxy_port_udp_flows capped)" 3
+# The kernel spreads the 8 over both workers; one of them holds at most
+# one of the 3 flows, so a count per worker would let some in.
+expect "udp-max-flows 3: 8 more clients, none served" 0 \
+    "$(udp many --to "$SHORT:$SP" --net 127.19 --n 8 --secs 2)"
+expect_metric_in "udp-max-flows 3: the drops are counted" "$ADMIN" \
+    "$(um svcproxy_port_udp_flows_limited_total capped)" 8 100
+grep -q "Service port default/capped:$SP has 3 UDP flows (its bound, svcproxy.io/udp-max-flows): new flows dropped" \
+    "$WORK/run7.log" && pass "udp-max-flows: the bound is logged" ||
+    fail "udp-max-flows: the bound is not logged"
+NL=$(grep -c "its bound, svcproxy.io/udp-max-flows" "$WORK/run7.log")
+[ "$NL" -le 6 ] && pass "udp-max-flows: the log line is rate-limited ($NL)" ||
+    fail "udp-max-flows: $NL log lines"
+expect "udp-max-flows: an open flow keeps working" "$SHORT:$SP e1:again" \
+    "$(udp ask --bind "$CLI" --port "$C6" --to "$SHORT:$SP" --msg again)"
+expect "udp-max-flows: another Service is not bounded" 8 \
+    "$(udp many --to "$LONG:$SP" --net 127.19 --n 8 --secs 5)"
+stop_proxy
+
 echo "# NetworkPolicy denies the UDP port"
 conf "$CONF" 4s 0 e1
 cat >>"$CONF" <<NPEOF
