@@ -35,6 +35,23 @@ upod() {
 	printf 'spec:\n  containers:\n  - name: c\n    ports: [{name: p, containerPort: %s, protocol: UDP}]\n' "$4"
 	printf 'status:\n  phase: Running\n  podIP: "%s"\n  conditions: [{type: Ready, status: "True"}]\n' "$3"
 }
+# ustatus SVC: the "flows" object of SVC's UDP port in /status, as
+# "active total expired limited datagramsUp datagramsDown bytesUp
+# bytesDown" ("none" when the port or its flows are missing).
+ustatus() {
+	curl -sf --max-time 5 "http://$ADMIN/status" | python3 -c '
+import json, sys
+want = "default/%s:%s" % (sys.argv[1], sys.argv[2])
+for p in json.load(sys.stdin)["liveUdp"]:
+    if p["service"] == want and p["protocol"] == "UDP" and "flows" in p:
+        f = p["flows"]
+        print(" ".join(str(f[k]) for k in ("active", "total", "expired",
+            "limited", "datagramsUp", "datagramsDown", "bytesUp",
+            "bytesDown")))
+        break
+else:
+    print("none")' "$1" "$SP"
+}
 # um NAME SVC [EXTRA]: a UDP Service port's series.
 um() {
 	echo "$1{namespace=\"default\",service=\"$2\",port=\"$SP\",protocol=\"UDP\"${3:+,$3}}"
@@ -165,6 +182,12 @@ grep -q "UDP flows (the bound): new flows to default/echo:$SP dropped" \
     fail "the bound is not logged"
 expect "an existing flow still works at the bound" "$CIP:$SP e1:again" \
     "$(ask1 "$C1" again)"
+read -r S_ACT S_TOT S_EXP S_LIM _ < <(ustatus echo)
+expect "/status: 3 flows active, 3 in all, none expired" "3 3 0" \
+    "$S_ACT $S_TOT $S_EXP"
+[ "${S_LIM:-0}" -ge 1 ] 2>/dev/null &&
+    pass "/status: the bound is counted ($S_LIM)" ||
+    fail "/status: limited is '${S_LIM:-}'"
 # Idle for 8 s (room for a slow run of the steps above, which must all
 # happen while flow 1 lives): every flow expires (within a sweep).
 expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 30)"
@@ -178,6 +201,12 @@ expect_metric_in "datagrams down counted" "$ADMIN" \
 grep -q "flow client=$CLI:$C1 local=$CIP:$SP service=default/echo:$SP endpoint=$NET4.1:$P_E1 datagrams_up=2 datagrams_down=2 .* reason=idle" \
     "$WORK/run2.log" && pass "an expired flow is logged" ||
     fail "no log line for an expired flow"
+read -r S_ACT S_TOT S_EXP S_LIM S_DU S_DD S_BU S_BD < <(ustatus echo)
+expect "/status: after expiry, 0 active and 3 expired" "0 3 3" \
+    "$S_ACT $S_TOT $S_EXP"
+expect "/status: datagrams and bytes match /metrics" \
+    "$(mval "$ADMIN" "$(um svcproxy_port_udp_datagrams_total echo 'direction="up"')") $(mval "$ADMIN" "$(um svcproxy_port_udp_datagrams_total echo 'direction="down"')") $(mval "$ADMIN" "$(um svcproxy_port_bytes_total echo 'direction="up"')") $(mval "$ADMIN" "$(um svcproxy_port_bytes_total echo 'direction="down"')")" \
+    "$S_DU $S_DD $S_BU $S_BD"
 expect "a new flow after expiry" "$CIP:$SP e1:4" "$(ask1 "$C4" 4)"
 
 echo "# a reload that drops the flow's endpoint"
