@@ -44,6 +44,9 @@ struct relay_udp_flow {
 	uint64_t		 start_ms;
 	uint64_t		 dg[2];		/* datagrams up, down */
 	uint64_t		 bytes[2];
+	uint64_t		 dg_met[2];	/* of dg, in the metrics */
+	uint64_t		 bytes_met[2];	/* of bytes, likewise */
+	uint64_t		 batch;		/* w->batch it was noted in */
 	uint64_t		 requests;	/* datagrams sent up */
 	uint64_t		 responses;	/* replies sent back */
 };
@@ -163,17 +166,26 @@ relay_udp_unbind(struct relay_udp_flow *fl)
 	fl->ep = NULL;
 }
 
-/* Flush fl's counters into its Service port's metrics. */
+/*
+ * Add what fl moved since the last call to its Service port's metrics:
+ * after every batch, so an open flow's traffic shows at once; fl keeps
+ * its totals for its log line.
+ */
 static void
 relay_udp_count(struct relay_udp_flow *fl)
 {
-	unsigned id = fl->w->id;
+	unsigned	id = fl->w->id;
+	int		i;
 
-	MET_PORT_ADD(fl->sp, id, udp_dgrams_up, fl->dg[0]);
-	MET_PORT_ADD(fl->sp, id, udp_dgrams_down, fl->dg[1]);
-	MET_PORT_ADD(fl->sp, id, bytes_up, fl->bytes[0]);
-	MET_PORT_ADD(fl->sp, id, bytes_down, fl->bytes[1]);
-	fl->dg[0] = fl->dg[1] = fl->bytes[0] = fl->bytes[1] = 0;
+	MET_PORT_ADD(fl->sp, id, udp_dgrams_up, fl->dg[0] - fl->dg_met[0]);
+	MET_PORT_ADD(fl->sp, id, udp_dgrams_down, fl->dg[1] - fl->dg_met[1]);
+	MET_PORT_ADD(fl->sp, id, bytes_up, fl->bytes[0] - fl->bytes_met[0]);
+	MET_PORT_ADD(fl->sp, id, bytes_down, fl->bytes[1] -
+	    fl->bytes_met[1]);
+	for (i = 0; i < 2; i++) {
+		fl->dg_met[i] = fl->dg[i];
+		fl->bytes_met[i] = fl->bytes[i];
+	}
 }
 
 /* End fl: log, count, back to the free list; fl is gone afterwards. */
@@ -364,6 +376,7 @@ relay_udp_replies(struct relay_udp_flow *fl)
 			sent += i;
 		}
 		fl->responses += (uint64_t)n;
+		relay_udp_count(fl);
 		udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
 		if (relay_udp_room(fl) == 0) {
 			relay_udp_close(fl, "responses");
@@ -718,6 +731,22 @@ relay_udp_local(const struct msghdr *mh, const struct sockaddr_storage *lsa,
 	}
 }
 
+/*
+ * Count the batch's n touched flows into the metrics.  A flow closed
+ * in the batch was counted by its close (its struct stays on the free
+ * list, sp NULL, or serves a new flow, whose count is then simply
+ * current): nothing is counted twice.
+ */
+static void
+relay_udp_flush(struct relay_udp_wrk *w, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (w->touched[i]->sp != NULL)
+			relay_udp_count(w->touched[i]);
+}
+
 void
 relay_udp_input(struct relay_udp_wrk *w, int lfd,
     const struct sockaddr_storage *lsa, struct snap *cur,
@@ -727,9 +756,11 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 	struct sockaddr_storage	 local;
 	struct msghdr		*mh;
 	ssize_t			 r;
-	int			 i, n, round;
+	int			 i, n, round, ntouched;
 
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
+		ntouched = 0;
+		w->batch++;
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			mh = &w->msgs[i].msg_hdr;
 			w->iov[i].iov_base = w->buf + (size_t)i *
@@ -762,7 +793,12 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 				fl->requests++;
 			}
 			udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
+			if (fl->batch != w->batch) {
+				fl->batch = w->batch;
+				w->touched[ntouched++] = fl;
+			}
 		}
+		relay_udp_flush(w, ntouched);
 		if (n < RELAY_UDP_BATCH)
 			return;
 	}
@@ -795,7 +831,8 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 	w->names = calloc(RELAY_UDP_BATCH, sizeof(*w->names));
 	w->ctl = calloc(RELAY_UDP_BATCH, RELAY_UDP_CTL);
 	w->buf = malloc((size_t)RELAY_UDP_BATCH * RELAY_UDP_DGRAM_MAX);
-	if (w->msgs == NULL || w->iov == NULL || w->names == NULL ||
+	w->touched = calloc(RELAY_UDP_BATCH, sizeof(*w->touched));
+	if (w->msgs == NULL || w->touched == NULL || w->iov == NULL || w->names == NULL ||
 	    w->ctl == NULL || w->buf == NULL ||
 	    udp_flow_tab_init(&w->tab, w->max_flows, relay_udp_seed(w)) ==
 	    -1) {
@@ -824,6 +861,8 @@ relay_udp_wrk_free(struct relay_udp_wrk *w)
 	free(w->names);
 	free(w->ctl);
 	free(w->buf);
+	free(w->touched);
+	w->touched = NULL;
 	w->msgs = NULL;
 	w->iov = NULL;
 	w->names = NULL;

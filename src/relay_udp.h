@@ -78,6 +78,9 @@ struct relay_udp_wrk {
 	struct sockaddr_storage	*names;
 	char			*ctl;		/* RELAY_UDP_CTL each */
 	char			*buf;		/* RELAY_UDP_DGRAM_MAX each */
+	struct relay_udp_flow	**touched;	/* a batch's flows, to
+						   count; borrowed each */
+	uint64_t		 batch;		/* batches read */
 };
 
 /*

@@ -175,6 +175,23 @@ expect "flow 1" "$CIP:$SP e1:1" "$(ask1 "$C1" 1)"
 expect "flow 2" "$CIP:$SP e1:2" "$(ask1 "$C2" 2)"
 expect "flow 3" "$CIP:$SP e1:3" "$(ask1 "$C3" 3)"
 expect_metric "3 flows open" "$ADMIN" "$FLOWS" 3
+# Counted per batch, not when a flow closes: the open flows' traffic
+# is there already (3 requests, 3 replies; more only if ask resent).
+# Read once, not polled: a poll would wait for the flows to expire.
+# now_in DESC SERIES LO HI
+now_in() {
+	local v
+	v=$(mval "$ADMIN" "$2")
+	[ -n "$v" ] && [ "$v" -ge "$3" ] 2>/dev/null && [ "$v" -le "$4" ] &&
+	    pass "$1 ($v)" || fail "$1: '$v' not in [$3, $4]"
+}
+now_in "open flows: datagrams up counted" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="up"')" 3 6
+now_in "open flows: datagrams down counted" \
+    "$(um svcproxy_port_udp_datagrams_total echo 'direction="down"')" 3 6
+now_in "open flows: bytes down counted" \
+    "$(um svcproxy_port_bytes_total echo 'direction="down"')" 12 24
+expect "open flows: still open then" 3 "$(mval "$ADMIN" "$FLOWS")"
 expect "a 4th flow is dropped at the bound" timeout "$(ask1 "$C4" 4 2 0.3)"
 expect_metric_in "the bound is counted" "$ADMIN" "$LIMITED" 1 2
 grep -q "UDP flows (the bound): new flows to default/echo:$SP dropped" \
@@ -192,8 +209,8 @@ expect "/status: 3 flows active, 3 in all, none expired" "3 3 0" \
 # happen while flow 1 lives): every flow expires (within a sweep).
 expect "flows expire when idle" 0 "$(wait_mval "$ADMIN" "$FLOWS" 0 30)"
 expect_metric "expiry counted" "$ADMIN" "$EXPIRED" 3
-# A flow's datagrams and bytes are added when it closes (as TCP's bytes):
-# 4 requests and 4 replies (more only if a slow run made ask resend).
+# 4 requests and 4 replies in all (more only if a slow run made ask
+# resend).
 expect_metric_in "datagrams up counted" "$ADMIN" \
     "$(um svcproxy_port_udp_datagrams_total echo 'direction="up"')" 4 8
 expect_metric_in "datagrams down counted" "$ADMIN" \
