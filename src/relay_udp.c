@@ -732,6 +732,35 @@ relay_udp_local(const struct msghdr *mh, const struct sockaddr_storage *lsa,
 }
 
 /*
+ * Send a run of n datagrams of fl (consecutive in the batch) to its
+ * endpoint in one sendmmsg: a client with several requests in flight
+ * pays one system call per run, not one per datagram.  A flow closed
+ * while its run was gathered (its endpoint gone: sp NULL or no socket)
+ * drops the run, as UDP may.
+ */
+static void
+relay_udp_up(struct relay_udp_flow *fl, struct mmsghdr *m, int n)
+{
+	int i, k, sent = 0;
+
+	if (fl->sp == NULL || fl->fd == -1)
+		return;
+	while (sent < n) {
+		k = sendmmsg(fl->fd, m + sent, (unsigned)(n - sent),
+		    MSG_DONTWAIT);
+		if (k <= 0)
+			break;	/* full or refused: UDP may drop */
+		for (i = sent; i < sent + k; i++) {
+			fl->dg[0]++;
+			fl->bytes[0] += m[i].msg_len;
+		}
+		fl->requests += (uint64_t)k;
+		sent += k;
+	}
+	udp_flow_touch(&fl->w->tab, &fl->f, relay_udp_now(fl->w));
+}
+
+/*
  * Count the batch's n touched flows into the metrics.  A flow closed
  * in the batch was counted by its close (its struct stays on the free
  * list, sp NULL, or serves a new flow, whose count is then simply
@@ -754,9 +783,9 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 {
 	struct relay_udp_flow	*fl;
 	struct sockaddr_storage	 local;
+	struct relay_udp_flow	*run;
 	struct msghdr		*mh;
-	ssize_t			 r;
-	int			 i, n, round, ntouched;
+	int			 i, n, round, ntouched, first = 0;
 
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
 		ntouched = 0;
@@ -778,26 +807,35 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 		    NULL);
 		if (n <= 0)
 			return;
+		run = NULL;
 		for (i = 0; i < n && sl != NULL && cur != NULL; i++) {
 			mh = &w->msgs[i].msg_hdr;
 			relay_udp_local(mh, lsa, &local);
 			fl = relay_udp_flow(w, lfd, &w->names[i],
 			    mh->msg_namelen, &local, cur, sl);
+			if (run != NULL && fl != run) {
+				relay_udp_up(run, w->msgs + first, i - first);
+				run = NULL;
+			}
 			if (fl == NULL)
 				continue;
-			r = send(fl->fd, w->iov[i].iov_base,
-			    w->msgs[i].msg_len, MSG_DONTWAIT);
-			if (r >= 0) {
-				fl->dg[0]++;
-				fl->bytes[0] += (uint64_t)r;
-				fl->requests++;
+			/* Sent on the flow's connected socket: no address,
+			   no packet info, the datagram's own length. */
+			w->iov[i].iov_len = w->msgs[i].msg_len;
+			memset(mh, 0, sizeof(*mh));
+			mh->msg_iov = &w->iov[i];
+			mh->msg_iovlen = 1;
+			if (run == NULL) {
+				run = fl;
+				first = i;
 			}
-			udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
 			if (fl->batch != w->batch) {
 				fl->batch = w->batch;
 				w->touched[ntouched++] = fl;
 			}
 		}
+		if (run != NULL)
+			relay_udp_up(run, w->msgs + first, i - first);
 		relay_udp_flush(w, ntouched);
 		if (n < RELAY_UDP_BATCH)
 			return;
