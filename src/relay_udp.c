@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -27,7 +26,8 @@
 
 struct relay_udp_flow {
 	struct udp_flow		 f;		/* first: the table's */
-	struct poll_item	 pi;		/* in w->poll */
+	struct event		 ev;		/* fd readable; pending
+						   while fd != -1 */
 	struct relay_udp_wrk	*w;
 	struct relay_udp_flow	*next;		/* free list */
 	struct snap		*snap;		/* ref held until close */
@@ -51,8 +51,6 @@ struct relay_udp_flow {
 	uint64_t		 responses;	/* replies sent back */
 };
 
-#define FLOW_OF(pi)	((struct relay_udp_flow *)((char *)(pi) - \
-	offsetof(struct relay_udp_flow, pi)))
 
 /* Milliseconds on the loop's cached monotonic clock. */
 static uint64_t
@@ -157,7 +155,7 @@ static void
 relay_udp_unbind(struct relay_udp_flow *fl)
 {
 	if (fl->fd != -1) {
-		poller_forget(&fl->w->poll, &fl->pi, 0);
+		event_del(&fl->ev);
 		close(fl->fd);
 		fl->fd = -1;
 	}
@@ -195,7 +193,6 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 	struct relay_udp_wrk *w = fl->w;
 
 	relay_udp_log(fl, reason);
-	poller_rerun_drop(&w->poll, &fl->pi);
 	relay_udp_unbind(fl);
 	relay_udp_count(fl);
 	MET_PORT_ADD(fl->sp, w->id, udp_flows_closed, 1);
@@ -388,24 +385,20 @@ relay_udp_replies(struct relay_udp_flow *fl)
 	return 0;
 }
 
+/*
+ * fl's socket is readable.  Level-triggered: a flow that gave way
+ * (RELAY_UDP_ROUNDS) is called again on the loop's next pass, after
+ * the other ready events, which is the fairness a rerun list gives.
+ */
 static void
-relay_udp_on_event(struct poll_item *pi, int side, uint32_t ev)
+relay_udp_on_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct relay_udp_flow *fl = FLOW_OF(pi);
+	struct relay_udp_flow *fl = arg;
 
-	(void)side;
-	if ((ev & (EPOLLIN | EPOLLERR)) && fl->fd != -1 &&
-	    relay_udp_replies(fl) == 0)
-		poller_rerun_later(&fl->w->poll, &fl->pi);
-}
-
-static void
-relay_udp_on_rerun(struct poll_item *pi)
-{
-	struct relay_udp_flow *fl = FLOW_OF(pi);
-
-	if (fl->fd != -1 && relay_udp_replies(fl) == 0)
-		poller_rerun_later(&fl->w->poll, &fl->pi);
+	(void)fd;
+	(void)what;
+	if (fl->fd != -1)
+		(void)relay_udp_replies(fl);
 }
 
 /* ---- choosing an endpoint ---- */
@@ -494,7 +487,9 @@ relay_udp_bind(struct relay_udp_flow *fl)
 		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0) {
 			fl->fd = fd;
 			fl->ep = ep;
-			if (poller_add(&w->poll, fd, &fl->pi, 0) == 0)
+			event_assign(&fl->ev, w->base, fd, EV_READ |
+			    EV_PERSIST, relay_udp_on_read, fl);
+			if (event_add(&fl->ev, NULL) == 0)
 				return NULL;
 			fl->fd = -1;
 			fl->ep = NULL;
@@ -870,15 +865,14 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 	w->ctl = calloc(RELAY_UDP_BATCH, RELAY_UDP_CTL);
 	w->buf = malloc((size_t)RELAY_UDP_BATCH * RELAY_UDP_DGRAM_MAX);
 	w->touched = calloc(RELAY_UDP_BATCH, sizeof(*w->touched));
-	if (w->msgs == NULL || w->touched == NULL || w->iov == NULL || w->names == NULL ||
-	    w->ctl == NULL || w->buf == NULL ||
+	if (w->msgs == NULL || w->touched == NULL || w->iov == NULL ||
+	    w->names == NULL || w->ctl == NULL || w->buf == NULL ||
 	    udp_flow_tab_init(&w->tab, w->max_flows, relay_udp_seed(w)) ==
 	    -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	return poller_init(&w->poll, w->base, relay_udp_on_event,
-	    relay_udp_on_rerun);
+	return 0;
 }
 
 void
@@ -888,7 +882,6 @@ relay_udp_wrk_free(struct relay_udp_wrk *w)
 
 	if (w->base != NULL && event_initialized(&w->sweep_ev))
 		event_del(&w->sweep_ev);
-	poller_free(&w->poll);
 	while ((fl = w->free) != NULL) {
 		w->free = fl->next;
 		free(fl);
