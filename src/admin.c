@@ -251,6 +251,23 @@ adm_json_ep_health(FILE *f, const struct snap_port *sp,
 		fprintf(f, ",\"ejections\":%u", v.ejections);
 }
 
+/* A UDP port's flows (relay_udp.h), as /metrics counts them. */
+static void
+adm_json_flows(FILE *f, const struct met_ctr *c)
+{
+	uint64_t opened = met_get(&c->udp_flows);
+	uint64_t closed = met_get(&c->udp_flows_closed);
+
+	fprintf(f, ",\"flows\":{\"active\":%" PRIu64 ",\"total\":%" PRIu64
+	    ",\"expired\":%" PRIu64 ",\"limited\":%" PRIu64
+	    ",\"datagramsUp\":%" PRIu64 ",\"datagramsDown\":%" PRIu64
+	    ",\"bytesUp\":%" PRIu64 ",\"bytesDown\":%" PRIu64 "}",
+	    opened > closed ? opened - closed : 0, opened,
+	    met_get(&c->udp_flows_expired), met_get(&c->udp_flows_limited),
+	    met_get(&c->udp_dgrams_up), met_get(&c->udp_dgrams_down),
+	    met_get(&c->bytes_up), met_get(&c->bytes_down));
+}
+
 static void
 adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 {
@@ -270,12 +287,15 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 	    PRIu64 ",\"bytesUp\":%" PRIu64 ",\"bytesDown\":%" PRIu64
 	    ",\"connectFailures\":%" PRIu64 ",\"retries\":%" PRIu64
 	    ",\"noEndpoint\":%" PRIu64 ",\"limited\":%" PRIu64
-	    ",\"refusedPolicy\":%" PRIu64 ",\"refusedSource\":%" PRIu64
-	    ",\"endpoints\":[", proto_name(sp->proto),
+	    ",\"refusedPolicy\":%" PRIu64 ",\"refusedSource\":%" PRIu64,
+	    proto_name(sp->proto),
 	    acc > cl ? acc - cl : 0, acc, met_get(&c.bytes_up),
 	    met_get(&c.bytes_down), met_get(&c.connect_failures),
 	    met_get(&c.retries), met_get(&c.no_endpoint), met_get(&c.limited),
 	    met_get(&c.refused_policy), met_get(&c.refused_source));
+	if (sp->proto == PROTO_UDP)
+		adm_json_flows(f, &c);
+	fputs(",\"endpoints\":[", f);
 	for (j = 0; j < sp->lb.neps; j++) {
 		const struct lb_ep *ep = &sp->lb.eps[j];
 
@@ -334,6 +354,15 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	fputs(",\n\"live\":[", f);
 	for (i = 0; s != NULL && i < s->nports; i++) {
 		if (s->ports[i].proto != PROTO_TCP)
+			continue;
+		fputs(n++ ? ",\n" : "\n", f);
+		adm_json_port(f, a, &s->ports[i]);
+	}
+	/* UDP ports apart, each with its "flows": readers of "live" know
+	   it as the TCP ports'. */
+	fputs("\n],\n\"liveUdp\":[", f);
+	for (i = n = 0; s != NULL && i < s->nports; i++) {
+		if (s->ports[i].proto != PROTO_UDP)
 			continue;
 		fputs(n++ ? ",\n" : "\n", f);
 		adm_json_port(f, a, &s->ports[i]);

@@ -75,6 +75,12 @@ struct met_port {
 	uint64_t		 gen;		/* last snapshot that has it */
 	struct met_eps		 eps;		/* main thread only */
 	struct met_ctr		*w;		/* owned; one per worker */
+	/*
+	 * UDP flows open on this port now, in every worker: the one
+	 * counter the workers share (read-modify-write per flow opened or
+	 * closed, never per datagram), for svcproxy.io/udp-max-flows.
+	 */
+	_Atomic uint64_t	 udp_open;
 	char			 key[];		/* "ns/name:port/TCP" */
 };
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -26,7 +26,8 @@
 
 struct relay_udp_flow {
 	struct udp_flow		 f;		/* first: the table's */
-	struct poll_item	 pi;		/* in w->poll */
+	struct event		 ev;		/* fd readable; pending
+						   while fd != -1 */
 	struct relay_udp_wrk	*w;
 	struct relay_udp_flow	*next;		/* free list */
 	struct snap		*snap;		/* ref held until close */
@@ -43,10 +44,13 @@ struct relay_udp_flow {
 	uint64_t		 start_ms;
 	uint64_t		 dg[2];		/* datagrams up, down */
 	uint64_t		 bytes[2];
+	uint64_t		 dg_met[2];	/* of dg, in the metrics */
+	uint64_t		 bytes_met[2];	/* of bytes, likewise */
+	uint64_t		 batch;		/* w->batch it was noted in */
+	uint64_t		 requests;	/* datagrams sent up */
+	uint64_t		 responses;	/* replies sent back */
 };
 
-#define FLOW_OF(pi)	((struct relay_udp_flow *)((char *)(pi) - \
-	offsetof(struct relay_udp_flow, pi)))
 
 /* Milliseconds on the loop's cached monotonic clock. */
 static uint64_t
@@ -66,6 +70,60 @@ relay_udp_mono(struct relay_udp_wrk *w)
 	if (event_gettime_monotonic(w->base, &tv) == -1)
 		return 0;
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ---- the fd budget (worker.h: one fd per flow) ---- */
+
+static int
+relay_udp_fd_take(struct relay_udp_wrk *w)
+{
+	if (w->fds == NULL || w->fd_cap == 0)
+		return 1;
+	if (atomic_fetch_add_explicit(w->fds, 1, memory_order_relaxed) + 1 >
+	    w->fd_cap) {
+		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+relay_udp_fd_give(struct relay_udp_wrk *w)
+{
+	if (w->fds != NULL && w->fd_cap != 0)
+		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
+}
+
+/* ---- the per-port bound (svcproxy.io/udp-max-flows) ---- */
+
+/*
+ * Count a new flow on sp (every port counts, so that a reload setting
+ * a bound sees the flows already open); 0 when sp's Service has a
+ * bound and its flows are there already (nothing counted).  Count
+ * first, then compare: of workers racing for the last one, one wins.
+ */
+static int
+relay_udp_port_take(const struct snap_port *sp)
+{
+	uint32_t max = sp->svc->udp_max_flows;
+
+	if (sp->met == NULL)
+		return 1;
+	if (atomic_fetch_add_explicit(&sp->met->udp_open, 1,
+	    memory_order_relaxed) >= max && max != 0) {
+		atomic_fetch_sub_explicit(&sp->met->udp_open, 1,
+		    memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+relay_udp_port_give(const struct snap_port *sp)
+{
+	if (sp->met != NULL)
+		atomic_fetch_sub_explicit(&sp->met->udp_open, 1,
+		    memory_order_relaxed);
 }
 
 /* ---- close ---- */
@@ -97,7 +155,7 @@ static void
 relay_udp_unbind(struct relay_udp_flow *fl)
 {
 	if (fl->fd != -1) {
-		poller_forget(&fl->w->poll, &fl->pi, 0);
+		event_del(&fl->ev);
 		close(fl->fd);
 		fl->fd = -1;
 	}
@@ -106,17 +164,26 @@ relay_udp_unbind(struct relay_udp_flow *fl)
 	fl->ep = NULL;
 }
 
-/* Flush fl's counters into its Service port's metrics. */
+/*
+ * Add what fl moved since the last call to its Service port's metrics:
+ * after every batch, so an open flow's traffic shows at once; fl keeps
+ * its totals for its log line.
+ */
 static void
 relay_udp_count(struct relay_udp_flow *fl)
 {
-	unsigned id = fl->w->id;
+	unsigned	id = fl->w->id;
+	int		i;
 
-	MET_PORT_ADD(fl->sp, id, udp_dgrams_up, fl->dg[0]);
-	MET_PORT_ADD(fl->sp, id, udp_dgrams_down, fl->dg[1]);
-	MET_PORT_ADD(fl->sp, id, bytes_up, fl->bytes[0]);
-	MET_PORT_ADD(fl->sp, id, bytes_down, fl->bytes[1]);
-	fl->dg[0] = fl->dg[1] = fl->bytes[0] = fl->bytes[1] = 0;
+	MET_PORT_ADD(fl->sp, id, udp_dgrams_up, fl->dg[0] - fl->dg_met[0]);
+	MET_PORT_ADD(fl->sp, id, udp_dgrams_down, fl->dg[1] - fl->dg_met[1]);
+	MET_PORT_ADD(fl->sp, id, bytes_up, fl->bytes[0] - fl->bytes_met[0]);
+	MET_PORT_ADD(fl->sp, id, bytes_down, fl->bytes[1] -
+	    fl->bytes_met[1]);
+	for (i = 0; i < 2; i++) {
+		fl->dg_met[i] = fl->dg[i];
+		fl->bytes_met[i] = fl->bytes[i];
+	}
 }
 
 /* End fl: log, count, back to the free list; fl is gone afterwards. */
@@ -126,55 +193,72 @@ relay_udp_close(struct relay_udp_flow *fl, const char *reason)
 	struct relay_udp_wrk *w = fl->w;
 
 	relay_udp_log(fl, reason);
-	poller_rerun_drop(&w->poll, &fl->pi);
 	relay_udp_unbind(fl);
 	relay_udp_count(fl);
 	MET_PORT_ADD(fl->sp, w->id, udp_flows_closed, 1);
 	if (strcmp(reason, "idle") == 0)
 		MET_PORT_ADD(fl->sp, w->id, udp_flows_expired, 1);
 	udp_flow_remove(&w->tab, &fl->f);
+	relay_udp_fd_give(w);
+	relay_udp_port_give(fl->sp);
 	snap_unref(fl->snap);
 	fl->snap = NULL;
 	fl->sp = NULL;
 	fl->next = w->free;
 	w->free = fl;
+	if (w->closed != NULL)
+		w->closed(w->arg);
 }
 
 void
 relay_udp_close_all(struct relay_udp_wrk *w)
 {
-	while (w->tab.ihead != NULL)
-		relay_udp_close((struct relay_udp_flow *)w->tab.ihead,
-		    "shutdown");
+	struct udp_flow *f;
+
+	while ((f = udp_flow_any(&w->tab)) != NULL)
+		relay_udp_close((struct relay_udp_flow *)f, "shutdown");
+}
+
+struct relay_udp_lsn_arg {
+	int	lfd;
+};
+
+static void
+relay_udp_lsn_closed_cb(struct udp_flow *f, void *arg)
+{
+	const struct relay_udp_lsn_arg *a = arg;
+
+	if (((struct relay_udp_flow *)f)->lfd == a->lfd)
+		relay_udp_close((struct relay_udp_flow *)f, "listener-closed");
 }
 
 void
 relay_udp_lsn_closed(struct relay_udp_wrk *w, int lfd)
 {
-	struct udp_flow *f, *next;
+	struct relay_udp_lsn_arg a = { lfd };
 
-	for (f = w->tab.ihead; f != NULL; f = next) {
-		next = f->inext;
-		if (((struct relay_udp_flow *)f)->lfd == lfd)
-			relay_udp_close((struct relay_udp_flow *)f,
-			    "listener-closed");
-	}
+	udp_flow_walk(&w->tab, relay_udp_lsn_closed_cb, &a);
 }
 
 /* ---- expiry ---- */
 
 static void
+relay_udp_expire_cb(struct udp_flow *f, void *arg)
+{
+	(void)arg;
+	relay_udp_close((struct relay_udp_flow *)f, "idle");
+}
+
+static void
 relay_udp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_udp_wrk	*w = arg;
-	struct udp_flow		*f;
 	struct timeval		 tv = { 0, RELAY_UDP_SWEEP_MS * 1000 };
-	uint64_t		 now = relay_udp_now(w);
 
 	(void)fd;
 	(void)what;
-	while ((f = udp_flow_expired(&w->tab, now, w->idle_ms)) != NULL)
-		relay_udp_close((struct relay_udp_flow *)f, "idle");
+	(void)udp_flow_expire(&w->tab, relay_udp_now(w), relay_udp_expire_cb,
+	    w);
 	if (w->tab.n > 0)
 		evtimer_add(&w->sweep_ev, &tv);
 }
@@ -219,18 +303,45 @@ relay_udp_pktinfo(const struct relay_udp_flow *fl, char *ctl)
 }
 
 /*
+ * How many more replies fl may pass before it is done: with
+ * svcproxy.io/udp-responses N, nginx's proxy_responses rule, N per
+ * request sent (a client that sent three requests on one flow gets
+ * its three answers before the flow ends); INT_MAX without.
+ */
+static int
+relay_udp_room(const struct relay_udp_flow *fl)
+{
+	uint64_t want, n = fl->sp->svc->udp_responses;
+
+	if (n == 0)
+		return INT_MAX;
+	want = n * fl->requests;
+	if (fl->responses >= want)
+		return 0;
+	return want - fl->responses > RELAY_UDP_BATCH ? RELAY_UDP_BATCH :
+	    (int)(want - fl->responses);
+}
+
+/*
  * Move what fl's endpoint sent to its client, a batch at a time.
- * 1: drained (EAGAIN), 0: gave way after RELAY_UDP_ROUNDS.
+ * 1: drained (EAGAIN), 0: gave way after RELAY_UDP_ROUNDS, -1: fl got
+ * the replies its requests expect (udp-responses) and is closed.
  */
 static int
 relay_udp_replies(struct relay_udp_flow *fl)
 {
 	struct relay_udp_wrk	*w = fl->w;
 	socklen_t		 clen;
-	int			 i, n, sent, round;
+	int			 i, n, sent, round, room;
 
 	clen = relay_udp_pktinfo(fl, w->ctl);
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
+		if ((room = relay_udp_room(fl)) == 0) {
+			relay_udp_close(fl, "responses");
+			return -1;
+		}
+		if (room > RELAY_UDP_BATCH)
+			room = RELAY_UDP_BATCH;
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			w->iov[i].iov_base = w->buf + (size_t)i *
 			    RELAY_UDP_DGRAM_MAX;
@@ -240,7 +351,7 @@ relay_udp_replies(struct relay_udp_flow *fl)
 			w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
 			w->msgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		n = recvmmsg(fl->fd, w->msgs, RELAY_UDP_BATCH, MSG_DONTWAIT,
+		n = recvmmsg(fl->fd, w->msgs, (unsigned)room, MSG_DONTWAIT,
 		    NULL);
 		if (n <= 0)
 			return 1;	/* EAGAIN, or an ICMP error: nothing */
@@ -261,31 +372,33 @@ relay_udp_replies(struct relay_udp_flow *fl)
 				break;	/* full: UDP may drop */
 			sent += i;
 		}
+		fl->responses += (uint64_t)n;
+		relay_udp_count(fl);
 		udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
-		if (n < RELAY_UDP_BATCH)
+		if (relay_udp_room(fl) == 0) {
+			relay_udp_close(fl, "responses");
+			return -1;
+		}
+		if (n < room)
 			return 1;
 	}
 	return 0;
 }
 
+/*
+ * fl's socket is readable.  Level-triggered: a flow that gave way
+ * (RELAY_UDP_ROUNDS) is called again on the loop's next pass, after
+ * the other ready events, which is the fairness a rerun list gives.
+ */
 static void
-relay_udp_on_event(struct poll_item *pi, int side, uint32_t ev)
+relay_udp_on_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct relay_udp_flow *fl = FLOW_OF(pi);
+	struct relay_udp_flow *fl = arg;
 
-	(void)side;
-	if ((ev & (EPOLLIN | EPOLLERR)) && fl->fd != -1 &&
-	    !relay_udp_replies(fl))
-		poller_rerun_later(&fl->w->poll, &fl->pi);
-}
-
-static void
-relay_udp_on_rerun(struct poll_item *pi)
-{
-	struct relay_udp_flow *fl = FLOW_OF(pi);
-
-	if (fl->fd != -1 && !relay_udp_replies(fl))
-		poller_rerun_later(&fl->w->poll, &fl->pi);
+	(void)fd;
+	(void)what;
+	if (fl->fd != -1)
+		(void)relay_udp_replies(fl);
 }
 
 /* ---- choosing an endpoint ---- */
@@ -374,7 +487,9 @@ relay_udp_bind(struct relay_udp_flow *fl)
 		if (connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0) {
 			fl->fd = fd;
 			fl->ep = ep;
-			if (poller_add(&w->poll, fd, &fl->pi, 0) == 0)
+			event_assign(&fl->ev, w->base, fd, EV_READ |
+			    EV_PERSIST, relay_udp_on_read, fl);
+			if (event_add(&fl->ev, NULL) == 0)
 				return NULL;
 			fl->fd = -1;
 			fl->ep = NULL;
@@ -424,11 +539,21 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		if (fl->sp->met != sl->sp->met) {
 			MET_PORT_ADD(fl->sp, fl->w->id, udp_flows_closed, 1);
 			MET_PORT_ADD(sl->sp, fl->w->id, udp_flows, 1);
+			/* An open flow moves past any bound: it keeps
+			   working. */
+			relay_udp_port_give(fl->sp);
+			if (sl->sp->met != NULL)
+				atomic_fetch_add_explicit(
+				    &sl->sp->met->udp_open, 1,
+				    memory_order_relaxed);
 		}
 		snap_unref(fl->snap);
 		fl->snap = snap_ref(cur);
 		fl->sp = sl->sp;
 		relay_udp_client(fl, cur);
+		/* Out of memory keeps the old timeout: harmless. */
+		(void)udp_flow_set_timeout(&fl->w->tab, &fl->f,
+		    fl->sp->svc->udp_idle_timeout_ms);
 		if (ep == NULL) {
 			relay_udp_unbind(fl);
 			return;
@@ -449,20 +574,30 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 
 /* ---- requests: client to endpoint ---- */
 
-/* A new flow for k from a free struct, or NULL at the bound. */
+/*
+ * A new flow from a free struct, holding one fd of the budget, or NULL
+ * with why: "bound" (the table's), "fds" (the budget), "memory".
+ */
 static struct relay_udp_flow *
-relay_udp_alloc(struct relay_udp_wrk *w)
+relay_udp_alloc(struct relay_udp_wrk *w, const char **why)
 {
 	struct relay_udp_flow *fl;
 
+	*why = "bound";
 	if (udp_flow_full(&w->tab))
 		return NULL;
+	*why = "fds";
+	if (!relay_udp_fd_take(w))
+		return NULL;
+	*why = "memory";
 	if ((fl = w->free) != NULL)
 		w->free = fl->next;
 	else if ((fl = malloc(sizeof(*fl))) != NULL)
 		w->nalloc++;
-	else
+	else {
+		relay_udp_fd_give(w);
 		return NULL;
+	}
 	memset(fl, 0, sizeof(*fl));
 	fl->w = w;
 	fl->fd = -1;
@@ -506,11 +641,30 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 		MET_PORT_ADD(sl->sp, w->id, refused_source, 1);
 		return NULL;
 	}
-	if ((fl = relay_udp_alloc(w)) == NULL) {
+	if (!relay_udp_port_take(sl->sp)) {
 		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
-		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: %zu UDP flows "
-		    "(the bound): new flows to %s dropped", w->id, w->tab.n,
-		    sl->sp->label);
+		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: Service port %s "
+		    "has %" PRIu32 " UDP flows (its bound, "
+		    ANN_UDP_MAX_FLOWS "): new flows dropped", w->id,
+		    sl->sp->label, sl->sp->svc->udp_max_flows);
+		return NULL;
+	}
+	if ((fl = relay_udp_alloc(w, &why)) == NULL) {
+		relay_udp_port_give(sl->sp);
+		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
+		if (strcmp(why, "bound") == 0)
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: %zu UDP "
+			    "flows (the bound): new flows to %s dropped",
+			    w->id, w->tab.n, sl->sp->label);
+		else if (strcmp(why, "fds") == 0)
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: the "
+			    "open file budget (%" PRIu64 " fds for "
+			    "connections and UDP flows) is spent: new flows "
+			    "to %s dropped", w->id, w->fd_cap, sl->sp->label);
+		else
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of "
+			    "memory: new flows to %s dropped", w->id,
+			    sl->sp->label);
 		return NULL;
 	}
 	fl->f.key = k;
@@ -522,7 +676,19 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	fl->local = *local;
 	fl->start_ms = relay_udp_now(w);
 	relay_udp_client(fl, cur);
-	udp_flow_insert(&w->tab, &fl->f, fl->start_ms);
+	if (udp_flow_insert(&w->tab, &fl->f, fl->start_ms,
+	    sl->sp->svc->udp_idle_timeout_ms) == -1) {
+		snap_unref(fl->snap);
+		fl->snap = NULL;
+		fl->next = w->free;
+		w->free = fl;
+		relay_udp_fd_give(w);
+		relay_udp_port_give(sl->sp);
+		MET_PORT_ADD(sl->sp, w->id, udp_flows_limited, 1);
+		log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of memory: "
+		    "new flows to %s dropped", w->id, sl->sp->label);
+		return NULL;
+	}
 	MET_PORT_ADD(fl->sp, w->id, udp_flows, 1);
 	if ((why = relay_udp_bind(fl)) != NULL) {
 		relay_udp_close(fl, why);
@@ -560,6 +726,51 @@ relay_udp_local(const struct msghdr *mh, const struct sockaddr_storage *lsa,
 	}
 }
 
+/*
+ * Send a run of n datagrams of fl (consecutive in the batch) to its
+ * endpoint in one sendmmsg: a client with several requests in flight
+ * pays one system call per run, not one per datagram.  A flow closed
+ * while its run was gathered (its endpoint gone: sp NULL or no socket)
+ * drops the run, as UDP may.
+ */
+static void
+relay_udp_up(struct relay_udp_flow *fl, struct mmsghdr *m, int n)
+{
+	int i, k, sent = 0;
+
+	if (fl->sp == NULL || fl->fd == -1)
+		return;
+	while (sent < n) {
+		k = sendmmsg(fl->fd, m + sent, (unsigned)(n - sent),
+		    MSG_DONTWAIT);
+		if (k <= 0)
+			break;	/* full or refused: UDP may drop */
+		for (i = sent; i < sent + k; i++) {
+			fl->dg[0]++;
+			fl->bytes[0] += m[i].msg_len;
+		}
+		fl->requests += (uint64_t)k;
+		sent += k;
+	}
+	udp_flow_touch(&fl->w->tab, &fl->f, relay_udp_now(fl->w));
+}
+
+/*
+ * Count the batch's n touched flows into the metrics.  A flow closed
+ * in the batch was counted by its close (its struct stays on the free
+ * list, sp NULL, or serves a new flow, whose count is then simply
+ * current): nothing is counted twice.
+ */
+static void
+relay_udp_flush(struct relay_udp_wrk *w, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (w->touched[i]->sp != NULL)
+			relay_udp_count(w->touched[i]);
+}
+
 void
 relay_udp_input(struct relay_udp_wrk *w, int lfd,
     const struct sockaddr_storage *lsa, struct snap *cur,
@@ -567,13 +778,13 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 {
 	struct relay_udp_flow	*fl;
 	struct sockaddr_storage	 local;
+	struct relay_udp_flow	*run;
 	struct msghdr		*mh;
-	ssize_t			 r;
-	int			 i, n, round;
+	int			 i, n, round, ntouched, first = 0;
 
-	if (cur != NULL)
-		w->idle_ms = cur->udp_idle_timeout_ms;
 	for (round = 0; round < RELAY_UDP_ROUNDS; round++) {
+		ntouched = 0;
+		w->batch++;
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			mh = &w->msgs[i].msg_hdr;
 			w->iov[i].iov_base = w->buf + (size_t)i *
@@ -591,21 +802,36 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 		    NULL);
 		if (n <= 0)
 			return;
+		run = NULL;
 		for (i = 0; i < n && sl != NULL && cur != NULL; i++) {
 			mh = &w->msgs[i].msg_hdr;
 			relay_udp_local(mh, lsa, &local);
 			fl = relay_udp_flow(w, lfd, &w->names[i],
 			    mh->msg_namelen, &local, cur, sl);
+			if (run != NULL && fl != run) {
+				relay_udp_up(run, w->msgs + first, i - first);
+				run = NULL;
+			}
 			if (fl == NULL)
 				continue;
-			r = send(fl->fd, w->iov[i].iov_base,
-			    w->msgs[i].msg_len, MSG_DONTWAIT);
-			if (r >= 0) {
-				fl->dg[0]++;
-				fl->bytes[0] += (uint64_t)r;
+			/* Sent on the flow's connected socket: no address,
+			   no packet info, the datagram's own length. */
+			w->iov[i].iov_len = w->msgs[i].msg_len;
+			memset(mh, 0, sizeof(*mh));
+			mh->msg_iov = &w->iov[i];
+			mh->msg_iovlen = 1;
+			if (run == NULL) {
+				run = fl;
+				first = i;
 			}
-			udp_flow_touch(&w->tab, &fl->f, relay_udp_now(w));
+			if (fl->batch != w->batch) {
+				fl->batch = w->batch;
+				w->touched[ntouched++] = fl;
+			}
 		}
+		if (run != NULL)
+			relay_udp_up(run, w->msgs + first, i - first);
+		relay_udp_flush(w, ntouched);
 		if (n < RELAY_UDP_BATCH)
 			return;
 	}
@@ -629,7 +855,6 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 {
 	w->free = NULL;
 	w->nalloc = 0;
-	w->idle_ms = PCFG_DEFAULT_UDP_IDLE_TIMEOUT_MS;
 	log_rl_init(&w->rl, RELAY_UDP_LOG_BURST, RELAY_UDP_LOG_PERIOD_MS);
 	evtimer_assign(&w->sweep_ev, w->base, relay_udp_sweep_cb, w);
 	if (w->max_flows == 0)
@@ -639,15 +864,15 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 	w->names = calloc(RELAY_UDP_BATCH, sizeof(*w->names));
 	w->ctl = calloc(RELAY_UDP_BATCH, RELAY_UDP_CTL);
 	w->buf = malloc((size_t)RELAY_UDP_BATCH * RELAY_UDP_DGRAM_MAX);
-	if (w->msgs == NULL || w->iov == NULL || w->names == NULL ||
-	    w->ctl == NULL || w->buf == NULL ||
+	w->touched = calloc(RELAY_UDP_BATCH, sizeof(*w->touched));
+	if (w->msgs == NULL || w->touched == NULL || w->iov == NULL ||
+	    w->names == NULL || w->ctl == NULL || w->buf == NULL ||
 	    udp_flow_tab_init(&w->tab, w->max_flows, relay_udp_seed(w)) ==
 	    -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	return poller_init(&w->poll, w->base, relay_udp_on_event,
-	    relay_udp_on_rerun);
+	return 0;
 }
 
 void
@@ -657,7 +882,6 @@ relay_udp_wrk_free(struct relay_udp_wrk *w)
 
 	if (w->base != NULL && event_initialized(&w->sweep_ev))
 		event_del(&w->sweep_ev);
-	poller_free(&w->poll);
 	while ((fl = w->free) != NULL) {
 		w->free = fl->next;
 		free(fl);
@@ -668,6 +892,8 @@ relay_udp_wrk_free(struct relay_udp_wrk *w)
 	free(w->names);
 	free(w->ctl);
 	free(w->buf);
+	free(w->touched);
+	w->touched = NULL;
 	w->msgs = NULL;
 	w->iov = NULL;
 	w->names = NULL;

@@ -90,6 +90,10 @@ struct res_service {
 	uint32_t		 connect_timeout_ms;	/* 0: global */
 	uint32_t		 idle_timeout_ms;	/* 0: global */
 	uint32_t		 max_connections;	/* 0: no limit */
+	uint32_t		 udp_idle_timeout_ms;	/* 0: global */
+	uint32_t		 udp_responses;	/* replies per request; 0:
+						   never closes on replies */
+	uint32_t		 udp_max_flows;	/* per port; 0: no bound */
 	struct hc_config	 hc;		/* annotations over the
 						   ProxyConfig's; strings:
 						   kset arena or static */

@@ -822,6 +822,16 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	if ((v = sel_label_get(ann, ANN_MAX_CONNECTIONS)) != NULL &&
 	    kobj_parse_int(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
 		s->max_connections = (uint32_t)n;
+	/* UDP (validated in val_service.c): */
+	if ((v = sel_label_get(ann, ANN_UDP_IDLE_TIMEOUT)) != NULL &&
+	    val_parse_duration(v, &ms) == 0)
+		s->udp_idle_timeout_ms = ms;
+	if ((v = sel_label_get(ann, ANN_UDP_RESPONSES)) != NULL &&
+	    kobj_parse_int(v, &n) == 0 && n >= 0 && n <= UINT32_MAX)
+		s->udp_responses = (uint32_t)n;
+	if ((v = sel_label_get(ann, ANN_UDP_MAX_FLOWS)) != NULL &&
+	    kobj_parse_int(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
+		s->udp_max_flows = (uint32_t)n;
 	/* Validated: a name lb_find() knows. */
 	if ((s->lb_algorithm = sel_label_get(ann, ANN_LB_ALGORITHM)) == NULL)
 		s->lb_algorithm = pc->lb_algorithm;

@@ -41,6 +41,9 @@ struct snap_svc {
 	enum pp_version		 proxy_protocol;	/* header sent to
 						   the backends first */
 	int			 accept_proxy;	/* clients send one first */
+	uint32_t		 udp_idle_timeout_ms;	/* global applied */
+	uint32_t		 udp_responses;	/* 0: never closes on replies */
+	uint32_t		 udp_max_flows;	/* per port; 0: no bound */
 	struct lb_live		*live;		/* livetab: active count */
 };
 

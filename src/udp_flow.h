@@ -13,9 +13,20 @@
  * Buckets: a fixed power of two chosen at init from the bound, chained.
  * The hash is FNV-1a over the key from a per-table seed, so a client
  * choosing its ports cannot aim at one chain without knowing the seed.
- * Idle order: a list from least to most recently used (udp_flow_touch
- * moves a flow to its end); with one idle timeout per table, its head
- * is always the next to expire, so expiry is O(expired), not a walk.
+ *
+ * Idle order: each flow has an idle timeout of its own (its Service's
+ * svcproxy.io/udp-idle-timeout), so one least-recently-used list no
+ * longer puts the next to expire at its head.  The table keeps one
+ * such list per distinct timeout instead: within a list every flow has
+ * the same timeout, so its head is that list's next to expire, and a
+ * sweep pops expired heads list by list: O(lists + expired), never a
+ * walk of live flows.  Why not a timer wheel: timeouts range from
+ * milliseconds to hours, which a single-level wheel only covers with
+ * re-queuing (not O(expired)) and a hierarchical one with cascading;
+ * the number of distinct timeouts is small (one per Service setting,
+ * usually one or two), and a touch stays an O(1) move to a list's
+ * tail.  A list is malloc'd the first time a table meets its timeout
+ * (not per flow or datagram) and freed by the sweep once empty.
  */
 #ifndef SVCPROXY_UDP_FLOW_H
 #define SVCPROXY_UDP_FLOW_H
@@ -35,12 +46,24 @@ struct udp_key {
 	uint8_t			 pad[3];	/* zero */
 };
 
+struct udp_idle;
+
 struct udp_flow {
 	struct udp_key		 key;
 	struct udp_flow		*hnext;		/* bucket chain */
-	struct udp_flow		*iprev;		/* idle order */
+	struct udp_flow		*iprev;		/* idle order in its list */
 	struct udp_flow		*inext;
+	struct udp_idle		*idle;		/* its list, the table's */
 	uint64_t		 last_ms;	/* last datagram either way */
+};
+
+/* The flows of one idle timeout, least recently used first. */
+struct udp_idle {
+	struct udp_idle		*next;		/* the table's lists */
+	uint32_t		 timeout_ms;
+	size_t			 n;
+	struct udp_flow		*head;
+	struct udp_flow		*tail;
 };
 
 struct udp_flow_tab {
@@ -49,8 +72,7 @@ struct udp_flow_tab {
 	size_t			 n;		/* flows in the table */
 	size_t			 max;		/* the bound (udp_flow_full) */
 	uint64_t		 seed;
-	struct udp_flow		*ihead;		/* least recently used */
-	struct udp_flow		*itail;
+	struct udp_idle		*lists;		/* owned, each malloc'd */
 };
 
 /*
@@ -79,20 +101,43 @@ udp_flow_full(const struct udp_flow_tab *t)
 }
 /*
  * Add f (its key set, not in the table, no flow of that key there) as
- * the most recently used at now_ms.  The caller checked udp_flow_full.
+ * the most recently used at now_ms, to expire after timeout_ms idle.
+ * The caller checked udp_flow_full.  0, or -1 when a list for a new
+ * timeout cannot be allocated (f is not added).
  */
-void	 udp_flow_insert(struct udp_flow_tab *, struct udp_flow *f,
-	    uint64_t now_ms);
+int	 udp_flow_insert(struct udp_flow_tab *, struct udp_flow *f,
+	    uint64_t now_ms, uint32_t timeout_ms);
 /* Take f out of the table (its memory stays the caller's). */
 void	 udp_flow_remove(struct udp_flow_tab *, struct udp_flow *f);
 /* f was used at now_ms: it becomes the most recently used. */
 void	 udp_flow_touch(struct udp_flow_tab *, struct udp_flow *f,
 	    uint64_t now_ms);
 /*
- * The least recently used flow if it has been idle idle_ms or more at
- * now_ms, else NULL.  The caller removes it and asks again.
+ * f's idle timeout becomes timeout_ms (a reload changed it), its idle
+ * time kept.  0, or -1 when out of memory (f keeps its old timeout).
  */
-struct udp_flow *udp_flow_expired(const struct udp_flow_tab *,
-	    uint64_t now_ms, uint64_t idle_ms);
+int	 udp_flow_set_timeout(struct udp_flow_tab *, struct udp_flow *f,
+	    uint32_t timeout_ms);
+/* f's idle timeout. */
+static inline uint32_t
+udp_flow_timeout(const struct udp_flow *f)
+{
+	return f->idle->timeout_ms;
+}
+/*
+ * Hand every flow idle for its timeout or more at now_ms to expire,
+ * which must take it out of the table (udp_flow_remove); then free the
+ * lists left empty.  Returns how many expired.
+ */
+size_t	 udp_flow_expire(struct udp_flow_tab *, uint64_t now_ms,
+	    void (*expire)(struct udp_flow *, void *), void *arg);
+/*
+ * Call fn for every flow; fn may remove the flow it is given, and no
+ * other.
+ */
+void	 udp_flow_walk(struct udp_flow_tab *,
+	    void (*fn)(struct udp_flow *, void *), void *arg);
+/* Some flow of the table, or NULL when it is empty. */
+struct udp_flow *udp_flow_any(const struct udp_flow_tab *);
 
 #endif

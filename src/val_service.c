@@ -920,6 +920,7 @@ static const char *const known_annotations[] = {
 	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
 	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
 	ANN_PROXY_EXTERNAL_NAME, ANN_PROXY_PROTOCOL, ANN_SLOW_START,
+	ANN_UDP_IDLE_TIMEOUT, ANN_UDP_MAX_FLOWS, ANN_UDP_RESPONSES,
 };
 
 static void
@@ -1178,12 +1179,20 @@ annotations(struct svc_ctx *c)
 		if (strncmp(k, "svcproxy.io/", 12) != 0)
 			continue;
 		val_path(f, "metadata.annotations[%s]", k);
-		if (is(k, ANN_IDLE_TIMEOUT) || is(k, ANN_CONNECT_TIMEOUT)) {
+		if (is(k, ANN_IDLE_TIMEOUT) || is(k, ANN_CONNECT_TIMEOUT) ||
+		    is(k, ANN_UDP_IDLE_TIMEOUT)) {
 			if (val_parse_duration(v, &ms) == -1 || ms == 0)
 				err(c, vy, DIAG_INVALID, f, v, "must be a "
 				    "duration greater than 0 (e.g. \"5s\", "
 				    "\"1m30s\", \"250ms\")");
-		} else if (is(k, ANN_MAX_CONNECTIONS)) {
+		} else if (is(k, ANN_UDP_RESPONSES)) {
+			if (*v < '0' || *v > '9' ||
+			    kobj_parse_int(v, &num) == -1 || num < 0 ||
+			    num > UINT32_MAX)
+				err(c, vy, DIAG_INVALID, f, v, "must be an "
+				    "integer greater than or equal to 0");
+		} else if (is(k, ANN_MAX_CONNECTIONS) ||
+		    is(k, ANN_UDP_MAX_FLOWS)) {
 			if (*v < '0' || *v > '9' ||
 			    kobj_parse_int(v, &num) == -1 || num <= 0 ||
 			    num > UINT32_MAX)

@@ -61,6 +61,27 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 	return l->cache_lsn;
 }
 
+/*
+ * Take n fds of the group's budget (worker.h: 2 per connection, 1 per
+ * UDP flow), or 0 when that would pass it.
+ */
+static int
+wrk_fd_take(struct wrk_group *g, uint64_t n)
+{
+	if (atomic_fetch_add_explicit(&g->fds, n, memory_order_relaxed) + n >
+	    g->fd_cap && g->fd_cap != 0) {
+		atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+wrk_fd_give(struct wrk_group *g, uint64_t n)
+{
+	atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
+}
+
 /* Is a new connection for sp over the global or the Service's limit? */
 static int
 wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
@@ -73,16 +94,34 @@ wrk_at_limit(const struct wrk *w, const struct snap_port *sp)
 	if (all != 0 && atomic_load_explicit(&g->active,
 	    memory_order_relaxed) >= all)
 		return 1;
+	if (g->fd_cap != 0 && atomic_load_explicit(&g->fds,
+	    memory_order_relaxed) + 2 > g->fd_cap)
+		return 1;
 	return max != 0 && atomic_load_explicit(&sp->svc->live->active,
 	    memory_order_relaxed) >= max;
 }
 
-/* A slot for one more connection on sp (relay_reserve), or 0. */
+/*
+ * A slot for one more connection on sp (relay_reserve) and its two
+ * fds, or 0.  wrk_unreserve gives both back when the accept failed.
+ */
 static int
 wrk_reserve(struct wrk *w, const struct snap_port *sp)
 {
-	return relay_reserve(&w->relay, sp, atomic_load_explicit(
-	    &w->grp->max_conns, memory_order_relaxed));
+	if (!wrk_fd_take(w->grp, 2))
+		return 0;
+	if (relay_reserve(&w->relay, sp, atomic_load_explicit(
+	    &w->grp->max_conns, memory_order_relaxed)))
+		return 1;
+	wrk_fd_give(w->grp, 2);
+	return 0;
+}
+
+static void
+wrk_unreserve(struct wrk *w, const struct snap_port *sp)
+{
+	relay_unreserve(&w->relay, sp);
+	wrk_fd_give(w->grp, 2);
 }
 
 static void
@@ -193,12 +232,25 @@ static void
 wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
     const struct sockaddr_storage *ss, socklen_t len)
 {
+	uint64_t started;
+
 	if (sl == NULL) {
 		relay_close_rst(cfd);
 		return;
 	}
+	/*
+	 * The connection's two fds go back in wrk_conn_closed, which relay
+	 * calls once for every connection it started (counted as
+	 * accepted); one it could not start (out of memory) gives them
+	 * back here.
+	 */
+	started = atomic_load_explicit(&w->stats.accepted,
+	    memory_order_relaxed);
 	relay_start(&w->relay, cfd, (const struct sockaddr *)ss, len,
 	    snap_ref(w->snap), sl);
+	if (atomic_load_explicit(&w->stats.accepted, memory_order_relaxed) ==
+	    started)
+		wrk_fd_give(w->grp, 2);
 }
 
 /* A UDP listener is readable: its datagrams to relay_udp. */
@@ -252,7 +304,7 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1 && sl != NULL)
-			relay_unreserve(&w->relay, sl->sp);
+			wrk_unreserve(w, sl->sp);
 		if (cfd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -268,14 +320,23 @@ wrk_accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Close the listeners: new connections are refused from now on. */
+/*
+ * Close the listeners: new connections are refused from now on.  With
+ * keep_udp (a drain), a UDP listener only leaves the loop: its socket
+ * stays open until the worker exits, because its flows send their
+ * replies through it (from the address each client sent to) until they
+ * are idle.  After an upgrade the new process reads that same socket
+ * (inherited), so nothing sent to the port is left unread meanwhile.
+ */
 static void
-wrk_close_listeners(struct wrk *w)
+wrk_close_listeners(struct wrk *w, int keep_udp)
 {
 	size_t i;
 
 	for (i = 0; i < w->lsns.n; i++) {
 		wrk_lsn_on(&w->lsns.v[i], 0);
+		if (keep_udp && w->lsns.v[i].proto == PROTO_UDP)
+			continue;
 		if (w->lsns.v[i].fd != -1) {
 			relay_udp_lsn_closed(&w->udp, w->lsns.v[i].fd);
 			close(w->lsns.v[i].fd);
@@ -288,14 +349,38 @@ wrk_close_listeners(struct wrk *w)
 		event_del(&w->pause_ev);
 }
 
-/* relay's closed: a connection of w closed; resume accepts, end drain. */
+/* Has a draining worker nothing left to finish? */
+static int
+wrk_drained(const struct wrk *w)
+{
+	return w->relay.live == NULL && relay_udp_nflows(&w->udp) == 0;
+}
+
+/*
+ * relay_udp's closed: a flow of w closed; end the drain.  Nothing
+ * else: it runs inside relay_udp_input, whose snapshot must not move.
+ */
+static void
+wrk_udp_closed(void *arg)
+{
+	struct wrk *w = arg;
+
+	if (w->draining && wrk_drained(w))
+		event_base_loopbreak(w->base);
+}
+
+/*
+ * relay's closed: a connection of w closed; its fds back to the
+ * budget, resume accepts, end the drain.
+ */
 static void
 wrk_conn_closed(void *arg)
 {
 	struct wrk *w = arg;
 
+	wrk_fd_give(w->grp, 2);
 	if (w->draining) {
-		if (w->relay.live == NULL)
+		if (wrk_drained(w))
 			event_base_loopbreak(w->base);
 		return;
 	}
@@ -344,16 +429,16 @@ wrk_notify_cb(evutil_socket_t fd, short what, void *arg)
 	case WRK_DRAIN:
 		if (!w->draining) {
 			w->draining = 1;
-			wrk_close_listeners(w);
+			wrk_close_listeners(w, 1);
 		}
-		if (w->relay.live == NULL)
+		if (wrk_drained(w))
 			event_base_loopbreak(w->base);
 		break;
 	case WRK_STOP:
 		w->draining = 1;
-		wrk_close_listeners(w);
-		relay_close_all(&w->relay);
 		relay_udp_close_all(&w->udp);
+		wrk_close_listeners(w, 0);
+		relay_close_all(&w->relay);
 		event_base_loopbreak(w->base);
 		break;
 	}
@@ -372,9 +457,9 @@ wrk_main(void *arg)
 	for (i = 0; i < w->lsns.n; i++)
 		wrk_lsn_on(&w->lsns.v[i], 1);
 	event_base_dispatch(w->base);
-	wrk_close_listeners(w);
-	relay_close_all(&w->relay);
 	relay_udp_close_all(&w->udp);
+	wrk_close_listeners(w, 0);
+	relay_close_all(&w->relay);
 	event_del(&w->notify_ev);
 	snap_unref(w->snap);
 	w->snap = NULL;
@@ -433,6 +518,10 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->udp.base = w->base;
 	w->udp.id = id;
 	w->udp.max_flows = g->udp_flows;
+	w->udp.closed = wrk_udp_closed;
+	w->udp.arg = w;
+	w->udp.fds = &g->fds;
+	w->udp.fd_cap = g->fd_cap;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));
@@ -487,6 +576,7 @@ wrk_free(struct wrk *w)
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
 		relay_wrk_free(&w->relay);
+		w->udp.closed = NULL;
 		relay_udp_close_all(&w->udp);
 		relay_udp_wrk_free(&w->udp);
 		event_base_free(w->base);
@@ -534,8 +624,11 @@ wrk_lsn_drain(struct wrk *w, struct lsn *l)
 		}
 		/* Queued before the reload: served past any limit rather
 		   than dropped with the listener. */
-		if ((sl = wrk_lookup(w, l)) != NULL)
+		if ((sl = wrk_lookup(w, l)) != NULL) {
 			relay_count(&w->relay, sl->sp);
+			atomic_fetch_add_explicit(&w->grp->fds, 2,
+			    memory_order_relaxed);
+		}
 		wrk_serve(w, sl, cfd, &ss, len);
 	}
 }

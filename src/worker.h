@@ -53,7 +53,17 @@ struct wrk_group {
 						   wrk_group_max_conns */
 	uint64_t		 nofile;	/* open file limit (soft) */
 	uint32_t		 conn_cap;	/* connections nofile allows */
-	size_t			 udp_flows;	/* per worker, fds allow */
+	/*
+	 * One budget of fds for the data path: a TCP connection takes 2
+	 * (client, endpoint), a UDP flow 1 (its upstream socket), taken
+	 * before the accept or the flow and given back when it closes,
+	 * so neither kind can spend fds the other was promised and the
+	 * process meets its limit as a counted pause or drop, never as
+	 * EMFILE.  Count first, then compare (relay_reserve's rule).
+	 */
+	_Atomic uint64_t	 fds;		/* taken now */
+	uint64_t		 fd_cap;	/* set by wrk_group_budget */
+	size_t			 udp_flows;	/* per worker: table size */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */

@@ -53,6 +53,7 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 	g->no_splice = no_splice;
 	atomic_init(&g->active, 0);
 	atomic_init(&g->max_conns, 0);
+	atomic_init(&g->fds, 0);
 	atomic_init(&g->health_gen, 0);
 	pthread_mutex_init(&g->lq_mu, NULL);
 	g->nofile = wrk_group_raise_nofile();
@@ -77,7 +78,8 @@ wrk_group_max_conns(struct wrk_group *g, uint32_t want)
 /*
  * Listeners, fixed fds and the reserve (the caller's: logs, reload
  * files, the admin server's connections) first, a sixteenth for splice
- * pipes, the rest for connections at two fds each.
+ * pipes, the rest for connections at two fds each and UDP flows at one,
+ * from one budget (g->fds).
  */
 void
 wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
@@ -92,13 +94,15 @@ wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
 	g->max_pipes = (size_t)(pipes / 2 / n);
 	conns = g->nofile > fixed + pipes ? (g->nofile - fixed - pipes) / 2 :
 	    1;
-	log_info("open file limit %llu: up to %llu connections (2 fds each)",
-	    (unsigned long long)g->nofile, (unsigned long long)conns);
+	g->fd_cap = conns * 2;
+	log_info("open file limit %llu: up to %llu connections (2 fds each), "
+	    "or UDP flows (1 fd each), from one budget of %llu fds",
+	    (unsigned long long)g->nofile, (unsigned long long)conns,
+	    (unsigned long long)g->fd_cap);
 	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
-	/* A UDP flow holds one fd, from the same budget as connections:
-	   each worker's flows may take its share of it, up to a default
-	   that bounds the table's memory. */
-	g->udp_flows = conns * 2 / n;
+	/* The flows of one worker are bounded by the shared fd budget; the
+	   table's size (its memory) by a default on top. */
+	g->udp_flows = g->fd_cap;
 	if (g->udp_flows > RELAY_UDP_FLOWS_DEFAULT)
 		g->udp_flows = RELAY_UDP_FLOWS_DEFAULT;
 	if (g->udp_flows < 1)

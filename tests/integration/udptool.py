@@ -2,12 +2,16 @@
 """UDP helpers for udp.sh: an echo backend and clients, loopback only.
 
   serve --host H --name N --ready FILE   echo "N:<datagram>" from H:port
+        [--delay MS]                     each reply MS ms after its request
   ask --to A:P [--bind B] --msg M        one request; prints "SRC REPLY"
   many --to A:P --net 127.X --n N        N clients on N source addresses,
                                          concurrently; prints how many got
                                          their own reply
   steady --to A:P --ms 10 --secs S       one client, a datagram every ms
                                          ms for S s; prints "sent got"
+  burst --to A:P --n N [--bind B --port P]  N datagrams at once from one
+                                         socket; prints how many distinct
+                                         replies came within --secs
   freeport LO HI HOST...                 a UDP port free on every host
 Every wait is bounded.
 """
@@ -35,9 +39,25 @@ def serve(a):
     import os
     os.rename(a.ready + ".tmp", a.ready)
     tag = a.name.encode() + b":"
+    if not a.delay:
+        while True:
+            d, src = s.recvfrom(65536)
+            s.sendto(tag + d, src)
+    # Delayed: replies wait in arrival order (one delay for all), so the
+    # oldest is always the next due.
+    import collections
+    due = collections.deque()
     while True:
-        d, src = s.recvfrom(65536)
-        s.sendto(tag + d, src)
+        wait = None
+        if due:
+            wait = max(0.0, due[0][0] - time.time())
+        r, _, _ = select.select([s], [], [], wait)
+        if r:
+            d, src = s.recvfrom(65536)
+            due.append((time.time() + a.delay / 1000.0, tag + d, src))
+        while due and due[0][0] <= time.time():
+            _, d, src = due.popleft()
+            s.sendto(d, src)
 
 
 def ask(a):
@@ -121,6 +141,23 @@ def steady(a):
     print(sent, len(got))
 
 
+def burst(a):
+    h, p = split(a.to)
+    s = socket.socket(fam(h), socket.SOCK_DGRAM)
+    if a.bind:
+        s.bind((a.bind, a.port))
+    for i in range(a.n):
+        s.sendto(b"b%d" % i, (h, p))
+    got = set()
+    end = time.time() + a.secs
+    while len(got) < a.n and time.time() < end:
+        r, _, _ = select.select([s], [], [], max(0, end - time.time()))
+        if r:
+            d, _ = s.recvfrom(65536)
+            got.add(d.rsplit(b":", 1)[1])
+    print(len(got))
+
+
 def freeport(a):
     for _ in range(200):
         p = random.randint(a.lo, a.hi)
@@ -145,6 +182,7 @@ def main():
     x.add_argument("--port", type=int, default=0)
     x.add_argument("--name", required=True)
     x.add_argument("--ready", required=True)
+    x.add_argument("--delay", type=float, default=0)
     x = sp.add_parser("ask")
     x.add_argument("--to", required=True)
     x.add_argument("--bind")
@@ -161,13 +199,19 @@ def main():
     x.add_argument("--to", required=True)
     x.add_argument("--ms", type=float, default=10)
     x.add_argument("--secs", type=float, default=3)
+    x = sp.add_parser("burst")
+    x.add_argument("--to", required=True)
+    x.add_argument("--bind")
+    x.add_argument("--port", type=int, default=0)
+    x.add_argument("--n", type=int, default=3)
+    x.add_argument("--secs", type=float, default=3)
     x = sp.add_parser("freeport")
     x.add_argument("lo", type=int)
     x.add_argument("hi", type=int)
     x.add_argument("hosts", nargs="+")
     a = ap.parse_args()
     return {"serve": serve, "ask": ask, "many": many, "steady": steady,
-            "freeport": freeport}[a.cmd](a) or 0
+            "burst": burst, "freeport": freeport}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":

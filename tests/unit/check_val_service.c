@@ -720,10 +720,37 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/outlier-max-ejection-percent\", "
 	    "\"svcproxy.io/proxy-external-name\", "
 	    "\"svcproxy.io/proxy-protocol\", "
-	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
+	    "\"svcproxy.io/slow-start\", \"svcproxy.io/udp-idle-timeout\", "
+	    "\"svcproxy.io/udp-max-flows\", \"svcproxy.io/udp-responses\"; "
+	    "this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
 	ck_assert_int_eq(svc0(&t)->invalid, 1);
+	vt_free(&t);
+
+	/* The UDP flow annotations: udp-responses may be 0 (never). */
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/udp-idle-timeout: 5s\n"
+	    "    svcproxy.io/udp-responses: \"0\"\n"
+	    "    svcproxy.io/udp-max-flows: \"100\"\n"
+	    "spec:\n  ports: [{port: 53, protocol: UDP}]\n");
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/udp-idle-timeout: 0s\n"
+	    "    svcproxy.io/udp-responses: \"-1\"\n"
+	    "    svcproxy.io/udp-max-flows: \"0\"\n"
+	    "spec:\n  ports: [{port: 53, protocol: UDP}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/udp-idle-timeout]", E,
+	    DIAG_INVALID, "0s", "must be a duration greater than 0");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/udp-responses]", E,
+	    DIAG_INVALID, "-1", "must be an integer greater than or equal "
+	    "to 0");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/udp-max-flows]", E,
+	    DIAG_INVALID, "0", "must be a positive integer");
+	ck_assert_uint_eq(t.nerr, 3);
 	vt_free(&t);
 
 	/* svcproxy.io/lb-algorithm: a name the registry knows. */
