@@ -81,7 +81,7 @@ diag_vadd(struct diag_list *l, enum diag_severity sev, enum diag_type type,
     const char *detail, va_list ap)
 {
 	struct diag	*d;
-	char		 buf[1024];
+	char		 buf[4096];	/* a list of names fits */
 
 	if (sev == DIAG_ERROR)
 		l->nerr++;

@@ -926,7 +926,7 @@ static const char *const known_annotations[] = {
 static void
 unknown_annotation(struct svc_ctx *c, const struct kpair *kv)
 {
-	char	 list[2048];
+	char	 list[4096];
 	size_t	 i, len = 0;
 
 	list[0] = '\0';
