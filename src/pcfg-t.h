@@ -82,6 +82,10 @@
 /* The client's address at the backend (README, "Client address"). */
 #define ANN_PROXY_PROTOCOL	"svcproxy.io/proxy-protocol"
 #define ANN_ACCEPT_PROXY_PROTOCOL	"svcproxy.io/accept-proxy-protocol"
+/* "client": connect to the backends from the client's own address
+   (transparent mode, IP_TRANSPARENT); "proxy", the default: from
+   svcproxy's. */
+#define ANN_SOURCE_ADDRESS	"svcproxy.io/source-address"
 
 enum conn_log {
 	CONN_LOG_OFF,

@@ -103,6 +103,8 @@ struct res_service {
 	enum pp_version		 proxy_protocol;	/* annotation, else
 						   the ProxyConfig's */
 	int			 accept_proxy;	/* clients send a header */
+	int			 transparent;	/* svcproxy.io/source-address:
+						   client */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

@@ -842,6 +842,8 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 		(void)pp_version_parse(v, &s->proxy_protocol);	/* validated */
 	s->accept_proxy = (v = sel_label_get(ann,
 	    ANN_ACCEPT_PROXY_PROTOCOL)) != NULL && strcmp(v, "true") == 0;
+	s->transparent = (v = sel_label_get(ann, ANN_SOURCE_ADDRESS)) !=
+	    NULL && strcmp(v, "client") == 0;
 	svc_health(s, ann, pc);
 	/*
 	 * Checks speak the Service's PROXY protocol, as HAProxy's do by

@@ -41,6 +41,8 @@ struct snap_svc {
 	enum pp_version		 proxy_protocol;	/* header sent to
 						   the backends first */
 	int			 accept_proxy;	/* clients send one first */
+	int			 transparent;	/* connect from the client's
+						   address (IP_TRANSPARENT) */
 	struct lb_live		*live;		/* livetab: active count */
 };
 

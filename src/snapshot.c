@@ -297,6 +297,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	sv->max_connections = rs->max_connections;
 	sv->proxy_protocol = rs->proxy_protocol;
 	sv->accept_proxy = rs->accept_proxy;
+	sv->transparent = rs->transparent;
 	if (rs->nlb_source_ranges != 0) {
 		if ((sv->lb_src = arena_calloc(&s->arena,
 		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)

@@ -720,7 +720,8 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/outlier-max-ejection-percent\", "
 	    "\"svcproxy.io/proxy-external-name\", "
 	    "\"svcproxy.io/proxy-protocol\", "
-	    "\"svcproxy.io/slow-start\"; this one is ignored (a typo?)");
+	    "\"svcproxy.io/slow-start\", "
+	    "\"svcproxy.io/source-address\"; this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
 	ck_assert_uint_eq(t.nerr, 3);
 	ck_assert_int_eq(svc0(&t)->invalid, 1);
@@ -1643,6 +1644,48 @@ START_TEST(test_cluster_ip_unique)
 }
 END_TEST
 
+/* svcproxy.io/source-address: client or proxy; TCP ports only. */
+START_TEST(test_source_address)
+{
+	struct vt t;
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_clean(&t);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: clientip\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", E,
+	    DIAG_NOT_SUPPORTED, "clientip",
+	    "supported values: \"client\", \"proxy\"");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  ports: [{name: h, port: 80}, {name: d, port: 53, "
+	    "protocol: UDP}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", W,
+	    DIAG_INVALID, "client", "not honoured on spec.ports[1] (UDP)");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  clusterIP: None\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", W,
+	    DIAG_INVALID, "client", "does not proxy headless Services");
+	vt_free(&t);
+}
+END_TEST
+
 TCase *
 val_tc_service_cross(void)
 {
@@ -1652,5 +1695,6 @@ val_tc_service_cross(void)
 	tcase_add_test(tc, test_node_port_taken_wording);
 	tcase_add_test(tc, test_health_check_port_taken);
 	tcase_add_test(tc, test_cluster_ip_unique);
+	tcase_add_test(tc, test_source_address);
 	return tc;
 }
