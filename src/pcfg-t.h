@@ -87,6 +87,18 @@
    svcproxy's. */
 #define ANN_SOURCE_ADDRESS	"svcproxy.io/source-address"
 
+/*
+ * ProxyConfig spec.localTrafficClientAddress: how the client's address
+ * reaches the backends of an externalTrafficPolicy: Local Service that
+ * chose no method itself (README, "Client address").
+ */
+enum pcfg_local_ca {
+	PCFG_LOCAL_CA_NONE,
+	PCFG_LOCAL_CA_PP_V1,		/* "proxy-protocol-v1" */
+	PCFG_LOCAL_CA_PP_V2,		/* "proxy-protocol-v2" */
+	PCFG_LOCAL_CA_TRANSPARENT,	/* "transparent" */
+};
+
 enum conn_log {
 	CONN_LOG_OFF,
 	CONN_LOG_INFO,
@@ -146,6 +158,8 @@ struct pcfg {
 						   TrustedSources: kset arena */
 	size_t			 npp_trusted;
 	uint32_t		 pp_timeout_ms;	/* spec.proxyProtocolTimeout */
+	enum pcfg_local_ca	 local_ca;	/* spec.localTraffic-
+						   ClientAddress */
 };
 
 #endif

@@ -105,6 +105,10 @@ struct res_service {
 	int			 accept_proxy;	/* clients send a header */
 	int			 transparent;	/* svcproxy.io/source-address:
 						   client */
+	int			 ca_defaulted;	/* proxy_protocol or
+						   transparent came from
+						   spec.localTrafficClient-
+						   Address (a Local Service) */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

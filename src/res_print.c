@@ -149,6 +149,9 @@ json_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 	if (ca != NULL) {
 		fputs(",\"clientAddress\":", fp);
 		json_str(fp, ca);
+		if (s->ca_defaulted)
+			fputs(",\"clientAddressFrom\":"
+			    "\"localTrafficClientAddress\"", fp);
 	}
 	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
 		fputs(",\"acceptProxyProtocol\":true", fp);
@@ -351,7 +354,8 @@ text_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 	fprintf(fp, "  (%zu of %zu endpoints usable)", p->nusable,
 	    p->nendpoints);
 	if (ca != NULL)
-		fprintf(fp, "  client address by %s", ca);
+		fprintf(fp, "  client address by %s%s", ca, s->ca_defaulted ?
+		    " (localTrafficClientAddress)" : "");
 	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
 		fputs("  accepts proxy-protocol", fp);
 	fputc('\n', fp);

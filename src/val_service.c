@@ -1189,6 +1189,45 @@ source_address(struct svc_ctx *c, const struct ynode *vy, const char *f,
 			    sp->ports.v[i].protocol);
 }
 
+/*
+ * externalTrafficPolicy: Local means "keep the client's address".  At
+ * the edge there are no node-local endpoints; what svcproxy can keep is
+ * the address, when the Service says how (README, "Client address").
+ * One that has no method, from an annotation or a ProxyConfig default,
+ * and opted out of none explicitly, gets a warning naming the ways.
+ */
+static void
+local_client_address(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	size_t			 i, tcp = 0;
+
+	if (!externally_accessible(sp) ||
+	    !is(sp->external_traffic_policy, "Local") || headless(c->s) ||
+	    is(sp->type, "ExternalName") ||
+	    c->pcfg->proxy_protocol != PP_NONE ||
+	    c->pcfg->local_ca != PCFG_LOCAL_CA_NONE)
+		return;
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_PROXY_PROTOCOL) ||
+		    is(m->v[i].key, ANN_SOURCE_ADDRESS))
+			return;
+	for (i = 0; i < sp->ports.n; i++)
+		if (sp->ports.v[i].protocol == NULL ||
+		    is(sp->ports.v[i].protocol, "TCP"))
+			tcp++;
+	if (tcp == 0)
+		return;
+	kobj_warn(&c->dc, at(c, "externalTrafficPolicy"), DIAG_INVALID,
+	    "spec.externalTrafficPolicy", "Local", "the client's address "
+	    "does not reach the backends: svcproxy connects to them from "
+	    "its own; add the annotation " ANN_PROXY_PROTOCOL ": v2 (or v1: "
+	    "backends that read a PROXY header) or " ANN_SOURCE_ADDRESS
+	    ": client (transparent mode), or set ProxyConfig "
+	    "spec.localTrafficClientAddress");
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1249,6 +1288,7 @@ annotations(struct svc_ctx *c)
 	}
 	health(c);
 	balancing(c);
+	local_client_address(c);
 	if (hints != NULL && mode != NULL && !is(hints, mode))
 		err(c, mode_y, DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,
