@@ -11,7 +11,8 @@
 # peer address it sees and sends it back, so the reply travels back
 # through svcproxy to the client:
 #   1. source-address: client: the backend sees the client's address and
-#      port, and the client gets the reply.
+#      port, and the client gets the reply; over IPv4 and IPv6
+#      (fd00:231:N::/64 likewise).
 #   2. a Service without it: the backend sees svcproxy's address.
 #   3. without CAP_NET_ADMIN (and CAP_NET_RAW) IP_TRANSPARENT is refused:
 #      run says so at startup, the connection fails (no reply), the
@@ -36,6 +37,8 @@ ALLNS=""
 A=$((ID % 200 + 20))		# 10.231.A: client side; B: backend side
 B=$((A + 1))
 CL="10.231.$A.2"; PX="10.231.$A.1"; PB="10.231.$B.1"; BE="10.231.$B.2"
+CL6="fd00:231:$A::2"; PX6="fd00:231:$A::1"; PB6="fd00:231:$B::1"
+BE6="fd00:231:$B::2"
 ns_cleanup() {
 	local ns
 	ha_cleanup
@@ -59,6 +62,10 @@ ip -n "$NSC" addr add "$CL/24" dev c0
 ip -n "$NSP" addr add "$PX/24" dev pc
 ip -n "$NSP" addr add "$PB/24" dev pb
 ip -n "$NSB" addr add "$BE/24" dev b0
+ip -n "$NSC" addr add "$CL6/64" dev c0 nodad
+ip -n "$NSP" addr add "$PX6/64" dev pc nodad
+ip -n "$NSP" addr add "$PB6/64" dev pb nodad
+ip -n "$NSB" addr add "$BE6/64" dev b0 nodad
 for l in "$NSC c0" "$NSP pc" "$NSP pb" "$NSB b0" "$NSC lo" "$NSP lo" \
     "$NSB lo"; do
 	# shellcheck disable=SC2086
@@ -67,12 +74,13 @@ for l in "$NSC c0" "$NSP pc" "$NSP pb" "$NSB b0" "$NSC lo" "$NSP lo" \
 done
 # The backend's gateway is svcproxy; the client reaches only svcproxy.
 ip -n "$NSB" route add default via "$PB"
+ip -n "$NSB" -6 route add default via "$PB6"
 
 # The backend: sends back "IP PORT" of the peer it sees, and logs it.
 cat >"$TMP/peer.py" <<'PYEOF'
 import os, socket, sys
 host, ready, log = sys.argv[1], sys.argv[2], sys.argv[3]
-ls = socket.socket()
+ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
 ls.bind((host, 0))
 ls.listen(16)
 open(ready + ".tmp", "w").write("%d\n" % ls.getsockname()[1])
@@ -80,9 +88,9 @@ os.rename(ready + ".tmp", ready)
 while True:
     c, peer = ls.accept()
     with open(log, "a") as f:
-        f.write("%s %d\n" % peer)
+        f.write("%s %d\n" % peer[:2])
     try:
-        c.sendall(("%s %d\n" % peer).encode())
+        c.sendall(("%s %d\n" % peer[:2]).encode())
     except OSError:
         pass
     c.close()
@@ -92,12 +100,17 @@ ip netns exec "$NSB" python3 "$TMP/peer.py" "$BE" "$TMP/be.port" \
 PIDS="$PIDS $!"
 wait_for 20 test -s "$TMP/be.port" || { echo "no backend"; cat "$TMP/be.log"; exit 1; }
 BP=$(cat "$TMP/be.port")
+ip netns exec "$NSB" python3 "$TMP/peer.py" "$BE6" "$TMP/be6.port" \
+    "$TMP/peers" >"$TMP/be6.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/be6.port" || { echo "no backend"; cat "$TMP/be6.log"; exit 1; }
+BP6=$(cat "$TMP/be6.port")
 
 # The client: prints its own port and what came back ("-": nothing).
 cat >"$TMP/cli.py" <<'PYEOF'
 import socket, sys
 src, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in src else socket.AF_INET)
 s.settimeout(4)
 s.bind((src, 0))
 got = b""
@@ -113,15 +126,16 @@ except OSError:
 print(s.getsockname()[1], got.decode().strip() or "-")
 PYEOF
 client() { ip netns exec "$NSC" python3 "$TMP/cli.py" "$CL" "$PX" "$1"; }
+client6() { ip netns exec "$NSC" python3 "$TMP/cli.py" "$CL6" "$PX6" "$1"; }
 
 # The return path: the shipped lines, run in svcproxy's namespace.
 routing() {
-	ip netns exec "$NSP" env BACKEND_IF=pb BACKEND_PORTS="$BP" \
+	ip netns exec "$NSP" env BACKEND_IF=pb BACKEND_PORTS="$BP $BP6" \
 	    TABLE=231 ACTION="$1" sh "$top_srcdir/conf/transparent/routing.sh"
 }
 routing add || { echo "not ok - conf/transparent/routing.sh failed"; exit 1; }
 
-PT=18080; PP=18081	# in svcproxy's namespace: nothing else there
+PT=18080; PP=18081; PT6=18082	# in svcproxy's namespace: nothing else
 CONF="$TMP/conf"
 mkdir -p "$CONF"
 cat >"$CONF/all.yaml" <<YEOF
@@ -153,6 +167,24 @@ spec:
   ports: [{port: $PP, targetPort: $BP}]
 ---
 apiVersion: v1
+kind: Service
+metadata:
+  name: tp6
+  annotations: {svcproxy.io/source-address: client}
+spec:
+  externalIPs: ["$PX6"]
+  ports: [{port: $PT6, targetPort: $BP6}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: tp6-1
+  labels: {kubernetes.io/service-name: tp6}
+addressType: IPv6
+endpoints: [{addresses: ["$BE6"]}]
+ports: [{port: $BP6}]
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: be-1, labels: {app: be}}
 spec: {containers: [{name: c}]}
@@ -178,6 +210,10 @@ out=$(client "$PT")
 set -- $out
 expect "transparent: the backend sees the client's address and port" \
     "$CL $1" "$2 ${3:-}"
+out=$(client6 "$PT6")
+set -- $out
+expect "transparent IPv6: the backend sees the client's address and port" \
+    "$CL6 $1" "$2 ${3:-}"
 out=$(client "$PP")
 set -- $out
 expect "plain: the backend sees svcproxy's address" "$PB" "$2"
@@ -198,7 +234,7 @@ LOG2="$TMP/run2.log"
 PREFIX="ip netns exec $NSP setpriv --bounding-set -net_admin,-net_raw --" \
     sp_start "$LOG2" "$TMP/sp2.pid" run -c "$CONF" --workers 1
 sp_wait_ready "$LOG2" "$TMP/sp2.pid" 20 || { finish; exit 1; }
-expect_grep "transparent mode: 1 Service\(s\) \(default/tp\) connect from the client's address, but IP_TRANSPARENT is refused: Operation not permitted \(run needs CAP_NET_ADMIN\)" \
+expect_grep "transparent mode: 2 Service\(s\) \(default/tp, ...\) connect from the client's address, but IP_TRANSPARENT is refused: Operation not permitted \(run needs CAP_NET_ADMIN\)" \
     "$LOG2" "run says at startup that the capability is missing"
 n0=$(wc -l <"$TMP/peers")
 out=$(client "$PT")
