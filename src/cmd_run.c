@@ -43,6 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -586,6 +589,36 @@ run_hc_start(struct run_ctx *c, const struct snap *s)
 
 /* ---- startup ---- */
 
+/*
+ * Transparent mode (svcproxy.io/source-address: client) binds backend
+ * sockets to clients' addresses, which takes IP_TRANSPARENT, which
+ * takes CAP_NET_ADMIN.  check cannot know run's privileges; run says
+ * once at startup, by trying the option on a scratch socket, when a
+ * Service asks for it and it is refused (every such connection would
+ * then fail, each logged rate-limited by the relay).
+ */
+static void
+run_transparent_check(const struct snap *s)
+{
+	const struct snap_svc	*sv = NULL;
+	size_t			 i, n = 0;
+	int			 fd, one = 1;
+
+	for (i = 0; i < s->nsvcs; i++)
+		if (s->svcs[i].transparent && n++ == 0)
+			sv = &s->svcs[i];
+	if (n == 0 || (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) == -1)
+		return;
+	if (setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one,
+	    sizeof(one)) == -1)
+		log_warn("transparent mode: %zu Service(s) (%s/%s%s) connect "
+		    "from the client's address, but IP_TRANSPARENT is refused: "
+		    "%s%s", n, sv->ns, sv->name, n > 1 ? ", ..." : "",
+		    strerror(errno), errno == EPERM ? " (run needs CAP_NET_ADMIN)" : "");
+	close(fd);
+}
+
 static struct event *
 run_sig(struct run_ctx *c, int sig, event_callback_fn cb)
 {
@@ -847,6 +880,7 @@ run_serve(struct run_ctx *c, const struct run_opts *o)
 	log_info("serving %zu Service ports on %zu addresses with %u workers "
 	    "(config %016" PRIx64 ")", s->nports, c->lsns.n, n,
 	    c->proc.config_hash);
+	run_transparent_check(s);
 	if (run_reloader(c) == -1 || run_events(c) == -1 ||
 	    upg_pidfile(&c->upg) == -1)
 		return 1;

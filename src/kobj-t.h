@@ -401,6 +401,7 @@ struct kpcfg_spec {
 	const char		*proxy_protocol;
 	struct kstrlist		 pp_trusted;
 	const char		*pp_timeout;
+	const char		*local_ca;	/* localTrafficClientAddress */
 	struct kpcfg_lb		 load_balancing;
 	struct kpcfg_hc		 health_check;
 	struct kpcfg_affinity	 session_affinity;

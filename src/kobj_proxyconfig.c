@@ -98,6 +98,7 @@ static const struct kfield spec_fields[] = {
 	KF("proxyProtocolTrustedSources", KF_STRLIST, struct kpcfg_spec,
 	    pp_trusted),
 	KF("proxyProtocolTimeout", KF_STR, struct kpcfg_spec, pp_timeout),
+	KF("localTrafficClientAddress", KF_STR, struct kpcfg_spec, local_ca),
 	KF_O("loadBalancing", struct kpcfg_spec, load_balancing, lb_schema),
 	KF_O("healthCheck", struct kpcfg_spec, health_check, hc_schema),
 	KF_O("sessionAffinity", struct kpcfg_spec, session_affinity,

@@ -82,6 +82,22 @@
 /* The client's address at the backend (README, "Client address"). */
 #define ANN_PROXY_PROTOCOL	"svcproxy.io/proxy-protocol"
 #define ANN_ACCEPT_PROXY_PROTOCOL	"svcproxy.io/accept-proxy-protocol"
+/* "client": connect to the backends from the client's own address
+   (transparent mode, IP_TRANSPARENT); "proxy", the default: from
+   svcproxy's. */
+#define ANN_SOURCE_ADDRESS	"svcproxy.io/source-address"
+
+/*
+ * ProxyConfig spec.localTrafficClientAddress: how the client's address
+ * reaches the backends of an externalTrafficPolicy: Local Service that
+ * chose no method itself (README, "Client address").
+ */
+enum pcfg_local_ca {
+	PCFG_LOCAL_CA_NONE,
+	PCFG_LOCAL_CA_PP_V1,		/* "proxy-protocol-v1" */
+	PCFG_LOCAL_CA_PP_V2,		/* "proxy-protocol-v2" */
+	PCFG_LOCAL_CA_TRANSPARENT,	/* "transparent" */
+};
 
 enum conn_log {
 	CONN_LOG_OFF,
@@ -142,6 +158,8 @@ struct pcfg {
 						   TrustedSources: kset arena */
 	size_t			 npp_trusted;
 	uint32_t		 pp_timeout_ms;	/* spec.proxyProtocolTimeout */
+	enum pcfg_local_ca	 local_ca;	/* spec.localTraffic-
+						   ClientAddress */
 };
 
 #endif

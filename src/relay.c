@@ -711,6 +711,98 @@ relay_tmo(evutil_socket_t fd, short what, void *arg)
 
 /* ---- connect ---- */
 
+#ifndef IP_TRANSPARENT
+#define IP_TRANSPARENT		19	/* linux/in.h */
+#endif
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT	75	/* linux/in6.h */
+#endif
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT	24
+#endif
+
+/*
+ * Transparent mode (svcproxy.io/source-address: client): bind the
+ * backend socket fd, of family af, to the client's own address before
+ * the connect, as HAProxy's "usesrc clientip" does.  IP_TRANSPARENT
+ * (IPV6_TRANSPARENT) lets a socket bind to an address this host does
+ * not have; it needs CAP_NET_ADMIN (EPERM without).  The client's own
+ * port is tried first, so the backend sees the very pair the client
+ * has; when this host holds that pair already (a client on this host,
+ * or an earlier connection's TIME_WAIT: EADDRINUSE), the kernel picks
+ * a port at connect time (IP_BIND_ADDRESS_NO_PORT: only the 4-tuple
+ * must be unique).  A v4-mapped client (a dual-stack listener) binds
+ * as the IPv4 address it is.  No allocation.  0; -1 with errno.
+ */
+static int
+relay_bind_client(const struct relay *r, int fd, int af)
+{
+	union pp_addr	a = r->client;
+	socklen_t	len = sizeof(a.in6);
+	int		one = 1, rc;
+
+	if (a.sa.sa_family == AF_INET6 && af == AF_INET &&
+	    IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
+		uint16_t port = a.in6.sin6_port;
+
+		memset(&a.in, 0, sizeof(a.in));
+		a.in.sin_family = AF_INET;
+		a.in.sin_port = port;
+		memcpy(&a.in.sin_addr, &r->client.in6.sin6_addr.s6_addr[12],
+		    4);
+	}
+	if (a.sa.sa_family != af) {
+		errno = EAFNOSUPPORT;	/* an IPv4 client, IPv6 endpoint */
+		return -1;
+	}
+	if (af == AF_INET) {
+		len = sizeof(a.in);
+		rc = setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one,
+		    sizeof(one));
+	} else
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+		    sizeof(one));
+	if (rc == -1)
+		return -1;
+	if (bind(fd, &a.sa, len) == 0)
+		return 0;
+	if (errno != EADDRINUSE)
+		return -1;
+	if (af == AF_INET)
+		a.in.sin_port = 0;
+	else
+		a.in6.sin6_port = 0;
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	return bind(fd, &a.sa, len);
+}
+
+/*
+ * relay_bind_client failed (r->last_err): svcproxy's fault, not the
+ * endpoint's, so no ejection; but the connection fails over to the
+ * next endpoint as after a failed connect, and counts as one.  Logged
+ * rate-limited: without the capability every connection says it.
+ */
+static void
+relay_bind_failed(struct relay *r)
+{
+	char	cl[NETADDR_HOSTPORTLEN];
+
+	ipaddr_format_sockaddr(&r->client.sa, cl, sizeof(cl));
+	log_rl_msg(&r->snap->rl, LOG_LEVEL_WARN, "%s: cannot connect to %s "
+	    "from the client's address %s (svcproxy.io/source-address: "
+	    "client): %s%s", r->sp->label, r->ep->name, cl,
+	    strerror(r->last_err), r->last_err == EPERM ? " (transparent "
+	    "mode needs CAP_NET_ADMIN)" : "");
+	close(r->fd[SIDE_BACKEND]);
+	r->fd[SIDE_BACKEND] = -1;
+	lb_release(&r->sp->lb, r->ep);
+	r->failed_ep = r->ep;
+	r->ep = NULL;
+	WRK_STAT_ADD(r->w->stats, connect_failures, 1);
+	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
+}
+
 /* The current attempt failed (r->last_err): count it, drop its socket. */
 static void
 relay_attempt_failed(struct relay *r)
@@ -832,6 +924,12 @@ relay_connect_next(struct relay *r)
 		}
 		relay_sockopts(fd);
 		r->fd[1] = fd;
+		if (r->sp->svc->transparent &&
+		    relay_bind_client(r, fd, ep->sa.ss_family) == -1) {
+			r->last_err = errno;
+			relay_bind_failed(r);
+			continue;
+		}
 		if ((connect(fd, (struct sockaddr *)&ep->sa, ep->salen) == 0 ||
 		    errno == EINPROGRESS) &&
 		    relay_poll_add(r, SIDE_BACKEND) == 0) {

@@ -107,6 +107,12 @@ struct res_service {
 	enum pp_version		 proxy_protocol;	/* annotation, else
 						   the ProxyConfig's */
 	int			 accept_proxy;	/* clients send a header */
+	int			 transparent;	/* svcproxy.io/source-address:
+						   client */
+	int			 ca_defaulted;	/* proxy_protocol or
+						   transparent came from
+						   spec.localTrafficClient-
+						   Address (a Local Service) */
 	struct res_port		*ports;		/* model arena */
 	size_t			 nports;
 	const struct ksvc	*src;		/* kset */

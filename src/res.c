@@ -804,6 +804,40 @@ svc_health(struct res_service *s, const struct kstrmap *ann,
 		s->hc.check.timeout_ms = s->hc.check.interval_ms;
 }
 
+/*
+ * externalTrafficPolicy: Local asks that the client's address reach the
+ * backends (at the edge there are no node-local endpoints to keep it):
+ * ProxyConfig's spec.localTrafficClientAddress is the method of a Local
+ * Service that has none and names none (an explicit
+ * svcproxy.io/proxy-protocol: none or source-address: proxy stands).
+ */
+static void
+svc_local_ca(struct res_service *s, const struct kstrmap *ann,
+    const struct pcfg *pc)
+{
+	if (!s->proxied || s->external_traffic_policy == NULL ||
+	    strcmp(s->external_traffic_policy, "Local") != 0 ||
+	    pc->local_ca == PCFG_LOCAL_CA_NONE ||
+	    s->proxy_protocol != PP_NONE || s->transparent ||
+	    sel_label_get(ann, ANN_PROXY_PROTOCOL) != NULL ||
+	    sel_label_get(ann, ANN_SOURCE_ADDRESS) != NULL)
+		return;
+	switch (pc->local_ca) {
+	case PCFG_LOCAL_CA_PP_V1:
+		s->proxy_protocol = PP_V1;
+		break;
+	case PCFG_LOCAL_CA_PP_V2:
+		s->proxy_protocol = PP_V2;
+		break;
+	case PCFG_LOCAL_CA_TRANSPARENT:
+		s->transparent = 1;
+		break;
+	case PCFG_LOCAL_CA_NONE:
+		return;
+	}
+	s->ca_defaulted = 1;
+}
+
 static void
 svc_annotations(struct res_service *s, const struct ksvc *ks,
     const struct pcfg *pc)
@@ -852,6 +886,9 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 		(void)pp_version_parse(v, &s->proxy_protocol);	/* validated */
 	s->accept_proxy = (v = sel_label_get(ann,
 	    ANN_ACCEPT_PROXY_PROTOCOL)) != NULL && strcmp(v, "true") == 0;
+	s->transparent = (v = sel_label_get(ann, ANN_SOURCE_ADDRESS)) !=
+	    NULL && strcmp(v, "client") == 0;
+	svc_local_ca(s, ann, pc);
 	svc_health(s, ann, pc);
 	/*
 	 * Checks speak the Service's PROXY protocol, as HAProxy's do by

@@ -102,7 +102,8 @@ json_endpoint(FILE *fp, const struct res_endpoint *e)
 
 /*
  * How the client's address reaches s's backends on port p (README,
- * "Client address"): "proxy-protocol-v1", "-v2", or NULL when it does
+ * "Client address"): "proxy-protocol-v1", "-v2", "transparent" (the
+ * connection comes from it), both joined by "+", or NULL when it does
  * not (the backend sees svcproxy's address).  TCP ports only.
  */
 static const char *
@@ -111,11 +112,16 @@ client_address(const struct res_service *s, const struct res_port *p)
 	if (!s->proxied || p->proto != PROTO_TCP)
 		return NULL;
 	switch (s->proxy_protocol) {
-	case PP_V1:	return "proxy-protocol-v1";
-	case PP_V2:	return "proxy-protocol-v2";
-	case PP_NONE:	break;
+	case PP_V1:
+		return s->transparent ? "transparent+proxy-protocol-v1" :
+		    "proxy-protocol-v1";
+	case PP_V2:
+		return s->transparent ? "transparent+proxy-protocol-v2" :
+		    "proxy-protocol-v2";
+	case PP_NONE:
+		break;
 	}
-	return NULL;
+	return s->transparent ? "transparent" : NULL;
 }
 
 static void
@@ -143,6 +149,9 @@ json_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 	if (ca != NULL) {
 		fputs(",\"clientAddress\":", fp);
 		json_str(fp, ca);
+		if (s->ca_defaulted)
+			fputs(",\"clientAddressFrom\":"
+			    "\"localTrafficClientAddress\"", fp);
 	}
 	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
 		fputs(",\"acceptProxyProtocol\":true", fp);
@@ -345,7 +354,8 @@ text_port(FILE *fp, const struct res_service *s, const struct res_port *p)
 	fprintf(fp, "  (%zu of %zu endpoints usable)", p->nusable,
 	    p->nendpoints);
 	if (ca != NULL)
-		fprintf(fp, "  client address by %s", ca);
+		fprintf(fp, "  client address by %s%s", ca, s->ca_defaulted ?
+		    " (localTrafficClientAddress)" : "");
 	if (s->proxied && s->accept_proxy && p->proto == PROTO_TCP)
 		fputs("  accepts proxy-protocol", fp);
 	fputc('\n', fp);

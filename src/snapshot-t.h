@@ -44,6 +44,8 @@ struct snap_svc {
 	uint32_t		 udp_idle_timeout_ms;	/* global applied */
 	uint32_t		 udp_responses;	/* 0: never closes on replies */
 	uint32_t		 udp_max_flows;	/* per port; 0: no bound */
+	int			 transparent;	/* connect from the client's
+						   address (IP_TRANSPARENT) */
 	struct lb_live		*live;		/* livetab: active count */
 };
 

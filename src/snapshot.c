@@ -301,6 +301,7 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 	    rs->udp_idle_timeout_ms : pc->udp_idle_timeout_ms;
 	sv->udp_responses = rs->udp_responses;
 	sv->udp_max_flows = rs->udp_max_flows;
+	sv->transparent = rs->transparent;
 	if (rs->nlb_source_ranges != 0) {
 		if ((sv->lb_src = arena_calloc(&s->arena,
 		    rs->nlb_source_ranges, sizeof(*sv->lb_src))) == NULL)

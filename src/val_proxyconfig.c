@@ -53,6 +53,39 @@ pcfg_defaults(struct pcfg *p)
 	p->pp_timeout_ms = PP_DEFAULT_ACCEPT_TIMEOUT_MS;
 }
 
+/*
+ * spec.localTrafficClientAddress: the method an externalTrafficPolicy:
+ * Local Service gets when it names none (README, "Client address").
+ */
+static size_t
+local_ca(const struct diag_ctx *dc, const struct kpcfg_spec *s,
+    struct pcfg *out)
+{
+	static const struct {
+		const char		*name;
+		enum pcfg_local_ca	 v;
+	} names[] = {
+		{ "none", PCFG_LOCAL_CA_NONE },
+		{ "proxy-protocol-v1", PCFG_LOCAL_CA_PP_V1 },
+		{ "proxy-protocol-v2", PCFG_LOCAL_CA_PP_V2 },
+		{ "transparent", PCFG_LOCAL_CA_TRANSPARENT },
+	};
+	size_t	i;
+
+	if (s->local_ca == NULL)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s->local_ca, names[i].name) == 0) {
+			out->local_ca = names[i].v;
+			return 0;
+		}
+	kobj_err(dc, val_at(s->y, "localTrafficClientAddress", NULL),
+	    DIAG_NOT_SUPPORTED, "spec.localTrafficClientAddress", s->local_ca,
+	    "supported values: \"none\", \"proxy-protocol-v1\", "
+	    "\"proxy-protocol-v2\", \"transparent\"");
+	return 1;
+}
+
 static size_t
 duration(const struct diag_ctx *dc, const struct kpcfg_spec *s,
     const char *name, const char *value, uint32_t *out)
@@ -522,6 +555,7 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 		n++;
 	}
 	n += pp_trusted(dc, a, s, out);
+	n += local_ca(dc, s, out);
 	n += duration(dc, s, "proxyProtocolTimeout", s->pp_timeout,
 	    &out->pp_timeout_ms);
 	/* A bool: the decoder has already refused anything else. */

@@ -915,12 +915,13 @@ traffic_policies(struct svc_ctx *c)
 static const char *const known_annotations[] = {
 	ANN_ACCEPT_PROXY_PROTOCOL, ANN_AFFINITY_MAX, ANN_CONNECT_TIMEOUT,
 	ANN_HASH_KEY, ANN_HC, ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL,
-	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH, ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI,
-	ANN_HC_TIMEOUT, ANN_HC_ON_DOWN, ANN_HC_PANIC, ANN_IDLE_TIMEOUT,
-	ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE, ANN_MAX_CONNECTIONS,
-	ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES, ANN_OUTLIER_PERCENT,
-	ANN_PROXY_EXTERNAL_NAME, ANN_PROXY_PROTOCOL, ANN_SLOW_START,
-	ANN_UDP_IDLE_TIMEOUT, ANN_UDP_MAX_FLOWS, ANN_UDP_RESPONSES,
+	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH,
+	ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI, ANN_HC_TIMEOUT, ANN_HC_ON_DOWN,
+	ANN_HC_PANIC, ANN_IDLE_TIMEOUT, ANN_LB_ALGORITHM, ANN_MAGLEV_TABLE,
+	ANN_MAX_CONNECTIONS, ANN_OUTLIER_BASE, ANN_OUTLIER_FAILURES,
+	ANN_OUTLIER_PERCENT, ANN_PROXY_EXTERNAL_NAME, ANN_PROXY_PROTOCOL,
+	ANN_SLOW_START, ANN_SOURCE_ADDRESS, ANN_UDP_IDLE_TIMEOUT,
+	ANN_UDP_MAX_FLOWS, ANN_UDP_RESPONSES,
 };
 
 static void
@@ -1154,6 +1155,80 @@ accept_proxy(struct svc_ctx *c, const struct ynode *vy, const char *f,
 			    sp->ports.v[i].protocol);
 }
 
+/*
+ * svcproxy.io/source-address: "client" connects to the backends from the
+ * client's own address (transparent mode), "proxy" from svcproxy's.
+ * Whether run may bind to foreign addresses (CAP_NET_ADMIN) check cannot
+ * know: run says so at startup.  What it does not reach is a warning.
+ */
+static void
+source_address(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	size_t			 i;
+
+	if (!is(v, "client") && !is(v, "proxy")) {
+		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
+		    "\"client\", \"proxy\"");
+		return;
+	}
+	if (is(v, "proxy"))
+		return;
+	if (headless(c->s) || is(sp->type, "ExternalName")) {
+		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
+		    "svcproxy does not proxy %s Services",
+		    headless(c->s) ? "headless" : "ExternalName");
+		return;
+	}
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP") ||
+		    is(sp->ports.v[i].protocol, "SCTP"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured on spec.ports[%zu] (%s): only TCP "
+			    "connections come from the client's address", i,
+			    sp->ports.v[i].protocol);
+}
+
+/*
+ * externalTrafficPolicy: Local means "keep the client's address".  At
+ * the edge there are no node-local endpoints; what svcproxy can keep is
+ * the address, when the Service says how (README, "Client address").
+ * One that has no method, from an annotation or a ProxyConfig default,
+ * and opted out of none explicitly, gets a warning naming the ways.
+ */
+static void
+local_client_address(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	size_t			 i, tcp = 0;
+
+	if (!externally_accessible(sp) ||
+	    !is(sp->external_traffic_policy, "Local") || headless(c->s) ||
+	    is(sp->type, "ExternalName") ||
+	    c->pcfg->proxy_protocol != PP_NONE ||
+	    c->pcfg->local_ca != PCFG_LOCAL_CA_NONE)
+		return;
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_PROXY_PROTOCOL) ||
+		    is(m->v[i].key, ANN_SOURCE_ADDRESS))
+			return;
+	for (i = 0; i < sp->ports.n; i++)
+		if (sp->ports.v[i].protocol == NULL ||
+		    is(sp->ports.v[i].protocol, "TCP"))
+			tcp++;
+	if (tcp == 0)
+		return;
+	kobj_warn(&c->dc, at(c, "externalTrafficPolicy"), DIAG_INVALID,
+	    "spec.externalTrafficPolicy", "Local", "the client's address "
+	    "does not reach the backends: svcproxy connects to them from "
+	    "its own; add the annotation " ANN_PROXY_PROTOCOL ": v2 (or v1: "
+	    "backends that read a PROXY header) or " ANN_SOURCE_ADDRESS
+	    ": client (transparent mode), or set ProxyConfig "
+	    "spec.localTrafficClientAddress");
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1210,6 +1285,8 @@ annotations(struct svc_ctx *c)
 			proxy_protocol(c, vy, f, v);
 		} else if (is(k, ANN_ACCEPT_PROXY_PROTOCOL)) {
 			accept_proxy(c, vy, f, v);
+		} else if (is(k, ANN_SOURCE_ADDRESS)) {
+			source_address(c, vy, f, v);
 		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
 		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
 			continue;	/* balancing(), below */
@@ -1220,6 +1297,7 @@ annotations(struct svc_ctx *c)
 	}
 	health(c);
 	balancing(c);
+	local_client_address(c);
 	if (hints != NULL && mode != NULL && !is(hints, mode))
 		err(c, mode_y, DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,

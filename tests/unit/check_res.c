@@ -1098,6 +1098,60 @@ START_TEST(test_annotations)
 END_TEST
 
 /*
+ * ProxyConfig spec.localTrafficClientAddress: the method of an
+ * externalTrafficPolicy: Local Service that names none; not of one that
+ * opted out, has its own, or is not Local.
+ */
+#define LCA_SVC(name, etp, ann)						\
+	"---\napiVersion: v1\nkind: Service\n"				\
+	"metadata:\n  name: " name "\n  annotations: {" ann "}\n"		\
+	"spec:\n  type: LoadBalancer\n  externalTrafficPolicy: " etp "\n"	\
+	"  ports:\n  - {port: 80}\n"
+
+START_TEST(test_local_client_address_default)
+{
+	struct fx			 f;
+	const struct res_service	*s;
+
+	fx_load(&f,
+	    "---\napiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n"
+	    "  localTrafficClientAddress: proxy-protocol-v2\n"
+	    LCA_SVC("local", "Local", "")
+	    LCA_SVC("optout", "Local", "svcproxy.io/proxy-protocol: none")
+	    LCA_SVC("own", "Local", "svcproxy.io/source-address: client")
+	    LCA_SVC("cluster", "Cluster", ""));
+	s = svc(&f, "default", "local");
+	ck_assert_int_eq(s->proxy_protocol, PP_V2);
+	ck_assert_int_eq(s->transparent, 0);
+	ck_assert_int_eq(s->ca_defaulted, 1);
+	ck_assert_int_eq(s->hc.check.proxy, PP_V2);	/* checks send it */
+	s = svc(&f, "default", "optout");
+	ck_assert_int_eq(s->proxy_protocol, PP_NONE);
+	ck_assert_int_eq(s->ca_defaulted, 0);
+	s = svc(&f, "default", "own");
+	ck_assert_int_eq(s->proxy_protocol, PP_NONE);
+	ck_assert_int_eq(s->transparent, 1);
+	ck_assert_int_eq(s->ca_defaulted, 0);
+	s = svc(&f, "default", "cluster");
+	ck_assert_int_eq(s->proxy_protocol, PP_NONE);
+	ck_assert_int_eq(s->ca_defaulted, 0);
+	fx_free(&f);
+
+	fx_load(&f,
+	    "---\napiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"
+	    "metadata: {name: c}\nspec:\n"
+	    "  localTrafficClientAddress: transparent\n"
+	    LCA_SVC("local", "Local", ""));
+	s = svc(&f, "default", "local");
+	ck_assert_int_eq(s->proxy_protocol, PP_NONE);
+	ck_assert_int_eq(s->transparent, 1);
+	ck_assert_int_eq(s->ca_defaulted, 1);
+	fx_free(&f);
+}
+END_TEST
+
+/*
  * Health settings: the ProxyConfig's, each overridden by the Service's
  * annotation; a timeout given nowhere is the interval in force.
  */
@@ -1537,6 +1591,7 @@ res_suite(void)
 	tcase_add_test(tc, test_fid_external_ips_traffic_policy);
 	tcase_add_test(tc, test_fid_node_port_requested_later);
 	tcase_add_test(tc, test_fid_health_check_port_reserved);
+	tcase_add_test(tc, test_local_client_address_default);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -574,8 +574,11 @@ START_TEST(test_traffic_policies)
 {
 	struct vt t;
 
-	clean("type: NodePort\nexternalTrafficPolicy: Local\n"
-	    "ports: [{port: 80}]");
+	/* Valid; svcproxy's warning: test_local_client_address. */
+	vt_run(&t, vt_svc("type: NodePort\nexternalTrafficPolicy: Local\n"
+	    "ports: [{port: 80}]"));
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
 	clean("internalTrafficPolicy: Local\nports: [{port: 80}]");
 	/* externalIPs make a ClusterIP Service reachable from outside. */
 	vt_run(&t, vt_svc("externalIPs: [192.0.2.10]\nports: [{port: 80}]"));
@@ -591,8 +594,10 @@ START_TEST(test_traffic_policies)
 	    "supported values: \"Cluster\", \"Local\"");
 	fails("internalTrafficPolicy: Node\nports: [{port: 80}]",
 	    "spec.internalTrafficPolicy", DIAG_NOT_SUPPORTED, "Node", NULL);
-	clean("type: LoadBalancer\nexternalTrafficPolicy: Local\n"
-	    "healthCheckNodePort: 31999\nports: [{port: 80}]");
+	vt_run(&t, vt_svc("type: LoadBalancer\nexternalTrafficPolicy: Local\n"
+	    "healthCheckNodePort: 31999\nports: [{port: 80}]"));
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
 	fails("type: NodePort\nhealthCheckNodePort: 31999\n"
 	    "ports: [{port: 80}]", "spec.healthCheckNodePort", DIAG_INVALID,
 	    "31999", "may only be set when `type` is 'LoadBalancer'");
@@ -720,7 +725,8 @@ START_TEST(test_annotations)
 	    "\"svcproxy.io/outlier-max-ejection-percent\", "
 	    "\"svcproxy.io/proxy-external-name\", "
 	    "\"svcproxy.io/proxy-protocol\", "
-	    "\"svcproxy.io/slow-start\", \"svcproxy.io/udp-idle-timeout\", "
+	    "\"svcproxy.io/slow-start\", "
+	    "\"svcproxy.io/source-address\", \"svcproxy.io/udp-idle-timeout\", "
 	    "\"svcproxy.io/udp-max-flows\", \"svcproxy.io/udp-responses\"; "
 	    "this one is ignored (a typo?)");
 	ck_assert_uint_eq(d->line, 9);
@@ -1670,6 +1676,126 @@ START_TEST(test_cluster_ip_unique)
 }
 END_TEST
 
+/*
+ * externalTrafficPolicy: Local without a way for the client's address to
+ * reach the backends: a warning naming the annotations; none when one
+ * is set (also to opt out), when ProxyConfig gives a method, or when
+ * the Service has no TCP port.
+ */
+#define LOCAL_SVC(ann, ports)						\
+	"apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"	\
+	"  annotations: {" ann "}\n"					\
+	"spec:\n  type: LoadBalancer\n  externalTrafficPolicy: Local\n"	\
+	"  ports: " ports "\n"
+#define PCFG_DOC(spec)							\
+	"apiVersion: svcproxy.io/v1alpha1\nkind: ProxyConfig\n"		\
+	"metadata: {name: c}\nspec: {" spec "}\n---\n"
+
+START_TEST(test_local_client_address)
+{
+	struct vt		 t;
+	const struct diag	*d;
+
+	vt_run(&t, LOCAL_SVC("", "[{port: 80}]"));
+	d = vt_expect(&t, "spec.externalTrafficPolicy", W, DIAG_INVALID,
+	    "Local", "the client's address does not reach the backends");
+	ck_assert_ptr_nonnull(strstr(d->detail, "add the annotation "
+	    "svcproxy.io/proxy-protocol: v2 (or v1: backends that read a "
+	    "PROXY header) or svcproxy.io/source-address: client "
+	    "(transparent mode), or set ProxyConfig "
+	    "spec.localTrafficClientAddress"));
+	ck_assert_uint_eq(d->line, 8);
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+	/* NodePort too; and ClusterIP with externalIPs. */
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+	    "spec:\n  type: NodePort\n  externalTrafficPolicy: Local\n"
+	    "  ports: [{port: 80}]\n");
+	vt_expect(&t, "spec.externalTrafficPolicy", W, DIAG_INVALID,
+	    "Local", "add the annotation");
+	vt_free(&t);
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+	    "spec:\n  externalIPs: [192.0.2.10]\n"
+	    "  externalTrafficPolicy: Local\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "spec.externalTrafficPolicy", W, DIAG_INVALID,
+	    "Local", "add the annotation");
+	vt_free(&t);
+
+	vt_run(&t, LOCAL_SVC("svcproxy.io/proxy-protocol: v2",
+	    "[{port: 80}]"));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, LOCAL_SVC("svcproxy.io/source-address: client",
+	    "[{port: 80}]"));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, LOCAL_SVC("svcproxy.io/proxy-protocol: none",
+	    "[{port: 80}]"));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, LOCAL_SVC("", "[{port: 53, protocol: UDP}]"));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, PCFG_DOC("localTrafficClientAddress: transparent")
+	    LOCAL_SVC("", "[{port: 80}]"));
+	vt_clean(&t);
+	ck_assert_int_eq(t.pcfg.local_ca, PCFG_LOCAL_CA_TRANSPARENT);
+	vt_free(&t);
+	vt_run(&t, PCFG_DOC("proxyProtocol: v1") LOCAL_SVC("", "[{port: 80}]"));
+	vt_clean(&t);
+	vt_free(&t);
+	vt_run(&t, PCFG_DOC("localTrafficClientAddress: proxy-protocol")
+	    LOCAL_SVC("", "[{port: 80}]"));
+	vt_expect(&t, "spec.localTrafficClientAddress", E,
+	    DIAG_NOT_SUPPORTED, "proxy-protocol", "supported values: "
+	    "\"none\", \"proxy-protocol-v1\", \"proxy-protocol-v2\", "
+	    "\"transparent\"");
+	vt_free(&t);
+}
+END_TEST
+
+/* svcproxy.io/source-address: client or proxy; TCP ports only. */
+START_TEST(test_source_address)
+{
+	struct vt t;
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_clean(&t);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: clientip\n"
+	    "spec:\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", E,
+	    DIAG_NOT_SUPPORTED, "clientip",
+	    "supported values: \"client\", \"proxy\"");
+	ck_assert_uint_eq(t.nerr, 1);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  ports: [{name: h, port: 80}, {name: d, port: 53, "
+	    "protocol: UDP}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", W,
+	    DIAG_INVALID, "client", "not honoured on spec.ports[1] (UDP)");
+	ck_assert_uint_eq(t.nerr, 0);
+	vt_free(&t);
+
+	vt_run(&t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+	    "  annotations:\n"
+	    "    svcproxy.io/source-address: client\n"
+	    "spec:\n  clusterIP: None\n  ports: [{port: 80}]\n");
+	vt_expect(&t, "metadata.annotations[svcproxy.io/source-address]", W,
+	    DIAG_INVALID, "client", "does not proxy headless Services");
+	vt_free(&t);
+}
+END_TEST
+
 TCase *
 val_tc_service_cross(void)
 {
@@ -1679,5 +1805,7 @@ val_tc_service_cross(void)
 	tcase_add_test(tc, test_node_port_taken_wording);
 	tcase_add_test(tc, test_health_check_port_taken);
 	tcase_add_test(tc, test_cluster_ip_unique);
+	tcase_add_test(tc, test_source_address);
+	tcase_add_test(tc, test_local_client_address);
 	return tc;
 }
