@@ -14,6 +14,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=$(realpath "${SVCPROXY:-$top_srcdir/src/svcproxy}")
 TOOL="$top_srcdir/tests/integration/tcptool.py"
+UDP="$top_srcdir/tests/integration/udptool.py"
 WORK=$(mktemp -d /tmp/svcproxy-logs.XXXXXX)
 PIDS=()
 FAILED=0
@@ -36,10 +37,15 @@ wait_log() {
 A=$((RANDOM % 200 + 20))
 NET="127.51.$A"
 CIP="127.52.$A.1"
-SP=$(free_port 20000 29999 "$CIP")
+SP=$(free_port 20000 29999 "$CIP" "127.52.$A.2")
 ADMIN=127.0.0.1:$(free_port 20000 29999 127.0.0.1)
 [ -n "$SP" ] && [ "$ADMIN" != 127.0.0.1: ] || { echo "no free port"; exit 1; }
 P1=$(backend web-1 echo "$NET.1")
+python3 "$UDP" serve --host "$NET.3" --name u1 --ready "$WORK/u1.port" \
+    >"$WORK/u1.log" 2>&1 &
+echo $! >"$WORK/u1.pid"
+wait_file "$WORK/u1.port" || exit 1
+PU=$(cat "$WORK/u1.port")
 DEAD=$(dead_port "$NET.2")
 
 # A directory name with a quote, a backslash, a tab and UTF-8: the
@@ -57,7 +63,29 @@ spec:
   adminAddress: $ADMIN
   connectionLog: info
   logFormat: $1
+  udpIdleTimeout: 1s
 ${2:-}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: udp}
+spec:
+  selector: {app: udp}
+  clusterIP: "127.52.$A.2"
+  ports:
+  - {name: main, port: $SP, targetPort: p, protocol: UDP}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: udp-1, labels: {app: udp}}
+spec:
+  containers:
+  - name: c
+    ports: [{name: p, containerPort: $PU, protocol: UDP}]
+status:
+  phase: Running
+  podIP: "$NET.3"
+  conditions: [{type: Ready, status: "True"}]
 ---
 apiVersion: v1
 kind: Service
@@ -87,6 +115,11 @@ wait_log "$LOG" '"event":"health".*"state":"down"' ||
     fail "no health transition to down logged"
 expect "a connection echoes" hi "$(tool echo "$CIP:$SP" hi)"
 wait_log "$LOG" '"event":"conn"' || fail "no connection logged"
+expect "a UDP datagram echoes" "127.52.$A.2:$SP u1:abc" \
+    "$(timeout 30 python3 "$UDP" ask --to "127.52.$A.2:$SP" --msg abc)"
+# The flow is logged when it closes, idle for 1 s; "abc" up, "u1:abc"
+# down.
+wait_log "$LOG" '"event":"flow"' || fail "no UDP flow logged"
 # A reload with two mistakes: the bad connectionLog value has a quote,
 # a backslash, a control byte and UTF-8.
 conf json '  workers: -3
@@ -143,6 +176,15 @@ assert c["level"] == "info" and isinstance(c["reason"], str), c
 assert "msg" not in c
 print("ok - conn: client, service, endpoint, bytes up/down, duration, "
       "reason")
+fl = ev("flow")
+assert fl, "no flow event"
+f = fl[0]
+assert f["service"] == "default/udp:" + sp and f["bytes"] == {"up": 3,
+    "down": 6} and f["datagrams_up"] == 1 and f["datagrams_down"] == 1, f
+assert re.match(r"^127\.0\.0\.1:\d+$", f["client"]) and f["local"] and \
+    isinstance(f["duration"], int) and f["reason"], f
+print("ok - flow: client, local, service, endpoint, bytes, datagrams, "
+      "duration, reason")
 h = [o for o in ev("health") if o.get("endpoint") == ep2]
 assert h, "no health event for " + ep2
 h = h[0]
@@ -161,8 +203,8 @@ for e in errs:
     assert e["msg"].startswith("%s:%d:%d: " % (path, e["line"], e["col"])), e
     fields[e["field"]] = e
 assert "spec.workers" in fields and "spec.idleTimeout" in fields, fields
-assert fields["spec.workers"]["line"] == 9, fields["spec.workers"]
-assert fields["spec.idleTimeout"]["line"] == 10, fields["spec.idleTimeout"]
+assert fields["spec.workers"]["line"] == 10, fields["spec.workers"]
+assert fields["spec.idleTimeout"]["line"] == 11, fields["spec.idleTimeout"]
 assert 'Invalid value: "x"\\\x01\u00e9"' in fields["spec.idleTimeout"]["msg"], \
     fields["spec.idleTimeout"]["msg"]
 print("ok - reload errors: file (quote, backslash, tab, UTF-8), line, "
