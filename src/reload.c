@@ -63,15 +63,15 @@ reload_flight_free(struct reload *r, struct reload_flight *fl, size_t n)
 static void
 reload_failed(struct reload *r, const char *why)
 {
-	char	hash[20];
+	char			hash[20];
+	const struct log_kv	kv[] = { LOG_STR("result", "failed"),
+	    LOG_STR("reason", why), LOG_STR("config", hash) };
 
 	r->env->proc->reloads_failed++;
 	r->env->proc->last_reload_ok = 0;
 	snprintf(hash, sizeof(hash), "%016" PRIx64, r->env->proc->config_hash);
-	log_ev(LOG_LEVEL_ERROR, "reload", (struct log_kv[]){
-	    LOG_STR("result", "failed"), LOG_STR("reason", why),
-	    LOG_STR("config", hash) }, 3, LOG_EV_MSG, "reload failed: %s: "
-	    "still serving configuration %s", why, hash);
+	log_ev(LOG_LEVEL_ERROR, "reload", kv, LOG_NKV(kv), LOG_EV_MSG,
+	    "reload failed: %s: still serving configuration %s", why, hash);
 	upg_notify("READY=1");
 }
 
@@ -97,6 +97,8 @@ reload_commit(struct reload *r)
 	struct model		*old = *e->model;
 	size_t			 i, nports;
 	char			 hash[20];
+	const struct log_kv	 kv[] = { LOG_STR("result", "ok"),
+	    LOG_STR("config", hash) };
 
 	r->fl = NULL;
 	if (*e->draining) {
@@ -123,10 +125,9 @@ reload_commit(struct reload *r)
 	log_set_format((*e->model)->pcfg.log_json ? LOG_FORMAT_JSON :
 	    LOG_FORMAT_TEXT);
 	snprintf(hash, sizeof(hash), "%016" PRIx64, e->proc->config_hash);
-	log_ev(LOG_LEVEL_INFO, "reload", (struct log_kv[]){
-	    LOG_STR("result", "ok"), LOG_STR("config", hash) }, 2,
-	    LOG_EV_MSG, "reload: configuration %s applied: %zu Service "
-	    "ports%s", hash, nports, fl->next.summary);
+	log_ev(LOG_LEVEL_INFO, "reload", kv, LOG_NKV(kv), LOG_EV_MSG,
+	    "reload: configuration %s applied: %zu Service ports%s", hash,
+	    nports, fl->next.summary);
 	reload_flight_free(r, fl, 0);
 	upg_notify("READY=1");
 	reload_next(r);
