@@ -70,6 +70,28 @@ names_merge(struct hc_log_name *v, size_t n, size_t *more)
 }
 
 /*
+ * One line of the log: line as the text format has it; the json format
+ * has event, endpoint, service (empty: none named), state and reason
+ * (NULL: left out) as keys, and line as msg.
+ */
+static void
+hc_log_line(struct hc_log *l, enum log_level lvl, const char *event,
+    const char *ep, const char *svc, const char *state, const char *reason,
+    const char *line)
+{
+	const struct log_kv kv[] = {
+		LOG_STR("endpoint", ep),
+		LOG_STR("service", svc[0] != '\0' ? svc : NULL),
+		LOG_STR("state", state),
+		LOG_STR("reason", reason != NULL && reason[0] != '\0' ?
+		    reason : NULL),
+	};
+
+	log_rl_ev(&l->rl, lvl, event, kv, LOG_NKV(kv), LOG_EV_MSG, "%s",
+	    line);
+}
+
+/*
  * A cell named before keeps its flap state (both tables are sorted by
  * cell); a cell no longer named says its last summary now.  Under mu.
  */
@@ -77,7 +99,7 @@ static void
 flaps_carry(struct hc_log *l, struct hc_log_name *v, size_t n,
     const struct hc_log_name *old, size_t nold)
 {
-	char	 line[HC_FLAP_LINE_MAX];
+	char	 line[HC_FLAP_LINE_MAX], ep[128];
 	size_t	 i, j = 0;
 	int64_t	 now = clock_mono_ms();
 
@@ -88,8 +110,12 @@ flaps_carry(struct hc_log *l, struct hc_log_name *v, size_t n,
 		if (j < nold && old[j].cell == v[i].cell)
 			v[i].flap = old[j].flap;
 		if (v[i].text != NULL && hc_flap_tick(&v[i].flap, v[i].text,
-		    now, line, sizeof(line)))
-			log_rl_msg(&l->rl, LOG_LEVEL_INFO, "%s", line);
+		    now, line, sizeof(line))) {
+			snprintf(ep, sizeof(ep), "%.*s",
+			    (int)strcspn(v[i].cell->key, " "), v[i].cell->key);
+			hc_log_line(l, LOG_LEVEL_INFO, "health_flap", ep,
+			    v[i].svc != NULL ? v[i].svc : "", NULL, NULL, line);
+		}
 	}
 }
 
@@ -151,28 +177,6 @@ hc_log_names(struct hc_log *l, const struct snap *s)
 	pthread_mutex_unlock(&l->mu);
 	names_free(old, nold);
 	return 0;
-}
-
-/*
- * One line of the log: line as the text format has it; the json format
- * has event, endpoint, service (empty: none named), state and reason
- * (NULL: left out) as keys, and line as msg.
- */
-static void
-hc_log_line(struct hc_log *l, enum log_level lvl, const char *event,
-    const char *ep, const char *svc, const char *state, const char *reason,
-    const char *line)
-{
-	const struct log_kv kv[] = {
-		LOG_STR("endpoint", ep),
-		LOG_STR("service", svc[0] != '\0' ? svc : NULL),
-		LOG_STR("state", state),
-		LOG_STR("reason", reason != NULL && reason[0] != '\0' ?
-		    reason : NULL),
-	};
-
-	log_rl_ev(&l->rl, lvl, event, kv, LOG_NKV(kv), LOG_EV_MSG, "%s",
-	    line);
 }
 
 void
