@@ -272,7 +272,14 @@ run_load(struct run_ctx *c, const char *path, struct model **mp)
 	*mp = NULL;
 	diag_list_init(&dl);
 	rld_load(path, 0, 0, &dl, &r);
-	diag_print(&dl, stderr);
+	/* spec.logFormat: json from the first line, the warnings too;
+	   on the journal, each with its priority. */
+	if (r.m != NULL && r.m->pcfg.log_json)
+		log_set_format(LOG_FORMAT_JSON);
+	if ((r.m != NULL && r.m->pcfg.log_json) || log_on_journal())
+		rld_log_diags(&dl);
+	else
+		diag_print(&dl, stderr);
 	diag_list_free(&dl);
 	if (r.failed) {
 		log_error("out of memory loading %s", path);
@@ -932,6 +939,8 @@ cmd_run(int argc, char **argv)
 	c.hlog.on_change_arg = &c;
 	xh.arg = &c;
 	signal(SIGPIPE, SIG_IGN);
+	/* Under systemd with stderr on the journal: "<N>" priorities. */
+	(void)log_journal_init(getenv("JOURNAL_STREAM"), STDERR_FILENO);
 	evthread_use_pthreads();
 	if (wrk_group_init(&c.grp, &c.slot, RELAY_PIPE_SIZE,
 	    getenv("SVCPROXY_NO_SPLICE") != NULL) == -1 ||

@@ -25,8 +25,10 @@ names_free(struct hc_log_name *v, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].text);
+		free(v[i].svc);
+	}
 	free(v);
 }
 
@@ -58,12 +60,35 @@ names_merge(struct hc_log_name *v, size_t n, size_t *more)
 		if (k > 0 && v[k - 1].cell == v[i].cell) {
 			more[k - 1]++;
 			free(v[i].text);
+			free(v[i].svc);
 			continue;
 		}
 		more[k] = 0;
 		v[k++] = v[i];
 	}
 	return k;
+}
+
+/*
+ * One line of the log: line as the text format has it; the json format
+ * has event, endpoint, service (empty: none named), state and reason
+ * (NULL: left out) as keys, and line as msg.
+ */
+static void
+hc_log_line(struct hc_log *l, enum log_level lvl, const char *event,
+    const char *ep, const char *svc, const char *state, const char *reason,
+    const char *line)
+{
+	const struct log_kv kv[] = {
+		LOG_STR("endpoint", ep),
+		LOG_STR("service", svc[0] != '\0' ? svc : NULL),
+		LOG_STR("state", state),
+		LOG_STR("reason", reason != NULL && reason[0] != '\0' ?
+		    reason : NULL),
+	};
+
+	log_rl_ev(&l->rl, lvl, event, kv, LOG_NKV(kv), LOG_EV_MSG, "%s",
+	    line);
 }
 
 /*
@@ -74,7 +99,7 @@ static void
 flaps_carry(struct hc_log *l, struct hc_log_name *v, size_t n,
     const struct hc_log_name *old, size_t nold)
 {
-	char	 line[HC_FLAP_LINE_MAX];
+	char	 line[HC_FLAP_LINE_MAX], ep[128];
 	size_t	 i, j = 0;
 	int64_t	 now = clock_mono_ms();
 
@@ -85,8 +110,12 @@ flaps_carry(struct hc_log *l, struct hc_log_name *v, size_t n,
 		if (j < nold && old[j].cell == v[i].cell)
 			v[i].flap = old[j].flap;
 		if (v[i].text != NULL && hc_flap_tick(&v[i].flap, v[i].text,
-		    now, line, sizeof(line)))
-			log_rl_msg(&l->rl, LOG_LEVEL_INFO, "%s", line);
+		    now, line, sizeof(line))) {
+			snprintf(ep, sizeof(ep), "%.*s",
+			    (int)strcspn(v[i].cell->key, " "), v[i].cell->key);
+			hc_log_line(l, LOG_LEVEL_INFO, "health_flap", ep,
+			    v[i].svc != NULL ? v[i].svc : "", NULL, NULL, line);
+		}
 	}
 }
 
@@ -115,8 +144,10 @@ hc_log_names(struct hc_log *l, const struct snap *s)
 			    sp->lb.eps[j].name, sp->label,
 			    proto_name(sp->proto));
 			v[k].cell = sp->lb.eps[j].hc;
-			if ((v[k].text = strdup(buf)) == NULL) {
-				names_free(v, k);
+			if ((v[k].text = strdup(buf)) == NULL ||
+			    (v[k].svc = strdup(strrchr(buf, '(') + 1)) ==
+			    NULL) {
+				names_free(v, k + 1);
 				free(more);
 				return -1;
 			}
@@ -154,7 +185,8 @@ hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
 {
 	struct hc_log		*l = arg;
 	struct hc_log_name	 key, *n;
-	char			 name[256], line[HC_FLAP_LINE_MAX];
+	char			 name[256], line[HC_FLAP_LINE_MAX], ep[128];
+	char			 svc[256] = "";
 	int64_t			 now = clock_mono_ms();
 	int			 say = 1, tick = 0;
 
@@ -163,18 +195,21 @@ hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
 	if (l->on_change != NULL)
 		l->on_change(l->on_change_arg, to);
 	key.cell = c;
+	snprintf(ep, sizeof(ep), "%.*s", (int)strcspn(c->key, " "), c->key);
 	pthread_mutex_lock(&l->mu);
 	n = l->nnames == 0 ? NULL : bsearch(&key, l->names, l->nnames,
 	    sizeof(*l->names), name_cmp);
 	/* A cell no snapshot names any more: its key's address. */
 	if (n != NULL && n->text != NULL) {
 		snprintf(name, sizeof(name), "%s", n->text);
+		snprintf(svc, sizeof(svc), "%s", n->svc);
 		/* A summary due from the last window first, then this
 		   transition, if it is not one a flapping endpoint only
 		   counts. */
 		tick = hc_flap_tick(&n->flap, name, now, line, sizeof(line));
 		if (tick)
-			log_rl_msg(&l->rl, LOG_LEVEL_INFO, "%s", line);
+			hc_log_line(l, LOG_LEVEL_INFO, "health_flap", ep, svc,
+			    NULL, NULL, line);
 		say = hc_flap_note(&n->flap, name, now, to, reason, line,
 		    sizeof(line));
 	} else {
@@ -187,6 +222,6 @@ hc_log_notify(void *arg, const struct hc_cell *c, enum hc_health from,
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (say)
-		log_rl_msg(&l->rl, to == HC_DOWN ? LOG_LEVEL_WARN :
-		    LOG_LEVEL_INFO, "%s", line);
+		hc_log_line(l, to == HC_DOWN ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+		    "health", ep, svc, hc_health_name(to), reason, line);
 }

@@ -34,6 +34,8 @@ struct hc_log_name {
 	const struct hc_cell	*cell;
 	char			*text;		/* owned: "10.0.0.1:80
 						   (ns/svc:80/TCP)" */
+	char			*svc;		/* owned: "ns/svc:80/TCP",
+						   the first port (json) */
 	struct hc_flap		 flap;		/* its transitions (health
 						   thread, under mu); kept
 						   across reloads */

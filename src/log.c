@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,10 +15,15 @@
 
 /* Set at startup (and by a later reload); read by every thread. */
 static _Atomic int log_level = LOG_LEVEL_INFO;
+static _Atomic int log_format = LOG_FORMAT_TEXT;
+static _Atomic int log_journal;		/* set once, at startup */
 
 static const char *const log_names[] = {
 	"error", "warning", "info", "debug",
 };
+
+/* syslog(3) priorities of the levels: LOG_ERR, LOG_WARNING, ... */
+static const char log_prio[] = { '3', '4', '6', '7' };
 
 void
 log_set_level(enum log_level l)
@@ -33,33 +39,267 @@ log_enabled(enum log_level l)
 }
 
 void
-log_vmsg(enum log_level l, const char *fmt, va_list ap)
+log_set_format(enum log_format f)
 {
-	char		 buf[LOG_LINE_MAX];
-	struct timespec	 ts;
-	struct tm	 tm;
-	size_t		 n;
-	int		 k, saved = errno;
+	atomic_store_explicit(&log_format, (int)f, memory_order_relaxed);
+}
 
-	if (!log_enabled(l))
+enum log_format
+log_get_format(void)
+{
+	return (enum log_format)atomic_load_explicit(&log_format,
+	    memory_order_relaxed);
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it gave the
+ * unit's stdout and stderr (systemd.exec(5)); a process whose stderr
+ * was redirected since, or a child that inherited the variable, does
+ * not match, and keeps plain lines.
+ */
+int
+log_journal_init(const char *env, int fd)
+{
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	char			 tail;
+	int			 on;
+
+	on = env != NULL && sscanf(env, "%llu:%llu%c", &dev, &ino,
+	    &tail) == 2 && fstat(fd, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+	atomic_store_explicit(&log_journal, on, memory_order_relaxed);
+	return on;
+}
+
+int
+log_on_journal(void)
+{
+	return atomic_load_explicit(&log_journal, memory_order_relaxed);
+}
+
+/* The length of a valid UTF-8 sequence at p, 0 when it is not one. */
+static size_t
+log_utf8_len(const unsigned char *p)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+size_t
+log_json_str(char *buf, size_t len, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[8];
+	const char		*out;
+	size_t			 n = 1, k;
+
+	buf[0] = '"';
+	while (*p != '\0') {
+		out = esc;
+		k = 2;
+		esc[0] = '\\';
+		switch (*p) {
+		case '"':	esc[1] = '"'; break;
+		case '\\':	esc[1] = '\\'; break;
+		case '\n':	esc[1] = 'n'; break;
+		case '\r':	esc[1] = 'r'; break;
+		case '\t':	esc[1] = 't'; break;
+		default:
+			if (*p < 0x20)
+				k = (size_t)snprintf(esc, sizeof(esc),
+				    "\\u%04x", *p);
+			else if (*p < 0x80) {
+				out = (const char *)p;
+				k = 1;
+			} else if ((k = log_utf8_len(p)) != 0)
+				out = (const char *)p;
+			else {
+				out = "\\ufffd";	/* not UTF-8 */
+				k = 6;
+			}
+		}
+		/* Room for it, the closing quote and the NUL. */
+		if (n + k + 2 > len)
+			break;
+		memcpy(buf + n, out, k);
+		n += k;
+		p += out == (const char *)p ? k : 1;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return n;
+}
+
+/* A JSON object being written into a buffer that keeps room to close. */
+struct log_jw {
+	char	*b;
+	size_t	 n;
+	size_t	 cap;		/* for the members: "}\n" and NUL kept */
+	int	 full;		/* a member did not fit: no more */
+};
+
+static void
+log_jw_raw(struct log_jw *w, const char *s, size_t k)
+{
+	if (w->full || w->n + k > w->cap) {
+		w->full = 1;
 		return;
+	}
+	memcpy(w->b + w->n, s, k);
+	w->n += k;
+}
+
+/* ,"key":"value" (cut to fit, still one valid string). */
+static void
+log_jw_str(struct log_jw *w, const char *key, const char *v)
+{
+	size_t	k = strlen(key);
+
+	/* The key and at least an empty string. */
+	if (w->full || w->n + k + 6 > w->cap) {
+		w->full = 1;
+		return;
+	}
+	w->b[w->n++] = ',';
+	w->b[w->n++] = '"';
+	memcpy(w->b + w->n, key, k);
+	w->n += k;
+	w->b[w->n++] = '"';
+	w->b[w->n++] = ':';
+	w->n += log_json_str(w->b + w->n, w->cap - w->n + 1, v);
+}
+
+static void
+log_jw_kv(struct log_jw *w, const struct log_kv *kv)
+{
+	char	tmp[128];
+	int	k;
+
+	switch (kv->type) {
+	case LOG_KV_STR:
+		if (kv->s != NULL)
+			log_jw_str(w, kv->key, kv->s);
+		return;
+	case LOG_KV_U64:
+		k = snprintf(tmp, sizeof(tmp), ",\"%s\":%" PRIu64, kv->key,
+		    kv->u);
+		break;
+	case LOG_KV_BYTES:
+		k = snprintf(tmp, sizeof(tmp), ",\"%s\":{\"up\":%" PRIu64
+		    ",\"down\":%" PRIu64 "}", kv->key, kv->u, kv->u2);
+		break;
+	default:
+		return;
+	}
+	if (k > 0 && (size_t)k < sizeof(tmp))
+		log_jw_raw(w, tmp, (size_t)k);
+}
+
+size_t
+log_format_line(char *buf, size_t len, enum log_format f, int journal,
+    enum log_level l, const struct timespec *ts, const char *event,
+    const struct log_kv *kv, size_t nkv, const char *msg)
+{
+	struct log_jw	 w;
+	struct tm	 tm;
+	char		 when[40];
+	size_t		 n = 0, i, t;
+	int		 k;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	t = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + t, sizeof(when) - t, ".%03ldZ",
+	    ts->tv_nsec / 1000000);
+	if (journal) {
+		buf[n++] = '<';
+		buf[n++] = log_prio[l];
+		buf[n++] = '>';
+	}
+	if (f == LOG_FORMAT_TEXT) {
+		/* The text line is cut at LOG_LINE_MAX, prefix aside. */
+		if (len - n > LOG_LINE_MAX)
+			len = n + LOG_LINE_MAX;
+		k = snprintf(buf + n, len - n, "%s %s: %s", when, log_names[l],
+		    msg != NULL ? msg : "");
+		if (k > 0)
+			n += (size_t)k;
+		if (n > len - 1)
+			n = len - 1;
+		buf[n++] = '\n';
+		return n;
+	}
+	k = snprintf(buf + n, len - n, "{\"time\":\"%s\",\"level\":\"%s\"",
+	    when, log_names[l]);
+	w.b = buf;
+	w.n = n + (k > 0 ? (size_t)k : 0);
+	w.cap = len - 3;
+	w.full = w.n > w.cap;
+	if (w.full)
+		w.n = w.cap;
+	log_jw_str(&w, "event", event != NULL ? event : "log");
+	for (i = 0; i < nkv; i++)
+		log_jw_kv(&w, &kv[i]);
+	if (msg != NULL)
+		log_jw_str(&w, "msg", msg);
+	buf[w.n++] = '}';
+	buf[w.n++] = '\n';
+	return w.n;
+}
+
+/* One line to stderr, in the current format, with one write(2). */
+static void
+log_emit(enum log_level l, const char *event, const struct log_kv *kv,
+    size_t nkv, const char *msg)
+{
+	char		 buf[LOG_JSON_MAX];
+	struct timespec	 ts;
+	size_t		 n;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	k = snprintf(buf + n, sizeof(buf) - n, ".%03ldZ %s: ",
-	    ts.tv_nsec / 1000000, log_names[l]);
-	if (k > 0)
-		n += (size_t)k;
-	k = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	if (k > 0)
-		n += (size_t)k;
-	if (n > sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	buf[n++] = '\n';
+	n = log_format_line(buf, sizeof(buf), log_get_format(),
+	    atomic_load_explicit(&log_journal, memory_order_relaxed), l, &ts,
+	    event, kv, nkv, msg);
 	/* One write: a line is never split between threads. */
 	if (write(STDERR_FILENO, buf, n) < 0) {
 		/* Nowhere left to report it. */
 	}
+}
+
+void
+log_vmsg(enum log_level l, const char *fmt, va_list ap)
+{
+	char	msg[LOG_LINE_MAX];
+	int	saved = errno;
+
+	if (!log_enabled(l))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_emit(l, NULL, NULL, 0, msg);
 	errno = saved;
 }
 
@@ -71,6 +311,30 @@ log_msg(enum log_level l, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(l, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_ev(enum log_level l, const char *event, const struct log_kv *kv,
+    size_t nkv, unsigned flags, const char *fmt, ...)
+{
+	char	msg[LOG_LINE_MAX];
+	va_list	ap;
+	int	saved = errno, json;
+
+	if (!log_enabled(l))
+		return;
+	json = log_get_format() == LOG_FORMAT_JSON;
+	/* json without msg: the message is not even formatted. */
+	if (!json || (flags & LOG_EV_MSG)) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	if (json)
+		log_emit(l, event, kv, nkv, (flags & LOG_EV_MSG) ? msg : NULL);
+	else
+		log_emit(l, NULL, NULL, 0, msg);
+	errno = saved;
 }
 
 void
@@ -138,24 +402,23 @@ log_rl_slot(struct log_rl *rl, enum log_level l, uint64_t h, int64_t now)
 	return old;
 }
 
-int
-log_rl_msg(struct log_rl *rl, enum log_level l, const char *fmt, ...)
+/*
+ * buf (a formatted message) under rl's limit, written as event with kv
+ * (NULL: a plain line).
+ */
+static int
+log_rl_put(struct log_rl *rl, enum log_level l, const char *event,
+    const struct log_kv *kv, size_t nkv, unsigned flags, const char *buf)
 {
 	struct log_rl_kind	*k;
 	struct timespec		 ts;
-	va_list			 ap;
-	char			 buf[LOG_LINE_MAX];
 	size_t			 n;
 	int64_t			 now;
-	int			 wrote = 0, saved = errno;
+	int			 wrote = 0, json;
 
-	if (!log_enabled(l))
-		return 0;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	json = log_get_format() == LOG_FORMAT_JSON;
 	pthread_mutex_lock(&rl->mu);
 	k = log_rl_slot(rl, l, log_rl_hash(buf), now);
 	if (now - k->since_ms >= (int64_t)rl->period_ms) {
@@ -166,7 +429,11 @@ log_rl_msg(struct log_rl *rl, enum log_level l, const char *fmt, ...)
 	}
 	if (k->n < rl->burst) {
 		k->n++;
-		log_msg(l, "%s", buf);
+		if (event != NULL && json)
+			log_emit(l, event, kv, nkv,
+			    (flags & LOG_EV_MSG) ? buf : NULL);
+		else
+			log_emit(l, NULL, NULL, 0, buf);
 		wrote = 1;
 	} else {
 		k->dropped++;
@@ -177,6 +444,42 @@ log_rl_msg(struct log_rl *rl, enum log_level l, const char *fmt, ...)
 		k->last[n] = '\0';
 	}
 	pthread_mutex_unlock(&rl->mu);
+	return wrote;
+}
+
+int
+log_rl_msg(struct log_rl *rl, enum log_level l, const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[LOG_LINE_MAX];
+	int	wrote, saved = errno;
+
+	if (!log_enabled(l))
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	wrote = log_rl_put(rl, l, NULL, NULL, 0, 0, buf);
+	errno = saved;
+	return wrote;
+}
+
+int
+log_rl_ev(struct log_rl *rl, enum log_level l, const char *event,
+    const struct log_kv *kv, size_t nkv, unsigned flags, const char *fmt,
+    ...)
+{
+	va_list	ap;
+	char	buf[LOG_LINE_MAX];
+	int	wrote, saved = errno;
+
+	if (!log_enabled(l))
+		return 0;
+	/* Formatted in both formats: the kind is the message's. */
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	wrote = log_rl_put(rl, l, event, kv, nkv, flags, buf);
 	errno = saved;
 	return wrote;
 }

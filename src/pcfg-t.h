@@ -124,6 +124,7 @@ struct pcfg {
 	uint32_t		 udp_idle_timeout_ms;
 	uint32_t		 udp_max_flows;	/* 0: from the fd limit */
 	enum conn_log		 connection_log;
+	int			 log_json;	/* spec.logFormat: json */
 	int			 keep_established; /* on policy change */
 	struct hc_config	 hc;		/* spec.healthCheck, defaults
 						   applied; strings: kset

@@ -277,6 +277,7 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 	char		cl[NETADDR_HOSTPORTLEN], err[64] = "";
 	uint64_t	now = relay_now(r->w);
 	enum log_level	lvl;
+	const char	*ep;
 
 	lvl = r->snap->connection_log == CONN_LOG_DEBUG ? LOG_LEVEL_DEBUG :
 	    LOG_LEVEL_INFO;
@@ -286,11 +287,17 @@ relay_log(struct relay *r, const char *reason, const char *detail)
 	if (r->last_err != 0)
 		snprintf(err, sizeof(err), " error=\"%s\"",
 		    strerror(r->last_err));
-	log_msg(lvl, "conn client=%s service=%s endpoint=%s "
-	    "up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
-	    "reason=%s%s%s%s%s", cl, r->sp->label,
-	    r->ep ? r->ep->name : r->failed_ep ? r->failed_ep->name : "-",
-	    r->d[0].bytes, r->d[1].bytes, now - r->start_ms, reason, err,
+	ep = r->ep ? r->ep->name : r->failed_ep ? r->failed_ep->name : "-";
+	const struct log_kv kv[] = { LOG_STR("client", cl),
+	    LOG_STR("service", r->sp->label), LOG_STR("endpoint", ep),
+	    LOG_BYTES(r->d[0].bytes, r->d[1].bytes),
+	    LOG_U64("duration", now - r->start_ms), LOG_STR("reason", reason),
+	    LOG_STR("error", r->last_err != 0 ? strerror(r->last_err) : NULL),
+	    LOG_STR("detail", detail) };
+	log_ev(lvl, "conn", kv, LOG_NKV(kv), 0, "conn client=%s service=%s "
+	    "endpoint=%s up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64
+	    "ms reason=%s%s%s%s%s", cl, r->sp->label, ep, r->d[0].bytes,
+	    r->d[1].bytes, now - r->start_ms, reason, err,
 	    detail ? " detail=\"" : "", detail ? detail : "",
 	    detail ? "\"" : "");
 }

@@ -142,10 +142,19 @@ relay_udp_log(struct relay_udp_flow *fl, const char *reason)
 	ipaddr_format_sockaddr((struct sockaddr *)&fl->client, cl,
 	    sizeof(cl));
 	ipaddr_format_sockaddr((struct sockaddr *)&fl->local, lo, sizeof(lo));
-	log_msg(lvl, "flow client=%s local=%s service=%s endpoint=%s "
-	    "datagrams_up=%" PRIu64 " datagrams_down=%" PRIu64 " up=%"
-	    PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms reason=%s",
-	    cl, lo, fl->sp->label, fl->ep ? fl->ep->name : "-", fl->dg[0],
+	const struct log_kv kv[] = { LOG_STR("client", cl),
+	    LOG_STR("local", lo), LOG_STR("service", fl->sp->label),
+	    LOG_STR("endpoint", fl->ep ? fl->ep->name : "-"),
+	    LOG_BYTES(fl->bytes[0], fl->bytes[1]),
+	    LOG_U64("datagrams_up", fl->dg[0]),
+	    LOG_U64("datagrams_down", fl->dg[1]),
+	    LOG_U64("duration", relay_udp_now(fl->w) - fl->start_ms),
+	    LOG_STR("reason", reason) };
+	log_ev(lvl, "flow", kv, LOG_NKV(kv), 0, "flow client=%s local=%s "
+	    "service=%s endpoint=%s datagrams_up=%" PRIu64 " datagrams_down=%"
+	    PRIu64 " up=%" PRIu64 " down=%" PRIu64 " duration=%" PRIu64 "ms "
+	    "reason=%s", cl, lo, fl->sp->label, fl->ep ? fl->ep->name : "-",
+	    fl->dg[0],
 	    fl->dg[1], fl->bytes[0], fl->bytes[1],
 	    relay_udp_now(fl->w) - fl->start_ms, reason);
 }

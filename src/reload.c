@@ -63,10 +63,15 @@ reload_flight_free(struct reload *r, struct reload_flight *fl, size_t n)
 static void
 reload_failed(struct reload *r, const char *why)
 {
+	char			hash[20];
+	const struct log_kv	kv[] = { LOG_STR("result", "failed"),
+	    LOG_STR("reason", why), LOG_STR("config", hash) };
+
 	r->env->proc->reloads_failed++;
 	r->env->proc->last_reload_ok = 0;
-	log_error("reload failed: %s: still serving configuration %016" PRIx64,
-	    why, r->env->proc->config_hash);
+	snprintf(hash, sizeof(hash), "%016" PRIx64, r->env->proc->config_hash);
+	log_ev(LOG_LEVEL_ERROR, "reload", kv, LOG_NKV(kv), LOG_EV_MSG,
+	    "reload failed: %s: still serving configuration %s", why, hash);
 	upg_notify("READY=1");
 }
 
@@ -91,6 +96,9 @@ reload_commit(struct reload *r)
 	struct reload_env	*e = r->env;
 	struct model		*old = *e->model;
 	size_t			 i, nports;
+	char			 hash[20];
+	const struct log_kv	 kv[] = { LOG_STR("result", "ok"),
+	    LOG_STR("config", hash) };
 
 	r->fl = NULL;
 	if (*e->draining) {
@@ -114,8 +122,12 @@ reload_commit(struct reload *r)
 	*e->drain_ms = (*e->model)->pcfg.drain_timeout_ms;
 	log_set_level((*e->model)->pcfg.connection_log == CONN_LOG_DEBUG ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	log_info("reload: configuration %016" PRIx64 " applied: %zu Service "
-	    "ports%s", e->proc->config_hash, nports, fl->next.summary);
+	log_set_format((*e->model)->pcfg.log_json ? LOG_FORMAT_JSON :
+	    LOG_FORMAT_TEXT);
+	snprintf(hash, sizeof(hash), "%016" PRIx64, e->proc->config_hash);
+	log_ev(LOG_LEVEL_INFO, "reload", kv, LOG_NKV(kv), LOG_EV_MSG,
+	    "reload: configuration %s applied: %zu Service ports%s", hash,
+	    nports, fl->next.summary);
 	reload_flight_free(r, fl, 0);
 	upg_notify("READY=1");
 	reload_next(r);

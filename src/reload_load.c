@@ -168,13 +168,55 @@ rld_unref(struct rld *r)
 	free(r);
 }
 
-/* diag_lines' callback: the thread's diagnostics go to the log. */
+/* Where rld_log_diag is in the list diag_lines walks. */
+struct rld_diag_cur {
+	const struct diag_list	*dl;
+	size_t			 i;
+};
+
+/*
+ * diag_lines' callback: the diagnostics go to the log.  In json each
+ * line has its diagnostic's file, line, col, field and object as keys:
+ * diag_lines keeps the list's order (some warnings left out, counts
+ * last), so a cursor finds the diagnostic a line was made from.
+ */
 static void
 rld_log_diag(enum diag_severity sev, const char *line, void *arg)
 {
-	(void)arg;
-	log_msg(sev == DIAG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "%s",
-	    line);
+	struct rld_diag_cur	*cur = arg;
+	const struct diag	*d = NULL;
+	struct log_kv		 kv[7];
+	size_t			 n = 0;
+	char			 buf[2048];
+
+	while (log_get_format() == LOG_FORMAT_JSON && cur->i < cur->dl->n) {
+		diag_format(&cur->dl->v[cur->i++], buf, sizeof(buf));
+		if (strcmp(buf, line) == 0) {
+			d = &cur->dl->v[cur->i - 1];
+			break;
+		}
+	}
+	if (d != NULL) {
+		kv[n++] = LOG_STR("file", d->file);
+		if (d->line != 0)
+			kv[n++] = LOG_U64("line", d->line);
+		if (d->col != 0)
+			kv[n++] = LOG_U64("col", d->col);
+		kv[n++] = LOG_STR("kind", d->kind);
+		kv[n++] = LOG_STR("namespace", d->ns);
+		kv[n++] = LOG_STR("name", d->name);
+		kv[n++] = LOG_STR("field", d->field);
+	}
+	log_ev(sev == DIAG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "config",
+	    kv, n, LOG_EV_MSG, "%s", line);
+}
+
+void
+rld_log_diags(const struct diag_list *dl)
+{
+	struct rld_diag_cur	cur = { dl, 0 };
+
+	diag_lines(dl, rld_log_diag, &cur);
 }
 
 /*
@@ -213,7 +255,7 @@ rld_work(struct rld *r, const char *path, uint64_t hash,
 	diag_list_init(&dl);
 	rld_load(path, 1, hash, &dl, res);
 	/* Logged here: thousands of lines would stall the main loop. */
-	diag_lines(&dl, rld_log_diag, NULL);
+	rld_log_diags(&dl);
 	diag_list_free(&dl);
 	if (res->m != NULL)
 		rld_build(r, res->m, res);

@@ -105,6 +105,13 @@ int		 rld_loading(const struct rld *);
 void		 rld_model_free(struct rld *r, struct model *m);
 
 /*
+ * dl's diagnostics to the log, one line each (diag_lines' selection),
+ * errors at error level, warnings at warning; in the json format with
+ * their file, line, col, kind, namespace, name and field as keys.
+ */
+void		 rld_log_diags(const struct diag_list *dl);
+
+/*
  * Stop the thread without waiting for a load: done will not run again.
  * Waits only while the thread adds to live (a bounded, CPU-only step),
  * never while it reads files; after this returns the thread no longer

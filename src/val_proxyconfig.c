@@ -546,6 +546,16 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 			n++;
 		}
 	}
+	if (s->log_format != NULL) {
+		if (strcmp(s->log_format, "json") == 0)
+			out->log_json = 1;
+		else if (strcmp(s->log_format, "text") != 0) {
+			kobj_err(dc, val_at(s->y, "logFormat", NULL),
+			    DIAG_NOT_SUPPORTED, "spec.logFormat", s->log_format,
+			    "supported values: \"json\", \"text\"");
+			n++;
+		}
+	}
 	if (s->proxy_protocol != NULL && pp_version_parse(s->proxy_protocol,
 	    &out->proxy_protocol) == -1) {
 		kobj_err(dc, val_at(s->y, "proxyProtocol", NULL),
