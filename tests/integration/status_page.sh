@@ -119,6 +119,27 @@ shot() {
 		fail "no screenshot at $LOGDIR/$1"
 	fi
 }
+# cdp OUT URL EXPR SECONDS: chromium on URL in real time, EXPR
+# evaluated in the page through the DevTools protocol (cdp.py) until it
+# gives a value, printed into OUT; chromium killed by its pid after.
+cdp() {
+	local out=$1 url=$2 ud cpid
+	ud=$(mktemp -d "$TMP/chrome.XXXXXX")
+	"$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+	    --disable-extensions --disable-background-networking \
+	    --user-data-dir="$ud" --remote-debugging-port=0 \
+	    --remote-debugging-address=127.0.0.1 --window-size=1600,900 \
+	    "$url" >/dev/null 2>>"$TMP/chrome.err" &
+	cpid=$!
+	PIDS="$PIDS $cpid"
+	set +e
+	python3 "$top_srcdir/tests/integration/cdp.py" "$ud" "$3" "$4" \
+	    >"$out" 2>"$TMP/cdp.err"
+	set -e
+	stop_pids "$cpid"
+	rm -rf "$ud"
+	[ ! -s "$TMP/cdp.err" ] || sed 's/^/#   cdp: /' "$TMP/cdp.err"
+}
 # row_state FILE ATTR KEY: the data-state of the row whose data-ATTR is
 # KEY, as the script drew it ("" when there is none).
 row_state() {
@@ -301,6 +322,15 @@ expect "b2 still up" up "$(row_state "$TMP/dom3.html" ep "$NET.2:$P2")"
 expect "web's port still up (one endpoint left)" up \
     "$(row_state "$TMP/dom3.html" port "$WEB")"
 expect_grep 'class="ep st-down"' "$TMP/dom3.html" "down row coloured"
+# The colours as the browser computes them: the style ran under the
+# page's CSP nonce (a blocked style would leave the badges uncoloured).
+cdp "$TMP/colours.out" "http://$ADM/" "document.querySelector(
+    'tr.ep.st-down .st') && document.querySelector('tr.ep.st-up .st') ?
+    getComputedStyle(document.querySelector('tr.ep.st-down .st'))
+    .backgroundColor + ' ' + getComputedStyle(document.querySelector(
+    'tr.ep.st-up .st')).backgroundColor : null" 30
+expect "badges coloured: down red, up green" \
+    '"rgb(198, 40, 40) rgb(26, 127, 55)"' "$(cat "$TMP/colours.out")"
 kill_backend b2
 wait_for 20 eval '[ "$(curl -s --max-time 5 "http://$ADM/status" |
     grep -o "\"health\":\"down\"" | wc -l)" -ge 2 ]' ||
@@ -354,27 +384,13 @@ ADM="127.0.0.1:$(admin_port "$LOG")"
 # Real time, through the DevTools protocol (dump-dom's virtual time
 # stops the clock the page measures with): the page refreshing every
 # second, read once it has drawn twice (the second draw has rates).
-ud=$(mktemp -d "$TMP/chrome.XXXXXX")
-"$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
-    --disable-extensions --disable-background-networking \
-    --user-data-dir="$ud" --remote-debugging-port=0 \
-    --remote-debugging-address=127.0.0.1 \
-    "http://$ADM/?refresh=1" >/dev/null 2>>"$TMP/chrome.err" &
-CPID=$!
-PIDS="$PIDS $CPID"
-set +e
-python3 "$top_srcdir/tests/integration/cdp.py" "$ud" \
+cdp "$TMP/big.out" "http://$ADM/?refresh=1" \
     "(+document.body.getAttribute('data-refreshes') >= 2) ?
     document.body.getAttribute('data-render-ms') + ' ' +
-    document.querySelectorAll('tr[data-ep]').length : null" 60 \
-    >"$TMP/big.out" 2>"$TMP/cdp.err"
-set -e
-stop_pids "$CPID"
-rm -rf "$ud"
+    document.querySelectorAll('tr[data-ep]').length : null" 60
 read -r ms neps <<EOR
 $(tr -d '"' <"$TMP/big.out")
 EOR
-[ -s "$TMP/cdp.err" ] && sed 's/^/#   cdp: /' "$TMP/cdp.err"
 expect "all $((NS * NE)) endpoints drawn" $((NS * NE)) "${neps:-0}"
 echo "# render time for $((NS * NE)) endpoints in $NS Service ports:" \
     "${ms:-none} ms (one refresh's draw, style and layout included)"
