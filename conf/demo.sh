@@ -48,5 +48,6 @@ MSG
 	done
 ) &
 watch=$!
-trap 'kill "$watch" 2>/dev/null; "$top/conf/demo-backends.sh" stop' EXIT INT TERM
+trap 'kill "$watch" 2>/dev/null; "$top/conf/demo-backends.sh" stop' \
+    EXIT INT TERM
 "$svcproxy" run -c "$top/conf/demo.yaml"

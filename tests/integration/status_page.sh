@@ -13,13 +13,16 @@
 # ?filter= hides the other Services.  Without script (curl, as lynx
 # reads it) the server's own table says the same in words.  The answer
 # carries the security headers; methods but GET and HEAD get 405.
+# The badges' computed colours, read through the DevTools protocol
+# (cdp.py), show the style ran under the answer's CSP nonce.
 # Screenshots go to the test's log directory (status_page*.png).
 # A second svcproxy with 3000 endpoints measures the page's render time
 # in real time (printed; bounded generously).
 #
 # Skips (77), saying so, where chromium is not installed; fails instead
-# when CI is set (.ci/deps installs chromium, so CI runs this test).  Chromium gets its own temporary
-# profile and is killed by its pid on exit; every wait is bounded.
+# when CI is set (.ci/deps installs chromium, so CI runs this test).
+# Chromium gets its own temporary profile and is killed by its pid on
+# exit; every wait is bounded.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -248,11 +251,14 @@ done
 curl -s -D "$TMP/h" -o "$TMP/page.html" --max-time 5 "http://$ADM/"
 expect_grep '^HTTP/1.1 200' "$TMP/h" "GET / answers 200"
 expect_grep '^Content-Type: text/html' "$TMP/h" "GET / is HTML"
-expect_grep "^Content-Security-Policy: default-src 'self'; script-src 'nonce-[0-9a-f]{32}'; style-src 'nonce-[0-9a-f]{32}';.*frame-ancestors 'none'" \
+N32="'nonce-[0-9a-f]{32}'"
+expect_grep "^Content-Security-Policy: default-src 'self'; script-src $N32; style-src $N32;.*frame-ancestors 'none'" \
     "$TMP/h" "Content-Security-Policy: self only, inline by nonce, no framing"
 expect_grep '^X-Content-Type-Options: nosniff' "$TMP/h" "nosniff"
 expect_grep '^X-Frame-Options: DENY' "$TMP/h" "X-Frame-Options: DENY"
-nonce=$(sed -n "s/^Content-Security-Policy:.*script-src 'nonce-\([0-9a-f]*\)'.*/\1/p" "$TMP/h")
+nonce=$(sed -n \
+    "s/^Content-Security-Policy:.*script-src 'nonce-\([0-9a-f]*\)'.*/\1/p" \
+    "$TMP/h")
 expect_grep "<script nonce=\"$nonce\">" "$TMP/page.html" \
     "the script carries the answer's nonce"
 if grep -qiE '(src|href|action)="?(https?:)?//|@import|url\(' \
