@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
+#include "admin_page.h"
 #include "extname.h"
 #include "health_state.h"
 #include "clock.h"
@@ -54,6 +55,8 @@ struct adm_answer {
 	const char		*type;
 	const char		*allow;		/* Allow header, or NULL */
 	struct evbuffer		*body;
+	char			 headers[ADM_PAGE_HEADERS_MAX];	/* more,
+						   each line ending CRLF */
 };
 
 #define ADM_TEXT	"text/plain; charset=utf-8"
@@ -380,10 +383,32 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	ans->type = "application/json";
 }
 
+/* The status page (admin_page.h): HTML, read-only like every route. */
+static void
+adm_page_route(struct adm *a, const char *query, struct adm_answer *ans)
+{
+	struct snap	*s;
+
+	(void)query;
+	s = snap_slot_acquire(a->src.slot);
+	if (adm_page(ans->body, ans->headers, sizeof(ans->headers), s,
+	    a->src.met, a->src.proc, clock_mono_ms()) == -1) {
+		snap_unref(s);
+		evbuffer_drain(ans->body, evbuffer_get_length(ans->body));
+		ans->headers[0] = '\0';
+		ans->code = 500;
+		return;
+	}
+	snap_unref(s);
+	ans->code = 200;
+	ans->type = "text/html; charset=utf-8";
+}
+
 static const struct {
 	const char	*path;
 	adm_route_fn	*fn;
 } adm_routes[] = {
+	{ "/", adm_page_route },
 	{ "/healthz", adm_healthz },
 	{ "/metrics", adm_metrics },
 	{ "/status", adm_status },
@@ -460,10 +485,11 @@ adm_conn_answer(struct adm_conn *c, int head, struct adm_answer *ans)
 	bufferevent_disable(c->bev, EV_READ);
 	c->state = ADM_WRITING;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s%s"
 	    "Connection: close\r\n\r\n", ans->code, adm_reason(ans->code),
 	    ans->type, len, ans->allow ? "Allow: " : "",
-	    ans->allow ? ans->allow : "", ans->allow ? "\r\n" : "");
+	    ans->allow ? ans->allow : "", ans->allow ? "\r\n" : "",
+	    ans->headers);
 	if (!head)
 		evbuffer_add_buffer(out, ans->body);
 	/* adm_conn_write_cb lingers once it is all out. */
@@ -509,8 +535,8 @@ adm_conn_route(struct adm *a, char *req, int *head, struct adm_answer *ans)
 			return;
 		}
 	ans->code = 404;
-	evbuffer_add_printf(ans->body, "not found: try /healthz, /metrics, "
-	    "/status\n");
+	evbuffer_add_printf(ans->body, "not found: try /, /healthz, "
+	    "/metrics, /status\n");
 }
 
 /*

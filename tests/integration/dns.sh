@@ -20,7 +20,7 @@ SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 
 for tool in dig curl python3; do
 	command -v "$tool" >/dev/null || { echo "not ok - $tool is needed" \
-	    "(.ci/deps installs bind9-dnsutils; not skipped: CI needs it)"
+	    "(.ci/deps --test installs bind9-dnsutils; not skipped: CI needs it)"
 	    exit 1; }
 done
 

@@ -46,7 +46,7 @@ trap 'exit 1' INT TERM
 
 NSD=$(command -v nsd || echo /usr/sbin/nsd)
 if [ ! -x "$NSD" ]; then
-	echo "ok - # SKIP nsd is not installed (.ci/deps installs it)"
+	echo "ok - # SKIP nsd is not installed (.ci/deps --test installs it)"
 	exit 77
 fi
 

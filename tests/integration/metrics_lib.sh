@@ -83,7 +83,7 @@ expect_metric_in() {
 # prometheus); without it, a skip that says so.
 prom_lint() {
 	if ! command -v promtool >/dev/null; then
-		pass "$2 # SKIP no promtool (.ci/deps installs prometheus)"
+		pass "$2 # SKIP no promtool (.ci/deps --test installs prometheus)"
 		return
 	fi
 	if promtool check metrics <"$1" >"$1.lint" 2>&1; then

@@ -25,7 +25,7 @@ trap 'exit 1' INT TERM
 
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null
 then
-	echo "1..0 # SKIP no promtool/prometheus (.ci/deps installs prometheus)"
+	echo "1..0 # SKIP no promtool/prometheus (.ci/deps --test installs prometheus)"
 	exit 77
 fi
 

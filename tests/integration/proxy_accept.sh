@@ -19,7 +19,7 @@
 #      1 s proxyProtocolTimeout (not before, and within 4 s).
 #   4. `check`: accept-proxy-protocol without trusted sources is an
 #      error; `resolve` shows the port accepts it.
-# Skips (exit 77) only when haproxy is not installed (.ci/deps has it).
+# Skips (exit 77) only when haproxy is not installed (.ci/deps --test has it).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -27,7 +27,7 @@ SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 . "$top_srcdir/tests/integration/ha_lib.sh"
 
 HAPROXY=$(command -v haproxy || ls /usr/sbin/haproxy 2>/dev/null || true)
-[ -n "$HAPROXY" ] || { echo "SKIP: haproxy is needed (.ci/deps)"; exit 77; }
+[ -n "$HAPROXY" ] || { echo "SKIP: haproxy is needed (.ci/deps --test)"; exit 77; }
 
 A=$((RANDOM % 200 + 20))
 NET="127.80.$A"		# the raw receiver

@@ -26,7 +26,7 @@
 #   3. `check` refuses a bad value with the API server's wording;
 #      `resolve` shows the method per Service port.
 # Skips (exit 77) only when nginx or haproxy is not installed
-# (.ci/deps installs both).
+# (.ci/deps --test installs both).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -37,7 +37,7 @@ NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
 HAPROXY=$(command -v haproxy || ls /usr/sbin/haproxy 2>/dev/null || true)
 if [ -z "$NGINX" ] || [ -z "$HAPROXY" ]; then
 	echo "SKIP: nginx and haproxy are needed as PROXY protocol" \
-	    "receivers (.ci/deps installs them)"
+	    "receivers (.ci/deps --test installs them)"
 	exit 77
 fi
 
