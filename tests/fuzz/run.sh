@@ -109,11 +109,25 @@ if [ "$rc" -ne 0 ]; then
 	    head -20 || true
 	fail=1
 fi
+# 3. The PROXY protocol parser (a peer's bytes, as hostile as YAML):
+# a quarter of the time, from an empty corpus (headers are short).
+pp_secs=$(( secs / 4 > 5 ? secs / 4 : 5 ))
+make -s -j2 tests/fuzz/fuzz_proxyproto
+mkdir -p "$build/corpus-pp"
+./tests/fuzz/fuzz_proxyproto -max_total_time="$pp_secs" -max_len=600 \
+	-timeout="$timeout" -print_final_stats=1 \
+	-artifact_prefix="$build/artifacts/" "$build/corpus-pp" \
+	>"$build/fuzz-pp.log" 2>&1 || {
+	echo "fuzz: FAIL: the PROXY protocol fuzzer failed" \
+	    "(see $build/fuzz-pp.log)"
+	tail -20 "$build/fuzz-pp.log"
+	fail=1
+}
 if [ -n "$(ls -A "$build/artifacts")" ]; then
 	echo "fuzz: FAIL: inputs that crashed, leaked, ran out of memory" \
 	    "or took over ${slow} s:"
 	ls -l "$build/artifacts"
 	fail=1
 fi
-[ "$fail" -eq 0 ] && echo "fuzz: ok, ${secs} s, no artifacts"
+[ "$fail" -eq 0 ] && echo "fuzz: ok, ${secs} s (+${pp_secs} s PROXY protocol), no artifacts"
 exit "$fail"
