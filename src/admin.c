@@ -305,14 +305,16 @@ adm_json_port(FILE *f, const struct adm *a, const struct snap_port *sp)
 		fputs(j ? ",{\"address\":" : "{\"address\":", f);
 		json_str(f, ep->name);
 		fprintf(f, ",\"state\":\"%s\",\"active\":%u,\"total\":%" PRIu64
-		    ",\"failures\":%" PRIu64 ",\"failsInRow\":%u",
+		    ",\"failures\":%" PRIu64 ",\"failsInRow\":%u"
+		    ",\"bytesUp\":%" PRIu64 ",\"bytesDown\":%" PRIu64,
 		    atomic_load_explicit(&ep->live->fails_in_row,
 		    memory_order_relaxed) > 0 ? "failing" : "usable",
 		    atomic_load_explicit(&ep->live->active,
 		    memory_order_relaxed), met_get(&ep->live->total),
 		    met_get(&ep->live->failures),
 		    atomic_load_explicit(&ep->live->fails_in_row,
-		    memory_order_relaxed));
+		    memory_order_relaxed), met_get(&ep->live->bytes_up),
+		    met_get(&ep->live->bytes_down));
 		adm_json_ep_health(f, sp, ep, now);
 		fputc('}', f);
 	}

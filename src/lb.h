@@ -92,6 +92,8 @@ struct lb_live {
 	_Atomic uint64_t	 total;		/* connections picked */
 	_Atomic uint64_t	 failures;	/* failed connects */
 	_Atomic uint32_t	 fails_in_row;	/* since the last success */
+	_Atomic uint64_t	 bytes_up;	/* client to endpoint, TCP */
+	_Atomic uint64_t	 bytes_down;	/* connections, at close */
 	/* Passive outlier detection (issue 12): ejected from new
 	   connections until this monotonic ms; times ejected so far;
 	   the wall clock ms the ejection began, which an active check's

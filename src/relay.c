@@ -329,8 +329,15 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 		pool_pipe_put(&w->pool, r->d[s].pfd, r->d[s].inflight != 0);
 		pool_buf_put(&w->pool, &r->d[s].buf);
 	}
-	if (r->ep != NULL)
+	if (r->ep != NULL) {
+		/* Per endpoint for /status: beside the release's own
+		   atomic on the same live state. */
+		atomic_fetch_add_explicit(&r->ep->live->bytes_up,
+		    r->d[0].bytes, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->ep->live->bytes_down,
+		    r->d[1].bytes, memory_order_relaxed);
 		lb_release(&r->sp->lb, r->ep);
+	}
 	relay_unreserve(w, r->sp);
 	WRK_STAT_ADD(w->stats, active, (uint32_t)-1);
 	WRK_STAT_ADD(w->stats, closed, 1);

@@ -309,6 +309,11 @@ want("web connectFailures", 0, w.get("connectFailures"))
 eps = {e["address"]: e for e in w.get("endpoints", [])}
 want("web endpoints", sorted([e1, e2]), sorted(eps))
 want("web endpoint totals", n, sum(e["total"] for e in eps.values()))
+# Bytes per endpoint (the status page's column) add up to the port's.
+want("web endpoint bytesUp", 256 * n,
+     sum(e.get("bytesUp", 0) for e in eps.values()))
+want("web endpoint bytesDown", 256 * n,
+     sum(e.get("bytesDown", 0) for e in eps.values()))
 for a, e in eps.items():
     if not e["total"] > 0 or e["state"] != "usable" or e["active"] != 0:
         errs.append("endpoint %s: %r" % (a, e))
