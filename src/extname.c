@@ -172,7 +172,8 @@ xn_set_answer(struct xn_run *x, struct xn_ent *e, const struct ipaddr *a,
 	if (xn_addrs_equal(e->addrs, e->naddrs, a, n))
 		return 0;
 	pthread_mutex_lock(&x->mu);
-	memcpy(e->addrs, a, n * sizeof(*a));
+	if (n > 0)	/* a is NULL when the answer is dropped */
+		memcpy(e->addrs, a, n * sizeof(*a));
 	e->naddrs = n;
 	pthread_mutex_unlock(&x->mu);
 	return 1;
