@@ -34,7 +34,9 @@
  * With svcproxy.io/proxy-protocol: v2 each datagram to the endpoint
  * starts with a PROXY v2 header (DGRAM over IPv4 or IPv6: the client,
  * and the local address it sent to), built once per flow and sent as
- * its own iovec before the payload; replies come back without one.  Calls go one way: the worker calls relay_udp.
+ * its own iovec before the payload; replies come back without one.
+ *
+ * Calls go one way: the worker calls relay_udp.
  */
 #ifndef SVCPROXY_RELAY_UDP_H
 #define SVCPROXY_RELAY_UDP_H
