@@ -16,6 +16,7 @@
 
 #include "metrics.h"
 #include "netaddr.h"
+#include "proxyproto.h"
 #include "relay_udp.h"
 
 /* Control room for one IPv4 or IPv6 packet info message. */
@@ -23,6 +24,9 @@
 
 #define RELAY_UDP_LOG_BURST	3
 #define RELAY_UDP_LOG_PERIOD_MS	10000
+/* A PROXY v2 header for UDP over IPv6, the longest a flow sends:
+   16 bytes and two addresses and ports. */
+#define RELAY_UDP_PP_MAX	(PP_V2_HDR + 2 * 16 + 2 * 2)
 
 struct relay_udp_flow {
 	struct udp_flow		 f;		/* first: the table's */
@@ -49,6 +53,14 @@ struct relay_udp_flow {
 	uint64_t		 batch;		/* w->batch it was noted in */
 	uint64_t		 requests;	/* datagrams sent up */
 	uint64_t		 responses;	/* replies sent back */
+	/*
+	 * svcproxy.io/proxy-protocol: v2: the header every datagram to
+	 * the endpoint starts with (HAProxy's doc/proxy-protocol.txt: a
+	 * header in each datagram, never split), built once for the
+	 * flow, whose key it is.  pplen 0: none (v1 has no UDP form).
+	 */
+	uint8_t			 pp[RELAY_UDP_PP_MAX];
+	uint8_t			 pplen;
 };
 
 
@@ -412,6 +424,22 @@ relay_udp_on_read(evutil_socket_t fd, short what, void *arg)
 
 /* ---- choosing an endpoint ---- */
 
+/*
+ * Build fl's PROXY header for its Service port's setting: on creation
+ * and when a reload moves it to another snapshot (the setting may have
+ * changed), never per datagram.
+ */
+static void
+relay_udp_pp(struct relay_udp_flow *fl)
+{
+	fl->pplen = 0;
+	if (fl->sp->svc->proxy_protocol != PP_V2)
+		return;
+	fl->pplen = (uint8_t)pp_build(PP_V2, 1,
+	    (const struct sockaddr *)&fl->client,
+	    (const struct sockaddr *)&fl->local, fl->pp, sizeof(fl->pp));
+}
+
 /* Who fl's client is under snapshot cur, for NetworkPolicy. */
 static void
 relay_udp_client(struct relay_udp_flow *fl, struct snap *cur)
@@ -560,6 +588,7 @@ relay_udp_recheck(struct relay_udp_flow *fl, struct snap *cur,
 		fl->snap = snap_ref(cur);
 		fl->sp = sl->sp;
 		relay_udp_client(fl, cur);
+		relay_udp_pp(fl);
 		/* Out of memory keeps the old timeout: harmless. */
 		(void)udp_flow_set_timeout(&fl->w->tab, &fl->f,
 		    fl->sp->svc->udp_idle_timeout_ms);
@@ -685,6 +714,7 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 	fl->local = *local;
 	fl->start_ms = relay_udp_now(w);
 	relay_udp_client(fl, cur);
+	relay_udp_pp(fl);
 	if (udp_flow_insert(&w->tab, &fl->f, fl->start_ms,
 	    sl->sp->svc->udp_idle_timeout_ms) == -1) {
 		snap_unref(fl->snap);
@@ -740,7 +770,10 @@ relay_udp_local(const struct msghdr *mh, const struct sockaddr_storage *lsa,
  * endpoint in one sendmmsg: a client with several requests in flight
  * pays one system call per run, not one per datagram.  A flow closed
  * while its run was gathered (its endpoint gone: sp NULL or no socket)
- * drops the run, as UDP may.
+ * drops the run, as UDP may.  A PROXY header is the first of each
+ * datagram's two iovecs (relay_udp_input): it is not the client's, so
+ * it is not counted in bytes up; a datagram it makes too large for UDP
+ * is dropped alone.
  */
 static void
 relay_udp_up(struct relay_udp_flow *fl, struct mmsghdr *m, int n)
@@ -752,11 +785,15 @@ relay_udp_up(struct relay_udp_flow *fl, struct mmsghdr *m, int n)
 	while (sent < n) {
 		k = sendmmsg(fl->fd, m + sent, (unsigned)(n - sent),
 		    MSG_DONTWAIT);
+		if (k == -1 && errno == EMSGSIZE) {
+			sent++;
+			continue;
+		}
 		if (k <= 0)
 			break;	/* full or refused: UDP may drop */
 		for (i = sent; i < sent + k; i++) {
 			fl->dg[0]++;
-			fl->bytes[0] += m[i].msg_len;
+			fl->bytes[0] += m[i].msg_len - fl->pplen;
 		}
 		fl->requests += (uint64_t)k;
 		sent += k;
@@ -796,11 +833,13 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 		w->batch++;
 		for (i = 0; i < RELAY_UDP_BATCH; i++) {
 			mh = &w->msgs[i].msg_hdr;
-			w->iov[i].iov_base = w->buf + (size_t)i *
+			/* iov[2i]: room for a PROXY header, iov[2i + 1]:
+			   the datagram. */
+			w->iov[2 * i + 1].iov_base = w->buf + (size_t)i *
 			    RELAY_UDP_DGRAM_MAX;
-			w->iov[i].iov_len = RELAY_UDP_DGRAM_MAX;
+			w->iov[2 * i + 1].iov_len = RELAY_UDP_DGRAM_MAX;
 			memset(mh, 0, sizeof(*mh));
-			mh->msg_iov = &w->iov[i];
+			mh->msg_iov = &w->iov[2 * i + 1];
 			mh->msg_iovlen = 1;
 			mh->msg_name = &w->names[i];
 			mh->msg_namelen = sizeof(w->names[i]);
@@ -824,11 +863,19 @@ relay_udp_input(struct relay_udp_wrk *w, int lfd,
 			if (fl == NULL)
 				continue;
 			/* Sent on the flow's connected socket: no address,
-			   no packet info, the datagram's own length. */
-			w->iov[i].iov_len = w->msgs[i].msg_len;
+			   no packet info, the datagram's own length, after
+			   the flow's PROXY header if it has one (its own
+			   iovec: the payload is not copied). */
+			w->iov[2 * i + 1].iov_len = w->msgs[i].msg_len;
 			memset(mh, 0, sizeof(*mh));
-			mh->msg_iov = &w->iov[i];
+			mh->msg_iov = &w->iov[2 * i + 1];
 			mh->msg_iovlen = 1;
+			if (fl->pplen != 0) {
+				w->iov[2 * i].iov_base = fl->pp;
+				w->iov[2 * i].iov_len = fl->pplen;
+				mh->msg_iov = &w->iov[2 * i];
+				mh->msg_iovlen = 2;
+			}
 			if (run == NULL) {
 				run = fl;
 				first = i;
@@ -869,7 +916,7 @@ relay_udp_wrk_init(struct relay_udp_wrk *w)
 	if (w->max_flows == 0)
 		w->max_flows = RELAY_UDP_FLOWS_DEFAULT;
 	w->msgs = calloc(RELAY_UDP_BATCH, sizeof(*w->msgs));
-	w->iov = calloc(RELAY_UDP_BATCH, sizeof(*w->iov));
+	w->iov = calloc(2 * RELAY_UDP_BATCH, sizeof(*w->iov));
 	w->names = calloc(RELAY_UDP_BATCH, sizeof(*w->names));
 	w->ctl = calloc(RELAY_UDP_BATCH, RELAY_UDP_CTL);
 	w->buf = malloc((size_t)RELAY_UDP_BATCH * RELAY_UDP_DGRAM_MAX);

@@ -29,7 +29,14 @@
  * It expires after its Service's idle timeout (snap_svc's
  * udp_idle_timeout_ms: svcproxy.io/udp-idle-timeout, else ProxyConfig
  * spec.udpIdleTimeout) and, with svcproxy.io/udp-responses N (nginx's
- * proxy_responses), once it has passed N replies per request it sent.  Calls go one way: the worker calls relay_udp.
+ * proxy_responses), once it has passed N replies per request it sent.
+ *
+ * With svcproxy.io/proxy-protocol: v2 each datagram to the endpoint
+ * starts with a PROXY v2 header (DGRAM over IPv4 or IPv6: the client,
+ * and the local address it sent to), built once per flow and sent as
+ * its own iovec before the payload; replies come back without one.
+ *
+ * Calls go one way: the worker calls relay_udp.
  */
 #ifndef SVCPROXY_RELAY_UDP_H
 #define SVCPROXY_RELAY_UDP_H
@@ -75,7 +82,8 @@ struct relay_udp_wrk {
 	struct log_rl		 rl;		/* limit, policy lines */
 	/* One batch's buffers, owned (relay_udp_wrk_init): */
 	struct mmsghdr		*msgs;
-	struct iovec		*iov;
+	struct iovec		*iov;		/* 2 per datagram: PROXY
+						   header, payload */
 	struct sockaddr_storage	*names;
 	char			*ctl;		/* RELAY_UDP_CTL each */
 	char			*buf;		/* RELAY_UDP_DGRAM_MAX each */

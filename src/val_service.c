@@ -1083,7 +1083,8 @@ proxy_external_name(struct svc_ctx *c, const struct ynode *vy,
 /*
  * svcproxy.io/proxy-protocol: the header its backends get first, and
  * what it does not reach as warnings: a Service svcproxy does not
- * proxy, UDP ports (not yet).
+ * proxy, v1 on UDP ports (a text line has no UDP form; v2 heads each
+ * datagram), SCTP ports.
  */
 static void
 proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
@@ -1107,12 +1108,14 @@ proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
 		return;
 	}
 	for (i = 0; i < sp->ports.n; i++)
-		if (is(sp->ports.v[i].protocol, "UDP") ||
+		if ((pv == PP_V1 && is(sp->ports.v[i].protocol, "UDP")) ||
 		    is(sp->ports.v[i].protocol, "SCTP"))
 			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
-			    "honoured on spec.ports[%zu] (%s): only TCP "
-			    "connections get the header", i,
-			    sp->ports.v[i].protocol);
+			    "honoured on spec.ports[%zu] (%s): %s", i,
+			    sp->ports.v[i].protocol, pv == PP_V1 &&
+			    is(sp->ports.v[i].protocol, "UDP") ? "v1 has "
+			    "no UDP form, v2 has" : "only TCP connections "
+			    "and UDP datagrams get the header");
 }
 
 /*
