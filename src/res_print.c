@@ -109,8 +109,11 @@ json_endpoint(FILE *fp, const struct res_endpoint *e)
 static const char *
 client_address(const struct res_service *s, const struct res_port *p)
 {
-	if (!s->proxied || p->proto != PROTO_TCP)
+	if (!s->proxied || p->proto == PROTO_SCTP)
 		return NULL;
+	/* UDP: only v2 has a datagram form, and no transparent mode. */
+	if (p->proto == PROTO_UDP)
+		return s->proxy_protocol == PP_V2 ? "proxy-protocol-v2" : NULL;
 	switch (s->proxy_protocol) {
 	case PP_V1:
 		return s->transparent ? "transparent+proxy-protocol-v1" :
