@@ -1232,6 +1232,47 @@ local_client_address(struct svc_ctx *c)
 	    "spec.localTrafficClientAddress");
 }
 
+/*
+ * A v1 PROXY header that comes from a ProxyConfig default, not from the
+ * Service's own annotation (proxy_protocol() warns for that one): v1
+ * has no datagram form, so say at each UDP port that it gets none.
+ */
+static void
+default_v1_on_udp(struct svc_ctx *c)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	const struct kstrmap	*m = &c->s->meta.annotations;
+	const char		*from = "spec.proxyProtocol";
+	char			 f[VAL_PATH_MAX];
+	enum pp_version		 pv = c->pcfg->proxy_protocol;
+	size_t			 i;
+
+	if (headless(c->s) || is(sp->type, "ExternalName"))
+		return;
+	for (i = 0; i < m->n; i++)
+		if (is(m->v[i].key, ANN_PROXY_PROTOCOL))
+			return;
+	/* res.c's order: the Service's default, then Local's method. */
+	if (pv == PP_NONE && is(sp->external_traffic_policy, "Local") &&
+	    c->pcfg->local_ca == PCFG_LOCAL_CA_PP_V1) {
+		for (i = 0; i < m->n; i++)
+			if (is(m->v[i].key, ANN_SOURCE_ADDRESS))
+				return;
+		pv = PP_V1;
+		from = "spec.localTrafficClientAddress";
+	}
+	if (pv != PP_V1)
+		return;
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP"))
+			kobj_warn(&c->dc, val_at(sp->ports.v[i].y, "protocol",
+			    sp->ports.v[i].y), DIAG_INVALID, val_path(f,
+			    "spec.ports[%zu].protocol", i), "UDP", "gets no "
+			    "PROXY header: ProxyConfig %s asks for v1, which "
+			    "has no UDP form; set " ANN_PROXY_PROTOCOL ": v2 "
+			    "(or none) on the Service", from);
+}
+
 /* The annotations ValidateService reads, and svcproxy's own. */
 static void
 annotations(struct svc_ctx *c)
@@ -1301,6 +1342,7 @@ annotations(struct svc_ctx *c)
 	health(c);
 	balancing(c);
 	local_client_address(c);
+	default_v1_on_udp(c);
 	if (hints != NULL && mode != NULL && !is(hints, mode))
 		err(c, mode_y, DIAG_INVALID, val_path(f,
 		    "metadata.annotations[%s]", ANN_TOPOLOGY_MODE), mode,

@@ -1744,6 +1744,24 @@ START_TEST(test_local_client_address)
 	vt_run(&t, PCFG_DOC("proxyProtocol: v1") LOCAL_SVC("", "[{port: 80}]"));
 	vt_clean(&t);
 	vt_free(&t);
+	/* A v1 default reaches no UDP port: said there, whichever default
+	   it came from; the Service's own v2 (or none) stands. */
+	vt_run(&t, PCFG_DOC("proxyProtocol: v1") LOCAL_SVC("",
+	    "[{port: 80}, {name: d, port: 53, protocol: UDP}]"));
+	vt_expect(&t, "spec.ports[1].protocol", W, DIAG_INVALID, "UDP",
+	    "gets no PROXY header: ProxyConfig spec.proxyProtocol asks for "
+	    "v1, which has no UDP form");
+	vt_free(&t);
+	vt_run(&t, PCFG_DOC("localTrafficClientAddress: proxy-protocol-v1")
+	    LOCAL_SVC("", "[{port: 53, protocol: UDP}]"));
+	vt_expect(&t, "spec.ports[0].protocol", W, DIAG_INVALID, "UDP",
+	    "ProxyConfig spec.localTrafficClientAddress asks for v1");
+	vt_free(&t);
+	vt_run(&t, PCFG_DOC("proxyProtocol: v1")
+	    LOCAL_SVC("svcproxy.io/proxy-protocol: v2",
+	    "[{port: 53, protocol: UDP}]"));
+	vt_clean(&t);
+	vt_free(&t);
 	vt_run(&t, PCFG_DOC("localTrafficClientAddress: proxy-protocol")
 	    LOCAL_SVC("", "[{port: 80}]"));
 	vt_expect(&t, "spec.localTrafficClientAddress", E,
