@@ -168,49 +168,47 @@ node_addresses(const struct diag_ctx *dc, struct arena *a,
 	return n;
 }
 
-/* The senders whose PROXY protocol headers are believed. */
+/*
+ * A list of CIDRs at spec.FIELD, into *out / *nout (arena) when every
+ * one is valid.  The count of errors.
+ */
 static size_t
-pp_trusted(const struct diag_ctx *dc, struct arena *a,
-    const struct kpcfg_spec *s, struct pcfg *out)
+cidr_list(const struct diag_ctx *dc, struct arena *a,
+    const struct kstrlist *l, const char *field, struct cidr **out,
+    size_t *nout)
 {
-	const struct kstrlist	*l = &s->pp_trusted;
-	struct cidr		*v;
-	char			 p[VAL_PATH_MAX];
-	size_t			 i, n = 0;
+	struct cidr	*v;
+	char		 p[VAL_PATH_MAX];
+	size_t		 i, n = 0;
 
 	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
 		return 0;
 	for (i = 0; i < l->n; i++)
 		n += val_cidr(dc, l->y->items[i],
-		    val_path(p, "spec.proxyProtocolTrustedSources[%zu]", i),
-		    l->v[i], &v[i]);
+		    val_path(p, "spec.%s[%zu]", field, i), l->v[i], &v[i]);
 	if (n == 0) {
-		out->pp_trusted = v;
-		out->npp_trusted = l->n;
+		*out = v;
+		*nout = l->n;
 	}
 	return n;
+}
+
+/* The senders whose PROXY protocol headers are believed. */
+static size_t
+pp_trusted(const struct diag_ctx *dc, struct arena *a,
+    const struct kpcfg_spec *s, struct pcfg *out)
+{
+	return cidr_list(dc, a, &s->pp_trusted,
+	    "proxyProtocolTrustedSources", &out->pp_trusted,
+	    &out->npp_trusted);
 }
 
 static size_t
 lb_pool(const struct diag_ctx *dc, struct arena *a,
     const struct kpcfg_spec *s, struct pcfg *out)
 {
-	const struct kstrlist	*l = &s->load_balancer_pool;
-	struct cidr		*v;
-	char			 p[VAL_PATH_MAX];
-	size_t			 i, n = 0;
-
-	if (l->n == 0 || (v = arena_calloc(a, l->n, sizeof(*v))) == NULL)
-		return 0;
-	for (i = 0; i < l->n; i++)
-		n += val_cidr(dc, l->y->items[i],
-		    val_path(p, "spec.loadBalancerPool[%zu]", i), l->v[i],
-		    &v[i]);
-	if (n == 0) {
-		out->lb_pool = v;
-		out->nlb_pool = l->n;
-	}
-	return n;
+	return cidr_list(dc, a, &s->load_balancer_pool, "loadBalancerPool",
+	    &out->lb_pool, &out->nlb_pool);
 }
 
 /* spec.loadBalancing.algorithm: a name the balancer registry knows. */

@@ -1081,6 +1081,39 @@ proxy_external_name(struct svc_ctx *c, const struct ynode *vy,
 }
 
 /*
+ * A client-address setting on a Service svcproxy does not proxy: say
+ * so at the annotation (1), or 0.
+ */
+static int
+not_proxied(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v)
+{
+	if (!headless(c->s) && !is(c->s->spec.type, "ExternalName"))
+		return 0;
+	kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: svcproxy "
+	    "does not proxy %s Services", headless(c->s) ? "headless" :
+	    "ExternalName");
+	return 1;
+}
+
+/* A TCP-only setting: a warning at each UDP or SCTP port it misses. */
+static void
+tcp_only(struct svc_ctx *c, const struct ynode *vy, const char *f,
+    const char *v, const char *what)
+{
+	const struct ksvc_spec	*sp = &c->s->spec;
+	size_t			 i;
+
+	for (i = 0; i < sp->ports.n; i++)
+		if (is(sp->ports.v[i].protocol, "UDP") ||
+		    is(sp->ports.v[i].protocol, "SCTP"))
+			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
+			    "honoured on spec.ports[%zu] (%s): only TCP "
+			    "connections %s", i, sp->ports.v[i].protocol,
+			    what);
+}
+
+/*
  * svcproxy.io/proxy-protocol: the header its backends get first, and
  * what it does not reach as warnings: a Service svcproxy does not
  * proxy, v1 on UDP ports (a text line has no UDP form; v2 heads each
@@ -1101,12 +1134,8 @@ proxy_protocol(struct svc_ctx *c, const struct ynode *vy, const char *f,
 	}
 	if (pv == PP_NONE)
 		return;
-	if (headless(c->s) || is(sp->type, "ExternalName")) {
-		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
-		    "svcproxy does not proxy %s Services",
-		    headless(c->s) ? "headless" : "ExternalName");
+	if (not_proxied(c, vy, f, v))
 		return;
-	}
 	for (i = 0; i < sp->ports.n; i++)
 		if ((pv == PP_V1 && is(sp->ports.v[i].protocol, "UDP")) ||
 		    is(sp->ports.v[i].protocol, "SCTP"))
@@ -1127,9 +1156,6 @@ static void
 accept_proxy(struct svc_ctx *c, const struct ynode *vy, const char *f,
     const char *v)
 {
-	const struct ksvc_spec	*sp = &c->s->spec;
-	size_t			 i;
-
 	if (!is(v, "true") && !is(v, "false")) {
 		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
 		    "\"false\", \"true\"");
@@ -1143,19 +1169,9 @@ accept_proxy(struct svc_ctx *c, const struct ynode *vy, const char *f,
 		    "is trusted, so every connection would be refused");
 		return;
 	}
-	if (headless(c->s) || is(sp->type, "ExternalName")) {
-		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
-		    "svcproxy does not proxy %s Services",
-		    headless(c->s) ? "headless" : "ExternalName");
+	if (not_proxied(c, vy, f, v))
 		return;
-	}
-	for (i = 0; i < sp->ports.n; i++)
-		if (is(sp->ports.v[i].protocol, "UDP") ||
-		    is(sp->ports.v[i].protocol, "SCTP"))
-			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
-			    "honoured on spec.ports[%zu] (%s): only TCP "
-			    "connections read a header", i,
-			    sp->ports.v[i].protocol);
+	tcp_only(c, vy, f, v, "read a header");
 }
 
 /*
@@ -1168,9 +1184,6 @@ static void
 source_address(struct svc_ctx *c, const struct ynode *vy, const char *f,
     const char *v)
 {
-	const struct ksvc_spec	*sp = &c->s->spec;
-	size_t			 i;
-
 	if (!is(v, "client") && !is(v, "proxy")) {
 		err(c, vy, DIAG_NOT_SUPPORTED, f, v, "supported values: "
 		    "\"client\", \"proxy\"");
@@ -1178,19 +1191,9 @@ source_address(struct svc_ctx *c, const struct ynode *vy, const char *f,
 	}
 	if (is(v, "proxy"))
 		return;
-	if (headless(c->s) || is(sp->type, "ExternalName")) {
-		kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not honoured: "
-		    "svcproxy does not proxy %s Services",
-		    headless(c->s) ? "headless" : "ExternalName");
+	if (not_proxied(c, vy, f, v))
 		return;
-	}
-	for (i = 0; i < sp->ports.n; i++)
-		if (is(sp->ports.v[i].protocol, "UDP") ||
-		    is(sp->ports.v[i].protocol, "SCTP"))
-			kobj_warn(&c->dc, vy, DIAG_INVALID, f, v, "not "
-			    "honoured on spec.ports[%zu] (%s): only TCP "
-			    "connections come from the client's address", i,
-			    sp->ports.v[i].protocol);
+	tcp_only(c, vy, f, v, "come from the client's address");
 }
 
 /*
