@@ -593,23 +593,28 @@ def report(args, names, layouts, data, ns, cmds, confs, vers, took, checks):
                         if n != "direct"
                         for v in data["capped"][wl][n][key]
                         if v is not None] or [0])
-        worst = []
-        for wl in args.workloads:
-            for n in names:
-                if n == "direct":
-                    continue
-                for v in data["capped"][wl][n]["load_pct"]:
-                    if v is not None and v >= LOAD_SATURATED:
-                        worst.append("%s %s %.0f%%" % (n, wl, v))
+        # Per contender: how many of its capped figures saturated the
+        # load CPU, of how many.
+        worst, total, bad = [], 0, 0
+        for n in names:
+            if n == "direct":
+                continue
+            v = [x for wl in args.workloads
+                 for x in data["capped"][wl][n]["load_pct"] if x is not None]
+            hot = [x for x in v if x >= LOAD_SATURATED]
+            total += len(v)
+            bad += len(hot)
+            if hot:
+                worst.append("%s %d of %d" % (n, len(hot), len(v)))
         if worst:
-            L.append("**The load CPU was saturated in %d capped proxy "
-                     "figure(s)** (at or above %.0f%% busy: %s): those "
+            L.append("**The load CPU was saturated in %d of %d capped proxy "
+                     "figures** (at or above %.0f%% busy: %s): those "
                      "measure the load as much as the proxy.  redis-benchmark "
                      "and the servers themselves used at most %.0f%% of it "
                      "in a capped proxy figure: when that is well below, "
                      "something else on the machine was using the load "
                      "CPU; otherwise a smaller --cap keeps the proxy the "
-                     "limit." % (len(worst), LOAD_SATURATED,
+                     "limit." % (bad, total, LOAD_SATURATED,
                                  "; ".join(worst), top("own_pct")))
         else:
             L.append("Capped layout: the load CPU stayed below saturation "
