@@ -64,7 +64,8 @@ Results: medians with (min-max) over rounds, round-by-round ratios of
 svcproxy to haproxy and to haproxy-splice (and to svcproxy-base), the
 commands, the generated configurations and the versions, printed and,
 unless --no-results, written to the "Application protocol (Redis)"
-section of bench/RESULTS.md.  Working files: bench/out/app/.  Every
+section of bench/RESULTS.md.  Working files: bench/out/app/ (logs,
+configurations, figures.json with every figure's numbers).  Every
 process this script starts, and every cgroup, is gone when it ends,
 also on SIGINT or SIGTERM.  Loopback only; not run by `make check`.
 Needs root (cgroups), redis-server, redis-tools, haproxy, nginx with
@@ -683,7 +684,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="1 round, about 1 s per figure")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3,
                     help="about how long a figure runs (default 3)")
     ap.add_argument("--cap", type=float, default=CAP_DEFAULT,
