@@ -421,7 +421,9 @@ def figure(args, c, wl, n):
             for a, b in zip(s0, s1)]
     conns = [b["total_connections_received"] -
              a["total_connections_received"] for a, b in zip(s0, s1)]
-    # Each side's own INFO call counts one command.
+    # The first INFO is counted after its reply: one command in each
+    # difference is ours.  redis-benchmark's own CONFIG GET calls count
+    # too, so the sum is a little above what it sent.
     cmds = [x - 1 for x in cmds]
     if sum(cmds) < reqs:
         die("%s %s: the servers processed %d commands, redis-benchmark "
