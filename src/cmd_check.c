@@ -4,15 +4,18 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "diag.h"
 #include "model.h"
 
 const struct cmd_entry cmd_check_entry = {
 	.name = "check",
-	.usage = "[-c PATH] [-o json]",
+	.usage = "[-c PATH] [-o json] [--timings]",
 	.summary = "Load, validate and resolve as run would; list every error.",
 	.exec = cmd_check,
 };
@@ -65,11 +68,52 @@ print_summary(const char *path, const struct model *m, size_t nwarn)
 	print_external_names(m);
 }
 
+/*
+ * --timings: where the time went, on stderr, for bench/scale.sh and
+ * whoever wonders why a large configuration is slow to check.
+ */
+static void
+print_timings(const struct model *m, int64_t print_us)
+{
+	static const char *const names[MODEL_NPHASES] = {
+		"load", "validate", "resolve"
+	};
+	const struct model_times	*t = &m->times;
+	struct rusage			 ru;
+	int				 i;
+
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr, "svcproxy: timings (wall/cpu s):");
+	for (i = 0; i < MODEL_NPHASES; i++)
+		fprintf(stderr, " %s %.3f/%.3f,", names[i],
+		    t->wall_us[i] / 1e6, t->cpu_us[i] / 1e6);
+	fprintf(stderr, " print %.3f; process user %.3f, sys %.3f, "
+	    "max rss %ld KiB\n", print_us / 1e6,
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+}
+
+static int
+check_opt(int val, const char *arg, void *ctx)
+{
+	(void)arg;
+	if (val == 'T')
+		*(int *)ctx = 1;
+	return 0;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
-	struct cmd_parser	p = { &cmd_check_entry, 1, NULL, NULL, NULL };
+	static const struct option extra[] = {
+		{ "timings", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int			timings = 0;
+	struct cmd_parser	p = { &cmd_check_entry, 1, extra, check_opt,
+				    &timings };
 	struct cmd_opts		o;
+	int64_t			t0;
 	struct diag_list	dl;
 	struct model		m;
 	size_t			nerr;
@@ -79,9 +123,14 @@ cmd_check(int argc, char **argv)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);
+	t0 = clock_mono_us();
 	cmd_print_diags(&dl, o.config, nerr, o.json);
 	if (!o.json && nerr == 0)
 		print_summary(o.config, &m, dl.nwarn);
+	if (timings) {
+		fflush(stdout);
+		print_timings(&m, clock_mono_us() - t0);
+	}
 	model_free(&m);
 	diag_list_free(&dl);
 	return nerr == 0 ? 0 : 1;
