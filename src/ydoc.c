@@ -13,7 +13,8 @@
 
 struct yframe {
 	struct ynode	 *node;
-	struct ynode	**items;	/* malloc; copied to the arena at end */
+	struct ynode	**items;	/* malloc, reused by each collection at
+					   this depth; copied to the arena */
 	size_t		  n;
 	size_t		  cap;
 	char		 *anchor;	/* arena; registered when closed */
@@ -329,9 +330,7 @@ open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
 		return -1;
 	p->stack[p->depth].node = n;
 	p->stack[p->depth].ctx = p->next_ctx;
-	p->stack[p->depth].items = NULL;
-	p->stack[p->depth].n = 0;
-	p->stack[p->depth].cap = 0;
+	p->stack[p->depth].n = 0;	/* items: kept from the last use */
 	p->depth++;
 	return 0;
 }
@@ -350,15 +349,12 @@ close_collection(struct yparse *p)
 			slots += (f->n / 2 * sizeof(uint32_t) +
 			    sizeof(*n->items) - 1) / sizeof(*n->items);
 		n->items = arena_calloc(p->a, slots, sizeof(*n->items));
-		if (n->items == NULL) {
-			free(f->items);
+		if (n->items == NULL)
 			return -1;
-		}
 		memcpy(n->items, f->items, f->n * sizeof(*n->items));
 	}
 	n->n = (uint32_t)(n->kind == YN_MAP ? f->n / 2 : f->n);
-	free(f->items);
-	f->items = NULL;
+	/* f->items stays for the next collection at this depth. */
 	if (n->kind == YN_MAP)
 		check_duplicates(p, n);
 	/* Only now may an alias name it: no alias can make a cycle. */
@@ -677,8 +673,10 @@ parse_error(struct yparse *p, const yaml_parser_t *parser, const char *buf,
 static void
 yparse_cleanup(struct yparse *p)
 {
-	while (p->depth > 0)
-		free(p->stack[--p->depth].items);
+	size_t i;
+
+	for (i = 0; i < sizeof(p->stack) / sizeof(p->stack[0]); i++)
+		free(p->stack[i].items);
 	anchor_reset(&p->anchors);
 	free(p->docs);
 	free(p->intern.slots);
