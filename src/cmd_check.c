@@ -87,8 +87,9 @@ print_timings(const struct model *m, int64_t print_us)
 	for (i = 0; i < MODEL_NPHASES; i++)
 		fprintf(stderr, " %s %.3f/%.3f,", names[i],
 		    t->wall_us[i] / 1e6, t->cpu_us[i] / 1e6);
-	fprintf(stderr, " print %.3f; process user %.3f, sys %.3f, "
-	    "max rss %ld KiB\n", print_us / 1e6,
+	fprintf(stderr, " print %.3f; %zu files, %zu pieces on threads; "
+	    "process user %.3f, sys %.3f, max rss %ld KiB\n", print_us / 1e6,
+	    m->set.nfiles, m->set.npieces,
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 }

@@ -831,6 +831,7 @@ load_split(struct kset *set, const char *file, const char *buf, size_t len,
 			rc = -1;
 		split_part_free(&job.parts[i]);
 	}
+	set->npieces += n;
 	free(job.parts);
 	ysplit_free(&job.sp);
 	return rc;
@@ -1201,6 +1202,7 @@ load_part_merge(struct kset *set, struct load_part *part,
 		set->pcfg = p->pcfg;
 	set->nfiles += p->nfiles;
 	set->nskipped += p->nskipped;
+	set->npieces += p->npieces;
 	diag_list_move(diags, &part->diags);
 	return 0;
 }

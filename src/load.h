@@ -43,6 +43,8 @@ struct kset {
 						   before pcfg was added */
 	size_t			 nfiles;
 	size_t			 nskipped;	/* objects of other kinds */
+	size_t			 npieces;	/* parsed on threads, of files
+						   cut by load_split */
 	uint64_t		 hash;		/* of file names and contents */
 };
 
