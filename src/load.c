@@ -484,22 +484,27 @@ split_part_free(struct split_part *p)
 	p->used = 0;
 }
 
-/* LFs in [off, end): what the scans counted, piece by piece. */
+/*
+ * The lines libyaml counts in piece i: its LFs, and one more for a last
+ * line without one (libyaml ends it at the end of the stream).
+ */
 static size_t
-split_lines_from(const struct ysplit *sp, size_t k)
+split_lines(const struct split_job *job, size_t i)
 {
-	size_t i, n = 0;
+	const struct ysplit_piece *pc = &job->sp.pieces[i];
 
-	for (i = k; i < sp->npieces; i++)
-		n += sp->pieces[i].nlines;
-	return n;
+	return pc->nlines + (pc->off + pc->len == job->len && pc->len > 0 &&
+	    job->buf[job->len - 1] != '\n');
 }
 
 /*
  * Parse [off, end) of the file (after the List's head, if any) into p,
  * starting at 0-based line `line` with the counts given in p->yp, and
  * decode its objects: each document's, or with items_only the items of
- * a List piece that holds no root key of its own.
+ * a List piece that holds no root key of its own.  It fails (p->failed)
+ * when ydoc does, when libyaml did not count nlines lines past the head
+ * (SIZE_MAX: do not check), or with need_list when its first document
+ * is not a List load_object() reads quietly.
  */
 static void
 split_parse(struct split_job *job, size_t off, size_t end, size_t line,
@@ -517,6 +522,9 @@ split_parse(struct split_job *job, size_t off, size_t end, size_t line,
 	p->set.pcfg = job->pcfg;
 	if (sp->head_len > 0) {
 		if ((cat = malloc(sp->head_len + tlen)) == NULL) {
+			diag_add(&p->diags, DIAG_ERROR, DIAG_SYNTAX, job->file,
+			    0, 0, NULL, NULL, NULL, NULL, NULL, "%s",
+			    "out of memory");
 			p->failed = 1;
 			return;
 		}
@@ -529,7 +537,7 @@ split_parse(struct split_job *job, size_t off, size_t end, size_t line,
 	p->yp.line_delta = (uint32_t)(line - sp->head_lines);
 	if (ydoc_parse_piece(&p->set.arena, job->file, text, tlen,
 	    &load_filter, &p->yp, &doc, &p->diags) == -1 ||
-	    p->yp.lines != sp->head_lines + nlines ||
+	    (nlines != SIZE_MAX && p->yp.lines != sp->head_lines + nlines) ||
 	    (items_only && (doc.ndocs != 1 || doc.docs[0]->kind != YN_MAP ||
 	    ydoc_get(doc.docs[0], "items") == NULL ||
 	    ydoc_get(doc.docs[0], "items")->kind != YN_SEQ)) ||
@@ -611,8 +619,8 @@ split_run(void *arg)
 		pthread_mutex_unlock(&job->mu);
 		if (!stuck)
 			split_parse(job, pc->off, pc->off + pc->len, pc->line,
-			    pc->nlines, job->sp.form == YSPLIT_LIST, 0,
-			    &job->parts[i]);
+			    split_lines(job, i), job->sp.form == YSPLIT_LIST,
+			    0, &job->parts[i]);
 		pthread_mutex_lock(&job->mu);
 		job->parts[i].done = 1;
 		split_advance(job);
@@ -754,7 +762,7 @@ split_prepare(struct split_job *job, size_t nthreads)
 	last = &job->parts[n - 1];
 	last->yp.nodes = 0;
 	split_parse(job, sp->pieces[n - 1].off, job->len,
-	    sp->pieces[n - 1].line, sp->pieces[n - 1].nlines, 0, 1, last);
+	    sp->pieces[n - 1].line, split_lines(job, n - 1), 0, 1, last);
 	if (last->failed)
 		return -1;
 	return 0;
@@ -770,7 +778,7 @@ load_split(struct kset *set, const char *file, const char *buf, size_t len,
 {
 	struct split_job	 job;
 	struct split_part	*tail = NULL;
-	size_t			 i, n, k, lines;
+	size_t			 i, n, k;
 	int			 rc = 0;
 
 	memset(&job, 0, sizeof(job));
@@ -810,9 +818,8 @@ load_split(struct kset *set, const char *file, const char *buf, size_t len,
 		memset(tail, 0, sizeof(*tail));
 		tail->yp.nodes = job.nodes - job.head_nodes;
 		tail->yp.alias_nodes = job.alias_nodes;
-		lines = split_lines_from(&job.sp, k);
 		split_parse(&job, job.sp.pieces[k].off, len,
-		    job.sp.pieces[k].line, lines, 0, 0, tail);
+		    job.sp.pieces[k].line, SIZE_MAX, 0, 0, tail);
 		if (tail->failed) {
 			/* No object of a file that does not parse. */
 			for (i = 0; i < k; i++)

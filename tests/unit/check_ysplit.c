@@ -295,6 +295,8 @@ same_as_serial(const char *text)
 	return same_as_serial_n(text, 5);
 }
 
+static char	*list_file(size_t, int, const char *);
+
 static char *
 docs_file(size_t n, const char *last)
 {
@@ -318,6 +320,15 @@ START_TEST(test_docs_same)
 	char *t, *u;
 
 	t = docs_file(40, "");
+	ck_assert_uint_eq(same_as_serial(t), 0);
+	free(t);
+	/* No newline at the end (libyaml counts the last line anyway). */
+	t = docs_file(40, "---\napiVersion: v1\nkind: Namespace\n"
+	    "metadata: {name: last}");
+	ck_assert_uint_eq(same_as_serial(t), 0);
+	free(t);
+	t = list_file(40, 0, "");
+	t[strlen(t) - 1] = '\0';
 	ck_assert_uint_eq(same_as_serial(t), 0);
 	free(t);
 	/* An error in the last document: its own line and column. */
