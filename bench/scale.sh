@@ -5,9 +5,9 @@
 # by default) in three forms: a directory of files, one multi-document
 # file, and one `kind: List` file as `kubectl get -A -o yaml` writes it.
 # Median of 5 runs each, measured with GNU time -v (wall, user + sys
-# CPU, peak RSS); one `check --timings` per form gives the phases.  The
-# figures and the exact commands go to the "Config scale" section of
-# bench/RESULTS.md.
+# CPU, peak RSS); one `SVCPROXY_TIMINGS=1 svcproxy check` per form gives
+# the phases.  The figures and the exact commands go to the "Config
+# scale" section of bench/RESULTS.md.
 #
 #   bench/scale.sh [--runs N] [--no-results] [gen_config.py options...]
 #   SVCPROXY=/path/to/svcproxy bench/scale.sh --services 1000 --pods 10000
@@ -134,7 +134,7 @@ read -r lw lwmin lwmax lm lmmin lmmax lrc lc lcmin <<<"$(stats list)"
 read -r rw rwmin rwmax rm rmmin rmmax rrc rcc rcmin <<<"$(stats resolve)"
 # One more check of each form, for its phases.
 timings() {
-	"$SVCPROXY" check --timings -c "$1" 2>&1 >/dev/null |
+	SVCPROXY_TIMINGS=1 "$SVCPROXY" check -c "$1" 2>&1 >/dev/null |
 	    sed -n 's/^svcproxy: timings //p'
 }
 t_dir=$(timings "$CONF")
@@ -189,8 +189,8 @@ size"):
 before it, most of them the expected "in the loopback range" ones); the
 single files loaded to the same counts: $same_forms.
 
-Phases (\`check --timings\`, one more run of each form; wall/CPU
-seconds, the CPU of every thread):
+Phases (\`SVCPROXY_TIMINGS=1 svcproxy check\`, one more run of each
+form; wall/CPU seconds, the CPU of every thread):
 
 - directory: $t_dir
 - multi-document file: $t_multi

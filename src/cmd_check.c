@@ -4,8 +4,8 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #include "clock.h"
@@ -15,7 +15,7 @@
 
 const struct cmd_entry cmd_check_entry = {
 	.name = "check",
-	.usage = "[-c PATH] [-o json] [--timings]",
+	.usage = "[-c PATH] [-o json]",
 	.summary = "Load, validate and resolve as run would; list every error.",
 	.exec = cmd_check,
 };
@@ -69,8 +69,10 @@ print_summary(const char *path, const struct model *m, size_t nwarn)
 }
 
 /*
- * --timings: where the time went, on stderr, for bench/scale.sh and
- * whoever wonders why a large configuration is slow to check.
+ * With SVCPROXY_TIMINGS set: where the time went, on stderr, for
+ * bench/scale.sh and whoever wonders why a large configuration is slow
+ * to check (an environment variable, not an option: it is for
+ * measuring, not for operators).
  */
 static void
 print_timings(const struct model *m, int64_t print_us)
@@ -94,25 +96,11 @@ print_timings(const struct model *m, int64_t print_us)
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 }
 
-static int
-check_opt(int val, const char *arg, void *ctx)
-{
-	(void)arg;
-	if (val == 'T')
-		*(int *)ctx = 1;
-	return 0;
-}
-
 int
 cmd_check(int argc, char **argv)
 {
-	static const struct option extra[] = {
-		{ "timings", no_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int			timings = 0;
-	struct cmd_parser	p = { &cmd_check_entry, 1, extra, check_opt,
-				    &timings };
+	int			timings = getenv("SVCPROXY_TIMINGS") != NULL;
+	struct cmd_parser	p = { &cmd_check_entry, 1, NULL, NULL, NULL };
 	struct cmd_opts		o;
 	int64_t			t0;
 	struct diag_list	dl;

@@ -15,8 +15,8 @@
 /*
  * Where model_load() spent its time, in microseconds of wall clock and
  * of CPU (every thread of the process): reading, parsing, decoding,
- * sorting and duplicates (load), validation, resolving.  `check
- * --timings` prints them.
+ * sorting and duplicates (load), validation, resolving.  `check`
+ * prints them with SVCPROXY_TIMINGS set.
  */
 enum model_phase {
 	MODEL_LOAD,

@@ -220,7 +220,8 @@ ysplit_scan(const struct ysplit *sp, size_t i, const char *buf, size_t len)
 {
 	const unsigned char	*b = (const unsigned char *)buf;
 	size_t			 j, start, end, nl = 0;
-	int			 head = i == SIZE_MAX, list = sp->form == YSPLIT_LIST;
+	int			 head = i == SIZE_MAX;
+	int			 list = sp->form == YSPLIT_LIST;
 	int			 between = list && !head && i + 1 < sp->npieces;
 
 	if (head) {

@@ -4,8 +4,9 @@
 # this comparison):
 #   - a generated configuration of a few megabytes as one multi-document
 #     file and as one `kind: List` file (as `kubectl get -A -o yaml`
-#     writes it): `check` (and --timings: it was cut) and `resolve -o
-#     json` print byte for byte what the serial parse makes them print;
+#     writes it): it is cut (SVCPROXY_TIMINGS says into how many
+#     pieces), and `check` and `resolve -o json` print byte for byte what
+#     the serial parse makes them print;
 #   - the same with errors deep in the file (in the last document, in the
 #     last item, a duplicate Pod, a YAML syntax error): the same
 #     diagnostics, and the last error names its own file:line:col;
@@ -48,9 +49,9 @@ same() {
 	fi
 }
 
-# pieces FILE: how many pieces `check --timings` parsed FILE in.
+# pieces FILE: how many pieces `check` parsed FILE in (SVCPROXY_TIMINGS).
 pieces() {
-	sp check --timings -c "$1" 2>&1 >/dev/null |
+	SVCPROXY_TIMINGS=1 sp check -c "$1" 2>&1 >/dev/null |
 	    sed -n 's/.* \([0-9]*\) pieces on threads.*/\1/p'
 }
 
