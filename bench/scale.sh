@@ -2,9 +2,12 @@
 # scale.sh: how long `svcproxy check` and `svcproxy resolve -o json` take,
 # and how much memory they peak at, on a large generated configuration
 # (bench/gen_config.py: 5000 Services, 50000 Pods, 1000 NetworkPolicies
-# by default).  Median of 5 runs each, measured with GNU time -v; the
-# figures and the exact commands go to the "Config scale" section of
-# bench/RESULTS.md.
+# by default) in three forms: a directory of files, one multi-document
+# file, and one `kind: List` file as `kubectl get -A -o yaml` writes it.
+# Median of 5 runs each, measured with GNU time -v (wall, user + sys
+# CPU, peak RSS); one `SVCPROXY_TIMINGS=1 svcproxy check` per form gives
+# the phases.  The figures and the exact commands go to the "Config
+# scale" section of bench/RESULTS.md.
 #
 #   bench/scale.sh [--runs N] [--no-results] [gen_config.py options...]
 #   SVCPROXY=/path/to/svcproxy bench/scale.sh --services 1000 --pods 10000
@@ -26,7 +29,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--runs)		RUNS=$2; shift 2 ;;
 	--no-results)	WRITE=0; shift ;;
-	-h|--help)	sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help)	sed -n '2,20p' "$0"; exit 0 ;;
 	*)		GENARGS+=("$1"); shift ;;
 	esac
 done
@@ -58,18 +61,25 @@ if [ -z "${SVCPROXY:-}" ]; then
 	SVCPROXY=$BUILD/src/svcproxy
 fi
 [ -x "$SVCPROXY" ] || die "no svcproxy at $SVCPROXY"
-
 OUT=$here/out
 CONF=$OUT/scale
+MULTI=$OUT/scale-multi.yaml
+LIST=$OUT/scale-list.yaml
 mkdir -p "$OUT" || die "mkdir $OUT"
 gen=$(python3 "$here/gen_config.py" -o "$CONF" "${GENARGS[@]}") ||
     die "gen_config.py failed"
+python3 "$here/gen_config.py" -o "$MULTI" --form multi "${GENARGS[@]}" \
+    >/dev/null || die "gen_config.py --form multi failed"
+python3 "$here/gen_config.py" -o "$LIST" --form list "${GENARGS[@]}" \
+    >/dev/null || die "gen_config.py --form list failed"
 echo "$gen"
 conf_mb=$(du -sm "$CONF" | cut -f1)
+multi_mb=$(du -sm "$MULTI" | cut -f1)
+list_mb=$(du -sm "$LIST" | cut -f1)
 nfiles=$(ls "$CONF" | wc -l)
 
-# run_once NAME CMD...: one timed run; appends "wall_s rss_kb rc" to
-# $OUT/scale-NAME.txt, keeps the last output in $OUT/scale-NAME.out/.err.
+# run_once NAME CMD...: one timed run; appends "wall_s rss_kb rc cpu_s"
+# to $OUT/scale-NAME.txt, keeps the last output in $OUT/scale-NAME.out/.err.
 run_once() {
 	local name=$1; shift
 	/usr/bin/time -v -o "$OUT/scale-$name.time" "$@" \
@@ -82,12 +92,15 @@ run_once() {
 		for (i = 1; i <= n; i++) s = s * 60 + p[i]
 		wall = s
 	    }
+	    /User time \(seconds\)/ { cpu += $NF }
+	    /System time \(seconds\)/ { cpu += $NF }
 	    /Maximum resident set size/ { rss = $NF }
-	    END { printf "%.3f %d %d\n", wall, rss, rc }' \
+	    END { printf "%.3f %d %d %.3f\n", wall, rss, rc, cpu }' \
 	    "$OUT/scale-$name.time" >>"$OUT/scale-$name.txt"
 }
 
-# stats NAME: "median_wall min_wall max_wall median_rss_mb rc" of the runs.
+# stats NAME: "median_wall min_wall max_wall median_rss min_rss max_rss
+# rc median_cpu min_cpu" of the runs (RSS in MiB).
 stats() {
 	python3 - "$OUT/scale-$1.txt" <<'PY'
 import statistics, sys
@@ -95,23 +108,38 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 w = [float(r[0]) for r in rows]
 m = [int(r[1]) / 1024 for r in rows]
 rc = max(int(r[2]) for r in rows)
-print("%.2f %.2f %.2f %.0f %.0f %.0f %d" % (statistics.median(w), min(w),
-      max(w), statistics.median(m), min(m), max(m), rc))
+c = [float(r[3]) for r in rows]
+print("%.2f %.2f %.2f %.0f %.0f %.0f %d %.2f %.2f" % (statistics.median(w),
+      min(w), max(w), statistics.median(m), min(m), max(m), rc,
+      statistics.median(c), min(c)))
 PY
 }
 
-CHECK_CMD=("$SVCPROXY" check -c "$CONF")
-RESOLVE_CMD=("$SVCPROXY" resolve -c "$CONF" -o json)
 rm -f "$OUT"/scale-*.txt
 for i in $(seq 1 "$RUNS"); do
-	# Interleaved, so a slow moment of the machine hits both.
-	run_once check "${CHECK_CMD[@]}"
-	run_once resolve "${RESOLVE_CMD[@]}"
-	echo "scale.sh: run $i/$RUNS: check $(tail -1 "$OUT/scale-check.txt")" \
-	    "resolve $(tail -1 "$OUT/scale-resolve.txt") (wall s, RSS kB, rc)"
+	# Interleaved, so a slow moment of the machine hits every form.
+	run_once check "$SVCPROXY" check -c "$CONF"
+	run_once multi "$SVCPROXY" check -c "$MULTI"
+	run_once list "$SVCPROXY" check -c "$LIST"
+	run_once resolve "$SVCPROXY" resolve -c "$CONF" -o json
+	echo "scale.sh: run $i/$RUNS: dir $(tail -1 "$OUT/scale-check.txt")," \
+	    "multi $(tail -1 "$OUT/scale-multi.txt")," \
+	    "list $(tail -1 "$OUT/scale-list.txt")," \
+	    "resolve $(tail -1 "$OUT/scale-resolve.txt") (wall s, RSS kB," \
+	    "rc, CPU s)"
 done
-read -r cw cwmin cwmax cm cmmin cmmax crc <<<"$(stats check)"
-read -r rw rwmin rwmax rm rmmin rmmax rrc <<<"$(stats resolve)"
+read -r cw cwmin cwmax cm cmmin cmmax crc cc ccmin <<<"$(stats check)"
+read -r mw mwmin mwmax mm mmmin mmmax mrc mc mcmin <<<"$(stats multi)"
+read -r lw lwmin lwmax lm lmmin lmmax lrc lc lcmin <<<"$(stats list)"
+read -r rw rwmin rwmax rm rmmin rmmax rrc rcc rcmin <<<"$(stats resolve)"
+# One more check of each form, for its phases.
+timings() {
+	SVCPROXY_TIMINGS=1 "$SVCPROXY" check -c "$1" 2>&1 >/dev/null |
+	    sed -n 's/^svcproxy: timings //p'
+}
+t_dir=$(timings "$CONF")
+t_multi=$(timings "$MULTI")
+t_list=$(timings "$LIST")
 json_bytes=$(wc -c <"$OUT/scale-resolve.out")
 # The summary line ("configuration ... is ok: ..."), not the last
 # diagnostic.
@@ -119,6 +147,12 @@ check_line=$(cat "$OUT/scale-check.out" "$OUT/scale-check.err" |
     grep 'svcproxy: configuration' | tail -1 | sed "s|$top/||" | cut -c1-300)
 [ -n "$check_line" ] || check_line=$(tail -1 "$OUT/scale-check.err")
 ndiag=$(grep -c '^warning:' "$OUT/scale-check.err")
+# The single files must load to the same counts as the directory.
+same_forms=yes
+for f in multi list; do
+	grep -qF "is ok: ${check_line#*is ok: }" "$OUT/scale-$f.out" ||
+	    same_forms=no
+done
 resolve_note=""
 if [ "$rrc" -ne 0 ]; then
 	resolve_note="exit status $rrc: $(head -1 "$OUT/scale-resolve.err" |
@@ -134,24 +168,40 @@ $(uname -r); $version, built with the default \`-g -O2\`.
 
 Configuration: \`python3 bench/gen_config.py -o bench/out/scale${GENARGS[*]:+ ${GENARGS[*]}}\`:
 $(echo "$gen" | sed 's/^gen_config: [^:]*: //'), in $nfiles files
-($conf_mb MB on disk).
+($conf_mb MB on disk); the same objects with \`--form multi\` as one
+file of \`---\`-separated documents (bench/out/scale-multi.yaml,
+$multi_mb MB) and with \`--form list\` as one \`kind: List\` document, as
+\`kubectl get -A -o yaml\` writes it (bench/out/scale-list.yaml,
+$list_mb MB).
 
 Each command was run $RUNS times, alternating, under \`/usr/bin/time -v\`
-(wall clock and "Maximum resident set size"):
+(wall clock, user + system CPU of every thread, "Maximum resident set
+size"):
 
-| command | wall median (min-max) | peak RSS median (min-max) | exit |
-|---|---|---|---|
-| \`svcproxy check -c bench/out/scale\` | ${cw} s (${cwmin}-${cwmax}) | ${cm} MB (${cmmin}-${cmmax}) | $crc |
-| \`svcproxy resolve -c bench/out/scale -o json >/dev/null\` | ${rw} s (${rwmin}-${rwmax}) | ${rm} MB (${rmmin}-${rmmax}) | $rrc |
+| command | wall median (min-max) | CPU median (min) | peak RSS median (min-max) | exit |
+|---|---|---|---|---|
+| \`svcproxy check -c bench/out/scale\` | ${cw} s (${cwmin}-${cwmax}) | ${cc} s (${ccmin}) | ${cm} MiB (${cmmin}-${cmmax}) | $crc |
+| \`svcproxy check -c bench/out/scale-multi.yaml\` | ${mw} s (${mwmin}-${mwmax}) | ${mc} s (${mcmin}) | ${mm} MiB (${mmmin}-${mmmax}) | $mrc |
+| \`svcproxy check -c bench/out/scale-list.yaml\` | ${lw} s (${lwmin}-${lwmax}) | ${lc} s (${lcmin}) | ${lm} MiB (${lmmin}-${lmmax}) | $lrc |
+| \`svcproxy resolve -c bench/out/scale -o json >/dev/null\` | ${rw} s (${rwmin}-${rwmax}) | ${rcc} s (${rcmin}) | ${rm} MiB (${rmmin}-${rmmax}) | $rrc |
 
 \`check\` said: \`$check_line\` ($ndiag warning lines printed
-before it, most of them the expected "in the loopback range" ones).${resolve_note:+
+before it, most of them the expected "in the loopback range" ones); the
+single files loaded to the same counts: $same_forms.
 
-\`resolve\` failed: $resolve_note}
+Phases (\`SVCPROXY_TIMINGS=1 svcproxy check\`, one more run of each
+form; wall/CPU seconds, the CPU of every thread):
 
+- directory: $t_dir
+- multi-document file: $t_multi
+- \`kind: List\` file: $t_list
+${resolve_note:+
+\`resolve\` failed: $resolve_note
+}
 \`resolve -o json\` printed $json_bytes bytes.  Reproduce with
 \`bench/scale.sh\` (\`SVCPROXY=path\` to skip the build, \`--runs N\`,
-other options go to gen_config.py).
+\`--no-results\` to leave RESULTS.md alone, other options go to
+gen_config.py).
 EOF
 )
 echo "$body"
@@ -160,4 +210,4 @@ if [ "$WRITE" = 1 ]; then
 	    "Config scale" || die "could not write RESULTS.md"
 	echo "scale.sh: wrote the Config scale section of $(rel "$here/RESULTS.md")"
 fi
-[ "$crc" -eq 0 ] || exit 1
+[ "$crc" -eq 0 ] && [ "$mrc" -eq 0 ] && [ "$lrc" -eq 0 ] || exit 1

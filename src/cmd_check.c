@@ -5,7 +5,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "diag.h"
 #include "model.h"
@@ -65,11 +68,41 @@ print_summary(const char *path, const struct model *m, size_t nwarn)
 	print_external_names(m);
 }
 
+/*
+ * With SVCPROXY_TIMINGS set: where the time went, on stderr, for
+ * bench/scale.sh and whoever wonders why a large configuration is slow
+ * to check (an environment variable, not an option: it is for
+ * measuring, not for operators).
+ */
+static void
+print_timings(const struct model *m, int64_t print_us)
+{
+	static const char *const names[MODEL_NPHASES] = {
+		"load", "validate", "resolve"
+	};
+	const struct model_times	*t = &m->times;
+	struct rusage			 ru;
+	int				 i;
+
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr, "svcproxy: timings (wall/cpu s):");
+	for (i = 0; i < MODEL_NPHASES; i++)
+		fprintf(stderr, " %s %.3f/%.3f,", names[i],
+		    t->wall_us[i] / 1e6, t->cpu_us[i] / 1e6);
+	fprintf(stderr, " print %.3f; %zu files, %zu pieces on threads; "
+	    "process user %.3f, sys %.3f, max rss %ld KiB\n", print_us / 1e6,
+	    m->set.nfiles, m->set.npieces,
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+}
+
 int
 cmd_check(int argc, char **argv)
 {
+	int			timings = getenv("SVCPROXY_TIMINGS") != NULL;
 	struct cmd_parser	p = { &cmd_check_entry, 1, NULL, NULL, NULL };
 	struct cmd_opts		o;
+	int64_t			t0;
 	struct diag_list	dl;
 	struct model		m;
 	size_t			nerr;
@@ -79,9 +112,14 @@ cmd_check(int argc, char **argv)
 		return rc;
 	diag_list_init(&dl);
 	nerr = model_load(&m, o.config, &dl);
+	t0 = clock_mono_us();
 	cmd_print_diags(&dl, o.config, nerr, o.json);
 	if (!o.json && nerr == 0)
 		print_summary(o.config, &m, dl.nwarn);
+	if (timings) {
+		fflush(stdout);
+		print_timings(&m, clock_mono_us() - t0);
+	}
 	model_free(&m);
 	diag_list_free(&dl);
 	return nerr == 0 ? 0 : 1;

@@ -114,7 +114,7 @@ looks_float(const char *s)
 	const char	*p = s;
 	int		 digits = 0, dot = 0;
 
-	if (one_of(s, special))
+	if ((*s == '.' || *s == '-' || *s == '+') && one_of(s, special))
 		return 1;
 	if (*p == '-' || *p == '+')
 		p++;
@@ -153,7 +153,8 @@ kobj_scalar_kind(const struct ynode *n)
 		return KS_NULL;
 	if (n->kind != YN_SCALAR || !n->plain || strlen(n->str) != n->len)
 		return KS_STRING;
-	if (one_of(n->str, bools))
+	/* The longest of them has 5 letters; most scalars are longer. */
+	if (n->len <= 5 && one_of(n->str, bools))
 		return KS_BOOL;
 	if (kobj_parse_int(n->str, &v) == 0)
 		return KS_INT;

@@ -39,8 +39,12 @@ struct kset {
 	KSET_VEC(struct keps)	 epss;
 	KSET_VEC(struct knetpol) netpols;
 	struct kpcfg		*pcfg;		/* arena; NULL: defaults */
+	size_t			 pcfg_diag;	/* loader's: diagnostics
+						   before pcfg was added */
 	size_t			 nfiles;
 	size_t			 nskipped;	/* objects of other kinds */
+	size_t			 npieces;	/* parsed on threads, of files
+						   cut by load_split */
 	uint64_t		 hash;		/* of file names and contents */
 };
 
@@ -53,9 +57,35 @@ void	 kset_free(struct kset *);
  */
 int	 load_path(struct kset *set, const char *path, struct diag_list *);
 
-/* Parse one in-memory file (also the fuzzer's entry point). */
+/*
+ * Parse one in-memory file (also the fuzzer's entry point).  A file of
+ * LOAD_SPLIT_MIN bytes or more is cut into pieces (ysplit.h) parsed on
+ * up to LOAD_MAX_THREADS threads, merged in file order: the objects,
+ * the diagnostics and their order are the serial parse's.  Smaller
+ * files are parsed serially: below a megabyte, starting threads and a
+ * heap per piece costs about what it saves.
+ */
 int	 load_buffer(struct kset *set, const char *name, const char *buf,
 	    size_t len, struct diag_list *);
+
+#define LOAD_SPLIT_MIN		(1024u * 1024)
+#define LOAD_MAX_THREADS	4
+
+/*
+ * How load_buffer_split() cuts a file: into pieces of about piece_size
+ * bytes parsed on nthreads threads (1: serially, as load_buffer() does
+ * below LOAD_SPLIT_MIN).  Tests call it to cut small files; the
+ * environment variable SVCPROXY_PARSE_SERIAL (any value) makes
+ * load_path() parse every file serially, for comparing the two.
+ */
+struct load_split {
+	size_t		 nthreads;
+	size_t		 piece_size;
+};
+
+int	 load_buffer_split(struct kset *set, const char *name,
+	    const char *buf, size_t len, const struct load_split *,
+	    struct diag_list *);
 
 /*
  * After every file: sort each kind by namespace/name and report

@@ -5,10 +5,30 @@
 #ifndef SVCPROXY_MODEL_H
 #define SVCPROXY_MODEL_H
 
+#include <stdint.h>
+
 #include "diag.h"
 #include "load.h"
 #include "pcfg-t.h"
 #include "res.h"
+
+/*
+ * Where model_load() spent its time, in microseconds of wall clock and
+ * of CPU (every thread of the process): reading, parsing, decoding,
+ * sorting and duplicates (load), validation, resolving.  `check`
+ * prints them with SVCPROXY_TIMINGS set.
+ */
+enum model_phase {
+	MODEL_LOAD,
+	MODEL_VALIDATE,
+	MODEL_RESOLVE,
+	MODEL_NPHASES
+};
+
+struct model_times {
+	int64_t			 wall_us[MODEL_NPHASES];
+	int64_t			 cpu_us[MODEL_NPHASES];
+};
 
 struct model {
 	struct kset		 set;		/* owns the objects */
@@ -16,6 +36,7 @@ struct model {
 	struct res_model	 res;		/* borrows from set and pcfg */
 	int			 resolved;	/* res is valid (free it) */
 	size_t			 nerrors;
+	struct model_times	 times;
 };
 
 /*

@@ -369,7 +369,11 @@ rld_new(struct event_base *base, struct lb_livetab *live,
 		    r->fd == -1 ? strerror(errno) : "event setup failed");
 		goto fail;
 	}
-	/* Signals stay with the main thread, as for the workers. */
+	/*
+	 * Signals stay with the main thread, as for the workers; the
+	 * threads load.c starts from this one to parse a directory or a
+	 * large file inherit the mask, and are joined before it returns.
+	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&r->tid, NULL, rld_main, r);

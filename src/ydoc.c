@@ -13,7 +13,8 @@
 
 struct yframe {
 	struct ynode	 *node;
-	struct ynode	**items;	/* malloc; copied to the arena at end */
+	struct ynode	**items;	/* malloc, reused by each collection at
+					   this depth; copied to the arena */
 	size_t		  n;
 	size_t		  cap;
 	char		 *anchor;	/* arena; registered when closed */
@@ -59,6 +60,8 @@ struct yparse {
 	struct yanchors	  anchors;
 	size_t		  nodes;
 	size_t		  alias_nodes;
+	uint32_t	  head_lines;	/* lines past these are shifted */
+	uint32_t	  line_delta;
 	struct ynode	**docs;		/* malloc while parsing */
 	size_t		  ndocs;
 	size_t		  capdocs;
@@ -67,6 +70,15 @@ struct yparse {
 static void
 yerr(struct yparse *p, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The file's 1-based line of a 0-based line of the text parsed. */
+static unsigned
+file_line(const struct yparse *p, size_t line0)
+{
+	if (line0 >= p->head_lines)
+		line0 += p->line_delta;
+	return (unsigned)line0 + 1;
+}
 
 static void
 yerr(struct yparse *p, unsigned line, unsigned col, const char *fmt, ...)
@@ -101,19 +113,18 @@ node_new(struct yparse *p, enum ynode_kind kind, const yaml_mark_t *m)
 	struct ynode *n;
 
 	if (++p->nodes > YDOC_MAX_NODES) {
-		yerr(p, (unsigned)m->line + 1, (unsigned)m->column + 1,
+		yerr(p, file_line(p, m->line), (unsigned)m->column + 1,
 		    "more than %s nodes in one file", "16777216");
 		return NULL;
 	}
 	if ((n = arena_alloc(p->a, sizeof(*n))) == NULL) {
-		yerr(p, (unsigned)m->line + 1, (unsigned)m->column + 1,
+		yerr(p, file_line(p, m->line), (unsigned)m->column + 1,
 		    "%s", "out of memory");
 		return NULL;
 	}
 	n->kind = kind;
-	n->line = (unsigned)m->line + 1;
+	n->line = file_line(p, m->line);
 	n->col = (unsigned)m->column + 1;
-	n->weight = 1;
 	return n;
 }
 
@@ -301,10 +312,6 @@ attach(struct yparse *p, struct ynode *n)
 	if (VEC_GROW(&f->items, &f->cap, f->n + 1, 8) == -1)
 		return -1;
 	f->items[f->n++] = n;
-	if (f->node->weight > UINT32_MAX - n->weight)
-		f->node->weight = UINT32_MAX;
-	else
-		f->node->weight += n->weight;
 	return 0;
 }
 
@@ -323,9 +330,7 @@ open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
 		return -1;
 	p->stack[p->depth].node = n;
 	p->stack[p->depth].ctx = p->next_ctx;
-	p->stack[p->depth].items = NULL;
-	p->stack[p->depth].n = 0;
-	p->stack[p->depth].cap = 0;
+	p->stack[p->depth].n = 0;	/* items: kept from the last use */
 	p->depth++;
 	return 0;
 }
@@ -344,15 +349,12 @@ close_collection(struct yparse *p)
 			slots += (f->n / 2 * sizeof(uint32_t) +
 			    sizeof(*n->items) - 1) / sizeof(*n->items);
 		n->items = arena_calloc(p->a, slots, sizeof(*n->items));
-		if (n->items == NULL) {
-			free(f->items);
+		if (n->items == NULL)
 			return -1;
-		}
 		memcpy(n->items, f->items, f->n * sizeof(*n->items));
 	}
 	n->n = (uint32_t)(n->kind == YN_MAP ? f->n / 2 : f->n);
-	free(f->items);
-	f->items = NULL;
+	/* f->items stays for the next collection at this depth. */
 	if (n->kind == YN_MAP)
 		check_duplicates(p, n);
 	/* Only now may an alias name it: no alias can make a cycle. */
@@ -436,23 +438,44 @@ on_scalar(struct yparse *p, const yaml_event_t *ev)
 	return attach(p, n);
 }
 
+/*
+ * The nodes a walk of n would visit, aliases expanded, counting no
+ * further than cap.  Only aliases need it, so it is counted when one is
+ * met rather than kept in every node: the walks stop once the file's
+ * aliases expand past YDOC_MAX_ALIAS_NODES, which bounds their work.
+ */
+static size_t
+node_weight(const struct ynode *n, size_t cap)
+{
+	size_t w = 1, i, m;
+
+	if (n->kind != YN_MAP && n->kind != YN_SEQ)
+		return 1;
+	m = n->kind == YN_MAP ? 2 * (size_t)n->n : n->n;
+	for (i = 0; i < m && w <= cap; i++)
+		w += node_weight(n->items[i], cap - w + 1);
+	return w;
+}
+
 static int
 on_alias(struct yparse *p, const yaml_event_t *ev)
 {
-	struct ynode *n = anchor_find(p, ev->data.alias.anchor);
+	struct ynode	*n = anchor_find(p, ev->data.alias.anchor);
+	size_t		 w;
 
 	if (n == NULL) {
-		yerr(p, (unsigned)ev->start_mark.line + 1,
+		yerr(p, file_line(p, ev->start_mark.line),
 		    (unsigned)ev->start_mark.column + 1,
 		    "unknown anchor \"%s\"",
 		    (const char *)ev->data.alias.anchor);
 		return -1;
 	}
 	/* The tree shares the node; count what a walk would expand. */
-	p->alias_nodes += n->weight;
-	if (n->weight > YDOC_MAX_ALIAS_NODES ||
-	    p->alias_nodes > YDOC_MAX_ALIAS_NODES) {
-		yerr(p, (unsigned)ev->start_mark.line + 1,
+	w = node_weight(n, YDOC_MAX_ALIAS_NODES - (p->alias_nodes <
+	    YDOC_MAX_ALIAS_NODES ? p->alias_nodes : YDOC_MAX_ALIAS_NODES));
+	p->alias_nodes += w;
+	if (p->alias_nodes > YDOC_MAX_ALIAS_NODES) {
+		yerr(p, file_line(p, ev->start_mark.line),
 		    (unsigned)ev->start_mark.column + 1,
 		    "aliases expand to more than %s nodes", "1048576");
 		return -1;
@@ -491,10 +514,8 @@ filter_drops(struct yparse *p)
 		ctx = p->filter->child(p->filter->arg, f->ctx, YN_SEQ, NULL,
 		    0, NULL);
 	if (ctx == YDOC_SKIP) {
-		if (f->node->kind == YN_MAP) {
+		if (f->node->kind == YN_MAP)
 			f->n--;
-			f->node->weight--;
-		}
 		return 1;
 	}
 	p->next_ctx = ctx;
@@ -517,7 +538,7 @@ on_event(struct yparse *p, const yaml_event_t *ev)
 	 * field nobody reads took seconds, and a million never finished.
 	 */
 	if (opens && (unsigned)p->depth + p->skip_depth >= YDOC_MAX_DEPTH) {
-		yerr(p, (unsigned)ev->start_mark.line + 1,
+		yerr(p, file_line(p, ev->start_mark.line),
 		    (unsigned)ev->start_mark.column + 1,
 		    "nesting deeper than %d levels", YDOC_MAX_DEPTH);
 		return -1;
@@ -627,7 +648,7 @@ parse_error(struct yparse *p, const yaml_parser_t *parser, const char *buf,
 	size_t			 off, start;
 
 	if (parser->error != YAML_READER_ERROR) {
-		yerr(p, (unsigned)parser->problem_mark.line + 1,
+		yerr(p, file_line(p, parser->problem_mark.line),
 		    (unsigned)parser->problem_mark.column + 1, "%s%s%s",
 		    problem, context ? " " : "", context ? context : "");
 		return;
@@ -639,6 +660,7 @@ parse_error(struct yparse *p, const yaml_parser_t *parser, const char *buf,
 		    (b[--off] & 0xc0) == 0x80)
 			;
 	offset_mark(b, len, off, &line, &col);
+	line = file_line(p, line - 1);
 	if (parser->problem_value >= 0 && strstr(problem, "octet") != NULL)
 		snprintf(value, sizeof(value), " (byte 0x%02X)",
 		    (unsigned)parser->problem_value);
@@ -651,8 +673,10 @@ parse_error(struct yparse *p, const yaml_parser_t *parser, const char *buf,
 static void
 yparse_cleanup(struct yparse *p)
 {
-	while (p->depth > 0)
-		free(p->stack[--p->depth].items);
+	size_t i;
+
+	for (i = 0; i < sizeof(p->stack) / sizeof(p->stack[0]); i++)
+		free(p->stack[i].items);
 	anchor_reset(&p->anchors);
 	free(p->docs);
 	free(p->intern.slots);
@@ -663,6 +687,14 @@ int
 ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
     const struct ydoc_filter *filter, struct ydoc *doc,
     struct diag_list *diags)
+{
+	return ydoc_parse_piece(a, file, buf, len, filter, NULL, doc, diags);
+}
+
+int
+ydoc_parse_piece(struct arena *a, const char *file, const char *buf,
+    size_t len, const struct ydoc_filter *filter, struct ydoc_piece *pc,
+    struct ydoc *doc, struct diag_list *diags)
 {
 	yaml_parser_t	 parser;
 	yaml_event_t	 ev;
@@ -676,6 +708,12 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 	p.filter = filter;
 	p.file = file;
 	p.diags = diags;
+	if (pc != NULL) {
+		p.head_lines = pc->head_lines;
+		p.line_delta = pc->line_delta;
+		p.nodes = pc->nodes;
+		p.alias_nodes = pc->alias_nodes;
+	}
 	doc->file = arena_strdup(a, file);
 	if (len > YDOC_MAX_FILE) {
 		diag_add(diags, DIAG_ERROR, DIAG_SYNTAX, file, 0, 0, NULL,
@@ -697,6 +735,11 @@ ydoc_parse(struct arena *a, const char *file, const char *buf, size_t len,
 			rc = -1;
 		done = ev.type == YAML_STREAM_END_EVENT || rc == -1;
 		yaml_event_delete(&ev);
+	}
+	if (pc != NULL) {
+		pc->nodes = p.nodes;
+		pc->alias_nodes = p.alias_nodes;
+		pc->lines = parser.mark.line;
 	}
 	yaml_parser_delete(&parser);
 	if (rc == 0 && diags->nerr > nerr)

@@ -18,7 +18,7 @@
 #include "arena.h"
 #include "diag.h"
 
-#define YDOC_MAX_FILE		(64u * 1024 * 1024)	/* bytes per file */
+#define YDOC_MAX_FILE		(256u * 1024 * 1024)	/* bytes per file */
 #define YDOC_MAX_DEPTH		64
 #define YDOC_MAX_NODES		(16u * 1024 * 1024)	/* per file */
 #define YDOC_MAX_ALIAS_NODES	(1u * 1024 * 1024)	/* expanded */
@@ -31,7 +31,11 @@ enum ynode_kind {
 	YN_SEQ,
 };
 
-/* 40 bytes: a large config has millions of these. */
+/*
+ * 32 bytes: a large config has millions of these (5 million for 50,000
+ * Pods), kept as long as the objects decoded from them.  A column fits
+ * in 29 bits: no line is longer than YDOC_MAX_FILE.
+ */
 struct ynode {
 	const char	 *str;		/* scalar text; arena (interned: shared
 					   by equal scalars); NUL-terminated */
@@ -42,11 +46,10 @@ struct ynode {
 					   numbers in key order */
 	uint32_t	  len;		/* scalar length (may hold NULs) */
 	uint32_t	  n;
-	uint32_t	  weight;	/* nodes in this subtree, saturating */
 	uint32_t	  line;		/* 1-based */
-	uint32_t	  col;		/* 1-based */
-	uint8_t		  kind;		/* enum ynode_kind */
-	uint8_t		  plain;	/* scalar was unquoted (1 vs "1") */
+	uint32_t	  col:29;	/* 1-based */
+	uint32_t	  kind:2;	/* enum ynode_kind */
+	uint32_t	  plain:1;	/* scalar was unquoted (1 vs "1") */
 };
 
 struct ydoc {
@@ -87,6 +90,28 @@ struct ydoc_filter {
 int	 ydoc_parse(struct arena *a, const char *file, const char *buf,
 	    size_t len, const struct ydoc_filter *filter, struct ydoc *doc,
 	    struct diag_list *diags);
+
+/*
+ * One piece of a file parsed on its own (ysplit.h): the text is a head
+ * (the file's first head_lines lines, or nothing) followed by a piece of
+ * the file that starts at line (head_lines + line_delta); lines past the
+ * head are reported shifted by line_delta, so that every mark is the
+ * file's.  nodes and alias_nodes start at what the file's earlier
+ * pieces counted (the per-file limits) and are updated; lines is set to
+ * the lines libyaml counted in the text.
+ */
+struct ydoc_piece {
+	uint32_t	 head_lines;
+	uint32_t	 line_delta;
+	size_t		 nodes;		/* in/out */
+	size_t		 alias_nodes;	/* in/out */
+	size_t		 lines;		/* out */
+};
+
+/* ydoc_parse() of a piece; pc NULL: the whole file (ydoc_parse). */
+int	 ydoc_parse_piece(struct arena *a, const char *file, const char *buf,
+	    size_t len, const struct ydoc_filter *filter,
+	    struct ydoc_piece *pc, struct ydoc *doc, struct diag_list *diags);
 
 /* Mapping lookup by key; NULL when n is not a map or has no such key. */
 const struct ynode *ydoc_get(const struct ynode *map, const char *key);
