@@ -362,6 +362,9 @@ def main():
     ap.add_argument("--perf", action="store_true")
     ap.add_argument("--proxy-cpus", default="1")
     ap.add_argument("--load-cpus", default="0")
+    ap.add_argument("--env", action="append", default=[],
+                    help="NAME:VAR=VALUE, an environment variable for "
+                    "contender NAME only (experiments)")
     args = ap.parse_args()
     svcproxy = os.environ.get("SVCPROXY") or os.path.join(
         TOP, "build", "src", "svcproxy")
@@ -398,7 +401,18 @@ def main():
                 cmd = [binary, "run", "-c",
                        svcproxy_conf(i, n, addr, feats), "--workers", "1"]
             cmds.append("taskset -c %s %s" % (args.proxy_cpus, R.sh(cmd)))
-            p = R.Proc(n, cmd, args.proxy_cpus)
+            saved = dict(os.environ)
+            for e in args.env:
+                who, _, kv = e.partition(":")
+                if who == n:
+                    k, _, v = kv.partition("=")
+                    os.environ[k] = v
+                    cmds[-1] = "%s=%s %s" % (k, v, cmds[-1])
+            try:
+                p = R.Proc(n, cmd, args.proxy_cpus)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
             c = {"name": n, "proc": p, "url": "http://%s:%d/small" %
                  (addr, PORT), "runs": []}
             cons.append(c)
