@@ -129,6 +129,17 @@ spec:
     return "".join(out)
 
 
+def free_port():
+    """A port the kernel says is free on 127.0.0.1 (for an admin
+    address: a fixed one can collide with tests running meanwhile)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def svcproxy_conf(i, name, addr, feats):
     ann = []
     if "pp2" in feats:
@@ -186,7 +197,7 @@ spec:
     targetPort: http
   selector:
     app: bench-http
-%s%s""" % (CIDR, 29280 + i, ann_s, addr, aff, PORT, pods, pol))
+%s%s""" % (CIDR, free_port(), ann_s, addr, aff, PORT, pods, pol))
 
 
 def haproxy_conf(name, addr, feats):
