@@ -39,7 +39,8 @@ request) on the load CPU.  Per run: conn/s (wrk), the proxy's CPU per
 connection (µs; the sum over its threads of sum_exec_runtime from
 /proc/PID/task/*/schedstat, ns precision) and its user/system split
 (utime/stime ticks, summed over the rounds: a 3 s run at 0.15 CPU is
-only ~45 ticks), and the load CPU's busy %.  Medians (min-max) over
+only ~45 ticks), the load CPU's busy %, and the nginx backend's CPU
+per connection (what a PROXY header costs the backend).  Medians (min-max) over
 rounds; ratios to `off` and to `haproxy` per round.
 
 --strace: one more 2 s run per contender under `strace -f -c`, calls per
@@ -255,14 +256,16 @@ def cpu_sample(pids):
     return ns, ut, st
 
 
-def wrk_run(url, secs, load_cpus, pids):
+def wrk_run(url, secs, load_cpus, pids, be_pids=()):
     """One wrk conn/s run: a dict of figures, or None."""
     cmd = ["wrk", "-t1", "-c32", "-d%ds" % secs, "--timeout", "5s",
            "-H", "Connection: close", url]
     load = R.cpu_list(load_cpus)
     j0, c0, t0 = R.cpu_jiffies(load), cpu_sample(pids), time.monotonic()
+    b0 = cpu_sample(be_pids)
     out = R.run(cmd, secs + 30, load_cpus)
     j1, c1, t1 = R.cpu_jiffies(load), cpu_sample(pids), time.monotonic()
+    b1 = cpu_sample(be_pids)
     if out is None:
         return None
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -280,6 +283,7 @@ def wrk_run(url, secs, load_cpus, pids):
     reqs = int(n.group(1))
     return {"rps": float(rps.group(1)), "n": reqs, "errs": errs,
             "us": (c1[0] - c0[0]) / 1e3 / reqs,
+            "be_us": (b1[0] - b0[0]) / 1e3 / reqs,
             "ut": c1[1] - c0[1], "st": c1[2] - c0[2],
             "proxy_pct": 100.0 * (c1[0] - c0[0]) / 1e9 / (t1 - t0),
             "load_pct": R.busy_pct(j0, j1), "cmd": cmd}
@@ -439,7 +443,7 @@ def main():
                                        " ".join(c["name"] for c in order)))
             for c in order:
                 res = wrk_run(c["url"], args.duration, args.load_cpus,
-                              c["proc"].pids())
+                              c["proc"].pids(), be.pids())
                 if res is None:
                     R.die("%s: wrk failed" % c["name"])
                 c["runs"].append(res)
@@ -467,8 +471,8 @@ def report(args, cons, cmds, took):
     P("")
     P("| contender | conn/s | CPU µs/conn | user % | vs off (µs) | "
       "vs haproxy (µs) | vs haproxy (conn/s) | proxy CPU % | load % | "
-      "errors |")
-    P("|---|---|---|---|---|---|---|---|---|---|")
+      "backend µs/conn | errors |")
+    P("|---|---|---|---|---|---|---|---|---|---|---|")
 
     def ratios(a, b, key):
         return [x[key] / y[key] for x, y in zip(a["runs"], b["runs"])
@@ -483,13 +487,14 @@ def report(args, cons, cmds, took):
             c["name"] != "haproxy" else []
         vhc = ratios(c, by["haproxy"], "rps") if "haproxy" in by and \
             c["name"] != "haproxy" else []
-        P("| %s | %s | %s | %.1f | %s | %s | %s | %s | %s | %d |" % (
+        P("| %s | %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %d |" % (
             c["name"], cell([r["rps"] for r in rs], "%.0f"),
             cell([r["us"] for r in rs], "%.1f"),
             100.0 * ut / (ut + st) if ut + st else 0,
             cell(vo, "%.3f"), cell(vh, "%.3f"), cell(vhc, "%.3f"),
             cell([r["proxy_pct"] for r in rs], "%.0f"),
             cell([r["load_pct"] or 0 for r in rs], "%.0f"),
+            cell([r["be_us"] for r in rs], "%.1f"),
             sum(r["errs"] for r in rs)))
     if any(c.get("strace") for c in cons):
         keys = set()
