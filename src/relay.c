@@ -212,6 +212,7 @@ relay_wrk_init(struct relay_wrk *w, size_t max_pipes, size_t pipe_size)
 	w->live = w->free = NULL;
 	w->nfree = 0;
 	w->vc = NULL;
+	w->vc_failed = 0;
 	if (pool_init(&w->pool, max_pipes, pipe_size) == -1) {
 		errno = ENOMEM;
 		return -1;
@@ -908,8 +909,9 @@ relay_allow(const struct lb_ep *ep, void *arg)
 	struct relay_vc		*e = NULL;
 	struct pol_verdict	 v;
 
-	if (w->vc == NULL)
-		w->vc = calloc(RELAY_VC_SLOTS, sizeof(*w->vc));
+	if (w->vc == NULL && !w->vc_failed &&
+	    (w->vc = calloc(RELAY_VC_SLOTS, sizeof(*w->vc))) == NULL)
+		w->vc_failed = 1;
 	if (w->vc != NULL) {
 		e = relay_vc_slot(w, ep, &j->c.addr);
 		if (relay_vc_hit(e, j->r->snap, ep, &j->c.addr))

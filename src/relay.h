@@ -59,6 +59,8 @@ struct relay_wrk {
 						   verdicts, RELAY_VC_SLOTS;
 						   owned; NULL until the
 						   first judged pick */
+	int			 vc_failed;	/* its calloc failed: none,
+						   not one try per pick */
 };
 
 /*
