@@ -6,8 +6,9 @@
 # next connection.  Two endpoints of one Service, each isolated by 40
 # policies that allow nobody here (a judged walk) and one that allows
 # one client: each client reaches only its own endpoint, alternating,
-# many times (hits); a third client is reset.  A reload swaps the two
-# allows: from then on each client reaches only the other endpoint.
+# many times (hits); a third client is reset.  Five reloads then cycle
+# through three sets of allows (swapped, the third client in, back):
+# after each, every client reaches only what the new policies say.
 # One worker, so that every connection meets the same memo.  Loopback
 # only, kernel-chosen backend ports, bounded waits, every process killed
 # on exit.
