@@ -192,10 +192,11 @@ relay_on_event(struct poll_item *pi, int side, uint32_t ev)
 		r->wr_ok |= SIDE_BIT(side);
 	/*
 	 * What relay_pump needs to end a direction on a short read: a
-	 * FIN, and no error.  Not from a backend socket still connecting:
-	 * a failed attempt's bits would outlive it into the next one.
+	 * FIN, and no error.  Not from a failed connect: its bits would
+	 * outlive that socket into the next attempt's.
 	 */
-	if (side == SIDE_CLIENT || r->state == RELAY_UP) {
+	if (side == SIDE_CLIENT || r->state == RELAY_UP ||
+	    !(ev & (EPOLLERR | EPOLLHUP))) {
 		if (ev & EPOLLRDHUP)
 			r->d[side].fin = 1;
 		if (ev & EPOLLERR)

@@ -10,14 +10,17 @@ Server (writes its kernel-chosen port to --ready once listening):
         exactly N bytes (up to --timeout seconds) and answer
         "got N SHA256\\n", or "short M\\n" with the M bytes that came
 Clients (print one result line; exit 0 when it is the expected one):
-  fragments H:P CHUNKS SIZE GO
+  fragments H:P CHUNKS SIZE GO [fin]
         announce CHUNKS*SIZE bytes, then send them as CHUNKS sendfile
         calls of SIZE bytes, each from a page of its own (TCP_NODELAY):
         page fragments that no pipe slot can merge.  Once a send would
         block (everything between here and the backend is full), create
         GO so the backend starts reading.  The connection stays open (no
-        FIN: nothing but the data may wake the relay).  Print "ok N" when
-        the backend's answer matches what was sent, else what it said.
+        FIN: nothing but the data may wake the relay), or with "fin" is
+        half-closed right behind the last chunk (a FIN known to the
+        relay must not end a pipe's worth of fragments early).  Print
+        "ok N" when the backend's answer matches what was sent, else
+        what it said.
   burst H:P SIZE
         send SIZE seeded bytes and shut write at once (the FIN right
         behind the data), read the echo to EOF: print "ok SIZE" when it
@@ -101,7 +104,7 @@ def serve(host, ready, go):
         c.close()
 
 
-def c_fragments(target, chunks, size, go):
+def c_fragments(target, chunks, size, go, fin=False):
     rng = random.Random(chunks * 7919 + size)
     with tempfile.TemporaryFile() as f:
         for _ in range(chunks):
@@ -133,6 +136,8 @@ def c_fragments(target, chunks, size, go):
             off += n
             if off == size:
                 i, off = i + 1, 0
+        if fin:
+            s.shutdown(socket.SHUT_WR)
         if not os.path.exists(go):
             open(go, "w").close()
         s.setblocking(True)
@@ -179,7 +184,8 @@ def main(argv):
         serve(opts["--host"], opts["--ready"], opts["--go"])
         return 0
     if cmd == "fragments":
-        return c_fragments(rest[0], int(rest[1]), int(rest[2]), rest[3])
+        return c_fragments(rest[0], int(rest[1]), int(rest[2]), rest[3],
+                           rest[4:] == ["fin"])
     if cmd == "burst":
         return c_burst(rest[0], int(rest[1]))
     print("unknown command", cmd)
