@@ -25,9 +25,10 @@
  * budget (fs.pipe-user-pages-soft: 64 MiB by default): past it, every
  * new pipe of the user gets 2 slots (8 KiB) and cannot grow.  So many
  * busy transfers at once must not take it all with big pipes, while a
- * few get the most out of them (fewer splice calls and wake-ups per
- * GB): 16 of 1 MiB and the rest at 256 KiB reach the default budget at
- * 208 pipes of the user, against 256 when all were 256 KiB.
+ * few get the most out of them (half the splice calls per GB): with 16
+ * of 1 MiB per worker and the rest at 256 KiB, the default budget
+ * lasts 208 pipes with one worker, 160 with two, against 256 when all
+ * were 256 KiB.
  */
 #define POOL_BIG_PIPES	16
 
