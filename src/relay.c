@@ -71,6 +71,8 @@ struct relay_dir {
 						   (EPOLLRDHUP) */
 	unsigned		 err:1;		/* source's error reported
 						   (EPOLLERR) */
+	unsigned		 muted:1;	/* source's readable edges
+						   off (relay_mute) */
 };
 
 struct relay {
@@ -486,6 +488,31 @@ dir_out(struct relay_dir *d, int dst)
 	return n;
 }
 
+/*
+ * Direction di waits for room at its destination with its holder full:
+ * until then its source's bytes cannot move, and each segment that
+ * reaches the source would wake the worker for nothing (about ten per
+ * wait on a bulk stream).  So its readable edges go off while it
+ * waits (on: 0), and back on when the holder has drained (on: 1),
+ * which brings an edge at once if bytes came meanwhile.  Two epoll_ctl
+ * calls per wait, and only for a direction that carries bulk data.
+ * Turning them off may fail: they stay on, as before.  0; -1 (errno)
+ * when they cannot be turned back on: the direction would wait for
+ * good.
+ */
+static int
+relay_mute(struct relay *r, int di, int on)
+{
+	struct relay_dir *d = &r->d[di];
+
+	if (d->muted == !on || (!on && !d->bulk))
+		return 0;
+	if (poller_reading(&r->w->poll, r->fd[di], &r->pi, di, on) == -1)
+		return on ? -1 : 0;
+	d->muted = !on;
+	return 0;
+}
+
 /* The holder is empty: give it back to the pool. */
 static void
 dir_release(struct relay_wrk *w, struct relay_dir *d)
@@ -524,12 +551,17 @@ relay_pump(struct relay *r, int di)
 			if (errno == EAGAIN) {
 				/* Room made later brings an EPOLLOUT edge. */
 				r->wr_ok &= ~dbit;
+				(void)relay_mute(r, di, 0);
 				return 0;
 			}
 			relay_abort(r, 1 - di, errno);
 			return 1;
 		}
 		dir_release(r->w, d);
+		if (d->muted && relay_mute(r, di, 1) == -1) {
+			relay_abort(r, di, errno);
+			return 1;
+		}
 		if (d->eof) {
 			if (d->shut)
 				return 0;
