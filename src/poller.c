@@ -30,6 +30,17 @@ poller_add(struct poller *p, int fd, struct poll_item *pi, int side)
 	return 0;
 }
 
+int
+poller_reading(struct poller *p, int fd, struct poll_item *pi, int side,
+    int on)
+{
+	struct epoll_event ev;
+
+	ev.events = on ? POLL_EVENTS : POLL_EVENTS & ~EPOLLIN;
+	ev.data.u64 = poller_tag(pi, side);
+	return epoll_ctl(p->fd, EPOLL_CTL_MOD, fd, &ev);
+}
+
 void
 poller_forget(struct poller *p, const struct poll_item *pi, int side)
 {

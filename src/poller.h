@@ -59,6 +59,15 @@ void	poller_free(struct poller *);
 /* Put fd into p's set for good, as side of pi: 0, or -1 (errno). */
 int	poller_add(struct poller *, int fd, struct poll_item *pi, int side);
 /*
+ * Whether fd (side of pi, in p's set) reports readable edges: on (as
+ * poller_add registers it) or off, when its owner cannot take the
+ * bytes anyway.  Other edges (writable, the peer's FIN, errors) still
+ * come.  Turned back on, an edge comes at once if fd is readable.  0,
+ * or -1 (errno).
+ */
+int	poller_reading(struct poller *, int fd, struct poll_item *pi,
+	    int side, int on);
+/*
  * side's socket of pi is about to close, which takes it out of the set:
  * drop what the batch being dispatched still holds for it, so a socket
  * that takes its place starts from nothing.

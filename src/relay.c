@@ -67,6 +67,12 @@ struct relay_dir {
 	unsigned		 shut:1;	/* FIN passed on */
 	unsigned		 copy:1;	/* splice refused: copy */
 	unsigned		 bulk:1;	/* a read filled a buffer */
+	unsigned		 fin:1;		/* source's FIN reported
+						   (EPOLLRDHUP) */
+	unsigned		 err:1;		/* source's error reported
+						   (EPOLLERR) */
+	unsigned		 muted:1;	/* source's readable edges
+						   off (relay_mute) */
 };
 
 struct relay {
@@ -186,6 +192,18 @@ relay_on_event(struct poll_item *pi, int side, uint32_t ev)
 		r->hup |= SIDE_BIT(side);
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		r->wr_ok |= SIDE_BIT(side);
+	/*
+	 * What relay_pump needs to end a direction on a short read: a
+	 * FIN, and no error.  Not from a failed connect: its bits would
+	 * outlive that socket into the next attempt's.
+	 */
+	if (side == SIDE_CLIENT || r->state == RELAY_UP ||
+	    !(ev & (EPOLLERR | EPOLLHUP))) {
+		if (ev & EPOLLRDHUP)
+			r->d[side].fin = 1;
+		if (ev & EPOLLERR)
+			r->d[side].err = 1;
+	}
 	if (r->state == RELAY_HEADER) {
 		if (side == SIDE_CLIENT)
 			relay_header_read(r);
@@ -404,11 +422,17 @@ relay_abort(struct relay *r, int side, int err)
 /* ---- moving bytes ---- */
 
 /*
- * Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno; *want is
- * what was asked for (fewer bytes: src had no more just then).
+ * Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno.  *dry is
+ * set when the read shows src had no more bytes just then: a recv that
+ * returned fewer than asked for (TCP copies until its queue is empty).
+ * A short splice shows nothing of the kind: the pipe also fills up by
+ * its slots, one per page fragment of the socket's buffers, so that 16
+ * small segments (or 64, in a pipe of 256 KiB) fill it with far fewer
+ * bytes than asked for while more wait in the socket, and no new edge
+ * comes for them unless the peer sends again.
  */
 static ssize_t
-dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
+dir_in(struct relay *r, struct relay_dir *d, int src, int *dry)
 {
 	struct relay_wrk	*w = r->w;
 	ssize_t			 n;
@@ -419,13 +443,13 @@ dir_in(struct relay *r, struct relay_dir *d, int src, size_t *want)
 	 * socket pages.  Once a read fills the copy buffer the direction
 	 * carries bulk data: splice from then on.
 	 */
+	*dry = 0;
 	if (!d->bulk)
 		goto copy;
 	if (!d->copy && d->pfd[0] == -1 &&
 	    pool_pipe_get(&w->pool, d->pfd) == -1)
 		goto copy;
 	if (!d->copy) {
-		*want = w->pool.pipe_size;
 		n = splice(src, NULL, d->pfd[1], NULL, w->pool.pipe_size,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n >= 0 || errno != EINVAL)
@@ -440,9 +464,10 @@ copy:
 		return -1;
 	}
 	d->off = 0;
-	*want = POOL_BUF_SIZE;
 	if ((n = recv(src, d->buf, POOL_BUF_SIZE, 0)) == POOL_BUF_SIZE)
 		d->bulk = 1;
+	else if (n > 0)
+		*dry = 1;
 	return n;
 }
 
@@ -467,6 +492,31 @@ dir_out(struct relay_dir *d, int dst)
 	return n;
 }
 
+/*
+ * Direction di waits for room at its destination with its holder full:
+ * until then its source's bytes cannot move, and each segment that
+ * reaches the source would wake the worker for nothing (about ten per
+ * wait on a bulk stream).  So its readable edges go off while it
+ * waits (on: 0), and back on when the holder has drained (on: 1),
+ * which brings an edge at once if bytes came meanwhile.  Two epoll_ctl
+ * calls per wait, and only for a direction that carries bulk data.
+ * Turning them off may fail: they stay on, as before.  0; -1 (errno)
+ * when they cannot be turned back on: the direction would wait for
+ * good.
+ */
+static int
+relay_mute(struct relay *r, int di, int on)
+{
+	struct relay_dir *d = &r->d[di];
+
+	if (d->muted == !on || (!on && !d->bulk))
+		return 0;
+	if (poller_reading(&r->w->poll, r->fd[di], &r->pi, di, on) == -1)
+		return on ? -1 : 0;
+	d->muted = !on;
+	return 0;
+}
+
 /* The holder is empty: give it back to the pool. */
 static void
 dir_release(struct relay_wrk *w, struct relay_dir *d)
@@ -488,7 +538,7 @@ relay_pump(struct relay *r, int di)
 	int			 src = r->fd[di], dst = r->fd[1 - di], k;
 	unsigned		 sbit = SIDE_BIT(di), dbit = SIDE_BIT(1 - di);
 	ssize_t			 n;
-	size_t			 want = 0;
+	int			 dry;
 
 	for (k = 0; k < RELAY_ROUNDS; k++) {
 		if (d->inflight > 0) {
@@ -505,12 +555,17 @@ relay_pump(struct relay *r, int di)
 			if (errno == EAGAIN) {
 				/* Room made later brings an EPOLLOUT edge. */
 				r->wr_ok &= ~dbit;
+				(void)relay_mute(r, di, 0);
 				return 0;
 			}
 			relay_abort(r, 1 - di, errno);
 			return 1;
 		}
 		dir_release(r->w, d);
+		if (d->muted && relay_mute(r, di, 1) == -1) {
+			relay_abort(r, di, errno);
+			return 1;
+		}
 		if (d->eof) {
 			if (d->shut)
 				return 0;
@@ -526,16 +581,19 @@ relay_pump(struct relay *r, int di)
 		}
 		if (!(r->rd_ok & sbit))
 			return 0;
-		if ((n = dir_in(r, d, src, &want)) > 0) {
+		if ((n = dir_in(r, d, src, &dry)) > 0) {
 			d->inflight = (size_t)n;
 			/*
-			 * Fewer bytes than asked for: src had no more just
-			 * then, and more will bring another edge; a read now
-			 * could only say EAGAIN.  Unless a FIN or an error
-			 * was seen: it is behind these bytes, and its edge
-			 * has come already.
+			 * src had no more just then: more will bring another
+			 * edge, and a read now could only say EAGAIN.  A FIN
+			 * reported before this read is right behind these
+			 * bytes (TCP queues it after all the data before it):
+			 * the source is done, without a read that returns 0.
+			 * An error is read for what it is.
 			 */
-			if ((size_t)n < want && !(r->hup & sbit))
+			if (dry && d->fin && !d->err)
+				d->eof = 1;
+			else if (dry && !(r->hup & sbit))
 				r->rd_ok &= ~sbit;
 			r->last_ms = relay_now(r->w);
 			continue;

@@ -28,7 +28,8 @@
 #include "snapshot.h"
 #include "worker-t.h"
 
-#define RELAY_PIPE_SIZE	(256 * 1024)	/* F_SETPIPE_SZ wish */
+#define RELAY_PIPE_SIZE	(1024 * 1024)	/* F_SETPIPE_SZ wish (pool.h:
+						   the first few pipes) */
 #define RELAY_ROUNDS	16	/* in/out rounds before yielding */
 #define RELAY_FREE_MAX	8192	/* idle connection structs kept */
 

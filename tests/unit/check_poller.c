@@ -1,5 +1,6 @@
 /*
- * poller: the rerun list.  An on_rerun call may end items still waiting
+ * poller: readable edges turned off and on (poller_reading); the rerun
+ * list.  An on_rerun call may end items still waiting
  * their turn on the list being run (closing one connection can close
  * others: relay.c's closed callback resumes a listener, which moves to a
  * new snapshot, whose NetworkPolicy recheck closes connections); the walk
@@ -12,6 +13,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -33,12 +38,16 @@ static int		 nran;
 static int		 kill_from;	/* item that ends the others; -1 */
 static int		 requeue;	/* item that gives way again; -1 */
 
+static uint32_t		 ev_seen;	/* edges' events, or'ed */
+static int		 nev;
+
 static void
 on_event(struct poll_item *pi, int side, uint32_t ev)
 {
 	(void)pi;
 	(void)side;
-	(void)ev;
+	ev_seen |= ev;
+	nev++;
 }
 
 static void
@@ -180,6 +189,37 @@ START_TEST(test_rerun_requeue_and_drop)
 }
 END_TEST
 
+/*
+ * poller_reading: with readable edges off, bytes that arrive wake no
+ * one; turned back on, the bytes already there bring an edge at once.
+ */
+START_TEST(test_reading_off_on)
+{
+	struct event_base	*base;
+	struct poller		 p;
+	int			 sv[2];
+
+	fx_init(&base, &p);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK,
+	    0, sv), 0);
+	ck_assert_int_eq(poller_add(&p, sv[0], &items[0]->pi, 0), 0);
+	ck_assert_int_eq(poller_reading(&p, sv[0], &items[0]->pi, 0, 0), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);	/* writable: an edge */
+	ev_seen = 0;
+	nev = 0;
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(ev_seen & EPOLLIN, 0);
+	ck_assert_int_eq(poller_reading(&p, sv[0], &items[0]->pi, 0, 1), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(nev, 1);
+	ck_assert_uint_ne(ev_seen & EPOLLIN, 0);
+	close(sv[0]);
+	close(sv[1]);
+	fx_free(base, &p);
+}
+END_TEST
+
 static Suite *
 poller_suite(void)
 {
@@ -190,6 +230,9 @@ poller_suite(void)
 	tcase_add_test(tc, test_rerun_drop_during_run);
 	tcase_add_test(tc, test_rerun_drop_middle);
 	tcase_add_test(tc, test_rerun_requeue_and_drop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reading");
+	tcase_add_test(tc, test_reading_off_on);
 	suite_add_tcase(s, tc);
 	return s;
 }
