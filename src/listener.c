@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "listener.h"
@@ -209,6 +210,10 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 		if (lsn_target_cmp(&t[m], &t[i]) != 0)
 			t[++m] = t[i];
 	*n = m + 1;
+	for (i = 0; i < *n; i++) {
+		t[i].sockets = s->listener_sockets;
+		t[i].nall = *n;
+	}
 	return t;
 }
 
@@ -248,8 +253,12 @@ lsn_group_free(struct lsn_group *g)
 
 	for (i = 0; i < g->n; i++)
 		if (g->v[i].fd != -1) {
-			close(g->v[i].fd);
+			if (g->v[i].sh != NULL)
+				lsn_shared_unref(g->v[i].sh);
+			else
+				close(g->v[i].fd);
 			g->v[i].fd = -1;
+			g->v[i].sh = NULL;
 		}
 	free(g->v);
 	g->v = NULL;
@@ -266,6 +275,86 @@ lsn_group_push(struct lsn_group *g, const struct lsn *l)
 	g->v = v;
 	g->v[g->n++] = *l;
 	return 0;
+}
+
+void
+lsn_shared_unref(struct lsn_shared *sh)
+{
+	if (sh == NULL || atomic_fetch_sub(&sh->refs, 1) != 1)
+		return;
+	if (sh->fd != -1)
+		close(sh->fd);
+	free(sh);
+}
+
+/* One reference per worker, none of them placed yet.  NULL: no memory. */
+static struct lsn_shared *
+lsn_shared_new(int fd, unsigned nworkers)
+{
+	struct lsn_shared *sh;
+
+	if ((sh = calloc(1, sizeof(*sh) + nworkers *
+	    sizeof(sh->slot[0]))) == NULL)
+		return NULL;
+	atomic_init(&sh->refs, nworkers);
+	sh->fd = fd;
+	return sh;
+}
+
+const char *
+lsn_mode_name(enum lsn_mode m)
+{
+	switch (m) {
+	case LSN_MODE_NONE:		return "None";
+	case LSN_MODE_PER_WORKER:	return "PerWorker";
+	case LSN_MODE_SHARED:		return "Shared";
+	}
+	return "?";
+}
+
+const char *
+lsn_setting_name(enum pcfg_lsn_sockets s)
+{
+	switch (s) {
+	case PCFG_LSN_AUTO:		return "Auto";
+	case PCFG_LSN_PER_WORKER:	return "PerWorker";
+	case PCFG_LSN_SHARED:		return "Shared";
+	}
+	return "?";
+}
+
+/*
+ * Auto's rule: the per-worker sockets must leave at least half of the
+ * open file limit to connections, pipes and the rest; past that, one
+ * socket per address.  nall counts the snapshot's targets, UDP ones
+ * too (they stay per worker, but they are addresses all the same).
+ */
+enum lsn_mode
+lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
+    uint64_t nofile)
+{
+	if (n == 0)
+		return LSN_MODE_NONE;
+	switch (t[0].sockets) {
+	case PCFG_LSN_PER_WORKER:
+		return LSN_MODE_PER_WORKER;
+	case PCFG_LSN_SHARED:
+		return LSN_MODE_SHARED;
+	case PCFG_LSN_AUTO:
+		break;
+	}
+	return nworkers > 1 && (uint64_t)t[0].nall * nworkers > nofile / 2 ?
+	    LSN_MODE_SHARED : LSN_MODE_PER_WORKER;
+}
+
+size_t
+lsn_table_nsockets(const struct lsn_table *tab)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < tab->n; i++)
+		n += tab->v[i].nfds;
+	return n;
 }
 
 /* Is the address free (of other processes' sockets)?  0 or -1. */
@@ -343,9 +432,37 @@ lsn_unadopt(struct lsn_inherit *inh, int fd)
 			inh->v[i].used = 0;
 }
 
+/*
+ * fd to every group, each entry holding one reference of a new
+ * lsn_shared.  0, or -1 (out of memory) with nothing pushed.
+ */
+static int
+lsn_push_shared(const struct lsn_target *t, int fd, unsigned nworkers,
+    struct lsn_group *groups)
+{
+	struct lsn		 l;
+	struct lsn_shared	*sh;
+	unsigned		 w;
+
+	if ((sh = lsn_shared_new(fd, nworkers)) == NULL)
+		return -1;
+	for (w = 0; w < nworkers; w++) {
+		lsn_fill(&l, t, fd);
+		l.sh = sh;
+		if (lsn_group_push(&groups[w], &l) == -1) {
+			/* The table closes fd: take it back from sh. */
+			while (w-- > 0)
+				groups[w].n--;
+			free(sh);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The sockets of one target, into e (fds) and the groups. */
 static int
-lsn_open_one(const struct lsn_target *t, unsigned nworkers,
+lsn_open_one(const struct lsn_target *t, unsigned nworkers, int shared,
     struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_bound *e,
     char *err, size_t len)
 {
@@ -354,7 +471,10 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 	int		fd;
 
 	nin = lsn_count_inherited(inh, t);
-	want = nin > nworkers ? nin : nworkers;
+	/* Shared: one socket, or every inherited one (closing one would
+	   reset what is queued on it), each watched by every worker. */
+	shared = shared && t->proto == PROTO_TCP;
+	want = shared ? (nin > 1 ? nin : 1) : nin > nworkers ? nin : nworkers;
 	memset(e, 0, sizeof(*e));
 	e->sa = t->sa;
 	e->salen = t->salen;
@@ -374,13 +494,19 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 			return -1;
 		}
 	}
-	for (k = 0; k < e->nfds; k++) {
+	e->shared = shared;
+	for (k = 0; k < e->nfds && !shared; k++) {
 		lsn_fill(&l, t, e->fds[k]);
 		if (lsn_group_push(&groups[k % nworkers], &l) == -1) {
 			snprintf(err, len, "out of memory");
 			return -1;
 		}
 	}
+	for (k = 0; k < e->nfds && shared; k++)
+		if (lsn_push_shared(t, e->fds[k], nworkers, groups) == -1) {
+			snprintf(err, len, "out of memory");
+			return -1;
+		}
 	return 0;
 }
 
@@ -389,10 +515,17 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
     struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_table *out,
     char *err, size_t len)
 {
+	struct rlimit	 rl;
 	size_t		*had, i, j;
 	unsigned	 w;
+	int		 shared;
 
 	memset(out, 0, sizeof(*out));
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	out->mode = lsn_mode_pick(t, n, nworkers, (uint64_t)rl.rlim_cur);
+	out->setting = n > 0 ? t[0].sockets : PCFG_LSN_AUTO;
+	shared = out->mode == LSN_MODE_SHARED;
 	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
 	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {
 		free(had);
@@ -413,17 +546,31 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 			}
 			goto fail;
 		}
-		if (lsn_open_one(&t[i], nworkers, inh, groups,
+		if (lsn_open_one(&t[i], nworkers, shared, inh, groups,
 		    &out->v[out->n++], err, len) == -1)
 			goto fail;
 	}
 	free(had);
+	if (n > 0)
+		log_info("listeners: %zu addresses, %s sockets (listenerSockets "
+		    "%s: %zu addresses x %u workers against an open file "
+		    "limit of %llu): %zu sockets opened", out->n,
+		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
+		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
+		    lsn_table_nsockets(out));
 	return 0;
 fail:
 	/* Sockets of this call only: inherited ones go back to inh. */
 	for (w = 0; w < nworkers; w++) {
-		for (j = had[w]; j < groups[w].n; j++)
+		for (j = had[w]; j < groups[w].n; j++) {
+			/* The table's loop below closes a shared fd: only
+			   the last reference frees its lsn_shared. */
+			if (groups[w].v[j].sh != NULL) {
+				groups[w].v[j].sh->fd = -1;
+				lsn_shared_unref(groups[w].v[j].sh);
+			}
 			groups[w].v[j].fd = -1;
+		}
 		groups[w].n = had[w];
 	}
 	for (i = 0; i < out->n; i++) {
@@ -473,6 +620,10 @@ lsn_table_merge(struct lsn_table *cur, const unsigned char *gone,
 	free(cur->v);
 	cur->v = v;
 	cur->n = n;
+	if (add->mode != LSN_MODE_NONE) {
+		cur->mode = add->mode;
+		cur->setting = add->setting;
+	}
 	free(add->v);
 	add->v = NULL;
 	add->n = 0;

@@ -99,6 +99,19 @@ enum pcfg_local_ca {
 	PCFG_LOCAL_CA_TRANSPARENT,	/* "transparent" */
 };
 
+/*
+ * ProxyConfig spec.listenerSockets: a socket per worker for every
+ * listening address (SO_REUSEPORT), or one per address that every
+ * worker watches (README, "Many Services"); Auto, the default, picks
+ * Shared when the per-worker sockets would take more than half of the
+ * open file limit (listener.h: lsn_open).
+ */
+enum pcfg_lsn_sockets {
+	PCFG_LSN_AUTO,			/* "Auto" */
+	PCFG_LSN_PER_WORKER,		/* "PerWorker" */
+	PCFG_LSN_SHARED,		/* "Shared" */
+};
+
 enum conn_log {
 	CONN_LOG_OFF,
 	CONN_LOG_INFO,
@@ -124,6 +137,7 @@ struct pcfg {
 	uint32_t		 udp_idle_timeout_ms;
 	uint32_t		 udp_max_flows;	/* 0: from the fd limit */
 	enum conn_log		 connection_log;
+	enum pcfg_lsn_sockets	 listener_sockets;
 	int			 log_json;	/* spec.logFormat: json */
 	int			 keep_established; /* on policy change */
 	struct hc_config	 hc;		/* spec.healthCheck, defaults

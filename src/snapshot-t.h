@@ -90,6 +90,7 @@ struct snap {
 	uint32_t		 udp_idle_timeout_ms;	/* > 0 */
 	uint32_t		 udp_max_flows;		/* 0: fd budget's */
 	enum conn_log		 connection_log;
+	enum pcfg_lsn_sockets	 listener_sockets;	/* listener.h */
 	int			 keep_established;	/* on policy change */
 	struct cidr		*pp_trusted;	/* arena: who may send a
 						   PROXY header */

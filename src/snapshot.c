@@ -472,6 +472,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	s->udp_idle_timeout_ms = m->pcfg->udp_idle_timeout_ms;
 	s->udp_max_flows = m->pcfg->udp_max_flows;
 	s->connection_log = m->pcfg->connection_log;
+	s->listener_sockets = m->pcfg->listener_sockets;
 	s->keep_established = m->pcfg->keep_established;
 	s->pp_timeout_ms = m->pcfg->pp_timeout_ms;
 	if (m->pcfg->npp_trusted != 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -18,6 +19,12 @@
 /* The pause warning (wrk_pause_all), per worker: lines per period. */
 #define WRK_LOG_BURST		3
 #define WRK_LOG_PERIOD_MS	10000
+/* Ready shared listeners taken per wake-up of the worker's set. */
+#define WRK_SHARED_BATCH	32
+
+#ifndef EPOLLEXCLUSIVE
+#define EPOLLEXCLUSIVE		(1u << 28)	/* Linux 4.5 */
+#endif
 
 /*
  * Move w's reference to the published snapshot if it changed, and have
@@ -124,9 +131,58 @@ wrk_unreserve(struct wrk *w, const struct snap_port *sp)
 	wrk_fd_give(w->grp, 2);
 }
 
+/*
+ * A shared listener in or out of w's own epoll set.  EPOLLEXCLUSIVE
+ * asks the kernel to wake one of the sets waiting on the socket, not
+ * all; level-triggered, so a worker that stops after a batch, or after
+ * a pause leaves connections queued, finds them again: taking the
+ * socket out (a pause) and putting it back re-reads its state, so a
+ * connection queued meanwhile wakes the worker at once.  While out of
+ * this set, new connections wake the other workers, which still hold
+ * it.  An old kernel without EPOLLEXCLUSIVE gets it plain: every
+ * worker wakes, one accepts, the others find EAGAIN.
+ */
+static void
+wrk_lsn_on_shared(struct lsn *l, int on)
+{
+	struct epoll_event	 ev;
+	struct wrk		*w = l->w;
+
+	if (on && !l->on) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = l->sh;
+		l->sh->slot[w->id] = l;
+		if (epoll_ctl(w->lsn_epfd, EPOLL_CTL_ADD, l->fd, &ev) == -1 &&
+		    (errno != EINVAL || (ev.events = EPOLLIN,
+		    epoll_ctl(w->lsn_epfd, EPOLL_CTL_ADD, l->fd, &ev) == -1))) {
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: "
+			    "listener %s: epoll: %s", w->id, l->name,
+			    strerror(errno));
+			return;
+		}
+	} else if (!on && l->on)
+		(void)epoll_ctl(w->lsn_epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	l->on = on != 0;
+}
+
+/* w lets go of shared listener l: the last worker closes the socket. */
+static void
+wrk_lsn_unshare(struct wrk *w, struct lsn *l)
+{
+	l->sh->slot[w->id] = NULL;
+	lsn_shared_unref(l->sh);
+	l->sh = NULL;
+	l->fd = -1;
+}
+
 static void
 wrk_lsn_on(struct lsn *l, int on)
 {
+	if (l->fd != -1 && l->sh != NULL) {
+		wrk_lsn_on_shared(l, on);
+		return;
+	}
 	/* A listener lsn_accept_event refused (not TCP) has no event. */
 	if (l->fd == -1 || !event_initialized(&l->ev))
 		return;
@@ -275,12 +331,51 @@ wrk_udp_cb(evutil_socket_t fd, short what, void *arg)
 
 static void	wrk_accept_cb(evutil_socket_t, short, void *);
 
-/* l's event: accept for TCP, datagrams for UDP.  0, or -1. */
+/*
+ * l's event: accept for TCP, datagrams for UDP.  0, or -1.  A shared
+ * listener has none: w's own set watches it (wrk_lsn_on_shared).
+ */
 static int
 wrk_lsn_event(struct wrk *w, struct lsn *l)
 {
+	if (l->sh != NULL) {
+		memset(&l->ev, 0, sizeof(l->ev));
+		return 0;
+	}
 	return lsn_accept_event(l, w->base, l->proto == PROTO_UDP ?
 	    wrk_udp_cb : wrk_accept_cb);
+}
+
+/*
+ * w's set of shared listeners is readable: accept on each ready one,
+ * as its own event would.  The set holds lsn_shared pointers, which do
+ * not move; the worker's struct lsn is its slot there.
+ */
+static void
+wrk_shared_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk		*w = arg;
+	struct epoll_event	 ev[WRK_SHARED_BATCH];
+	struct lsn_shared	*sh;
+	struct lsn		*l;
+	uint64_t		 before;
+	int			 i, n;
+
+	(void)what;
+	if ((n = epoll_wait(fd, ev, WRK_SHARED_BATCH, 0)) == -1)
+		return;
+	before = atomic_load_explicit(&w->stats.accepted,
+	    memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		sh = ev[i].data.ptr;
+		if ((l = sh->slot[w->id]) != NULL && l->on)
+			wrk_accept_cb(l->fd, EV_READ, l);
+	}
+	/* How often another worker took what woke this one (/status). */
+	WRK_STAT_ADD(w, lsn_wakeups, 1);
+	if (atomic_load_explicit(&w->stats.accepted, memory_order_relaxed) ==
+	    before)
+		WRK_STAT_ADD(w, lsn_idle, 1);
 }
 
 static void
@@ -337,6 +432,8 @@ wrk_close_listeners(struct wrk *w, int keep_udp)
 		wrk_lsn_on(&w->lsns.v[i], 0);
 		if (keep_udp && w->lsns.v[i].proto == PROTO_UDP)
 			continue;
+		if (w->lsns.v[i].fd != -1 && w->lsns.v[i].sh != NULL)
+			wrk_lsn_unshare(w, &w->lsns.v[i]);
 		if (w->lsns.v[i].fd != -1) {
 			relay_udp_lsn_closed(&w->udp, w->lsns.v[i].fd);
 			close(w->lsns.v[i].fd);
@@ -480,6 +577,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->id = id;
 	w->grp = g;
 	w->notify_fd = -1;
+	w->lsn_epfd = -1;
 	log_rl_init(&w->rl, WRK_LOG_BURST, WRK_LOG_PERIOD_MS);
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));
@@ -530,6 +628,14 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	event_assign(&w->notify_ev, w->base, w->notify_fd,
 	    EV_READ | EV_PERSIST, wrk_notify_cb, w);
 	event_add(&w->notify_ev, NULL);
+	if ((w->lsn_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "worker %u: epoll: %s", id,
+		    strerror(errno));
+		return -1;
+	}
+	event_assign(&w->lsn_epev, w->base, w->lsn_epfd,
+	    EV_READ | EV_PERSIST, wrk_shared_cb, w);
+	event_add(&w->lsn_epev, NULL);
 	evtimer_assign(&w->pause_ev, w->base, wrk_pause_cb, w);
 	for (i = 0; i < w->lsns.n; i++) {
 		w->lsns.v[i].w = w;
@@ -575,6 +681,8 @@ wrk_free(struct wrk *w)
 			event_del(&w->notify_ev);
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
+		if (event_initialized(&w->lsn_epev))
+			event_del(&w->lsn_epev);
 		relay_wrk_free(&w->relay);
 		w->udp.closed = NULL;
 		relay_udp_close_all(&w->udp);
@@ -591,6 +699,9 @@ wrk_free(struct wrk *w)
 	if (w->notify_fd != -1)
 		close(w->notify_fd);
 	w->notify_fd = -1;
+	if (w->lsn_epfd != -1)
+		close(w->lsn_epfd);
+	w->lsn_epfd = -1;
 	log_rl_destroy(&w->rl);
 }
 
@@ -709,6 +820,10 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 	}
 	if (serve && l->proto == PROTO_TCP)
 		wrk_lsn_drain(w, l);
+	if (l->sh != NULL) {
+		wrk_lsn_unshare(w, l);
+		return;
+	}
 	relay_udp_lsn_closed(&w->udp, l->fd);
 	close(l->fd);
 	l->fd = -1;
@@ -718,6 +833,17 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 static void
 wrk_lsn_move(struct wrk *w, struct lsn *l, struct lsn *nl, int on)
 {
+	if (l->sh != NULL) {
+		/* Its registration stays: only the slot moves. */
+		*nl = *l;
+		l->fd = -1;
+		l->sh = NULL;
+		nl->w = w;
+		nl->sh->slot[w->id] = nl;
+		if (on && !nl->on)
+			wrk_lsn_on(nl, 1);
+		return;
+	}
 	wrk_lsn_on(l, 0);
 	*nl = *l;
 	l->fd = -1;
