@@ -243,8 +243,9 @@ adm_json_listeners(FILE *f, const struct lsn_table *t)
 		fputs(i ? ",\n" : "\n", f);
 		fputs("{\"address\":", f);
 		json_str(f, t->v[i].name);
-		fprintf(f, ",\"sockets\":%zu%s}", t->v[i].nfds,
-		    t->v[i].shared ? ",\"shared\":true" : "");
+		fprintf(f, ",\"sockets\":%zu%s%s}", t->v[i].nfds,
+		    t->v[i].shared ? ",\"shared\":true" : "",
+		    t->v[i].defer ? ",\"deferAccept\":true" : "");
 	}
 	fputs("\n]", f);
 }

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
@@ -195,6 +196,7 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 			p->proto = sl->proto;
 			p->kind = sl->kind;
 			p->label = sl->sp->label;
+			p->defer = sl->sp->defer_accept;
 			memset(&any, 0, sizeof(any));
 			any.family = fams[k];
 			p->salen = ipaddr_sockaddr(sl->addr.family == 0 ?
@@ -217,8 +219,34 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 	return t;
 }
 
+/* TCP_DEFER_ACCEPT on (LSN_DEFER_ACCEPT_S) or off on a TCP socket. */
+static void
+lsn_set_defer(int fd, enum proto proto, int on)
+{
+	int s = on ? LSN_DEFER_ACCEPT_S : 0;
+
+	if (proto == PROTO_TCP && setsockopt(fd, IPPROTO_TCP,
+	    TCP_DEFER_ACCEPT, &s, sizeof(s)) == -1)
+		log_warn("listener fd %d: TCP_DEFER_ACCEPT: %s", fd,
+		    strerror(errno));
+}
+
+/* Bring e's sockets to the target's TCP_DEFER_ACCEPT. */
+static void
+lsn_bound_defer(struct lsn_bound *e, int on)
+{
+	size_t k;
+
+	if (e->defer == on)
+		return;
+	for (k = 0; k < e->nfds; k++)
+		if (e->fds[k] != -1)
+			lsn_set_defer(e->fds[k], e->proto, on);
+	e->defer = on;
+}
+
 size_t
-lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
+lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
     unsigned char *gone, unsigned char *added)
 {
 	size_t	i = 0, j = 0, changes = 0;
@@ -233,6 +261,7 @@ lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
 			c = lsn_key_cmp(&cur->v[i].sa, cur->v[i].proto,
 			    &t[j].sa, t[j].proto);
 		if (c == 0) {
+			lsn_bound_defer(&cur->v[i], t[j].defer);
 			gone[i++] = 0;
 			added[j++] = 0;
 			continue;
@@ -495,6 +524,9 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers, int shared,
 		}
 	}
 	e->shared = shared;
+	/* Adopted ones too: the old process may have set it otherwise. */
+	e->defer = nin > 0 ? !t->defer : 0;
+	lsn_bound_defer(e, t->defer);
 	for (k = 0; k < e->nfds && !shared; k++) {
 		lsn_fill(&l, t, e->fds[k]);
 		if (lsn_group_push(&groups[k % nworkers], &l) == -1) {
@@ -516,11 +548,13 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
     char *err, size_t len)
 {
 	struct rlimit	 rl;
+	int64_t		 t0;
 	size_t		*had, i, j;
 	unsigned	 w;
 	int		 shared;
 
 	memset(out, 0, sizeof(*out));
+	t0 = clock_mono_ms();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
 	out->mode = lsn_mode_pick(t, n, nworkers, (uint64_t)rl.rlim_cur);
@@ -554,10 +588,10 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 	if (n > 0)
 		log_info("listeners: %zu addresses, %s sockets (listenerSockets "
 		    "%s: %zu addresses x %u workers against an open file "
-		    "limit of %llu): %zu sockets opened", out->n,
+		    "limit of %llu): %zu sockets opened in %lld ms", out->n,
 		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
 		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
-		    lsn_table_nsockets(out));
+		    lsn_table_nsockets(out), (long long)(clock_mono_ms() - t0));
 	return 0;
 fail:
 	/* Sockets of this call only: inherited ones go back to inh. */

@@ -81,6 +81,14 @@
 #define LSN_BACKLOG	4096	/* the kernel caps it at somaxconn */
 #define LSN_NAMELEN	(NETADDR_STRLEN + 8)
 #define LSN_INHERIT_ENV	"SVCPROXY_INHERIT_FDS"
+/*
+ * TCP_DEFER_ACCEPT's timeout, seconds (HAProxy's defer-accept uses 1):
+ * how long a connection that sends nothing waits before the accept,
+ * which the kernel then does anyway.  On a listener whose Service port
+ * says its clients speak first (snapshot-t.h: defer_accept), the
+ * worker wakes once for a connection and its first bytes.
+ */
+#define LSN_DEFER_ACCEPT_S	1
 
 /* A set of protocols, for lsn_targets: LSN_PROTO(PROTO_TCP) | ... */
 #define LSN_PROTO(p)	(1u << (p))
@@ -145,6 +153,7 @@ struct lsn_target {
 	const char		*label;		/* snapshot arena; errors */
 	enum pcfg_lsn_sockets	 sockets;	/* the snapshot's setting */
 	size_t			 nall;		/* targets of the snapshot */
+	int			 defer;		/* TCP_DEFER_ACCEPT */
 };
 
 /*
@@ -160,6 +169,7 @@ struct lsn_bound {
 	int			*fds;		/* owned array */
 	size_t			 nfds;
 	int			 shared;	/* fds are lsn_shared's */
+	int			 defer;		/* TCP_DEFER_ACCEPT is set */
 };
 
 /* Sorted by lsn_key_cmp; v is owned. */
@@ -209,9 +219,11 @@ struct lsn_target *lsn_targets(const struct snap *s, unsigned protos,
  * and protocol (lsn_key_cmp): gone[i] is
  * set for each entry of cur that t no longer has, added[j] for each
  * target of t that cur lacks.  Both sorted.  Returns the number of
- * changes.  Pure: no sockets.
+ * changes.  A socket kept gets the target's TCP_DEFER_ACCEPT (the
+ * only socket call: an option the workers' accepts do not mind); a
+ * reload that fails later leaves it so, which only moves a wake-up.
  */
-size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
+size_t	 lsn_diff(struct lsn_table *cur, const struct lsn_target *t,
 	    size_t n, unsigned char *gone, unsigned char *added);
 
 /*

@@ -86,6 +86,10 @@
    (transparent mode, IP_TRANSPARENT); "proxy", the default: from
    svcproxy's. */
 #define ANN_SOURCE_ADDRESS	"svcproxy.io/source-address"
+/* TCP_DEFER_ACCEPT on the Service's TCP listeners, "true" or "false";
+   absent: on where the client speaks first (README, "Deferred
+   accept"). */
+#define ANN_DEFER_ACCEPT	"svcproxy.io/defer-accept"
 
 /*
  * ProxyConfig spec.localTrafficClientAddress: how the client's address

@@ -58,6 +58,8 @@ struct snap_port {
 	struct lb_set		 lb;		/* endpoints, algorithm */
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
+	int			 defer_accept;	/* TCP_DEFER_ACCEPT on its
+						   listeners (listener.h) */
 	struct hc_config	 hc;		/* strings: snapshot arena;
 						   timeout, interval, rise
 						   and fall defaulted */
