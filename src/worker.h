@@ -89,8 +89,13 @@ struct wrk {
 	struct event_base	*base;		/* owned; this thread only */
 	struct lsn_group	 lsns;		/* owned */
 	int			 lsn_epfd;	/* owned: shared listeners,
-						   EPOLLEXCLUSIVE; -1 */
-	struct event		 lsn_epev;	/* lsn_epfd readable */
+						   which are ready; -1 */
+	int			 base_epfd;	/* base's epoll fd (not
+						   owned); -1: unknown */
+	int			 lsn_wake_fd;	/* owned eventfd, never
+						   written: the key the base
+						   reports shared ones by */
+	struct event		 lsn_epev;	/* a shared listener ready */
 	_Atomic uint64_t	 lsn_wakeups;	/* lsn_epfd's; w writes */
 	_Atomic uint64_t	 lsn_idle;	/* of which accepted none */
 	int			 notify_fd;	/* owned eventfd */

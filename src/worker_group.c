@@ -88,8 +88,9 @@ wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
 {
 	uint64_t fixed, pipes, conns;
 
-	/* Per worker: its base's epoll, eventfd, poller and shared set. */
-	fixed = nsock + (uint64_t)n * 5 + reserve;
+	/* Per worker: its base's epoll, eventfd, poller, and the shared
+	   listeners' set and eventfd. */
+	fixed = nsock + (uint64_t)n * 6 + reserve;
 	pipes = g->nofile / 16;
 	if (pipes < (uint64_t)n * 8)
 		pipes = (uint64_t)n * 8;
