@@ -229,6 +229,30 @@ def wrk(duration):
     return reqs, out
 
 
+def traced(px, duration):
+    """Syscalls per connection over a wrk run under strace -c (every
+    thread of px): {"sys": all, "epoll_wait": .., "accept4": ..}."""
+    out = os.path.join(OUT, "strace.txt")
+    cmd = ["strace", "-c", "-o", out]
+    for t in os.listdir("/proc/%d/task" % px.pid):
+        cmd += ["-p", t]
+    st = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    reqs, _ = wrk(duration)
+    st.send_signal(signal.SIGINT)
+    st.wait(20)
+    r = {"sys": 0}
+    with open(out) as f:
+        for line in f:
+            v = line.split()
+            if len(v) >= 5 and v[-1] not in ("syscall", "total") and \
+                    v[0][0].isdigit():
+                calls = int(v[3])
+                r["sys"] += calls
+                r[v[-1]] = calls
+    return {k: v / max(reqs, 1) for k, v in r.items()}
+
+
 def load(px, tag, args):
     """conn/s and CPU per connection through bench-http, px capped."""
     with CpuCap("lsn-%s" % tag, args.cap) as cap:
@@ -241,6 +265,10 @@ def load(px, tag, args):
         s1 = px.status()
     r = {"conns": reqs / args.duration,
          "cpu_us": (c1 - c0) / reqs * 1e6 if reqs else 0}
+    if args.strace:
+        tr = traced(px, 2)
+        r["sys_conn"] = tr["sys"]
+        r["epoll_conn"] = tr.get("epoll_wait", 0)
     w0 = s0.get("listenerSockets", {}).get("workers", [])
     w1 = s1.get("listenerSockets", {}).get("workers", [])
     if w0 and w1:
@@ -305,11 +333,15 @@ def report(args, res, modes):
                  "interleaved." % (args.workers, args.services, args.cap,
                                    args.rounds))
         L.append("")
-        L.append("| defer-accept | conn/s | proxy CPU us/conn |")
-        L.append("|---|---|---|")
+        L.append("| defer-accept | conn/s | proxy CPU us/conn | "
+                 "syscalls/conn | epoll_wait/conn |")
+        L.append("|---|---|---|---|---|")
         for m in modes:
-            L.append("| %s | %s | %s |" % (m, span(res[m], "conns", "%.0f"),
-                                           span(res[m], "cpu_us", "%.1f")))
+            L.append("| %s | %s | %s | %s | %s |" % (
+                m, span(res[m], "conns", "%.0f"),
+                span(res[m], "cpu_us", "%.1f"),
+                span(res[m], "sys_conn", "%.2f"),
+                span(res[m], "epoll_conn", "%.2f")))
     else:
         L.append("%d Services from bench/gen_config.py (plus bench-http), "
                  "`svcproxy run` with %d workers on CPU 1, open file limit "
@@ -369,6 +401,8 @@ def main():
     ap.add_argument("--cap", type=float, default=0.15)
     ap.add_argument("--modes", default="PerWorker,Shared")
     ap.add_argument("--defer", action="store_true")
+    ap.add_argument("--strace", action="store_true",
+                    help="syscalls per connection (uncapped, 2 s)")
     ap.add_argument("--no-results", action="store_true")
     ap.add_argument("--svcproxy", default=os.environ.get(
         "SVCPROXY", os.path.join(TOP, "build", "src", "svcproxy")))

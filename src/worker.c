@@ -173,7 +173,8 @@ wrk_lsn_on_shared(struct lsn *l, int on)
 
 	if (on && !l->on) {
 		d.ptr = l->sh;
-		k.u64 = (uint64_t)(uint32_t)w->lsn_wake_fd;
+		k.u64 = 0;
+		k.fd = w->lsn_wake_fd;	/* what libevent reads */
 		l->sh->slot[w->id] = l;
 		if (wrk_ep_add(w->lsn_epfd, l->fd, w->base_epfd == -1, d) ==
 		    -1 || (w->base_epfd != -1 && wrk_ep_add(w->base_epfd,

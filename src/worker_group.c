@@ -98,11 +98,11 @@ wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
 	conns = g->nofile > fixed + pipes ? (g->nofile - fixed - pipes) / 2 :
 	    1;
 	g->fd_cap = conns * 2;
-	log_info("open file limit %llu, %llu listener sockets: up to %llu "
-	    "connections (2 fds each), or UDP flows (1 fd each), from one "
-	    "budget of %llu fds", (unsigned long long)g->nofile,
-	    (unsigned long long)nsock, (unsigned long long)conns,
-	    (unsigned long long)g->fd_cap);
+	log_info("open file limit %llu: up to %llu connections (2 fds each), "
+	    "or UDP flows (1 fd each), from one budget of %llu fds (%llu "
+	    "listener sockets open)", (unsigned long long)g->nofile,
+	    (unsigned long long)conns, (unsigned long long)g->fd_cap,
+	    (unsigned long long)nsock);
 	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
 	/* The flows of one worker are bounded by the shared fd budget; the
 	   table's size (its memory) by a default on top. */
