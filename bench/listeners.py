@@ -208,6 +208,14 @@ class Proxy:
                     return int(line.split("up to ")[1].split()[0])
         return 0
 
+    def open_ms(self):
+        """lsn_open's time at startup (its log line)."""
+        with open(self.logf) as f:
+            for line in f:
+                if "sockets opened in " in line:
+                    return int(line.split("sockets opened in ")[1].split()[0])
+        return 0
+
     def stop(self):
         self.p.send_signal(signal.SIGINT)
         try:
@@ -229,10 +237,10 @@ def wrk(duration):
     return reqs, out
 
 
-def traced(px, duration):
+def traced(px, duration, tag):
     """Syscalls per connection over a wrk run under strace -c (every
     thread of px): {"sys": all, "epoll_wait": .., "accept4": ..}."""
-    out = os.path.join(OUT, "strace.txt")
+    out = os.path.join(OUT, "strace-%s.txt" % tag)
     cmd = ["strace", "-c", "-o", out]
     for t in os.listdir("/proc/%d/task" % px.pid):
         cmd += ["-p", t]
@@ -266,7 +274,7 @@ def load(px, tag, args):
     r = {"conns": reqs / args.duration,
          "cpu_us": (c1 - c0) / reqs * 1e6 if reqs else 0}
     if args.strace:
-        tr = traced(px, 2)
+        tr = traced(px, 2, tag)
         r["sys_conn"] = tr["sys"]
         r["epoll_conn"] = tr.get("epoll_wait", 0)
     w0 = s0.get("listenerSockets", {}).get("workers", [])
@@ -293,6 +301,7 @@ def one(args, conf, base, mode, rnd):
         r["addresses"] = st.get("addresses", 0)
         r["mode"] = st.get("mode", "?")
         r["budget"] = px.conns_budget()
+        r["open_ms"] = px.open_ms()
         rl = []
         if not args.defer:
             for i in range(3):
@@ -347,15 +356,19 @@ def report(args, res, modes):
                  "`svcproxy run` with %d workers on CPU 1, open file limit "
                  "%d; median (min-max) of %d rounds, modes interleaved. "
                  "conn/s: wrk -t1 -c32 -H 'Connection: close' for %d s "
-                 "through one address, proxy capped to %.2f of one CPU." %
+                 "through one address, proxy capped to %.2f of one CPU; "
+                 "syscalls/conn: strace -c on every thread over a 2 s "
+                 "uncapped run (--strace); wake-ups: the shared sockets' "
+                 "(/status), idle ones found nothing to accept." %
                  (args.services, args.workers, args.nofile, args.rounds,
                   args.duration, args.cap))
         L.append("")
         L.append("| listenerSockets | addresses | listener sockets | "
-                 "fds open | connections the budget leaves | startup s | "
+                 "fds open | connections the budget leaves | listeners "
+                 "opened in ms | startup s | "
                  "RSS MB | reload s | conn/s | proxy CPU us/conn | "
-                 "wake-ups/conn (idle) |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                 "syscalls/conn | wake-ups/conn (idle) |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for m in modes:
             rs = res[m]
             wk = "-"
@@ -365,13 +378,16 @@ def report(args, res, modes):
                     sum(r.get("wakeups", 0) for r in rs) / max(n, 1),
                     sum(r.get("idle", 0) for r in rs) / max(n, 1))
             L.append("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | "
-                     "%s |" % (m, med(rs, "addresses"), med(rs, "sockets"),
-                               med(rs, "fds"), med(rs, "budget"),
-                               span(rs, "startup", "%.2f"),
-                               span(rs, "rss_mb", "%.0f"),
-                               span(rs, "reload", "%.2f"),
-                               span(rs, "conns", "%.0f"),
-                               span(rs, "cpu_us", "%.1f"), wk))
+                     "%s | %s | %s |" % (m, med(rs, "addresses"),
+                                    med(rs, "sockets"), med(rs, "fds"),
+                                    med(rs, "budget"),
+                                    span(rs, "open_ms", "%.0f"),
+                                    span(rs, "startup", "%.2f"),
+                                    span(rs, "rss_mb", "%.0f"),
+                                    span(rs, "reload", "%.2f"),
+                                    span(rs, "conns", "%.0f"),
+                                    span(rs, "cpu_us", "%.1f"),
+                                    span(rs, "sys_conn", "%.2f"), wk))
         L.append("")
         L.append("Per-worker accepts in the conn/s runs (split between the "
                  "two workers):")
