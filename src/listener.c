@@ -586,9 +586,10 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 	}
 	free(had);
 	if (n > 0)
-		log_info("listeners: %zu addresses, %s sockets (listenerSockets "
-		    "%s: %zu addresses x %u workers against an open file "
-		    "limit of %llu): %zu sockets opened in %lld ms", out->n,
+		log_info("listeners: %zu addresses, %s sockets "
+		    "(listenerSockets %s: %zu addresses x %u workers against "
+		    "an open file limit of %llu): %zu sockets opened in %lld "
+		    "ms", out->n,
 		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
 		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
 		    lsn_table_nsockets(out), (long long)(clock_mono_ms() - t0));

@@ -224,6 +224,39 @@ ADM="127.0.0.1:$(admin_port "$LOG")"
 expect "PerWorker: 3 addresses, 6 sockets" 6 "$(sockets "$SP_PID")"
 expect "PerWorker: /status" "PerWorker 6" \
     "$(status 's["listenerSockets"]["mode"], s["listenerSockets"]["sockets"]')"
+
+# ---- SIGUSR2 from PerWorker to Shared, under traffic ----
+# The new process adopts both sockets of each address (closing one
+# would reset what is queued on it), each watched by both workers.
+rm -f "$STOP"
+python3 "$LOADGEN" short "$(addr 1)" --threads 2 --stop "$STOP" \
+    --out "$TMP/mix.out" --ready "$TMP/mix.ready" &
+LG=$!
+PIDS="$PIDS $LG"
+wait_for 20 test -s "$TMP/mix.ready" || fail "load did not start"
+conf Shared 0 1 3
+OLD=$SP_PID
+kill -USR2 "$OLD"
+wait_for 20 sh -c "test \"\$(cat $PIDFILE)\" != $OLD" ||
+    { fail "no new process after SIGUSR2"; exit 1; }
+NEW=$(cat "$PIDFILE")
+PIDS="$PIDS $NEW"
+wait_for 20 gone "$OLD" || fail "old process still runs"
+ADM="127.0.0.1:$(admin_port "$LOG")"
+expect "PerWorker to Shared: 6 inherited sockets kept, shared" \
+    "Shared 6 3" "$(status 's["listenerSockets"]["mode"], s["listenerSockets"]["sockets"], sum(1 for l in s["listeners"] if l.get("shared"))')"
+expect "PerWorker to Shared: the new process holds them" 6 \
+    "$(sockets "$NEW")"
+for i in 2 3; do
+	expect "PerWorker to Shared: served through $(addr $i)" hi \
+	    "$(python3 "$TCPTOOL" echo "$(addr $i)" hi)"
+done
+touch "$STOP"
+wait "$LG" || true
+echo "# per-worker to shared: $(head -1 "$TMP/mix.out")"
+expect "PerWorker to Shared under traffic: none failed" 0 \
+    "$(awk 'NR == 1 { print $4 }' "$TMP/mix.out")"
+SP_PID=$NEW
 stop_pids "$SP_PID"
 
 # ---- Auto: flips to Shared when a reload adds many addresses ----
