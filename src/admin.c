@@ -210,6 +210,29 @@ adm_json_process(FILE *f, const struct adm *a, const struct met_wrk *w)
 	    w->accepted);
 }
 
+/*
+ * The listener sockets: the mode lsn_open chose, the sockets open
+ * (shared ones once), and each worker's accepts and shared-set
+ * wake-ups (idle: another worker took the connection).
+ */
+static void
+adm_json_lsn_mode(FILE *f, const struct lsn_table *t,
+    const struct wrk_group *g)
+{
+	unsigned i;
+
+	fprintf(f, ",\n\"listenerSockets\":{\"setting\":\"%s\",\"mode\":"
+	    "\"%s\",\"addresses\":%zu,\"sockets\":%zu,\"workers\":[",
+	    lsn_setting_name(t->setting), lsn_mode_name(t->mode), t->n,
+	    lsn_table_nsockets(t));
+	for (i = 0; i < g->n; i++)
+		fprintf(f, "%s{\"id\":%u,\"accepted\":%" PRIu64 ",\"wakeups\":"
+		    "%" PRIu64 ",\"idleWakeups\":%" PRIu64 "}", i ? "," : "", i,
+		    met_get(&g->v[i].stats.accepted),
+		    met_get(&g->v[i].lsn_wakeups), met_get(&g->v[i].lsn_idle));
+	fputs("]}", f);
+}
+
 static void
 adm_json_listeners(FILE *f, const struct lsn_table *t)
 {
@@ -220,7 +243,9 @@ adm_json_listeners(FILE *f, const struct lsn_table *t)
 		fputs(i ? ",\n" : "\n", f);
 		fputs("{\"address\":", f);
 		json_str(f, t->v[i].name);
-		fprintf(f, ",\"sockets\":%zu}", t->v[i].nfds);
+		fprintf(f, ",\"sockets\":%zu%s%s}", t->v[i].nfds,
+		    t->v[i].shared ? ",\"shared\":true" : "",
+		    t->v[i].defer ? ",\"deferAccept\":true" : "");
 	}
 	fputs("\n]", f);
 }
@@ -351,6 +376,7 @@ adm_status(struct adm *a, const char *query, struct adm_answer *ans)
 	fputc('{', f);
 	adm_json_resolve(f, *a->src.model);
 	adm_json_process(f, a, &w);
+	adm_json_lsn_mode(f, a->src.lsns, a->src.grp);
 	adm_json_listeners(f, a->src.lsns);
 	if (a->src.xn != NULL) {
 		fputs(",\n\"externalNames\":", f);

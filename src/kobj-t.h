@@ -397,6 +397,7 @@ struct kpcfg_spec {
 	const char		*udp_idle_timeout;
 	struct kint		 udp_max_flows;
 	const char		*connection_log;
+	const char		*listener_sockets;
 	const char		*log_format;
 	struct kbool		 keep_established;
 	const char		*proxy_protocol;

@@ -92,6 +92,7 @@ static const struct kfield spec_fields[] = {
 	KF("udpIdleTimeout", KF_STR, struct kpcfg_spec, udp_idle_timeout),
 	KF("udpMaxFlows", KF_INT, struct kpcfg_spec, udp_max_flows),
 	KF("connectionLog", KF_STR, struct kpcfg_spec, connection_log),
+	KF("listenerSockets", KF_STR, struct kpcfg_spec, listener_sockets),
 	KF("logFormat", KF_STR, struct kpcfg_spec, log_format),
 	KF("keepEstablishedOnPolicyChange", KF_BOOL, struct kpcfg_spec,
 	    keep_established),

@@ -10,8 +10,10 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
@@ -194,6 +196,7 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 			p->proto = sl->proto;
 			p->kind = sl->kind;
 			p->label = sl->sp->label;
+			p->defer = sl->sp->defer_accept;
 			memset(&any, 0, sizeof(any));
 			any.family = fams[k];
 			p->salen = ipaddr_sockaddr(sl->addr.family == 0 ?
@@ -209,11 +212,41 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 		if (lsn_target_cmp(&t[m], &t[i]) != 0)
 			t[++m] = t[i];
 	*n = m + 1;
+	for (i = 0; i < *n; i++) {
+		t[i].sockets = s->listener_sockets;
+		t[i].nall = *n;
+	}
 	return t;
 }
 
+/* TCP_DEFER_ACCEPT on (LSN_DEFER_ACCEPT_S) or off on a TCP socket. */
+static void
+lsn_set_defer(int fd, enum proto proto, int on)
+{
+	int s = on ? LSN_DEFER_ACCEPT_S : 0;
+
+	if (proto == PROTO_TCP && setsockopt(fd, IPPROTO_TCP,
+	    TCP_DEFER_ACCEPT, &s, sizeof(s)) == -1)
+		log_warn("listener fd %d: TCP_DEFER_ACCEPT: %s", fd,
+		    strerror(errno));
+}
+
+/* Bring e's sockets to the target's TCP_DEFER_ACCEPT. */
+static void
+lsn_bound_defer(struct lsn_bound *e, int on)
+{
+	size_t k;
+
+	if (e->defer == on)
+		return;
+	for (k = 0; k < e->nfds; k++)
+		if (e->fds[k] != -1)
+			lsn_set_defer(e->fds[k], e->proto, on);
+	e->defer = on;
+}
+
 size_t
-lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
+lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
     unsigned char *gone, unsigned char *added)
 {
 	size_t	i = 0, j = 0, changes = 0;
@@ -228,6 +261,7 @@ lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
 			c = lsn_key_cmp(&cur->v[i].sa, cur->v[i].proto,
 			    &t[j].sa, t[j].proto);
 		if (c == 0) {
+			lsn_bound_defer(&cur->v[i], t[j].defer);
 			gone[i++] = 0;
 			added[j++] = 0;
 			continue;
@@ -248,8 +282,12 @@ lsn_group_free(struct lsn_group *g)
 
 	for (i = 0; i < g->n; i++)
 		if (g->v[i].fd != -1) {
-			close(g->v[i].fd);
+			if (g->v[i].sh != NULL)
+				lsn_shared_unref(g->v[i].sh);
+			else
+				close(g->v[i].fd);
 			g->v[i].fd = -1;
+			g->v[i].sh = NULL;
 		}
 	free(g->v);
 	g->v = NULL;
@@ -266,6 +304,86 @@ lsn_group_push(struct lsn_group *g, const struct lsn *l)
 	g->v = v;
 	g->v[g->n++] = *l;
 	return 0;
+}
+
+void
+lsn_shared_unref(struct lsn_shared *sh)
+{
+	if (sh == NULL || atomic_fetch_sub(&sh->refs, 1) != 1)
+		return;
+	if (sh->fd != -1)
+		close(sh->fd);
+	free(sh);
+}
+
+/* One reference per worker, none of them placed yet.  NULL: no memory. */
+static struct lsn_shared *
+lsn_shared_new(int fd, unsigned nworkers)
+{
+	struct lsn_shared *sh;
+
+	if ((sh = calloc(1, sizeof(*sh) + nworkers *
+	    sizeof(sh->slot[0]))) == NULL)
+		return NULL;
+	atomic_init(&sh->refs, nworkers);
+	sh->fd = fd;
+	return sh;
+}
+
+const char *
+lsn_mode_name(enum lsn_mode m)
+{
+	switch (m) {
+	case LSN_MODE_NONE:		return "None";
+	case LSN_MODE_PER_WORKER:	return "PerWorker";
+	case LSN_MODE_SHARED:		return "Shared";
+	}
+	return "?";
+}
+
+const char *
+lsn_setting_name(enum pcfg_lsn_sockets s)
+{
+	switch (s) {
+	case PCFG_LSN_AUTO:		return "Auto";
+	case PCFG_LSN_PER_WORKER:	return "PerWorker";
+	case PCFG_LSN_SHARED:		return "Shared";
+	}
+	return "?";
+}
+
+/*
+ * Auto's rule: the per-worker sockets must leave at least half of the
+ * open file limit to connections, pipes and the rest; past that, one
+ * socket per address.  nall counts the snapshot's targets, UDP ones
+ * too (they stay per worker, but they are addresses all the same).
+ */
+enum lsn_mode
+lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
+    uint64_t nofile)
+{
+	if (n == 0)
+		return LSN_MODE_NONE;
+	switch (t[0].sockets) {
+	case PCFG_LSN_PER_WORKER:
+		return LSN_MODE_PER_WORKER;
+	case PCFG_LSN_SHARED:
+		return LSN_MODE_SHARED;
+	case PCFG_LSN_AUTO:
+		break;
+	}
+	return nworkers > 1 && (uint64_t)t[0].nall * nworkers > nofile / 2 ?
+	    LSN_MODE_SHARED : LSN_MODE_PER_WORKER;
+}
+
+size_t
+lsn_table_nsockets(const struct lsn_table *tab)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < tab->n; i++)
+		n += tab->v[i].nfds;
+	return n;
 }
 
 /* Is the address free (of other processes' sockets)?  0 or -1. */
@@ -343,9 +461,37 @@ lsn_unadopt(struct lsn_inherit *inh, int fd)
 			inh->v[i].used = 0;
 }
 
+/*
+ * fd to every group, each entry holding one reference of a new
+ * lsn_shared.  0, or -1 (out of memory) with nothing pushed.
+ */
+static int
+lsn_push_shared(const struct lsn_target *t, int fd, unsigned nworkers,
+    struct lsn_group *groups)
+{
+	struct lsn		 l;
+	struct lsn_shared	*sh;
+	unsigned		 w;
+
+	if ((sh = lsn_shared_new(fd, nworkers)) == NULL)
+		return -1;
+	for (w = 0; w < nworkers; w++) {
+		lsn_fill(&l, t, fd);
+		l.sh = sh;
+		if (lsn_group_push(&groups[w], &l) == -1) {
+			/* The table closes fd: take it back from sh. */
+			while (w-- > 0)
+				groups[w].n--;
+			free(sh);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The sockets of one target, into e (fds) and the groups. */
 static int
-lsn_open_one(const struct lsn_target *t, unsigned nworkers,
+lsn_open_one(const struct lsn_target *t, unsigned nworkers, int shared,
     struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_bound *e,
     char *err, size_t len)
 {
@@ -354,7 +500,10 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 	int		fd;
 
 	nin = lsn_count_inherited(inh, t);
-	want = nin > nworkers ? nin : nworkers;
+	/* Shared: one socket, or every inherited one (closing one would
+	   reset what is queued on it), each watched by every worker. */
+	shared = shared && t->proto == PROTO_TCP;
+	want = shared ? (nin > 1 ? nin : 1) : nin > nworkers ? nin : nworkers;
 	memset(e, 0, sizeof(*e));
 	e->sa = t->sa;
 	e->salen = t->salen;
@@ -374,13 +523,22 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers,
 			return -1;
 		}
 	}
-	for (k = 0; k < e->nfds; k++) {
+	e->shared = shared;
+	/* Adopted ones too: the old process may have set it otherwise. */
+	e->defer = nin > 0 ? !t->defer : 0;
+	lsn_bound_defer(e, t->defer);
+	for (k = 0; k < e->nfds && !shared; k++) {
 		lsn_fill(&l, t, e->fds[k]);
 		if (lsn_group_push(&groups[k % nworkers], &l) == -1) {
 			snprintf(err, len, "out of memory");
 			return -1;
 		}
 	}
+	for (k = 0; k < e->nfds && shared; k++)
+		if (lsn_push_shared(t, e->fds[k], nworkers, groups) == -1) {
+			snprintf(err, len, "out of memory");
+			return -1;
+		}
 	return 0;
 }
 
@@ -389,10 +547,19 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
     struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_table *out,
     char *err, size_t len)
 {
+	struct rlimit	 rl;
+	int64_t		 t0;
 	size_t		*had, i, j;
 	unsigned	 w;
+	int		 shared;
 
 	memset(out, 0, sizeof(*out));
+	t0 = clock_mono_ms();
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	out->mode = lsn_mode_pick(t, n, nworkers, (uint64_t)rl.rlim_cur);
+	out->setting = n > 0 ? t[0].sockets : PCFG_LSN_AUTO;
+	shared = out->mode == LSN_MODE_SHARED;
 	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
 	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {
 		free(had);
@@ -413,17 +580,32 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 			}
 			goto fail;
 		}
-		if (lsn_open_one(&t[i], nworkers, inh, groups,
+		if (lsn_open_one(&t[i], nworkers, shared, inh, groups,
 		    &out->v[out->n++], err, len) == -1)
 			goto fail;
 	}
 	free(had);
+	if (n > 0)
+		log_info("listeners: %zu addresses, %s sockets "
+		    "(listenerSockets %s: %zu addresses x %u workers against "
+		    "an open file limit of %llu): %zu sockets opened in %lld "
+		    "ms", out->n,
+		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
+		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
+		    lsn_table_nsockets(out), (long long)(clock_mono_ms() - t0));
 	return 0;
 fail:
 	/* Sockets of this call only: inherited ones go back to inh. */
 	for (w = 0; w < nworkers; w++) {
-		for (j = had[w]; j < groups[w].n; j++)
+		for (j = had[w]; j < groups[w].n; j++) {
+			/* The table's loop below closes a shared fd: only
+			   the last reference frees its lsn_shared. */
+			if (groups[w].v[j].sh != NULL) {
+				groups[w].v[j].sh->fd = -1;
+				lsn_shared_unref(groups[w].v[j].sh);
+			}
 			groups[w].v[j].fd = -1;
+		}
 		groups[w].n = had[w];
 	}
 	for (i = 0; i < out->n; i++) {
@@ -473,6 +655,10 @@ lsn_table_merge(struct lsn_table *cur, const unsigned char *gone,
 	free(cur->v);
 	cur->v = v;
 	cur->n = n;
+	if (add->mode != LSN_MODE_NONE) {
+		cur->mode = add->mode;
+		cur->setting = add->setting;
+	}
 	free(add->v);
 	add->v = NULL;
 	add->n = 0;

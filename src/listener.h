@@ -42,10 +42,28 @@
  * listeners, never closed, since closing a socket of a SO_REUSEPORT
  * group resets the connections queued on it; with more workers than
  * sockets it opens the rest with SO_REUSEPORT into the same group.
+ *
+ * Shared sockets (ProxyConfig spec.listenerSockets: Shared, or Auto
+ * with many addresses): a TCP target gets one socket that every worker
+ * watches, instead of one per worker, so many addresses do not take
+ * addresses x workers descriptors.  Each worker holds a struct lsn for
+ * it pointing at one struct lsn_shared, which counts the workers
+ * holding it: the last to let go closes the socket, so no worker can
+ * ever accept on a number another one closed and the kernel reused.
+ * A worker watches its shared sockets in an epoll set of its own with
+ * EPOLLEXCLUSIVE, level-triggered (worker.c).  The socket still has
+ * SO_REUSEPORT, so a later reload or upgrade in per-worker mode joins
+ * it.  UDP stays per worker in both modes: SO_REUSEPORT keeps a flow's
+ * datagrams on one socket, so on one worker and its flow table; a
+ * socket read by several workers would split a flow between tables.
+ * A mode applies to the addresses opened under it: a reload that flips
+ * Auto keeps the sockets of the addresses it keeps (closing one would
+ * reset what is queued on it) and opens the new ones in the new mode.
  */
 #ifndef SVCPROXY_LISTENER_H
 #define SVCPROXY_LISTENER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +73,7 @@
 #include <event2/event_struct.h>
 
 #include "netaddr.h"
+#include "pcfg-t.h"
 #include "proto.h"
 #include "res_listener-t.h"
 #include "snapshot.h"
@@ -62,6 +81,14 @@
 #define LSN_BACKLOG	4096	/* the kernel caps it at somaxconn */
 #define LSN_NAMELEN	(NETADDR_STRLEN + 8)
 #define LSN_INHERIT_ENV	"SVCPROXY_INHERIT_FDS"
+/*
+ * TCP_DEFER_ACCEPT's timeout, seconds (HAProxy's defer-accept uses 1):
+ * how long a connection that sends nothing waits before the accept,
+ * which the kernel then does anyway.  On a listener whose Service port
+ * says its clients speak first (snapshot-t.h: defer_accept), the
+ * worker wakes once for a connection and its first bytes.
+ */
+#define LSN_DEFER_ACCEPT_S	1
 
 /* A set of protocols, for lsn_targets: LSN_PROTO(PROTO_TCP) | ... */
 #define LSN_PROTO(p)	(1u << (p))
@@ -70,6 +97,27 @@
 #define LSN_SERVED	(LSN_PROTO(PROTO_TCP) | LSN_PROTO(PROTO_UDP))
 
 struct wrk;
+
+/* Sockets one address gets (lsn_open's choice, for /status). */
+enum lsn_mode {
+	LSN_MODE_NONE,		/* nothing opened yet */
+	LSN_MODE_PER_WORKER,
+	LSN_MODE_SHARED,
+};
+
+/*
+ * A TCP socket every worker watches: malloc'd by lsn_open with refs
+ * set to the number of workers; each worker's struct lsn holds one
+ * reference, and lsn_shared_unref's last call closes fd and frees it.
+ * slot[id] is worker id's struct lsn for it (written only by that
+ * worker): its epoll set carries the lsn_shared, which does not move
+ * when the worker's array does.
+ */
+struct lsn_shared {
+	_Atomic unsigned	 refs;
+	int			 fd;
+	struct lsn		*slot[];	/* per worker id */
+};
 
 struct lsn {
 	int			 fd;		/* owned; -1: closed */
@@ -81,6 +129,7 @@ struct lsn {
 	char			 name[LSN_NAMELEN]; /* bound to */
 	struct event		 ev;		/* worker's accept event */
 	struct wrk		*w;		/* owning worker */
+	struct lsn_shared	*sh;		/* ref; NULL: w's own socket */
 	uint64_t		 cache_gen;	/* snapshot gen of cache_lsn */
 	const struct snap_lsn	*cache_lsn;	/* in worker's snapshot */
 	unsigned		 on:1;		/* ev is added */
@@ -102,6 +151,9 @@ struct lsn_target {
 	enum proto		 proto;
 	enum res_listener_kind	 kind;
 	const char		*label;		/* snapshot arena; errors */
+	enum pcfg_lsn_sockets	 sockets;	/* the snapshot's setting */
+	size_t			 nall;		/* targets of the snapshot */
+	int			 defer;		/* TCP_DEFER_ACCEPT */
 };
 
 /*
@@ -116,12 +168,16 @@ struct lsn_bound {
 	char			 name[LSN_NAMELEN]; /* address, no proto */
 	int			*fds;		/* owned array */
 	size_t			 nfds;
+	int			 shared;	/* fds are lsn_shared's */
+	int			 defer;		/* TCP_DEFER_ACCEPT is set */
 };
 
 /* Sorted by lsn_key_cmp; v is owned. */
 struct lsn_table {
 	struct lsn_bound	*v;
 	size_t			 n;
+	enum lsn_mode		 mode;		/* the last lsn_open's choice */
+	enum pcfg_lsn_sockets	 setting;	/* what it was asked */
 };
 
 /* Sockets passed by the old process of a binary upgrade. */
@@ -163,9 +219,11 @@ struct lsn_target *lsn_targets(const struct snap *s, unsigned protos,
  * and protocol (lsn_key_cmp): gone[i] is
  * set for each entry of cur that t no longer has, added[j] for each
  * target of t that cur lacks.  Both sorted.  Returns the number of
- * changes.  Pure: no sockets.
+ * changes.  A socket kept gets the target's TCP_DEFER_ACCEPT (the
+ * only socket call: an option the workers' accepts do not mind); a
+ * reload that fails later leaves it so, which only moves a wake-up.
  */
-size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
+size_t	 lsn_diff(struct lsn_table *cur, const struct lsn_target *t,
 	    size_t n, unsigned char *gone, unsigned char *added);
 
 /*
@@ -180,10 +238,29 @@ size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
  * wildcard on a host without IPv6 is skipped with a warning.  Returns
  * 0, or -1 with err naming the Service and address; on failure nothing
  * opened here is left open and the groups are as they were.
+ *
+ * Shared or per worker (lsn_mode_pick): a shared TCP target gets one
+ * socket (or every inherited one), each pushed to every group with a
+ * struct lsn_shared; the table's entry is marked shared.  out->mode
+ * says which (NONE when n is 0) and the choice is logged.
  */
 int	 lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 	    struct lsn_inherit *inh, struct lsn_group *groups,
 	    struct lsn_table *out, char *err, size_t errlen);
+
+/*
+ * The mode of n targets (t: the setting and the snapshot's count) for
+ * nworkers workers under the open file limit nofile: the setting, or
+ * for Auto, Shared when nall x nworkers > nofile / 2.  Pure.
+ */
+enum lsn_mode lsn_mode_pick(const struct lsn_target *t, size_t n,
+	    unsigned nworkers, uint64_t nofile);
+const char *lsn_mode_name(enum lsn_mode);
+const char *lsn_setting_name(enum pcfg_lsn_sockets);
+/* Sockets the table names (shared ones once). */
+size_t	 lsn_table_nsockets(const struct lsn_table *);
+/* Drop one reference; the last closes the socket and frees sh. */
+void	 lsn_shared_unref(struct lsn_shared *sh);
 
 /* Close every socket of g and free its array (events must be gone). */
 void	 lsn_group_free(struct lsn_group *g);

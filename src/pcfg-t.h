@@ -86,6 +86,10 @@
    (transparent mode, IP_TRANSPARENT); "proxy", the default: from
    svcproxy's. */
 #define ANN_SOURCE_ADDRESS	"svcproxy.io/source-address"
+/* TCP_DEFER_ACCEPT on the Service's TCP listeners, "true" or "false";
+   absent: on where the client speaks first (README, "Deferred
+   accept"). */
+#define ANN_DEFER_ACCEPT	"svcproxy.io/defer-accept"
 
 /*
  * ProxyConfig spec.localTrafficClientAddress: how the client's address
@@ -97,6 +101,19 @@ enum pcfg_local_ca {
 	PCFG_LOCAL_CA_PP_V1,		/* "proxy-protocol-v1" */
 	PCFG_LOCAL_CA_PP_V2,		/* "proxy-protocol-v2" */
 	PCFG_LOCAL_CA_TRANSPARENT,	/* "transparent" */
+};
+
+/*
+ * ProxyConfig spec.listenerSockets: a socket per worker for every
+ * listening address (SO_REUSEPORT), or one per address that every
+ * worker watches (README, "Many Services"); Auto, the default, picks
+ * Shared when the per-worker sockets would take more than half of the
+ * open file limit (listener.h: lsn_open).
+ */
+enum pcfg_lsn_sockets {
+	PCFG_LSN_AUTO,			/* "Auto" */
+	PCFG_LSN_PER_WORKER,		/* "PerWorker" */
+	PCFG_LSN_SHARED,		/* "Shared" */
 };
 
 enum conn_log {
@@ -124,6 +141,7 @@ struct pcfg {
 	uint32_t		 udp_idle_timeout_ms;
 	uint32_t		 udp_max_flows;	/* 0: from the fd limit */
 	enum conn_log		 connection_log;
+	enum pcfg_lsn_sockets	 listener_sockets;
 	int			 log_json;	/* spec.logFormat: json */
 	int			 keep_established; /* on policy change */
 	struct hc_config	 hc;		/* spec.healthCheck, defaults

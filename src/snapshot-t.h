@@ -58,6 +58,8 @@ struct snap_port {
 	struct lb_set		 lb;		/* endpoints, algorithm */
 	int			 pol_isolated;	/* an endpoint Pod is isolated
 						   for ingress */
+	int			 defer_accept;	/* TCP_DEFER_ACCEPT on its
+						   listeners (listener.h) */
 	struct hc_config	 hc;		/* strings: snapshot arena;
 						   timeout, interval, rise
 						   and fall defaulted */
@@ -90,6 +92,7 @@ struct snap {
 	uint32_t		 udp_idle_timeout_ms;	/* > 0 */
 	uint32_t		 udp_max_flows;		/* 0: fd budget's */
 	enum conn_log		 connection_log;
+	enum pcfg_lsn_sockets	 listener_sockets;	/* listener.h */
 	int			 keep_established;	/* on policy change */
 	struct cidr		*pp_trusted;	/* arena: who may send a
 						   PROXY header */

@@ -11,7 +11,9 @@
 #include "log.h"
 #include "pcfg-t.h"
 #include "policy.h"
+#include "kobj-t.h"
 #include "res.h"
+#include "selector.h"
 #include "snapshot.h"
 
 static int
@@ -262,6 +264,39 @@ snap_lb_params(struct snap *s, struct snap_port *sp,
 }
 
 /*
+ * TCP_DEFER_ACCEPT for port j of rs: svcproxy.io/defer-accept when set;
+ * else on only where the client provably speaks first, as the kernel
+ * then holds a connection until its first bytes: a port whose
+ * appProtocol names a client-first protocol (the IANA names http and
+ * https, and Kubernetes' kubernetes.io/h2c, ws and wss), or one whose
+ * clients send a PROXY header.  A server-first protocol (SMTP, MySQL,
+ * SSH) would wait out the timeout before its banner.
+ */
+static int
+snap_defer_accept(const struct res_service *rs, size_t j)
+{
+	static const char *const first[] = { "http", "https",
+	    "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss" };
+	const char	*v, *ap;
+	size_t		 i;
+
+	if (rs->src == NULL)
+		return rs->accept_proxy;
+	if ((v = sel_label_get(&rs->src->meta.annotations,
+	    ANN_DEFER_ACCEPT)) != NULL)
+		return strcmp(v, "true") == 0;
+	if (rs->accept_proxy)
+		return 1;
+	if (j >= rs->src->spec.ports.n ||
+	    (ap = rs->src->spec.ports.v[j].app_protocol) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		if (strcmp(ap, first[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * One proxied Service into s, every port balanced with the algorithm
  * resolution chose for it.  0, or -1 with a message in err.
  */
@@ -325,6 +360,8 @@ snap_build_svc(struct snap *s, const struct res_service *rs,
 		    (sp->label = arena_printf(&s->arena, "%s/%s:%u", rs->ns,
 		    rs->name, rp->port)) == NULL)
 			goto oom;
+		sp->defer_accept = rp->proto == PROTO_TCP &&
+		    snap_defer_accept(rs, j);
 		if (snap_hc_copy(s, &sp->hc, &rs->hc) == -1 ||
 		    snap_lb_params(s, sp, rs, live) == -1)
 			goto oom;
@@ -472,6 +509,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 	s->udp_idle_timeout_ms = m->pcfg->udp_idle_timeout_ms;
 	s->udp_max_flows = m->pcfg->udp_max_flows;
 	s->connection_log = m->pcfg->connection_log;
+	s->listener_sockets = m->pcfg->listener_sockets;
 	s->keep_established = m->pcfg->keep_established;
 	s->pp_timeout_ms = m->pcfg->pp_timeout_ms;
 	if (m->pcfg->npp_trusted != 0) {

@@ -39,6 +39,7 @@ pcfg_defaults(struct pcfg *p)
 	p->max_connections = 0;		/* from the fd limit */
 	p->udp_idle_timeout_ms = PCFG_DEFAULT_UDP_IDLE_TIMEOUT_MS;
 	p->connection_log = CONN_LOG_INFO;
+	p->listener_sockets = PCFG_LSN_AUTO;
 	p->lb_algorithm = PCFG_DEFAULT_LB_ALGORITHM;
 	p->hash_key = 0;		/* client-ip */
 	p->maglev_table_size = PCFG_DEFAULT_MAGLEV_TABLE;
@@ -541,6 +542,21 @@ spec(const struct diag_ctx *dc, struct arena *a, const struct kpcfg_spec *s,
 			kobj_err(dc, at, DIAG_NOT_SUPPORTED,
 			    "spec.connectionLog", s->connection_log,
 			    "supported values: \"debug\", \"info\", \"off\"");
+			n++;
+		}
+	}
+	if (s->listener_sockets != NULL) {
+		if (strcmp(s->listener_sockets, "Auto") == 0)
+			out->listener_sockets = PCFG_LSN_AUTO;
+		else if (strcmp(s->listener_sockets, "PerWorker") == 0)
+			out->listener_sockets = PCFG_LSN_PER_WORKER;
+		else if (strcmp(s->listener_sockets, "Shared") == 0)
+			out->listener_sockets = PCFG_LSN_SHARED;
+		else {
+			kobj_err(dc, val_at(s->y, "listenerSockets", NULL),
+			    DIAG_NOT_SUPPORTED, "spec.listenerSockets",
+			    s->listener_sockets, "supported values: \"Auto\", "
+			    "\"PerWorker\", \"Shared\"");
 			n++;
 		}
 	}

@@ -914,6 +914,7 @@ traffic_policies(struct svc_ctx *c)
 /* Every svcproxy.io annotation svcproxy reads, sorted, for a typo. */
 static const char *const known_annotations[] = {
 	ANN_ACCEPT_PROXY_PROTOCOL, ANN_AFFINITY_MAX, ANN_CONNECT_TIMEOUT,
+	ANN_DEFER_ACCEPT,
 	ANN_HASH_KEY, ANN_HC, ANN_HC_CA, ANN_HC_EXPECT, ANN_HC_FALL,
 	ANN_HC_HOST, ANN_HC_INTERVAL, ANN_HC_METHOD, ANN_HC_PATH,
 	ANN_HC_PORT, ANN_HC_RISE, ANN_HC_SNI, ANN_HC_TIMEOUT, ANN_HC_ON_DOWN,
@@ -1334,6 +1335,10 @@ annotations(struct svc_ctx *c)
 			accept_proxy(c, vy, f, v);
 		} else if (is(k, ANN_SOURCE_ADDRESS)) {
 			source_address(c, vy, f, v);
+		} else if (is(k, ANN_DEFER_ACCEPT)) {
+			if (!is(v, "true") && !is(v, "false"))
+				err(c, vy, DIAG_NOT_SUPPORTED, f, v,
+				    "supported values: \"false\", \"true\"");
 		} else if (is(k, ANN_HASH_KEY) || is(k, ANN_MAGLEV_TABLE) ||
 		    is(k, ANN_AFFINITY_MAX) || is(k, ANN_WEIGHT))
 			continue;	/* balancing(), below */

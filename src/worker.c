@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -18,6 +19,12 @@
 /* The pause warning (wrk_pause_all), per worker: lines per period. */
 #define WRK_LOG_BURST		3
 #define WRK_LOG_PERIOD_MS	10000
+/* Ready shared listeners taken per wake-up of the worker's set. */
+#define WRK_SHARED_BATCH	32
+
+#ifndef EPOLLEXCLUSIVE
+#define EPOLLEXCLUSIVE		(1u << 28)	/* Linux 4.5 */
+#endif
 
 /*
  * Move w's reference to the published snapshot if it changed, and have
@@ -124,9 +131,87 @@ wrk_unreserve(struct wrk *w, const struct snap_port *sp)
 	wrk_fd_give(w->grp, 2);
 }
 
+/* fd into set epfd for EPOLLIN (plus EPOLLEXCLUSIVE if the kernel
+   has it, when excl), reported with data.  0, or -1. */
+static int
+wrk_ep_add(int epfd, int fd, int excl, epoll_data_t data)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (excl ? EPOLLEXCLUSIVE : 0);
+	ev.data = data;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	if (!excl || errno != EINVAL)
+		return -1;
+	ev.events = EPOLLIN;	/* before Linux 4.5: every worker wakes */
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/*
+ * A shared listener in or out of w's epoll sets.  EPOLLEXCLUSIVE asks
+ * the kernel to wake one waiter of the socket, not all, but only a
+ * set a thread sleeps in directly counts as one: through a set nested
+ * in the base's, every worker would wake (the kernel's ep_poll_callback
+ * sees no direct waiter on the nested set, so looks on).  So the
+ * socket goes into the base's own epoll set, exclusive, reported as
+ * lsn_wake_fd (libevent runs that fd's event), and into lsn_epfd,
+ * plain, which nobody sleeps in: it only says which socket is ready.
+ * Level-triggered: a worker that stops after a batch, or a pause that
+ * leaves connections queued, finds them again, and taking the socket
+ * out (a pause) and back in re-reads its state, so what queued
+ * meanwhile wakes the worker at once.  While out, new connections
+ * wake the workers that still hold it.  Base set unknown: lsn_epfd is
+ * nested in the base, exclusive (every idle worker wakes).
+ */
+static void
+wrk_lsn_on_shared(struct lsn *l, int on)
+{
+	struct wrk	*w = l->w;
+	epoll_data_t	 d, k;
+
+	if (on && !l->on) {
+		d.ptr = l->sh;
+		k.u64 = 0;
+		k.fd = w->lsn_wake_fd;	/* what libevent reads */
+		l->sh->slot[w->id] = l;
+		if (wrk_ep_add(w->lsn_epfd, l->fd, w->base_epfd == -1, d) ==
+		    -1 || (w->base_epfd != -1 && wrk_ep_add(w->base_epfd,
+		    l->fd, 1, k) == -1)) {
+			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: "
+			    "listener %s: epoll: %s", w->id, l->name,
+			    strerror(errno));
+			(void)epoll_ctl(w->lsn_epfd, EPOLL_CTL_DEL, l->fd,
+			    NULL);
+			return;
+		}
+	} else if (!on && l->on) {
+		(void)epoll_ctl(w->lsn_epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		if (w->base_epfd != -1)
+			(void)epoll_ctl(w->base_epfd, EPOLL_CTL_DEL, l->fd,
+			    NULL);
+	}
+	l->on = on != 0;
+}
+
+/* w lets go of shared listener l: the last worker closes the socket. */
+static void
+wrk_lsn_unshare(struct wrk *w, struct lsn *l)
+{
+	l->sh->slot[w->id] = NULL;
+	lsn_shared_unref(l->sh);
+	l->sh = NULL;
+	l->fd = -1;
+}
+
 static void
 wrk_lsn_on(struct lsn *l, int on)
 {
+	if (l->fd != -1 && l->sh != NULL) {
+		wrk_lsn_on_shared(l, on);
+		return;
+	}
 	/* A listener lsn_accept_event refused (not TCP) has no event. */
 	if (l->fd == -1 || !event_initialized(&l->ev))
 		return;
@@ -275,12 +360,52 @@ wrk_udp_cb(evutil_socket_t fd, short what, void *arg)
 
 static void	wrk_accept_cb(evutil_socket_t, short, void *);
 
-/* l's event: accept for TCP, datagrams for UDP.  0, or -1. */
+/*
+ * l's event: accept for TCP, datagrams for UDP.  0, or -1.  A shared
+ * listener has none: w's own set watches it (wrk_lsn_on_shared).
+ */
 static int
 wrk_lsn_event(struct wrk *w, struct lsn *l)
 {
+	if (l->sh != NULL) {
+		memset(&l->ev, 0, sizeof(l->ev));
+		return 0;
+	}
 	return lsn_accept_event(l, w->base, l->proto == PROTO_UDP ?
 	    wrk_udp_cb : wrk_accept_cb);
+}
+
+/*
+ * w's set of shared listeners is readable: accept on each ready one,
+ * as its own event would.  The set holds lsn_shared pointers, which do
+ * not move; the worker's struct lsn is its slot there.
+ */
+static void
+wrk_shared_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk		*w = arg;
+	struct epoll_event	 ev[WRK_SHARED_BATCH];
+	struct lsn_shared	*sh;
+	struct lsn		*l;
+	uint64_t		 before;
+	int			 i, n;
+
+	(void)fd;
+	(void)what;
+	if ((n = epoll_wait(w->lsn_epfd, ev, WRK_SHARED_BATCH, 0)) == -1)
+		return;
+	before = atomic_load_explicit(&w->stats.accepted,
+	    memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		sh = ev[i].data.ptr;
+		if ((l = sh->slot[w->id]) != NULL && l->on)
+			wrk_accept_cb(l->fd, EV_READ, l);
+	}
+	/* How often another worker took what woke this one (/status). */
+	WRK_STAT_ADD(w, lsn_wakeups, 1);
+	if (atomic_load_explicit(&w->stats.accepted, memory_order_relaxed) ==
+	    before)
+		WRK_STAT_ADD(w, lsn_idle, 1);
 }
 
 static void
@@ -337,6 +462,8 @@ wrk_close_listeners(struct wrk *w, int keep_udp)
 		wrk_lsn_on(&w->lsns.v[i], 0);
 		if (keep_udp && w->lsns.v[i].proto == PROTO_UDP)
 			continue;
+		if (w->lsns.v[i].fd != -1 && w->lsns.v[i].sh != NULL)
+			wrk_lsn_unshare(w, &w->lsns.v[i]);
 		if (w->lsns.v[i].fd != -1) {
 			relay_udp_lsn_closed(&w->udp, w->lsns.v[i].fd);
 			close(w->lsns.v[i].fd);
@@ -469,6 +596,70 @@ wrk_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The epoll fd w's base sleeps in, or -1.  libevent 2.1 does not give
+ * it out: it is the eventpoll fd, opened just before notify_fd, whose
+ * set holds notify_fd once the base has applied its changes (a
+ * non-blocking turn of the loop, before the thread starts, runs no
+ * callback: nothing is active yet).  Main thread, in wrk_init.
+ */
+static int
+wrk_base_epfd(struct wrk *w)
+{
+	char	path[64], link[32], line[128];
+	FILE	*f;
+	ssize_t	 n;
+	int	 fd, t, found = -1;
+
+	if (strncmp(event_base_get_method(w->base), "epoll", 5) != 0 ||
+	    event_base_loop(w->base, EVLOOP_NONBLOCK | EVLOOP_ONCE) == -1)
+		return -1;
+	for (fd = w->notify_fd - 1; fd >= 0 && fd >= w->notify_fd - 64 &&
+	    found == -1; fd--) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "tfd: %d", &t) == 1 &&
+			    t == w->notify_fd) {
+				found = fd;
+				break;
+			}
+		fclose(f);
+	}
+	return found;
+}
+
+/*
+ * w's sets for shared listeners (wrk_lsn_on_shared): lsn_epfd, and the
+ * key lsn_wake_fd in the base's own set when found, else lsn_epfd
+ * nested in the base.  0, or -1 (errno).
+ */
+static int
+wrk_shared_init(struct wrk *w)
+{
+	int fd;
+
+	if ((w->lsn_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (w->lsn_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return -1;
+	if ((w->base_epfd = wrk_base_epfd(w)) == -1)
+		log_info("worker %u: the event loop's epoll set not found: "
+		    "a connection to a shared listener wakes every idle "
+		    "worker", w->id);
+	fd = w->base_epfd != -1 ? w->lsn_wake_fd : w->lsn_epfd;
+	event_assign(&w->lsn_epev, w->base, fd, EV_READ | EV_PERSIST,
+	    wrk_shared_cb, w);
+	event_add(&w->lsn_epev, NULL);
+	return 0;
+}
+
 int
 wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
     struct lsn_group *lsns, char *err, size_t errlen)
@@ -480,6 +671,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->id = id;
 	w->grp = g;
 	w->notify_fd = -1;
+	w->lsn_epfd = w->lsn_wake_fd = w->base_epfd = -1;
 	log_rl_init(&w->rl, WRK_LOG_BURST, WRK_LOG_PERIOD_MS);
 	w->lsns = *lsns;
 	memset(lsns, 0, sizeof(*lsns));
@@ -530,6 +722,11 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	event_assign(&w->notify_ev, w->base, w->notify_fd,
 	    EV_READ | EV_PERSIST, wrk_notify_cb, w);
 	event_add(&w->notify_ev, NULL);
+	if (wrk_shared_init(w) == -1) {
+		snprintf(err, errlen, "worker %u: epoll: %s", id,
+		    strerror(errno));
+		return -1;
+	}
 	evtimer_assign(&w->pause_ev, w->base, wrk_pause_cb, w);
 	for (i = 0; i < w->lsns.n; i++) {
 		w->lsns.v[i].w = w;
@@ -575,6 +772,8 @@ wrk_free(struct wrk *w)
 			event_del(&w->notify_ev);
 		if (event_initialized(&w->pause_ev))
 			event_del(&w->pause_ev);
+		if (event_initialized(&w->lsn_epev))
+			event_del(&w->lsn_epev);
 		relay_wrk_free(&w->relay);
 		w->udp.closed = NULL;
 		relay_udp_close_all(&w->udp);
@@ -591,6 +790,11 @@ wrk_free(struct wrk *w)
 	if (w->notify_fd != -1)
 		close(w->notify_fd);
 	w->notify_fd = -1;
+	if (w->lsn_epfd != -1)
+		close(w->lsn_epfd);
+	if (w->lsn_wake_fd != -1)
+		close(w->lsn_wake_fd);
+	w->lsn_epfd = w->lsn_wake_fd = w->base_epfd = -1;
 	log_rl_destroy(&w->rl);
 }
 
@@ -709,6 +913,10 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 	}
 	if (serve && l->proto == PROTO_TCP)
 		wrk_lsn_drain(w, l);
+	if (l->sh != NULL) {
+		wrk_lsn_unshare(w, l);
+		return;
+	}
 	relay_udp_lsn_closed(&w->udp, l->fd);
 	close(l->fd);
 	l->fd = -1;
@@ -718,6 +926,17 @@ wrk_lsn_retire(struct wrk *w, struct lsn *l, int serve)
 static void
 wrk_lsn_move(struct wrk *w, struct lsn *l, struct lsn *nl, int on)
 {
+	if (l->sh != NULL) {
+		/* Its registration stays: only the slot moves. */
+		*nl = *l;
+		l->fd = -1;
+		l->sh = NULL;
+		nl->w = w;
+		nl->sh->slot[w->id] = nl;
+		if (on && !nl->on)
+			wrk_lsn_on(nl, 1);
+		return;
+	}
 	wrk_lsn_on(l, 0);
 	*nl = *l;
 	l->fd = -1;

@@ -64,6 +64,8 @@ struct wrk_group {
 	_Atomic uint64_t	 fds;		/* taken now */
 	uint64_t		 fd_cap;	/* set by wrk_group_budget */
 	size_t			 udp_flows;	/* per worker: table size */
+	uint64_t		 b_reserve;	/* wrk_group_budget's, for */
+	uint32_t		 b_want;	/* wrk_group_create */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
@@ -86,6 +88,16 @@ struct wrk {
 	int			 started;	/* thr is joinable */
 	struct event_base	*base;		/* owned; this thread only */
 	struct lsn_group	 lsns;		/* owned */
+	int			 lsn_epfd;	/* owned: shared listeners,
+						   which are ready; -1 */
+	int			 base_epfd;	/* base's epoll fd (not
+						   owned); -1: unknown */
+	int			 lsn_wake_fd;	/* owned eventfd, never
+						   written: the key the base
+						   reports shared ones by */
+	struct event		 lsn_epev;	/* a shared listener ready */
+	_Atomic uint64_t	 lsn_wakeups;	/* lsn_epfd's; w writes */
+	_Atomic uint64_t	 lsn_idle;	/* of which accepted none */
 	int			 notify_fd;	/* owned eventfd */
 	struct event		 notify_ev;
 	struct event		 pause_ev;	/* re-check paused accepts */
@@ -122,9 +134,11 @@ struct wrk {
 int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
 	    size_t pipe_size, int no_splice);
 /*
- * Split the open file limit between nlsn listeners per worker on n
- * workers, reserve fixed fds, the pipe pools and the connections (two
- * fds each), and log it; then apply maxConnections want (0: none) as
+ * Record the reserve and maxConnections want (0: none) for
+ * wrk_group_create, which splits the open file limit between the
+ * listener sockets its groups hold (a shared one once; nlsn and n are
+ * not used: the count is exact there), fixed fds, the pipe pools and
+ * the connections (two fds each), logs it, then applies want as
  * wrk_group_max_conns does.  Before wrk_group_create.
  */
 void	 wrk_group_budget(struct wrk_group *, unsigned n, size_t nlsn,

@@ -76,18 +76,21 @@ wrk_group_max_conns(struct wrk_group *g, uint32_t want)
 }
 
 /*
- * Listeners, fixed fds and the reserve (the caller's: logs, reload
+ * Listener fds, fixed fds and the reserve (the caller's: logs, reload
  * files, the admin server's connections) first, a sixteenth for splice
  * pipes, the rest for connections at two fds each and UDP flows at one,
- * from one budget (g->fds).
+ * from one budget (g->fds).  nsock counts the listener sockets open: a
+ * shared one once, not once per worker.
  */
-void
-wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
+static void
+wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
     uint64_t reserve, uint32_t want)
 {
 	uint64_t fixed, pipes, conns;
 
-	fixed = (uint64_t)nlsn * n + (uint64_t)n * 4 + reserve;
+	/* Per worker: its base's epoll, eventfd, poller, and the shared
+	   listeners' set and eventfd. */
+	fixed = nsock + (uint64_t)n * 6 + reserve;
 	pipes = g->nofile / 16;
 	if (pipes < (uint64_t)n * 8)
 		pipes = (uint64_t)n * 8;
@@ -96,9 +99,10 @@ wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
 	    1;
 	g->fd_cap = conns * 2;
 	log_info("open file limit %llu: up to %llu connections (2 fds each), "
-	    "or UDP flows (1 fd each), from one budget of %llu fds",
-	    (unsigned long long)g->nofile, (unsigned long long)conns,
-	    (unsigned long long)g->fd_cap);
+	    "or UDP flows (1 fd each), from one budget of %llu fds (%llu "
+	    "listener sockets open)", (unsigned long long)g->nofile,
+	    (unsigned long long)conns, (unsigned long long)g->fd_cap,
+	    (unsigned long long)nsock);
 	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
 	/* The flows of one worker are bounded by the shared fd budget; the
 	   table's size (its memory) by a default on top. */
@@ -110,12 +114,41 @@ wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
 	(void)wrk_group_max_conns(g, want);
 }
 
+void
+wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
+    uint64_t reserve, uint32_t want)
+{
+	/* Until wrk_group_create counts the sockets: one per worker. */
+	g->b_reserve = reserve;
+	g->b_want = want;
+	g->fd_cap = 0;
+	(void)n;
+	(void)nlsn;
+}
+
+/* Listener fds in groups[0..n): a shared socket counts once. */
+static uint64_t
+wrk_group_nsock(const struct lsn_group *groups, unsigned n)
+{
+	uint64_t	c = 0;
+	unsigned	i;
+	size_t		j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < groups[i].n; j++)
+			if (groups[i].v[j].sh == NULL || i == 0)
+				c++;
+	return c;
+}
+
 int
 wrk_group_create(struct wrk_group *g, struct lsn_group *groups, unsigned n,
     char *err, size_t errlen)
 {
 	unsigned i;
 
+	wrk_group_split(g, n, wrk_group_nsock(groups, n), g->b_reserve,
+	    g->b_want);
 	if ((g->v = calloc(n, sizeof(*g->v))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		for (i = 0; i < n; i++)

@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -176,9 +178,10 @@ START_TEST(test_diff)
 		"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80",
 	};
 	struct lsn_target	t[3];
-	struct lsn_table	tab, empty = { NULL, 0 };
+	struct lsn_table	tab, empty;
 	unsigned char		gone[3], added[3];
 
+	memset(&empty, 0, sizeof(empty));
 	mk_table(&tab, cur, 3);
 	memset(t, 0, sizeof(t));
 	t[0].sa = sa("10.0.0.2", 80);
@@ -552,6 +555,89 @@ START_TEST(test_open_udp)
 }
 END_TEST
 
+/* TCP_DEFER_ACCEPT as the kernel reports it (rounded to its steps). */
+static int
+defer_of(int fd)
+{
+	int		v = -1;
+	socklen_t	len = sizeof(v);
+
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v,
+	    &len), 0);
+	return v;
+}
+
+/*
+ * Shared: a TCP target gets one socket, in both workers' groups with
+ * one lsn_shared of two references (the second free closes it); UDP
+ * stays per worker.  TCP_DEFER_ACCEPT follows the target, also on a
+ * kept socket when lsn_diff sees the target change.
+ */
+START_TEST(test_open_shared)
+{
+	struct lsn_target	 t[2];
+	struct lsn_group	 groups[2];
+	struct lsn_table	 tab;
+	unsigned char		 gone[2], added[2];
+	char			 err[256];
+	uint16_t		 port;
+	int			 fd;
+
+	ck_assert_uint_ne(port = free_port(), 0);
+	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
+	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
+	t[0].sockets = t[1].sockets = PCFG_LSN_SHARED;
+	t[0].nall = t[1].nall = 2;
+	t[0].defer = 1;
+	memset(groups, 0, sizeof(groups));
+	ck_assert_msg(lsn_open(t, 2, 2, NULL, groups, &tab, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(tab.mode, LSN_MODE_SHARED);
+	ck_assert_uint_eq(tab.v[0].nfds, 1);
+	ck_assert_int_eq(tab.v[0].shared, 1);
+	ck_assert_uint_eq(tab.v[1].nfds, 2);	/* UDP: per worker */
+	ck_assert_int_eq(tab.v[1].shared, 0);
+	ck_assert_uint_eq(lsn_table_nsockets(&tab), 3);
+	fd = groups[0].v[0].fd;
+	ck_assert_int_eq(groups[1].v[0].fd, fd);
+	ck_assert_ptr_nonnull(groups[0].v[0].sh);
+	ck_assert_ptr_eq(groups[0].v[0].sh, groups[1].v[0].sh);
+	ck_assert_ptr_null(groups[0].v[1].sh);
+	ck_assert_int_ne(groups[0].v[1].fd, groups[1].v[1].fd);
+	ck_assert_int_eq(sockopt(fd, SO_ACCEPTCONN), 1);
+	ck_assert_int_gt(defer_of(fd), 0);
+	/* A reload that turns it off reaches the kept socket. */
+	t[0].defer = 0;
+	ck_assert_uint_eq(lsn_diff(&tab, t, 2, gone, added), 0);
+	ck_assert_int_eq(defer_of(fd), 0);
+	lsn_group_free(&groups[0]);
+	ck_assert_int_ne(fcntl(fd, F_GETFD), -1);	/* worker 1 holds it */
+	lsn_group_free(&groups[1]);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	lsn_table_free(&tab);
+}
+END_TEST
+
+/* Auto: Shared past half the open file limit, never for one worker. */
+START_TEST(test_mode_pick)
+{
+	struct lsn_target t;
+
+	memset(&t, 0, sizeof(t));
+	t.sockets = PCFG_LSN_AUTO;
+	t.nall = 8541;
+	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 20000), LSN_MODE_SHARED);
+	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 40000), LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(&t, 1, 1, 1024), LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(&t, 0, 2, 1024), LSN_MODE_NONE);
+	t.sockets = PCFG_LSN_PER_WORKER;
+	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1024), LSN_MODE_PER_WORKER);
+	t.sockets = PCFG_LSN_SHARED;
+	t.nall = 1;
+	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1 << 20), LSN_MODE_SHARED);
+}
+END_TEST
+
 static void
 no_accept(evutil_socket_t fd, short what, void *arg)
 {
@@ -746,6 +832,8 @@ main(void)
 	tcase_add_test(tc, test_targets_proto);
 	tcase_add_test(tc, test_diff_proto);
 	tcase_add_test(tc, test_open_udp);
+	tcase_add_test(tc, test_open_shared);
+	tcase_add_test(tc, test_mode_pick);
 	tcase_add_test(tc, test_accept_event);
 	tcase_add_test(tc, test_inherit_proto);
 	tcase_add_test(tc, test_met);
