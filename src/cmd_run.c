@@ -810,7 +810,7 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	    c->grp.nofile / 8 : HC_DEFAULT_INFLIGHT);
 	if (c->hc_inflight < 8)
 		c->hc_inflight = 8;
-	wrk_group_budget(&c->grp, n, c->lsns.n, RUN_FD_RESERVE + ADM_FD_BUDGET +
+	wrk_group_budget(&c->grp, RUN_FD_RESERVE + ADM_FD_BUDGET +
 	    c->hc_inflight, s->max_connections);
 	if (wrk_group_create(&c->grp, groups, n, err, sizeof(err)) == -1) {
 		log_error("%s", err);

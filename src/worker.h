@@ -62,7 +62,7 @@ struct wrk_group {
 	 * EMFILE.  Count first, then compare (relay_reserve's rule).
 	 */
 	_Atomic uint64_t	 fds;		/* taken now */
-	uint64_t		 fd_cap;	/* set by wrk_group_budget */
+	uint64_t		 fd_cap;	/* set by wrk_group_create */
 	size_t			 udp_flows;	/* per worker: table size */
 	uint64_t		 b_reserve;	/* wrk_group_budget's, for */
 	uint32_t		 b_want;	/* wrk_group_create */
@@ -136,13 +136,12 @@ int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
 /*
  * Record the reserve and maxConnections want (0: none) for
  * wrk_group_create, which splits the open file limit between the
- * listener sockets its groups hold (a shared one once; nlsn and n are
- * not used: the count is exact there), fixed fds, the pipe pools and
- * the connections (two fds each), logs it, then applies want as
- * wrk_group_max_conns does.  Before wrk_group_create.
+ * listener sockets its groups hold (a shared one once), fixed fds, the
+ * pipe pools and the connections (two fds each), logs it, then applies
+ * want as wrk_group_max_conns does.  Before wrk_group_create.
  */
-void	 wrk_group_budget(struct wrk_group *, unsigned n, size_t nlsn,
-	    uint64_t reserve, uint32_t want);
+void	 wrk_group_budget(struct wrk_group *, uint64_t reserve,
+	    uint32_t want);
 /*
  * ProxyConfig maxConnections (0: none), within what the fds allow
  * (warns when want is more).  Returns the connections the open file

@@ -115,15 +115,12 @@ wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
 }
 
 void
-wrk_group_budget(struct wrk_group *g, unsigned n, size_t nlsn,
-    uint64_t reserve, uint32_t want)
+wrk_group_budget(struct wrk_group *g, uint64_t reserve, uint32_t want)
 {
-	/* Until wrk_group_create counts the sockets: one per worker. */
+	/* Split by wrk_group_create, which counts the sockets open. */
 	g->b_reserve = reserve;
 	g->b_want = want;
 	g->fd_cap = 0;
-	(void)n;
-	(void)nlsn;
 }
 
 /* Listener fds in groups[0..n): a shared socket counts once. */
