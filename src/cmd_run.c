@@ -810,9 +810,9 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	    c->grp.nofile / 8 : HC_DEFAULT_INFLIGHT);
 	if (c->hc_inflight < 8)
 		c->hc_inflight = 8;
-	wrk_group_budget(&c->grp, RUN_FD_RESERVE + ADM_FD_BUDGET +
-	    c->hc_inflight, s->max_connections);
-	if (wrk_group_create(&c->grp, groups, n, err, sizeof(err)) == -1) {
+	if (wrk_group_create(&c->grp, groups, n, RUN_FD_RESERVE +
+	    ADM_FD_BUDGET + c->hc_inflight, s->max_connections, err,
+	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(groups);
 		lsn_table_free(&c->lsns);

@@ -64,8 +64,6 @@ struct wrk_group {
 	_Atomic uint64_t	 fds;		/* taken now */
 	uint64_t		 fd_cap;	/* set by wrk_group_create */
 	size_t			 udp_flows;	/* per worker: table size */
-	uint64_t		 b_reserve;	/* wrk_group_budget's, for */
-	uint32_t		 b_want;	/* wrk_group_create */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
@@ -128,20 +126,11 @@ struct wrk {
 /*
  * Set g up for snapshots from slot: its counters, mutex and eventfds,
  * no worker yet.  Raises the soft open file limit to the hard one,
- * which wrk_group_budget splits.  0, or -1 (errno).  wrk_group_free
+ * which wrk_group_create splits.  0, or -1 (errno).  wrk_group_free
  * undoes it, also after a failure.
  */
 int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
 	    size_t pipe_size, int no_splice);
-/*
- * Record the reserve and maxConnections want (0: none) for
- * wrk_group_create, which splits the open file limit between the
- * listener sockets its groups hold (a shared one once), fixed fds, the
- * pipe pools and the connections (two fds each), logs it, then applies
- * want as wrk_group_max_conns does.  Before wrk_group_create.
- */
-void	 wrk_group_budget(struct wrk_group *, uint64_t reserve,
-	    uint32_t want);
 /*
  * ProxyConfig maxConnections (0: none), within what the fds allow
  * (warns when want is more).  Returns the connections the open file
@@ -150,10 +139,15 @@ void	 wrk_group_budget(struct wrk_group *, uint64_t reserve,
 uint32_t wrk_group_max_conns(struct wrk_group *, uint32_t want);
 /*
  * Create n workers, worker i on listener group groups[i] (each taken
- * over, also on failure).  0, or -1 with err.
+ * over, also on failure).  First the open file limit is split between
+ * the listener sockets the groups hold (a shared one once), fixed fds,
+ * the reserve (the caller's), the pipe pools and the connections (two
+ * fds each), and logged; then maxConnections want (0: none) applies as
+ * wrk_group_max_conns does.  0, or -1 with err.
  */
 int	 wrk_group_create(struct wrk_group *, struct lsn_group *groups,
-	    unsigned n, char *err, size_t errlen);
+	    unsigned n, uint64_t reserve, uint32_t want, char *err,
+	    size_t errlen);
 /*
  * Start every worker's thread, with every signal blocked in it so only
  * the main thread gets them.  0, or -1 with err (the ones started run:

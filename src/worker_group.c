@@ -114,15 +114,6 @@ wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
 	(void)wrk_group_max_conns(g, want);
 }
 
-void
-wrk_group_budget(struct wrk_group *g, uint64_t reserve, uint32_t want)
-{
-	/* Split by wrk_group_create, which counts the sockets open. */
-	g->b_reserve = reserve;
-	g->b_want = want;
-	g->fd_cap = 0;
-}
-
 /* Listener fds in groups[0..n): a shared socket counts once. */
 static uint64_t
 wrk_group_nsock(const struct lsn_group *groups, unsigned n)
@@ -140,12 +131,11 @@ wrk_group_nsock(const struct lsn_group *groups, unsigned n)
 
 int
 wrk_group_create(struct wrk_group *g, struct lsn_group *groups, unsigned n,
-    char *err, size_t errlen)
+    uint64_t reserve, uint32_t want, char *err, size_t errlen)
 {
 	unsigned i;
 
-	wrk_group_split(g, n, wrk_group_nsock(groups, n), g->b_reserve,
-	    g->b_want);
+	wrk_group_split(g, n, wrk_group_nsock(groups, n), reserve, want);
 	if ((g->v = calloc(n, sizeof(*g->v))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		for (i = 0; i < n; i++)

@@ -414,8 +414,8 @@ START_TEST(test_worker_health_wake)
 	snap_slot_init(&slot);
 	snap_slot_publish(&slot, snap_ref(f.snap));
 	ck_assert_int_eq(wrk_group_init(&g, &slot, 65536, 0), 0);
-	wrk_group_budget(&g, 64, 0);
-	ck_assert_msg(wrk_group_create(&g, &grp, 1, err, sizeof(err)) == 0,
+	ck_assert_msg(wrk_group_create(&g, &grp, 1, 64, 0, err,
+	    sizeof(err)) == 0,
 	    "%s", err);
 	ck_assert_msg(wrk_group_start(&g, err, sizeof(err)) == 0, "%s", err);
 
