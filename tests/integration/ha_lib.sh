@@ -60,3 +60,25 @@ metric() {
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
+# nfds_settled PID: the fd count once it holds still for 0.3 s (at most
+# 3 s): a connection the admin server or a draining relay is closing,
+# or a config file a reload thread still has open, is not a leak.
+nfds_settled() {
+	local a b n=10
+	a=$(nfds "$1")
+	while [ $n -gt 0 ]; do
+		sleep 0.3
+		b=$(nfds "$1")
+		[ "$a" = "$b" ] && break
+		a=$b
+		n=$((n - 1))
+	done
+	echo "$a"
+}
+# fd_list PID: what each open fd is, for a failure's diff.
+fd_list() {
+	local f
+	for f in /proc/$1/fd/*; do
+		printf '%s %s\n' "${f##*/}" "$(readlink "$f" 2>/dev/null)"
+	done
+}

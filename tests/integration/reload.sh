@@ -348,15 +348,18 @@ reload_n() {	# N: N more reloads, alternating a and b, each applied
 	done
 }
 reload_n 20
-fd0=$(nfds "$PID")
+fd0=$(nfds_settled "$PID")
+fdl0=$(fd_list "$PID")
 rss0=$(rss_kb "$PID")
 reload_n $((NLEAK / 2))
 rss1=$(rss_kb "$PID")
 reload_n $((NLEAK / 2))
-fd2=$(nfds "$PID")
+fd2=$(nfds_settled "$PID")
+fdl2=$(fd_list "$PID")
 rss2=$(rss_kb "$PID")
 echo "# after $((NLEAK + 20)) more reloads: fds $fd0 -> $fd2, RSS $rss0 -> $rss1 -> $rss2 KiB"
 expect "$NLEAK reloads: open fds back to $fd0" "$fd0" "$fd2"
+[ "$fd0" = "$fd2" ] || diff <(echo "$fdl0") <(echo "$fdl2") | sed 's/^/# /'
 # RSS: malloc keeps freed memory in per-thread arenas and the snapshot
 # arenas are mmap'd chunks, so RSS moves a little either way; a leak of
 # even 2 KiB per reload would add 1 MiB per 500 reloads.  Allow 1 MiB
