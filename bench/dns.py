@@ -50,6 +50,7 @@ TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out", "dns")
 
 from run_module import load_run  # noqa: E402
+import benchlib as B  # noqa: E402
 
 R = load_run()
 R.OUT = OUT
@@ -172,11 +173,9 @@ def start(name, svcproxy, cfg, nsdconf, cpus, probe):
     else:
         cmd = ["nsd", "-d", "-c", nsdconf]
         addr = NSD_DNS
-    p = R.Proc(name, cmd, cpus)
-    if not wait_answer(addr, probe, p, 120):
-        p.stop()
-        R.die("%s does not answer (see %s)" % (
-            name, os.path.join(OUT, name + ".log")))
+    p = B.Served(R, name, cmd, cpus, timeout=120,
+                 ready=lambda proc: wait_answer(addr, probe, proc, 120),
+                 what="%s:%d (an answer for %s)" % (addr + (probe,)))
     return p, R.sh(["taskset", "-c", cpus] + cmd)
 
 
@@ -443,11 +442,7 @@ def main():
     with open(os.path.join(OUT, "raw.json"), "w") as f:
         json.dump({"%s %s %s" % k: v for k, v in res.items()}, f, indent=1)
     if not args.no_results:
-        p = subprocess.run([sys.executable, os.path.join(HERE, "results.py"),
-                            os.path.join(HERE, "RESULTS.md"),
-                            "Cluster DNS"], input=text, text=True)
-        if p.returncode != 0:
-            R.die("results.py failed")
+        B.write_results("Cluster DNS", text)
 
 
 if __name__ == "__main__":

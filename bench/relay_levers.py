@@ -53,13 +53,11 @@ import argparse
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
-import time
 
-from cpucap import CpuCap
+import benchlib as B
 from run_module import load_run
 
 R = load_run()
@@ -92,17 +90,12 @@ class Proxy:
         if env:
             self.cmd = ["env"] + ["%s=%s" % kv for kv in env.items()] + \
                 self.cmd
-        self.proc = R.Proc(name, self.cmd, PROXY_CPUS)
-        for a, p in ((self.http, R.HTTP_PORT), (self.iperf, R.IPERF_PORT)):
-            if not R.wait_port(a, p, 10, self.proc):
-                self.proc.stop()
-                R.die("%s: not listening on %s:%d (see %s)" % (
-                    name, a, p, self.proc.log.name))
-        self.cap = CpuCap("bulk-" + name, cap)
-        self.cap.add(self.proc.pids())
+        self.proc = B.Served(R, name, self.cmd, PROXY_CPUS,
+                             [(self.http, R.HTTP_PORT),
+                              (self.iperf, R.IPERF_PORT)],
+                             cap=cap, group="bulk-" + name)
 
     def stop(self):
-        self.cap.close()
         self.proc.stop()
 
 
@@ -136,29 +129,9 @@ def wrk_close(p, seconds):
 
 def straced(p, tag, work):
     """{syscall: calls} of p while work() runs, and work()'s result."""
-    outf = os.path.join(OUT, "strace-%s-%s.txt" % (p.name, tag))
-    cmd = ["strace", "-f", "-c", "-o", outf]
-    for pid in p.proc.pids():
-        cmd += ["-p", str(pid)]
-    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(1.0)
-    try:
-        res = work()
-    finally:
-        st.send_signal(signal.SIGINT)
-        try:
-            st.wait(15)
-        except subprocess.TimeoutExpired:
-            st.kill()
-            st.wait()
-    calls = {}
-    with open(outf) as f:
-        for l in f:
-            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+"
-                         r"(?:(\d+)\s+)?(\w+)$", l)
-            if m and m.group(3) != "total":
-                calls[m.group(3)] = int(m.group(1))
+    calls, _, res = B.strace_c(
+        os.path.join(OUT, "strace-%s-%s.txt" % (p.name, tag)),
+        p.proc.pids(), work)
     return calls, res
 
 
@@ -203,18 +176,7 @@ def perf_counted(p, work):
     for c in PERF_CALLS:
         cmd += ["-e", "syscalls:sys_enter_" + c]
     cmd += ["-e", "raw_syscalls:sys_enter"]
-    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(0.5)
-    try:
-        res = work()
-    finally:
-        st.send_signal(signal.SIGINT)
-        try:
-            st.wait(15)
-        except subprocess.TimeoutExpired:
-            st.kill()
-            st.wait()
+    res = B.traced(cmd, work, 0.5)
     calls = {}
     with open(outf) as f:
         for l in f:
@@ -250,12 +212,7 @@ def trace(p):
     for c in ("splice", "epoll_wait", "recvfrom", "sendto", "shutdown"):
         cmd += ["-e", "syscalls:sys_enter_" + c, "-e",
                 "syscalls:sys_exit_" + c]
-    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(0.5)
-    print(iperf(p, 1))
-    st.send_signal(signal.SIGINT)
-    st.wait(30)
+    print(B.traced(cmd, lambda: iperf(p, 1), 0.5, 30))
     with open(outf, "w") as f:
         subprocess.run(["perf", "script", "-i", data, "-F",
                         "time,event,trace"], stdout=f,
@@ -268,12 +225,7 @@ def profile(p, args):
     outf = os.path.join(OUT, "perf-%s.data" % p.name)
     cmd = ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "999",
            "-o", outf, "-p", ",".join(str(x) for x in p.proc.pids())]
-    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(0.5)
-    r = iperf(p, args.duration)
-    st.send_signal(signal.SIGINT)
-    st.wait(30)
+    r = B.traced(cmd, lambda: iperf(p, args.duration), 0.5, 30)
     print(p.name, r)
     print(subprocess.run(["perf", "report", "-i", outf, "--no-children",
                           "--stdio", "-g", "none", "--percent-limit", "1"],
