@@ -19,6 +19,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ha_lib.sh"
+. "$top_srcdir/tests/integration/churn_lib.sh"
 
 command -v python3 >/dev/null || { echo "parse_parallel.sh: no python3"; exit 77; }
 NFLIP=${NFLIP:-40}
@@ -121,43 +122,15 @@ SP=$(free_port 20000 29999 "$ONE" "$TWO")
 [ -n "$SP" ] || { echo "no free port"; exit 1; }
 P1=$(backend b1 "$NET.1")
 P2=$(backend b2 "$NET.2")
-svc() {		# NAME CLUSTERIP BACKEND-IP BACKEND-PORT
-	cat <<YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec:
-  selector: {app: $1}
-  clusterIP: "$2"
-  ports: [{port: $SP, targetPort: p}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: $1-0, labels: {app: $1}}
-spec: {containers: [{name: c, ports: [{name: p, containerPort: $4}]}]}
-status: {phase: Running, podIP: "$3", conditions: [{type: Ready, status: "True"}]}
-YEOF
-}
 # gen NAME [two]: the generated objects (its ProxyConfig replaced), then
 # Service one, and two when asked.
 gen() {
 	{
-		cat <<YEOF
-apiVersion: svcproxy.io/v1alpha1
-kind: ProxyConfig
-metadata: {name: config}
-spec:
-  serviceCIDR: 127.192.0.0/12
-  adminAddress: 127.0.0.1:0
-  drainTimeout: 5s
-  connectTimeout: 2s
-  connectionLog: "off"
-YEOF
+		churn_proxyconfig 127.192.0.0/12
 		awk 'p; /^---$/ && !p { p = 1; print }' "$TMP/multi.yaml"
-		svc one "$ONE" "$NET.1" "$P1"
+		churn_svc one "$ONE" "$SP" "$NET.1" "$P1"
 		if [ "${2:-}" = two ]; then
-			svc two "$TWO" "$NET.2" "$P2"
+			churn_svc two "$TWO" "$SP" "$NET.2" "$P2"
 		fi
 	} >"$TMP/$1.yaml"
 }
@@ -180,56 +153,24 @@ echo "# svcproxy pid $PID, admin $ADM, Services $ONE:$SP $TWO:$SP"
 expect "Service one serves" hi "$(python3 "$TCPTOOL" echo "$ONE:$SP" hi)"
 expect "Service two serves" hi "$(python3 "$TCPTOOL" echo "$TWO:$SP" hi)"
 
-reloads() {
-	curl -s --max-time 5 "http://$ADM/metrics" |
-	    awk '/^svcproxy_reloads_total\{/ { n += $2 } END { print n + 0 }'
-}
-metric_above() { [ "$(metric "$ADM" "$1")" -gt "$2" ] 2>/dev/null; }
-total() {	# SERVICE: its connections so far
-	metric "$ADM" "svcproxy_port_connections_total{namespace=\"default\",service=\"$1\",port=\"$SP\",protocol=\"TCP\"}"
-}
 STOP="$TMP/stop"
 python3 "$LOADGEN" short "$ONE:$SP" --threads 2 --stop "$STOP" \
     --out "$TMP/one.out" --ready "$TMP/one.ready" &
 L1=$!
 PIDS="$PIDS $L1"
 wait_for 20 test -s "$TMP/one.ready" || fail "load did not start"
-flows() { [ "$(total one)" -ge 20 ]; } 2>/dev/null
+flows() { [ "$(port_total "$ADM" one "$SP")" -ge 20 ]; } 2>/dev/null
 wait_for 30 flows || fail "traffic to Service one did not start"
-python3 - "$PID" "$NFLIP" "$TMP" <<'PYEOF'
-import os, signal, sys, time
-pid, n, tmp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-conf = {v: open("%s/%s.yaml" % (tmp, v), "rb").read()
-        for v in ("both", "single")}
-for i in range(1, n + 1):
-    with open(tmp + "/conf/.next", "wb") as f:
-        f.write(conf["both" if i % 2 else "single"])
-    os.rename(tmp + "/conf/.next", tmp + "/conf/services.yaml")
-    os.kill(pid, signal.SIGHUP)
-    time.sleep(0.001)
-PYEOF
-# Settle: the reload counter stops moving (bounded: 60 s).
-last=-1 same_n=0
-for i in $(seq 1 240); do
-	n=$(reloads)
-	if [ "$n" = "$last" ]; then
-		same_n=$((same_n + 1))
-		[ $same_n -ge 4 ] && break
-	else
-		same_n=0
-	fi
-	last=$n
-	sleep 0.25
-done
+churn_flip "$PID" "$NFLIP" "$TMP"
+# Bounded: 60 s.
+settled=0
+last=$(churn_settle "$ADM" 240) && settled=1
 touch "$STOP"
 wait $L1 || true
 echo "# $NFLIP flips: $last reloads (ok $(metric "$ADM" 'svcproxy_reloads_total{result="ok"}'), failed $(metric "$ADM" 'svcproxy_reloads_total{result="failed"}'))"
 echo "# Service one: $(head -1 "$TMP/one.out")"
-[ $same_n -ge 4 ] && pass "reloads settled" || fail "reloads still running"
-u0=$(metric "$ADM" 'svcproxy_reloads_total{result="unchanged"}')
-kill -HUP "$PID"
-wait_for 30 metric_above 'svcproxy_reloads_total{result="unchanged"}' \
-    "${u0:-0}" &&
+[ $settled = 1 ] && pass "reloads settled" || fail "reloads still running"
+churn_unchanged "$ADM" "$PID" 30 &&
     pass "the last version (without Service two) runs" ||
     fail "the last configuration did not take effect"
 expect "no reload failed" 0 \

@@ -16,6 +16,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ha_lib.sh"
+. "$top_srcdir/tests/integration/churn_lib.sh"
 
 if [ "${VALGRIND:-0}" = 1 ]; then
 	echo "reload_churn.sh: not under valgrind (it serializes the race away)"
@@ -38,41 +39,13 @@ SP=$(free_port 20000 29999 "$ONE" "$TWO")
 P1=$(backend b1 "$NET.1")
 P2=$(backend b2 "$NET.2")
 
-svc() {		# NAME CLUSTERIP BACKEND-IP BACKEND-PORT
-	cat <<YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec:
-  selector: {app: $1}
-  clusterIP: "$2"
-  ports: [{port: $SP, targetPort: p}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: $1-0, labels: {app: $1}}
-spec: {containers: [{name: c, ports: [{name: p, containerPort: $4}]}]}
-status: {phase: Running, podIP: "$3", conditions: [{type: Ready, status: "True"}]}
-YEOF
-}
 # gen NAME [two]: the configuration, with Service two when asked.
 gen() {
 	{
-		cat <<YEOF
-apiVersion: svcproxy.io/v1alpha1
-kind: ProxyConfig
-metadata: {name: config}
-spec:
-  serviceCIDR: 127.65.0.0/16
-  adminAddress: 127.0.0.1:0
-  drainTimeout: 5s
-  connectTimeout: 2s
-  connectionLog: "off"
-YEOF
-		svc one "$ONE" "$NET.1" "$P1"
+		churn_proxyconfig 127.65.0.0/16
+		churn_svc one "$ONE" "$SP" "$NET.1" "$P1"
 		if [ "${2:-}" = two ]; then
-			svc two "$TWO" "$NET.2" "$P2"
+			churn_svc two "$TWO" "$SP" "$NET.2" "$P2"
 		fi
 	} >"$TMP/$1.yaml"
 }
@@ -96,14 +69,6 @@ echo "# svcproxy pid $PID (CPU 0), admin $ADM, Services $ONE:$SP $TWO:$SP"
 expect "Service one serves" hi "$(python3 "$TCPTOOL" echo "$ONE:$SP" hi)"
 expect "Service two serves" hi "$(python3 "$TCPTOOL" echo "$TWO:$SP" hi)"
 
-# reloads: every reload counted so far, whatever its result.
-reloads() {
-	curl -s --max-time 5 "http://$ADM/metrics" |
-	    awk '/^svcproxy_reloads_total\{/ { n += $2 } END { print n + 0 }'
-}
-# For wait_for (polls re-read them):
-reloads_above() { [ "$(reloads)" -gt "$1" ]; }
-metric_above() { [ "$(metric "$ADM" "$1")" -gt "$2" ] 2>/dev/null; }
 # listening ADDR: svcproxy's listening sockets on ADDR (ss, by pid).
 listening() {
 	ss -Hltnp "src $1" | grep -c "pid=$PID," || true
@@ -125,41 +90,15 @@ L2=$!
 PIDS="$PIDS $L1 $L2"
 wait_for 20 test -s "$TMP/one.ready" -a -s "$TMP/two.ready" ||
     fail "load did not start"
-total() {	# SERVICE: its connections so far
-	metric "$ADM" "svcproxy_port_connections_total{namespace=\"default\",service=\"$1\",port=\"$SP\",protocol=\"TCP\"}"
-}
-flows() { [ "$(total one)" -ge 20 ] && [ "$(total two)" -ge 20 ]; } 2>/dev/null
+flows() {
+	[ "$(port_total "$ADM" one "$SP")" -ge 20 ] &&
+	    [ "$(port_total "$ADM" two "$SP")" -ge 20 ]
+} 2>/dev/null
 wait_for 20 flows || fail "traffic to both Services did not start"
 t0=$(date +%s.%N)
-# From "both": odd flips write "both" (the first is a no-op), even
-# ones "single", so the last leaves "single" in place.  In Python: a
-# shell's cp, mv and sleep would space the flips 20 ms apart, not 1 ms.
-python3 - "$PID" "$NFLIP" "$TMP" <<'PYEOF'
-import os, signal, sys, time
-pid, n, tmp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-conf = {v: open("%s/%s.yaml" % (tmp, v), "rb").read()
-        for v in ("both", "single")}
-for i in range(1, n + 1):
-    with open(tmp + "/conf/.next", "wb") as f:
-        f.write(conf["both" if i % 2 else "single"])
-    os.rename(tmp + "/conf/.next", tmp + "/conf/services.yaml")
-    os.kill(pid, signal.SIGHUP)
-    time.sleep(0.001)
-PYEOF
-# Settle: the counters stop moving (SIGHUPs that arrive during a
-# reload collapse into one more reload after it).
-last=-1 same=0
-for i in $(seq 1 200); do
-	n=$(reloads)
-	if [ "$n" = "$last" ]; then
-		same=$((same + 1))
-		[ $same -ge 4 ] && break
-	else
-		same=0
-	fi
-	last=$n
-	sleep 0.25
-done
+churn_flip "$PID" "$NFLIP" "$TMP"
+settled=0
+last=$(churn_settle "$ADM" 200) && settled=1
 touch "$STOP"
 wait $L1 || true
 wait $L2 || true
@@ -168,12 +107,9 @@ echo "# $NFLIP flips in $(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))") s
     "failed $(metric "$ADM" 'svcproxy_reloads_total{result="failed"}'))"
 echo "# Service one: $(head -1 "$TMP/one.out"); Service two: $(head -1 "$TMP/two.out")"
 echo "# SIGHUPs during a reload (bursts): $(grep -c 'reload requested during a reload' "$LOG" || true)"
-[ $same -ge 4 ] && pass "reloads settled" || fail "reloads still running"
+[ $settled = 1 ] && pass "reloads settled" || fail "reloads still running"
 # One more SIGHUP must find "single" running: a no-op.
-u0=$(metric "$ADM" 'svcproxy_reloads_total{result="unchanged"}')
-kill -HUP "$PID"
-wait_for 20 metric_above 'svcproxy_reloads_total{result="unchanged"}' \
-    "${u0:-0}" &&
+churn_unchanged "$ADM" "$PID" 20 &&
     pass "the configuration without Service two runs" ||
     fail "the last configuration did not take effect"
 
@@ -197,10 +133,10 @@ tail -n +2 "$TMP/one.out" | head -5 | sed 's/^/#   /'
 
 # ---- the Service comes back ----
 ok0=$(metric "$ADM" 'svcproxy_reloads_total{result="ok"}')
-r0=$(reloads)
+r0=$(reloads "$ADM")
 use both
 kill -HUP "$PID"
-wait_for 20 reloads_above "$r0" || fail "no reload after SIGHUP"
+wait_for 20 reloads_above "$ADM" "$r0" || fail "no reload after SIGHUP"
 expect "a reload adding Service two back applies" $((ok0 + 1)) \
     "$(metric "$ADM" 'svcproxy_reloads_total{result="ok"}')"
 expect "Service two served again" hi \
