@@ -185,7 +185,6 @@ echo "# svcproxy pid $PID, admin $ADM, Service port $SP"
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
 logsize() { stat -c %s "$LOG"; }
-alive() { kill -0 "$PID" 2>/dev/null; }
 # healthz_ok: /healthz says ok within 1 s (keepalived's --max-time 1).
 healthz_ok() {
 	test "$(curl -s --max-time 1 "http://$ADM/healthz")" = ok
@@ -225,7 +224,7 @@ done
 touch "$STOP"
 wait "$L1" || true
 expect "/metrics, /status, /healthz answered 200 during traffic" 0 "$bad"
-if ! alive; then
+if ! alive "$PID"; then
 	# A sanitizer build aborts on its first report: show it, stop here.
 	fail "svcproxy died while /metrics, /status, /healthz were polled"
 	grep -E -A12 'runtime error|Sanitizer' "$LOG" | head -40
@@ -458,7 +457,7 @@ verdict() {
 	    fail "$1: CPU $T ticks in 2 s (spinning)"
 	[ "$LB" -le 16384 ] && pass "$1: log stays small ($LB bytes)" ||
 	    fail "$1: log grew $LB bytes"
-	expect "$1: svcproxy alive" 0 "$(alive && echo 0 || echo 1)"
+	expect "$1: svcproxy alive" 0 "$(alive "$PID" && echo 0 || echo 1)"
 }
 
 # 1. prlimit --nofile=200 and 300 idle clients: the cap keeps the

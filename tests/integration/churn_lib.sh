@@ -40,15 +40,15 @@ status: {phase: Running, podIP: "$4", conditions: [{type: Ready, status: "True"}
 YEOF
 }
 
-# reloads ADDR: every reload the admin server at ADDR counted so far,
+# reloads_total ADDR: every reload the admin server at ADDR counted so far,
 # whatever its result.
-reloads() {
+reloads_total() {
 	curl -s --max-time 5 "http://$1/metrics" |
 	    awk '/^svcproxy_reloads_total\{/ { n += $2 } END { print n + 0 }'
 }
 # For wait_for (its polls re-read them):
 # reloads_above ADDR N; metric_above ADDR NAME N.
-reloads_above() { [ "$(reloads "$1")" -gt "$2" ]; }
+reloads_above() { [ "$(reloads_total "$1")" -gt "$2" ]; }
 metric_above() { [ "$(metric "$1" "$2")" -gt "$3" ] 2>/dev/null; }
 
 # port_total ADDR SERVICE PORT: connections so far to SERVICE's PORT (in
@@ -84,7 +84,7 @@ PYEOF
 churn_settle() {
 	local last=-1 same=0 n i
 	for i in $(seq 1 "$2"); do
-		n=$(reloads "$1")
+		n=$(reloads_total "$1")
 		if [ "$n" = "$last" ]; then
 			same=$((same + 1))
 			[ $same -ge 4 ] && break

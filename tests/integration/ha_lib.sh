@@ -46,6 +46,30 @@ backend() {
 	cat "$ready"
 }
 
+# idbackend NAME HOST [PORT]: a server that first sends its name, then
+# echoes; prints its port (kernel-chosen unless PORT).  Called again
+# with the same NAME (and its old PORT) it starts NAME anew.
+idbackend() {
+	local ready="$TMP/$1.port"
+	rm -f "$ready"
+	python3 "$TCPTOOL" serve --mode id --host "$2" --name "$1" \
+	    --port "${3:-0}" --ready "$ready" >>"$TMP/$1.log" 2>&1 &
+	echo $! >"$TMP/$1.bpid"
+	wait_for 20 test -s "$ready" ||
+	    { echo "backend $1 did not start" >&2; exit 1; }
+	cat "$ready"
+}
+
+# kill_backend NAME: SIGKILL a backend or idbackend, and wait until it is
+# gone.
+kill_backend() {
+	local p
+	p=$(cat "$TMP/$1.bpid")
+	kill -KILL "$p"
+	wait_for 10 gone "$p" || true
+	rm -f "$TMP/$1.bpid"	# the cleanup's kill would fail on it
+}
+
 # admin_port LOG: the port `svcproxy run` logged for its admin server.
 admin_port() {
 	grep -o 'admin: listening on [0-9.]*:[0-9]*' "$1" | tail -1 |

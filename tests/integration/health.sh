@@ -33,27 +33,6 @@ CIP="127.67.$A.1"
 SP=$(free_port 20000 29999 127.0.0.1)
 [ -n "$SP" ] || { echo "no free port"; exit 1; }
 
-# idbackend NAME HOST [PORT]: a server that first sends its name, then
-# echoes; prints its port (kernel-chosen unless PORT).
-idbackend() {
-	local ready="$TMP/$1.port"
-	rm -f "$ready"
-	python3 "$TCPTOOL" serve --mode id --host "$2" --name "$1" \
-	    --port "${3:-0}" --ready "$ready" >>"$TMP/$1.log" 2>&1 &
-	echo $! >"$TMP/$1.bpid"
-	wait_for 20 test -s "$ready" ||
-	    { echo "backend $1 did not start" >&2; exit 1; }
-	cat "$ready"
-}
-# kill_backend NAME: SIGKILL, and wait until it is gone.
-kill_backend() {
-	local p
-	p=$(cat "$TMP/$1.bpid")
-	kill -KILL "$p"
-	wait_for 10 gone "$p" || true
-	rm -f "$TMP/$1.bpid"	# the cleanup's kill would fail on it
-}
-
 P1=$(idbackend b1 "$NET.1")
 P2=$(idbackend b2 "$NET.2")
 P3=$(idbackend b3 "$NET.3")

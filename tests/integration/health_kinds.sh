@@ -121,17 +121,6 @@ stop_bg() {
 	wait_for 10 gone "$p" || kill -KILL "$p" 2>/dev/null || true
 	rm -f "$TMP/$1.bpid"
 }
-# idbackend NAME HOST: a TCP server that sends its name; prints its port.
-idbackend() {
-	local ready="$TMP/$1.port"
-	rm -f "$ready"
-	python3 "$TCPTOOL" serve --mode id --host "$2" --name "$1" \
-	    --port 0 --ready "$ready" >>"$TMP/$1.log" 2>&1 &
-	echo $! >"$TMP/$1.bpid"
-	wait_for 20 test -s "$ready" ||
-	    { echo "backend $1 did not start" >&2; exit 1; }
-	cat "$ready"
-}
 
 # Configurations: header, then services and pods appended.
 # conf_begin DIR

@@ -254,7 +254,6 @@ expect "run: the Service serves after the late kind" hi \
 	"$(python3 "$TCPTOOL" --timeout 5 echo "$CIP:$SP" hi)"
 
 # ---- SIGTERM stops it ----
-gone() { ! kill -0 "$1" 2>/dev/null; }
 kill -TERM "$PID"
 if until_for "$BOUND" gone "$PID"; then
 	pass "run: SIGTERM stops svcproxy"

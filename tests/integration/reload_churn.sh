@@ -133,7 +133,7 @@ tail -n +2 "$TMP/one.out" | head -5 | sed 's/^/#   /'
 
 # ---- the Service comes back ----
 ok0=$(metric "$ADM" 'svcproxy_reloads_total{result="ok"}')
-r0=$(reloads "$ADM")
+r0=$(reloads_total "$ADM")
 use both
 kill -HUP "$PID"
 wait_for 20 reloads_above "$ADM" "$r0" || fail "no reload after SIGHUP"

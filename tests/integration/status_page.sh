@@ -63,25 +63,6 @@ NET="127.76.$A"
 SP=$(free_port 20000 29999 127.0.0.1)
 [ -n "$SP" ] || { echo "no free port"; exit 1; }
 
-# idbackend NAME HOST: an echo server; prints its kernel-chosen port.
-idbackend() {
-	local ready="$TMP/$1.port"
-	python3 "$TCPTOOL" serve --mode echo --host "$2" --name "$1" \
-	    --ready "$ready" >>"$TMP/$1.log" 2>&1 &
-	echo $! >"$TMP/$1.bpid"
-	wait_for 20 test -s "$ready" ||
-	    { echo "backend $1 did not start" >&2; exit 1; }
-	cat "$ready"
-}
-# kill_backend NAME: SIGKILL, and wait until it is gone.
-kill_backend() {
-	local p
-	p=$(cat "$TMP/$1.bpid")
-	kill -KILL "$p"
-	wait_for 10 gone "$p" || true
-	rm -f "$TMP/$1.bpid"
-}
-
 # browse OUT URL [FLAGS...]: chromium's DOM of URL after its script ran
 # into OUT (the virtual time budget lets the page's reads of /status
 # and its refresh timer run; the browser waits for pending fetches).
@@ -150,10 +131,10 @@ row_state() {
 	    sed 's/.*data-state="\([a-z]*\)"/\1/'
 }
 
-P1=$(idbackend b1 "$NET.1")
-P2=$(idbackend b2 "$NET.2")
-P3=$(idbackend b3 "$NET.3")
-P4=$(idbackend b4 "$NET.4")
+P1=$(backend b1 "$NET.1")
+P2=$(backend b2 "$NET.2")
+P3=$(backend b3 "$NET.3")
+P4=$(backend b4 "$NET.4")
 mkdir -p "$TMP/conf"
 cat >"$TMP/conf/all.yaml" <<YEOF
 apiVersion: svcproxy.io/v1alpha1
