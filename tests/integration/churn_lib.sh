@@ -40,6 +40,35 @@ status: {phase: Running, podIP: "$4", conditions: [{type: Ready, status: "True"}
 YEOF
 }
 
+# churn_setup NET16: sets A (random), the clusterIPs ONE (NET16.A.1,
+# kept) and TWO (NET16.A.2, flipped) of two Services, SP (a port free on
+# both), and P1 and P2, the ports of two echo backends on NET.1 and NET.2
+# (NET: 127.64.A).
+churn_setup() {
+	A=$((RANDOM % 200 + 20))
+	NET="127.64.$A"
+	ONE="$1.$A.1"
+	TWO="$1.$A.2"
+	SP=$(free_port 20000 29999 "$ONE" "$TWO")
+	[ -n "$SP" ] || { echo "no free port"; exit 1; }
+	P1=$(backend b1 "$NET.1")
+	P2=$(backend b2 "$NET.2")
+}
+
+# churn_gen NAME CIDR [EXTRA [two]]: $TMP/NAME.yaml, churn_setup's
+# Service one (and two when asked) after the ProxyConfig of serviceCIDR
+# CIDR and the objects of file EXTRA (none when empty).
+churn_gen() {
+	{
+		churn_proxyconfig "$2"
+		[ -z "${3:-}" ] || cat "$3"
+		churn_svc one "$ONE" "$SP" "$NET.1" "$P1"
+		if [ "${4:-}" = two ]; then
+			churn_svc two "$TWO" "$SP" "$NET.2" "$P2"
+		fi
+	} >"$TMP/$1.yaml"
+}
+
 # reloads_total ADDR: every reload the admin server at ADDR counted so far,
 # whatever its result.
 reloads_total() {

@@ -82,6 +82,19 @@ metric() {
 	    'index($0, m " ") == 1 { print $2 }'
 }
 
+# expect_exit NAME PID LOG: reap PID, a child of this shell, and expect
+# exit status 0 (sanitizers and valgrind fail it on an error or a leak);
+# on another, the tail of LOG.
+expect_exit() {
+	local rc
+	set +e
+	wait "$2"
+	rc=$?
+	set -e
+	expect "$1" 0 "$rc"
+	[ "$rc" = 0 ] || tail -30 "$3"
+}
+
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 # nfds_settled PID: the fd count once it holds still for 0.3 s (at most

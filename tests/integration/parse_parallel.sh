@@ -114,28 +114,11 @@ same "list, a syntax error" "$TMP/list-syntax.yaml" check
 expect_grep "invalid YAML" "$TMP/p.err" "list: the syntax error is reported"
 
 # ---- reload under traffic, one large file ----
-A=$((RANDOM % 200 + 20))
-NET="127.64.$A"			# Pods
-ONE="127.207.$A.1"		# clusterIPs outside the generated ones
-TWO="127.207.$A.2"
-SP=$(free_port 20000 29999 "$ONE" "$TWO")
-[ -n "$SP" ] || { echo "no free port"; exit 1; }
-P1=$(backend b1 "$NET.1")
-P2=$(backend b2 "$NET.2")
-# gen NAME [two]: the generated objects (its ProxyConfig replaced), then
-# Service one, and two when asked.
-gen() {
-	{
-		churn_proxyconfig 127.192.0.0/12
-		awk 'p; /^---$/ && !p { p = 1; print }' "$TMP/multi.yaml"
-		churn_svc one "$ONE" "$SP" "$NET.1" "$P1"
-		if [ "${2:-}" = two ]; then
-			churn_svc two "$TWO" "$SP" "$NET.2" "$P2"
-		fi
-	} >"$TMP/$1.yaml"
-}
-gen both two
-gen single
+churn_setup 127.207		# clusterIPs outside the generated ones
+# The generated objects without their ProxyConfig (the first document).
+awk 'p; /^---$/ && !p { p = 1; print }' "$TMP/multi.yaml" >"$TMP/objects.yaml"
+churn_gen both 127.192.0.0/12 "$TMP/objects.yaml" two
+churn_gen single 127.192.0.0/12 "$TMP/objects.yaml"
 n=$(pieces "$TMP/both.yaml")
 [ "${n:-0}" -ge 2 ] && pass "the served file is cut into $n pieces" ||
     fail "the served file is not cut"
@@ -185,10 +168,6 @@ expect "Service one still serves" hi \
 kill -TERM "$PID"
 wait_for 30 gone "$PID" &&
     pass "svcproxy exits on SIGTERM" || fail "svcproxy still running"
-set +e
-wait "$PID"
-rc=$?
-set -e
-expect "svcproxy exit status (sanitizers: no error, no leak)" 0 "$rc"
-[ "$rc" = 0 ] || tail -30 "$LOG"
+expect_exit "svcproxy exit status (sanitizers: no error, no leak)" "$PID" \
+    "$LOG"
 finish

@@ -30,27 +30,9 @@ if nm "$SVCPROXY" 2>/dev/null | grep -q __asan_init; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
 fi
 
-A=$((RANDOM % 200 + 20))
-NET="127.64.$A"			# Pods
-ONE="127.65.$A.1"		# ClusterIP of Service one (kept)
-TWO="127.65.$A.2"		# ClusterIP of Service two (flipped)
-SP=$(free_port 20000 29999 "$ONE" "$TWO")
-[ -n "$SP" ] || { echo "no free port"; exit 1; }
-P1=$(backend b1 "$NET.1")
-P2=$(backend b2 "$NET.2")
-
-# gen NAME [two]: the configuration, with Service two when asked.
-gen() {
-	{
-		churn_proxyconfig 127.65.0.0/16
-		churn_svc one "$ONE" "$SP" "$NET.1" "$P1"
-		if [ "${2:-}" = two ]; then
-			churn_svc two "$TWO" "$SP" "$NET.2" "$P2"
-		fi
-	} >"$TMP/$1.yaml"
-}
-gen both two
-gen single
+churn_setup 127.65		# Services 127.65.A.1 (kept) and .2 (flipped)
+churn_gen both 127.65.0.0/16 "" two
+churn_gen single 127.65.0.0/16
 mkdir -p "$TMP/conf"
 use() {		# NAME: swap the served file atomically (rename)
 	cp "$TMP/$1.yaml" "$TMP/conf/.next"
@@ -147,10 +129,6 @@ expect "no line logged as error" 0 "$(grep -c ' error: ' "$LOG" || true)"
 kill -TERM "$PID"
 wait_for 20 gone "$PID" &&
     pass "svcproxy exits on SIGTERM" || fail "svcproxy still running"
-set +e
-wait "$PID"
-rc=$?
-set -e
-expect "svcproxy exit status (sanitizers: no error, no leak)" 0 "$rc"
-[ "$rc" = 0 ] || tail -30 "$LOG"
+expect_exit "svcproxy exit status (sanitizers: no error, no leak)" "$PID" \
+    "$LOG"
 finish
