@@ -376,7 +376,7 @@ raw "raw v2: the header, then the client's bytes" "$CLI.42" "$CNET.10" \
     "$P_RAW2" 2 v2_hex
 # A client that waits for the server to speak first: the header goes
 # alone, at once (the receiver answers it), not held for client bytes.
-out=$(python3 - "$CLI.43" "$CNET.9" "$P_RAW1" <<'PYEOF' 2>&1) || true
+out=$(python3 - "$CLI.43" "$CNET.9" "$P_RAW1" 2>&1 <<'PYEOF'
 import socket, sys
 s = socket.socket()
 s.settimeout(10)
@@ -393,6 +393,7 @@ except OSError:
     pass
 print(s.getsockname()[1], got.decode(errors="replace").strip() or "-")
 PYEOF
+) || true
 expect "a silent client: the header is sent alone, answered" ok "${out#* }"
 wait_for 10 test -s "$TMP/raw.3" || true
 expect "a silent client: the line alone" \
