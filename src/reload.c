@@ -339,6 +339,11 @@ const struct reload_part reload_part_metrics = {
  * The workers listen on keep (the running addresses minus those
  * dropped) and have served and closed the rest; then the snapshot is
  * published and they get want.  Both sets are made in prepare.
+ *
+ * The fd budget (worker.h) follows the sockets: from prepare, while the
+ * added sockets are open beside the running ones, it counts both (so
+ * only ever lower), and commit splits it for the sockets that stay.  An
+ * abort puts back the running count.
  */
 struct reload_lsn {
 	struct lsn_group	*groups;	/* owned: new sockets/worker */
@@ -349,15 +354,16 @@ struct reload_lsn {
 	struct wrk_want		*keep;		/* owned until published */
 	struct wrk_want		*want;		/* owned until published */
 	uint64_t		 gen;		/* keep's, once published */
+	uint64_t		 nsock0;	/* the budget's count before */
+	uint64_t		 cap0;		/* the budget before */
+	int			 counted;	/* added sockets in the budget */
 };
 
 static void
-reload_lsn_abort(void *arg, void *state)
+reload_lsn_free(struct reload_lsn *l)
 {
-	struct reload_lsn	*l = state;
-	unsigned		 i;
+	unsigned i;
 
-	(void)arg;
 	if (l == NULL)
 		return;
 	if (l->groups != NULL)
@@ -369,6 +375,17 @@ reload_lsn_abort(void *arg, void *state)
 	wrk_want_free(l->keep);
 	wrk_want_free(l->want);
 	free(l);
+}
+
+static void
+reload_lsn_abort(void *arg, void *state)
+{
+	struct reload_env	*e = arg;
+	struct reload_lsn	*l = state;
+
+	if (l != NULL && l->counted)
+		(void)wrk_group_budget(e->grp, l->nsock0);
+	reload_lsn_free(l);
 }
 
 /*
@@ -418,6 +435,7 @@ static int
 reload_lsn_prepare(void *arg, const struct reload_next *n, void **state,
     char *err, size_t errlen)
 {
+	struct reload_env	*e = arg;
 	struct reload_lsn	*l;
 
 	if ((*state = l = calloc(1, sizeof(*l))) == NULL) {
@@ -428,6 +446,15 @@ reload_lsn_prepare(void *arg, const struct reload_next *n, void **state,
 		reload_lsn_abort(arg, l);
 		*state = NULL;
 		return -1;
+	}
+	/* The added sockets are open now, the dropped ones until settle:
+	   no worker may take the fds they hold. */
+	l->nsock0 = e->grp->nsock;
+	l->cap0 = atomic_load_explicit(&e->grp->fd_cap, memory_order_relaxed);
+	if (l->add.n > 0) {
+		(void)wrk_group_budget(e->grp, lsn_table_nsockets(e->lsns) +
+		    lsn_table_nsockets(&l->add));
+		l->counted = 1;
 	}
 	return 0;
 }
@@ -479,10 +506,14 @@ reload_lsn_commit(void *arg, void *state, struct reload_next *n)
 		log_error("reload: out of memory updating the listener "
 		    "record");
 	e->proc->listeners = e->lsns->n;
+	(void)wrk_group_budget(e->grp, lsn_table_nsockets(e->lsns));
+	if (atomic_load_explicit(&e->grp->fd_cap, memory_order_relaxed) !=
+	    l->cap0)
+		wrk_group_log_budget(e->grp, "reload: ");
 	len = strlen(n->summary);
 	snprintf(n->summary + len, sizeof(n->summary) - len, " on %zu "
 	    "addresses (%zu opened, %zu closed)", e->lsns->n, nadd, l->ndel);
-	reload_lsn_abort(arg, l);
+	reload_lsn_free(l);
 }
 
 const struct reload_part reload_part_listeners = {
