@@ -246,8 +246,8 @@ lsn_bound_defer(struct lsn_bound *e, int on)
 }
 
 size_t
-lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
-    unsigned char *gone, unsigned char *added)
+lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
+    unsigned char *gone, unsigned char *added, unsigned char *defer)
 {
 	size_t	i = 0, j = 0, changes = 0;
 	int	c;
@@ -261,18 +261,30 @@ lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
 			c = lsn_key_cmp(&cur->v[i].sa, cur->v[i].proto,
 			    &t[j].sa, t[j].proto);
 		if (c == 0) {
-			lsn_bound_defer(&cur->v[i], t[j].defer);
+			if (defer != NULL)
+				defer[i] = t[j].defer != 0;
 			gone[i++] = 0;
 			added[j++] = 0;
 			continue;
 		}
 		changes++;
-		if (c < 0)
+		if (c < 0) {
+			if (defer != NULL)
+				defer[i] = cur->v[i].defer != 0;
 			gone[i++] = 1;
-		else
+		} else
 			added[j++] = 1;
 	}
 	return changes;
+}
+
+void
+lsn_table_defer(struct lsn_table *cur, const unsigned char *defer)
+{
+	size_t i;
+
+	for (i = 0; i < cur->n; i++)
+		lsn_bound_defer(&cur->v[i], defer[i]);
 }
 
 void

@@ -216,15 +216,24 @@ struct lsn_target *lsn_targets(const struct snap *s, unsigned protos,
 
 /*
  * Compare what is bound with what the next snapshot wants, by address
- * and protocol (lsn_key_cmp): gone[i] is
- * set for each entry of cur that t no longer has, added[j] for each
- * target of t that cur lacks.  Both sorted.  Returns the number of
- * changes.  A socket kept gets the target's TCP_DEFER_ACCEPT (the
- * only socket call: an option the workers' accepts do not mind); a
- * reload that fails later leaves it so, which only moves a wake-up.
+ * and protocol (lsn_key_cmp): gone[i] is set for each entry of cur that
+ * t no longer has, added[j] for each target of t that cur lacks.  Both
+ * sorted.  defer (NULL: not wanted) gets, per entry of cur, the
+ * TCP_DEFER_ACCEPT it should have: the target's for a kept one, its
+ * own for one gone.  Returns the number of changes.  Pure: no socket
+ * is touched, so a reload that fails later leaves the running sockets
+ * as they were; lsn_table_defer applies defer once it commits.
  */
-size_t	 lsn_diff(struct lsn_table *cur, const struct lsn_target *t,
-	    size_t n, unsigned char *gone, unsigned char *added);
+size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
+	    size_t n, unsigned char *gone, unsigned char *added,
+	    unsigned char *defer);
+/*
+ * Bring each entry i of cur to TCP_DEFER_ACCEPT defer[i] (lsn_diff's),
+ * with a setsockopt on its sockets only where it differs, so an entry
+ * whose sockets were closed meanwhile (gone: defer[i] is its own) is
+ * not touched.
+ */
+void	 lsn_table_defer(struct lsn_table *cur, const unsigned char *defer);
 
 /*
  * Open targets t[0..n) for nworkers workers: inherited sockets that

@@ -350,6 +350,8 @@ struct reload_lsn {
 	unsigned		 ngroups;
 	struct lsn_table	 add;		/* owned record of them */
 	unsigned char		*gone;		/* owned: per lsns entry */
+	unsigned char		*defer;		/* owned: per lsns entry, its
+						   TCP_DEFER_ACCEPT at commit */
 	size_t			 ndel;
 	struct wrk_want		*keep;		/* owned until published */
 	struct wrk_want		*want;		/* owned until published */
@@ -372,6 +374,7 @@ reload_lsn_free(struct reload_lsn *l)
 	free(l->groups);
 	lsn_table_free(&l->add);
 	free(l->gone);
+	free(l->defer);
 	wrk_want_free(l->keep);
 	wrk_want_free(l->want);
 	free(l);
@@ -404,6 +407,7 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 
 	if ((t = lsn_targets(s, LSN_SERVED, &n)) == NULL ||
 	    (l->gone = calloc(e->lsns->n + 1, 1)) == NULL ||
+	    (l->defer = calloc(e->lsns->n + 1, 1)) == NULL ||
 	    (added = calloc(n + 1, 1)) == NULL ||
 	    (l->groups = calloc(e->grp->n, sizeof(*l->groups))) == NULL) {
 		free(t);
@@ -411,7 +415,7 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 		return -1;
 	}
 	l->ngroups = e->grp->n;
-	lsn_diff(e->lsns, t, n, l->gone, added);
+	lsn_diff(e->lsns, t, n, l->gone, added, l->defer);
 	for (i = 0; i < n; i++)
 		if (added[i])
 			t[m++] = t[i];
@@ -496,6 +500,9 @@ reload_lsn_commit(void *arg, void *state, struct reload_next *n)
 	   sockets for strays of the previous set and close them. */
 	(void)wrk_lsn_want(e->grp, l->want);
 	l->want = NULL;
+	/* TCP_DEFER_ACCEPT on the kept sockets: not before, as an abort
+	   would have left the running ones as the refused reload wanted. */
+	lsn_table_defer(e->lsns, l->defer);
 	for (i = 0; i < e->grp->n; i++) {
 		if (wrk_lsn_give(&e->grp->v[i], &l->groups[i]) == -1)
 			log_error("reload: worker %u: out of memory: new "
