@@ -795,8 +795,8 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 		log_error("out of memory");
 		return -1;
 	}
-	if (lsn_open(t, nt, n, inh, groups, &c->lsns, err,
-	    sizeof(err)) == -1) {
+	if (lsn_open(t, nt, s->listener_sockets, nt, n, inh, groups, &c->lsns,
+	    err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(t);
 		free(groups);

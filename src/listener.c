@@ -212,10 +212,6 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 		if (lsn_target_cmp(&t[m], &t[i]) != 0)
 			t[++m] = t[i];
 	*n = m + 1;
-	for (i = 0; i < *n; i++) {
-		t[i].sockets = s->listener_sockets;
-		t[i].nall = *n;
-	}
 	return t;
 }
 
@@ -371,12 +367,12 @@ lsn_setting_name(enum pcfg_lsn_sockets s)
  * too (they stay per worker, but they are addresses all the same).
  */
 enum lsn_mode
-lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
+lsn_mode_pick(enum pcfg_lsn_sockets sockets, size_t nall, unsigned nworkers,
     uint64_t nofile)
 {
-	if (n == 0)
+	if (nall == 0)
 		return LSN_MODE_NONE;
-	switch (t[0].sockets) {
+	switch (sockets) {
 	case PCFG_LSN_PER_WORKER:
 		return LSN_MODE_PER_WORKER;
 	case PCFG_LSN_SHARED:
@@ -384,7 +380,7 @@ lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
 	case PCFG_LSN_AUTO:
 		break;
 	}
-	return nworkers > 1 && (uint64_t)t[0].nall * nworkers > nofile / 2 ?
+	return nworkers > 1 && (uint64_t)nall * nworkers > nofile / 2 ?
 	    LSN_MODE_SHARED : LSN_MODE_PER_WORKER;
 }
 
@@ -555,9 +551,9 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers, int shared,
 }
 
 int
-lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
-    struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_table *out,
-    char *err, size_t len)
+lsn_open(const struct lsn_target *t, size_t n, enum pcfg_lsn_sockets sockets,
+    size_t nall, unsigned nworkers, struct lsn_inherit *inh,
+    struct lsn_group *groups, struct lsn_table *out, char *err, size_t len)
 {
 	struct rlimit	 rl;
 	int64_t		 t0;
@@ -569,8 +565,9 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 	t0 = clock_mono_ms();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
-	out->mode = lsn_mode_pick(t, n, nworkers, (uint64_t)rl.rlim_cur);
-	out->setting = n > 0 ? t[0].sockets : PCFG_LSN_AUTO;
+	out->mode = n == 0 ? LSN_MODE_NONE : lsn_mode_pick(sockets, nall,
+	    nworkers, (uint64_t)rl.rlim_cur);
+	out->setting = n > 0 ? sockets : PCFG_LSN_AUTO;
 	shared = out->mode == LSN_MODE_SHARED;
 	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
 	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {
@@ -603,7 +600,7 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 		    "an open file limit of %llu): %zu sockets opened in %lld "
 		    "ms", out->n,
 		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
-		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
+		    nall, nworkers, (unsigned long long)rl.rlim_cur,
 		    lsn_table_nsockets(out), (long long)(clock_mono_ms() - t0));
 	return 0;
 fail:

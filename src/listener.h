@@ -151,8 +151,6 @@ struct lsn_target {
 	enum proto		 proto;
 	enum res_listener_kind	 kind;
 	const char		*label;		/* snapshot arena; errors */
-	enum pcfg_lsn_sockets	 sockets;	/* the snapshot's setting */
-	size_t			 nall;		/* targets of the snapshot */
 	int			 defer;		/* TCP_DEFER_ACCEPT */
 };
 
@@ -236,7 +234,9 @@ size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
 void	 lsn_table_defer(struct lsn_table *cur, const unsigned char *defer);
 
 /*
- * Open targets t[0..n) for nworkers workers: inherited sockets that
+ * Open targets t[0..n) of a snapshot with nall targets in all (a
+ * reload opens only those it adds) and the listenerSockets setting
+ * sockets, for nworkers workers: inherited sockets that
  * match first (inh may be NULL), then new SO_REUSEPORT sockets for the
  * workers left over.  Socket k of a target goes to groups[k % nworkers]
  * (added to what the group holds) and every socket is recorded in a new
@@ -248,21 +248,24 @@ void	 lsn_table_defer(struct lsn_table *cur, const unsigned char *defer);
  * 0, or -1 with err naming the Service and address; on failure nothing
  * opened here is left open and the groups are as they were.
  *
- * Shared or per worker (lsn_mode_pick): a shared TCP target gets one
- * socket (or every inherited one), each pushed to every group with a
- * struct lsn_shared; the table's entry is marked shared.  out->mode
- * says which (NONE when n is 0) and the choice is logged.
+ * Shared or per worker (lsn_mode_pick of sockets and nall): a shared
+ * TCP target gets one socket (or every inherited one), each pushed to
+ * every group with a struct lsn_shared; the table's entry is marked
+ * shared.  out->mode says which (NONE when n is 0) and the choice is
+ * logged.
  */
-int	 lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
+int	 lsn_open(const struct lsn_target *t, size_t n,
+	    enum pcfg_lsn_sockets sockets, size_t nall, unsigned nworkers,
 	    struct lsn_inherit *inh, struct lsn_group *groups,
 	    struct lsn_table *out, char *err, size_t errlen);
 
 /*
- * The mode of n targets (t: the setting and the snapshot's count) for
+ * The mode of a snapshot's nall targets under the setting sockets, for
  * nworkers workers under the open file limit nofile: the setting, or
- * for Auto, Shared when nall x nworkers > nofile / 2.  Pure.
+ * for Auto, Shared when nall x nworkers > nofile / 2; NONE when nall is
+ * 0.  Pure.
  */
-enum lsn_mode lsn_mode_pick(const struct lsn_target *t, size_t n,
+enum lsn_mode lsn_mode_pick(enum pcfg_lsn_sockets sockets, size_t nall,
 	    unsigned nworkers, uint64_t nofile);
 const char *lsn_mode_name(enum lsn_mode);
 const char *lsn_setting_name(enum pcfg_lsn_sockets);

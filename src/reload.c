@@ -421,8 +421,8 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 			t[m++] = t[i];
 	for (i = 0; i < e->lsns->n; i++)
 		l->ndel += l->gone[i];
-	if (lsn_open(t, m, e->grp->n, NULL, l->groups, &l->add, err,
-	    len) == 0)
+	if (lsn_open(t, m, s->listener_sockets, n, e->grp->n, NULL, l->groups,
+	    &l->add, err, len) == 0)
 		rc = 0;
 	if (rc == 0 && ((l->ndel > 0 && (l->keep = wrk_want_table(e->lsns,
 	    l->gone, NULL)) == NULL) || (l->want = wrk_want_table(e->lsns,

@@ -492,8 +492,8 @@ START_TEST(test_open_udp)
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 2, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 2, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(tab.n, 2);
 	ck_assert_int_eq(tab.v[0].proto, PROTO_TCP);
 	ck_assert_int_eq(tab.v[1].proto, PROTO_UDP);
@@ -525,8 +525,8 @@ START_TEST(test_open_udp)
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 
 	/* The probe finds the address held (here by our own sockets). */
-	ck_assert_int_eq(lsn_open(&t[1], 1, 1, NULL, groups, &again, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(lsn_open(&t[1], 1, PCFG_LSN_AUTO, 1, 1, NULL, groups,
+	    &again, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:") != NULL &&
 	    strstr(err, "/UDP: bind: Address already in use") != NULL,
 	    "%s", err);
@@ -546,8 +546,8 @@ START_TEST(test_open_udp)
 	    sizeof(c)), 0);
 	ck_assert_int_eq(bind(u, (struct sockaddr *)&t[1].sa,
 	    t[1].salen), 0);
-	ck_assert_int_eq(lsn_open(&t[1], 1, 1, NULL, groups, &again, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(lsn_open(&t[1], 1, PCFG_LSN_AUTO, 1, 1, NULL, groups,
+	    &again, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "Address already in use") != NULL, "%s",
 	    err);
 	ck_assert_uint_eq(groups[0].n, 0);
@@ -586,12 +586,10 @@ START_TEST(test_open_shared)
 	ck_assert_uint_ne(port = free_port(), 0);
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
-	t[0].sockets = t[1].sockets = PCFG_LSN_SHARED;
-	t[0].nall = t[1].nall = 2;
 	t[0].defer = 1;
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 2, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_SHARED, 2, 2, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(tab.mode, LSN_MODE_SHARED);
 	ck_assert_uint_eq(tab.v[0].nfds, 1);
 	ck_assert_int_eq(tab.v[0].shared, 1);
@@ -627,20 +625,18 @@ END_TEST
 /* Auto: Shared past half the open file limit, never for one worker. */
 START_TEST(test_mode_pick)
 {
-	struct lsn_target t;
-
-	memset(&t, 0, sizeof(t));
-	t.sockets = PCFG_LSN_AUTO;
-	t.nall = 8541;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 20000), LSN_MODE_SHARED);
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 40000), LSN_MODE_PER_WORKER);
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 1, 1024), LSN_MODE_PER_WORKER);
-	ck_assert_int_eq(lsn_mode_pick(&t, 0, 2, 1024), LSN_MODE_NONE);
-	t.sockets = PCFG_LSN_PER_WORKER;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1024), LSN_MODE_PER_WORKER);
-	t.sockets = PCFG_LSN_SHARED;
-	t.nall = 1;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1 << 20), LSN_MODE_SHARED);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 2, 20000),
+	    LSN_MODE_SHARED);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 2, 40000),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 1, 1024),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 0, 2, 1024),
+	    LSN_MODE_NONE);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_PER_WORKER, 8541, 2, 1024),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_SHARED, 1, 2, 1 << 20),
+	    LSN_MODE_SHARED);
 }
 END_TEST
 
@@ -703,8 +699,8 @@ START_TEST(test_inherit_proto)
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 1, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 1, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	tfd = tab.v[0].fds[0];
 	ufd = tab.v[1].fds[0];
 	afd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -734,8 +730,8 @@ START_TEST(test_inherit_proto)
 	ck_assert_int_eq(inh.v[2].admin, 1);
 	/* The new process adopts each socket for its own target. */
 	memset(adopted, 0, sizeof(adopted));
-	ck_assert_msg(lsn_open(t, 2, 1, &inh, adopted, &tab2, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 1, &inh, adopted, &tab2,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(tab2.n, 2);
 	ck_assert_uint_eq(tab2.v[0].nfds, 1);
 	ck_assert_int_eq(tab2.v[0].fds[0], tfd);
