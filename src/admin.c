@@ -239,12 +239,19 @@ static void
 adm_json_lsn_mode(FILE *f, const struct lsn_table *t,
     const struct wrk_group *g)
 {
-	unsigned i;
+	unsigned	i;
+	size_t		un, extra;
 
 	fprintf(f, ",\n\"listenerSockets\":{\"setting\":\"%s\",\"mode\":"
-	    "\"%s\",\"addresses\":%zu,\"sockets\":%zu,\"workers\":[",
+	    "\"%s\",\"addresses\":%zu,\"sockets\":%zu,",
 	    lsn_setting_name(t->setting), lsn_mode_name(t->mode), t->n,
 	    lsn_table_nsockets(t));
+	/* Under Shared, the addresses that keep per-worker sockets until a
+	   restart (listener.h: lsn_table_unshared). */
+	if ((un = lsn_table_unshared(t, &extra)) > 0)
+		fprintf(f, "\"unconsolidated\":{\"addresses\":%zu,"
+		    "\"extraSockets\":%zu,\"until\":\"restart\"},", un, extra);
+	fputs("\"workers\":[", f);
 	for (i = 0; i < g->n; i++)
 		fprintf(f, "%s{\"id\":%u,\"accepted\":%" PRIu64 ",\"wakeups\":"
 		    "%" PRIu64 ",\"idleWakeups\":%" PRIu64 "}", i ? "," : "", i,

@@ -385,6 +385,22 @@ lsn_mode_pick(enum pcfg_lsn_sockets sockets, size_t nall, unsigned nworkers,
 }
 
 size_t
+lsn_table_unshared(const struct lsn_table *tab, size_t *extra)
+{
+	size_t i, n = 0;
+
+	*extra = 0;
+	if (tab->mode != LSN_MODE_SHARED)
+		return 0;
+	for (i = 0; i < tab->n; i++)
+		if (tab->v[i].proto == PROTO_TCP && tab->v[i].nfds > 1) {
+			n++;
+			*extra += tab->v[i].nfds - 1;
+		}
+	return n;
+}
+
+size_t
 lsn_table_nsockets(const struct lsn_table *tab)
 {
 	size_t i, n = 0;
@@ -565,9 +581,11 @@ lsn_open(const struct lsn_target *t, size_t n, enum pcfg_lsn_sockets sockets,
 	t0 = clock_mono_ms();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
-	out->mode = n == 0 ? LSN_MODE_NONE : lsn_mode_pick(sockets, nall,
-	    nworkers, (uint64_t)rl.rlim_cur);
-	out->setting = n > 0 ? sockets : PCFG_LSN_AUTO;
+	/* The pick, also when nothing is opened (a reload that only drops
+	   addresses may cross Auto's threshold): /status shows it. */
+	out->mode = lsn_mode_pick(sockets, nall, nworkers,
+	    (uint64_t)rl.rlim_cur);
+	out->setting = sockets;
 	shared = out->mode == LSN_MODE_SHARED;
 	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
 	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {

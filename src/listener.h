@@ -59,6 +59,9 @@
  * A mode applies to the addresses opened under it: a reload that flips
  * Auto keeps the sockets of the addresses it keeps (closing one would
  * reset what is queued on it) and opens the new ones in the new mode.
+ * So a per-worker address is consolidated into one shared socket only
+ * by a restart (an upgrade adopts every socket passed); until then
+ * lsn_table_unshared counts it, for /status and the reload's log.
  */
 #ifndef SVCPROXY_LISTENER_H
 #define SVCPROXY_LISTENER_H
@@ -271,6 +274,14 @@ const char *lsn_mode_name(enum lsn_mode);
 const char *lsn_setting_name(enum pcfg_lsn_sockets);
 /* Sockets the table names (shared ones once). */
 size_t	 lsn_table_nsockets(const struct lsn_table *);
+/*
+ * Under Shared, the TCP addresses that still hold more than one socket
+ * (opened per worker before a reload crossed to Shared, or adopted from
+ * a per-worker process in an upgrade), and in extra the sockets they
+ * hold beyond one each.  They stay so until a restart: closing a socket
+ * of a SO_REUSEPORT group resets what is queued on it.  0 otherwise.
+ */
+size_t	 lsn_table_unshared(const struct lsn_table *, size_t *extra);
 /* Drop one reference; the last closes the socket and frees sh. */
 void	 lsn_shared_unref(struct lsn_shared *sh);
 

@@ -493,7 +493,8 @@ reload_lsn_commit(void *arg, void *state, struct reload_next *n)
 {
 	struct reload_env	*e = arg;
 	struct reload_lsn	*l = state;
-	size_t			 nadd = l->add.n, len;
+	size_t			 nadd = l->add.n, len, was, extra0, un, extra;
+	enum lsn_mode		 mode0 = e->lsns->mode;
 	unsigned		 i;
 
 	/* The set first: a worker woken in between must not take the new
@@ -509,9 +510,17 @@ reload_lsn_commit(void *arg, void *state, struct reload_next *n)
 			    "listeners not served by it", i);
 		wrk_command(&e->grp->v[i], WRK_RUN);
 	}
+	was = lsn_table_unshared(e->lsns, &extra0);
 	if (lsn_table_merge(e->lsns, l->gone, &l->add) == -1)
 		log_error("reload: out of memory updating the listener "
 		    "record");
+	un = lsn_table_unshared(e->lsns, &extra);
+	if (un > 0 && (un != was || e->lsns->mode != mode0))
+		log_info("reload: listeners: %zu addresses keep their %zu "
+		    "per-worker sockets (%zu more than Shared needs) until a "
+		    "restart: a reload closes no socket of an address it "
+		    "keeps, as that would reset the connections queued on it",
+		    un, un + extra, extra);
 	e->proc->listeners = e->lsns->n;
 	(void)wrk_group_budget(e->grp, lsn_table_nsockets(e->lsns));
 	if (atomic_load_explicit(&e->grp->fd_cap, memory_order_relaxed) !=
