@@ -192,6 +192,24 @@ adm_metrics(struct adm *a, const char *query, struct adm_answer *ans)
 
 /* ---- /status ---- */
 
+/*
+ * The fd budget (worker.h), as wrk_group_create split it and a reload
+ * splits it again: the open file limit, the fds the data path may take
+ * and has taken, the listener sockets counted, and the connections
+ * allowed (maxConnections within the budget).  Into "process".
+ */
+static void
+adm_json_budget(FILE *f, const struct wrk_group *g)
+{
+	fprintf(f, ",\"fdBudget\":{\"openFileLimit\":%" PRIu64 ",\"fds\":%"
+	    PRIu64 ",\"taken\":%" PRIu64 ",\"listenerSockets\":%" PRIu64
+	    ",\"connections\":%u,\"maxConnections\":%u}", g->nofile,
+	    atomic_load_explicit(&g->fd_cap, memory_order_relaxed),
+	    atomic_load_explicit(&g->fds, memory_order_relaxed), g->nsock,
+	    g->conn_cap, atomic_load_explicit(&g->max_conns,
+	    memory_order_relaxed));
+}
+
 static void
 adm_json_process(FILE *f, const struct adm *a, const struct met_wrk *w)
 {
@@ -202,12 +220,14 @@ adm_json_process(FILE *f, const struct adm *a, const struct met_wrk *w)
 	    ",\"lastReloadOk\":%s,\"reloadsOk\":%" PRIu64 ",\"reloadsFailed\":%"
 	    PRIu64 ",\"reloadsUnchanged\":%" PRIu64 ",\"workers\":%u,"
 	    "\"draining\":%s,\"openFds\":%ld,\"connectionsActive\":%" PRIu64
-	    ",\"connectionsTotal\":%" PRIu64 "}", (long)getpid(),
+	    ",\"connectionsTotal\":%" PRIu64, (long)getpid(),
 	    p->config_hash, p->started, p->last_reload,
 	    p->last_reload_ok ? "true" : "false", p->reloads_ok,
 	    p->reloads_failed, p->reloads_noop, p->workers,
 	    p->draining ? "true" : "false", met_open_fds(), w->active,
 	    w->accepted);
+	adm_json_budget(f, a->src.grp);
+	fputc('}', f);
 }
 
 /*
@@ -219,12 +239,19 @@ static void
 adm_json_lsn_mode(FILE *f, const struct lsn_table *t,
     const struct wrk_group *g)
 {
-	unsigned i;
+	unsigned	i;
+	size_t		un, extra;
 
 	fprintf(f, ",\n\"listenerSockets\":{\"setting\":\"%s\",\"mode\":"
-	    "\"%s\",\"addresses\":%zu,\"sockets\":%zu,\"workers\":[",
+	    "\"%s\",\"addresses\":%zu,\"sockets\":%zu,",
 	    lsn_setting_name(t->setting), lsn_mode_name(t->mode), t->n,
 	    lsn_table_nsockets(t));
+	/* Under Shared, the addresses that keep per-worker sockets until a
+	   restart (listener.h: lsn_table_unshared). */
+	if ((un = lsn_table_unshared(t, &extra)) > 0)
+		fprintf(f, "\"unconsolidated\":{\"addresses\":%zu,"
+		    "\"extraSockets\":%zu,\"until\":\"restart\"},", un, extra);
+	fputs("\"workers\":[", f);
 	for (i = 0; i < g->n; i++)
 		fprintf(f, "%s{\"id\":%u,\"accepted\":%" PRIu64 ",\"wakeups\":"
 		    "%" PRIu64 ",\"idleWakeups\":%" PRIu64 "}", i ? "," : "", i,

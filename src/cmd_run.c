@@ -787,7 +787,7 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	struct lsn_group	*groups;
 	struct lsn_target	*t;
 	char			 err[512];
-	size_t			 nt;
+	size_t			 nt, un, extra;
 
 	if ((groups = calloc(n, sizeof(*groups))) == NULL ||
 	    (t = lsn_targets(s, LSN_SERVED, &nt)) == NULL) {
@@ -795,8 +795,8 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 		log_error("out of memory");
 		return -1;
 	}
-	if (lsn_open(t, nt, n, inh, groups, &c->lsns, err,
-	    sizeof(err)) == -1) {
+	if (lsn_open(t, nt, s->listener_sockets, nt, n, inh, groups, &c->lsns,
+	    err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(t);
 		free(groups);
@@ -804,6 +804,11 @@ run_open(struct run_ctx *c, struct snap *s, unsigned n,
 	}
 	free(t);
 	c->proc.listeners = c->lsns.n;
+	if ((un = lsn_table_unshared(&c->lsns, &extra)) > 0)
+		log_info("listeners: %zu addresses keep the %zu sockets the "
+		    "old process passed (%zu more than Shared needs) until a "
+		    "restart: closing one would reset the connections queued "
+		    "on it", un, un + extra, extra);
 	/* Each probe in flight holds a socket: an eighth of the limit at
 	   most, so checks never starve the workers of descriptors. */
 	c->hc_inflight = (unsigned)(c->grp.nofile / 8 < HC_DEFAULT_INFLIGHT ?

@@ -212,10 +212,6 @@ lsn_targets(const struct snap *s, unsigned protos, size_t *n)
 		if (lsn_target_cmp(&t[m], &t[i]) != 0)
 			t[++m] = t[i];
 	*n = m + 1;
-	for (i = 0; i < *n; i++) {
-		t[i].sockets = s->listener_sockets;
-		t[i].nall = *n;
-	}
 	return t;
 }
 
@@ -246,8 +242,8 @@ lsn_bound_defer(struct lsn_bound *e, int on)
 }
 
 size_t
-lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
-    unsigned char *gone, unsigned char *added)
+lsn_diff(const struct lsn_table *cur, const struct lsn_target *t, size_t n,
+    unsigned char *gone, unsigned char *added, unsigned char *defer)
 {
 	size_t	i = 0, j = 0, changes = 0;
 	int	c;
@@ -261,18 +257,30 @@ lsn_diff(struct lsn_table *cur, const struct lsn_target *t, size_t n,
 			c = lsn_key_cmp(&cur->v[i].sa, cur->v[i].proto,
 			    &t[j].sa, t[j].proto);
 		if (c == 0) {
-			lsn_bound_defer(&cur->v[i], t[j].defer);
+			if (defer != NULL)
+				defer[i] = t[j].defer != 0;
 			gone[i++] = 0;
 			added[j++] = 0;
 			continue;
 		}
 		changes++;
-		if (c < 0)
+		if (c < 0) {
+			if (defer != NULL)
+				defer[i] = cur->v[i].defer != 0;
 			gone[i++] = 1;
-		else
+		} else
 			added[j++] = 1;
 	}
 	return changes;
+}
+
+void
+lsn_table_defer(struct lsn_table *cur, const unsigned char *defer)
+{
+	size_t i;
+
+	for (i = 0; i < cur->n; i++)
+		lsn_bound_defer(&cur->v[i], defer[i]);
 }
 
 void
@@ -359,12 +367,12 @@ lsn_setting_name(enum pcfg_lsn_sockets s)
  * too (they stay per worker, but they are addresses all the same).
  */
 enum lsn_mode
-lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
+lsn_mode_pick(enum pcfg_lsn_sockets sockets, size_t nall, unsigned nworkers,
     uint64_t nofile)
 {
-	if (n == 0)
+	if (nall == 0)
 		return LSN_MODE_NONE;
-	switch (t[0].sockets) {
+	switch (sockets) {
 	case PCFG_LSN_PER_WORKER:
 		return LSN_MODE_PER_WORKER;
 	case PCFG_LSN_SHARED:
@@ -372,8 +380,24 @@ lsn_mode_pick(const struct lsn_target *t, size_t n, unsigned nworkers,
 	case PCFG_LSN_AUTO:
 		break;
 	}
-	return nworkers > 1 && (uint64_t)t[0].nall * nworkers > nofile / 2 ?
+	return nworkers > 1 && (uint64_t)nall * nworkers > nofile / 2 ?
 	    LSN_MODE_SHARED : LSN_MODE_PER_WORKER;
+}
+
+size_t
+lsn_table_unshared(const struct lsn_table *tab, size_t *extra)
+{
+	size_t i, n = 0;
+
+	*extra = 0;
+	if (tab->mode != LSN_MODE_SHARED)
+		return 0;
+	for (i = 0; i < tab->n; i++)
+		if (tab->v[i].proto == PROTO_TCP && tab->v[i].nfds > 1) {
+			n++;
+			*extra += tab->v[i].nfds - 1;
+		}
+	return n;
 }
 
 size_t
@@ -543,9 +567,9 @@ lsn_open_one(const struct lsn_target *t, unsigned nworkers, int shared,
 }
 
 int
-lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
-    struct lsn_inherit *inh, struct lsn_group *groups, struct lsn_table *out,
-    char *err, size_t len)
+lsn_open(const struct lsn_target *t, size_t n, enum pcfg_lsn_sockets sockets,
+    size_t nall, unsigned nworkers, struct lsn_inherit *inh,
+    struct lsn_group *groups, struct lsn_table *out, char *err, size_t len)
 {
 	struct rlimit	 rl;
 	int64_t		 t0;
@@ -557,8 +581,11 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 	t0 = clock_mono_ms();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
-	out->mode = lsn_mode_pick(t, n, nworkers, (uint64_t)rl.rlim_cur);
-	out->setting = n > 0 ? t[0].sockets : PCFG_LSN_AUTO;
+	/* The pick, also when nothing is opened (a reload that only drops
+	   addresses may cross Auto's threshold): /status shows it. */
+	out->mode = lsn_mode_pick(sockets, nall, nworkers,
+	    (uint64_t)rl.rlim_cur);
+	out->setting = sockets;
 	shared = out->mode == LSN_MODE_SHARED;
 	if ((had = calloc(nworkers, sizeof(*had))) == NULL ||
 	    (n && (out->v = calloc(n, sizeof(*out->v))) == NULL)) {
@@ -591,7 +618,7 @@ lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
 		    "an open file limit of %llu): %zu sockets opened in %lld "
 		    "ms", out->n,
 		    lsn_mode_name(out->mode), lsn_setting_name(out->setting),
-		    t[0].nall, nworkers, (unsigned long long)rl.rlim_cur,
+		    nall, nworkers, (unsigned long long)rl.rlim_cur,
 		    lsn_table_nsockets(out), (long long)(clock_mono_ms() - t0));
 	return 0;
 fail:

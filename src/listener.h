@@ -59,6 +59,9 @@
  * A mode applies to the addresses opened under it: a reload that flips
  * Auto keeps the sockets of the addresses it keeps (closing one would
  * reset what is queued on it) and opens the new ones in the new mode.
+ * So a per-worker address is consolidated into one shared socket only
+ * by a restart (an upgrade adopts every socket passed); until then
+ * lsn_table_unshared counts it, for /status and the reload's log.
  */
 #ifndef SVCPROXY_LISTENER_H
 #define SVCPROXY_LISTENER_H
@@ -151,8 +154,6 @@ struct lsn_target {
 	enum proto		 proto;
 	enum res_listener_kind	 kind;
 	const char		*label;		/* snapshot arena; errors */
-	enum pcfg_lsn_sockets	 sockets;	/* the snapshot's setting */
-	size_t			 nall;		/* targets of the snapshot */
 	int			 defer;		/* TCP_DEFER_ACCEPT */
 };
 
@@ -216,18 +217,29 @@ struct lsn_target *lsn_targets(const struct snap *s, unsigned protos,
 
 /*
  * Compare what is bound with what the next snapshot wants, by address
- * and protocol (lsn_key_cmp): gone[i] is
- * set for each entry of cur that t no longer has, added[j] for each
- * target of t that cur lacks.  Both sorted.  Returns the number of
- * changes.  A socket kept gets the target's TCP_DEFER_ACCEPT (the
- * only socket call: an option the workers' accepts do not mind); a
- * reload that fails later leaves it so, which only moves a wake-up.
+ * and protocol (lsn_key_cmp): gone[i] is set for each entry of cur that
+ * t no longer has, added[j] for each target of t that cur lacks.  Both
+ * sorted.  defer (NULL: not wanted) gets, per entry of cur, the
+ * TCP_DEFER_ACCEPT it should have: the target's for a kept one, its
+ * own for one gone.  Returns the number of changes.  Pure: no socket
+ * is touched, so a reload that fails later leaves the running sockets
+ * as they were; lsn_table_defer applies defer once it commits.
  */
-size_t	 lsn_diff(struct lsn_table *cur, const struct lsn_target *t,
-	    size_t n, unsigned char *gone, unsigned char *added);
+size_t	 lsn_diff(const struct lsn_table *cur, const struct lsn_target *t,
+	    size_t n, unsigned char *gone, unsigned char *added,
+	    unsigned char *defer);
+/*
+ * Bring each entry i of cur to TCP_DEFER_ACCEPT defer[i] (lsn_diff's),
+ * with a setsockopt on its sockets only where it differs, so an entry
+ * whose sockets were closed meanwhile (gone: defer[i] is its own) is
+ * not touched.
+ */
+void	 lsn_table_defer(struct lsn_table *cur, const unsigned char *defer);
 
 /*
- * Open targets t[0..n) for nworkers workers: inherited sockets that
+ * Open targets t[0..n) of a snapshot with nall targets in all (a
+ * reload opens only those it adds) and the listenerSockets setting
+ * sockets, for nworkers workers: inherited sockets that
  * match first (inh may be NULL), then new SO_REUSEPORT sockets for the
  * workers left over.  Socket k of a target goes to groups[k % nworkers]
  * (added to what the group holds) and every socket is recorded in a new
@@ -239,26 +251,37 @@ size_t	 lsn_diff(struct lsn_table *cur, const struct lsn_target *t,
  * 0, or -1 with err naming the Service and address; on failure nothing
  * opened here is left open and the groups are as they were.
  *
- * Shared or per worker (lsn_mode_pick): a shared TCP target gets one
- * socket (or every inherited one), each pushed to every group with a
- * struct lsn_shared; the table's entry is marked shared.  out->mode
- * says which (NONE when n is 0) and the choice is logged.
+ * Shared or per worker (lsn_mode_pick of sockets and nall): a shared
+ * TCP target gets one socket (or every inherited one), each pushed to
+ * every group with a struct lsn_shared; the table's entry is marked
+ * shared.  out->mode says which (NONE when n is 0) and the choice is
+ * logged.
  */
-int	 lsn_open(const struct lsn_target *t, size_t n, unsigned nworkers,
+int	 lsn_open(const struct lsn_target *t, size_t n,
+	    enum pcfg_lsn_sockets sockets, size_t nall, unsigned nworkers,
 	    struct lsn_inherit *inh, struct lsn_group *groups,
 	    struct lsn_table *out, char *err, size_t errlen);
 
 /*
- * The mode of n targets (t: the setting and the snapshot's count) for
+ * The mode of a snapshot's nall targets under the setting sockets, for
  * nworkers workers under the open file limit nofile: the setting, or
- * for Auto, Shared when nall x nworkers > nofile / 2.  Pure.
+ * for Auto, Shared when nall x nworkers > nofile / 2; NONE when nall is
+ * 0.  Pure.
  */
-enum lsn_mode lsn_mode_pick(const struct lsn_target *t, size_t n,
+enum lsn_mode lsn_mode_pick(enum pcfg_lsn_sockets sockets, size_t nall,
 	    unsigned nworkers, uint64_t nofile);
 const char *lsn_mode_name(enum lsn_mode);
 const char *lsn_setting_name(enum pcfg_lsn_sockets);
 /* Sockets the table names (shared ones once). */
 size_t	 lsn_table_nsockets(const struct lsn_table *);
+/*
+ * Under Shared, the TCP addresses that still hold more than one socket
+ * (opened per worker before a reload crossed to Shared, or adopted from
+ * a per-worker process in an upgrade), and in extra the sockets they
+ * hold beyond one each.  They stay so until a restart: closing a socket
+ * of a SO_REUSEPORT group resets what is queued on it.  0 otherwise.
+ */
+size_t	 lsn_table_unshared(const struct lsn_table *, size_t *extra);
 /* Drop one reference; the last closes the socket and frees sh. */
 void	 lsn_shared_unref(struct lsn_shared *sh);
 

@@ -339,25 +339,33 @@ const struct reload_part reload_part_metrics = {
  * The workers listen on keep (the running addresses minus those
  * dropped) and have served and closed the rest; then the snapshot is
  * published and they get want.  Both sets are made in prepare.
+ *
+ * The fd budget (worker.h) follows the sockets: from prepare, while the
+ * added sockets are open beside the running ones, it counts both (so
+ * only ever lower), and commit splits it for the sockets that stay.  An
+ * abort puts back the running count.
  */
 struct reload_lsn {
 	struct lsn_group	*groups;	/* owned: new sockets/worker */
 	unsigned		 ngroups;
 	struct lsn_table	 add;		/* owned record of them */
 	unsigned char		*gone;		/* owned: per lsns entry */
+	unsigned char		*defer;		/* owned: per lsns entry, its
+						   TCP_DEFER_ACCEPT at commit */
 	size_t			 ndel;
 	struct wrk_want		*keep;		/* owned until published */
 	struct wrk_want		*want;		/* owned until published */
 	uint64_t		 gen;		/* keep's, once published */
+	uint64_t		 nsock0;	/* the budget's count before */
+	uint64_t		 cap0;		/* the budget before */
+	int			 counted;	/* added sockets in the budget */
 };
 
 static void
-reload_lsn_abort(void *arg, void *state)
+reload_lsn_free(struct reload_lsn *l)
 {
-	struct reload_lsn	*l = state;
-	unsigned		 i;
+	unsigned i;
 
-	(void)arg;
 	if (l == NULL)
 		return;
 	if (l->groups != NULL)
@@ -366,9 +374,21 @@ reload_lsn_abort(void *arg, void *state)
 	free(l->groups);
 	lsn_table_free(&l->add);
 	free(l->gone);
+	free(l->defer);
 	wrk_want_free(l->keep);
 	wrk_want_free(l->want);
 	free(l);
+}
+
+static void
+reload_lsn_abort(void *arg, void *state)
+{
+	struct reload_env	*e = arg;
+	struct reload_lsn	*l = state;
+
+	if (l != NULL && l->counted)
+		(void)wrk_group_budget(e->grp, l->nsock0);
+	reload_lsn_free(l);
 }
 
 /*
@@ -387,6 +407,7 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 
 	if ((t = lsn_targets(s, LSN_SERVED, &n)) == NULL ||
 	    (l->gone = calloc(e->lsns->n + 1, 1)) == NULL ||
+	    (l->defer = calloc(e->lsns->n + 1, 1)) == NULL ||
 	    (added = calloc(n + 1, 1)) == NULL ||
 	    (l->groups = calloc(e->grp->n, sizeof(*l->groups))) == NULL) {
 		free(t);
@@ -394,14 +415,14 @@ reload_lsn_open(struct reload_env *e, struct reload_lsn *l,
 		return -1;
 	}
 	l->ngroups = e->grp->n;
-	lsn_diff(e->lsns, t, n, l->gone, added);
+	lsn_diff(e->lsns, t, n, l->gone, added, l->defer);
 	for (i = 0; i < n; i++)
 		if (added[i])
 			t[m++] = t[i];
 	for (i = 0; i < e->lsns->n; i++)
 		l->ndel += l->gone[i];
-	if (lsn_open(t, m, e->grp->n, NULL, l->groups, &l->add, err,
-	    len) == 0)
+	if (lsn_open(t, m, s->listener_sockets, n, e->grp->n, NULL, l->groups,
+	    &l->add, err, len) == 0)
 		rc = 0;
 	if (rc == 0 && ((l->ndel > 0 && (l->keep = wrk_want_table(e->lsns,
 	    l->gone, NULL)) == NULL) || (l->want = wrk_want_table(e->lsns,
@@ -418,6 +439,7 @@ static int
 reload_lsn_prepare(void *arg, const struct reload_next *n, void **state,
     char *err, size_t errlen)
 {
+	struct reload_env	*e = arg;
 	struct reload_lsn	*l;
 
 	if ((*state = l = calloc(1, sizeof(*l))) == NULL) {
@@ -428,6 +450,15 @@ reload_lsn_prepare(void *arg, const struct reload_next *n, void **state,
 		reload_lsn_abort(arg, l);
 		*state = NULL;
 		return -1;
+	}
+	/* The added sockets are open now, the dropped ones until settle:
+	   no worker may take the fds they hold. */
+	l->nsock0 = e->grp->nsock;
+	l->cap0 = atomic_load_explicit(&e->grp->fd_cap, memory_order_relaxed);
+	if (l->add.n > 0) {
+		(void)wrk_group_budget(e->grp, lsn_table_nsockets(e->lsns) +
+		    lsn_table_nsockets(&l->add));
+		l->counted = 1;
 	}
 	return 0;
 }
@@ -462,27 +493,43 @@ reload_lsn_commit(void *arg, void *state, struct reload_next *n)
 {
 	struct reload_env	*e = arg;
 	struct reload_lsn	*l = state;
-	size_t			 nadd = l->add.n, len;
+	size_t			 nadd = l->add.n, len, was, extra0, un, extra;
+	enum lsn_mode		 mode0 = e->lsns->mode;
 	unsigned		 i;
 
 	/* The set first: a worker woken in between must not take the new
 	   sockets for strays of the previous set and close them. */
 	(void)wrk_lsn_want(e->grp, l->want);
 	l->want = NULL;
+	/* TCP_DEFER_ACCEPT on the kept sockets: not before, as an abort
+	   would have left the running ones as the refused reload wanted. */
+	lsn_table_defer(e->lsns, l->defer);
 	for (i = 0; i < e->grp->n; i++) {
 		if (wrk_lsn_give(&e->grp->v[i], &l->groups[i]) == -1)
 			log_error("reload: worker %u: out of memory: new "
 			    "listeners not served by it", i);
 		wrk_command(&e->grp->v[i], WRK_RUN);
 	}
+	was = lsn_table_unshared(e->lsns, &extra0);
 	if (lsn_table_merge(e->lsns, l->gone, &l->add) == -1)
 		log_error("reload: out of memory updating the listener "
 		    "record");
+	un = lsn_table_unshared(e->lsns, &extra);
+	if (un > 0 && (un != was || e->lsns->mode != mode0))
+		log_info("reload: listeners: %zu addresses keep their %zu "
+		    "per-worker sockets (%zu more than Shared needs) until a "
+		    "restart: a reload closes no socket of an address it "
+		    "keeps, as that would reset the connections queued on it",
+		    un, un + extra, extra);
 	e->proc->listeners = e->lsns->n;
+	(void)wrk_group_budget(e->grp, lsn_table_nsockets(e->lsns));
+	if (atomic_load_explicit(&e->grp->fd_cap, memory_order_relaxed) !=
+	    l->cap0)
+		wrk_group_log_budget(e->grp, "reload: ");
 	len = strlen(n->summary);
 	snprintf(n->summary + len, sizeof(n->summary) - len, " on %zu "
 	    "addresses (%zu opened, %zu closed)", e->lsns->n, nadd, l->ndel);
-	reload_lsn_abort(arg, l);
+	reload_lsn_free(l);
 }
 
 const struct reload_part reload_part_listeners = {

@@ -62,7 +62,11 @@ struct wrk_group {
 	 * EMFILE.  Count first, then compare (relay_reserve's rule).
 	 */
 	_Atomic uint64_t	 fds;		/* taken now */
-	uint64_t		 fd_cap;	/* set by wrk_group_create */
+	_Atomic uint64_t	 fd_cap;	/* wrk_group_create sets it,
+						   wrk_group_budget on reload */
+	uint64_t		 reserve;	/* run context's fds */
+	uint64_t		 nsock;		/* listener sockets counted */
+	uint32_t		 want;		/* maxConnections asked */
 	size_t			 udp_flows;	/* per worker: table size */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
@@ -137,6 +141,17 @@ int	 wrk_group_init(struct wrk_group *, struct snap_slot *slot,
  * limit allows.  At startup and on reload.
  */
 uint32_t wrk_group_max_conns(struct wrk_group *, uint32_t want);
+/*
+ * Split the open file limit again for nsock listener sockets (a reload
+ * opened or closed some, or moved addresses between per-worker and
+ * shared sockets), as wrk_group_create did at startup, and apply the
+ * last maxConnections within it.  The workers read fd_cap atomically
+ * and the pipes' share does not move, so this is safe while they run.
+ * Not logged: wrk_group_log_budget.  Returns 1 when fd_cap changed.
+ */
+int	 wrk_group_budget(struct wrk_group *, uint64_t nsock);
+/* Log the budget, each line opened with prefix ("" or "reload: "). */
+void	 wrk_group_log_budget(const struct wrk_group *, const char *prefix);
 /*
  * Create n workers, worker i on listener group groups[i] (each taken
  * over, also on failure).  First the open file limit is split between

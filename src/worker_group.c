@@ -54,6 +54,7 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 	atomic_init(&g->active, 0);
 	atomic_init(&g->max_conns, 0);
 	atomic_init(&g->fds, 0);
+	atomic_init(&g->fd_cap, 0);
 	atomic_init(&g->health_gen, 0);
 	pthread_mutex_init(&g->lq_mu, NULL);
 	g->nofile = wrk_group_raise_nofile();
@@ -66,6 +67,7 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 uint32_t
 wrk_group_max_conns(struct wrk_group *g, uint32_t want)
 {
+	g->want = want;
 	if (want != 0 && want > g->conn_cap)
 		log_warn("maxConnections %u is more than the open file limit "
 		    "allows: serving at most %u", want, g->conn_cap);
@@ -75,40 +77,93 @@ wrk_group_max_conns(struct wrk_group *g, uint32_t want)
 	return g->conn_cap;
 }
 
+/* The splice pipes' share of the open file limit, for n workers. */
+static uint64_t
+wrk_group_pipes(const struct wrk_group *g, unsigned n)
+{
+	uint64_t pipes = g->nofile / 16;
+
+	return pipes < (uint64_t)n * 8 ? (uint64_t)n * 8 : pipes;
+}
+
+/*
+ * The connections (two fds each) left of the open file limit once the
+ * listener sockets (g->nsock: a shared one once, not once per worker),
+ * fixed fds, the reserve and the pipes of n workers are counted.
+ */
+static uint64_t
+wrk_group_conns(const struct wrk_group *g, unsigned n)
+{
+	uint64_t fixed, pipes;
+
+	/* Per worker: its base's epoll, eventfd, poller, and the shared
+	   listeners' set and eventfd. */
+	fixed = g->nsock + (uint64_t)n * 6 + g->reserve;
+	pipes = wrk_group_pipes(g, n);
+	return g->nofile > fixed + pipes ? (g->nofile - fixed - pipes) / 2 :
+	    1;
+}
+
+/* conns into fd_cap and conn_cap, and maxConnections within them. */
+static void
+wrk_group_set_conns(struct wrk_group *g, uint64_t conns)
+{
+	uint32_t want = g->want;
+
+	atomic_store_explicit(&g->fd_cap, conns * 2, memory_order_relaxed);
+	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
+	if (want == 0 || want > g->conn_cap)
+		want = g->conn_cap;
+	atomic_store_explicit(&g->max_conns, want, memory_order_relaxed);
+}
+
+void
+wrk_group_log_budget(const struct wrk_group *g, const char *prefix)
+{
+	uint64_t cap = atomic_load_explicit(&g->fd_cap, memory_order_relaxed);
+
+	log_info("%sopen file limit %llu: up to %llu connections (2 fds "
+	    "each), or UDP flows (1 fd each), from one budget of %llu fds "
+	    "(%llu listener sockets open)", prefix,
+	    (unsigned long long)g->nofile, (unsigned long long)(cap / 2),
+	    (unsigned long long)cap, (unsigned long long)g->nsock);
+}
+
+int
+wrk_group_budget(struct wrk_group *g, uint64_t nsock)
+{
+	uint64_t was = atomic_load_explicit(&g->fd_cap, memory_order_relaxed);
+
+	g->nsock = nsock;
+	wrk_group_set_conns(g, wrk_group_conns(g, g->n));
+	return atomic_load_explicit(&g->fd_cap, memory_order_relaxed) != was;
+}
+
 /*
  * Listener fds, fixed fds and the reserve (the caller's: logs, reload
  * files, the admin server's connections) first, a sixteenth for splice
  * pipes, the rest for connections at two fds each and UDP flows at one,
- * from one budget (g->fds).  nsock counts the listener sockets open: a
- * shared one once, not once per worker.
+ * from one budget (g->fd_cap).  nsock counts the listener sockets open:
+ * a shared one once, not once per worker.  A reload splits again
+ * (wrk_group_budget); the pipes and the UDP flow tables, sized here
+ * per worker, stay as they are.
  */
 static void
 wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
     uint64_t reserve, uint32_t want)
 {
-	uint64_t fixed, pipes, conns;
+	uint64_t cap;
 
-	/* Per worker: its base's epoll, eventfd, poller, and the shared
-	   listeners' set and eventfd. */
-	fixed = nsock + (uint64_t)n * 6 + reserve;
-	pipes = g->nofile / 16;
-	if (pipes < (uint64_t)n * 8)
-		pipes = (uint64_t)n * 8;
-	g->max_pipes = (size_t)(pipes / 2 / n);
-	conns = g->nofile > fixed + pipes ? (g->nofile - fixed - pipes) / 2 :
-	    1;
-	g->fd_cap = conns * 2;
-	log_info("open file limit %llu: up to %llu connections (2 fds each), "
-	    "or UDP flows (1 fd each), from one budget of %llu fds (%llu "
-	    "listener sockets open)", (unsigned long long)g->nofile,
-	    (unsigned long long)conns, (unsigned long long)g->fd_cap,
-	    (unsigned long long)nsock);
-	g->conn_cap = conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns;
+	g->nsock = nsock;
+	g->reserve = reserve;
+	g->max_pipes = (size_t)(wrk_group_pipes(g, n) / 2 / n);
+	wrk_group_set_conns(g, wrk_group_conns(g, n));
+	wrk_group_log_budget(g, "");
 	/* The flows of one worker are bounded by the shared fd budget; the
 	   table's size (its memory) by a default on top. */
-	g->udp_flows = g->fd_cap;
-	if (g->udp_flows > RELAY_UDP_FLOWS_DEFAULT)
-		g->udp_flows = RELAY_UDP_FLOWS_DEFAULT;
+	cap = atomic_load_explicit(&g->fd_cap, memory_order_relaxed);
+	g->udp_flows = cap > RELAY_UDP_FLOWS_DEFAULT ?
+	    RELAY_UDP_FLOWS_DEFAULT : (size_t)cap;
 	if (g->udp_flows < 1)
 		g->udp_flows = 1;
 	(void)wrk_group_max_conns(g, want);

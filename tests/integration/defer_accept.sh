@@ -5,11 +5,11 @@
 # once; an appProtocol: http port defers: a connection that sends
 # nothing is accepted (counted in /metrics) only when the deferral (1 s)
 # ends, one to a port forced off at once, and /status says which
-# listeners defer; the
-# annotation forces it on (the banner then waits the timeout) and off;
-# a reload that flips it reaches the socket it keeps; a bad value is
-# refused.  Every wait polls with a bound; every process is stopped by
-# its own pid.
+# listeners defer; the annotation forces it on (the banner then waits
+# the timeout) and off; a reload that flips it reaches the socket it
+# keeps, and one that fails after the listeners prepared leaves it as
+# it was; a bad value is refused.  Every wait polls with a bound;
+# every process is stopped by its own pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -51,7 +51,8 @@ spec: {containers: [{name: c, ports: [{containerPort: $3}]}]}
 status: {phase: Running, podIP: "$NET.$6", conditions: [{type: Ready, status: "True"}]}
 YEOF
 }
-# conf WEB_ANNOTATION BAD: the whole configuration.
+# conf WEB_ANNOTATION BAD DNS: the whole configuration (DNS:
+# spec.dns.listen, none when empty).
 conf() {
 	{
 		cat <<YEOF
@@ -65,6 +66,7 @@ spec:
   workers: 2
   connectionLog: "off"
 YEOF
+		[ -z "${3:-}" ] || echo "  dns: {listen: \"$3\"}"
 		svc smtp 1 "$PB" "" "" 1
 		svc forced 2 "$PB" "" "${2:-true}" 1
 		svc web 3 "$PE" http "$1" 2
@@ -148,6 +150,21 @@ echo "# web (appProtocol http): accepted after $dt s"
 python3 -c "import sys; sys.exit(0 if $dt >= 0.9 else 1)" &&
     pass "web: a silent connection is not accepted until the deferral ends" ||
     fail "web: a silent connection was accepted after $dt s (not deferred)"
+
+# A reload that flips web off but fails after the listeners prepared
+# (its DNS server cannot bind the echo backend's address): the running
+# configuration's socket still defers, and /status says so.
+conf false "" "$NET.2:$PE"
+kill -HUP "$SP_PID"
+wait_for 30 grep -q "reload failed" "$LOG" || fail "the reload did not fail"
+expect_grep "cannot prepare the dns" "$LOG" "it failed after the listeners"
+expect "after the failed reload: web and forced still defer" \
+    "$SVC.2:$SP $SVC.3:$SP" "$(defers)"
+dt=$(accept_delay "$SVC.3:$SP" web)
+echo "# web after the failed reload: accepted $dt s after the connect"
+python3 -c "import sys; sys.exit(0 if $dt >= 0.9 else 1)" &&
+    pass "failed reload: web's kept socket still defers" ||
+    fail "failed reload: web accepted after $dt s: the refused reload turned it off"
 
 # A reload flips web off: the kept socket follows.
 conf false

@@ -7,9 +7,11 @@
 # queued connection for later instead of losing it; SIGUSR2 hands the
 # shared sockets to the new process; Auto flips to Shared when a
 # reload adds enough addresses for the open file limit (run under a
-# low `ulimit -n`); PerWorker still opens one per worker; an unknown
-# value is refused.  Every wait polls with a bound; every process is
-# stopped by its own pid.
+# low `ulimit -n`), and /status and the log say that the addresses it
+# kept stay per worker until a restart; back below the threshold,
+# /status says PerWorker again; PerWorker still opens one per worker;
+# an unknown value is refused.  Every wait polls with a bound; every
+# process is stopped by its own pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -247,6 +249,11 @@ expect "PerWorker to Shared: 6 inherited sockets kept, shared" \
     "Shared 6 3" "$(status 's["listenerSockets"]["mode"], s["listenerSockets"]["sockets"], sum(1 for l in s["listeners"] if l.get("shared"))')"
 expect "PerWorker to Shared: the new process holds them" 6 \
     "$(sockets "$NEW")"
+expect "PerWorker to Shared: /status: 3 addresses wait for a restart" \
+    "3 3" \
+    "$(status '" ".join(str(s["listenerSockets"]["unconsolidated"][k]) for k in ("addresses", "extraSockets"))')"
+expect_grep "listeners: 3 addresses keep the 6 sockets the old process passed \\(3 more than Shared needs\\) until a restart" \
+    "$LOG" "PerWorker to Shared: the new process logs it"
 for i in 2 3; do
 	expect "PerWorker to Shared: served through $(addr $i)" hi \
 	    "$(python3 "$TCPTOOL" echo "$(addr $i)" hi)"
@@ -282,11 +289,20 @@ hup 1
 expect "Auto, 310 addresses: flipped to Shared" "Auto Shared 320" \
     "$(status 's["listenerSockets"]["setting"], s["listenerSockets"]["mode"], s["listenerSockets"]["sockets"]')"
 expect "Auto: 20 + 300 sockets listening" 320 "$(sockets "$SP_PID")"
+# The 10 kept addresses stay per worker until a restart, and say so.
+expect "Auto, after the flip: /status names the 10 unconsolidated" \
+    "10 10 restart" \
+    "$(status '" ".join(str(s["listenerSockets"]["unconsolidated"][k]) for k in ("addresses", "extraSockets", "until"))')"
+expect_grep "reload: listeners: 10 addresses keep their 20 per-worker sockets \\(10 more than Shared needs\\) until a restart" \
+    "$LOG" "Auto, after the flip: the log says consolidation waits for a restart"
 expect "Auto: served through an added address" hi \
     "$(python3 "$TCPTOOL" echo "$(addr 300)" hi)"
 conf "" 0 1 5
 hup 2
 expect "Auto, back to 5 addresses: 10 sockets" 10 "$(sockets "$SP_PID")"
+expect "Auto, back to 5 addresses: /status says PerWorker again" \
+    "Auto PerWorker 10 False" \
+    "$(status 's["listenerSockets"]["setting"], s["listenerSockets"]["mode"], s["listenerSockets"]["sockets"], "unconsolidated" in s["listenerSockets"]')"
 touch "$STOP"
 wait "$LG" || true
 echo "# auto: $(head -1 "$TMP/auto.out")"

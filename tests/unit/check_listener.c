@@ -188,7 +188,7 @@ START_TEST(test_diff)
 	t[1].sa = sa("10.0.0.3", 80);
 	t[2].sa = sa("10.0.0.4", 80);
 	/* Same address, other port: a different socket. */
-	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added), 2);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added, NULL), 2);
 	ck_assert_int_eq(gone[0], 1);
 	ck_assert_int_eq(gone[1], 0);
 	ck_assert_int_eq(gone[2], 0);
@@ -199,15 +199,15 @@ START_TEST(test_diff)
 	t[0].sa = sa("10.0.0.1", 80);
 	t[1].sa = sa("10.0.0.2", 80);
 	t[2].sa = sa("10.0.0.3", 80);
-	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added), 0);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added, NULL), 0);
 	t[2].sa = sa("10.0.0.3", 81);
-	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added), 2);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 3, gone, added, NULL), 2);
 	ck_assert_int_eq(gone[2], 1);
 	ck_assert_int_eq(added[2], 1);
 	/* Everything new; everything gone. */
-	ck_assert_uint_eq(lsn_diff(&empty, t, 3, gone, added), 3);
+	ck_assert_uint_eq(lsn_diff(&empty, t, 3, gone, added, NULL), 3);
 	ck_assert_int_eq(added[0] + added[1] + added[2], 3);
-	ck_assert_uint_eq(lsn_diff(&tab, t, 0, gone, added), 3);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 0, gone, added, NULL), 3);
 	ck_assert_int_eq(gone[0] + gone[1] + gone[2], 3);
 	lsn_table_free(&tab);
 }
@@ -371,13 +371,13 @@ START_TEST(test_diff_proto)
 	t[0].sa = t[1].sa = a;
 	t[0].proto = PROTO_TCP;
 	t[1].proto = PROTO_UDP;
-	ck_assert_uint_eq(lsn_diff(&tab, t, 2, gone, added), 1);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 2, gone, added, NULL), 1);
 	ck_assert_int_eq(gone[0], 0);
 	ck_assert_int_eq(added[0], 0);
 	ck_assert_int_eq(added[1], 1);
 	/* UDP bound, TCP wanted: one goes, one comes. */
 	tab.v[0].proto = PROTO_UDP;
-	ck_assert_uint_eq(lsn_diff(&tab, t, 1, gone, added), 2);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 1, gone, added, NULL), 2);
 	ck_assert_int_eq(gone[0], 1);
 	ck_assert_int_eq(added[0], 1);
 	lsn_table_free(&tab);
@@ -385,7 +385,7 @@ START_TEST(test_diff_proto)
 	mk_table(&tab, two, 2);
 	tab.v[0].proto = PROTO_TCP;
 	tab.v[1].proto = PROTO_UDP;
-	ck_assert_uint_eq(lsn_diff(&tab, &t[1], 1, gone, added), 1);
+	ck_assert_uint_eq(lsn_diff(&tab, &t[1], 1, gone, added, NULL), 1);
 	ck_assert_int_eq(gone[0], 1);
 	ck_assert_int_eq(gone[1], 0);
 	ck_assert_int_eq(added[0], 0);
@@ -492,8 +492,8 @@ START_TEST(test_open_udp)
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 2, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 2, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(tab.n, 2);
 	ck_assert_int_eq(tab.v[0].proto, PROTO_TCP);
 	ck_assert_int_eq(tab.v[1].proto, PROTO_UDP);
@@ -525,8 +525,8 @@ START_TEST(test_open_udp)
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 
 	/* The probe finds the address held (here by our own sockets). */
-	ck_assert_int_eq(lsn_open(&t[1], 1, 1, NULL, groups, &again, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(lsn_open(&t[1], 1, PCFG_LSN_AUTO, 1, 1, NULL, groups,
+	    &again, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:") != NULL &&
 	    strstr(err, "/UDP: bind: Address already in use") != NULL,
 	    "%s", err);
@@ -546,8 +546,8 @@ START_TEST(test_open_udp)
 	    sizeof(c)), 0);
 	ck_assert_int_eq(bind(u, (struct sockaddr *)&t[1].sa,
 	    t[1].salen), 0);
-	ck_assert_int_eq(lsn_open(&t[1], 1, 1, NULL, groups, &again, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(lsn_open(&t[1], 1, PCFG_LSN_AUTO, 1, 1, NULL, groups,
+	    &again, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "Address already in use") != NULL, "%s",
 	    err);
 	ck_assert_uint_eq(groups[0].n, 0);
@@ -571,14 +571,14 @@ defer_of(int fd)
  * Shared: a TCP target gets one socket, in both workers' groups with
  * one lsn_shared of two references (the second free closes it); UDP
  * stays per worker.  TCP_DEFER_ACCEPT follows the target, also on a
- * kept socket when lsn_diff sees the target change.
+ * kept socket once lsn_table_defer applies what lsn_diff saw change.
  */
 START_TEST(test_open_shared)
 {
 	struct lsn_target	 t[2];
 	struct lsn_group	 groups[2];
 	struct lsn_table	 tab;
-	unsigned char		 gone[2], added[2];
+	unsigned char		 gone[2], added[2], defer[2];
 	char			 err[256];
 	uint16_t		 port;
 	int			 fd;
@@ -586,12 +586,10 @@ START_TEST(test_open_shared)
 	ck_assert_uint_ne(port = free_port(), 0);
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
-	t[0].sockets = t[1].sockets = PCFG_LSN_SHARED;
-	t[0].nall = t[1].nall = 2;
 	t[0].defer = 1;
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 2, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_SHARED, 2, 2, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(tab.mode, LSN_MODE_SHARED);
 	ck_assert_uint_eq(tab.v[0].nfds, 1);
 	ck_assert_int_eq(tab.v[0].shared, 1);
@@ -606,10 +604,16 @@ START_TEST(test_open_shared)
 	ck_assert_int_ne(groups[0].v[1].fd, groups[1].v[1].fd);
 	ck_assert_int_eq(sockopt(fd, SO_ACCEPTCONN), 1);
 	ck_assert_int_gt(defer_of(fd), 0);
-	/* A reload that turns it off reaches the kept socket. */
+	/* A reload that turns it off: lsn_diff only says so (the reload
+	   may still fail), lsn_table_defer reaches the kept socket. */
 	t[0].defer = 0;
-	ck_assert_uint_eq(lsn_diff(&tab, t, 2, gone, added), 0);
+	ck_assert_uint_eq(lsn_diff(&tab, t, 2, gone, added, defer), 0);
+	ck_assert_int_eq(defer[0], 0);
+	ck_assert_int_gt(defer_of(fd), 0);
+	ck_assert_int_eq(tab.v[0].defer, 1);
+	lsn_table_defer(&tab, defer);
 	ck_assert_int_eq(defer_of(fd), 0);
+	ck_assert_int_eq(tab.v[0].defer, 0);
 	lsn_group_free(&groups[0]);
 	ck_assert_int_ne(fcntl(fd, F_GETFD), -1);	/* worker 1 holds it */
 	lsn_group_free(&groups[1]);
@@ -621,20 +625,18 @@ END_TEST
 /* Auto: Shared past half the open file limit, never for one worker. */
 START_TEST(test_mode_pick)
 {
-	struct lsn_target t;
-
-	memset(&t, 0, sizeof(t));
-	t.sockets = PCFG_LSN_AUTO;
-	t.nall = 8541;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 20000), LSN_MODE_SHARED);
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 40000), LSN_MODE_PER_WORKER);
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 1, 1024), LSN_MODE_PER_WORKER);
-	ck_assert_int_eq(lsn_mode_pick(&t, 0, 2, 1024), LSN_MODE_NONE);
-	t.sockets = PCFG_LSN_PER_WORKER;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1024), LSN_MODE_PER_WORKER);
-	t.sockets = PCFG_LSN_SHARED;
-	t.nall = 1;
-	ck_assert_int_eq(lsn_mode_pick(&t, 1, 2, 1 << 20), LSN_MODE_SHARED);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 2, 20000),
+	    LSN_MODE_SHARED);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 2, 40000),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 8541, 1, 1024),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_AUTO, 0, 2, 1024),
+	    LSN_MODE_NONE);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_PER_WORKER, 8541, 2, 1024),
+	    LSN_MODE_PER_WORKER);
+	ck_assert_int_eq(lsn_mode_pick(PCFG_LSN_SHARED, 1, 2, 1 << 20),
+	    LSN_MODE_SHARED);
 }
 END_TEST
 
@@ -697,8 +699,8 @@ START_TEST(test_inherit_proto)
 	mk_target(&t[0], "127.0.0.1", port, PROTO_TCP);
 	mk_target(&t[1], "127.0.0.1", port, PROTO_UDP);
 	memset(groups, 0, sizeof(groups));
-	ck_assert_msg(lsn_open(t, 2, 1, NULL, groups, &tab, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 1, NULL, groups, &tab,
+	    err, sizeof(err)) == 0, "%s", err);
 	tfd = tab.v[0].fds[0];
 	ufd = tab.v[1].fds[0];
 	afd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -728,8 +730,8 @@ START_TEST(test_inherit_proto)
 	ck_assert_int_eq(inh.v[2].admin, 1);
 	/* The new process adopts each socket for its own target. */
 	memset(adopted, 0, sizeof(adopted));
-	ck_assert_msg(lsn_open(t, 2, 1, &inh, adopted, &tab2, err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lsn_open(t, 2, PCFG_LSN_AUTO, 2, 1, &inh, adopted, &tab2,
+	    err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(tab2.n, 2);
 	ck_assert_uint_eq(tab2.v[0].nfds, 1);
 	ck_assert_int_eq(tab2.v[0].fds[0], tfd);

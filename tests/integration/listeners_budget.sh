@@ -1,0 +1,199 @@
+#!/bin/bash
+# The fd budget follows the listener sockets across reloads, on
+# loopback with 2 workers under `ulimit -n 512`: the connections the
+# workers may hold are what the open file limit leaves once the
+# listener sockets, pipes and the reserve are counted (worker.h), and
+# a reload that opens or closes many sockets splits it again.  A
+# reload from 2 to 100 per-worker addresses (4 to 200 sockets) lowers
+# it: held connections stop at the new budget, the rest wait queued,
+# none fails for want of an fd.  A process started on 100 addresses
+# and reloaded to 2 serves the connections its old budget would have
+# kept queued.  /status "fdBudget" and the log say so.  A reload that
+# fails after the listeners prepared (the DNS address is taken) leaves
+# the budget as it was.  Every wait polls with a bound; every process
+# is stopped by its own pid.
+set -eu
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/ha_lib.sh"
+
+A=$((RANDOM % 200 + 20))
+NET="127.72.$A"
+SP=$(free_port 20000 29999 127.0.0.1)
+[ -n "$SP" ] || { echo "no free port"; exit 1; }
+P1=$(backend e1 "$NET.1")
+mkdir -p "$TMP/conf"
+
+# conf LAST [DNS]: Services s1..s$LAST on their own addresses, one
+# socket per worker each; DNS: spec.dns.listen.
+conf() {
+	local i out="$TMP/conf/.next"
+	{
+		cat <<YEOF
+apiVersion: svcproxy.io/v1alpha1
+kind: ProxyConfig
+metadata: {name: config}
+spec:
+  serviceCIDR: 127.73.0.0/16
+  nodeAddresses: [127.0.0.1]
+  adminAddress: 127.0.0.1:0
+  workers: 2
+  connectionLog: "off"
+  listenerSockets: PerWorker
+YEOF
+		[ -z "${2:-}" ] || echo "  dns: {listen: \"$2\"}"
+		cat <<YEOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e1, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{name: p, containerPort: $P1}]}]}
+status: {phase: Running, podIP: "$NET.1", conditions: [{type: Ready, status: "True"}]}
+YEOF
+		for i in $(seq 1 "$1"); do
+			cat <<YEOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s$i}
+spec:
+  selector: {app: web}
+  clusterIP: 127.73.$((A + i / 250)).$((i % 250 + 1))
+  ports: [{port: $SP, targetPort: p}]
+YEOF
+		done
+	} >"$out"
+	mv "$out" "$TMP/conf/web.yaml"
+}
+addr() { echo "127.73.$((A + $1 / 250)).$(($1 % 250 + 1)):$SP"; }
+status() {
+	curl -s --max-time 5 "http://$ADM/status" |
+	    python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+budget() { status 's["process"]["fdBudget"]["connections"]'; }
+active() { status 's["process"]["connectionsActive"]'; }
+active_ge() { test "$(active)" -ge "$1"; }
+active_is() { test "$(active)" = "$1"; }
+LOG="$TMP/run.log"
+PIDFILE="$TMP/pid"
+# hup N WHAT: SIGHUP, then wait for the N-th line WHAT in the log.
+hup() {
+	kill -HUP "$SP_PID"
+	wait_for 30 sh -c "test \$(grep -c '$2' '$LOG') -ge $1" ||
+	    { fail "reload $1 not done"; cat "$LOG"; exit 1; }
+}
+# hold N: N connections to address 1, silent (queued ones count),
+# until release; sets HOLD.
+hold() {
+	rm -f "$TMP/hold.in" "$TMP/hold.ready"
+	mkfifo "$TMP/hold.in"
+	exec 8<>"$TMP/hold.in"
+	timeout 90 python3 "$TCPTOOL" --timeout 30 hold "$(addr 1)" "$1" \
+	    "$TMP/hold.ready" silent <"$TMP/hold.in" 8>&- \
+	    >"$TMP/hold.out" 2>&1 &
+	HOLD=$!
+	PIDS="$PIDS $HOLD"
+	wait_for 30 test -s "$TMP/hold.ready" ||
+	    fail "the $1 connections did not connect"
+}
+# release: the holder checks each connection and closes it.
+release() {
+	exec 8>&-
+	wait "$HOLD" || true
+}
+# settles_at WANT: connectionsActive reaches WANT and stays there for
+# 1 s (the workers retry a paused accept every 100 ms).
+settles_at() {
+	local got n
+	wait_for 30 active_ge "$1" || true
+	for n in 1 2 3 4 5; do
+		got=$(active)
+		[ "$got" = "$1" ] || break
+		sleep 0.2
+	done
+	echo "$got"
+}
+
+# start LAST: svcproxy under a limit of 512 fds on s1..s$LAST.
+start() {
+	rm -f "$LOG" "$PIDFILE"
+	conf "$1"
+	( ulimit -n 512; SVCPROXY="$SVCPROXY" exec "$SVCPROXY" run \
+	    -c "$TMP/conf" --pidfile "$PIDFILE" >"$LOG" 2>&1 ) &
+	SP_PID=$!
+	PIDS="$PIDS $SP_PID"
+	wait_for 20 grep -q serving "$LOG" ||
+	    { fail "not serving"; cat "$LOG"; exit 1; }
+	ADM="127.0.0.1:$(admin_port "$LOG")"
+}
+# no_emfile: no worker ran out of fds.
+no_emfile() {
+	if grep -q "Too many open files" "$LOG"; then
+		fail "a worker ran out of fds"
+		grep "Too many open files" "$LOG" | head -3
+	else
+		pass "no worker ran out of fds"
+	fi
+}
+
+start 2
+B0=$(budget)
+# 196 more sockets take 98 connections' fds.
+B1=$((B0 - 98))
+echo "# 2 addresses, 4 sockets: a budget of $B0 connections"
+expect "/status: the budget counts 4 listener sockets" "512 4 $((B0 * 2))" \
+    "$(status 's["process"]["fdBudget"]["openFileLimit"], s["process"]["fdBudget"]["listenerSockets"], s["process"]["fdBudget"]["fds"]')"
+expect_grep "open file limit 512: up to $B0 connections .* \\(4 listener sockets open\\)" \
+    "$LOG" "the start log says the same budget"
+
+# ---- 100 addresses: 196 more sockets, 98 fewer connections ----
+conf 100
+hup 1 'reload: configuration .* applied'
+echo "# 100 addresses, 200 sockets: a budget of $(budget) connections"
+expect "more sockets: the budget shrinks by 196 fds" "$B1" "$(budget)"
+expect "/status: 200 listener sockets counted" "200 $((B1 * 2))" \
+    "$(status 's["process"]["fdBudget"]["listenerSockets"], s["process"]["fdBudget"]["fds"]')"
+expect_grep "reload: open file limit 512: up to $B1 connections .* \\(200 listener sockets open\\)" \
+    "$LOG" "the reload logs the new budget"
+# More than the new budget, fewer than the old one: the workers stop
+# at the new one and leave the rest queued.
+N=$((B1 + 30))
+hold "$N"
+expect "held $N: the workers serve the budget's $B1, the rest wait" \
+    "$B1" "$(settles_at "$B1")"
+release
+expect "the queued ones are served once others close" "held $N alive $N" \
+    "$(cat "$TMP/hold.out")"
+wait_for 20 active_is 0 || fail "connections still active: $(active)"
+
+# ---- back to 2 addresses: the budget grows again ----
+conf 2
+hup 2 'reload: configuration .* applied'
+expect "fewer sockets: the budget is back" "$B0" "$(budget)"
+
+# ---- a reload that fails after the listeners prepared ----
+# 98 more addresses would shrink the budget, but the DNS server cannot
+# bind the backend's address: the reload fails and the budget stays.
+conf 100 "$NET.1:$P1"
+hup 1 'reload failed'
+expect "failed reload: the budget is as it was" "$B0 4 $((B0 * 2))" \
+    "$(status 's["process"]["fdBudget"]["connections"], s["process"]["fdBudget"]["listenerSockets"], s["process"]["fdBudget"]["fds"]')"
+no_emfile
+stop_pids "$SP_PID"
+
+# ---- from 100 addresses down to 2: room for more connections ----
+start 100
+expect "100 addresses at startup: the smaller budget" "$B1" "$(budget)"
+conf 2
+hup 1 'reload: configuration .* applied'
+expect "fewer sockets: the budget grows" "$B0" "$(budget)"
+N=$((B1 + 40))
+hold "$N"
+expect "held $N, more than the old budget: all served" "$N" \
+    "$(settles_at "$N")"
+release
+expect "all echoed" "held $N alive $N" "$(cat "$TMP/hold.out")"
+no_emfile
+stop_pids "$SP_PID"
+finish
