@@ -93,11 +93,14 @@ struct pol_pod {
  * The merged allow index of one distinct list of isolating policies in
  * one direction (policy.h): each group is a rule with all_ports or
  * exactly one port, its peers the union of every rule allowing that
- * port spec.
+ * port spec.  Groups [0, nscan) (all ports, names, ranges) are scanned;
+ * the rest, one port number each, are sorted by (protocol, port) and
+ * searched, so 1,000 policies on 1,000 ports cost a binary search.
  */
 struct pol_ix {
 	struct pol_rule		*groups;	/* arena */
 	uint32_t		 ngroups;
+	uint32_t		 nscan;
 };
 
 /* Address -> Pod, sorted by address (ipaddr_cmp), then Pod index. */

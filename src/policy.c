@@ -1049,6 +1049,13 @@ ix_group(struct ix_builder *x, const struct ix_ent *e, size_t n,
 	return 0;
 }
 
+/* One port number: searched, not scanned. */
+static int
+ix_single(const struct ix_ent *e)
+{
+	return !e->all_ports && !e->port.named && e->port.lo == e->port.hi;
+}
+
 /* The merged index of the policies pols[0..n) in dir, into ix. */
 static int
 ix_merge(struct ix_builder *x, enum pol_dir d, const uint32_t *pols,
@@ -1056,6 +1063,7 @@ ix_merge(struct ix_builder *x, enum pol_dir d, const uint32_t *pols,
 {
 	const struct ix_ent	*e;
 	size_t			 i, j, ngroups = 0;
+	int			 pass;
 
 	memset(ix, 0, sizeof(*ix));
 	if (ix_collect(x, d, pols, n) == -1)
@@ -1069,13 +1077,21 @@ ix_merge(struct ix_builder *x, enum pol_dir d, const uint32_t *pols,
 	if ((ix->groups = arena_calloc(x->b.a, ngroups,
 	    sizeof(*ix->groups))) == NULL)
 		return -1;
-	for (i = 0; i < x->ents.n; i = j) {
-		for (j = i + 1; j < x->ents.n &&
-		    cmp_ix_ent(&e[i], &e[j]) == 0; j++)
-			;
-		if (ix_group(x, &e[i], j - i, &ix->groups[ix->ngroups++]) ==
-		    -1)
-			return -1;
+	/* The scanned groups first, then the single ports, which the sort
+	   left in (protocol, port) order. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < x->ents.n; i = j) {
+			for (j = i + 1; j < x->ents.n &&
+			    cmp_ix_ent(&e[i], &e[j]) == 0; j++)
+				;
+			if (ix_single(&e[i]) != pass)
+				continue;
+			if (ix_group(x, &e[i], j - i,
+			    &ix->groups[ix->ngroups++]) == -1)
+				return -1;
+		}
+		if (pass == 0)
+			ix->nscan = ix->ngroups;
 	}
 	return 0;
 }

@@ -224,7 +224,7 @@ allowed_side(const struct pol_table *t, const struct pol_flow *f,
 	const struct pol_rule	*g;
 	const struct ipaddr	*peer_addr;
 	int32_t			 pod, peer;
-	uint32_t		 i;
+	uint32_t		 i, lo, hi, mid;
 
 	pod = dir == POL_INGRESS ? f->dst_pod : f->src_pod;
 	peer = dir == POL_INGRESS ? f->src_pod : f->dst_pod;
@@ -237,12 +237,28 @@ allowed_side(const struct pol_table *t, const struct pol_flow *f,
 	if (p->ix[dir] < 0 || (uint32_t)p->ix[dir] >= t->nix)
 		return 0;
 	x = &t->ix[p->ix[dir]];
-	for (i = 0; i < x->ngroups; i++) {
+	for (i = 0; i < x->nscan; i++) {
 		g = &x->groups[i];
 		if (port_match(t, g, f) && peer_match(t, g, peer, peer_addr))
 			return 1;
 	}
-	return 0;
+	/* The one group of this port number, if any. */
+	lo = x->nscan;
+	hi = x->ngroups;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		g = &x->groups[mid];
+		if (g->ports[0].proto < f->proto || (g->ports[0].proto ==
+		    f->proto && g->ports[0].lo < f->port))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == x->ngroups)
+		return 0;
+	g = &x->groups[lo];
+	return g->ports[0].proto == f->proto && g->ports[0].lo == f->port &&
+	    peer_match(t, g, peer, peer_addr);
 }
 
 int

@@ -664,7 +664,7 @@ START_TEST(test_planted_bug_is_caught)
 			    > 0;
 		}
 		for (k = 0; k < w.t.nix; k++)
-			w.t.ix[k].ngroups = 0;
+			w.t.ix[k].ngroups = w.t.ix[k].nscan = 0;
 		s = fs;
 		narrowed += world_compare(&w, &s, 1000, 1, &ty, NULL) > 0;
 		world_free(&w);
