@@ -136,8 +136,8 @@ gen_selector(struct rng *s, struct buf *b, int ns)
 		break;
 	case 5:
 		/* Small selections: a shard of one app. */
-		out(b, "{matchLabels: {%s: %c, shard: s%u}}", ns ? "env" : "app",
-		    'a' + rn(s, 3), rn(s, 16));
+		out(b, "{matchLabels: {%s: %c, shard: s%u}}",
+		    ns ? "env" : "app", 'a' + rn(s, 3), rn(s, 16));
 		break;
 	case 1:
 		if (ns)
