@@ -85,6 +85,22 @@ struct pol_pod {
 	uint32_t		 npol[2];	/* 0: not isolated */
 	uint32_t		 nport_off;	/* into pol_table.named */
 	uint32_t		 nnamed;
+	int32_t			 ix[2];		/* into pol_table.ix, by dir;
+						   POL_NONE: not indexed */
+};
+
+/*
+ * The merged allow index of one distinct list of isolating policies in
+ * one direction (policy.h): each group is a rule with all_ports or
+ * exactly one port, its peers the union of every rule allowing that
+ * port spec.  Groups [0, nscan) (all ports, names, ranges) are scanned;
+ * the rest, one port number each, are sorted by (protocol, port) and
+ * searched, so 1,000 policies on 1,000 ports cost a binary search.
+ */
+struct pol_ix {
+	struct pol_rule		*groups;	/* arena */
+	uint32_t		 ngroups;
+	uint32_t		 nscan;
 };
 
 /* Address -> Pod, sorted by address (ipaddr_cmp), then Pod index. */
@@ -105,6 +121,11 @@ struct pol_table {
 	const char		**port_names;	/* arena; sorted, unique */
 	uint32_t		 nport_names;
 	uint32_t		 nisolated[2];	/* Pods isolated, per dir */
+	struct pol_ix		*ix;		/* arena; pol_index_build */
+	uint32_t		 nix;
+	size_t			 ix_bytes;	/* arena bytes of the index */
+	uint32_t		 ix_missed[2];	/* isolated Pods left to the
+						   walk (over the bound) */
 };
 
 /* One connection as the verdict sees it. */

@@ -37,6 +37,23 @@
  *     protocol, number).  A named port is resolved on the destination
  *     Pod at query time by a scan of that short list.
  *
+ *   - The merged allow index (pol_index_build), for the yes/no question
+ *     of the data path: a connection to a Pod isolated by 1,000
+ *     policies would otherwise walk every one of them.  Pods isolated
+ *     by the same list of policies (most Pods share one) share one
+ *     index per direction: the rules of every listed policy, split by
+ *     port spec ("all ports", or one protocol with a number, a range or
+ *     a name), the rules sharing a spec merged into one group whose
+ *     peers are the union of theirs (Pod sets and address ranges,
+ *     unions being what the ranges are for).  "Some rule matches peer
+ *     and port" is then "some group matches port and peer": the same
+ *     answer in O(groups x log n), whatever the number of policies.
+ *     Named ports stay names: they resolve on the destination Pod (the
+ *     peer, for egress) at query time, as the walk does, so Pods with
+ *     different container ports still share an index.  The index is
+ *     bounded in memory and work; isolated Pods past the bound have
+ *     none, and their connections take the walk.
+ *
  * Which Pods take part: valid Pods that are not hostNetwork (their
  * address is the node's: NetworkPolicy does not apply to them) and not
  * finished (Succeeded/Failed: they have no network, and their address
@@ -73,6 +90,16 @@ struct kset;
 int	 pol_build(struct pol_table *t, struct arena *a,
 	    const struct kset *set);
 
+/*
+ * Build t's merged allow index (see above) into a, after pol_build(t).
+ * At most max_bytes of a (and work in proportion) go to it; isolated
+ * Pods left without an index are counted in t->ix_missed and judged by
+ * the walk.  Returns 0, or -1 when a ran out (t is then unusable; free
+ * a).  Calling it again replaces the index (the old one stays in a).
+ */
+int	 pol_index_build(struct pol_table *t, struct arena *a,
+	    size_t max_bytes);
+
 /* ---- queries (policy_eval.c): no allocation, safe on any thread ---- */
 
 /*
@@ -85,6 +112,15 @@ int	 pol_build(struct pol_table *t, struct arena *a,
  */
 int	 pol_judge(const struct pol_table *t, const struct pol_flow *f,
 	    struct pol_verdict *v);
+
+/*
+ * Is f allowed, as pol_judge() would say?  1: allowed for certain, from
+ * the merged index in O(groups x log n).  0: denied, or an isolated
+ * side has no index; either way ask pol_judge() (which also says why).
+ * Never 1 where pol_judge() says no: tests/unit/check_policy_index.c
+ * compares the two on random policies.
+ */
+int	 pol_allowed(const struct pol_table *t, const struct pol_flow *f);
 
 /*
  * The Pod whose address addr is (lowest index when several claim it),

@@ -209,3 +209,61 @@ pol_flow_init(const struct pol_table *t, struct pol_flow *f,
 	f->port = port;
 	f->proto = proto;
 }
+
+/*
+ * One side from the merged index: 1 when not isolated or some group
+ * matches the port and the other end; 0 when none does or the judged
+ * Pod has no index.
+ */
+static int
+allowed_side(const struct pol_table *t, const struct pol_flow *f,
+    enum pol_dir dir)
+{
+	const struct pol_pod	*p;
+	const struct pol_ix	*x;
+	const struct pol_rule	*g;
+	const struct ipaddr	*peer_addr;
+	int32_t			 pod, peer;
+	uint32_t		 i, lo, hi, mid;
+
+	pod = dir == POL_INGRESS ? f->dst_pod : f->src_pod;
+	peer = dir == POL_INGRESS ? f->src_pod : f->dst_pod;
+	peer_addr = dir == POL_INGRESS ? &f->src : &f->dst;
+	if (pod < 0 || (uint32_t)pod >= t->npods)
+		return 1;
+	p = &t->pods[pod];
+	if (p->npol[dir] == 0)
+		return 1;
+	if (p->ix[dir] < 0 || (uint32_t)p->ix[dir] >= t->nix)
+		return 0;
+	x = &t->ix[p->ix[dir]];
+	for (i = 0; i < x->nscan; i++) {
+		g = &x->groups[i];
+		if (port_match(t, g, f) && peer_match(t, g, peer, peer_addr))
+			return 1;
+	}
+	/* The one group of this port number, if any. */
+	lo = x->nscan;
+	hi = x->ngroups;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		g = &x->groups[mid];
+		if (g->ports[0].proto < f->proto || (g->ports[0].proto ==
+		    f->proto && g->ports[0].lo < f->port))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == x->ngroups)
+		return 0;
+	g = &x->groups[lo];
+	return g->ports[0].proto == f->proto && g->ports[0].lo == f->port &&
+	    peer_match(t, g, peer, peer_addr);
+}
+
+int
+pol_allowed(const struct pol_table *t, const struct pol_flow *f)
+{
+	return allowed_side(t, f, POL_INGRESS) &&
+	    allowed_side(t, f, POL_EGRESS);
+}

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +476,41 @@ snap_own_pol(struct snap *s)
 	return 0;
 }
 
+/*
+ * The policy tables and their merged allow index.  The index may take
+ * up to twice the tables (at least SNAP_POL_IX_MIN), and never more
+ * than a quarter of what the arena has left: past that, isolated Pods
+ * keep the walk, and one line says how many.  0, or -1 when the arena
+ * is exhausted.
+ */
+#define SNAP_POL_IX_MIN		((size_t)16 * 1024 * 1024)
+
+static int
+snap_build_pol(struct snap *s, const struct res_model *m)
+{
+	struct pol_table	*t = &s->pol;
+	size_t			 used = s->arena.used, max, left;
+
+	if (pol_build(t, &s->arena, m->set) == -1)
+		return -1;
+	max = 2 * (s->arena.used - used);
+	if (max < SNAP_POL_IX_MIN)
+		max = SNAP_POL_IX_MIN;
+	left = s->arena.limit == 0 ? SIZE_MAX :
+	    s->arena.limit > s->arena.used ? s->arena.limit - s->arena.used :
+	    0;
+	if (max > left / 4)
+		max = left / 4;
+	if (pol_index_build(t, &s->arena, max) == -1)
+		return -1;
+	if (t->ix_missed[POL_INGRESS] != 0 || t->ix_missed[POL_EGRESS] != 0)
+		log_warn("NetworkPolicy: %u ingress and %u egress isolated "
+		    "Pods have no merged index (over %zu bytes): their "
+		    "connections walk every policy", t->ix_missed[POL_INGRESS],
+		    t->ix_missed[POL_EGRESS], max);
+	return 0;
+}
+
 /* Free s: its arena, and the affinity tables' references it holds. */
 static void
 snap_free(struct snap *s)
@@ -520,7 +556,7 @@ snap_build(const struct res_model *m, struct lb_livetab *live,
 		    m->pcfg->npp_trusted * sizeof(*s->pp_trusted));
 		s->npp_trusted = m->pcfg->npp_trusted;
 	}
-	if (m->set != NULL && (pol_build(&s->pol, &s->arena, m->set) == -1 ||
+	if (m->set != NULL && (snap_build_pol(s, m) == -1 ||
 	    snap_own_pol(s) == -1))
 		goto oom;
 	snap_count(m, &nsvcs, &nports, &nlsns);
@@ -701,7 +737,8 @@ snap_ep_allowed(const struct snap *s, const struct snap_port *sp,
     const struct snap_client *c, const struct lb_ep *ep,
     struct pol_verdict *v)
 {
-	struct pol_flow f;
+	struct pol_flow	f;
+	int		d;
 
 	f.src = c->addr;
 	f.src_pod = c->pod;
@@ -709,6 +746,20 @@ snap_ep_allowed(const struct snap *s, const struct snap_port *sp,
 	f.dst_pod = ep->pol_pod;
 	f.port = ep->port;
 	f.proto = sp->proto;
+	/* The merged index answers yes in a few lookups; only a no (which
+	   needs its reason) or a Pod without index walks the policies. */
+	if (pol_allowed(&s->pol, &f)) {
+		v->allowed = 1;
+		for (d = 0; d < 2; d++) {
+			v->side[d].pod = POL_NONE;
+			v->side[d].isolated = 0;
+			v->side[d].allowed = 1;
+			v->side[d].policies = NULL;
+			v->side[d].npolicies = 0;
+			v->side[d].by_policy = v->side[d].by_rule = POL_NONE;
+		}
+		return 1;
+	}
 	return pol_judge(&s->pol, &f, v);
 }
 
