@@ -112,6 +112,17 @@ struct relay {
 						   relay_alloc zeroes the rest */
 };
 
+/*
+ * What relay_pump made of one direction.  It closes nothing: relay_step
+ * ends the connection on DONE and on either failure.
+ */
+enum relay_pump_rc {
+	RELAY_PUMP_GO,		/* moved what it could: wait */
+	RELAY_PUMP_DONE,	/* EOF both ways, every byte delivered */
+	RELAY_PUMP_SRC_FAILED,	/* the direction's source failed */
+	RELAY_PUMP_DST_FAILED,	/* its destination failed */
+};
+
 /* One pick's NetworkPolicy filter: lives on relay_connect_next's stack. */
 struct relay_judge {
 	struct relay		*r;
@@ -528,11 +539,14 @@ dir_release(struct relay_wrk *w, struct relay_dir *d)
 /*
  * Move what direction di can move now, as far as rd_ok and wr_ok say
  * its sides can go (without them nothing is tried: no call that can
- * only say EAGAIN).  Returns 0, or 1 with r closed (EOF both ways,
- * reset, error): r is gone then.
+ * only say EAGAIN).  r stays open whatever it returns: relay_pump
+ * never closes a connection, relay_step acts on what it says.
+ * RELAY_PUMP_GO: wait for the next edge (or a rerun); RELAY_PUMP_DONE:
+ * EOF both ways; RELAY_PUMP_SRC_FAILED, RELAY_PUMP_DST_FAILED: side di,
+ * or side 1 - di, failed with *err.
  */
-static int
-relay_pump(struct relay *r, int di)
+static enum relay_pump_rc
+relay_pump(struct relay *r, int di, int *err)
 {
 	struct relay_dir	*d = &r->d[di];
 	int			 src = r->fd[di], dst = r->fd[1 - di], k;
@@ -543,7 +557,7 @@ relay_pump(struct relay *r, int di)
 	for (k = 0; k < RELAY_ROUNDS; k++) {
 		if (d->inflight > 0) {
 			if (!(r->wr_ok & dbit))
-				return 0;
+				return RELAY_PUMP_GO;
 			if ((n = dir_out(d, dst)) > 0) {
 				d->inflight -= (size_t)n;
 				d->bytes += (uint64_t)n;
@@ -556,31 +570,29 @@ relay_pump(struct relay *r, int di)
 				/* Room made later brings an EPOLLOUT edge. */
 				r->wr_ok &= ~dbit;
 				(void)relay_mute(r, di, 0);
-				return 0;
+				return RELAY_PUMP_GO;
 			}
-			relay_abort(r, 1 - di, errno);
-			return 1;
+			*err = errno;
+			return RELAY_PUMP_DST_FAILED;
 		}
 		dir_release(r->w, d);
 		if (d->muted && relay_mute(r, di, 1) == -1) {
-			relay_abort(r, di, errno);
-			return 1;
+			*err = errno;
+			return RELAY_PUMP_SRC_FAILED;
 		}
 		if (d->eof) {
 			if (d->shut)
-				return 0;
+				return RELAY_PUMP_GO;
 			/* Both ways done: close() sends this FIN itself. */
-			if (r->d[1 - di].shut) {
-				relay_close(r, "done", 0);
-				return 1;
-			}
+			if (r->d[1 - di].shut)
+				return RELAY_PUMP_DONE;
 			/* Drained: pass the FIN on, as the peer sent it. */
 			(void)shutdown(dst, SHUT_WR);
 			d->shut = 1;
-			return 0;
+			return RELAY_PUMP_GO;
 		}
 		if (!(r->rd_ok & sbit))
-			return 0;
+			return RELAY_PUMP_GO;
 		if ((n = dir_in(r, d, src, &dry)) > 0) {
 			d->inflight = (size_t)n;
 			/*
@@ -608,23 +620,49 @@ relay_pump(struct relay *r, int di)
 			/* Nothing came: an idle connection holds no buffer. */
 			r->rd_ok &= ~sbit;
 			dir_release(r->w, d);
-			return 0;
+			return RELAY_PUMP_GO;
 		}
-		relay_abort(r, di, errno);
-		return 1;
+		*err = errno;
+		return RELAY_PUMP_SRC_FAILED;
 	}
 	/* Out of rounds: let the other connections run, then go on. */
 	poller_rerun_later(&r->w->poll, &r->pi);
-	return 0;
+	return RELAY_PUMP_GO;
+}
+
+/*
+ * Move what direction di can move, and end r where relay_pump says it
+ * is over: "done" after EOF both ways, or the failed side's peer reset
+ * (relay_abort).  0, or 1 with r closed (gone).
+ */
+static int
+relay_step(struct relay *r, int di)
+{
+	int err = 0;
+
+	switch (relay_pump(r, di, &err)) {
+	case RELAY_PUMP_GO:
+		return 0;
+	case RELAY_PUMP_DONE:
+		relay_close(r, "done", 0);
+		break;
+	case RELAY_PUMP_SRC_FAILED:
+		relay_abort(r, di, err);
+		break;
+	case RELAY_PUMP_DST_FAILED:
+		relay_abort(r, 1 - di, err);
+		break;
+	}
+	return 1;
 }
 
 /* Move what can move each way.  1: r was closed. */
 static int
 relay_run(struct relay *r)
 {
-	if (relay_pump(r, SIDE_CLIENT))
+	if (relay_step(r, SIDE_CLIENT))
 		return 1;
-	return relay_pump(r, SIDE_BACKEND);
+	return relay_step(r, SIDE_BACKEND);
 }
 
 /*
