@@ -117,4 +117,12 @@ relay_now(struct relay_wrk *w)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* relay_bytes.c */
+
+/* Move what direction di of r can move now; r stays open. */
+enum relay_pump_rc relay_pump(struct relay *r, int di, int *err);
+/* The Service's PROXY header to r's backend, and the client's first
+   bytes behind it.  0; -1 (the backend's errno); -2 (the client's). */
+int	 relay_send_proxy(struct relay *r);
+
 #endif
