@@ -125,4 +125,12 @@ enum relay_pump_rc relay_pump(struct relay *r, int di, int *err);
    bytes behind it.  0; -1 (the backend's errno); -2 (the client's). */
 int	 relay_send_proxy(struct relay *r);
 
+/* relay_memo.c */
+
+/*
+ * lb_flow's allow for a judged pick (arg: its struct relay_judge): 1
+ * when the client may reach ep, else 0 with the first denial noted.
+ */
+int	 relay_allow(const struct lb_ep *ep, void *arg);
+
 #endif
