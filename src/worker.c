@@ -639,10 +639,11 @@ wrk_base_epfd(struct wrk *w)
 /*
  * w's sets for shared listeners (wrk_lsn_on_shared): lsn_epfd, and the
  * key lsn_wake_fd in the base's own set when found, else lsn_epfd
- * nested in the base.  0, or -1 (errno).
+ * nested in the base.  ready (arg w) runs when one of them may be
+ * ready: it accepts on those lsn_epfd reports.  0, or -1 (errno).
  */
 static int
-wrk_shared_init(struct wrk *w)
+wrk_shared_init(struct wrk *w, event_callback_fn ready)
 {
 	int fd;
 
@@ -655,7 +656,7 @@ wrk_shared_init(struct wrk *w)
 		    "worker", w->id);
 	fd = w->base_epfd != -1 ? w->lsn_wake_fd : w->lsn_epfd;
 	event_assign(&w->lsn_epev, w->base, fd, EV_READ | EV_PERSIST,
-	    wrk_shared_cb, w);
+	    ready, w);
 	event_add(&w->lsn_epev, NULL);
 	return 0;
 }
@@ -722,7 +723,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	event_assign(&w->notify_ev, w->base, w->notify_fd,
 	    EV_READ | EV_PERSIST, wrk_notify_cb, w);
 	event_add(&w->notify_ev, NULL);
-	if (wrk_shared_init(w) == -1) {
+	if (wrk_shared_init(w, wrk_shared_cb) == -1) {
 		snprintf(err, errlen, "worker %u: epoll: %s", id,
 		    strerror(errno));
 		return -1;
