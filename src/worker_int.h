@@ -1,16 +1,48 @@
 /*
- * worker_int: what worker.c and worker_shared.c share and nothing else
- * includes.  worker_shared.c calls nothing in worker.c: the callback
- * that accepts on a ready shared listener is worker.c's, handed to
- * wrk_shared_init.  The public interface is worker.h.
+ * worker_int: what the worker_*.c files of one worker share and
+ * nothing else includes.  Calls go one way, down: worker.c (the
+ * thread, its loop and commands) calls worker_accept.c (the way in,
+ * from a ready listener to a relay), which calls worker_shared.c (the
+ * listeners every worker shares); none calls back up, so the callbacks
+ * are installed from above (wrk_init; wrk_shared_init's ready).  The
+ * public interface is worker.h.
  */
 #ifndef SVCPROXY_WORKER_INT_H
 #define SVCPROXY_WORKER_INT_H
+
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
 #include "listener.h"
 #include "worker.h"
+
+/* worker_accept.c */
+
+/*
+ * Move w's reference to the published snapshot if it changed; the new
+ * one's NetworkPolicies re-judge w's connections.  Not re-entered.
+ */
+void	 wrk_snap_update(struct wrk *w);
+/* The snapshot listener l serves now, or NULL (w's snapshot moves). */
+const struct snap_lsn *wrk_lookup(struct wrk *w, struct lsn *l);
+/* l's accepts (or datagrams) on or off w's loop. */
+void	 wrk_lsn_on(struct lsn *l, int on);
+/* The accepted cfd to a relay under w's snapshot; reset when sl is NULL. */
+void	 wrk_serve(struct wrk *w, const struct snap_lsn *sl, int cfd,
+	    const struct sockaddr_storage *ss, socklen_t len);
+/* l's event (accept, or datagrams), none for a shared one.  0, or -1. */
+int	 wrk_lsn_event(struct wrk *w, struct lsn *l);
+/* Close w's listeners (keep_udp: a drain keeps UDP sockets open). */
+void	 wrk_close_listeners(struct wrk *w, int keep_udp);
+/* Has a draining w nothing left to finish? */
+int	 wrk_drained(const struct wrk *w);
+/* Callbacks wrk_init installs, arg w: the pause timer, w's set of
+   shared listeners ready, relay's and relay_udp's closed. */
+void	 wrk_pause_cb(evutil_socket_t fd, short what, void *arg);
+void	 wrk_shared_cb(evutil_socket_t fd, short what, void *arg);
+void	 wrk_conn_closed(void *arg);
+void	 wrk_udp_closed(void *arg);
 
 /* worker_shared.c */
 
