@@ -1,11 +1,12 @@
 /*
  * worker_int: what the worker_*.c files of one worker share and
  * nothing else includes.  Calls go one way, down: worker.c (the
- * thread, its loop and commands) calls worker_accept.c (the way in,
- * from a ready listener to a relay), which calls worker_shared.c (the
- * listeners every worker shares); none calls back up, so the callbacks
- * are installed from above (wrk_init; wrk_shared_init's ready).  The
- * public interface is worker.h.
+ * thread, its loop and commands) calls worker_lsn.c (listener changes,
+ * the reload drain) and worker_accept.c (the way in, from a ready
+ * listener to a relay); worker_lsn.c calls worker_accept.c; both call
+ * worker_shared.c (the listeners every worker shares).  None calls
+ * back up, so callbacks are installed from above (wrk_init;
+ * wrk_shared_init's ready).  The public interface is worker.h.
  */
 #ifndef SVCPROXY_WORKER_INT_H
 #define SVCPROXY_WORKER_INT_H
@@ -16,6 +17,14 @@
 
 #include "listener.h"
 #include "worker.h"
+
+/* worker_lsn.c */
+
+/*
+ * Take what the main thread handed over and its latest listener set;
+ * reconcile when either is new; record the set's generation and ack.
+ */
+void	 wrk_lsn_apply(struct wrk *w);
 
 /* worker_accept.c */
 
