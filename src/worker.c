@@ -1,3 +1,10 @@
+/*
+ * worker: one worker's thread and event loop (worker.h): set up,
+ * started, told to drain or stop through its eventfd, torn down.  What
+ * the loop runs is below it (worker_int.h): the way in
+ * (worker_accept.c), listener changes and the reload drain
+ * (worker_lsn.c), the listeners every worker shares (worker_shared.c).
+ */
 #include "config.h"
 
 #include <errno.h>
