@@ -10,16 +10,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 
 #include "log.h"
-#include "metrics.h"
 #include "relay.h"
 #include "worker.h"
 #include "worker_int.h"
