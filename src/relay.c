@@ -2,13 +2,8 @@
  * relay: one client/backend pair, from connect to close.
  *
  * Sides are 0 (client) and 1 (backend); direction d moves bytes from
- * side d to side 1 - d.  Each direction is a small state machine: read
- * from its source into a holder (a pipe, or a copy buffer where splice
- * is refused) only when the holder is empty, then write the holder out
- * to its destination.  While bytes wait for the destination the source
- * is not read: that is the back-pressure.  A holder is taken from the
- * worker's pool on the first byte and given back as soon as it is
- * empty, so an idle connection holds two sockets and nothing else.
+ * side d to side 1 - d (relay_bytes.c moves them, relay.c ends the
+ * connection on what relay_pump reports).
  *
  * Sockets are not libevent events: each worker has its own epoll set
  * (poller.h), in which each socket is registered once, edge-triggered
@@ -24,7 +19,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,95 +37,13 @@
 #include "pool.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "relay_int.h"
 
-#define SIDE_CLIENT	0
-#define SIDE_BACKEND	1
-
-#define SIDE_BIT(side)	(1u << (side))
 #define RELAY_OF(pi)	((struct relay *)(void *)((char *)(pi) - \
 	offsetof(struct relay, pi)))
 
-enum relay_state {
-	RELAY_HEADER,		/* reading the client's PROXY header */
-	RELAY_CONNECTING,
-	RELAY_UP,
-};
-
-struct relay_dir {
-	int			 pfd[2];	/* pool's pipe; -1: none */
-	char			*buf;		/* pool's buffer; or NULL */
-	size_t			 off;		/* into buf */
-	size_t			 inflight;	/* bytes in the holder */
-	uint64_t		 bytes;		/* delivered */
-	unsigned		 eof:1;		/* source said FIN */
-	unsigned		 shut:1;	/* FIN passed on */
-	unsigned		 copy:1;	/* splice refused: copy */
-	unsigned		 bulk:1;	/* a read filled a buffer */
-	unsigned		 fin:1;		/* source's FIN reported
-						   (EPOLLRDHUP) */
-	unsigned		 err:1;		/* source's error reported
-						   (EPOLLERR) */
-	unsigned		 muted:1;	/* source's readable edges
-						   off (relay_mute) */
-};
-
-struct relay {
-	struct relay		*next;		/* worker's live or free */
-	struct relay		*prev;		/* live list only */
-	struct poll_item	 pi;		/* in w->poll */
-	struct relay_wrk	*w;		/* the worker's */
-	struct snap		*snap;		/* ref held until close */
-	const struct snap_port	*sp;		/* in snap */
-	struct lb_ep		*ep;		/* in snap; NULL: none */
-	const struct lb_ep	*failed_ep;	/* in snap: last failure */
-	struct lb_flow		 flow;
-	uint64_t		 swept_gen;	/* relay_sweep: judged against */
-	uint64_t		 gone_ms;	/* its port or endpoint left */
-	int			 fd[2];		/* owned; -1: closed */
-	enum relay_state	 state;
-	struct relay_dir	 d[2];
-	union pp_addr		 client;	/* not sockaddr_storage:
-						   100 bytes less per conn;
-						   a PROXY header's source */
-	union pp_addr		 dst;		/* a PROXY header's
-						   destination; family 0:
-						   the client socket's own */
-	const struct snap_lsn	*lsn;		/* in snap: accepted on */
-	uint64_t		 start_ms;
-	uint64_t		 last_ms;	/* last byte moved */
-	int			 last_err;	/* last connect error */
-	int32_t			 cpod;		/* client's Pod in snap */
-	unsigned		 rd_ok:2;	/* SIDE_BIT: may have bytes */
-	unsigned		 wr_ok:2;	/* SIDE_BIT: may take bytes */
-	unsigned		 hup:2;		/* SIDE_BIT: FIN or error seen */
-	unsigned		 tmo_on:1;	/* tmo is added */
-	unsigned		 cegress:1;	/* cpod is egress-isolated */
-	unsigned		 judge:1;	/* endpoints need a verdict */
-	unsigned		 cpolled:1;	/* fd[0] is in w->poll */
-	struct event		 tmo;		/* connect, then idle; last:
-						   relay_alloc zeroes the rest */
-};
-
-/* One pick's NetworkPolicy filter: lives on relay_connect_next's stack. */
-struct relay_judge {
-	struct relay		*r;
-	struct snap_client	 c;
-	unsigned		 ndenied;
-	struct pol_verdict	 denied;	/* the first denial */
-};
-
 static void	relay_tmo(evutil_socket_t, short, void *);
 static void	relay_connect_next(struct relay *);
-
-/* Milliseconds on the worker's cached loop clock. */
-static uint64_t
-relay_now(struct relay_wrk *w)
-{
-	struct timeval tv;
-
-	event_base_gettimeofday_cached(w->base, &tv);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 /*
  * Monotonic ms for balancing (lb_flow.now_ms): one clock call per turn
@@ -419,283 +331,39 @@ relay_abort(struct relay *r, int side, int err)
 	relay_close(r, reason, 1u << (1 - side));
 }
 
-/* ---- moving bytes ---- */
-
 /*
- * Fill d's empty holder from src.  >0 bytes, 0 EOF, -1 errno.  *dry is
- * set when the read shows src had no more bytes just then: a recv that
- * returned fewer than asked for (TCP copies until its queue is empty).
- * A short splice shows nothing of the kind: the pipe also fills up by
- * its slots, one per page fragment of the socket's buffers, so that 16
- * small segments (or 64, in a pipe of 256 KiB) fill it with far fewer
- * bytes than asked for while more wait in the socket, and no new edge
- * comes for them unless the peer sends again.
- */
-static ssize_t
-dir_in(struct relay *r, struct relay_dir *d, int src, int *dry)
-{
-	struct relay_wrk	*w = r->w;
-	ssize_t			 n;
-
-	/*
-	 * Small messages are cheaper to copy: recv/send cost the same two
-	 * calls as splice in and out, without pipe buffers referencing
-	 * socket pages.  Once a read fills the copy buffer the direction
-	 * carries bulk data: splice from then on.
-	 */
-	*dry = 0;
-	if (!d->bulk)
-		goto copy;
-	if (!d->copy && d->pfd[0] == -1 &&
-	    pool_pipe_get(&w->pool, d->pfd) == -1)
-		goto copy;
-	if (!d->copy) {
-		n = splice(src, NULL, d->pfd[1], NULL, w->pool.pipe_size,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n >= 0 || errno != EINVAL)
-			return n;
-		/* This socket cannot splice: copy from now on. */
-		d->copy = 1;
-		pool_pipe_put(&w->pool, d->pfd, 0);
-	}
-copy:
-	if (d->buf == NULL && (d->buf = pool_buf_get(&w->pool)) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	d->off = 0;
-	if ((n = recv(src, d->buf, POOL_BUF_SIZE, 0)) == POOL_BUF_SIZE)
-		d->bulk = 1;
-	else if (n > 0)
-		*dry = 1;
-	return n;
-}
-
-/* Drain d's holder into dst.  >0 bytes, -1 errno. */
-static ssize_t
-dir_out(struct relay_dir *d, int dst)
-{
-	ssize_t n;
-
-	if (d->pfd[0] != -1)
-		n = splice(d->pfd[0], NULL, dst, NULL, d->inflight,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	else {
-		n = send(dst, d->buf + d->off, d->inflight, MSG_NOSIGNAL);
-		if (n > 0)
-			d->off += (size_t)n;
-	}
-	if (n == 0) {
-		errno = EPIPE;	/* cannot happen; never spin on it */
-		return -1;
-	}
-	return n;
-}
-
-/*
- * Direction di waits for room at its destination with its holder full:
- * until then its source's bytes cannot move, and each segment that
- * reaches the source would wake the worker for nothing (about ten per
- * wait on a bulk stream).  So its readable edges go off while it
- * waits (on: 0), and back on when the holder has drained (on: 1),
- * which brings an edge at once if bytes came meanwhile.  Two epoll_ctl
- * calls per wait, and only for a direction that carries bulk data.
- * Turning them off may fail: they stay on, as before.  0; -1 (errno)
- * when they cannot be turned back on: the direction would wait for
- * good.
+ * Move what direction di can move, and end r where relay_pump says it
+ * is over: "done" after EOF both ways, or the failed side's peer reset
+ * (relay_abort).  0, or 1 with r closed (gone).
  */
 static int
-relay_mute(struct relay *r, int di, int on)
+relay_step(struct relay *r, int di)
 {
-	struct relay_dir *d = &r->d[di];
+	int err = 0;
 
-	if (d->muted == !on || (!on && !d->bulk))
+	switch (relay_pump(r, di, &err)) {
+	case RELAY_PUMP_GO:
 		return 0;
-	if (poller_reading(&r->w->poll, r->fd[di], &r->pi, di, on) == -1)
-		return on ? -1 : 0;
-	d->muted = !on;
-	return 0;
-}
-
-/* The holder is empty: give it back to the pool. */
-static void
-dir_release(struct relay_wrk *w, struct relay_dir *d)
-{
-	pool_pipe_put(&w->pool, d->pfd, 0);
-	pool_buf_put(&w->pool, &d->buf);
-}
-
-/*
- * Move what direction di can move now, as far as rd_ok and wr_ok say
- * its sides can go (without them nothing is tried: no call that can
- * only say EAGAIN).  Returns 0, or 1 with r closed (EOF both ways,
- * reset, error): r is gone then.
- */
-static int
-relay_pump(struct relay *r, int di)
-{
-	struct relay_dir	*d = &r->d[di];
-	int			 src = r->fd[di], dst = r->fd[1 - di], k;
-	unsigned		 sbit = SIDE_BIT(di), dbit = SIDE_BIT(1 - di);
-	ssize_t			 n;
-	int			 dry;
-
-	for (k = 0; k < RELAY_ROUNDS; k++) {
-		if (d->inflight > 0) {
-			if (!(r->wr_ok & dbit))
-				return 0;
-			if ((n = dir_out(d, dst)) > 0) {
-				d->inflight -= (size_t)n;
-				d->bytes += (uint64_t)n;
-				r->last_ms = relay_now(r->w);
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				/* Room made later brings an EPOLLOUT edge. */
-				r->wr_ok &= ~dbit;
-				(void)relay_mute(r, di, 0);
-				return 0;
-			}
-			relay_abort(r, 1 - di, errno);
-			return 1;
-		}
-		dir_release(r->w, d);
-		if (d->muted && relay_mute(r, di, 1) == -1) {
-			relay_abort(r, di, errno);
-			return 1;
-		}
-		if (d->eof) {
-			if (d->shut)
-				return 0;
-			/* Both ways done: close() sends this FIN itself. */
-			if (r->d[1 - di].shut) {
-				relay_close(r, "done", 0);
-				return 1;
-			}
-			/* Drained: pass the FIN on, as the peer sent it. */
-			(void)shutdown(dst, SHUT_WR);
-			d->shut = 1;
-			return 0;
-		}
-		if (!(r->rd_ok & sbit))
-			return 0;
-		if ((n = dir_in(r, d, src, &dry)) > 0) {
-			d->inflight = (size_t)n;
-			/*
-			 * src had no more just then: more will bring another
-			 * edge, and a read now could only say EAGAIN.  A FIN
-			 * reported before this read is right behind these
-			 * bytes (TCP queues it after all the data before it):
-			 * the source is done, without a read that returns 0.
-			 * An error is read for what it is.
-			 */
-			if (dry && d->fin && !d->err)
-				d->eof = 1;
-			else if (dry && !(r->hup & sbit))
-				r->rd_ok &= ~sbit;
-			r->last_ms = relay_now(r->w);
-			continue;
-		}
-		if (n == 0) {
-			d->eof = 1;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN) {
-			/* Nothing came: an idle connection holds no buffer. */
-			r->rd_ok &= ~sbit;
-			dir_release(r->w, d);
-			return 0;
-		}
-		relay_abort(r, di, errno);
-		return 1;
+	case RELAY_PUMP_DONE:
+		relay_close(r, "done", 0);
+		break;
+	case RELAY_PUMP_SRC_FAILED:
+		relay_abort(r, di, err);
+		break;
+	case RELAY_PUMP_DST_FAILED:
+		relay_abort(r, 1 - di, err);
+		break;
 	}
-	/* Out of rounds: let the other connections run, then go on. */
-	poller_rerun_later(&r->w->poll, &r->pi);
-	return 0;
+	return 1;
 }
 
 /* Move what can move each way.  1: r was closed. */
 static int
 relay_run(struct relay *r)
 {
-	if (relay_pump(r, SIDE_CLIENT))
+	if (relay_step(r, SIDE_CLIENT))
 		return 1;
-	return relay_pump(r, SIDE_BACKEND);
-}
-
-/*
- * The Service's PROXY protocol header to the backend just connected:
- * source the client, destination the address and port it connected
- * to.  Called before any client byte has been relayed, so none can be
- * ahead of it.  Client bytes already waiting follow it in the same
- * send, from the copy holder of the client's direction (what is not
- * sent stays there for relay_pump): one system call and one segment,
- * not two, for the client-speaks-first protocols; a client that waits
- * for the server gets the header alone.  The header is at most
- * PP_HDR_MAX bytes into a fresh socket's buffer, so a short write of
- * it is an error, not a wait.  0; -1 with errno (the backend's); -2
- * with errno, the client's socket failed.
- */
-static int
-relay_send_proxy(struct relay *r)
-{
-	struct relay_dir	*d = &r->d[SIDE_CLIENT];
-	struct sockaddr_storage	 local;
-	const struct sockaddr	*dst = (struct sockaddr *)&local;
-	socklen_t		 len = sizeof(local);
-	size_t			 n, room;
-	ssize_t			 m = 0, w;
-
-	/*
-	 * What the client's own PROXY header said, if it sent one; else
-	 * the listener's address, when it has one (no system call), or
-	 * what the kernel says the client reached (a wildcard listener).
-	 */
-	if (r->dst.sa.sa_family != 0)
-		dst = &r->dst.sa;
-	else if (r->lsn->addr.family != 0)
-		(void)ipaddr_sockaddr(&r->lsn->addr, r->lsn->port, &local);
-	else if (getsockname(r->fd[SIDE_CLIENT], (struct sockaddr *)&local,
-	    &len) == -1)
-		return -2;
-	if (d->buf == NULL && (d->buf = pool_buf_get(&r->w->pool)) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((n = pp_build(r->sp->svc->proxy_protocol, 0, &r->client.sa, dst,
-	    d->buf, POOL_BUF_SIZE)) == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	room = POOL_BUF_SIZE - n;
-	while ((m = recv(r->fd[SIDE_CLIENT], d->buf + n, room, 0)) == -1 &&
-	    errno == EINTR)
-		;
-	if (m == -1 && errno != EAGAIN)
-		return -2;
-	if (m == -1 || ((size_t)m < room && !(r->hup & SIDE_BIT(SIDE_CLIENT))))
-		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);	/* as relay_pump */
-	if (m == 0)
-		d->eof = 1;	/* passed on once the header is out */
-	if (m < 0)
-		m = 0;
-	if ((size_t)m == room)
-		d->bulk = 1;
-	while ((w = send(r->fd[SIDE_BACKEND], d->buf, n + (size_t)m,
-	    MSG_NOSIGNAL)) == -1 && errno == EINTR)
-		;
-	if (w >= 0 && (size_t)w < n)
-		errno = EMSGSIZE;
-	if (w < 0 || (size_t)w < n)
-		return -1;
-	d->bytes += (uint64_t)w - n;	/* the client's, not the header */
-	d->off = (size_t)w;
-	d->inflight = n + (size_t)m - (size_t)w;
-	return 0;
+	return relay_step(r, SIDE_BACKEND);
 }
 
 /*
@@ -909,84 +577,6 @@ relay_attempt_failed(struct relay *r)
 	r->ep = NULL;
 	WRK_STAT_ADD(r->w->stats, connect_failures, 1);
 	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
-}
-
-/*
- * A worker's memo of the NetworkPolicy verdicts that allowed a client
- * to reach an endpoint, keyed by (snapshot, endpoint, client address):
- * all a verdict depends on (the client's Pod and its egress isolation
- * come from its address in that snapshot; the port and protocol are
- * the endpoint's).  A snapshot is immutable, so a verdict holds for as
- * long as its snapshot lives; an entry of another snapshot (its
- * pointer and generation both) is a miss, so a reload needs no flush.
- * Judging walks every policy isolating the endpoint's Pod until one
- * allows: with 1,000 of them that is ~25 us per connection, a hit one
- * cache line.  Direct-mapped and fixed in size (RELAY_VC_SLOTS * 48
- * bytes, allocated on the worker's first judged pick, none when that
- * fails): many clients only evict each other.  Denials are not kept:
- * their reason is written from the verdict, and they close the
- * connection anyway.
- */
-#define RELAY_VC_SLOTS	1024		/* a power of two */
-
-struct relay_vc {
-	const struct snap	*snap;		/* NULL: empty slot */
-	uint64_t		 gen;		/* snap's */
-	const struct lb_ep	*ep;		/* in snap */
-	struct ipaddr		 addr;		/* the client's */
-};
-
-static struct relay_vc *
-relay_vc_slot(struct relay_wrk *w, const struct lb_ep *ep,
-    const struct ipaddr *a)
-{
-	uint64_t	x, y, h;
-
-	memcpy(&x, a->b, sizeof(x));
-	memcpy(&y, a->b + sizeof(x), sizeof(y));
-	h = ((uint64_t)(uintptr_t)ep ^ x) * 0x9e3779b97f4a7c15ULL;
-	h = (h ^ (h >> 29) ^ y) * 0xbf58476d1ce4e5b9ULL;
-	return &w->vc[(h ^ (h >> 32)) & (RELAY_VC_SLOTS - 1)];
-}
-
-static int
-relay_vc_hit(const struct relay_vc *e, const struct snap *s,
-    const struct lb_ep *ep, const struct ipaddr *a)
-{
-	return e->snap == s && e->gen == s->gen && e->ep == ep &&
-	    e->addr.family == a->family && memcmp(e->addr.b, a->b,
-	    sizeof(a->b)) == 0;
-}
-
-/* lb_flow's allow: may the relay's client reach ep?  Notes denials. */
-static int
-relay_allow(const struct lb_ep *ep, void *arg)
-{
-	struct relay_judge	*j = arg;
-	struct relay_wrk	*w = j->r->w;
-	struct relay_vc		*e = NULL;
-	struct pol_verdict	 v;
-
-	if (w->vc == NULL && !w->vc_failed &&
-	    (w->vc = calloc(RELAY_VC_SLOTS, sizeof(*w->vc))) == NULL)
-		w->vc_failed = 1;
-	if (w->vc != NULL) {
-		e = relay_vc_slot(w, ep, &j->c.addr);
-		if (relay_vc_hit(e, j->r->snap, ep, &j->c.addr))
-			return 1;
-	}
-	if (snap_ep_allowed(j->r->snap, j->r->sp, &j->c, ep, &v)) {
-		if (e != NULL) {
-			e->snap = j->r->snap;
-			e->gen = j->r->snap->gen;
-			e->ep = ep;
-			e->addr = j->c.addr;
-		}
-		return 1;
-	}
-	if (j->ndenied++ == 0)
-		j->denied = v;
-	return 0;
 }
 
 /* The balancer's next endpoint, filtered through j when r is judged. */

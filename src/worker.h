@@ -201,6 +201,8 @@ void	 wrk_command(struct wrk *, enum wrk_cmd);
 /* Join the thread (if started) and free everything the worker owns. */
 void	 wrk_free(struct wrk *);
 
+/* worker_lsn.c: the listener set, reconciled. */
+
 /*
  * Listener reconciliation.  The main thread states the whole set of
  * addresses every worker must listen on (wrk_lsn_want) and hands each
