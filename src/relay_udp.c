@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,13 +87,21 @@ relay_udp_mono(struct relay_udp_wrk *w)
 
 /* ---- the fd budget (worker.h: one fd per flow) ---- */
 
+/*
+ * Flows are counted even while the cap is 0 (no budget), as the TCP
+ * side counts its connections: a reload that sets a cap then finds
+ * the count right, and a give always matches its take.
+ */
 static int
 relay_udp_fd_take(struct relay_udp_wrk *w)
 {
-	if (w->fds == NULL || w->fd_cap == 0)
+	uint64_t cap;
+
+	if (w->fds == NULL)
 		return 1;
+	cap = atomic_load_explicit(w->fd_cap, memory_order_relaxed);
 	if (atomic_fetch_add_explicit(w->fds, 1, memory_order_relaxed) + 1 >
-	    w->fd_cap) {
+	    cap && cap != 0) {
 		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
 		return 0;
 	}
@@ -102,7 +111,7 @@ relay_udp_fd_take(struct relay_udp_wrk *w)
 static void
 relay_udp_fd_give(struct relay_udp_wrk *w)
 {
-	if (w->fds != NULL && w->fd_cap != 0)
+	if (w->fds != NULL)
 		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
 }
 
@@ -698,7 +707,9 @@ relay_udp_flow(struct relay_udp_wrk *w, int lfd,
 			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: the "
 			    "open file budget (%" PRIu64 " fds for "
 			    "connections and UDP flows) is spent: new flows "
-			    "to %s dropped", w->id, w->fd_cap, sl->sp->label);
+			    "to %s dropped", w->id,
+			    atomic_load_explicit(w->fd_cap,
+			    memory_order_relaxed), sl->sp->label);
 		else
 			log_rl_msg(&w->rl, LOG_LEVEL_WARN, "worker %u: out of "
 			    "memory: new flows to %s dropped", w->id,

@@ -72,7 +72,9 @@ struct relay_udp_wrk {
 	void			*arg;
 	_Atomic uint64_t	*fds;		/* the group's fd budget
 						   (worker.h); NULL: none */
-	uint64_t		 fd_cap;	/* 0: no budget */
+	const _Atomic uint64_t	*fd_cap;	/* the group's cap, which a
+						   reload may change; 0: no
+						   budget */
 	/* Its own: */
 	struct udp_flow_tab	 tab;		/* live flows, idle order */
 	struct relay_udp_flow	*free;		/* idle structs, owned */

@@ -156,7 +156,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->udp.closed = wrk_udp_closed;
 	w->udp.arg = w;
 	w->udp.fds = &g->fds;
-	w->udp.fd_cap = g->fd_cap;
+	w->udp.fd_cap = &g->fd_cap;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));

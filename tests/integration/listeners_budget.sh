@@ -10,7 +10,8 @@
 # and reloaded to 2 serves the connections its old budget would have
 # kept queued.  /status "fdBudget" and the log say so.  A reload that
 # fails after the listeners prepared (the DNS address is taken) leaves
-# the budget as it was.  Every wait polls with a bound; every process
+# the budget as it was.  UDP flows, one fd each from the same budget,
+# stop at the budget a reload split again.  Every wait polls with a bound; every process
 # is stopped by its own pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -50,6 +51,22 @@ kind: Pod
 metadata: {name: e1, labels: {app: web}}
 spec: {containers: [{name: c, ports: [{name: p, containerPort: $P1}]}]}
 status: {phase: Running, podIP: "$NET.1", conditions: [{type: Ready, status: "True"}]}
+YEOF
+		[ -z "${UPORT:-}" ] || cat <<YEOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: u1, labels: {app: udp}}
+spec: {containers: [{name: c, ports: [{name: u, containerPort: $UPORT, protocol: UDP}]}]}
+status: {phase: Running, podIP: "$NET.2", conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: u}
+spec:
+  selector: {app: udp}
+  clusterIP: $UCIP
+  ports: [{port: $SP, targetPort: u, protocol: UDP}]
 YEOF
 		for i in $(seq 1 "$1"); do
 			cat <<YEOF
@@ -194,6 +211,30 @@ expect "held $N, more than the old budget: all served" "$N" \
     "$(settles_at "$N")"
 release
 expect "all echoed" "held $N alive $N" "$(cat "$TMP/hold.out")"
+no_emfile
+stop_pids "$SP_PID"
+
+# ---- UDP flows take from the budget a reload split again ----
+# One fd per flow from the same budget: after the reload to 100
+# addresses, flows stop at the new budget's fds, not the startup one's.
+UCIP="127.73.$((A + 1)).251"
+python3 "$top_srcdir/tests/integration/udptool.py" serve --host "$NET.2" \
+    --name u1 --ready "$TMP/u1.port" >"$TMP/u1.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 20 test -s "$TMP/u1.port" || fail "the UDP backend did not start"
+UPORT=$(cat "$TMP/u1.port")
+start 2
+UB0=$(budget)
+conf 100
+hup 1 'reload: configuration .* applied'
+UB1=$(budget)
+F=$((UB1 * 2))
+GOT=$(timeout 60 python3 "$top_srcdir/tests/integration/udptool.py" many \
+    --to "$UCIP:$SP" --net 127.75 --n $((F + 40)) --secs 3)
+echo "# UDP: budget $UB0 -> $UB1 connections ($F fds); $GOT of $((F + 40)) flows answered"
+[ "$GOT" -le "$F" ] && [ "$GOT" -ge $((F - 5)) ] &&
+    pass "UDP flows stop at the reloaded budget ($GOT of $((F + 40)), $F fds)" ||
+    fail "UDP flows: $GOT of $((F + 40)) answered, want about $F (the reloaded budget)"
 no_emfile
 stop_pids "$SP_PID"
 finish
