@@ -51,7 +51,7 @@
  * holding it: the last to let go closes the socket, so no worker can
  * ever accept on a number another one closed and the kernel reused.
  * A worker watches its shared sockets in an epoll set of its own with
- * EPOLLEXCLUSIVE, level-triggered (worker.c).  The socket still has
+ * EPOLLEXCLUSIVE, level-triggered (worker_shared.c).  The socket still has
  * SO_REUSEPORT, so a later reload or upgrade in per-worker mode joins
  * it.  UDP stays per worker in both modes: SO_REUSEPORT keeps a flow's
  * datagrams on one socket, so on one worker and its flow table; a

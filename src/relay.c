@@ -141,8 +141,6 @@ relay_wrk_init(struct relay_wrk *w, size_t max_pipes, size_t pipe_size)
 {
 	w->live = w->free = NULL;
 	w->nfree = 0;
-	w->vc = NULL;
-	w->vc_failed = 0;
 	if (pool_init(&w->pool, max_pipes, pipe_size) == -1) {
 		errno = ENOMEM;
 		return -1;
@@ -157,8 +155,6 @@ relay_wrk_free(struct relay_wrk *w)
 
 	poller_free(&w->poll);
 	pool_free(&w->pool);
-	free(w->vc);
-	w->vc = NULL;
 	while ((r = w->free) != NULL) {
 		w->free = r->next;
 		free(r);
@@ -577,6 +573,26 @@ relay_attempt_failed(struct relay *r)
 	r->ep = NULL;
 	WRK_STAT_ADD(r->w->stats, connect_failures, 1);
 	MET_PORT_ADD(r->sp, r->w->id, connect_failures, 1);
+}
+
+/*
+ * lb_flow's allow for a judged pick (arg: its struct relay_judge): may
+ * the relay's client reach ep?  Notes the first denial.  The policy
+ * tables' merged index answers an allow in tens of nanoseconds
+ * whatever the number of policies (policy.h), so no verdict is kept
+ * here: a per-worker memo of them cost more than the answer.
+ */
+static int
+relay_allow(const struct lb_ep *ep, void *arg)
+{
+	struct relay_judge	*j = arg;
+	struct pol_verdict	 v;
+
+	if (snap_ep_allowed(j->r->snap, j->r->sp, &j->c, ep, &v))
+		return 1;
+	if (j->ndenied++ == 0)
+		j->denied = v;
+	return 0;
 }
 
 /* The balancer's next endpoint, filtered through j when r is judged. */

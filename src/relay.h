@@ -34,7 +34,6 @@
 #define RELAY_FREE_MAX	8192	/* idle connection structs kept */
 
 struct relay;
-struct relay_vc;
 
 /* Relay's share of one worker: that worker's thread only. */
 struct relay_wrk {
@@ -56,12 +55,6 @@ struct relay_wrk {
 	struct poller		 poll;		/* the connections' sockets */
 	int64_t			 mono_ms;	/* relay_mono's cache, taken */
 	uint64_t		 mono_at;	/* at this loop clock (ms) */
-	struct relay_vc		*vc;		/* allowed NetworkPolicy
-						   verdicts, RELAY_VC_SLOTS;
-						   owned; NULL until the
-						   first judged pick */
-	int			 vc_failed;	/* its calloc failed: none,
-						   not one try per pick */
 };
 
 /*

@@ -3,9 +3,9 @@
  * nothing else includes: the connection (struct relay) and its two
  * directions, the sides, what relay_pump reports, the NetworkPolicy
  * filter of one pick, and the loop clock.  relay.c runs a connection
- * from accept to close; relay_bytes.c moves its bytes and relay_memo.c
- * judges its picks, and neither calls relay.c: what ends a connection
- * is returned to relay.c, which acts on it.  The public interface is
+ * from accept to close and judges its picks; relay_bytes.c moves its
+ * bytes and never calls relay.c: what ends a connection is returned to
+ * relay.c, which acts on it.  The public interface is
  * relay.h.
  */
 #ifndef SVCPROXY_RELAY_INT_H
@@ -124,13 +124,5 @@ enum relay_pump_rc relay_pump(struct relay *r, int di, int *err);
 /* The Service's PROXY header to r's backend, and the client's first
    bytes behind it.  0; -1 (the backend's errno); -2 (the client's). */
 int	 relay_send_proxy(struct relay *r);
-
-/* relay_memo.c */
-
-/*
- * lb_flow's allow for a judged pick (arg: its struct relay_judge): 1
- * when the client may reach ep, else 0 with the first denial noted.
- */
-int	 relay_allow(const struct lb_ep *ep, void *arg);
 
 #endif

@@ -470,7 +470,7 @@ struct relay_udp_judge {
 	unsigned		 ndenied;
 };
 
-/* lb_flow's allow, as relay.c's relay_allow. */
+/* lb_flow's allow, as relay.c's relay_allow for TCP. */
 static int
 relay_udp_allow(const struct lb_ep *ep, void *arg)
 {

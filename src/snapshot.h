@@ -108,7 +108,9 @@ snap_needs_judging(const struct snap_port *sp, const struct snap_client *c)
 }
 /*
  * May c reach ep of sp (on ep's target port)?  Fills v (borrowing from
- * s's table) and returns v->allowed.  No allocation.
+ * s's table) and returns v->allowed.  An allow comes from the merged
+ * index when it answers (policy.h), and then v names no policy or rule
+ * (by_policy POL_NONE); a denial always has its reason.  No allocation.
  */
 int		 snap_ep_allowed(const struct snap *, const struct snap_port *sp,
 		    const struct snap_client *c, const struct lb_ep *ep,

@@ -1,23 +1,23 @@
 #!/bin/bash
-# The worker's memo of allowed NetworkPolicy verdicts (relay.c
-# relay_allow): keyed by snapshot, endpoint and client address, so that
-# what one client may reach says nothing of another client or another
-# endpoint, and a reload that changes the policies is obeyed by the
-# next connection.  Two endpoints of one Service, each isolated by 40
-# policies that allow nobody here (a judged walk) and one that allows
-# one client: each client reaches only its own endpoint, alternating,
-# many times (hits); a third client is reset.  Five reloads then cycle
-# through three sets of allows (swapped, the third client in, back):
-# after each, every client reaches only what the new policies say.
-# One worker, so that every connection meets the same memo.  Loopback
-# only, kernel-chosen backend ports, bounded waits, every process killed
-# on exit.
+# NetworkPolicy verdicts per client, endpoint and snapshot: what one
+# client may reach says nothing of another client or another endpoint,
+# and a reload that changes the policies is obeyed by the next
+# connection (a freed snapshot's memory is really reused across
+# reloads: a verdict kept by address would be stale).  Two endpoints of
+# one Service, each isolated by 40 policies that allow nobody here and
+# one that allows one client: each client reaches only its own
+# endpoint, alternating, many times; a third client is reset.  Five
+# reloads then cycle through three sets of allows (swapped, the third
+# client in, back): after each, every client reaches only what the new
+# policies say.  One worker, so that every connection meets the same
+# worker state.  Loopback only, kernel-chosen backend ports, bounded
+# waits, every process killed on exit.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
 TOOL="$top_srcdir/tests/integration/tcptool.py"
-WORK=$(mktemp -d /tmp/svcproxy-polmemo.XXXXXX)
+WORK=$(mktemp -d /tmp/svcproxy-polverdicts.XXXXXX)
 PIDS=()
 FAILED=0
 WORKERS=1
@@ -122,7 +122,7 @@ reach() {
 }
 
 # check LABEL ALLOW_A ALLOW_B: 4 rounds of C1, C2, C3 in turn, each
-# reaching what those allows say (so the memo is hit many times).
+# reaching what those allows say (the same verdict asked many times).
 check() {
 	local i c got="" exp=""
 	for i in 1 2 3 4; do
@@ -146,9 +146,9 @@ expect "refusals counted" 4 "$(mval "$ADMIN" \
 
 # Reload through three sets of allows, twice: the next connections
 # follow the new policies each time.  A snapshot of the same shape as a
-# freed one can take its memory, and so its endpoints' addresses: the
-# memo's key has the snapshot (pointer and generation) for that, and
-# two snapshots apart the verdicts differ here.
+# freed one can take its memory, and so its endpoints' addresses: any
+# verdict kept across picks must be keyed by the snapshot (pointer and
+# generation), and two snapshots apart the verdicts differ here.
 set -- "$C2 $C1" "$C3 $C2" "$C1 $C2" "$C2 $C1" "$C3 $C2"
 n=0
 for allows in "$@"; do
@@ -169,5 +169,5 @@ done
 stop_proxy
 expect "exit 0" 0 $?
 
-[ $FAILED = 0 ] && echo "policy_memo: all passed" || echo "policy_memo: FAILED"
+[ $FAILED = 0 ] && echo "policy_verdicts: all passed" || echo "policy_verdicts: FAILED"
 exit $FAILED
