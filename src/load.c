@@ -383,11 +383,8 @@ load_part_merge(struct kset *set, struct load_part *part,
 	struct kset *p = &part->set;
 
 	arena_adopt(&set->arena, &p->arena);
-	VEC_APPEND(set->svcs, p->svcs);
-	VEC_APPEND(set->pods, p->pods);
-	VEC_APPEND(set->nss, p->nss);
-	VEC_APPEND(set->epss, p->epss);
-	VEC_APPEND(set->netpols, p->netpols);
+	if (kset_append(set, p) == -1)
+		return -1;
 	if (p->pcfg != NULL && set->pcfg != NULL) {
 		const struct kpcfg *later = strcmp(p->pcfg->file,
 		    set->pcfg->file) > 0 ? p->pcfg : set->pcfg;

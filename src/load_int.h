@@ -41,14 +41,13 @@ vec_push(void ***v, size_t *n, size_t *cap, void *item)
 #define VEC_PUSH(vec, item) \
 	vec_push((void ***)&(vec).v, &(vec).n, &(vec).cap, (item))
 
-#define VEC_APPEND(dst, src) do {					\
-	size_t i_;							\
-	for (i_ = 0; i_ < (src).n; i_++)				\
-		if (VEC_PUSH(dst, (src).v[i_]) == -1)			\
-			return -1;					\
-} while (0)
-
 /* load_obj.c */
+
+/*
+ * Append src's objects to dst's arrays; the objects stay where they are
+ * (the caller adopts src's arena).  -1 when an array cannot grow.
+ */
+int	 kset_append(struct kset *dst, const struct kset *src);
 
 /* What the parser may drop: the schemas' ignored and unknown fields. */
 extern const struct ydoc_filter load_filter;

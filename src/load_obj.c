@@ -60,6 +60,34 @@ kset_free(struct kset *set)
 	memset(set, 0, sizeof(*set));
 }
 
+/* Append src's n items to vec; -1 when it cannot grow (vec unchanged). */
+static int
+vec_append(void ***v, size_t *n, size_t *cap, void *const *src, size_t nsrc)
+{
+	if (nsrc == 0)
+		return 0;
+	if (VEC_GROW(v, cap, *n + nsrc, 64) == -1)
+		return -1;
+	memcpy(*v + *n, src, nsrc * sizeof(*src));
+	*n += nsrc;
+	return 0;
+}
+
+#define VEC_APPEND(dst, src) vec_append((void ***)&(dst).v, &(dst).n,	\
+	&(dst).cap, (void *const *)(src).v, (src).n)
+
+int
+kset_append(struct kset *dst, const struct kset *src)
+{
+	if (VEC_APPEND(dst->svcs, src->svcs) == -1 ||
+	    VEC_APPEND(dst->pods, src->pods) == -1 ||
+	    VEC_APPEND(dst->nss, src->nss) == -1 ||
+	    VEC_APPEND(dst->epss, src->epss) == -1 ||
+	    VEC_APPEND(dst->netpols, src->netpols) == -1)
+		return -1;
+	return 0;
+}
+
 static const char *
 scalar_or_null(const struct ynode *n)
 {

@@ -287,11 +287,8 @@ split_merge(struct kset *set, struct split_job *job, struct split_part *p,
 	struct kset *ps = &p->set;
 
 	arena_adopt(&set->arena, &ps->arena);
-	VEC_APPEND(set->svcs, ps->svcs);
-	VEC_APPEND(set->pods, ps->pods);
-	VEC_APPEND(set->nss, ps->nss);
-	VEC_APPEND(set->epss, ps->epss);
-	VEC_APPEND(set->netpols, ps->netpols);
+	if (kset_append(set, ps) == -1)
+		return -1;
 	if (ps->pcfg != NULL && ps->pcfg != job->pcfg) {
 		/* The piece's own first ProxyConfig. */
 		if (set->pcfg != NULL) {
