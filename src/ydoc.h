@@ -67,9 +67,12 @@ struct ydoc {
  * the parent map's pairs read so far (keys at 2i; for looking at
  * `kind`), and the node's key (NULL in a sequence).  It returns the
  * node's context, NULL to keep the subtree whole, or YDOC_SKIP to drop
- * the node and its key.  Dropped subtrees are not checked for
- * duplicate keys and their anchors cannot be referenced, but their
- * nesting counts toward YDOC_MAX_DEPTH.
+ * the node and its key.  A map's scalar key without an anchor is asked
+ * about before it is made a node, so that a dropped pair costs nothing:
+ * key then points at a node on the parser's stack, valid during the
+ * call only, and a dropped key is not counted in YDOC_MAX_NODES.
+ * Dropped subtrees are not checked for duplicate keys and their anchors
+ * cannot be referenced, but their nesting counts toward YDOC_MAX_DEPTH.
  */
 extern const char ydoc_skip_marker;
 #define YDOC_SKIP	((const void *)&ydoc_skip_marker)
