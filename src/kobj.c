@@ -360,8 +360,11 @@ unknown_field(struct kdec *d, const struct kschema *s, const struct ynode *k)
 	char	 where[KPATH_MAX + 64], shown[96];
 	size_t	 saved;
 
-	snprintf(shown, sizeof(shown), "%.*s", k->len > 64 ? 64 : (int)k->len,
-	    k->str ? k->str : "");
+	if (k->kind == YN_SCALAR || k->kind == YN_NULL)
+		snprintf(shown, sizeof(shown), "%.*s", k->len > 64 ? 64 :
+		    (int)k->len, k->str);
+	else
+		shown[0] = '\0';	/* a map or list as a key */
 	saved = path_child(d, shown);
 	if (suggest(d, s, shown, where, sizeof(where)))
 		err(d, k, DIAG_UNKNOWN_FIELD, shown,

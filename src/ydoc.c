@@ -280,7 +280,9 @@ check_duplicates(struct yparse *p, struct ynode *map)
 
 					yerr(p, k->line, k->col,
 					    "duplicate key \"%s\"",
-					    k->str ? k->str : "null");
+					    k->kind == YN_SCALAR ||
+					    k->kind == YN_NULL ? k->str :
+					    "null");
 					break;
 				}
 		return;
@@ -453,8 +455,6 @@ key_drops(struct yparse *p, const yaml_event_t *ev, int null)
 		return 0;
 	key.kind = null ? YN_NULL : YN_SCALAR;
 	key.str = (const char *)ev->data.scalar.value;
-	key.items = NULL;
-	key.n = 0;
 	key.len = (uint32_t)ev->data.scalar.length;
 	key.plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	key.line = file_line(p, ev->start_mark.line);
