@@ -6,14 +6,20 @@
 # file, and one `kind: List` file as `kubectl get -A -o yaml` writes it.
 # Median of 5 runs each, measured with GNU time -v (wall, user + sys
 # CPU, peak RSS); one `SVCPROXY_TIMINGS=1 svcproxy check` per form gives
-# the phases.  The figures and the exact commands go to the "Config
-# scale" section of bench/RESULTS.md.
+# the phases.  Interleaved with them, bench/yaml_floor (libyaml parsing
+# the same bytes into events, cut into the same pieces on the same
+# threads, and nothing else) gives the floor check cannot go under,
+# and `SVCPROXY_PARSE_SERIAL=1 svcproxy check` of the directory against
+# yaml_floor -t 1 the same on one thread; each is reported as a
+# check / floor ratio, round by round.  The figures and the exact
+# commands go to the "Config scale" section of bench/RESULTS.md.
 #
 #   bench/scale.sh [--runs N] [--no-results] [gen_config.py options...]
 #   SVCPROXY=/path/to/svcproxy bench/scale.sh --services 1000 --pods 10000
 #
 # Without $SVCPROXY it builds one with the default -O2 in $BUILD (default
-# /tmp/svcproxy-bench-build; never in the source tree).  The
+# /tmp/svcproxy-bench-build; never in the source tree); yaml_floor is
+# built there in any case, unless $YAML_FLOOR names one.  The
 # configuration goes to bench/out/scale (gitignored).  Not run by
 # `make check`.
 
@@ -47,7 +53,8 @@ if ! /usr/bin/time -v true >/dev/null 2>&1; then
 	fi
 fi
 
-if [ -z "${SVCPROXY:-}" ]; then
+# build TARGET: make it in $BUILD, configured on first use.
+build() {
 	BUILD=${BUILD:-${TMPDIR:-/tmp}/svcproxy-bench-build}
 	mkdir -p "$BUILD" || die "mkdir $BUILD"
 	if [ ! -f "$BUILD/Makefile" ]; then
@@ -56,11 +63,19 @@ if [ -z "${SVCPROXY:-}" ]; then
 		(cd "$BUILD" && "$top/configure" -q) ||
 		    die "configure failed in $BUILD"
 	fi
-	make -s -C "$BUILD" -j"$(nproc)" src/svcproxy >"$BUILD/bench-make.log" \
+	make -s -C "$BUILD" -j"$(nproc)" "$1" >"$BUILD/bench-make.log" \
 	    2>&1 || { tail -20 "$BUILD/bench-make.log" >&2; die "build failed"; }
+}
+if [ -z "${SVCPROXY:-}" ]; then
+	build src/svcproxy
 	SVCPROXY=$BUILD/src/svcproxy
 fi
 [ -x "$SVCPROXY" ] || die "no svcproxy at $SVCPROXY"
+if [ -z "${YAML_FLOOR:-}" ]; then
+	build bench/yaml_floor
+	YAML_FLOOR=$BUILD/bench/yaml_floor
+fi
+[ -x "$YAML_FLOOR" ] || die "no yaml_floor at $YAML_FLOOR"
 OUT=$here/out
 CONF=$OUT/scale
 MULTI=$OUT/scale-multi.yaml
@@ -122,16 +137,58 @@ for i in $(seq 1 "$RUNS"); do
 	run_once multi "$SVCPROXY" check -c "$MULTI"
 	run_once list "$SVCPROXY" check -c "$LIST"
 	run_once resolve "$SVCPROXY" resolve -c "$CONF" -o json
+	# The floor of each form, and check and floor on one thread.
+	run_once floor-check "$YAML_FLOOR" "$CONF"
+	run_once floor-multi "$YAML_FLOOR" "$MULTI"
+	run_once floor-list "$YAML_FLOOR" "$LIST"
+	run_once serial env SVCPROXY_PARSE_SERIAL=1 "$SVCPROXY" check -c "$CONF"
+	run_once floor-serial "$YAML_FLOOR" -t 1 "$CONF"
 	echo "scale.sh: run $i/$RUNS: dir $(tail -1 "$OUT/scale-check.txt")," \
 	    "multi $(tail -1 "$OUT/scale-multi.txt")," \
 	    "list $(tail -1 "$OUT/scale-list.txt")," \
 	    "resolve $(tail -1 "$OUT/scale-resolve.txt") (wall s, RSS kB," \
 	    "rc, CPU s)"
+	echo "scale.sh: run $i/$RUNS: floor dir" \
+	    "$(tail -1 "$OUT/scale-floor-check.txt"), multi" \
+	    "$(tail -1 "$OUT/scale-floor-multi.txt"), list" \
+	    "$(tail -1 "$OUT/scale-floor-list.txt"); serial: check" \
+	    "$(tail -1 "$OUT/scale-serial.txt"), floor" \
+	    "$(tail -1 "$OUT/scale-floor-serial.txt")"
 done
 read -r cw cwmin cwmax cm cmmin cmmax crc cc ccmin <<<"$(stats check)"
 read -r mw mwmin mwmax mm mmmin mmmax mrc mc mcmin <<<"$(stats multi)"
 read -r lw lwmin lwmax lm lmmin lmmax lrc lc lcmin <<<"$(stats list)"
 read -r rw rwmin rwmax rm rmmin rmmax rrc rcc rcmin <<<"$(stats resolve)"
+
+# ratio A B: "wall_median wall_min wall_max cpu_median cpu_min cpu_max"
+# of A / B, run by run (each pair ran back to back in one round).
+ratio() {
+	python3 - "$OUT/scale-$1.txt" "$OUT/scale-$2.txt" <<'PY'
+import statistics, sys
+a, b = ([l.split() for l in open(p) if l.strip()] for p in sys.argv[1:3])
+w = [float(x[0]) / float(y[0]) for x, y in zip(a, b)]
+c = [float(x[3]) / float(y[3]) for x, y in zip(a, b)]
+print("%.2f %.2f %.2f %.2f %.2f %.2f" % (statistics.median(w), min(w),
+      max(w), statistics.median(c), min(c), max(c)))
+PY
+}
+# floor_row LABEL NAME CHECKNAME: one row of the floor table.
+floor_row() {
+	local w wmin wmax m mmin mmax rc c cmin rw rwmin rwmax rc2 rcmin rcmax
+	read -r w wmin wmax m mmin mmax rc c cmin <<<"$(stats "$2")"
+	read -r rw rwmin rwmax rc2 rcmin rcmax <<<"$(ratio "$3" "$2")"
+	echo "| $1 | $w s ($wmin-$wmax) | $c s ($cmin) | $rw ($rwmin-$rwmax)" \
+	    "| $rc2 ($rcmin-$rcmax) | $rc |"
+}
+floor_rows=$(
+	floor_row "directory" floor-check check
+	floor_row "multi-document file" floor-multi multi
+	floor_row "\`kind: List\` file" floor-list list
+	floor_row "directory, one thread" floor-serial serial
+)
+read -r sw swmin swmax sm smmin smmax src sc scmin <<<"$(stats serial)"
+floor_events=$(grep -o '^yaml_floor: [0-9]* events' \
+    "$OUT/scale-floor-serial.out" | sed 's/yaml_floor: //')
 # One more check of each form, for its phases.
 timings() {
 	SVCPROXY_TIMINGS=1 "$SVCPROXY" check -c "$1" 2>&1 >/dev/null |
@@ -185,6 +242,20 @@ size"):
 | \`svcproxy check -c bench/out/scale-list.yaml\` | ${lw} s (${lwmin}-${lwmax}) | ${lc} s (${lcmin}) | ${lm} MiB (${lmmin}-${lmmax}) | $lrc |
 | \`svcproxy resolve -c bench/out/scale -o json >/dev/null\` | ${rw} s (${rwmin}-${rwmax}) | ${rcc} s (${rcmin}) | ${rm} MiB (${rmmin}-${rmmax}) | $rrc |
 
+The libyaml floor (\`bench/yaml_floor PATH\`, built by
+\`make bench/yaml_floor\`): libyaml parses the same files into events
+($floor_events for the directory) and deletes each at once, cut into
+the pieces svcproxy cuts (\`src/ysplit.c\`) on the threads it uses;
+nothing is built.  It ran in the same rounds, after the commands
+above; "one thread" is \`yaml_floor -t 1\` against
+\`SVCPROXY_PARSE_SERIAL=1 svcproxy check -c bench/out/scale\` (${sw} s
+wall (${swmin}-${swmax}), ${sc} s CPU (${scmin}), exit $src).  Ratios
+are check / floor, round by round, median (min-max):
+
+| libyaml floor of | wall median (min-max) | CPU median (min) | check / floor, wall | check / floor, CPU | exit |
+|---|---|---|---|---|---|
+$floor_rows
+
 \`check\` said: \`$check_line\` ($ndiag warning lines printed
 before it, most of them the expected "in the loopback range" ones); the
 single files loaded to the same counts: $same_forms.
@@ -199,9 +270,9 @@ ${resolve_note:+
 \`resolve\` failed: $resolve_note
 }
 \`resolve -o json\` printed $json_bytes bytes.  Reproduce with
-\`bench/scale.sh\` (\`SVCPROXY=path\` to skip the build, \`--runs N\`,
-\`--no-results\` to leave RESULTS.md alone, other options go to
-gen_config.py).
+\`bench/scale.sh\` (\`SVCPROXY=path\` and \`YAML_FLOOR=path\` to skip
+the builds, \`--runs N\`, \`--no-results\` to leave RESULTS.md alone,
+other options go to gen_config.py).
 EOF
 )
 echo "$body"

@@ -153,6 +153,20 @@ kobj_scalar_kind(const struct ynode *n)
 		return KS_NULL;
 	if (n->kind != YN_SCALAR || !n->plain || strlen(n->str) != n->len)
 		return KS_STRING;
+	/*
+	 * Every boolean, integer and number starts with one of these: the
+	 * names and labels most strings are (decode_str asks for each) are
+	 * told apart by their first byte.
+	 */
+	switch (n->str[0]) {
+	case 't': case 'T': case 'f': case 'F': case 'y': case 'Y':
+	case 'n': case 'N': case 'o': case 'O': case '+': case '-': case '.':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		break;
+	default:
+		return KS_STRING;
+	}
 	/* The longest of them has 5 letters; most scalars are longer. */
 	if (n->len <= 5 && one_of(n->str, bools))
 		return KS_BOOL;
@@ -346,8 +360,11 @@ unknown_field(struct kdec *d, const struct kschema *s, const struct ynode *k)
 	char	 where[KPATH_MAX + 64], shown[96];
 	size_t	 saved;
 
-	snprintf(shown, sizeof(shown), "%.*s", k->len > 64 ? 64 : (int)k->len,
-	    k->str ? k->str : "");
+	if (k->kind == YN_SCALAR || k->kind == YN_NULL)
+		snprintf(shown, sizeof(shown), "%.*s", k->len > 64 ? 64 :
+		    (int)k->len, k->str);
+	else
+		shown[0] = '\0';	/* a map or list as a key */
 	saved = path_child(d, shown);
 	if (suggest(d, s, shown, where, sizeof(where)))
 		err(d, k, DIAG_UNKNOWN_FIELD, shown,
@@ -470,8 +487,12 @@ decode_strmap(struct kdec *d, const struct ynode *n, struct kstrmap *out)
 			type_err(d, k, "string key");
 			continue;
 		}
-		saved = path_push(d, "[%.*s]", k->len > 64 ? 64 : (int)k->len,
-		    k->str);
+		/* path_push(d, "[%.*s]", ...) without a printf per label. */
+		saved = d->pathlen;
+		path_append(d, "[", 1);
+		path_append(d, k->str, strnlen(k->str, k->len > 64 ? 64 :
+		    k->len));
+		path_append(d, "]", 1);
 		key = k->str;
 		if (strlen(key) != k->len) {
 			err(d, k, DIAG_INVALID, NULL, "key contains a NUL byte");

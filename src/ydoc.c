@@ -19,6 +19,16 @@ struct yframe {
 	size_t		  cap;
 	char		 *anchor;	/* arena; registered when closed */
 	const void	 *ctx;		/* filter context; NULL: keep all */
+	int		  pending;	/* map: the filter's word on the
+					   value to come (PENDING_*) */
+	const void	 *value_ctx;	/* PENDING_CTX: the value's context */
+};
+
+/* What the filter said at a map's key about the value that follows. */
+enum {
+	PENDING_NONE,		/* ask when the value starts */
+	PENDING_DROP,		/* drop it: its key was never made a node */
+	PENDING_CTX,		/* keep it, with value_ctx */
 };
 
 struct yanchor {
@@ -270,7 +280,9 @@ check_duplicates(struct yparse *p, struct ynode *map)
 
 					yerr(p, k->line, k->col,
 					    "duplicate key \"%s\"",
-					    k->str ? k->str : "null");
+					    k->kind == YN_SCALAR ||
+					    k->kind == YN_NULL ? k->str :
+					    "null");
 					break;
 				}
 		return;
@@ -330,6 +342,7 @@ open_collection(struct yparse *p, enum ynode_kind kind, const yaml_event_t *ev,
 		return -1;
 	p->stack[p->depth].node = n;
 	p->stack[p->depth].ctx = p->next_ctx;
+	p->stack[p->depth].pending = PENDING_NONE;
 	p->stack[p->depth].n = 0;	/* items: kept from the last use */
 	p->depth++;
 	return 0;
@@ -419,13 +432,53 @@ intern(struct yparse *p, const unsigned char *s, size_t len)
 	return copy;
 }
 
+/*
+ * A plain or quoted scalar about to be a map's key, where the filter
+ * looks: ask it now, while the key is still only the event, whether the
+ * pair is kept.  A dropped pair's key then costs no node, no interned
+ * string and no slot: kubectl's output drops a dozen keys per Pod
+ * (image, resources, uid, ...).  Returns 1 when the key was dropped.
+ * Keys with an anchor are made nodes as ever: an alias may name them.
+ */
+static int
+key_drops(struct yparse *p, const yaml_event_t *ev, int null)
+{
+	struct yframe	*f;
+	struct ynode	 key;
+	const void	*ctx;
+
+	if (p->filter == NULL || p->depth == 0 ||
+	    ev->data.scalar.anchor != NULL)
+		return 0;
+	f = &p->stack[p->depth - 1];
+	if (f->ctx == NULL || f->node->kind != YN_MAP || f->n % 2 != 0)
+		return 0;
+	key.kind = null ? YN_NULL : YN_SCALAR;
+	key.str = (const char *)ev->data.scalar.value;
+	key.len = (uint32_t)ev->data.scalar.length;
+	key.plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	key.line = file_line(p, ev->start_mark.line);
+	key.col = (unsigned)ev->start_mark.column + 1;
+	ctx = p->filter->child(p->filter->arg, f->ctx, YN_MAP, f->items,
+	    f->n / 2, &key);
+	if (ctx == YDOC_SKIP) {
+		f->pending = PENDING_DROP;
+		return 1;
+	}
+	f->pending = PENDING_CTX;
+	f->value_ctx = ctx;
+	return 0;
+}
+
 static int
 on_scalar(struct yparse *p, const yaml_event_t *ev)
 {
-	struct ynode *n;
+	struct ynode	*n;
+	int		 null = is_null_scalar(ev);
 
-	n = node_new(p, is_null_scalar(ev) ? YN_NULL : YN_SCALAR,
-	    &ev->start_mark);
+	if (key_drops(p, ev, null))
+		return 0;
+	n = node_new(p, null ? YN_NULL : YN_SCALAR, &ev->start_mark);
 	if (n == NULL)
 		return -1;
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -505,6 +558,14 @@ filter_drops(struct yparse *p)
 	f = &p->stack[p->depth - 1];
 	if (f->ctx == NULL)
 		return 0;
+	if (f->node->kind == YN_MAP && f->pending != PENDING_NONE) {
+		/* A value whose key key_drops() saw (n is even if dropped). */
+		int drop = f->pending == PENDING_DROP;
+
+		p->next_ctx = drop ? NULL : f->value_ctx;
+		f->pending = PENDING_NONE;
+		return drop;
+	}
 	if (f->node->kind == YN_MAP && f->n % 2 == 0)
 		return 0;	/* a key: always kept */
 	if (f->node->kind == YN_MAP)

@@ -32,20 +32,30 @@ enum ynode_kind {
 };
 
 /*
- * 32 bytes: a large config has millions of these (5 million for 50,000
- * Pods), kept as long as the objects decoded from them.  A column fits
- * in 29 bits: no line is longer than YDOC_MAX_FILE.
+ * 24 bytes: a large config has millions of these (3.6 million for
+ * 50,000 Pods), kept as long as the objects decoded from them.  A
+ * scalar's text and a collection's items share a word, as do their
+ * lengths: read str and len only of a YN_SCALAR or YN_NULL node, items
+ * and n only of a YN_MAP or YN_SEQ.  A column fits in 29 bits: no line
+ * is longer than YDOC_MAX_FILE.
  */
 struct ynode {
-	const char	 *str;		/* scalar text; arena (interned: shared
-					   by equal scalars); NUL-terminated */
-	struct ynode	**items;	/* arena; seq: n items; map: keys at
-					   2i, values at 2i+1, n pairs; a map
-					   of over YDOC_INDEX_MIN pairs has,
-					   after them, n uint32_t pair
-					   numbers in key order */
-	uint32_t	  len;		/* scalar length (may hold NULs) */
-	uint32_t	  n;
+	union {
+		const char	 *str;		/* scalar text; arena (interned:
+						   shared by equal scalars);
+						   NUL-terminated */
+		struct ynode	**items;	/* arena; seq: n items; map:
+						   keys at 2i, values at 2i+1,
+						   n pairs; a map of over
+						   YDOC_INDEX_MIN pairs has,
+						   after them, n uint32_t pair
+						   numbers in key order */
+	};
+	union {
+		uint32_t	  len;		/* scalar length (may hold
+						   NULs) */
+		uint32_t	  n;
+	};
 	uint32_t	  line;		/* 1-based */
 	uint32_t	  col:29;	/* 1-based */
 	uint32_t	  kind:2;	/* enum ynode_kind */
@@ -67,9 +77,12 @@ struct ydoc {
  * the parent map's pairs read so far (keys at 2i; for looking at
  * `kind`), and the node's key (NULL in a sequence).  It returns the
  * node's context, NULL to keep the subtree whole, or YDOC_SKIP to drop
- * the node and its key.  Dropped subtrees are not checked for
- * duplicate keys and their anchors cannot be referenced, but their
- * nesting counts toward YDOC_MAX_DEPTH.
+ * the node and its key.  A map's scalar key without an anchor is asked
+ * about before it is made a node, so that a dropped pair costs nothing:
+ * key then points at a node on the parser's stack, valid during the
+ * call only, and a dropped key is not counted in YDOC_MAX_NODES.
+ * Dropped subtrees are not checked for duplicate keys and their anchors
+ * cannot be referenced, but their nesting counts toward YDOC_MAX_DEPTH.
  */
 extern const char ydoc_skip_marker;
 #define YDOC_SKIP	((const void *)&ydoc_skip_marker)

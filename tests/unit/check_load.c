@@ -357,6 +357,70 @@ START_TEST(test_parser_drops_ignored_fields)
 }
 END_TEST
 
+/*
+ * Where the parser drops most of an object (a Pod's status and
+ * containers, ObjectMeta's server fields), what svcproxy reads is still
+ * checked: a wrong type in a field it reads, and an unknown field of a
+ * strict schema next to dropped ones, are reported at their line and
+ * column with their field path.
+ */
+START_TEST(test_errors_beside_dropped_fields)
+{
+	struct kset		 set;
+	struct diag_list	 dl;
+	const struct diag	*d;
+
+	ck_assert_int_eq(unit_load(&set, &dl,
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata:\n"
+	    "  name: p\n"
+	    "  uid: abc\n"
+	    "  managedFields: [{manager: kubectl}]\n"
+	    "  labelz: {app: web}\n"
+	    "spec:\n"
+	    "  containers:\n"
+	    "  - image: nginx\n"
+	    "    resources: {requests: {cpu: 1}}\n"
+	    "    ports:\n"
+	    "    - containerPort: http\n"
+	    "      bogus: 1\n"
+	    "status:\n"
+	    "  hostIP: 10.0.0.1\n"
+	    "  startTime: \"2024-01-01T00:00:00Z\"\n"
+	    "  podIP: [127.0.0.5]\n"
+	    "  conditions:\n"
+	    "  - lastProbeTime: null\n"
+	    "    type: Ready\n"
+	    "    status: true\n"), -1);
+	d = unit_find(&dl, "metadata.labelz");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->type, DIAG_UNKNOWN_FIELD);
+	ck_assert_uint_eq(d->line, 7);
+	ck_assert_uint_eq(d->col, 3);
+	d = unit_find(&dl, "spec.containers[0].ports[0].containerPort");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->type, DIAG_TYPE_INVALID);
+	ck_assert_uint_eq(d->line, 13);
+	ck_assert_uint_eq(d->col, 22);
+	d = unit_find(&dl, "spec.containers[0].ports[0].bogus");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->type, DIAG_UNKNOWN_FIELD);
+	ck_assert_uint_eq(d->line, 14);
+	d = unit_find(&dl, "status.podIP");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->type, DIAG_TYPE_INVALID);
+	ck_assert_uint_eq(d->line, 18);
+	ck_assert_uint_eq(d->col, 10);
+	d = unit_find(&dl, "status.conditions[0].status");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->type, DIAG_TYPE_INVALID);
+	ck_assert_uint_eq(d->line, 22);
+	ck_assert_uint_eq(dl.nerr, 5);
+	ck_assert_uint_eq(set.pods.n, 0);
+	unit_free(&set, &dl);
+}
+END_TEST
+
 START_TEST(test_two_proxyconfigs)
 {
 	struct kset		set;
@@ -739,6 +803,7 @@ load_suite(void)
 	tcase_add_test(tc, test_kubectl_output_loads);
 	tcase_add_test(tc, test_pod_is_lenient);
 	tcase_add_test(tc, test_parser_drops_ignored_fields);
+	tcase_add_test(tc, test_errors_beside_dropped_fields);
 	tcase_add_test(tc, test_two_proxyconfigs);
 	tcase_add_test(tc, test_directory_order_and_hash);
 	tcase_add_test(tc, test_directory_parallel_complete);

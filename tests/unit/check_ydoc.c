@@ -299,6 +299,41 @@ parse_filtered(struct fixture *f, const char *text)
 }
 
 /*
+ * A dropped pair's key is never made a node (key_drops): the nodes
+ * counted are the root, a, 1, b and 2.  The value after a dropped key
+ * is not read as a key, quoted keys are dropped like plain ones, and a
+ * dropped key with an anchor stays a node an alias can name.
+ */
+START_TEST(test_dropped_key_costs_no_node)
+{
+	struct fixture		 f;
+	struct ydoc_piece	 pc;
+	const char		*text = "a: 1\ndrop: {x: [1, 2]}\n"
+				    "\"drop\": 61002\nb: 2\n";
+
+	memset(&pc, 0, sizeof(pc));
+	arena_init(&f.a, 0);
+	diag_list_init(&f.dl);
+	ck_assert_int_eq(ydoc_parse_piece(&f.a, "t.yaml", text, strlen(text),
+	    &drop_filter, &pc, &f.doc, &f.dl), 0);
+	ck_assert_uint_eq(f.dl.n, 0);
+	ck_assert_uint_eq(f.doc.docs[0]->n, 2);
+	ck_assert_str_eq(f.doc.docs[0]->items[0]->str, "a");
+	ck_assert_str_eq(f.doc.docs[0]->items[2]->str, "b");
+	ck_assert_str_eq(ydoc_get(f.doc.docs[0], "b")->str, "2");
+	ck_assert_ptr_null(ydoc_get(f.doc.docs[0], "61002"));
+	ck_assert_uint_eq(pc.nodes, 5);
+	done(&f);
+
+	ck_assert_int_eq(parse_filtered(&f,
+	    "&k drop: v\nuse: *k\n"), 0);
+	ck_assert_uint_eq(f.doc.docs[0]->n, 1);
+	ck_assert_str_eq(ydoc_get(f.doc.docs[0], "use")->str, "drop");
+	done(&f);
+}
+END_TEST
+
+/*
  * The depth limit holds in a dropped field too: the root map is one
  * level, so 63 sequences fit and 64 do not, kept or dropped.
  */
@@ -502,6 +537,7 @@ ydoc_suite(void)
 	tcase_add_test(tc, test_null_forms);
 	tcase_add_test(tc, test_encoding_error_positions);
 	tcase_add_test(tc, test_depth_limit_dropped);
+	tcase_add_test(tc, test_dropped_key_costs_no_node);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_set_timeout(tc, HOSTILE_TIMEOUT);

@@ -16,7 +16,7 @@
 #include "ydoc.h"
 #include "ysplit.h"
 
-_Static_assert(sizeof(struct ynode) == 32, "ynode grew");
+_Static_assert(sizeof(struct ynode) == 24, "ynode grew");
 
 /* ---- the cuts ---- */
 
