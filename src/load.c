@@ -409,20 +409,6 @@ load_part_merge(struct kset *set, struct load_part *part,
 	arena_adopt(&set->arena, &p->arena);
 	if (kset_append(set, p) == -1)
 		return -1;
-	if (p->pcfg != NULL && set->pcfg != NULL) {
-		const struct kpcfg *later = strcmp(p->pcfg->file,
-		    set->pcfg->file) > 0 ? p->pcfg : set->pcfg;
-		const struct kpcfg *first = later == p->pcfg ? set->pcfg :
-		    p->pcfg;
-		const struct ynode *at = kobj_at(later->y, "kind");
-
-		diag_add(&part->diags, DIAG_ERROR, DIAG_DUPLICATE, later->file,
-		    at->line, at->col, "ProxyConfig", NULL,
-		    later->meta.name, "kind", "ProxyConfig",
-		    "at most one ProxyConfig; the first is in %s", first->file);
-		set->pcfg = (struct kpcfg *)first;
-	} else if (p->pcfg != NULL)
-		set->pcfg = p->pcfg;
 	set->nfiles += p->nfiles;
 	set->nskipped += p->nskipped;
 	set->npieces += p->npieces;
@@ -568,9 +554,53 @@ sort_unique(void **v, size_t *n, const char *kind, struct diag_list *diags)
 	*n = out;
 }
 
+/* The order read: file, then line and column. */
+static int
+read_order(const void *a, const void *b)
+{
+	const struct kpcfg *x = *(struct kpcfg * const *)a;
+	const struct kpcfg *y = *(struct kpcfg * const *)b;
+	int c;
+
+	if ((c = strcmp(x->file, y->file)) != 0)
+		return c;
+	if (x->y->line != y->y->line)
+		return x->y->line < y->y->line ? -1 : 1;
+	return x->y->col < y->y->col ? -1 : x->y->col > y->y->col;
+}
+
+/*
+ * The first ProxyConfig read is the one; every later one is an error
+ * naming it.  Decided here, once every file and piece is in: threads
+ * read files and pieces in any order, and a duplicate reported as it
+ * came would name whichever its thread happened to see first.
+ */
+static void
+pcfg_first(struct kset *set, struct diag_list *diags)
+{
+	size_t i;
+
+	set->pcfg = NULL;
+	if (set->pcfgs.n == 0)
+		return;
+	qsort(set->pcfgs.v, set->pcfgs.n, sizeof(*set->pcfgs.v), read_order);
+	set->pcfg = set->pcfgs.v[0];
+	for (i = 1; i < set->pcfgs.n; i++) {
+		const struct kpcfg *o = set->pcfgs.v[i];
+		const struct ynode *at = kobj_at(o->y, "kind");
+
+		diag_add(diags, DIAG_ERROR, DIAG_DUPLICATE, o->file,
+		    at ? at->line : 0, at ? at->col : 0, "ProxyConfig",
+		    o->meta.ns, o->meta.name, "kind", "ProxyConfig",
+		    "at most one ProxyConfig; the first is in %s",
+		    set->pcfg->file);
+	}
+}
+
 void
 load_finish(struct kset *set, struct diag_list *diags)
 {
+	pcfg_first(set, diags);
 	sort_unique((void **)set->svcs.v, &set->svcs.n, "Service", diags);
 	sort_unique((void **)set->pods.v, &set->pods.n, "Pod", diags);
 	sort_unique((void **)set->nss.v, &set->nss.n, "Namespace", diags);

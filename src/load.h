@@ -38,9 +38,11 @@ struct kset {
 	KSET_VEC(struct kns)	 nss;
 	KSET_VEC(struct keps)	 epss;
 	KSET_VEC(struct knetpol) netpols;
-	struct kpcfg		*pcfg;		/* arena; NULL: defaults */
-	size_t			 pcfg_diag;	/* loader's: diagnostics
-						   before pcfg was added */
+	KSET_VEC(struct kpcfg)	 pcfgs;		/* every one read, in no
+						   order until load_finish */
+	struct kpcfg		*pcfg;		/* arena: the first read
+						   (load_finish); NULL:
+						   defaults */
 	size_t			 nfiles;
 	size_t			 nskipped;	/* objects of other kinds */
 	size_t			 npieces;	/* parsed on threads, of files

@@ -56,6 +56,7 @@ kset_free(struct kset *set)
 	free(set->nss.v);
 	free(set->epss.v);
 	free(set->netpols.v);
+	free(set->pcfgs.v);
 	arena_free(&set->arena);
 	memset(set, 0, sizeof(*set));
 }
@@ -83,7 +84,8 @@ kset_append(struct kset *dst, const struct kset *src)
 	    VEC_APPEND(dst->pods, src->pods) == -1 ||
 	    VEC_APPEND(dst->nss, src->nss) == -1 ||
 	    VEC_APPEND(dst->epss, src->epss) == -1 ||
-	    VEC_APPEND(dst->netpols, src->netpols) == -1)
+	    VEC_APPEND(dst->netpols, src->netpols) == -1 ||
+	    VEC_APPEND(dst->pcfgs, src->pcfgs) == -1)
 		return -1;
 	return 0;
 }
@@ -213,8 +215,7 @@ const struct ydoc_filter load_filter = {
 };
 
 static int
-add_object(struct kset *set, const struct kind_desc *k, void *obj,
-    const struct diag_ctx *dc, const struct ynode *root)
+add_object(struct kset *set, const struct kind_desc *k, void *obj)
 {
 	void *pv = obj;
 
@@ -230,17 +231,11 @@ add_object(struct kset *set, const struct kind_desc *k, void *obj,
 	case K_NETPOL:
 		return VEC_PUSH(set->netpols, pv);
 	case K_PROXYCONFIG:
-		if (set->pcfg != NULL) {
-			kobj_err(dc, kobj_at(root, "kind"), DIAG_DUPLICATE,
-			    "kind", "ProxyConfig",
-			    "at most one ProxyConfig; the first is in %s",
-			    set->pcfg->file);
-			return 0;
-		}
-		set->pcfg = obj;
-		/* Where a later merge puts "at most one" (load_split). */
-		set->pcfg_diag = dc->list->n;
-		return 0;
+		/*
+		 * All are kept: on threads, which is first is known only
+		 * once every file and piece is in (load_finish).
+		 */
+		return VEC_PUSH(set->pcfgs, pv);
 	}
 	return 0;
 }
@@ -385,7 +380,7 @@ load_object(struct kset *set, const char *file, const struct ynode *root,
 	nerr = kobj_decode(&set->arena, &dc, k->schema, root, "", o);
 	if (object_identity(set, k, o, &dc) == -1 || nerr > 0)
 		return -1;
-	if (add_object(set, k, o, &dc, root) == -1) {
+	if (add_object(set, k, o) == -1) {
 		kobj_err(&dc, root, DIAG_INVALID, NULL, NULL, "out of memory");
 		return -1;
 	}

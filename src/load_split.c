@@ -18,7 +18,8 @@
  * order.  Pieces parse to what the file parses to (ysplit.h), with the
  * file's line numbers (ydoc_piece).  Whatever a piece cannot know alone
  * is settled at the merge: the per-file node limits (counted piece
- * after piece), a second ProxyConfig, and failure: when a piece does not
+ * after piece) and failure (a second ProxyConfig waits for
+ * load_finish, which sees every file and piece): when a piece does not
  * parse cleanly, the file is parsed serially from that piece on, with
  * the counts the pieces before it reached, and the result is the serial
  * parse's to the byte.  While pieces succeed in order, the pages of the
@@ -39,7 +40,6 @@ struct split_job {
 	const char		*buf;		/* borrowed */
 	size_t			 len;
 	const char		*file;		/* the set's arena */
-	struct kpcfg		*pcfg;		/* the set's before this file */
 	size_t			 head_nodes;	/* List: counted by each piece */
 	int			 release;	/* buf's pages may be dropped */
 	struct split_part	*parts;		/* calloc; one per piece */
@@ -98,7 +98,6 @@ split_parse(struct split_job *job, size_t off, size_t end, size_t line,
 	kset_init(&p->set);
 	diag_list_init(&p->diags);
 	p->used = 1;
-	p->set.pcfg = job->pcfg;
 	if (sp->head_len > 0) {
 		if ((cat = malloc(sp->head_len + tlen)) == NULL) {
 			diag_add(&p->diags, DIAG_ERROR, DIAG_SYNTAX, job->file,
@@ -266,44 +265,15 @@ split_head_ok(struct split_job *job)
 	return ok;
 }
 
-/* Put the last diagnostic of l at index at, moving the later ones on. */
-static void
-diag_move_back(struct diag_list *l, size_t at)
-{
-	struct diag d;
-
-	if (l->n == 0 || at >= l->n - 1)
-		return;
-	d = l->v[l->n - 1];
-	memmove(&l->v[at + 1], &l->v[at], (l->n - 1 - at) * sizeof(d));
-	l->v[at] = d;
-}
-
 /* Move part p into set, as load_object() would have added its objects. */
 static int
-split_merge(struct kset *set, struct split_job *job, struct split_part *p,
-    struct diag_list *diags)
+split_merge(struct kset *set, struct split_part *p, struct diag_list *diags)
 {
 	struct kset *ps = &p->set;
 
 	arena_adopt(&set->arena, &ps->arena);
 	if (kset_append(set, ps) == -1)
 		return -1;
-	if (ps->pcfg != NULL && ps->pcfg != job->pcfg) {
-		/* The piece's own first ProxyConfig. */
-		if (set->pcfg != NULL) {
-			const struct kpcfg *o = ps->pcfg;
-			const struct ynode *at = kobj_at(o->y, "kind");
-
-			diag_add(&p->diags, DIAG_ERROR, DIAG_DUPLICATE,
-			    o->file, at ? at->line : 0, at ? at->col : 0,
-			    "ProxyConfig", o->meta.ns, o->meta.name, "kind",
-			    "ProxyConfig", "at most one ProxyConfig; the "
-			    "first is in %s", set->pcfg->file);
-			diag_move_back(&p->diags, ps->pcfg_diag);
-		} else
-			set->pcfg = ps->pcfg;
-	}
 	set->nskipped += ps->nskipped;
 	diag_list_move(diags, &p->diags);
 	return 0;
@@ -365,7 +335,6 @@ load_split(struct kset *set, const char *file, const char *buf, size_t len,
 	job.buf = buf;
 	job.len = len;
 	job.file = file;
-	job.pcfg = set->pcfg;
 	job.release = release;
 	if ((job.parts = calloc(n, sizeof(*job.parts))) == NULL ||
 	    split_prepare(&job, split->nthreads) == -1) {
@@ -409,7 +378,7 @@ load_split(struct kset *set, const char *file, const char *buf, size_t len,
 		k++;
 	}
 	for (i = 0; i < k; i++) {
-		if (split_merge(set, &job, &job.parts[i], diags) == -1 ||
+		if (split_merge(set, &job.parts[i], diags) == -1 ||
 		    job.parts[i].rc == -1)
 			rc = -1;
 		split_part_free(&job.parts[i]);

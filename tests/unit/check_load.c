@@ -545,6 +545,56 @@ START_TEST(test_directory_parallel_complete)
 }
 END_TEST
 
+/*
+ * Threads read a directory's files in any order: with a ProxyConfig in
+ * every file, each later one is an error naming the first file, and
+ * the first file's is the one kept, on every run (a thread once
+ * reported against the first it happened to see).
+ */
+START_TEST(test_directory_proxyconfigs_first)
+{
+	char			 dir[] = "/tmp/svcp-pcfg-XXXXXX";
+	char			 path[256];
+	struct kset		 set;
+	struct diag_list	 dl;
+	FILE			*fp;
+	size_t			 i;
+	int			 f, run;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (f = 0; f < 12; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		fp = fopen(path, "w");
+		fprintf(fp, "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\n"
+		    "---\napiVersion: svcproxy.io/v1alpha1\n"
+		    "kind: ProxyConfig\nmetadata: {name: c%d}\n"
+		    "spec: {workers: %d}\n", f, f, f + 1);
+		fclose(fp);
+	}
+	for (run = 0; run < 40; run++) {
+		kset_init(&set);
+		diag_list_init(&dl);
+		load_path(&set, dir, &dl);
+		ck_assert_ptr_nonnull(set.pcfg);
+		ck_assert_str_eq(set.pcfg->meta.name, "c0");
+		ck_assert_int_eq(set.pcfg->spec.workers.v, 1);
+		ck_assert_uint_eq(dl.nerr, 11);
+		for (i = 0; i < dl.n; i++) {
+			ck_assert_int_eq(dl.v[i].type, DIAG_DUPLICATE);
+			ck_assert_ptr_nonnull(strstr(dl.v[i].detail,
+			    "the first is in "));
+			ck_assert_ptr_nonnull(strstr(dl.v[i].detail, "/00.yaml"));
+		}
+		unit_free(&set, &dl);
+	}
+	for (f = 0; f < 12; f++) {
+		snprintf(path, sizeof(path), "%s/%02d.yaml", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_missing_path)
 {
 	struct kset		set;
@@ -807,6 +857,7 @@ load_suite(void)
 	tcase_add_test(tc, test_two_proxyconfigs);
 	tcase_add_test(tc, test_directory_order_and_hash);
 	tcase_add_test(tc, test_directory_parallel_complete);
+	tcase_add_test(tc, test_directory_proxyconfigs_first);
 	tcase_add_test(tc, test_missing_path);
 	tcase_add_test(tc, test_scalar_kinds);
 	suite_add_tcase(s, tc);
