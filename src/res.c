@@ -21,6 +21,7 @@
 #include "diag.h"
 #include "kobj.h"
 #include "load.h"
+#include "par.h"
 #include "pcfg-t.h"
 #include "proxyproto.h"
 #include "res.h"
@@ -48,16 +49,31 @@ struct addr_host {
 	const char		*host;		/* kset arena or NULL */
 };
 
-/* Everything res_build() works with; lives on its stack. */
+/* A selected Pod with its addresses, parsed once per Service. */
+struct sel_pod {
+	const struct kpod	*p;		/* kset arena */
+	struct ipaddr		 ips[2];
+	size_t			 nips;
+};
+
+/*
+ * Everything res_build() works with; lives on its stack.  Services are
+ * resolved on a few threads, each with a builder of its own: the
+ * shared part (set, pcfg, the indexes) is read only, the scratch
+ * arrays and the arena results go to (out) are the thread's.
+ */
 struct res_builder {
 	const struct kset	*set;		/* borrowed */
 	const struct pcfg	*pcfg;		/* borrowed */
 	struct res_model	*m;		/* borrowed */
+	struct arena		*out;		/* m's arena, or the thread's,
+						   adopted by m's afterwards */
+	struct arena		 own;		/* a thread's out */
 	struct arena		 tmp;		/* owns the Pod index */
 	struct sel_index	 pods;		/* borrows set's Pods */
 	struct slice_ref	*slices;	/* owned; by ns, svc, name */
 	size_t			 nslices;
-	SCRATCH(const struct kpod *) sel;	/* owned: selected Pods */
+	SCRATCH(struct sel_pod) sel;		/* owned: selected Pods */
 	SCRATCH(struct res_endpoint) eps;	/* owned */
 	SCRATCH(struct res_listener) lsn;	/* owned */
 	SCRATCH(struct addr_host) addrs;	/* owned */
@@ -80,7 +96,7 @@ res_copy(struct res_builder *b, const void *src, size_t n, size_t size)
 
 	if (n == 0)
 		return NULL;
-	if ((p = arena_calloc(&b->m->arena, n, size)) == NULL) {
+	if ((p = arena_calloc(b->out, n, size)) == NULL) {
 		b->oom = 1;
 		return NULL;
 	}
@@ -295,13 +311,17 @@ static void
 pods_select(struct res_builder *b, const struct ksvc *ks)
 {
 	struct sel_iter		 it;
+	struct sel_pod		 sp;
 	const struct kpod	*p;
 
 	b->sel.n = 0;
 	sel_iter_map(&it, &b->pods, ks->meta.ns, &ks->spec.selector);
 	while ((p = sel_iter_next(&it)) != NULL)
-		if (!pod_finished(p))
-			PUSH(b, b->sel, p);
+		if (!pod_finished(p)) {
+			sp.p = p;
+			sp.nips = pod_ips(p, sp.ips);
+			PUSH(b, b->sel, sp);
+		}
 }
 
 /*
@@ -343,14 +363,15 @@ pod_endpoints(struct res_builder *b, const struct res_service *s,
     const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
-	struct ipaddr		ips[2];
+	const struct ipaddr	*ips;
 	size_t			i, j, n;
 	int			port;
 
 	for (i = 0; i < b->sel.n; i++) {
-		const struct kpod *p = b->sel.v[i];
+		const struct kpod *p = b->sel.v[i].p;
 
-		if ((n = pod_ips(p, ips)) == 0 ||
+		ips = b->sel.v[i].ips;
+		if ((n = b->sel.v[i].nips) == 0 ||
 		    (port = pod_target_port(p, rp)) == 0)
 			continue;
 		memset(&ep, 0, sizeof(ep));
@@ -662,12 +683,13 @@ headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
 
 	b->addrs.n = 0;
 	for (i = 0; from_pods && i < b->sel.n; i++) {
+		const struct sel_pod *sp = &b->sel.v[i];
+
 		memset(&ep, 0, sizeof(ep));
-		pod_state(b->sel.v[i], pnra, &ep);
-		n = pod_ips(b->sel.v[i], ips);
-		host = pod_hostname(b->sel.v[i], s);
-		for (j = 0; ep.ready && j < n; j++)
-			addr_push(b, &ips[j], host);
+		pod_state(sp->p, pnra, &ep);
+		host = pod_hostname(sp->p, s);
+		for (j = 0; ep.ready && j < sp->nips; j++)
+			addr_push(b, &sp->ips[j], host);
 	}
 	for (i = lo; !from_pods && i < hi; i++) {
 		const struct keps *sl = b->slices[i].eps;
@@ -692,8 +714,8 @@ headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
 	s->naddresses = 0;
 	if (n == 0)
 		return;
-	s->addresses = arena_calloc(&b->m->arena, n, sizeof(*s->addresses));
-	s->address_hosts = arena_calloc(&b->m->arena, n,
+	s->addresses = arena_calloc(b->out, n, sizeof(*s->addresses));
+	s->address_hosts = arena_calloc(b->out, n,
 	    sizeof(*s->address_hosts));
 	if (s->addresses == NULL || s->address_hosts == NULL) {
 		b->oom = 1;
@@ -716,7 +738,7 @@ svc_ports(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 	s->nports = ks->spec.ports.n;
 	if (s->nports == 0)
 		return;
-	s->ports = arena_calloc(&b->m->arena, s->nports, sizeof(*s->ports));
+	s->ports = arena_calloc(b->out, s->nports, sizeof(*s->ports));
 	if (s->ports == NULL) {
 		b->oom = 1;
 		s->nports = 0;
@@ -748,7 +770,7 @@ svc_ips(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 	size_t			 i, n;
 
 	l = &ks->spec.external_ips;
-	if (l->n > 0 && (s->external_ips = arena_calloc(&b->m->arena, l->n,
+	if (l->n > 0 && (s->external_ips = arena_calloc(b->out, l->n,
 	    sizeof(*s->external_ips))) == NULL)
 		b->oom = 1;
 	for (i = 0, n = 0; s->external_ips != NULL && i < l->n; i++)
@@ -756,7 +778,7 @@ svc_ips(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
 			n++;
 	s->nexternal_ips = n;
 	l = &ks->spec.load_balancer_source_ranges;
-	if (l->n > 0 && (s->lb_source_ranges = arena_calloc(&b->m->arena,
+	if (l->n > 0 && (s->lb_source_ranges = arena_calloc(b->out,
 	    l->n, sizeof(*s->lb_source_ranges))) == NULL)
 		b->oom = 1;
 	for (i = 0, n = 0; s->lb_source_ranges != NULL && i < l->n; i++)
@@ -1060,12 +1082,111 @@ build_free(struct res_builder *b)
 	arena_free(&b->tmp);
 }
 
+/* ---- on threads ---- */
+
+/*
+ * The indexes (chunk 0: Pods, 1: slices) are built on a thread while
+ * this one sets the Services up and allocates; then the Services are
+ * resolved in chunks on a few threads.  Below these counts a thread
+ * costs more than it saves.
+ */
+#define RES_INDEX_MIN_THREAD	8192	/* Pods and slices */
+#define RES_SVC_CHUNK		32
+#define RES_SVC_MIN_THREAD	512
+
+struct index_job {
+	struct res_builder	*b;
+	int			 rc[2];
+};
+
+static void
+index_chunk(void *arg, size_t chunk, size_t worker, struct diag_list *diags)
+{
+	struct index_job	*ij = arg;
+	struct res_builder	*b = ij->b;
+
+	(void)worker;
+	(void)diags;
+	if (chunk == 0)
+		ij->rc[0] = sel_index_build(&b->pods, &b->tmp, b->set->pods.v,
+		    b->set->pods.n);
+	else
+		ij->rc[1] = slices_index(b);
+}
+
+/* Worker i's builder: builders[0] is res_build()'s own. */
+struct svc_job {
+	struct res_builder	*builders;
+	struct res_model	*m;
+	size_t			 chunk;		/* Services a chunk */
+};
+
+static void
+svc_chunk(void *arg, size_t chunk, size_t worker, struct diag_list *diags)
+{
+	struct svc_job		*sj = arg;
+	struct res_builder	*b = &sj->builders[worker];
+	size_t			 i;
+
+	(void)diags;
+	for (i = chunk * sj->chunk; i < (chunk + 1) * sj->chunk &&
+	    i < sj->m->nservices && !b->oom; i++)
+		svc_resolve(b, &sj->m->services[i]);
+}
+
+/*
+ * Resolve every Service: workers 1.. get builders that share b's
+ * indexes, with scratch and an arena of their own, which m's arena
+ * adopts afterwards.  Returns -1 when any of them ran out of memory.
+ */
+static int
+resolve_all(struct res_builder *b, struct diag_list *diags)
+{
+	struct res_builder	wb[PAR_MAX_THREADS];
+	struct svc_job		sj;
+	size_t			i, nthreads, nchunks;
+	int			oom = 0;
+
+	nthreads = par_threads(b->m->nservices, RES_SVC_MIN_THREAD);
+	sj.chunk = par_chunk(b->m->nservices, nthreads, RES_SVC_CHUNK);
+	nchunks = (b->m->nservices + sj.chunk - 1) / sj.chunk;
+	wb[0] = *b;
+	for (i = 1; i < nthreads; i++) {
+		memset(&wb[i], 0, sizeof(wb[i]));
+		wb[i].set = b->set;
+		wb[i].pcfg = b->pcfg;
+		wb[i].m = b->m;
+		wb[i].pods = b->pods;
+		wb[i].slices = b->slices;
+		wb[i].nslices = b->nslices;
+		arena_init(&wb[i].own, 0);
+		wb[i].out = &wb[i].own;
+	}
+	sj.builders = wb;
+	sj.m = b->m;
+	par_run(nthreads, nchunks, svc_chunk, &sj, diags);
+	*b = wb[0];	/* its scratch may have grown */
+	oom = b->oom;
+	for (i = 1; i < nthreads; i++) {
+		oom |= wb[i].oom;
+		arena_adopt(&b->m->arena, &wb[i].own);
+		free(wb[i].sel.v);
+		free(wb[i].eps.v);
+		free(wb[i].lsn.v);
+		free(wb[i].addrs.v);
+	}
+	return oom ? -1 : 0;
+}
+
 int
 res_build(const struct kset *set, const struct pcfg *pcfg,
     struct res_model *m, struct diag_list *diags)
 {
 	struct res_builder	b;
+	struct index_job	ij;
+	struct par_job		job;
 	size_t			i, n = 0;
+	int			rc;
 
 	memset(m, 0, sizeof(*m));
 	arena_init(&m->arena, 0);
@@ -1075,13 +1196,18 @@ res_build(const struct kset *set, const struct pcfg *pcfg,
 	b.set = set;
 	b.pcfg = pcfg;
 	b.m = m;
+	b.out = &m->arena;
 	arena_init(&b.tmp, 0);
+	ij.b = &b;
+	ij.rc[0] = ij.rc[1] = 0;
+	par_start(&job, par_threads(set->pods.n + set->epss.n,
+	    RES_INDEX_MIN_THREAD), 2, index_chunk, &ij, diags);
 	for (i = 0; i < set->svcs.n; i++)
 		n += !set->svcs.v[i]->invalid;
 	if (n > 0 && (m->services = arena_calloc(&m->arena, n,
 	    sizeof(*m->services))) == NULL)
-		goto fail;
-	for (i = 0; i < set->svcs.n; i++)
+		b.oom = 1;
+	for (i = 0; i < set->svcs.n && !b.oom; i++)
 		if (!set->svcs.v[i]->invalid)
 			svc_basics(&b, &m->services[m->nservices++],
 			    set->svcs.v[i]);
@@ -1089,14 +1215,10 @@ res_build(const struct kset *set, const struct pcfg *pcfg,
 	if (m->nservices > 1)
 		qsort(m->services, m->nservices, sizeof(*m->services),
 		    svc_cmp);
-	if (b.oom || res_alloc(m, pcfg, diags) == -1)
-		goto fail;
-	if (sel_index_build(&b.pods, &b.tmp, set->pods.v, set->pods.n) == -1 ||
-	    slices_index(&b) == -1)
-		goto fail;
-	for (i = 0; i < m->nservices && !b.oom; i++)
-		svc_resolve(&b, &m->services[i]);
-	if (b.oom)
+	rc = b.oom ? -1 : res_alloc(m, pcfg, diags);
+	par_finish(&job, diags);
+	if (rc == -1 || ij.rc[0] == -1 || ij.rc[1] == -1 ||
+	    resolve_all(&b, diags) == -1)
 		goto fail;
 	build_free(&b);
 	return 0;

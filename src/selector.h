@@ -60,6 +60,7 @@ struct sel_posting {
 	uint64_t		 hash;
 	uint32_t		*pods;		/* index arena; ascending */
 	uint32_t		 n;
+	uint32_t		 id;		/* creation order, building */
 };
 
 struct sel_index {

@@ -89,6 +89,32 @@ val_ctx(struct diag_ctx *dc, struct diag_list *l, const char *file,
 	dc->name = m->name;
 }
 
+void
+val_quiet_init(struct val_quiet *q, const struct diag_ctx *real)
+{
+	diag_list_init(&q->list);
+	q->list.max = 0;
+	q->dc = *real;
+	q->dc.list = &q->list;
+	q->real = real;
+}
+
+int
+val_quiet_again(struct val_quiet *q)
+{
+	struct diag_list	*l = q->real->list;
+	size_t			 said = q->list.nerr + q->list.nwarn;
+
+	if (said > 0 && l->n >= l->max) {
+		l->nerr += q->list.nerr;
+		l->nwarn += q->list.nwarn;
+		l->dropped += said;
+		said = 0;
+	}
+	q->list.nerr = q->list.nwarn = q->list.dropped = 0;
+	return said > 0;
+}
+
 /* ---- DNS names ---- */
 
 static int
@@ -346,13 +372,19 @@ size_t
 val_labels(const struct diag_ctx *dc, const struct kstrmap *m,
     const char *field)
 {
-	size_t i, n = 0;
+	struct val_quiet	q;
+	size_t			i, e, n = 0;
 
+	val_quiet_init(&q, dc);
 	for (i = 0; i < m->n; i++) {
 		n += val_qualified_name(dc, m->v[i].ky, field, m->v[i].key,
 		    m->v[i].key);
-		n += label_value(dc, val_map_value(m, i), field,
-		    m->v[i].value);
+		/* The value's node is a lookup: only for a bad value. */
+		e = label_value(&q.dc, NULL, field, m->v[i].value);
+		if (val_quiet_again(&q))
+			e = label_value(dc, val_map_value(m, i), field,
+			    m->v[i].value);
+		n += e;
 	}
 	return n;
 }
@@ -443,6 +475,22 @@ annotations(const struct diag_ctx *dc, const struct kstrmap *m)
 	return n;
 }
 
+/* fn at (map's key, else fallback) through val_quiet. */
+static size_t
+lazy_rule(const struct diag_ctx *dc, val_name_fn fn, const struct ynode *map,
+    const char *key, const struct ynode *fallback, const char *field,
+    const char *value)
+{
+	struct val_quiet	q;
+	size_t			e;
+
+	val_quiet_init(&q, dc);
+	e = fn(&q.dc, NULL, field, value);
+	if (val_quiet_again(&q))
+		e = fn(dc, val_at(map, key, fallback), field, value);
+	return e;
+}
+
 size_t
 val_meta(const struct diag_ctx *dc, const struct kmeta *m,
     const struct ynode *root, val_name_fn name_fn, int namespaced)
@@ -451,10 +499,10 @@ val_meta(const struct diag_ctx *dc, const struct kmeta *m,
 
 	/* The loader has already refused an object without a name. */
 	if (m->name != NULL)
-		n += name_fn(dc, val_at(m->y, "name", root), "metadata.name",
-		    m->name);
+		n += lazy_rule(dc, name_fn, m->y, "name", root,
+		    "metadata.name", m->name);
 	if (namespaced && m->ns != NULL)
-		n += val_dns1123_label(dc, val_at(m->y, "namespace", root),
+		n += lazy_rule(dc, val_dns1123_label, m->y, "namespace", root,
 		    "metadata.namespace", m->ns);
 	n += val_labels(dc, &m->labels, "metadata.labels");
 	n += annotations(dc, &m->annotations);

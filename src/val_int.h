@@ -22,7 +22,13 @@ void	 val_proxyconfig(struct kset *, struct pcfg *, struct diag_list *);
 void	 val_namespaces(struct kset *, struct diag_list *);
 void	 val_services(struct kset *, const struct pcfg *,
 	    struct diag_list *);
-void	 val_pods(struct kset *, struct diag_list *);
+/*
+ * Pods [lo, hi) of the set: each Pod's rules read and write that Pod
+ * only, so ranges may run on threads at once (val.c), beside
+ * val_services().
+ */
+void	 val_pods_range(struct kset *, size_t lo, size_t hi,
+	    struct diag_list *);
 void	 val_endpointslices(struct kset *, struct diag_list *);
 void	 val_netpols(struct kset *, struct diag_list *);
 
@@ -63,6 +69,31 @@ const struct ynode *val_map_value(const struct kstrmap *, size_t i);
 /* Context for one object's diagnostics. */
 void	 val_ctx(struct diag_ctx *, struct diag_list *, const char *file,
 	    const char *kind, const struct kmeta *);
+/*
+ * A rule costs less than the place of its diagnostic: finding the node
+ * walks the object's YAML (cold memory after loading 50,000 Pods) and
+ * the field path is formatted.  So a hot rule runs first through a
+ * quiet context, with no node and no path, whose list keeps nothing;
+ * only when it spoke and the real list still keeps diagnostics is it
+ * run again, with its place, so the real list gets what the plain call
+ * would have given it.  When the real list is full, what the rule said
+ * is counted there as dropped, which is all the plain call would do.
+ * Rules run this way must not read their node or field path except to
+ * report, and must give the same result twice.
+ */
+struct val_quiet {
+	struct diag_ctx		 dc;	/* pass to the rule, at NULL */
+	struct diag_list	 list;	/* keeps nothing */
+	const struct diag_ctx	*real;	/* borrowed */
+};
+
+void	 val_quiet_init(struct val_quiet *, const struct diag_ctx *real);
+/*
+ * After the quiet call: 1 when it must be made again through real (with
+ * the node and path), else 0.  Resets q for the next rule.
+ */
+int	 val_quiet_again(struct val_quiet *);
+
 /* Boolean forms of the name rules (no diagnostics). */
 int	 val_is_dns1123_label(const char *);
 int	 val_is_dns1123_subdomain(const char *);

@@ -14,6 +14,7 @@
 
 struct pod_ctx {
 	struct diag_ctx		 dc;
+	struct val_quiet	 q;	/* rules first, places on need */
 	struct kpod		*p;
 	size_t			 n;
 };
@@ -24,27 +25,49 @@ struct seen {
 	size_t			 ctr;
 };
 
+/*
+ * The rules run through c->q first (val_int.h): a Pod's nodes and
+ * paths are looked up and formatted only for a value that is wrong.
+ */
 static void
 one_port(struct pod_ctx *c, const char *list, size_t ci, size_t pi,
     struct kpod_port *pt)
 {
 	const struct ynode	*y = pt->y;
 	char			 f[VAL_PATH_MAX];
+	size_t			 e;
 
-	val_path(f, "spec.%s[%zu].ports[%zu].containerPort", list, ci, pi);
 	if (!pt->container_port.set || pt->container_port.v == 0) {
+		val_path(f, "spec.%s[%zu].ports[%zu].containerPort", list, ci,
+		    pi);
 		kobj_err(&c->dc, val_at(y, "containerPort", y), DIAG_REQUIRED,
 		    f, NULL, NULL);
 		c->n++;
-	} else
-		c->n += val_port_number(&c->dc, val_at(y, "containerPort", y),
-		    f, pt->container_port.v);
-	if (pt->host_port.set && pt->host_port.v != 0)
-		c->n += val_port_number(&c->dc, val_at(y, "hostPort", y),
-		    val_path(f, "spec.%s[%zu].ports[%zu].hostPort", list, ci,
-		    pi), pt->host_port.v);
-	c->n += val_protocol(&c->dc, val_at(y, "protocol", y), val_path(f,
-	    "spec.%s[%zu].ports[%zu].protocol", list, ci, pi), &pt->protocol);
+	} else {
+		e = val_port_number(&c->q.dc, NULL, NULL,
+		    pt->container_port.v);
+		if (val_quiet_again(&c->q))
+			e = val_port_number(&c->dc, val_at(y, "containerPort",
+			    y), val_path(f, "spec.%s[%zu].ports[%zu]."
+			    "containerPort", list, ci, pi),
+			    pt->container_port.v);
+		c->n += e;
+	}
+	if (pt->host_port.set && pt->host_port.v != 0) {
+		e = val_port_number(&c->q.dc, NULL, NULL, pt->host_port.v);
+		if (val_quiet_again(&c->q))
+			e = val_port_number(&c->dc, val_at(y, "hostPort", y),
+			    val_path(f, "spec.%s[%zu].ports[%zu].hostPort",
+			    list, ci, pi), pt->host_port.v);
+		c->n += e;
+	}
+	/* The default is written either way; the second call keeps it. */
+	e = val_protocol(&c->q.dc, NULL, NULL, &pt->protocol);
+	if (val_quiet_again(&c->q))
+		e = val_protocol(&c->dc, val_at(y, "protocol", y), val_path(f,
+		    "spec.%s[%zu].ports[%zu].protocol", list, ci, pi),
+		    &pt->protocol);
+	c->n += e;
 }
 
 /*
@@ -57,20 +80,26 @@ static void
 port_name(struct pod_ctx *c, const char *list, size_t ci, size_t ctr,
     size_t pi, const struct kpod_port *pt, struct seen *seen, size_t *nseen)
 {
-	const struct ynode	*at = val_at(pt->y, "name", pt->y);
+	const struct ynode	*at;
 	char			 f[VAL_PATH_MAX];
 	size_t			 k, e;
 
 	if (pt->name == NULL || *pt->name == '\0')
 		return;
-	val_path(f, "spec.%s[%zu].ports[%zu].name", list, ci, pi);
-	if ((e = val_port_name(&c->dc, at, f, pt->name)) > 0) {
+	e = val_port_name(&c->q.dc, NULL, NULL, pt->name);
+	if (val_quiet_again(&c->q))
+		e = val_port_name(&c->dc, val_at(pt->y, "name", pt->y),
+		    val_path(f, "spec.%s[%zu].ports[%zu].name", list, ci, pi),
+		    pt->name);
+	if (e > 0) {
 		c->n += e;
 		return;
 	}
 	for (k = 0; k < *nseen; k++) {
 		if (strcmp(seen[k].name, pt->name) != 0)
 			continue;
+		at = val_at(pt->y, "name", pt->y);
+		val_path(f, "spec.%s[%zu].ports[%zu].name", list, ci, pi);
 		if (seen[k].ctr == ctr) {
 			kobj_err(&c->dc, at, DIAG_DUPLICATE, f, pt->name,
 			    NULL);
@@ -109,15 +138,34 @@ containers(struct pod_ctx *c, const char *list, size_t ctr0,
  * validatePodIPs checks each entry at status.podIPs[i], one per family
  * and no repeats.
  */
+/* The node and path of podIPs entry i (see pod_ips), found on need. */
+struct ip_place {
+	const struct ynode	*at;
+	char			 f[VAL_PATH_MAX];
+};
+
+static void
+ip_place(const struct kpod_status *st, int from_pod_ip, size_t i,
+    struct ip_place *pl)
+{
+	if (pl->at != NULL)
+		return;
+	if (from_pod_ip)
+		pl->at = val_at(st->y, "podIP", st->y);
+	else
+		pl->at = val_at(st->pod_ips.v[i].y, "ip", st->pod_ips.v[i].y);
+	val_path(pl->f, "status.podIPs[%zu]", i);
+}
+
 static void
 pod_ips(struct pod_ctx *c)
 {
 	struct kpod_status	*st = &c->p->status;
-	const struct ynode	*sy = st->y, *at;
+	const struct ynode	*sy = st->y;
 	struct ipaddr		 a[2], x;
-	char			 f[VAL_PATH_MAX];
+	struct ip_place		 pl;
 	const char		*ip;
-	size_t			 i, j, n, bad = 0;
+	size_t			 i, j, n, e, bad = 0;
 	int			 from_pod_ip;
 
 	memset(a, 0, sizeof(a));
@@ -131,23 +179,29 @@ pod_ips(struct pod_ctx *c)
 		    "status.podIP is used, as the API server does");
 	n = from_pod_ip ? 1 : st->pod_ips.n;
 	for (i = 0; i < n; i++) {
-		if (from_pod_ip) {
+		pl.at = NULL;
+		if (from_pod_ip)
 			ip = st->pod_ip;
-			at = val_at(sy, "podIP", sy);
-		} else {
+		else
 			ip = st->pod_ips.v[i].ip != NULL ?
 			    st->pod_ips.v[i].ip : "";
-			at = val_at(st->pod_ips.v[i].y, "ip",
-			    st->pod_ips.v[i].y);
+		e = val_ip(&c->q.dc, NULL, NULL, ip, 0, &x);
+		if (val_quiet_again(&c->q)) {
+			ip_place(st, from_pod_ip, i, &pl);
+			e = val_ip(&c->dc, pl.at, pl.f, ip, 0, &x);
 		}
-		val_path(f, "status.podIPs[%zu]", i);
-		if (val_ip(&c->dc, at, f, ip, 0, &x) > 0) {
+		if (e > 0) {
 			c->n++;
 			bad++;
 			continue;
 		}
-		if (ipaddr_is_loopback(&x))
-			val_warn_loopback(&c->dc, at, f, ip);
+		if (ipaddr_is_loopback(&x)) {
+			val_warn_loopback(&c->q.dc, NULL, NULL, ip);
+			if (val_quiet_again(&c->q)) {
+				ip_place(st, from_pod_ip, i, &pl);
+				val_warn_loopback(&c->dc, pl.at, pl.f, ip);
+			}
+		}
 		if (i < 2)
 			a[i] = x;
 		for (j = 0; j < i; j++)
@@ -155,7 +209,8 @@ pod_ips(struct pod_ctx *c)
 			    strcmp(st->pod_ips.v[j].ip, ip) == 0)
 				break;
 		if (j < i) {
-			kobj_err(&c->dc, at, DIAG_DUPLICATE, f, ip, NULL);
+			ip_place(st, from_pod_ip, i, &pl);
+			kobj_err(&c->dc, pl.at, DIAG_DUPLICATE, pl.f, ip, NULL);
 			c->n++;
 		}
 	}
@@ -176,12 +231,24 @@ dns_names(struct pod_ctx *c)
 {
 	const struct kpod_spec	*sp = &c->p->spec;
 
-	if (sp->hostname != NULL && *sp->hostname != '\0')
-		c->n += val_dns1123_label(&c->dc, val_at(sp->y, "hostname",
-		    sp->y), "spec.hostname", sp->hostname);
-	if (sp->subdomain != NULL && *sp->subdomain != '\0')
-		c->n += val_dns1123_label(&c->dc, val_at(sp->y, "subdomain",
-		    sp->y), "spec.subdomain", sp->subdomain);
+	size_t			 e;
+
+	if (sp->hostname != NULL && *sp->hostname != '\0') {
+		e = val_dns1123_label(&c->q.dc, NULL, NULL, sp->hostname);
+		if (val_quiet_again(&c->q))
+			e = val_dns1123_label(&c->dc, val_at(sp->y,
+			    "hostname", sp->y), "spec.hostname",
+			    sp->hostname);
+		c->n += e;
+	}
+	if (sp->subdomain != NULL && *sp->subdomain != '\0') {
+		e = val_dns1123_label(&c->q.dc, NULL, NULL, sp->subdomain);
+		if (val_quiet_again(&c->q))
+			e = val_dns1123_label(&c->dc, val_at(sp->y,
+			    "subdomain", sp->y), "spec.subdomain",
+			    sp->subdomain);
+		c->n += e;
+	}
 }
 
 static size_t
@@ -195,11 +262,12 @@ count_ports(const struct kpod_container *v, size_t n)
 }
 
 void
-val_pods(struct kset *set, struct diag_list *diags)
+val_pods_range(struct kset *set, size_t lo, size_t hi,
+    struct diag_list *diags)
 {
 	size_t i;
 
-	for (i = 0; i < set->pods.n; i++) {
+	for (i = lo; i < hi && i < set->pods.n; i++) {
 		struct kpod		*p = set->pods.v[i];
 		struct kpod_spec	*sp = &p->spec;
 		struct pod_ctx		 c;
@@ -209,6 +277,7 @@ val_pods(struct kset *set, struct diag_list *diags)
 		memset(&c, 0, sizeof(c));
 		c.p = p;
 		val_ctx(&c.dc, diags, p->file, "Pod", &p->meta);
+		val_quiet_init(&c.q, &c.dc);
 		c.n = val_meta(&c.dc, &p->meta, p->y, val_dns1123_subdomain, 1);
 		c.n += val_lb_weight_annotation(&c.dc, &p->meta);
 		nports = count_ports(sp->containers.v, sp->containers.n) +
