@@ -63,6 +63,24 @@ NET="127.76.$A"
 SP=$(free_port 20000 29999 127.0.0.1)
 [ -n "$SP" ] || { echo "no free port"; exit 1; }
 
+# chrome_gone UD: chromium's helpers (renderer, utility, crashpad
+# handler) outlive the browser process by a moment and still write into
+# its profile, so rm -rf may find a directory filling again: wait for
+# every process naming UD to end (bounded; killed after 5 s), then
+# remove it.
+chrome_gone() {
+	local n=0
+	while pgrep -f -- "$1" >/dev/null && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	pkill -KILL -f -- "$1" 2>/dev/null || true
+	n=0
+	until rm -rf "$1" 2>/dev/null || [ $n -ge 20 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
 # browse OUT URL [FLAGS...]: chromium's DOM of URL after its script ran
 # into OUT (the virtual time budget lets the page's reads of /status
 # and its refresh timer run; the browser waits for pending fetches).
@@ -87,7 +105,7 @@ browse() {
 		stop_pids "$cpid"
 	fi
 	wait "$cpid" 2>/dev/null || true
-	rm -rf "$ud"
+	chrome_gone "$ud"
 }
 # dom OUT QUERY: the page's DOM with QUERY, after 4 s of its time.
 dom() {
@@ -121,7 +139,7 @@ cdp() {
 	    >"$out" 2>"$TMP/cdp.err"
 	set -e
 	stop_pids "$cpid"
-	rm -rf "$ud"
+	chrome_gone "$ud"
 	[ ! -s "$TMP/cdp.err" ] || sed 's/^/#   cdp: /' "$TMP/cdp.err"
 }
 # row_state FILE ATTR KEY: the data-state of the row whose data-ATTR is
