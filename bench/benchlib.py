@@ -10,6 +10,7 @@ load_run()), whose OUT, BACKENDS and ports the caller has set.
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -150,6 +151,39 @@ backend %s
     balance roundrobin
 %s""" % (by, threads, R.OUT, name, opts, front, addr, port, front, front,
            srv))
+
+
+def free_port():
+    """A port the kernel says is free on 127.0.0.1 (for an admin
+    address: a fixed one can collide with tests running meanwhile)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def netpols_yaml(n, client_cidr, admits):
+    """n NetworkPolicies isolating the bench Pods (namespace bench, app:
+    bench-http).  Policy i allows, on the named port http, its own
+    10.x.y.0/24, and client_cidr as well when admits(i)."""
+    out = ""
+    for i in range(n):
+        out += """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-%04d, namespace: bench}
+spec:
+  podSelector: {matchLabels: {app: bench-http}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - ipBlock: {cidr: 10.%d.%d.0/24}
+%s    ports:
+    - {port: http}
+""" % (i, i // 256, i % 256,
+            "    - ipBlock: {cidr: %s}\n" % client_cidr if admits(i) else "")
+    return out
 
 
 def svcproxy_yaml(by, cidr, admin, ip, port, target, rest="", name="http",

@@ -97,35 +97,8 @@ def policies(last_only):
     """NPOL NetworkPolicies on the bench Pods.  Each allows, on the named
     port, its own 10.x.y.0/24; all of them (or only the last judged:
     the table keeps them in name order) also the client, 127.0.0.1."""
-    out = []
-    for i in range(NPOL):
-        client = (not last_only) or i == NPOL - 1
-        out.append("""---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-%04d, namespace: bench}
-spec:
-  podSelector: {matchLabels: {app: bench-http}}
-  policyTypes: [Ingress]
-  ingress:
-  - from:
-    - ipBlock: {cidr: 10.%d.%d.0/24}
-%s    ports:
-    - {port: http}
-""" % (i, i // 256, i % 256,
-            "    - ipBlock: {cidr: 127.0.0.0/24}\n" if client else ""))
-    return "".join(out)
-
-
-def free_port():
-    """A port the kernel says is free on 127.0.0.1 (for an admin
-    address: a fixed one can collide with tests running meanwhile)."""
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return B.netpols_yaml(NPOL, "127.0.0.0/24",
+                          lambda i: not last_only or i == NPOL - 1)
 
 
 def svcproxy_conf(i, name, addr, feats):
@@ -141,7 +114,7 @@ def svcproxy_conf(i, name, addr, feats):
     if "pol" in feats or "pol-last" in feats:
         pol = policies("pol-last" in feats)
     return R.write(os.path.join(OUT, name + ".yaml"), B.svcproxy_yaml(
-        "bench/conn_levers.py", CIDR, "127.0.0.1:%d" % free_port(), addr,
+        "bench/conn_levers.py", CIDR, "127.0.0.1:%d" % B.free_port(), addr,
         PORT, "http", B.pods_yaml(R.BACKENDS, tport) + pol,
         annotations=ann, affinity=aff))
 
