@@ -19,6 +19,7 @@
 #include "netaddr.h"
 #include "proxyproto.h"
 #include "relay_udp.h"
+#include "worker-t.h"
 
 /* Control room for one IPv4 or IPv6 packet info message. */
 #define RELAY_UDP_CTL	CMSG_SPACE(sizeof(struct in6_pktinfo))
@@ -87,32 +88,17 @@ relay_udp_mono(struct relay_udp_wrk *w)
 
 /* ---- the fd budget (worker.h: one fd per flow) ---- */
 
-/*
- * Flows are counted even while the cap is 0 (no budget), as the TCP
- * side counts its connections: a reload that sets a cap then finds
- * the count right, and a give always matches its take.
- */
 static int
 relay_udp_fd_take(struct relay_udp_wrk *w)
 {
-	uint64_t cap;
-
-	if (w->fds == NULL)
-		return 1;
-	cap = atomic_load_explicit(w->fd_cap, memory_order_relaxed);
-	if (atomic_fetch_add_explicit(w->fds, 1, memory_order_relaxed) + 1 >
-	    cap && cap != 0) {
-		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
-		return 0;
-	}
-	return 1;
+	return w->fds == NULL || fd_budget_take(w->fds, w->fd_cap, 1);
 }
 
 static void
 relay_udp_fd_give(struct relay_udp_wrk *w)
 {
 	if (w->fds != NULL)
-		atomic_fetch_sub_explicit(w->fds, 1, memory_order_relaxed);
+		fd_budget_give(w->fds, 1);
 }
 
 /* ---- the per-port bound (svcproxy.io/udp-max-flows) ---- */

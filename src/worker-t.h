@@ -26,4 +26,31 @@ struct wrk_stats {
 	atomic_load_explicit(&(st)->f, memory_order_relaxed) + (n), \
 	memory_order_relaxed)
 
+/*
+ * Take n fds of a budget: the workers' count fds, capped at *cap (0: no
+ * cap; a reload may change it).  Counted even without a cap, so that a
+ * give always matches its take.  0 when taking would pass the cap.
+ * The TCP accept (2 per connection) and the UDP relay (1 per flow)
+ * share one budget (worker.h).
+ */
+static inline int
+fd_budget_take(_Atomic uint64_t *fds, const _Atomic uint64_t *cap,
+    uint64_t n)
+{
+	uint64_t c = atomic_load_explicit(cap, memory_order_relaxed);
+
+	if (atomic_fetch_add_explicit(fds, n, memory_order_relaxed) + n > c &&
+	    c != 0) {
+		atomic_fetch_sub_explicit(fds, n, memory_order_relaxed);
+		return 0;
+	}
+	return 1;
+}
+
+static inline void
+fd_budget_give(_Atomic uint64_t *fds, uint64_t n)
+{
+	atomic_fetch_sub_explicit(fds, n, memory_order_relaxed);
+}
+
 #endif

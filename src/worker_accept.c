@@ -69,25 +69,17 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 	return l->cache_lsn;
 }
 
-/*
- * Take n fds of the group's budget (worker.h: 2 per connection, 1 per
- * UDP flow), or 0 when that would pass it.
- */
+/* n fds of the group's budget (worker-t.h), or 0 when that would pass it. */
 static int
 wrk_fd_take(struct wrk_group *g, uint64_t n)
 {
-	if (atomic_fetch_add_explicit(&g->fds, n, memory_order_relaxed) + n >
-	    g->fd_cap && g->fd_cap != 0) {
-		atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
-		return 0;
-	}
-	return 1;
+	return fd_budget_take(&g->fds, &g->fd_cap, n);
 }
 
 static void
 wrk_fd_give(struct wrk_group *g, uint64_t n)
 {
-	atomic_fetch_sub_explicit(&g->fds, n, memory_order_relaxed);
+	fd_budget_give(&g->fds, n);
 }
 
 /* Is a new connection for sp over the global or the Service's limit? */
