@@ -74,7 +74,8 @@ chunk_new(size_t size)
 	void			*p;
 
 	p = mmap(NULL, sizeof(*c) + size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS |
+	    (size >= ARENA_CHUNK_MAX ? MAP_POPULATE : 0), -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	c = p;

@@ -88,30 +88,11 @@ sel_match_selector(const struct klabel_selector *ls,
 
 /* ---- Pod index ---- */
 
-/*
- * The index's own hash, never stored nor shown: building the index
- * hashes every label of every Pod, and FNV-1a's byte at a time was
- * half of resolving 50,000 Pods.  Eight bytes a step, the length mixed
- * in last, so ("ab","c") and ("a","bc") differ; the final shift brings
- * the high bits down to the low ones the table's mask keeps.
- */
-#define SEL_HASH_MUL	0x9e3779b97f4a7c15ULL
-
+/* The index's own hash, never stored nor shown (hash.h). */
 static uint64_t
 str_hash(uint64_t h, const char *s)
 {
-	size_t		len = strlen(s), i;
-	uint64_t	w;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * SEL_HASH_MUL;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, s + i, len - i);
-	h = (h ^ w ^ ((uint64_t)len << 56)) * SEL_HASH_MUL;
-	return h ^ (h >> 32);
+	return hash_fast_buf(h, s, strlen(s));
 }
 
 /* hns: str_hash(FNV1A64_INIT, ns), computed once per Pod. */

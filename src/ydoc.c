@@ -48,9 +48,17 @@ struct yanchors {
 };
 
 /* Equal short scalars share one copy: keys repeat on every object. */
+struct yintern_slot {
+	const char	 *str;		/* arena; NULL: free */
+	uint32_t	  len;
+	uint32_t	  hash;		/* low bits of hash_fast_buf(): the
+					   table grows without hashing again,
+					   and most probes end without a
+					   memcmp */
+};
+
 struct yintern {
-	const char	**slots;	/* malloc; open addressing */
-	uint32_t	 *lens;		/* malloc */
+	struct yintern_slot *slots;	/* malloc; open addressing */
 	size_t		  nslots;	/* power of two */
 	size_t		  used;
 };
@@ -132,9 +140,16 @@ node_new(struct yparse *p, enum ynode_kind kind, const yaml_mark_t *m)
 		    "%s", "out of memory");
 		return NULL;
 	}
-	n->kind = kind;
-	n->line = file_line(p, m->line);
-	n->col = (unsigned)m->column + 1;
+	/*
+	 * One whole store: setting a bit-field alone reads its word first,
+	 * which maps the zero page and faults again (with a TLB flush on
+	 * every CPU) on the write.
+	 */
+	*n = (struct ynode){
+		.line = file_line(p, m->line),
+		.col = (unsigned)m->column + 1,
+		.kind = kind,
+	};
 	return n;
 }
 
@@ -379,31 +394,21 @@ close_collection(struct yparse *p)
 static int
 intern_grow(struct yintern *t)
 {
-	size_t		 nslots = t->nslots ? t->nslots * 2 : 1024, i;
-	const char	**slots = calloc(nslots, sizeof(*slots));
-	uint32_t	*lens = calloc(nslots, sizeof(*lens));
+	size_t			 nslots = t->nslots ? t->nslots * 2 : 1024, i, j;
+	struct yintern_slot	*slots = calloc(nslots, sizeof(*slots));
 
-	if (slots == NULL || lens == NULL) {
-		free(slots);
-		free(lens);
+	if (slots == NULL)
 		return -1;
-	}
 	for (i = 0; i < t->nslots; i++) {
-		size_t j;
-
-		if (t->slots[i] == NULL)
+		if (t->slots[i].str == NULL)
 			continue;
-		j = fnv1a64_buf(FNV1A64_INIT, t->slots[i], t->lens[i]) &
-		    (nslots - 1);
-		while (slots[j] != NULL)
-			j = (j + 1) & (nslots - 1);
+		for (j = t->slots[i].hash & (nslots - 1); slots[j].str != NULL;
+		    j = (j + 1) & (nslots - 1))
+			;
 		slots[j] = t->slots[i];
-		lens[j] = t->lens[i];
 	}
 	free(t->slots);
-	free(t->lens);
 	t->slots = slots;
-	t->lens = lens;
 	t->nslots = nslots;
 	return 0;
 }
@@ -412,22 +417,27 @@ intern_grow(struct yintern *t)
 static const char *
 intern(struct yparse *p, const unsigned char *s, size_t len)
 {
-	struct yintern	*t = &p->intern;
-	size_t		 j;
-	char		*copy;
+	struct yintern		*t = &p->intern;
+	struct yintern_slot	*slot;
+	uint32_t		 h;
+	size_t			 j;
+	char			*copy;
 
 	if (len > YINTERN_MAX_LEN)
 		return arena_strndup(p->a, (const char *)s, len);
 	if ((t->used + 1) * 2 > t->nslots && intern_grow(t) == -1)
 		return arena_strndup(p->a, (const char *)s, len);
-	j = fnv1a64_buf(FNV1A64_INIT, s, len) & (t->nslots - 1);
-	for (; t->slots[j] != NULL; j = (j + 1) & (t->nslots - 1))
-		if (t->lens[j] == len && memcmp(t->slots[j], s, len) == 0)
-			return t->slots[j];
+	h = (uint32_t)hash_fast_buf(0, s, len);
+	for (j = h & (t->nslots - 1); (slot = &t->slots[j])->str != NULL;
+	    j = (j + 1) & (t->nslots - 1))
+		if (slot->hash == h && slot->len == len &&
+		    memcmp(slot->str, s, len) == 0)
+			return slot->str;
 	if ((copy = arena_strndup(p->a, (const char *)s, len)) == NULL)
 		return NULL;
-	t->slots[j] = copy;
-	t->lens[j] = (uint32_t)len;
+	slot->str = copy;
+	slot->len = (uint32_t)len;
+	slot->hash = h;
 	t->used++;
 	return copy;
 }
@@ -741,7 +751,6 @@ yparse_cleanup(struct yparse *p)
 	anchor_reset(&p->anchors);
 	free(p->docs);
 	free(p->intern.slots);
-	free(p->intern.lens);
 }
 
 int
