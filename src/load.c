@@ -17,6 +17,7 @@
 #include "kobj.h"
 #include "load.h"
 #include "load_int.h"
+#include "par.h"
 #include "vec.h"
 #include "ydoc.h"
 
@@ -476,7 +477,7 @@ load_path(struct kset *set, const char *path, struct diag_list *diags)
 	struct stat	 st;
 	struct file_buf	 fb = { NULL, 0 };
 	_Atomic size_t	 total = 0;
-	int		 rc, serial = getenv("SVCPROXY_PARSE_SERIAL") != NULL;
+	int		 rc, serial = par_serial();
 
 	if (stat(path, &st) == -1) {
 		diag_add(diags, DIAG_ERROR, DIAG_IO, path, 0, 0, NULL, NULL,

@@ -7,6 +7,12 @@
 
 #include "par.h"
 
+int
+par_serial(void)
+{
+	return getenv("SVCPROXY_PARSE_SERIAL") != NULL;
+}
+
 size_t
 par_threads(size_t nitems, size_t min_per_thread)
 {
@@ -14,7 +20,7 @@ par_threads(size_t nitems, size_t min_per_thread)
 	long		 ncpu;
 	size_t		 n;
 
-	if (getenv("SVCPROXY_PARSE_SERIAL") != NULL)
+	if (par_serial())
 		return 1;
 	if ((force = getenv("SVCPROXY_CONFIG_THREADS")) != NULL &&
 	    *force >= '1' && *force <= '0' + PAR_MAX_THREADS &&

@@ -30,6 +30,13 @@
 #define PAR_MAX_THREADS	4
 
 /*
+ * Whether SVCPROXY_PARSE_SERIAL asks for one thread throughout: parsing
+ * (load.c) and the config side (par_threads) read it here, so that the
+ * two cannot disagree on what it means.
+ */
+int	 par_serial(void);
+
+/*
  * Threads for nitems items (this one included): 1 when serial, else
  * up to min(CPUs, PAR_MAX_THREADS), at least min_per_thread items each.
  */
