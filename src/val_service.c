@@ -186,27 +186,28 @@ validate(struct svc_ctx *c)
 	struct ksvc_spec *sp = &c->s->spec;
 
 	c->n += val_meta(&c->dc, &c->s->meta, c->s->y, val_dns1035_label, 1);
-	annotations(c);
+	val_svc_annotations(c);
 	if (sp->ports.n == 0 && !headless(c->s) &&
 	    !is(sp->type, "ExternalName"))
 		err(c, at(c, "ports"), DIAG_REQUIRED, "spec.ports", NULL,
 		    NULL);
-	by_type(c);
-	ports(c);
+	val_svc_by_type(c);
+	val_svc_ports(c);
 	c->n += val_labels(&c->dc, &sp->selector, "spec.selector");
-	affinity(c);
-	/* ValidateServiceClusterIPsRelatedFields ran in cluster_ips(). */
-	external(c);
+	val_svc_affinity(c);
+	/* ValidateServiceClusterIPsRelatedFields ran in
+	   val_svc_cluster_ips(). */
+	val_svc_external_ips(c);
 	if (!is(sp->type, "ClusterIP") && !is(sp->type, "NodePort") &&
 	    !is(sp->type, "LoadBalancer") && !is(sp->type, "ExternalName"))
 		err(c, at(c, "type"), DIAG_NOT_SUPPORTED, "spec.type",
 		    sp->type, "supported values: \"ClusterIP\", "
 		    "\"ExternalName\", \"LoadBalancer\", \"NodePort\"");
-	port_sets(c);
-	source_ranges(c);
-	lb_fields(c);
-	lb_ip(c);
-	traffic_policies(c);
+	val_svc_port_sets(c);
+	val_svc_source_ranges(c);
+	val_svc_lb_fields(c);
+	val_svc_lb_ip(c);
+	val_svc_traffic_policies(c);
 	api_warnings(c);
 }
 
@@ -223,13 +224,13 @@ one_service(struct kset *set, size_t idx, struct svc_alloc *al,
 	c.pcfg = pcfg;
 	c.al = al;
 	val_ctx(&c.dc, dl, c.s->file, "Service", &c.s->meta);
-	cluster_ips(&c);
-	alloc_cluster_ips(&c);
-	alloc_node_ports(&c);
+	val_svc_cluster_ips(&c);
+	val_svc_alloc_cluster_ips(&c);
+	val_svc_alloc_node_ports(&c);
 	validate(&c);
 	if (c.n > 0) {
 		c.s->invalid = 1;
-		release_node_ports(&c);
+		val_svc_release_node_ports(&c);
 	}
 }
 
@@ -245,7 +246,7 @@ val_services(struct kset *set, const struct pcfg *pcfg,
 		defaults(set, set->svcs.v[i]);
 	/* Out of memory: no allocation checks, validation still runs. */
 	al.port_owner = calloc(NODE_PORTS, sizeof(*al.port_owner));
-	collect_ips(set, &al);
+	val_svc_collect_ips(set, &al);
 	for (i = 0; i < set->svcs.n; i++)
 		one_service(set, i, &al, pcfg, diags);
 	free(al.ips);

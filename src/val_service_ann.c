@@ -367,7 +367,7 @@ default_v1_on_udp(struct svc_ctx *c)
 
 /* The annotations ValidateService reads, and svcproxy's own. */
 void
-annotations(struct svc_ctx *c)
+val_svc_annotations(struct svc_ctx *c)
 {
 	const struct kstrmap	*m = &c->s->meta.annotations;
 	const char		*hints = NULL, *mode = NULL;

@@ -105,27 +105,42 @@ note_holder(struct svc_ctx *c, const struct ynode *node, const char *field,
 	    "%s/%s", o->meta.ns, o->meta.name);
 }
 
+/*
+ * The stages val_service.c runs, each over one Service (c) unless it
+ * says otherwise; every error is counted in c->n, a failed allocation
+ * sets c->alloc_failed.
+ */
+
 /* val_service_ips.c */
-void	 collect_ips(struct kset *, struct svc_alloc *);
-void	 cluster_ips(struct svc_ctx *);
-void	 alloc_cluster_ips(struct svc_ctx *);
+/* Every requested cluster IP of set into al->ips (malloc'd, the
+   caller frees), sorted, for the allocation that follows. */
+void	 val_svc_collect_ips(struct kset *set, struct svc_alloc *al);
+/* ValidateServiceClusterIPsRelatedFields, then initIPFamilyFields. */
+void	 val_svc_cluster_ips(struct svc_ctx *);
+/* The requested cluster IPs against those created Services hold. */
+void	 val_svc_alloc_cluster_ips(struct svc_ctx *);
 
 /* val_service_ports.c */
-void	 alloc_node_ports(struct svc_ctx *);
-void	 release_node_ports(struct svc_ctx *);
-void	 ports(struct svc_ctx *);
-void	 port_sets(struct svc_ctx *);
+/* initNodePorts: the requested nodePorts, marked with this Service. */
+void	 val_svc_alloc_node_ports(struct svc_ctx *);
+/* Undo val_svc_alloc_node_ports() for a Service that was not created. */
+void	 val_svc_release_node_ports(struct svc_ctx *);
+/* validateServicePort, for each port. */
+void	 val_svc_ports(struct svc_ctx *);
+/* The rules over all ports: nodePort on ClusterIP, duplicates. */
+void	 val_svc_port_sets(struct svc_ctx *);
 
-/* val_service_type.c */
-void	 by_type(struct svc_ctx *);
-void	 source_ranges(struct svc_ctx *);
-void	 external(struct svc_ctx *);
-void	 lb_ip(struct svc_ctx *);
-void	 lb_fields(struct svc_ctx *);
-void	 affinity(struct svc_ctx *);
-void	 traffic_policies(struct svc_ctx *);
+/* val_service_type.c, in ValidateService's order */
+void	 val_svc_by_type(struct svc_ctx *);
+void	 val_svc_source_ranges(struct svc_ctx *);
+void	 val_svc_external_ips(struct svc_ctx *);
+void	 val_svc_lb_ip(struct svc_ctx *);		/* warnings only */
+void	 val_svc_lb_fields(struct svc_ctx *);
+void	 val_svc_affinity(struct svc_ctx *);
+void	 val_svc_traffic_policies(struct svc_ctx *);
 
 /* val_service_ann.c */
-void	 annotations(struct svc_ctx *);
+/* Every annotation, then the health and balancing settings they make. */
+void	 val_svc_annotations(struct svc_ctx *);
 
 #endif

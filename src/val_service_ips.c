@@ -47,7 +47,7 @@ family_policy(struct svc_ctx *c)
  * allocates (initIPFamilyFields), and not again.
  */
 void
-cluster_ips(struct svc_ctx *c)
+val_svc_cluster_ips(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	const struct kstrlist	*l = &sp->cluster_ips, *fam = &sp->ip_families;
@@ -179,7 +179,7 @@ ip_owner(const struct svc_ctx *c, const struct ipaddr *ip)
 
 /* allocClusterIPs for the requested addresses. */
 void
-alloc_cluster_ips(struct svc_ctx *c)
+val_svc_alloc_cluster_ips(struct svc_ctx *c)
 {
 	const struct ksvc_spec	*sp = &c->s->spec;
 	const struct kstrlist	*l = &sp->cluster_ips;
@@ -205,7 +205,7 @@ alloc_cluster_ips(struct svc_ctx *c)
 
 /* Every requested cluster IP, for ip_owner(). */
 void
-collect_ips(struct kset *set, struct svc_alloc *al)
+val_svc_collect_ips(struct kset *set, struct svc_alloc *al)
 {
 	size_t i, k;
 

@@ -76,7 +76,7 @@ requested_node_port(const struct ksvc_spec *sp, int64_t port)
  * this Service; one_service() releases them if the Service fails.
  */
 void
-alloc_node_ports(struct svc_ctx *c)
+val_svc_alloc_node_ports(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	int64_t			*by_port = NULL, np, want;
@@ -136,9 +136,9 @@ alloc_node_ports(struct svc_ctx *c)
 		    1);
 }
 
-/* Undo alloc_node_ports() for a Service that was not created. */
+/* Undo val_svc_alloc_node_ports() for a Service that was not created. */
 void
-release_node_ports(struct svc_ctx *c)
+val_svc_release_node_ports(struct svc_ctx *c)
 {
 	const struct ksvc_spec	*sp = &c->s->spec;
 	uint32_t		 me = (uint32_t)c->idx + 1;
@@ -213,7 +213,7 @@ one_port(struct svc_ctx *c, size_t i)
 }
 
 void
-ports(struct svc_ctx *c)
+val_svc_ports(struct svc_ctx *c)
 {
 	size_t i;
 
@@ -223,7 +223,7 @@ ports(struct svc_ctx *c)
 
 /* The port rules ValidateService runs after the type check. */
 void
-port_sets(struct svc_ctx *c)
+val_svc_port_sets(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	char			 f[VAL_PATH_MAX], bad[48];

@@ -18,7 +18,7 @@
 	"load-balancer-source-ranges"
 
 void
-by_type(struct svc_ctx *c)
+val_svc_by_type(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	const char		*type = sp->type, *ext = sp->external_name;
@@ -85,7 +85,7 @@ padded_cidr(struct svc_ctx *c, const struct ynode *node, const char *field,
  * always spelled it.
  */
 void
-source_ranges(struct svc_ctx *c)
+val_svc_source_ranges(struct svc_ctx *c)
 {
 	const struct kstrlist	*l = &c->s->spec.load_balancer_source_ranges;
 	const struct kstrmap	*m = &c->s->meta.annotations;
@@ -128,7 +128,7 @@ source_ranges(struct svc_ctx *c)
 }
 
 void
-external(struct svc_ctx *c)
+val_svc_external_ips(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	const struct kstrlist	*l = &sp->external_ips;
@@ -145,7 +145,7 @@ external(struct svc_ctx *c)
  * Service), so it never makes a Service invalid here either.
  */
 void
-lb_ip(struct svc_ctx *c)
+val_svc_lb_ip(struct svc_ctx *c)
 {
 	const struct ksvc_spec	*sp = &c->s->spec;
 	const struct ynode	*node = at(c, "loadBalancerIP");
@@ -169,7 +169,7 @@ lb_ip(struct svc_ctx *c)
 }
 
 void
-lb_fields(struct svc_ctx *c)
+val_svc_lb_fields(struct svc_ctx *c)
 {
 	const struct ksvc_spec	*sp = &c->s->spec;
 	const char		*lb_only = "may only be used when `type` is "
@@ -192,7 +192,7 @@ lb_fields(struct svc_ctx *c)
 }
 
 void
-affinity(struct svc_ctx *c)
+val_svc_affinity(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	const struct kint	*t = &sp->session_affinity_config.client_ip.
@@ -221,7 +221,7 @@ affinity(struct svc_ctx *c)
 }
 
 void
-traffic_policies(struct svc_ctx *c)
+val_svc_traffic_policies(struct svc_ctx *c)
 {
 	struct ksvc_spec	*sp = &c->s->spec;
 	const char		*etp = sp->external_traffic_policy;
