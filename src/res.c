@@ -51,7 +51,7 @@ svc_resolve(struct res_builder *b, struct res_service *s)
 		s->proxied = 1;
 		xn_target_ports(s);
 		for (i = 0; i < s->nports; i++)
-			port_listeners(b, s, &s->ports[i]);
+			res_port_listeners(b, s, &s->ports[i]);
 	}
 	if (is_type(s, "ExternalName"))
 		return;
@@ -59,23 +59,23 @@ svc_resolve(struct res_builder *b, struct res_service *s)
 	    ks->spec.publish_not_ready_addresses.v;
 	from_pods = ks->spec.selector.n > 0;
 	if (from_pods)
-		pods_select(b, ks);
+		res_pods_select(b, ks);
 	else
-		slices_of(b, s->ns, s->name, &lo, &hi);
+		res_slices_of(b, s->ns, s->name, &lo, &hi);
 	for (i = 0; i < s->nports; i++) {
 		struct res_port *rp = &s->ports[i];
 
 		b->eps.n = 0;
 		if (from_pods)
-			pod_endpoints(b, s, rp, pnra);
+			res_pod_endpoints(b, s, rp, pnra);
 		else
-			slice_endpoints(b, lo, hi, rp, pnra);
-		eps_finish(b, rp);
+			res_slice_endpoints(b, lo, hi, rp, pnra);
+		res_eps_finish(b, rp);
 		if (s->proxied)
-			port_listeners(b, s, rp);
+			res_port_listeners(b, s, rp);
 	}
 	if (s->headless)
-		headless_addresses(b, s, pnra, lo, hi, from_pods);
+		res_headless_addresses(b, s, pnra, lo, hi, from_pods);
 }
 
 static int
@@ -129,7 +129,7 @@ index_chunk(void *arg, size_t chunk, size_t worker, struct diag_list *diags)
 		ij->rc[0] = sel_index_build(&b->pods, &b->tmp, b->set->pods.v,
 		    b->set->pods.n);
 	else
-		ij->rc[1] = slices_index(b);
+		ij->rc[1] = res_slices_index(b);
 }
 
 /* Worker i's builder: builders[0] is res_build()'s own. */
@@ -227,7 +227,7 @@ res_build(const struct kset *set, const struct pcfg *pcfg,
 		b.oom = 1;
 	for (i = 0; i < set->svcs.n && !b.oom; i++)
 		if (!set->svcs.v[i]->invalid)
-			svc_basics(&b, &m->services[m->nservices++],
+			res_svc_basics(&b, &m->services[m->nservices++],
 			    set->svcs.v[i]);
 	/* Allocation walks them in this order: keep it ns/name. */
 	if (m->nservices > 1)

@@ -42,7 +42,7 @@ slice_cmp(const void *a, const void *b)
 
 /* Valid, proxiable slices sorted by namespace, Service, slice name. */
 int
-slices_index(struct res_builder *b)
+res_slices_index(struct res_builder *b)
 {
 	size_t		i, n = 0;
 	const char	*svc;
@@ -77,7 +77,7 @@ slices_index(struct res_builder *b)
 
 /* The run [*lo, *hi) of slices belonging to ns/svc. */
 void
-slices_of(const struct res_builder *b, const char *ns, const char *svc,
+res_slices_of(const struct res_builder *b, const char *ns, const char *svc,
     size_t *lo, size_t *hi)
 {
 	size_t l = 0, h = b->nslices, mid;
@@ -208,7 +208,7 @@ pod_ips(const struct kpod *p, struct ipaddr out[2])
 }
 
 void
-pods_select(struct res_builder *b, const struct ksvc *ks)
+res_pods_select(struct res_builder *b, const struct ksvc *ks)
 {
 	struct sel_iter		 it;
 	struct sel_pod		 sp;
@@ -259,7 +259,7 @@ pod_hostname(const struct kpod *p, const struct res_service *s)
 }
 
 void
-pod_endpoints(struct res_builder *b, const struct res_service *s,
+res_pod_endpoints(struct res_builder *b, const struct res_service *s,
     const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
@@ -338,7 +338,7 @@ slice_target(const struct keps *s, const struct keps_endpoint *e,
  * EndpointSlice API) and skips ports without a number.
  */
 void
-slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
+res_slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
     const struct res_port *rp, int pnra)
 {
 	struct res_endpoint	ep;
@@ -416,7 +416,7 @@ ep_cmp(const void *a, const void *b)
  * rollout's last Pods keep taking traffic until they are gone.
  */
 void
-eps_finish(struct res_builder *b, struct res_port *rp)
+res_eps_finish(struct res_builder *b, struct res_port *rp)
 {
 	size_t	i, n = 0, nready = 0;
 
@@ -478,8 +478,8 @@ addr_push(struct res_builder *b, const struct ipaddr *ip, const char *host)
  * first name in byte order).
  */
 void
-headless_addresses(struct res_builder *b, struct res_service *s, int pnra,
-    size_t lo, size_t hi, int from_pods)
+res_headless_addresses(struct res_builder *b, struct res_service *s,
+    int pnra, size_t lo, size_t hi, int from_pods)
 {
 	struct res_endpoint	ep;
 	struct ipaddr		ips[2];

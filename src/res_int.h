@@ -116,25 +116,40 @@ is_type(const struct res_service *s, const char *type)
 	return strcmp(s->type, type) == 0;
 }
 
-/* res_svc.c */
-void	 svc_basics(struct res_builder *, struct res_service *,
-	    const struct ksvc *);
+/*
+ * What res.c calls for each Service (s) or Service port (rp), in this
+ * order.  Results go to b->out; scratch stays b's; an allocation that
+ * fails sets b->oom and drops what it was for.
+ */
+
+/* res_svc.c: s from ks's spec and annotations, before allocation. */
+void	 res_svc_basics(struct res_builder *b, struct res_service *s,
+	    const struct ksvc *ks);
 
 /* res_eps.c */
-int	 slices_index(struct res_builder *);
-void	 slices_of(const struct res_builder *, const char *ns,
+/* b->slices: the proxiable EndpointSlices by namespace, Service, name;
+   -1 when out of memory.  Runs beside the Pod index (thread safe). */
+int	 res_slices_index(struct res_builder *b);
+/* The run [*lo, *hi) of b->slices that belong to ns/svc. */
+void	 res_slices_of(const struct res_builder *b, const char *ns,
 	    const char *svc, size_t *lo, size_t *hi);
-void	 pods_select(struct res_builder *, const struct ksvc *);
-void	 pod_endpoints(struct res_builder *, const struct res_service *,
-	    const struct res_port *, int pnra);
-void	 slice_endpoints(struct res_builder *, size_t lo, size_t hi,
-	    const struct res_port *, int pnra);
-void	 eps_finish(struct res_builder *, struct res_port *);
-void	 headless_addresses(struct res_builder *, struct res_service *,
-	    int pnra, size_t lo, size_t hi, int from_pods);
+/* b->sel: the Pods ks selects that are not finished. */
+void	 res_pods_select(struct res_builder *b, const struct ksvc *ks);
+/* Append rp's endpoints to b->eps: from b->sel, or slices [lo, hi). */
+void	 res_pod_endpoints(struct res_builder *b,
+	    const struct res_service *s, const struct res_port *rp,
+	    int pnra);
+void	 res_slice_endpoints(struct res_builder *b, size_t lo, size_t hi,
+	    const struct res_port *rp, int pnra);
+/* b->eps sorted, de-duplicated, marked usable, copied into rp. */
+void	 res_eps_finish(struct res_builder *b, struct res_port *rp);
+/* A headless s's DNS answers, from b->sel or slices [lo, hi). */
+void	 res_headless_addresses(struct res_builder *b,
+	    struct res_service *s, int pnra, size_t lo, size_t hi,
+	    int from_pods);
 
-/* res_listeners.c */
-void	 port_listeners(struct res_builder *, const struct res_service *,
-	    struct res_port *);
+/* res_listeners.c: rp's listeners, each socket once, into rp. */
+void	 res_port_listeners(struct res_builder *b,
+	    const struct res_service *s, struct res_port *rp);
 
 #endif

@@ -57,7 +57,7 @@ same_socket(const struct res_listener *x, const struct res_listener *y)
  * false, as kube-proxy serves any non-zero nodePort.
  */
 void
-port_listeners(struct res_builder *b, const struct res_service *s,
+res_port_listeners(struct res_builder *b, const struct res_service *s,
     struct res_port *rp)
 {
 	const struct pcfg	*pc = b->pcfg;

@@ -165,7 +165,7 @@ svc_annotations(struct res_service *s, const struct ksvc *ks,
 	if ((v = sel_label_get(ann, ANN_MAX_CONNECTIONS)) != NULL &&
 	    kobj_parse_int(v, &n) == 0 && n > 0 && n <= UINT32_MAX)
 		s->max_connections = (uint32_t)n;
-	/* UDP (validated in val_service.c): */
+	/* UDP (validated in val_service_ann.c): */
 	if ((v = sel_label_get(ann, ANN_UDP_IDLE_TIMEOUT)) != NULL &&
 	    val_parse_duration(v, &ms) == 0)
 		s->udp_idle_timeout_ms = ms;
@@ -243,7 +243,8 @@ svc_external_name(struct res_service *s, const struct ksvc *ks)
 }
 
 void
-svc_basics(struct res_builder *b, struct res_service *s, const struct ksvc *ks)
+res_svc_basics(struct res_builder *b, struct res_service *s,
+    const struct ksvc *ks)
 {
 	const struct ksvc_spec	*sp = &ks->spec;
 	const char		*cip = sp->cluster_ip;

@@ -140,7 +140,7 @@ balancing(struct svc_ctx *c)
  * svcproxy.io/proxy-external-name: "true" or "false".  When it cannot
  * be served, say so here (check prints it with its place), not only
  * in resolve's output: an ExternalName Service listens on its
- * externalIPs only (res.c, svc_external_name).
+ * externalIPs only (res_svc.c, svc_external_name).
  */
 static void
 proxy_external_name(struct svc_ctx *c, const struct ynode *vy,
@@ -344,7 +344,7 @@ default_v1_on_udp(struct svc_ctx *c)
 	for (i = 0; i < m->n; i++)
 		if (is(m->v[i].key, ANN_PROXY_PROTOCOL))
 			return;
-	/* res.c's order: the Service's default, then Local's method. */
+	/* res_svc.c's order: the Service's default, then Local's method. */
 	if (pv == PP_NONE && is(sp->external_traffic_policy, "Local") &&
 	    c->pcfg->local_ca == PCFG_LOCAL_CA_PP_V1) {
 		for (i = 0; i < m->n; i++)
