@@ -16,6 +16,10 @@
  * every stage, so that `check` lists every error at once, except the
  * validation rules the API server reaches only after allocation
  * succeeded and that would repeat its error (Duplicate nodePort).
+ *
+ * This file defaults, runs the stages in order and gives the API
+ * server's warnings; the rules are in val_service_ips.c,
+ * val_service_ports.c, val_service_type.c and val_service_ann.c.
  */
 #include "config.h"
 
@@ -117,6 +121,8 @@ defaults(struct kset *set, struct ksvc *s)
 	}
 	normalize_cluster_ips(set, s);
 }
+
+/* ---- 2. allocation and 3. ValidateService, in order ---- */
 
 /* Is the Service an ExternalName that asks to be proxied? */
 static int
