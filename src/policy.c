@@ -10,6 +10,7 @@
 #include "hash.h"
 #include "load.h"
 #include "policy.h"
+#include "policy_int.h"
 #include "selector.h"
 #include "vec.h"
 
@@ -18,77 +19,6 @@ struct pol_ns {
 	const char		*name;		/* kset arena */
 	struct kstrmap		 labels;	/* build's tmp arena */
 };
-
-/* A growable malloc'd array; the build frees it. */
-struct vec {
-	void			*v;
-	size_t			 n;
-	size_t			 cap;
-	size_t			 size;		/* of one element */
-};
-
-struct pol_builder {
-	struct pol_table	*t;
-	struct arena		*a;		/* the table's */
-	const struct kset	*set;
-	struct arena		 tmp;		/* index, namespace labels */
-	struct sel_index	 idx;
-	struct pol_ns		*nss;		/* tmp; sorted by name */
-	size_t			 nns;
-	struct vec		 pods;		/* uint32_t: one rule's Pods */
-	struct vec		 r4;		/* pol_range: one rule's v4 */
-	struct vec		 r6;
-	struct vec		 ex;		/* pol_range: one ipBlock's */
-	struct vec		 pairs[2];	/* uint64_t: pod << 32 | pol */
-	struct vec		 named;		/* pol_named_port */
-	struct vec		 names;		/* const char *: port names */
-};
-
-static void
-vec_init(struct vec *v, size_t size)
-{
-	memset(v, 0, sizeof(*v));
-	v->size = size;
-}
-
-/* Room for one more element; NULL when out of memory. */
-static void *
-vec_push(struct vec *v)
-{
-	if (vec_grow(&v->v, &v->cap, v->n + 1, v->size, 64) == -1)
-		return NULL;
-	return (char *)v->v + v->size * v->n++;
-}
-
-static void
-vec_free(struct vec *v)
-{
-	free(v->v);
-	v->v = NULL;
-	v->n = v->cap = 0;
-}
-
-/* Copy a vector's elements into the table's arena (NULL when empty). */
-static int
-vec_dup(struct pol_builder *b, const struct vec *v, void **out)
-{
-	*out = NULL;
-	if (v->n == 0)
-		return 0;
-	if ((*out = arena_calloc(b->a, v->n, v->size)) == NULL)
-		return -1;
-	memcpy(*out, v->v, v->n * v->size);
-	return 0;
-}
-
-/* qsort, which must not see a NULL array even when it is empty. */
-static void
-sort(void *v, size_t n, size_t size, int (*cmp)(const void *,
-    const void *))
-{
-	if (n > 1)
-		qsort(v, n, size, cmp);
-}
 
 static int
 cmp_str(const void *a, const void *b)
