@@ -151,9 +151,9 @@ ipblock_add(struct pol_builder *b, const struct knp_ipblock *ib)
  * Sort and merge one family's ranges (overlapping or adjacent ones
  * become one) into the table's arena.
  */
-static int
-ranges_finish(struct pol_builder *b, struct vec *v, struct pol_range **out,
-    uint32_t *nout)
+int
+pol_ranges_finish(struct pol_builder *b, struct vec *v,
+    struct pol_range **out, uint32_t *nout)
 {
 	struct pol_range	*r = v->v;
 	struct pol_u128		 next;
@@ -500,8 +500,8 @@ addrs_build(struct pol_builder *b)
  * (a namespaceSelector over many namespaces) go straight to bits,
  * without sorting.
  */
-static int
-podset_build(struct pol_builder *b, struct pol_podset *s)
+int
+pol_podset_build(struct pol_builder *b, struct pol_podset *s)
 {
 	uint32_t	*v = b->pods.v;
 	size_t		 i, n = 0;
@@ -603,9 +603,9 @@ rule_build(struct pol_builder *b, const struct knetpol *np,
 	for (i = 0; i < kr->peers.n; i++)
 		if (peer_add(b, np, &kr->peers.v[i]) == -1)
 			return -1;
-	if (podset_build(b, &r->pods) == -1 ||
-	    ranges_finish(b, &b->r4, &r->v4, &r->nv4) == -1 ||
-	    ranges_finish(b, &b->r6, &r->v6, &r->nv6) == -1)
+	if (pol_podset_build(b, &r->pods) == -1 ||
+	    pol_ranges_finish(b, &b->r4, &r->v4, &r->nv4) == -1 ||
+	    pol_ranges_finish(b, &b->r6, &r->v6, &r->nv6) == -1)
 		return -1;
 	if (kr->ports.n == 0)
 		return 0;
@@ -717,8 +717,8 @@ pod_lists_build(struct pol_builder *b)
 	return 0;
 }
 
-static void
-build_free(struct pol_builder *b)
+void
+pol_builder_free(struct pol_builder *b)
 {
 	int d;
 
@@ -778,7 +778,7 @@ pol_build(struct pol_table *t, struct arena *a, const struct kset *set)
 	vec_init(&b.named, sizeof(struct pol_named_port));
 	vec_init(&b.names, sizeof(const char *));
 	rc = build_run(&b);
-	build_free(&b);
+	pol_builder_free(&b);
 	return rc;
 }
 
@@ -872,7 +872,7 @@ ix_collect(struct ix_builder *x, enum pol_dir d, const uint32_t *pols,
 /*
  * The union of the Pod sets of the rules of e[0..n) into s: one bit per
  * Pod when any of them is bits or the members would outweigh the bits
- * (as podset_build decides), else a sorted array.
+ * (as pol_podset_build decides), else a sorted array.
  */
 static int
 ix_podset(struct ix_builder *x, const struct ix_ent *e, size_t n,
@@ -899,7 +899,7 @@ ix_podset(struct ix_builder *x, const struct ix_ent *e, size_t n,
 				*v = e[i].rule->pods.idx[j];
 			}
 		x->work += total * 8;
-		return podset_build(&x->b, s);
+		return pol_podset_build(&x->b, s);
 	}
 	if ((bits = arena_calloc(x->b.a, words, sizeof(*bits))) == NULL)
 		return -1;
@@ -947,7 +947,7 @@ ix_ranges(struct ix_builder *x, const struct ix_ent *e, size_t n, int v6,
 		}
 		x->work += (uint64_t)nr * 8;
 	}
-	return ranges_finish(&x->b, v, out, nout);
+	return pol_ranges_finish(&x->b, v, out, nout);
 }
 
 /* One group from the run e[0..n) of pairs sharing a port spec. */
@@ -1153,7 +1153,7 @@ pol_index_build(struct pol_table *t, struct arena *a, size_t max_bytes)
 	vec_free(&x.ents);
 	vec_free(&x.ixs);
 	vec_free(&x.keys);
-	build_free(&x.b);
+	pol_builder_free(&x.b);
 	return rc;
 }
 

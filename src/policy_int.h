@@ -93,4 +93,20 @@ sort(void *v, size_t n, size_t size, int (*cmp)(const void *,
 		qsort(v, n, size, cmp);
 }
 
+/* policy.c */
+
+/*
+ * b->pods (unsorted, maybe repeated) as a set in the table's arena:
+ * 0, or -1 when memory ran out.
+ */
+int	 pol_podset_build(struct pol_builder *, struct pol_podset *);
+/*
+ * Sort and merge one family's ranges in v into the table's arena: 0,
+ * or -1 when memory ran out.  v is left holding the merged ranges.
+ */
+int	 pol_ranges_finish(struct pol_builder *, struct vec *,
+	    struct pol_range **, uint32_t *);
+/* Free the builder's scratch (vectors, tmp arena), not the table. */
+void	 pol_builder_free(struct pol_builder *);
+
 #endif
