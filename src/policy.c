@@ -1,6 +1,7 @@
 /*
- * policy: compile NetworkPolicies into the tables policy_eval.c reads.
- * The layout and the reasons for it are in policy.h.
+ * policy: compile NetworkPolicies into the tables policy_eval.c reads
+ * (the merged allow index over them is policy_index.c's).  The layout
+ * and the reasons for it are in policy.h.
  */
 #include "config.h"
 
