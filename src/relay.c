@@ -834,55 +834,84 @@ relay_header_start(struct relay *r)
 	relay_header_read(r);
 }
 
-/* What the client has sent so far: a whole header, more to wait for, or
-   a refusal. */
+/*
+ * What the client has sent so far (rd_ok says there may be more): read
+ * exactly the header once it is whole (relay_header_take), then judge
+ * and connect; or refuse, or wait.
+ */
 static void
 relay_header_read(struct relay *r)
+{
+	int err = 0;
+
+	switch (relay_header_take(r, &err)) {
+	case RELAY_HDR_WAIT:
+		return;
+	case RELAY_HDR_FAILED:
+		relay_abort(r, SIDE_CLIENT, err);
+		return;
+	case RELAY_HDR_INVALID:
+		relay_header_refuse(r, "proxy-header-invalid", "not a valid "
+		    "PROXY protocol header");
+		return;
+	case RELAY_HDR_INCOMPLETE:
+		relay_header_refuse(r, "proxy-header-incomplete",
+		    "closed before a whole PROXY protocol header");
+		return;
+	case RELAY_HDR_TAKEN:
+		break;
+	}
+	relay_timer_stop(r);
+	/* Bytes behind the header are for the relay, after the connect. */
+	relay_admit(r);
+}
+
+/*
+ * Peek at what the client sent; once it holds a whole PROXY header,
+ * take exactly the header's bytes (the client's own stay in the socket)
+ * and set r->client and r->dst from it.  Calls nothing in relay.c: what
+ * to do is the caller's, from the result.
+ */
+enum relay_hdr_rc
+relay_header_take(struct relay *r, int *err)
 {
 	uint8_t		 buf[PP_ACCEPT_MAX];
 	struct pp_hdr	 h;
 	ssize_t		 n, len;
 
 	if (!(r->rd_ok & SIDE_BIT(SIDE_CLIENT)))
-		return;
+		return RELAY_HDR_WAIT;
 	while ((n = recv(r->fd[SIDE_CLIENT], buf, sizeof(buf), MSG_PEEK)) ==
 	    -1 && errno == EINTR)
 		;
 	if (n == -1 && errno == EAGAIN) {
 		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
-		return;
+		return RELAY_HDR_WAIT;
 	}
 	if (n == -1) {
-		relay_abort(r, SIDE_CLIENT, errno);
-		return;
+		*err = errno;
+		return RELAY_HDR_FAILED;
 	}
-	if ((len = pp_parse(buf, (size_t)n, sizeof(buf), &h)) == -1) {
-		relay_header_refuse(r, "proxy-header-invalid", "not a valid "
-		    "PROXY protocol header");
-		return;
-	}
+	if ((len = pp_parse(buf, (size_t)n, sizeof(buf), &h)) == -1)
+		return RELAY_HDR_INVALID;
 	if (len == 0) {
 		/* A FIN behind a partial header: no more will come. */
 		if (n == 0 || (r->hup & SIDE_BIT(SIDE_CLIENT)))
-			relay_header_refuse(r, "proxy-header-incomplete",
-			    "closed before a whole PROXY protocol header");
-		else
-			r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
-		return;
+			return RELAY_HDR_INCOMPLETE;
+		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
+		return RELAY_HDR_WAIT;
 	}
 	/* Take exactly the header: it is all there (peeked). */
 	if (recv(r->fd[SIDE_CLIENT], buf, (size_t)len, 0) != len) {
-		relay_abort(r, SIDE_CLIENT, errno != 0 ? errno : EIO);
-		return;
+		*err = errno != 0 ? errno : EIO;
+		return RELAY_HDR_FAILED;
 	}
-	relay_timer_stop(r);
 	/* LOCAL or UNKNOWN: the sender's own connection, as it is. */
 	if (!h.local) {
 		r->client = h.src;
 		r->dst = h.dst;
 	}
-	/* Bytes behind the header are for the relay, after the connect. */
-	relay_admit(r);
+	return RELAY_HDR_TAKEN;
 }
 
 void

@@ -125,4 +125,18 @@ enum relay_pump_rc relay_pump(struct relay *r, int di, int *err);
    bytes behind it.  0; -1 (the backend's errno); -2 (the client's). */
 int	 relay_send_proxy(struct relay *r);
 
+/* relay_proxyhdr.c */
+
+/* What relay_header_take made of a client's bytes so far. */
+enum relay_hdr_rc {
+	RELAY_HDR_WAIT,		/* no whole header yet: wait for more */
+	RELAY_HDR_TAKEN,	/* taken: r->client, r->dst say who */
+	RELAY_HDR_FAILED,	/* the client's socket failed: *err */
+	RELAY_HDR_INVALID,	/* not a PROXY protocol header */
+	RELAY_HDR_INCOMPLETE,	/* a FIN before a whole header */
+};
+
+/* The client's PROXY header taken from its socket, if whole. */
+enum relay_hdr_rc relay_header_take(struct relay *r, int *err);
+
 #endif
