@@ -12,7 +12,8 @@
  * libevent still runs the timers.
  *
  * A connection goes RELAY_HEADER (only for a Service that accepts the
- * PROXY protocol: the client's header, peeked until whole), then
+ * PROXY protocol: the client's header, peeked until whole by
+ * relay_proxyhdr.c), then
  * RELAY_CONNECTING, then RELAY_UP, where a Service that sends the PROXY
  * protocol has its header written first (relay_send_proxy).
  */

@@ -4,9 +4,9 @@
  * directions, the sides, what relay_pump reports, the NetworkPolicy
  * filter of one pick, and the loop clock.  relay.c runs a connection
  * from accept to close and judges its picks; relay_bytes.c moves its
- * bytes and never calls relay.c: what ends a connection is returned to
- * relay.c, which acts on it.  The public interface is
- * relay.h.
+ * bytes and relay_proxyhdr.c reads a client's PROXY header, and neither
+ * calls relay.c: what they come to is returned to relay.c, which acts
+ * on it.  The public interface is relay.h.
  */
 #ifndef SVCPROXY_RELAY_INT_H
 #define SVCPROXY_RELAY_INT_H
