@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "listener.h"
+#include "listener_int.h"
 #include "log.h"
 #include "proto.h"
 
@@ -86,11 +87,8 @@ lsn_target_cmp(const void *pa, const void *pb)
 	return lsn_key_cmp(&a->sa, a->proto, &b->sa, b->proto);
 }
 
-/*
- * What follows an address in messages: nothing for TCP, so that TCP's
- * messages read as they always did, "/UDP" or "/SCTP" for the others.
- */
-static const char *
+/* In listener_int.h: used by listener_inherit.c too. */
+const char *
 lsn_suffix(enum proto p)
 {
 	switch (p) {
