@@ -238,7 +238,7 @@ relay_log(struct relay *r, const char *reason, const char *detail)
  * detail (optional) goes into the log line.  Returns the struct to the
  * free list; r is gone afterwards.
  */
-static void
+void
 relay_close_why(struct relay *r, const char *reason, const char *detail,
     unsigned rst)
 {
@@ -299,7 +299,7 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 	w->closed(w->arg);
 }
 
-static void
+void
 relay_close(struct relay *r, const char *reason, unsigned rst)
 {
 	relay_close_why(r, reason, NULL, rst);

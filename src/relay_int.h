@@ -117,6 +117,17 @@ relay_now(struct relay_wrk *w)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* relay.c */
+
+/*
+ * End r: rst has bit (1 << side) for each side to reset; detail
+ * (optional) goes into the log line.  r is gone afterwards.
+ */
+void	 relay_close_why(struct relay *r, const char *reason,
+	    const char *detail, unsigned rst);
+/* relay_close_why without a detail. */
+void	 relay_close(struct relay *r, const char *reason, unsigned rst);
+
 /* relay_bytes.c */
 
 /* Move what direction di of r can move now; r stays open. */
