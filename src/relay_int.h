@@ -6,7 +6,9 @@
  * from accept to close and judges its picks; relay_bytes.c moves its
  * bytes and relay_proxyhdr.c reads a client's PROXY header, and neither
  * calls relay.c: what they come to is returned to relay.c, which acts
- * on it.  The public interface is relay.h.
+ * on it.  relay_sweep.c walks the live connections and closes through
+ * relay.c (relay_close_why), which never calls it.  The public
+ * interface is relay.h.
  */
 #ifndef SVCPROXY_RELAY_INT_H
 #define SVCPROXY_RELAY_INT_H
