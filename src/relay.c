@@ -12,7 +12,8 @@
  * libevent still runs the timers.
  *
  * A connection goes RELAY_HEADER (only for a Service that accepts the
- * PROXY protocol: the client's header, peeked until whole), then
+ * PROXY protocol: the client's header, peeked until whole by
+ * relay_proxyhdr.c), then
  * RELAY_CONNECTING, then RELAY_UP, where a Service that sends the PROXY
  * protocol has its header written first (relay_send_proxy).
  */
@@ -237,7 +238,7 @@ relay_log(struct relay *r, const char *reason, const char *detail)
  * detail (optional) goes into the log line.  Returns the struct to the
  * free list; r is gone afterwards.
  */
-static void
+void
 relay_close_why(struct relay *r, const char *reason, const char *detail,
     unsigned rst)
 {
@@ -298,7 +299,7 @@ relay_close_why(struct relay *r, const char *reason, const char *detail,
 	w->closed(w->arg);
 }
 
-static void
+void
 relay_close(struct relay *r, const char *reason, unsigned rst)
 {
 	relay_close_why(r, reason, NULL, rst);
@@ -834,53 +835,34 @@ relay_header_start(struct relay *r)
 	relay_header_read(r);
 }
 
-/* What the client has sent so far: a whole header, more to wait for, or
-   a refusal. */
+/*
+ * What the client has sent so far (rd_ok says there may be more): read
+ * exactly the header once it is whole (relay_header_take), then judge
+ * and connect; or refuse, or wait.
+ */
 static void
 relay_header_read(struct relay *r)
 {
-	uint8_t		 buf[PP_ACCEPT_MAX];
-	struct pp_hdr	 h;
-	ssize_t		 n, len;
+	int err = 0;
 
-	if (!(r->rd_ok & SIDE_BIT(SIDE_CLIENT)))
+	switch (relay_header_take(r, &err)) {
+	case RELAY_HDR_WAIT:
 		return;
-	while ((n = recv(r->fd[SIDE_CLIENT], buf, sizeof(buf), MSG_PEEK)) ==
-	    -1 && errno == EINTR)
-		;
-	if (n == -1 && errno == EAGAIN) {
-		r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
+	case RELAY_HDR_FAILED:
+		relay_abort(r, SIDE_CLIENT, err);
 		return;
-	}
-	if (n == -1) {
-		relay_abort(r, SIDE_CLIENT, errno);
-		return;
-	}
-	if ((len = pp_parse(buf, (size_t)n, sizeof(buf), &h)) == -1) {
+	case RELAY_HDR_INVALID:
 		relay_header_refuse(r, "proxy-header-invalid", "not a valid "
 		    "PROXY protocol header");
 		return;
-	}
-	if (len == 0) {
-		/* A FIN behind a partial header: no more will come. */
-		if (n == 0 || (r->hup & SIDE_BIT(SIDE_CLIENT)))
-			relay_header_refuse(r, "proxy-header-incomplete",
-			    "closed before a whole PROXY protocol header");
-		else
-			r->rd_ok &= ~SIDE_BIT(SIDE_CLIENT);
+	case RELAY_HDR_INCOMPLETE:
+		relay_header_refuse(r, "proxy-header-incomplete",
+		    "closed before a whole PROXY protocol header");
 		return;
-	}
-	/* Take exactly the header: it is all there (peeked). */
-	if (recv(r->fd[SIDE_CLIENT], buf, (size_t)len, 0) != len) {
-		relay_abort(r, SIDE_CLIENT, errno != 0 ? errno : EIO);
-		return;
+	case RELAY_HDR_TAKEN:
+		break;
 	}
 	relay_timer_stop(r);
-	/* LOCAL or UNKNOWN: the sender's own connection, as it is. */
-	if (!h.local) {
-		r->client = h.src;
-		r->dst = h.dst;
-	}
 	/* Bytes behind the header are for the relay, after the connect. */
 	relay_admit(r);
 }
@@ -925,101 +907,4 @@ relay_start(struct relay_wrk *w, int cfd, const struct sockaddr *client,
 		relay_header_start(r);
 	else
 		relay_admit(r);
-}
-
-void
-relay_recheck(struct relay_wrk *w, const struct snap *s)
-{
-	struct relay		*r, *next;
-	struct pol_verdict	 v;
-	struct ipaddr		 a;
-	uint16_t		 port;
-	char			 why[256];
-
-	/* Nothing isolated: nothing to deny. */
-	if (s->keep_established || (s->pol.nisolated[POL_INGRESS] == 0 &&
-	    s->pol.nisolated[POL_EGRESS] == 0))
-		return;
-	for (r = w->live; r != NULL; r = next) {
-		next = r->next;		/* r may be closed below */
-		if (r->snap == s || r->ep == NULL)
-			continue;
-		ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a, &port);
-		if (snap_recheck(s, r->sp, r->ep, &a, &v) != SNAP_DENY)
-			continue;
-		MET_PORT_ADD(r->sp, w->id, closed_policy, 1);
-		snap_deny_reason(s, &v, why, sizeof(why));
-		relay_close_why(r, "policy-revoked", why,
-		    1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
-	}
-}
-
-size_t
-relay_health_close(struct relay_wrk *w)
-{
-	struct relay	*r, *next;
-	size_t		 n = 0;
-
-	for (r = w->live; r != NULL; r = next) {
-		next = r->next;		/* r may be closed below */
-		/*
-		 * In panic the port serves down endpoints on purpose: a
-		 * later transition must not close what panic let in.
-		 */
-		if (r->state != RELAY_UP || r->ep == NULL ||
-		    r->ep->hc == NULL || !r->sp->hc.close_on_down ||
-		    atomic_load_explicit(&r->ep->hc->state,
-		    memory_order_relaxed) != HC_DOWN ||
-		    atomic_load_explicit(&r->sp->lb.panic,
-		    memory_order_relaxed) != 0)
-			continue;
-		MET_PORT_ADD(r->sp, w->id, closed_health, 1);
-		relay_close_why(r, "health-down", "endpoint marked down by "
-		    "its health check", 1u << SIDE_CLIENT | 1u << SIDE_BACKEND);
-		n++;
-	}
-	return n;
-}
-
-/*
- * A reload's drain: a connection whose Service port or endpoint a newer
- * snapshot no longer has keeps running (no reload cuts one), for up to
- * its snapshot's drainTimeout after the reload that dropped it was
- * first seen here; then it is closed with a FIN both ways.  Each
- * connection is judged once per snapshot; one whose port and endpoint
- * come back is no longer counted as gone.
- */
-size_t
-relay_sweep(struct relay_wrk *w, const struct snap *cur)
-{
-	struct relay	*r, *next;
-	struct ipaddr	 a;
-	uint16_t	 port;
-	size_t		 n = 0;
-	uint32_t	 drain = cur->drain_timeout_ms;
-	uint64_t	 now = relay_now(w);
-
-	for (r = w->live; r != NULL; r = next) {
-		next = r->next;		/* r may be closed below */
-		if (r->snap == cur)
-			continue;
-		if (r->swept_gen != cur->gen) {
-			r->swept_gen = cur->gen;
-			ipaddr_from_sockaddr((struct sockaddr *)&r->client, &a,
-			    &port);
-			if (r->ep != NULL && snap_recheck(cur, r->sp, r->ep,
-			    &a, NULL) != SNAP_GONE)
-				r->gone_ms = 0;
-			else if (r->ep != NULL && r->gone_ms == 0)
-				r->gone_ms = now;
-		}
-		if (r->gone_ms == 0)
-			continue;
-		if (now - r->gone_ms >= drain) {
-			relay_close(r, "reload-drain", 0);
-			continue;
-		}
-		n++;
-	}
-	return n;
 }

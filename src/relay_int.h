@@ -4,9 +4,11 @@
  * directions, the sides, what relay_pump reports, the NetworkPolicy
  * filter of one pick, and the loop clock.  relay.c runs a connection
  * from accept to close and judges its picks; relay_bytes.c moves its
- * bytes and never calls relay.c: what ends a connection is returned to
- * relay.c, which acts on it.  The public interface is
- * relay.h.
+ * bytes and relay_proxyhdr.c reads a client's PROXY header, and neither
+ * calls relay.c: what they come to is returned to relay.c, which acts
+ * on it.  relay_sweep.c walks the live connections and closes through
+ * relay.c (relay_close_why), which never calls it.  The public
+ * interface is relay.h.
  */
 #ifndef SVCPROXY_RELAY_INT_H
 #define SVCPROXY_RELAY_INT_H
@@ -117,6 +119,17 @@ relay_now(struct relay_wrk *w)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* relay.c */
+
+/*
+ * End r: rst has bit (1 << side) for each side to reset; detail
+ * (optional) goes into the log line.  r is gone afterwards.
+ */
+void	 relay_close_why(struct relay *r, const char *reason,
+	    const char *detail, unsigned rst);
+/* relay_close_why without a detail. */
+void	 relay_close(struct relay *r, const char *reason, unsigned rst);
+
 /* relay_bytes.c */
 
 /* Move what direction di of r can move now; r stays open. */
@@ -124,5 +137,19 @@ enum relay_pump_rc relay_pump(struct relay *r, int di, int *err);
 /* The Service's PROXY header to r's backend, and the client's first
    bytes behind it.  0; -1 (the backend's errno); -2 (the client's). */
 int	 relay_send_proxy(struct relay *r);
+
+/* relay_proxyhdr.c */
+
+/* What relay_header_take made of a client's bytes so far. */
+enum relay_hdr_rc {
+	RELAY_HDR_WAIT,		/* no whole header yet: wait for more */
+	RELAY_HDR_TAKEN,	/* taken: r->client, r->dst say who */
+	RELAY_HDR_FAILED,	/* the client's socket failed: *err */
+	RELAY_HDR_INVALID,	/* not a PROXY protocol header */
+	RELAY_HDR_INCOMPLETE,	/* a FIN before a whole header */
+};
+
+/* The client's PROXY header taken from its socket, if whole. */
+enum relay_hdr_rc relay_header_take(struct relay *r, int *err);
 
 #endif
