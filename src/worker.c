@@ -157,6 +157,7 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	w->udp.arg = w;
 	w->udp.fds = &g->fds;
 	w->udp.fd_cap = &g->fd_cap;
+	w->udp.fd_dropped = &g->fd_dropped;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));

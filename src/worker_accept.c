@@ -73,7 +73,7 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 static int
 wrk_fd_take(struct wrk_group *g, uint64_t n)
 {
-	return fd_budget_take(&g->fds, &g->fd_cap, n);
+	return fd_budget_take(&g->fds, &g->fd_cap, n, &g->fd_waited);
 }
 
 static void

@@ -55,6 +55,8 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 	atomic_init(&g->max_conns, 0);
 	atomic_init(&g->fds, 0);
 	atomic_init(&g->fd_cap, 0);
+	atomic_init(&g->fd_waited, 0);
+	atomic_init(&g->fd_dropped, 0);
 	atomic_init(&g->health_gen, 0);
 	pthread_mutex_init(&g->lq_mu, NULL);
 	g->nofile = wrk_group_raise_nofile();
