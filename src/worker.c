@@ -152,7 +152,8 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	}
 	w->udp.base = w->base;
 	w->udp.id = id;
-	w->udp.max_flows = g->udp_flows;
+	/* The table's memory bound; the fds are the budget's (fd_cap). */
+	w->udp.max_flows = RELAY_UDP_FLOWS_DEFAULT;
 	w->udp.closed = wrk_udp_closed;
 	w->udp.arg = w;
 	w->udp.fds = &g->fds;

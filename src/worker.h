@@ -75,7 +75,6 @@ struct wrk_group {
 	uint64_t		 reserve;	/* run context's fds */
 	uint64_t		 nsock;		/* listener sockets counted */
 	uint32_t		 want;		/* maxConnections asked */
-	size_t			 udp_flows;	/* per worker: table size */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */
