@@ -147,6 +147,9 @@ start() {
 start 100
 agree "startup"
 F0=$(field 2)
+case $F0 in
+''|*[!0-9]*) fail "no svcproxy_fd_budget on /metrics ($F0)"; finish; exit ;;
+esac
 expect "the limit is ulimit -n, nothing held or spent yet" "512 0 0 0" \
     "$(field 1) $(field 3) $(field 4) $(field 5)"
 expect_grep "open file limit 512: up to $((F0 / 2)) connections .* budget of $F0 fds" \
