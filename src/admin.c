@@ -172,6 +172,11 @@ adm_wrk_sum(const struct wrk_group *g, struct met_wrk *o)
 		o->bytes_down += met_get(&st->bytes_down);
 		o->accept_paused += met_get(&st->accept_paused);
 	}
+	o->nofile = g->nofile;
+	o->fd_budget = met_get(&g->fd_cap);
+	o->fd_taken = met_get(&g->fds);
+	o->fd_waited = met_get(&g->fd_waited);
+	o->fd_dropped = met_get(&g->fd_dropped);
 }
 
 static void
@@ -195,19 +200,20 @@ adm_metrics(struct adm *a, const char *query, struct adm_answer *ans)
 /*
  * The fd budget (worker.h), as wrk_group_create split it and a reload
  * splits it again: the open file limit, the fds the data path may take
- * and has taken, the listener sockets counted, and the connections
- * allowed (maxConnections within the budget).  Into "process".
+ * and has taken, the listener sockets counted, the connections
+ * allowed (maxConnections within the budget), and the TCP accepts it
+ * left waiting and UDP flows it refused.  Into "process".  The values
+ * /metrics shows too come from w (adm_wrk_sum), so the two agree.
  */
 static void
-adm_json_budget(FILE *f, const struct wrk_group *g)
+adm_json_budget(FILE *f, const struct wrk_group *g, const struct met_wrk *w)
 {
 	fprintf(f, ",\"fdBudget\":{\"openFileLimit\":%" PRIu64 ",\"fds\":%"
 	    PRIu64 ",\"taken\":%" PRIu64 ",\"listenerSockets\":%" PRIu64
-	    ",\"connections\":%u,\"maxConnections\":%u}", g->nofile,
-	    atomic_load_explicit(&g->fd_cap, memory_order_relaxed),
-	    atomic_load_explicit(&g->fds, memory_order_relaxed), g->nsock,
-	    g->conn_cap, atomic_load_explicit(&g->max_conns,
-	    memory_order_relaxed));
+	    ",\"connections\":%u,\"maxConnections\":%u,\"acceptsWaited\":%"
+	    PRIu64 ",\"flowsDropped\":%" PRIu64 "}", w->nofile, w->fd_budget,
+	    w->fd_taken, g->nsock, g->conn_cap, atomic_load_explicit(
+	    &g->max_conns, memory_order_relaxed), w->fd_waited, w->fd_dropped);
 }
 
 static void
@@ -226,7 +232,7 @@ adm_json_process(FILE *f, const struct adm *a, const struct met_wrk *w)
 	    p->reloads_failed, p->reloads_noop, p->workers,
 	    p->draining ? "true" : "false", met_open_fds(), w->active,
 	    w->accepted);
-	adm_json_budget(f, a->src.grp);
+	adm_json_budget(f, a->src.grp, w);
 	fputc('}', f);
 }
 

@@ -692,6 +692,41 @@ prom_xn(struct evbuffer *b, const struct xn_stats *x)
 	    x->failing);
 }
 
+/*
+ * The data path's fd budget (worker.h), from the same sums as /status
+ * "fdBudget": what an operator alerts on before the process meets its
+ * open file limit as paused accepts and dropped flows.
+ */
+static void
+prom_fd_budget(struct evbuffer *b, const struct met_wrk *w)
+{
+	prom_head(b, "svcproxy_open_fds_limit", "gauge",
+	    "The open file limit (soft RLIMIT_NOFILE, raised to the hard "
+	    "one at startup).");
+	evbuffer_add_printf(b, "svcproxy_open_fds_limit %" PRIu64 "\n",
+	    w->nofile);
+	prom_head(b, "svcproxy_fd_budget", "gauge",
+	    "File descriptors the workers may hold for client connections "
+	    "(2 each) and UDP flows (1 each): the open file limit less the "
+	    "listener sockets, splice pipes and reserves. A reload that "
+	    "opens or closes listener sockets changes it.");
+	evbuffer_add_printf(b, "svcproxy_fd_budget %" PRIu64 "\n",
+	    w->fd_budget);
+	prom_head(b, "svcproxy_fd_budget_used", "gauge",
+	    "File descriptors of svcproxy_fd_budget held now by connections "
+	    "and UDP flows.");
+	evbuffer_add_printf(b, "svcproxy_fd_budget_used %" PRIu64 "\n",
+	    w->fd_taken);
+	prom_head(b, "svcproxy_fd_budget_exhausted_total", "counter",
+	    "Times the fd budget was spent: protocol TCP, an accept left its "
+	    "connection waiting in the listen queue (the listener pauses); "
+	    "UDP, a new flow was dropped.");
+	evbuffer_add_printf(b, "svcproxy_fd_budget_exhausted_total"
+	    "{protocol=\"TCP\"} %" PRIu64 "\n"
+	    "svcproxy_fd_budget_exhausted_total{protocol=\"UDP\"} %" PRIu64
+	    "\n", w->fd_waited, w->fd_dropped);
+}
+
 int
 met_print_prom(struct evbuffer *b, const struct met_tab *t,
     const struct snap *s, const struct met_proc *p,
@@ -738,6 +773,7 @@ met_print_prom(struct evbuffer *b, const struct met_tab *t,
 	prom_head(b, "svcproxy_open_fds", "gauge",
 	    "Open file descriptors of the process.");
 	evbuffer_add_printf(b, "svcproxy_open_fds %ld\n", open_fds);
+	prom_fd_budget(b, w);
 	prom_head(b, "svcproxy_connections_active", "gauge",
 	    "Client connections open now, every Service port.");
 	evbuffer_add_printf(b, "svcproxy_connections_active %" PRIu64 "\n",

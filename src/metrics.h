@@ -147,6 +147,13 @@ struct met_wrk {
 	uint64_t		 bytes_up;
 	uint64_t		 bytes_down;
 	uint64_t		 accept_paused;
+	/* The fd budget (struct wrk_group), for /status and /metrics: */
+	uint64_t		 nofile;	/* open file limit */
+	uint64_t		 fd_budget;	/* fds connections and UDP
+						   flows may hold */
+	uint64_t		 fd_taken;	/* held now */
+	uint64_t		 fd_waited;	/* TCP accepts it left waiting */
+	uint64_t		 fd_dropped;	/* UDP flows it refused */
 };
 
 /* The admin server's own counters (struct adm; main thread). */

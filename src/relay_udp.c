@@ -91,7 +91,8 @@ relay_udp_mono(struct relay_udp_wrk *w)
 static int
 relay_udp_fd_take(struct relay_udp_wrk *w)
 {
-	return w->fds == NULL || fd_budget_take(w->fds, w->fd_cap, 1);
+	return w->fds == NULL || fd_budget_take(w->fds, w->fd_cap, 1,
+	    w->fd_dropped);
 }
 
 static void

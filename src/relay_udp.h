@@ -75,6 +75,8 @@ struct relay_udp_wrk {
 	const _Atomic uint64_t	*fd_cap;	/* the group's cap, which a
 						   reload may change; 0: no
 						   budget */
+	_Atomic uint64_t	*fd_dropped;	/* the group's: flows the
+						   budget refused; NULL */
 	/* Its own: */
 	struct udp_flow_tab	 tab;		/* live flows, idle order */
 	struct relay_udp_flow	*free;		/* idle structs, owned */

@@ -29,19 +29,25 @@ struct wrk_stats {
 /*
  * Take n fds of a budget: the workers' count fds, capped at *cap (0: no
  * cap; a reload may change it).  Counted even without a cap, so that a
- * give always matches its take.  0 when taking would pass the cap.
- * The TCP accept (2 per connection) and the UDP relay (1 per flow)
- * share one budget (worker.h).
+ * give always matches its take.  0 when taking would pass the cap, and
+ * then *spent counts one more refusal (NULL: not counted): a shared
+ * read-modify-write, but only where the refusal already wrote fds
+ * twice, never on a take that succeeds.  The TCP accept (2 per
+ * connection) and the UDP relay (1 per flow) share one budget
+ * (worker.h).
  */
 static inline int
 fd_budget_take(_Atomic uint64_t *fds, const _Atomic uint64_t *cap,
-    uint64_t n)
+    uint64_t n, _Atomic uint64_t *spent)
 {
 	uint64_t c = atomic_load_explicit(cap, memory_order_relaxed);
 
 	if (atomic_fetch_add_explicit(fds, n, memory_order_relaxed) + n > c &&
 	    c != 0) {
 		atomic_fetch_sub_explicit(fds, n, memory_order_relaxed);
+		if (spent != NULL)
+			atomic_fetch_add_explicit(spent, 1,
+			    memory_order_relaxed);
 		return 0;
 	}
 	return 1;

@@ -152,11 +152,13 @@ wrk_init(struct wrk *w, struct wrk_group *g, unsigned id,
 	}
 	w->udp.base = w->base;
 	w->udp.id = id;
-	w->udp.max_flows = g->udp_flows;
+	/* The table's memory bound; the fds are the budget's (fd_cap). */
+	w->udp.max_flows = RELAY_UDP_FLOWS_DEFAULT;
 	w->udp.closed = wrk_udp_closed;
 	w->udp.arg = w;
 	w->udp.fds = &g->fds;
 	w->udp.fd_cap = &g->fd_cap;
+	w->udp.fd_dropped = &g->fd_dropped;
 	if (relay_udp_wrk_init(&w->udp) == -1) {
 		snprintf(err, errlen, "worker %u: udp relay: %s", id,
 		    strerror(errno));

@@ -64,10 +64,17 @@ struct wrk_group {
 	_Atomic uint64_t	 fds;		/* taken now */
 	_Atomic uint64_t	 fd_cap;	/* wrk_group_create sets it,
 						   wrk_group_budget on reload */
+	/*
+	 * Times the budget was spent (fd_budget_take refused): a TCP
+	 * accept that left its connection waiting in the listen queue
+	 * (the listener pauses; those queued behind it are not counted
+	 * again), a UDP flow dropped.  /status and /metrics.
+	 */
+	_Atomic uint64_t	 fd_waited;	/* TCP accepts */
+	_Atomic uint64_t	 fd_dropped;	/* UDP flows */
 	uint64_t		 reserve;	/* run context's fds */
 	uint64_t		 nsock;		/* listener sockets counted */
 	uint32_t		 want;		/* maxConnections asked */
-	size_t			 udp_flows;	/* per worker: table size */
 	size_t			 max_pipes;	/* per worker, pairs */
 	size_t			 pipe_size;	/* F_SETPIPE_SZ target */
 	int			 no_splice;	/* copy only (tests) */

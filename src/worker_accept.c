@@ -73,7 +73,7 @@ wrk_lookup(struct wrk *w, struct lsn *l)
 static int
 wrk_fd_take(struct wrk_group *g, uint64_t n)
 {
-	return fd_budget_take(&g->fds, &g->fd_cap, n);
+	return fd_budget_take(&g->fds, &g->fd_cap, n, &g->fd_waited);
 }
 
 static void
@@ -268,8 +268,14 @@ wrk_udp_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	sl = wrk_lookup(w, l);
-	/* udpMaxFlows is for the whole process: each worker's share. */
-	max = w->grp->udp_flows;
+	/*
+	 * The table's own bound is memory's (w->udp.max_flows); the fds
+	 * are the budget's, read per flow, so a reload that raises it
+	 * admits more flows at once.  (The bound was the startup budget,
+	 * which refused flows below a budget a reload had raised.)
+	 * udpMaxFlows is for the whole process: each worker's share.
+	 */
+	max = w->udp.max_flows;
 	if (w->snap != NULL && w->snap->udp_max_flows != 0 &&
 	    (w->snap->udp_max_flows + w->grp->n - 1) / w->grp->n < max)
 		max = (w->snap->udp_max_flows + w->grp->n - 1) / w->grp->n;

@@ -55,6 +55,8 @@ wrk_group_init(struct wrk_group *g, struct snap_slot *slot, size_t pipe_size,
 	atomic_init(&g->max_conns, 0);
 	atomic_init(&g->fds, 0);
 	atomic_init(&g->fd_cap, 0);
+	atomic_init(&g->fd_waited, 0);
+	atomic_init(&g->fd_dropped, 0);
 	atomic_init(&g->health_gen, 0);
 	pthread_mutex_init(&g->lq_mu, NULL);
 	g->nofile = wrk_group_raise_nofile();
@@ -77,7 +79,17 @@ wrk_group_max_conns(struct wrk_group *g, uint32_t want)
 	return g->conn_cap;
 }
 
-/* The splice pipes' share of the open file limit, for n workers. */
+/*
+ * The splice pipes' share of the open file limit, for n workers.  It
+ * depends on the limit and the workers only, which a reload changes
+ * neither of, so the share wrk_group_split gives each worker's pool
+ * (max_pipes) at startup is the share a reload would compute: nothing
+ * to follow.  The connections' budget is what is left after it
+ * (wrk_group_conns), so more listener sockets shrink the budget, never
+ * the pipes, and the pipes never take fds the budget promised.  (With
+ * more listener sockets than the limit leaves room for, the budget is
+ * one connection and a pipe2() that fails just means copying: pool.h.)
+ */
 static uint64_t
 wrk_group_pipes(const struct wrk_group *g, unsigned n)
 {
@@ -145,27 +157,21 @@ wrk_group_budget(struct wrk_group *g, uint64_t nsock)
  * pipes, the rest for connections at two fds each and UDP flows at one,
  * from one budget (g->fd_cap).  nsock counts the listener sockets open:
  * a shared one once, not once per worker.  A reload splits again
- * (wrk_group_budget); the pipes and the UDP flow tables, sized here
- * per worker, stay as they are.
+ * (wrk_group_budget); the pipes' share does not move (wrk_group_pipes).
+ * The UDP flow tables are not sized from the budget: the budget bounds
+ * the flows (fd_budget_take, one fd each) whatever it becomes, and a
+ * table sized from the startup budget refused flows once a reload had
+ * raised it (wrk_udp_cb).
  */
 static void
 wrk_group_split(struct wrk_group *g, unsigned n, uint64_t nsock,
     uint64_t reserve, uint32_t want)
 {
-	uint64_t cap;
-
 	g->nsock = nsock;
 	g->reserve = reserve;
 	g->max_pipes = (size_t)(wrk_group_pipes(g, n) / 2 / n);
 	wrk_group_set_conns(g, wrk_group_conns(g, n));
 	wrk_group_log_budget(g, "");
-	/* The flows of one worker are bounded by the shared fd budget; the
-	   table's size (its memory) by a default on top. */
-	cap = atomic_load_explicit(&g->fd_cap, memory_order_relaxed);
-	g->udp_flows = cap > RELAY_UDP_FLOWS_DEFAULT ?
-	    RELAY_UDP_FLOWS_DEFAULT : (size_t)cap;
-	if (g->udp_flows < 1)
-		g->udp_flows = 1;
 	(void)wrk_group_max_conns(g, want);
 }
 

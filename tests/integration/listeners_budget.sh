@@ -11,8 +11,10 @@
 # kept queued.  /status "fdBudget" and the log say so.  A reload that
 # fails after the listeners prepared (the DNS address is taken) leaves
 # the budget as it was.  UDP flows, one fd each from the same budget,
-# stop at the budget a reload split again.  Every wait polls with a bound; every process
-# is stopped by its own pid.
+# stop at the budget a reload split again.  /metrics' svcproxy_fd_budget
+# follows the reload, and svcproxy_fd_budget_exhausted_total counts the
+# TCP waits and the UDP drops.  Every wait polls with a bound; every
+# process is stopped by its own pid.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SVCPROXY=${SVCPROXY:-$top_srcdir/src/svcproxy}
@@ -173,12 +175,20 @@ expect "/status: 200 listener sockets counted" "200 $((B1 * 2))" \
     "$(status 's["process"]["fdBudget"]["listenerSockets"], s["process"]["fdBudget"]["fds"]')"
 expect_grep "reload: open file limit 512: up to $B1 connections .* \\(200 listener sockets open\\)" \
     "$LOG" "the reload logs the new budget"
+expect "/metrics svcproxy_fd_budget follows the reload" "$((B1 * 2))" \
+    "$(metric "$ADM" svcproxy_fd_budget)"
 # More than the new budget, fewer than the old one: the workers stop
 # at the new one and leave the rest queued.
 N=$((B1 + 30))
 hold "$N"
 expect "held $N: the workers serve the budget's $B1, the rest wait" \
     "$B1" "$(settles_at "$B1")"
+expect "/metrics: the budget is all used" "$((B1 * 2)) $((B1 * 2))" \
+    "$(metric "$ADM" svcproxy_fd_budget) $(metric "$ADM" svcproxy_fd_budget_used)"
+W=$(metric "$ADM" 'svcproxy_fd_budget_exhausted_total{protocol="TCP"}')
+[ "${W:-0}" -ge 1 ] &&
+    pass "/metrics: the waits are counted ($W)" ||
+    fail "/metrics: svcproxy_fd_budget_exhausted_total{TCP} is '$W'"
 release
 expect "the queued ones are served once others close" "held $N alive $N" \
     "$(cat "$TMP/hold.out")"
@@ -235,6 +245,10 @@ echo "# UDP: budget $UB0 -> $UB1 connections ($F fds); $GOT of $((F + 40)) flows
 [ "$GOT" -le "$F" ] && [ "$GOT" -ge $((F - 5)) ] &&
     pass "UDP flows stop at the reloaded budget ($GOT of $((F + 40)), $F fds)" ||
     fail "UDP flows: $GOT of $((F + 40)) answered, want about $F (the reloaded budget)"
+D=$(metric "$ADM" 'svcproxy_fd_budget_exhausted_total{protocol="UDP"}')
+[ "${D:-0}" -ge 40 ] &&
+    pass "/metrics: the flows past the budget are counted ($D)" ||
+    fail "/metrics: svcproxy_fd_budget_exhausted_total{UDP} is '$D', want at least 40"
 no_emfile
 stop_pids "$SP_PID"
 finish
