@@ -97,7 +97,7 @@ def conn_rate(R, args, name, cmd, addr, port):
 def pods_yaml(addrs, port, app="bench-http", namespace="bench"):
     """One Pod per address, labelled app: APP, named http-1, http-2, ...
     with a container port named http on port.  No conditions: svcproxy
-    counts such a Pod as ready (res.c)."""
+    counts such a Pod as ready (src/res_eps.c)."""
     out = ""
     for i, a in enumerate(addrs):
         out += """---

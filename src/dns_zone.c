@@ -186,7 +186,7 @@ lower(char *s)
 }
 
 /*
- * An endpoint's hostname: the one res.c gave it (EndpointSlice hostname,
+ * An endpoint's hostname: the one res_eps.c gave it (EndpointSlice hostname,
  * or a Pod's spec.hostname under its subdomain), else the address with
  * '-' for '.' and ':' (a leading or trailing '-' gets a '0', so the
  * label stays valid).  Into buf.

@@ -1,9 +1,9 @@
 /*
  * val_lb: the balancing settings' rules (issue 13), shared by the
- * Service annotations (val_service.c), the Pod and EndpointSlice weight
+ * Service annotations (val_service_ann.c), the Pod and EndpointSlice weight
  * (val_pod.c, val_endpointslice.c), ProxyConfig spec.loadBalancing and
  * spec.sessionAffinity (val_proxyconfig.c), and the parsers resolution
- * (res.c) applies validated values with.
+ * (res_svc.c, res_eps.c) applies validated values with.
  *
  *   svcproxy.io/weight			0..256 (HAProxy's range), 1
  *   svcproxy.io/hash-key		client-ip | client-ip-port
