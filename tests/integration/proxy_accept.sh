@@ -305,6 +305,9 @@ expect_grep "refused $UN.1:[0-9]+: not a trusted PROXY protocol sender" \
     "$LOG" "logged: the untrusted sender"
 expect_grep "refused $TR.[0-9]+:[0-9]+: not a valid PROXY protocol header" \
     "$LOG" "logged: a malformed header"
+expect_grep "refused $TR.4:[0-9]+: closed before a whole PROXY protocol header" \
+    "$LOG" "logged: the header cut short by the client's FIN"
+expect_grep "reason=proxy-header-incomplete" "$LOG" "logged: the close, as incomplete"
 expect_grep "reason=proxy-header-timeout" "$LOG" "logged: the timeout"
 m=$(curl -s --max-time 5 "http://127.0.0.1:$(admin_port "$LOG")/metrics" |
     awk 'index($0, "svcproxy_port_refused_total{") == 1 &&
