@@ -29,67 +29,12 @@ python3 "$top_srcdir/tests/integration/udptool.py" serve --host "$NET.2" \
 PIDS="$PIDS $!"
 wait_for 20 test -s "$TMP/u1.port" || fail "the UDP backend did not start"
 UPORT=$(cat "$TMP/u1.port")
-mkdir -p "$TMP/conf"
+SVCNET=127.77
+WORKERS=1
+# u's flows expire after 6 s idle.
+U_ANN='{"svcproxy.io/udp-idle-timeout": "6s"}'
+. "$top_srcdir/tests/integration/budget_lib.sh"
 
-# conf LAST: TCP Services s1..s$LAST on their own addresses and one UDP
-# Service u whose flows expire after 6 s idle.
-conf() {
-	local i out="$TMP/conf/.next"
-	{
-		cat <<YEOF
-apiVersion: svcproxy.io/v1alpha1
-kind: ProxyConfig
-metadata: {name: config}
-spec:
-  serviceCIDR: 127.77.0.0/16
-  nodeAddresses: [127.0.0.1]
-  adminAddress: 127.0.0.1:0
-  workers: 1
-  connectionLog: "off"
-  listenerSockets: PerWorker
----
-apiVersion: v1
-kind: Pod
-metadata: {name: e1, labels: {app: web}}
-spec: {containers: [{name: c, ports: [{name: p, containerPort: $P1}]}]}
-status: {phase: Running, podIP: "$NET.1", conditions: [{type: Ready, status: "True"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: u1, labels: {app: udp}}
-spec: {containers: [{name: c, ports: [{name: u, containerPort: $UPORT, protocol: UDP}]}]}
-status: {phase: Running, podIP: "$NET.2", conditions: [{type: Ready, status: "True"}]}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: u
-  annotations: {"svcproxy.io/udp-idle-timeout": "6s"}
-spec:
-  selector: {app: udp}
-  clusterIP: $UCIP
-  ports: [{port: $SP, targetPort: u, protocol: UDP}]
-YEOF
-		for i in $(seq 1 "$1"); do
-			cat <<YEOF
----
-apiVersion: v1
-kind: Service
-metadata: {name: s$i}
-spec:
-  selector: {app: web}
-  clusterIP: 127.77.$((A + i / 250)).$((i % 250 + 1))
-  ports: [{port: $SP, targetPort: p}]
-YEOF
-		done
-	} >"$out"
-	mv "$out" "$TMP/conf/web.yaml"
-}
-addr() { echo "127.77.$((A + $1 / 250)).$(($1 % 250 + 1)):$SP"; }
-status() {
-	curl -s --max-time 5 "http://$ADM/status" |
-	    python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
-}
 # /status fdBudget: limit, fds, taken, acceptsWaited, flowsDropped.
 FB='s["process"]["fdBudget"]'
 st_budget() {
@@ -115,14 +60,6 @@ agree() {
 }
 field() { echo "$MB" | cut -d' ' -f"$1"; }
 used_is() { test "$(m_budget | cut -d' ' -f3)" = "$1"; }
-LOG="$TMP/run.log"
-PIDFILE="$TMP/pid"
-# hup N WHAT: SIGHUP, then wait for the N-th line WHAT in the log.
-hup() {
-	kill -HUP "$SP_PID"
-	wait_for 30 sh -c "test \$(grep -c '$2' '$LOG') -ge $1" ||
-	    { fail "reload $1 not done"; cat "$LOG"; exit 1; }
-}
 # flows N: N UDP flows from distinct clients; prints how many answered.
 # Two rounds (a resend after 1 s), well within the 6 s the answered
 # flows stay open, so none makes room for another.
@@ -130,19 +67,6 @@ flows() {
 	timeout 60 python3 "$top_srcdir/tests/integration/udptool.py" many \
 	    --to "$UCIP:$SP" --net 127.78 --n "$1" --secs 2
 }
-# start LAST: svcproxy under a limit of 512 fds on s1..s$LAST.
-start() {
-	rm -f "$LOG" "$PIDFILE"
-	conf "$1"
-	( ulimit -n 512; SVCPROXY="$SVCPROXY" exec "$SVCPROXY" run \
-	    -c "$TMP/conf" --pidfile "$PIDFILE" >"$LOG" 2>&1 ) &
-	SP_PID=$!
-	PIDS="$PIDS $SP_PID"
-	wait_for 20 grep -q serving "$LOG" ||
-	    { fail "not serving"; cat "$LOG"; exit 1; }
-	ADM="127.0.0.1:$(admin_port "$LOG")"
-}
-
 # ---- 100 addresses at startup: the smaller budget ----
 start 100
 agree "startup"
@@ -197,15 +121,7 @@ wait_for 20 used_is 0 || fail "the flows did not expire: $(m_budget)"
 # ---- held TCP connections (2 fds each) fill it ----
 B1=$((F1 / 2))
 N=$((B1 + 10))
-rm -f "$TMP/hold.in" "$TMP/hold.ready"
-mkfifo "$TMP/hold.in"
-exec 8<>"$TMP/hold.in"
-timeout 90 python3 "$TCPTOOL" --timeout 30 hold "$(addr 1)" "$N" \
-    "$TMP/hold.ready" silent <"$TMP/hold.in" 8>&- >"$TMP/hold.out" 2>&1 &
-HOLD=$!
-PIDS="$PIDS $HOLD"
-wait_for 30 test -s "$TMP/hold.ready" ||
-    fail "the $N connections did not connect"
+hold "$N"
 wait_for 30 used_is "$F1" || fail "the connections did not fill the budget"
 agree "$N connections held"
 expect "svcproxy_fd_budget_used: $B1 connections, 2 fds each" "$F1" \
@@ -215,17 +131,12 @@ W=$(field 4)
     pass "svcproxy_fd_budget_exhausted_total{TCP} counts the wait ($W)" ||
     fail "svcproxy_fd_budget_exhausted_total{TCP}: $W, want at least 1"
 expect "UDP drops unchanged by TCP" "$D1" "$(field 5)"
-exec 8>&-
-wait "$HOLD" || true
+release
 expect "the waiting ones are served once others close" "held $N alive $N" \
     "$(cat "$TMP/hold.out")"
 wait_for 20 used_is 0 || fail "fds still held: $(m_budget)"
 agree "all closed"
 prom_lint "$TMP/metrics" "/metrics after all of it passes promtool"
-if grep -q "Too many open files" "$LOG"; then
-	fail "a worker ran out of fds"
-else
-	pass "no worker ran out of fds"
-fi
+no_emfile
 stop_pids "$SP_PID"
 finish
